@@ -1,0 +1,73 @@
+# kuma-cpp — see README.md. Every target does its own set-up (idempotent, quick when done).
+BUILD_DIR      ?= build
+ASAN_DIR       ?= $(BUILD_DIR)/asan
+BUILD_TYPE     ?= RelWithDebInfo
+JOBS           ?= 2
+PROTOS_SRC     := $(BUILD_DIR)/deps/protos
+PROTOS_BUILD   := $(BUILD_DIR)/envoy-protos-build
+PROTOS_PREFIX  := $(abspath $(BUILD_DIR)/envoy-protos)
+KUMA_CP_ARGS   ?=
+CTEST_ARGS     ?=
+
+# ccache lives outside the repository so that fresh clones reuse it.
+export CCACHE_DIR ?= $(HOME)/.cache/kuma-cpp/ccache
+export CCACHE_MAXSIZE ?= 5G
+
+.PHONY: all setup setup-test protos configure build run test test-unit test-asan bench format \
+        format-check clean
+
+all: build
+
+setup:
+	@bash tools/setup.sh --no-envoy
+
+setup-test:
+	@bash tools/setup.sh
+
+# The Envoy API proto library: its own CMake project, Release, fixed flags, built once and shared
+# by every build flavour (see docs/adr/0001-build.md).
+protos: setup
+	@if [ ! -f $(PROTOS_PREFIX)/lib/libenvoy_protos.a ]; then \
+	  cmake -S third_party/envoy_protos -B $(PROTOS_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	    -DENVOY_PROTO_ROOT=$(abspath $(PROTOS_SRC)) -DCMAKE_INSTALL_PREFIX=$(PROTOS_PREFIX) \
+	    > /dev/null && \
+	  cmake --build $(PROTOS_BUILD) -j $(JOBS) && \
+	  cmake --install $(PROTOS_BUILD) > /dev/null; \
+	fi
+
+configure: protos
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DKUMA_ENVOY_PROTOS_DIR=$(PROTOS_PREFIX) > /dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/kuma-cp run $(KUMA_CP_ARGS)
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (no tcmalloc, no integration).
+test-asan: protos
+	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKUMA_SANITIZE=ON \
+	  -DKUMA_UNIT_TESTS_ONLY=ON -DKUMA_ENVOY_PROTOS_DIR=$(PROTOS_PREFIX) > /dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -L unit -j $(JOBS) $(CTEST_ARGS)
+
+# Everything: the sanitizer unit tests, then every test (unit + end-to-end) of the main build.
+test: setup-test test-asan build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS) $(CTEST_ARGS)
+
+bench: build
+	@echo "bench: no benchmarks yet (see issue 5)"
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD_DIR)/CMakeFiles $(BUILD_DIR)/bin $(ASAN_DIR)

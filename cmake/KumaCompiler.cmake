@@ -1,0 +1,16 @@
+# Compiler settings shared by every kuma target (applied through kuma_cc_* helpers, never globally).
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_C_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()
+
+add_library(kuma_warnings INTERFACE)
+target_compile_options(kuma_warnings INTERFACE -Wall -Wextra -Werror)
+
+add_library(kuma_sanitizers INTERFACE)
+if(KUMA_SANITIZE)
+  target_compile_options(kuma_sanitizers INTERFACE -fsanitize=address,undefined
+                                                   -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(kuma_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()

