@@ -26,3 +26,10 @@ if(KUMA_ENVOY_PROTOS_DIR)
   target_link_libraries(kuma_envoy_protos INTERFACE protobuf::libprotobuf gRPC::grpc++)
   add_library(kuma::envoy_protos ALIAS kuma_envoy_protos)
 endif()
+
+# tcmalloc for the product binaries (not with sanitizers, which bring their own allocator).
+pkg_check_modules(TCMALLOC IMPORTED_TARGET libtcmalloc)
+add_library(kuma_malloc INTERFACE)
+if(TCMALLOC_FOUND AND NOT KUMA_SANITIZE)
+  target_link_libraries(kuma_malloc INTERFACE PkgConfig::TCMALLOC)
+endif()

@@ -31,7 +31,4 @@ class TypeRegistry {
   std::map<std::string, const ResourceTypeDescriptor*, std::less<>> byPath_;
 };
 
-/** The registry with every type kuma-cpp knows (built on first use, thread-safe). */
-const TypeRegistry& globalRegistry();
-
 }  // namespace kuma::model

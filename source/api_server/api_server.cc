@@ -1,0 +1,679 @@
+#include "source/api_server/api_server.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <map>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "httplib.h"
+#include "source/api_server/auth.h"
+#include "source/api_server/errors.h"
+#include "source/common/json_yaml.h"
+#include "source/common/logging.h"
+#include "source/core/model/rest_codec.h"
+
+namespace kuma::api_server {
+namespace {
+
+constexpr size_t kDefaultPageSize = 100;
+constexpr size_t kMaxPageSize = 1000;
+
+struct Reply {
+  int status = 200;
+  std::string body;
+  std::string contentType = "application/json";
+};
+
+Reply json(int status, const nlohmann::ordered_json& body) {
+  return {status, body.dump(2), "application/json"};
+}
+
+Reply error(const ErrorResponse& e) {
+  return {e.status, e.body.dump(2), "application/json"};
+}
+
+Reply methodNotAllowed() {
+  return error(makeError(405, "Method not Allowed", "Method not Allowed"));
+}
+
+Reply pageNotFound() {
+  return {404, "404: Page Not Found", "text/plain"};
+}
+
+// Go's url.QueryEscape.
+std::string queryEscape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The pagination/filter query of a list request.
+struct ListQuery {
+  size_t size = kDefaultPageSize;
+  size_t offset = 0;
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::vector<std::pair<std::string, std::string>> tags;  // Dataplanes: tag=k:v
+  std::string gateway;  // Dataplanes: true|false|builtin|delegated
+};
+
+std::optional<size_t> parseSize(const std::string& s) {
+  size_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+absl::StatusOr<ListQuery> parseListQuery(const httplib::Request& req) {
+  ListQuery q;
+  auto invalid = [](std::string detail, std::string field, std::string reason) {
+    validators::ValidationError err;
+    err.addViolation(field, reason);
+    return err.toStatus(detail);
+  };
+  if (req.has_param("size")) {
+    const std::string raw = req.get_param_value("size");
+    const bool negative = !raw.empty() && raw[0] == '-';
+    auto size = parseSize(negative ? raw.substr(1) : raw);
+    if (!size.has_value()) {
+      return invalid("Invalid page size", "size", "invalid format");
+    }
+    if (negative || *size == 0) {
+      return invalid("Invalid page size", "size", "must be greater than 0");
+    }
+    if (*size > kMaxPageSize) {
+      return invalid(
+          "Invalid page size", "size",
+          absl::StrCat("invalid page size of ", *size, ". Maximum page size is ", kMaxPageSize));
+    }
+    q.size = *size;
+  }
+  if (req.has_param("offset")) {
+    const std::string raw = req.get_param_value("offset");
+    if (!raw.empty()) {
+      auto offset = parseSize(raw);
+      if (!offset.has_value()) {
+        return invalid("Invalid offset", "offset", "invalid format");
+      }
+      q.offset = *offset;
+    }
+  }
+  q.name = req.get_param_value("name");
+  for (const auto& [key, value] : req.params) {
+    if (absl::StartsWith(key, "filter[")) {
+      constexpr std::string_view kLabels = "filter[labels.";
+      if (!absl::StartsWith(key, kLabels) || key.back() != ']') {
+        return invalid("Invalid filter", key, "filters are only supported on labels");
+      }
+      q.labels[key.substr(kLabels.size(), key.size() - kLabels.size() - 1)] = value;
+    } else if (key == "tag") {
+      const auto colon = value.find(':');
+      if (colon == std::string::npos) {
+        q.tags.emplace_back(value, "");
+      } else {
+        q.tags.emplace_back(value.substr(0, colon), value.substr(colon + 1));
+      }
+    } else if (key == "gateway") {
+      if (value != "true" && value != "false" && value != "builtin" && value != "delegated") {
+        return invalid("Invalid gateway filter", "gateway",
+                       "must be one of: true, false, builtin, delegated");
+      }
+      q.gateway = value;
+    }
+  }
+  return q;
+}
+
+// Dataplane filters work on the REST JSON of the spec so that they need no typed coupling.
+bool tagsMatch(const nlohmann::ordered_json& tags, const std::string& key,
+               const std::string& value) {
+  auto it = tags.find(key);
+  if (it == tags.end() || !it->is_string()) {
+    return false;
+  }
+  return value == "*" || absl::StrContains(it->get<std::string>(), value);
+}
+
+bool dataplaneMatches(const model::Resource& r, const ListQuery& q) {
+  if (q.tags.empty() && q.gateway.empty()) {
+    return true;
+  }
+  const nlohmann::ordered_json spec = r.spec ? r.spec->toJson() : nlohmann::ordered_json::object();
+  const nlohmann::ordered_json networking =
+      spec.contains("networking") ? spec["networking"] : nlohmann::ordered_json::object();
+  const bool isGateway = networking.contains("gateway");
+  if (!q.gateway.empty()) {
+    const std::string type = isGateway ? networking["gateway"].value("type", "DELEGATED") : "";
+    if ((q.gateway == "true" && !isGateway) || (q.gateway == "false" && isGateway) ||
+        (q.gateway == "builtin" && type != "BUILTIN") ||
+        (q.gateway == "delegated" && (!isGateway || type == "BUILTIN"))) {
+      return false;
+    }
+  }
+  for (const auto& [key, value] : q.tags) {
+    bool found = false;
+    if (isGateway && networking["gateway"].contains("tags")) {
+      found = tagsMatch(networking["gateway"]["tags"], key, value);
+    }
+    if (!found && networking.contains("inbound")) {
+      for (const auto& inbound : networking["inbound"]) {
+        if (inbound.contains("tags") && tagsMatch(inbound["tags"], key, value)) {
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string nextLink(const httplib::Request& req, size_t offset, size_t size) {
+  std::map<std::string, std::vector<std::string>> params;
+  for (const auto& [k, v] : req.params) {
+    params[k].push_back(v);
+  }
+  params["offset"] = {std::to_string(offset)};
+  params["size"] = {std::to_string(size)};
+  std::string query;
+  for (const auto& [k, values] : params) {
+    for (const auto& v : values) {
+      absl::StrAppend(&query, query.empty() ? "" : "&", queryEscape(k), "=", queryEscape(v));
+    }
+  }
+  std::string host = req.get_header_value("Host");
+  return absl::StrCat("http://", host, req.path, "?", query);
+}
+
+nlohmann::ordered_json policyFlagsJson(const model::ResourceTypeDescriptor& d) {
+  return {{"isTargetRef", d.policy.isTargetRef},
+          {"hasToTargetRef", d.policy.hasToTargetRef},
+          {"hasFromTargetRef", d.policy.hasFromTargetRef},
+          {"hasRulesTargetRef", d.policy.hasRulesTargetRef},
+          {"isFromAsRules", d.policy.isFromAsRules}};
+}
+
+}  // namespace
+
+// All request handling; separate from the component so that routing reads top-down.
+class ApiServer::Handlers {
+ public:
+  Handlers(const ApiServerOptions& options, manager::ResourceManager& manager,
+           const model::TypeRegistry& registry)
+      : options_(options),
+        manager_(manager),
+        registry_(registry),
+        dataplane_(registry.byName("Dataplane")),
+        insight_(registry.byName("DataplaneInsight")),
+        mesh_(registry.byName("Mesh")) {}
+
+  Reply handle(const httplib::Request& req) {
+    std::vector<std::string> seg;
+    for (absl::string_view s : absl::StrSplit(req.path, '/', absl::SkipEmpty())) {
+      seg.emplace_back(s);
+    }
+    const std::string& m = req.method;
+    const bool isGet = m == "GET" || m == "HEAD";
+    if (seg.empty()) {
+      return isGet ? index() : methodNotAllowed();
+    }
+    if (seg.size() == 1) {
+      if (seg[0] == "who-am-i") {
+        return isGet ? whoAmI(req) : methodNotAllowed();
+      }
+      if (seg[0] == "config") {
+        return isGet ? config() : methodNotAllowed();
+      }
+      if (seg[0] == "_resources") {
+        return isGet ? resources() : methodNotAllowed();
+      }
+      if (seg[0] == "policies") {
+        return isGet ? policies() : methodNotAllowed();
+      }
+    }
+    // Cross-mesh overview of dataplanes.
+    if (seg.size() == 2 && seg[0] == "dataplanes" && seg[1] == "_overview") {
+      return isGet ? listOverviews(req, "") : methodNotAllowed();
+    }
+    if (seg[0] == "meshes" && seg.size() >= 3) {
+      return meshScoped(req, seg);
+    }
+    const model::ResourceTypeDescriptor* d = registry_.byPath(seg[0]);
+    if (d == nullptr || seg.size() > 2) {
+      return pageNotFound();
+    }
+    if (seg.size() == 1) {
+      // GET /{ws}: a global list, or a mesh-scoped type across every mesh.
+      return isGet ? list(req, *d, "") : methodNotAllowed();
+    }
+    if (d->scope != model::Scope::Global) {
+      return pageNotFound();
+    }
+    return item(req, *d, "", seg[1]);
+  }
+
+ private:
+  Reply meshScoped(const httplib::Request& req, const std::vector<std::string>& seg) {
+    const std::string& mesh = seg[1];
+    const bool isGet = req.method == "GET" || req.method == "HEAD";
+    std::string ws = seg[2];
+    bool overview = false;
+    if (ws == "dataplanes+insights") {
+      overview = true;
+      ws = "dataplanes";
+    }
+    const model::ResourceTypeDescriptor* d = registry_.byPath(ws);
+    if (d == nullptr || d->scope != model::Scope::Mesh || seg.size() > 5) {
+      return pageNotFound();
+    }
+    if (d == dataplane_ && seg.size() == 4 && seg[3] == "_overview") {
+      overview = true;
+    }
+    if (d == dataplane_ && seg.size() == 5) {
+      if (seg[4] != "_overview") {
+        return pageNotFound();
+      }
+      overview = true;
+    } else if (seg.size() == 5) {
+      return pageNotFound();
+    }
+    if (auto missing = requireMesh(mesh, d, req)) {
+      return *missing;
+    }
+    if (overview) {
+      if (!isGet) {
+        return methodNotAllowed();
+      }
+      if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "_overview")) {
+        return listOverviews(req, mesh);
+      }
+      return getOverview(mesh, seg[3]);
+    }
+    if (seg.size() == 3) {
+      return isGet ? list(req, *d, mesh) : methodNotAllowed();
+    }
+    return item(req, *d, mesh, seg[3]);
+  }
+
+  // 404 when the mesh of a mesh-scoped path does not exist (every verb).
+  std::optional<Reply> requireMesh(const std::string& mesh, const model::ResourceTypeDescriptor* d,
+                                   const httplib::Request& req) {
+    if (mesh_ == nullptr) {
+      return std::nullopt;
+    }
+    if (auto denied = authorize(req, *d)) {
+      return denied;
+    }
+    auto found = manager_.get(*mesh_, {mesh, ""});
+    if (found.ok()) {
+      return std::nullopt;
+    }
+    if (absl::IsNotFound(found.status())) {
+      return error(makeError(404, "Failed to retrieve Mesh", "Not found"));
+    }
+    return error(errorFromStatus(found.status(), "Failed to retrieve Mesh"));
+  }
+
+  std::optional<Reply> authorize(const httplib::Request& req,
+                                 const model::ResourceTypeDescriptor& d) {
+    if (!d.adminOnly) {
+      return std::nullopt;
+    }
+    const Identity who = identify(req, options_.localhostIsAdmin);
+    if (who.isAdmin()) {
+      return std::nullopt;
+    }
+    if (who.unauthenticatedBearer) {
+      return error(makeError(401, "Unauthenticated",
+                             "user token authentication is not supported by this control plane"));
+    }
+    return error(makeError(403, "Access Denied",
+                           absl::StrCat("user \"", who.describe(),
+                                        "\" cannot access the resource of type \"", d.name, "\"")));
+  }
+
+  Reply index() {
+    nlohmann::ordered_json body;
+    body["hostname"] = options_.hostname;
+    body["product"] = options_.product;
+    body["version"] = options_.version;
+    body["instanceId"] = options_.instanceId;
+    body["clusterId"] = options_.clusterId;
+    body["gui"] = options_.guiEnabled ? options_.guiBasePath : "";
+    return json(200, body);
+  }
+
+  Reply whoAmI(const httplib::Request& req) {
+    const Identity who = identify(req, options_.localhostIsAdmin);
+    return json(200, {{"name", who.name}, {"groups", who.groups}});
+  }
+
+  Reply config() {
+    return json(200,
+                options_.configJson ? options_.configJson() : nlohmann::ordered_json::object());
+  }
+
+  Reply resources() {
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (const model::ResourceTypeDescriptor* d : registry_.all()) {
+      nlohmann::ordered_json item;
+      item["name"] = d->name;
+      item["readOnly"] = d->readOnly;
+      item["path"] = d->wsPath;
+      item["singularDisplayName"] = d->singularDisplayName;
+      item["pluralDisplayName"] = d->pluralDisplayName;
+      item["scope"] = d->scope == model::Scope::Global ? "Global" : "Mesh";
+      item["shortName"] = d->shortName;
+      item["includeInFederation"] = d->includeInFederation && !d->readOnly;
+      if (d->policy.isTargetRef) {
+        item["policy"] = policyFlagsJson(*d);
+      }
+      items.push_back(std::move(item));
+    }
+    return json(200, {{"resources", items}});
+  }
+
+  Reply policies() {
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (const model::ResourceTypeDescriptor* d : registry_.all()) {
+      if (!d->isPolicy) {
+        continue;
+      }
+      nlohmann::ordered_json item;
+      item["name"] = d->name;
+      item["readOnly"] = d->readOnly;
+      item["path"] = d->wsPath;
+      item["singularDisplayName"] = d->singularDisplayName;
+      item["pluralDisplayName"] = d->pluralDisplayName;
+      item["isExperimental"] = d->isExperimental;
+      item["isTargetRefBased"] = d->policy.isTargetRef;
+      item["isInbound"] = d->isInbound;
+      item["isOutbound"] = d->isOutbound;
+      items.push_back(std::move(item));
+    }
+    return json(200, {{"policies", items}});
+  }
+
+  absl::StatusOr<store::ResourceList> query(const model::ResourceTypeDescriptor& d,
+                                            const std::string& mesh, const ListQuery& q) {
+    store::ListOptions opts;
+    opts.mesh = mesh;
+    opts.nameContains = q.name;
+    opts.labels = q.labels;
+    opts.pageSize = q.size;
+    opts.offset = q.offset;
+    if (&d == dataplane_ && (!q.tags.empty() || !q.gateway.empty())) {
+      opts.predicate = [q](const model::Resource& r) { return dataplaneMatches(r, q); };
+    }
+    return manager_.list(d, opts);
+  }
+
+  Reply listReply(const httplib::Request& req, const store::ResourceList& list, size_t size,
+                  const std::function<nlohmann::ordered_json(const model::Resource&)>& render) {
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (const auto& r : list.items) {
+      items.push_back(render(*r));
+    }
+    nlohmann::ordered_json body;
+    body["total"] = list.total;
+    body["items"] = std::move(items);
+    body["next"] = list.nextOffset.has_value()
+                       ? nlohmann::ordered_json(nextLink(req, *list.nextOffset, size))
+                       : nlohmann::ordered_json(nullptr);
+    return json(200, body);
+  }
+
+  Reply list(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+             const std::string& mesh) {
+    if (auto denied = authorize(req, d)) {
+      return *denied;
+    }
+    auto q = parseListQuery(req);
+    if (!q.ok()) {
+      return error(errorFromStatus(q.status(), "Could not retrieve resources"));
+    }
+    auto result = query(d, mesh, *q);
+    if (!result.ok()) {
+      return error(errorFromStatus(result.status(), "Could not retrieve resources"));
+    }
+    return listReply(req, *result, q->size,
+                     [](const model::Resource& r) { return model::toRestJson(r); });
+  }
+
+  nlohmann::ordered_json overviewJson(const model::Resource& dp) {
+    nlohmann::ordered_json out;
+    out["type"] = "DataplaneOverview";
+    out["mesh"] = dp.meta.mesh;
+    out["name"] = dp.meta.name;
+    out["creationTime"] = model::formatTime(dp.meta.creationTime);
+    out["modificationTime"] = model::formatTime(dp.meta.modificationTime);
+    if (!dp.meta.labels.empty()) {
+      out["labels"] = dp.meta.labels;
+    }
+    out["dataplane"] = dp.spec ? dp.spec->toJson() : nlohmann::ordered_json::object();
+    nlohmann::ordered_json insight = nlohmann::ordered_json::object();
+    if (insight_ != nullptr) {
+      auto found = manager_.get(*insight_, {dp.meta.name, dp.meta.mesh});
+      if (found.ok() && (*found)->spec) {
+        insight = (*found)->spec->toJson();
+      }
+    }
+    out["dataplaneInsight"] = std::move(insight);
+    return out;
+  }
+
+  Reply listOverviews(const httplib::Request& req, const std::string& mesh) {
+    if (dataplane_ == nullptr) {
+      return pageNotFound();
+    }
+    auto q = parseListQuery(req);
+    if (!q.ok()) {
+      return error(errorFromStatus(q.status(), "Could not retrieve resources"));
+    }
+    auto result = query(*dataplane_, mesh, *q);
+    if (!result.ok()) {
+      return error(errorFromStatus(result.status(), "Could not retrieve resources"));
+    }
+    return listReply(req, *result, q->size,
+                     [this](const model::Resource& r) { return overviewJson(r); });
+  }
+
+  Reply getOverview(const std::string& mesh, const std::string& name) {
+    auto found = manager_.get(*dataplane_, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), "Could not retrieve a resource"));
+    }
+    return json(200, overviewJson(**found));
+  }
+
+  Reply item(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+             const std::string& mesh, const std::string& name) {
+    if (auto denied = authorize(req, d)) {
+      return *denied;
+    }
+    const std::string& m = req.method;
+    if (m == "GET" || m == "HEAD") {
+      return getItem(req, d, mesh, name);
+    }
+    if (m != "PUT" && m != "DELETE") {
+      return methodNotAllowed();
+    }
+    if (d.readOnly || options_.readOnly) {
+      return error(makeError(405, "Method not Allowed",
+                             options_.readOnly
+                                 ? "On this control plane the API is read-only"
+                                 : absl::StrCat("Resources of type ", d.name, " are read-only")));
+    }
+    return m == "PUT" ? put(req, d, mesh, name) : remove(d, mesh, name);
+  }
+
+  Reply getItem(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+                const std::string& mesh, const std::string& name) {
+    const std::string format = req.get_param_value("format");
+    if (!format.empty() && format != "universal") {
+      if (format == "k8s" || format == "kubernetes") {
+        return error(
+            makeError(400, "Bad Request",
+                      "format k8s is not supported by this control plane (Universal only)"));
+      }
+      return error(makeError(400, "Bad Request", absl::StrCat("unknown format \"", format, "\"")));
+    }
+    auto found = manager_.get(d, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), "Could not retrieve a resource"));
+    }
+    return json(200, model::toRestJson(**found));
+  }
+
+  Reply put(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+            const std::string& mesh, const std::string& name) {
+    const std::string title = "Could not process a resource";
+    auto parsed = common::parseJsonOrYaml(req.body);
+    if (!parsed.ok()) {
+      return error(makeError(400, "Bad Request", std::string(parsed.status().message())));
+    }
+    auto body = model::fromRestJson(d, *parsed);
+    if (!body.ok()) {
+      return error(errorFromStatus(body.status(), title));
+    }
+    // The resource as the URL names it; the body's own claims are checked below.
+    model::Resource resource = std::move(body->resource);
+    resource.meta.name = name;
+    resource.meta.mesh = mesh;
+    validators::ValidationError errors;
+    if (d.validate) {
+      d.validate(resource, errors);
+    }
+    if (!errors.empty()) {
+      return error(errorFromStatus(errors.toStatus(), title));
+    }
+    if (body->name != name) {
+      errors.addViolation("name", "name from the URL has to be the same as in body");
+    }
+    if (body->type != d.name) {
+      errors.addViolation("type", "type from the URL has to be the same as in body");
+    }
+    if (d.scope == model::Scope::Mesh && body->mesh != mesh) {
+      errors.addViolation("mesh", "mesh from the URL has to be the same as in body");
+    }
+    if (!errors.empty()) {
+      return error(errorFromStatus(errors.toStatus(), title));
+    }
+    auto result = manager_.upsert(std::move(resource));
+    if (!result.ok()) {
+      return error(errorFromStatus(result.status(), title));
+    }
+    return json(result->created ? 201 : 200, nlohmann::ordered_json::object());
+  }
+
+  Reply remove(const model::ResourceTypeDescriptor& d, const std::string& mesh,
+               const std::string& name) {
+    absl::Status s = manager_.remove(d, {name, mesh});
+    if (!s.ok()) {
+      return error(errorFromStatus(s, "Could not delete a resource"));
+    }
+    return json(200, nlohmann::ordered_json::object());
+  }
+
+  const ApiServerOptions& options_;
+  manager::ResourceManager& manager_;
+  const model::TypeRegistry& registry_;
+  const model::ResourceTypeDescriptor* const dataplane_;
+  const model::ResourceTypeDescriptor* const insight_;
+  const model::ResourceTypeDescriptor* const mesh_;
+};
+
+ApiServer::ApiServer(ApiServerOptions options, manager::ResourceManager& manager,
+                     const model::TypeRegistry& registry)
+    : options_(std::move(options)),
+      handlers_(std::make_unique<Handlers>(options_, manager, registry)),
+      server_(std::make_unique<httplib::Server>()) {}
+
+ApiServer::~ApiServer() {
+  stop();
+}
+
+absl::Status ApiServer::start() {
+  auto log = logging::logger("api-server");
+  server_->set_payload_max_length(options_.maxBodyBytes);
+  const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    Reply reply = handlers_->handle(req);
+    res.status = reply.status;
+    if (!options_.buildVersion.empty()) {
+      res.set_header("x-kuma-cpp-version", options_.buildVersion);
+    }
+    res.set_content(std::move(reply.body), reply.contentType.c_str());
+  };
+  for (auto method : {&httplib::Server::Get, &httplib::Server::Put, &httplib::Server::Delete,
+                      &httplib::Server::Patch, &httplib::Server::Options}) {
+    (server_.get()->*method)(".*", handler);
+  }
+  server_->Post(".*", handler);
+  server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 413) {
+      const ErrorResponse e =
+          makeError(413, "Request Entity Too Large", "request body exceeds the maximum of 5 MiB");
+      res.set_content(e.body.dump(2), "application/json");
+    }
+  });
+  server_->set_exception_handler(
+      [log](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log->error("{} {}: {}", req.method, req.path, what);
+        const ErrorResponse e = makeError(500, "Internal Server Error", "Internal Server Error");
+        res.status = 500;
+        res.set_content(e.body.dump(2), "application/json");
+      });
+  int port = options_.port;
+  if (port == 0) {
+    port = server_->bind_to_any_port(options_.interface);
+    if (port < 0) {
+      return absl::UnavailableError("api-server: cannot bind to any port");
+    }
+  } else if (!server_->bind_to_port(options_.interface, port)) {
+    return absl::UnavailableError(
+        absl::StrCat("api-server: cannot bind to ", options_.interface, ":", options_.port));
+  }
+  boundPort_ = static_cast<uint16_t>(port);
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  log->info("listening on {}:{}", options_.interface, boundPort_);
+  return absl::OkStatus();
+}
+
+void ApiServer::stop() {
+  if (thread_.joinable()) {
+    server_->stop();
+    thread_.join();
+  }
+}
+
+bool ApiServer::ready() const {
+  return thread_.joinable() && server_->is_running();
+}
+
+}  // namespace kuma::api_server

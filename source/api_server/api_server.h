@@ -1,0 +1,74 @@
+#pragma once
+
+// File: api_server.h
+// Kuma's REST API (spec §4) on apiServer.http (5681): index, /config, /_resources, /policies,
+// resource CRUD for every registered type, dataplane overviews. Runs on cpp-httplib's bounded
+// thread pool; every handler reads and writes through the ResourceManager.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "kuma/runtime/component.h"
+#include "nlohmann/json.hpp"
+#include "source/core/manager/resource_manager.h"
+#include "source/core/model/registry.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace kuma::api_server {
+
+struct ApiServerOptions {
+  std::string interface = "0.0.0.0";
+  uint16_t port = 5681;  // 0: any free port (tests)
+  bool readOnly = false;
+  bool localhostIsAdmin = true;
+  bool guiEnabled = true;
+  std::string guiBasePath = "/gui";
+  /** GET / fields. */
+  std::string product = "Kuma";
+  std::string version;
+  std::string hostname;
+  std::string instanceId;
+  std::string clusterId;
+  /** Our own build, sent as the `x-kuma-cpp-version` header. */
+  std::string buildVersion;
+  /** Largest accepted request body; bigger ones get 413. */
+  size_t maxBodyBytes = 5 * 1024 * 1024;
+  /** The effective configuration for GET /config (sanitized). */
+  std::function<nlohmann::ordered_json()> configJson;
+};
+
+class ApiServer : public runtime::Component {
+ public:
+  ApiServer(ApiServerOptions options, manager::ResourceManager& manager,
+            const model::TypeRegistry& registry);
+  ~ApiServer() override;
+
+  /** The bound port (after start()). */
+  uint16_t port() const { return boundPort_; }
+
+  // kuma::runtime::Component
+  std::string name() const override { return "api-server"; }
+  absl::Status start() override;
+  void stop() override;
+  bool reportsReadiness() const override { return true; }
+  bool ready() const override;
+
+ private:
+  class Handlers;
+
+  const ApiServerOptions options_;
+  std::unique_ptr<Handlers> handlers_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  uint16_t boundPort_ = 0;
+};
+
+}  // namespace kuma::api_server

@@ -1,0 +1,109 @@
+#include "source/core/model/rest_codec.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace kuma::model {
+namespace {
+
+const std::string& labelOr(const Resource& r, const std::string& key) {
+  static const std::string kEmpty;
+  auto it = r.meta.labels.find(key);
+  return it == r.meta.labels.end() ? kEmpty : it->second;
+}
+
+}  // namespace
+
+std::string formatTime(absl::Time t) {
+  if (t == absl::UnixEpoch()) {
+    return "0001-01-01T00:00:00Z";
+  }
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+}
+
+std::string kriOf(const Resource& resource) {
+  const ResourceTypeDescriptor& d = *resource.descriptor;
+  if (d.shortName.empty()) {
+    return "";
+  }
+  return absl::StrCat("kri_", d.shortName, "_", resource.meta.mesh, "_",
+                      labelOr(resource, "kuma.io/zone"), "_",
+                      labelOr(resource, "k8s.kuma.io/namespace"), "_", resource.meta.name, "_");
+}
+
+nlohmann::ordered_json toRestJson(const Resource& resource) {
+  const ResourceTypeDescriptor& d = *resource.descriptor;
+  nlohmann::ordered_json out;
+  out["type"] = d.name;
+  if (d.scope == Scope::Mesh) {
+    out["mesh"] = resource.meta.mesh;
+  }
+  out["name"] = resource.meta.name;
+  out["creationTime"] = formatTime(resource.meta.creationTime);
+  out["modificationTime"] = formatTime(resource.meta.modificationTime);
+  if (!resource.meta.labels.empty()) {
+    out["labels"] = resource.meta.labels;
+  }
+  if (std::string kri = kriOf(resource); !kri.empty()) {
+    out["kri"] = std::move(kri);
+  }
+  if (resource.spec == nullptr) {
+    return out;
+  }
+  nlohmann::ordered_json spec = resource.spec->toJson();
+  if (d.format == SpecFormat::SpecStatus && !spec.contains("spec")) {
+    out["spec"] = nlohmann::ordered_json::object();
+  }
+  for (auto it = spec.begin(); it != spec.end(); ++it) {
+    out[it.key()] = it.value();
+  }
+  return out;
+}
+
+absl::StatusOr<RestBody> fromRestJson(const ResourceTypeDescriptor& descriptor,
+                                      const nlohmann::json& body) {
+  if (!body.is_object()) {
+    return absl::InvalidArgumentError("resource must be a JSON or YAML object");
+  }
+  RestBody out;
+  auto readString = [&](const char* key, std::string& into) -> absl::Status {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) {
+      return absl::OkStatus();
+    }
+    if (!it->is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat("field \"", key, "\" must be a string"));
+    }
+    into = it->get<std::string>();
+    return absl::OkStatus();
+  };
+  for (auto [key, into] :
+       {std::pair{"type", &out.type}, std::pair{"name", &out.name}, std::pair{"mesh", &out.mesh}}) {
+    if (absl::Status s = readString(key, *into); !s.ok()) {
+      return s;
+    }
+  }
+  out.resource.descriptor = &descriptor;
+  out.resource.meta.name = out.name;
+  out.resource.meta.mesh = out.mesh;
+  if (auto it = body.find("labels"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) {
+      return absl::InvalidArgumentError("field \"labels\" must be an object of strings");
+    }
+    for (auto l = it->begin(); l != it->end(); ++l) {
+      if (!l.value().is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("label \"", l.key(), "\" must have a string value"));
+      }
+      out.resource.meta.labels[l.key()] = l.value().get<std::string>();
+    }
+  }
+  auto spec = descriptor.parseSpec(body);
+  if (!spec.ok()) {
+    return spec.status();
+  }
+  out.resource.spec = std::move(*spec);
+  return out;
+}
+
+}  // namespace kuma::model

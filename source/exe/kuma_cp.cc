@@ -1,0 +1,115 @@
+// kuma-cp: the control plane. `kuma-cp run [-c kuma-cp.yaml]`, `kuma-cp version`.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "source/common/logging.h"
+#include "source/common/version.h"
+#include "source/core/config/config.h"
+#include "source/core/config/loader.h"
+#include "source/server/control_plane.h"
+
+namespace {
+
+constexpr auto kShutdownDeadline = std::chrono::seconds(10);
+
+int run(const std::string& configFile, const std::string& logLevel) {
+  if (absl::Status s = kuma::logging::setGlobalLevel(logLevel); !s.ok()) {
+    std::cerr << "Error: " << s.message() << std::endl;
+    return 1;
+  }
+  auto log = kuma::logging::logger("kuma-cp");
+  std::optional<std::string> file;
+  if (!configFile.empty()) {
+    file = configFile;
+  }
+  auto loaded = kuma::config::loadConfig(file, kuma::config::processEnvironment());
+  if (!loaded.ok()) {
+    std::cerr << "Error: could not load the configuration: " << loaded.status().message()
+              << std::endl;
+    return 1;
+  }
+  for (const auto& warning : loaded->warnings) {
+    log->warn("{}", warning);
+  }
+  auto config = std::make_shared<const kuma::config::KumaCpConfig>(std::move(loaded->config));
+
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto cp = kuma::server::ControlPlane::create(config);
+  if (!cp.ok()) {
+    std::cerr << "Error: " << cp.status().message() << std::endl;
+    return 1;
+  }
+  if (absl::Status s = (*cp)->start(); !s.ok()) {
+    std::cerr << "Error: could not start the control plane: " << s.message() << std::endl;
+    return 1;
+  }
+  log->info("kuma-cp started (compatible with Kuma {}, kuma-cpp {})",
+            kuma::version::kKumaCompatible, kuma::version::kBuildVersion);
+  int received = 0;
+  sigwait(&signals, &received);
+  log->info("received signal {}, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+  // Graceful stop, bounded: if a component hangs, leave anyway.
+  std::thread([] {
+    std::this_thread::sleep_for(kShutdownDeadline);
+    kuma::logging::logger("kuma-cp")->error("graceful shutdown took too long, exiting");
+    _exit(1);
+  }).detach();
+  (*cp)->stop();
+  cp->reset();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Universal Control Plane for Envoy-based Service Mesh (kuma-cpp)", "kuma-cp"};
+  app.require_subcommand(1);
+
+  std::string configFile;
+  std::string logLevel = "info";
+  CLI::App* runCmd = app.add_subcommand("run", "Launch Control Plane");
+  runCmd->add_option("-c,--config-file", configFile, "configuration file")
+      ->check(CLI::ExistingFile);
+  runCmd->add_option("--log-level", logLevel, "log level: one of off|info|debug")
+      ->check(CLI::IsMember({"off", "info", "debug"}));
+  runCmd->footer(
+      "Configuration: built-in defaults, then the YAML file (-c), then KUMA_* environment\n"
+      "variables, with Kuma 2.14's keys and names (see docs/config.md). Unknown keys are\n"
+      "reported as warnings; invalid values stop the start with a message naming the key.");
+
+  bool detailed = false;
+  CLI::App* versionCmd = app.add_subcommand("version", "Print version");
+  versionCmd->add_flag("-a,--detailed", detailed, "Print detailed version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (versionCmd->parsed()) {
+    if (detailed) {
+      std::cout << "Product:       Kuma (kuma-cpp)\n"
+                << "Version:       " << kuma::version::kKumaCompatible << "\n"
+                << "kuma-cpp:      " << kuma::version::kBuildVersion << "\n"
+                << "Git commit:    " << kuma::version::kGitCommit << "\n"
+                << "Build type:    " << kuma::version::kBuildType << "\n"
+                << "Envoy:         " << kuma::version::kEnvoyVersion << std::endl;
+    } else {
+      std::cout << "Kuma: " << kuma::version::kKumaCompatible << " (kuma-cpp "
+                << kuma::version::kBuildVersion << ", " << kuma::version::kGitCommit << ")"
+                << std::endl;
+    }
+    return 0;
+  }
+  return run(configFile, logLevel);
+}

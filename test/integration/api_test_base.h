@@ -1,0 +1,82 @@
+#pragma once
+
+// Shared fixture for end-to-end REST tests: one real kuma-cp per test suite.
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "test/test_common/process.h"
+
+namespace kuma::test {
+
+struct HttpReply {
+  int status = 0;
+  nlohmann::json body;
+  std::string raw;
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto started = KumaCp::start({});
+    ASSERT_TRUE(started.ok()) << started.status();
+    cp_ = std::move(*started);
+  }
+  static void TearDownTestSuite() { cp_.reset(); }
+
+  static HttpReply call(const std::string& method, const std::string& path,
+                        const std::string& body = "", const httplib::Headers& headers = {},
+                        const std::string& contentType = "application/json") {
+    httplib::Client client("127.0.0.1", cp_->apiPort());
+    client.set_read_timeout(std::chrono::seconds(10));
+    httplib::Result res;
+    if (method == "GET") {
+      res = client.Get(path, headers);
+    } else if (method == "PUT") {
+      res = client.Put(path, headers, body, contentType);
+    } else if (method == "DELETE") {
+      res = client.Delete(path, headers);
+    } else if (method == "POST") {
+      res = client.Post(path, headers, body, contentType);
+    } else if (method == "PATCH") {
+      res = client.Patch(path, headers, body, contentType);
+    }
+    HttpReply out;
+    if (!res) {
+      ADD_FAILURE() << method << " " << path << ": " << httplib::to_string(res.error());
+      return out;
+    }
+    out.status = res->status;
+    out.raw = res->body;
+    out.body = nlohmann::json::parse(res->body, nullptr, false);
+    return out;
+  }
+  static HttpReply get(const std::string& path) { return call("GET", path); }
+  static HttpReply put(const std::string& path, const nlohmann::json& body) {
+    return call("PUT", path, body.dump());
+  }
+  static HttpReply del(const std::string& path) { return call("DELETE", path); }
+
+  /** The (field, reason) pairs of a Kuma error body, also checking causes mirror them. */
+  static std::vector<std::pair<std::string, std::string>> violations(const nlohmann::json& body) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!body.contains("invalid_parameters")) {
+      return out;
+    }
+    for (const auto& p : body["invalid_parameters"]) {
+      out.emplace_back(p["field"].get<std::string>(), p["reason"].get<std::string>());
+    }
+    EXPECT_EQ(body["causes"].size(), body["invalid_parameters"].size());
+    EXPECT_EQ(body["details"], body["detail"]);
+    return out;
+  }
+
+  static std::unique_ptr<KumaCp> cp_;
+};
+
+inline std::unique_ptr<KumaCp> ApiTest::cp_;
+
+}  // namespace kuma::test
