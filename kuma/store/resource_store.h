@@ -104,7 +104,7 @@ class ResourceStore {
   virtual absl::Status remove(const model::ResourceTypeDescriptor& type,
                               const ResourceKey& key) = 0;
 
-  /** @return the resource or NotFound. */
+  /** @return the resource or NotFound (InvalidArgument for a key that breaks the type's scope). */
   virtual absl::StatusOr<model::ResourceConstSharedPtr> get(
       const model::ResourceTypeDescriptor& type, const ResourceKey& key) = 0;
 
