@@ -1,0 +1,38 @@
+#pragma once
+
+// File: policies.h
+// Validators of the legacy selector-based policies (TrafficPermission, TrafficRoute, HealthCheck,
+// CircuitBreaker, Timeout, Retry), Secret/GlobalSecret and ExternalService. Each appends every
+// violation with Kuma's field path (`sources[0].match`, `conf.split[1].weight`, `data`, ...).
+
+#include "api/mesh/v1alpha1/circuit_breaker.pb.h"
+#include "api/mesh/v1alpha1/external_service.pb.h"
+#include "api/mesh/v1alpha1/health_check.pb.h"
+#include "api/mesh/v1alpha1/retry.pb.h"
+#include "api/mesh/v1alpha1/secret.pb.h"
+#include "api/mesh/v1alpha1/timeout.pb.h"
+#include "api/mesh/v1alpha1/traffic_permission.pb.h"
+#include "api/mesh/v1alpha1/traffic_route.pb.h"
+#include "source/core/validators/validation_error.h"
+
+namespace kuma::resources {
+
+void validateTrafficPermission(const mesh::v1alpha1::TrafficPermission& spec,
+                               validators::ValidationError& errors);
+void validateTrafficRoute(const mesh::v1alpha1::TrafficRoute& spec,
+                          validators::ValidationError& errors);
+void validateHealthCheck(const mesh::v1alpha1::HealthCheck& spec,
+                         validators::ValidationError& errors);
+void validateCircuitBreaker(const mesh::v1alpha1::CircuitBreaker& spec,
+                            validators::ValidationError& errors);
+void validateTimeout(const mesh::v1alpha1::Timeout& spec, validators::ValidationError& errors);
+void validateRetry(const mesh::v1alpha1::Retry& spec, validators::ValidationError& errors);
+
+/** Secret and GlobalSecret: `data` must be present and non-empty. */
+void validateSecret(const mesh::v1alpha1::Secret& spec, validators::ValidationError& errors);
+
+/** `networking.address` must be a valid "host:port"; `tags` must contain kuma.io/service. */
+void validateExternalService(const mesh::v1alpha1::ExternalService& spec,
+                             validators::ValidationError& errors);
+
+}  // namespace kuma::resources
