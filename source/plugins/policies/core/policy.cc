@@ -1,0 +1,303 @@
+#include "source/plugins/policies/core/policy.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "source/common/go_duration.h"
+#include "source/plugins/policies/core/schema_spec.h"
+
+namespace kuma::policies {
+
+using validators::PathBuilder;
+using validators::ValidationError;
+
+model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
+  model::ResourceTypeDescriptor d;
+  d.name = def.name;
+  d.wsPath = def.wsPath;
+  d.shortName = def.shortName;
+  d.singularDisplayName = def.singularDisplayName;
+  d.pluralDisplayName = def.pluralDisplayName;
+  d.scope = model::Scope::Mesh;
+  d.format = model::SpecFormat::SpecStatus;
+  d.isPolicy = true;
+  d.providedByZone = true;
+  d.isInbound = def.isInbound;
+  d.isOutbound = def.isOutbound;
+  d.policy = def.flags;
+  d.policy.isTargetRef = true;
+  SchemaPtr schema = def.schema;
+  d.parseSpec = [schema](const nlohmann::json& object) {
+    return SchemaSpec::parse(*schema, object);
+  };
+  d.emptySpec = [] { return SchemaSpec::empty(); };
+  auto validate = def.validate;
+  d.validate = [validate](const model::Resource& resource, ValidationError& errors) {
+    const SchemaSpec* spec = schemaSpecOf(resource);
+    if (spec == nullptr) {
+      errors.addViolation("spec", "must be a policy spec");
+      return;
+    }
+    if (validate) {
+      validate(spec->spec(), errors);
+    }
+  };
+  return d;
+}
+
+// ---- schema pieces ----
+
+namespace {
+// ^[a-z0-9!#$%&'*+\-.^_`|~]+$
+bool isHeaderNameChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+    return true;
+  }
+  std::string_view extra = "!#$%&'*+-.^_`|~";
+  return extra.find(c) != std::string_view::npos;
+}
+}  // namespace
+
+SchemaPtr headerNameSchema() {
+  static const SchemaPtr schema =
+      withPattern(withLength(string(), 1, 256),
+                  StringPattern{"^[a-z0-9!#$%&'*+\\-.^_\\x60|~]+$", [](std::string_view s) {
+                                  if (s.empty()) {
+                                    return false;
+                                  }
+                                  for (char c : s) {
+                                    if (!isHeaderNameChar(c)) {
+                                      return false;
+                                    }
+                                  }
+                                  return true;
+                                }});
+  return schema;
+}
+
+SchemaPtr headerModifierSchema(bool withRemove) {
+  SchemaPtr kv = object({required("name", headerNameSchema()), required("value", string())});
+  std::vector<SchemaField> fields = {field("set", arrayOf(kv, std::nullopt, 16)),
+                                     field("add", arrayOf(kv, std::nullopt, 16))};
+  if (withRemove) {
+    fields.push_back(field("remove", arrayOf(string(), std::nullopt, 16)));
+  }
+  return object(std::move(fields));
+}
+
+SchemaPtr headerMatchSchema() {
+  static const SchemaPtr schema = object({
+      field("type",
+            withDefault(enumOf({"Exact", "Present", "RegularExpression", "Absent", "Prefix"}),
+                        "Exact")),
+      required("name", headerNameSchema()),
+      field("value", string()),
+  });
+  return schema;
+}
+
+SchemaPtr ruleMatchesSchema() {
+  static const SchemaPtr schema = arrayOf(object({
+      field("spiffeID",
+            object({required("type", enumOf({"Exact", "Prefix"})), required("value", string())})),
+      field("sni", object({required("type", enumOf({"Exact"})), required("value", string())})),
+  }));
+  return schema;
+}
+
+SchemaPtr targetedItemSchema(SchemaPtr conf, bool defaultRequired) {
+  return object(
+      {required("targetRef", targetRefSchema()),
+       defaultRequired ? required("default", std::move(conf)) : field("default", std::move(conf))});
+}
+
+SchemaPtr ruleItemSchema(SchemaPtr conf, bool defaultRequired) {
+  return object({field("matches", ruleMatchesSchema()), defaultRequired
+                                                            ? required("default", std::move(conf))
+                                                            : field("default", std::move(conf))});
+}
+
+// ---- JSON access ----
+
+const nlohmann::json* member(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object()) {
+    return nullptr;
+  }
+  auto it = obj.find(std::string(key));
+  if (it == obj.end() || it->is_null()) {
+    return nullptr;
+  }
+  return &*it;
+}
+
+size_t arraySize(const nlohmann::json& obj, std::string_view key) {
+  const nlohmann::json* v = member(obj, key);
+  return v != nullptr && v->is_array() ? v->size() : 0;
+}
+
+std::string topLevelKind(const nlohmann::json& spec) {
+  const nlohmann::json* ref = member(spec, "targetRef");
+  return parseTargetRef(ref != nullptr ? *ref : nlohmann::json()).kind;
+}
+
+std::optional<std::chrono::nanoseconds> durationMember(const nlohmann::json& obj,
+                                                       std::string_view key) {
+  const nlohmann::json* v = member(obj, key);
+  if (v == nullptr || !v->is_string()) {
+    return std::nullopt;
+  }
+  auto d = common::parseGoDuration(v->get_ref<const std::string&>());
+  if (!d.ok()) {
+    return std::nullopt;
+  }
+  return *d;
+}
+
+// ---- value validators ----
+
+void validateDurationNotNegativeOrNil(const PathBuilder& path, const nlohmann::json& obj,
+                                      std::string_view key, ValidationError& errors) {
+  auto d = durationMember(obj, key);
+  if (d && d->count() < 0) {
+    errors.addViolationAt(path.field(key), "must not be negative when defined");
+  }
+}
+
+void validateDurationGreaterThanZeroOrNil(const PathBuilder& path, const nlohmann::json& obj,
+                                          std::string_view key, ValidationError& errors) {
+  auto d = durationMember(obj, key);
+  if (d && d->count() <= 0) {
+    errors.addViolationAt(path.field(key), "must be greater than zero when defined");
+  }
+}
+
+void validateDurationGreaterThanZero(const PathBuilder& path, const nlohmann::json& obj,
+                                     std::string_view key, ValidationError& errors) {
+  auto d = durationMember(obj, key);
+  if (!d || d->count() <= 0) {
+    errors.addViolationAt(path.field(key), "must be defined and greater than zero");
+  }
+}
+
+void validateValueGreaterThanZeroOrNil(const PathBuilder& path, const nlohmann::json& obj,
+                                       std::string_view key, ValidationError& errors) {
+  const nlohmann::json* v = member(obj, key);
+  if (v != nullptr && v->is_number() && v->get<double>() <= 0) {
+    errors.addViolationAt(path.field(key), "must be greater than zero when defined");
+  }
+}
+
+std::optional<double> decimalOf(const nlohmann::json& value) {
+  if (value.is_number()) {
+    return value.get<double>();
+  }
+  if (!value.is_string()) {
+    return std::nullopt;
+  }
+  const std::string& s = value.get_ref<const std::string&>();
+  if (s.empty()) {
+    return std::nullopt;
+  }
+  for (char c : s) {
+    bool ok = (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E';
+    if (!ok) {
+      return std::nullopt;
+    }
+  }
+  char* end = nullptr;
+  double d = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(d)) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+namespace {
+void checkPercentage(const PathBuilder& path, const nlohmann::json& value, bool allowZero,
+                     ValidationError& errors) {
+  std::optional<double> d = decimalOf(value);
+  if (!d) {
+    errors.addViolationAt(path, "string must be a valid number");
+    return;
+  }
+  if (*d < 0 || *d > 100) {
+    errors.addViolationAt(path, "must be in inclusive range [0.0, 100.0]");
+  } else if (!allowZero && *d == 0) {
+    errors.addViolationAt(path, "must be greater than 0");
+  }
+}
+}  // namespace
+
+void validatePercentage(const PathBuilder& path, const nlohmann::json& obj, std::string_view key,
+                        bool allowZero, ValidationError& errors) {
+  const nlohmann::json* v = member(obj, key);
+  if (v == nullptr) {
+    errors.addViolationAt(path.field(key), "must be defined");
+    return;
+  }
+  checkPercentage(path.field(key), *v, allowZero, errors);
+}
+
+void validatePercentageOrNil(const PathBuilder& path, const nlohmann::json& obj,
+                             std::string_view key, ValidationError& errors) {
+  if (const nlohmann::json* v = member(obj, key)) {
+    checkPercentage(path.field(key), *v, true, errors);
+  }
+}
+
+void validateIntPercentageOrNil(const PathBuilder& path, const nlohmann::json& obj,
+                                std::string_view key, ValidationError& errors) {
+  const nlohmann::json* v = member(obj, key);
+  if (v != nullptr && v->is_number() && (v->get<double>() < 0 || v->get<double>() > 100)) {
+    errors.addViolationAt(path.field(key), "must be in inclusive range [0, 100]");
+  }
+}
+
+void validateStatusCode(const PathBuilder& path, const nlohmann::json& obj, std::string_view key,
+                        ValidationError& errors) {
+  const nlohmann::json* v = member(obj, key);
+  if (v == nullptr || !v->is_number() || v->get<double>() < 100 || v->get<double>() >= 600) {
+    errors.addViolationAt(path.field(key), "must be in inclusive range [100, 599]");
+  }
+}
+
+void validateTopTargetRef(const nlohmann::json& spec, const TargetRefOpts& opts,
+                          ValidationError& errors) {
+  if (const nlohmann::json* ref = member(spec, "targetRef")) {
+    errors.addAt(PathBuilder("spec").field("targetRef"), validateTargetRef(*ref, opts));
+  }
+}
+
+void validateTargetedItems(const nlohmann::json& spec, std::string_view section,
+                           const TargetRefOpts& opts, const ConfValidator& conf,
+                           ValidationError& errors) {
+  const nlohmann::json* items = member(spec, section);
+  if (items == nullptr || !items->is_array()) {
+    return;
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    PathBuilder path = PathBuilder("spec").field(section).index(i);
+    const nlohmann::json& item = (*items)[i];
+    const nlohmann::json* ref = member(item, "targetRef");
+    errors.addAt(path.field("targetRef"),
+                 validateTargetRef(ref != nullptr ? *ref : nlohmann::json::object(), opts));
+    if (conf) {
+      conf(path.field("default"), member(item, "default"), errors);
+    }
+  }
+}
+
+void validateRuleItems(const nlohmann::json& spec, const ConfValidator& conf,
+                       ValidationError& errors) {
+  const nlohmann::json* items = member(spec, "rules");
+  if (items == nullptr || !items->is_array() || !conf) {
+    return;
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    PathBuilder path = PathBuilder("spec").field("rules").index(i);
+    conf(path.field("default"), member((*items)[i], "default"), errors);
+  }
+}
+
+}  // namespace kuma::policies

@@ -1,0 +1,117 @@
+#pragma once
+
+// File: policy.h
+// What every Mesh* policy plugin shares: the descriptor factory, the schema pieces that
+// several policies reuse (rule matches, header matchers/modifiers) and Kuma's small value
+// validators (durations, percentages, status codes) working on normalized spec JSON.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kuma/model/resource.h"
+#include "nlohmann/json.hpp"
+#include "source/core/validators/validation_error.h"
+#include "source/plugins/policies/core/schema.h"
+#include "source/plugins/policies/core/target_ref.h"
+
+namespace kuma::policies {
+
+/** Everything a policy folder provides; makeDescriptor() turns it into a registry entry. */
+struct PolicyDefinition {
+  std::string name;       // "MeshTimeout"
+  std::string wsPath;     // "meshtimeouts"
+  std::string shortName;  // "mt"
+  std::string singularDisplayName;
+  std::string pluralDisplayName;
+  model::PolicyFlags flags;
+  bool isInbound = false;
+  bool isOutbound = false;
+  SchemaPtr schema;  // the whole `spec` object
+  /** Semantic checks on the normalized spec; paths are rooted at "spec". */
+  std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate;
+};
+
+model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& definition);
+
+// ---- schema pieces ----
+
+/** A header name (common_api.HeaderName): 1..256 chars of the HTTP token set. */
+SchemaPtr headerNameSchema();
+/** `{set: [{name, value}], add: [...], remove: [name]}` ("remove" only when withRemove). */
+SchemaPtr headerModifierSchema(bool withRemove);
+/** `{type: Exact|Present|RegularExpression|Absent|Prefix = Exact, name, value}`. */
+SchemaPtr headerMatchSchema();
+/** Inbound rule matches: `[{spiffeID: {type, value}, sni: {type, value}}]`. */
+SchemaPtr ruleMatchesSchema();
+/** `{targetRef, default: conf}` (default required when defaultRequired). */
+SchemaPtr targetedItemSchema(SchemaPtr conf, bool defaultRequired);
+/** `{matches, default: conf}` items of `rules`. */
+SchemaPtr ruleItemSchema(SchemaPtr conf, bool defaultRequired);
+
+// ---- JSON access ----
+
+/** The member `key` of an object, or nullptr (also for null members and non-objects). */
+const nlohmann::json* member(const nlohmann::json& obj, std::string_view key);
+/** Length of the array member `key` (0 when absent). */
+size_t arraySize(const nlohmann::json& obj, std::string_view key);
+/** The top-level targetRef kind (absent targetRef: Mesh). */
+std::string topLevelKind(const nlohmann::json& spec);
+/** A normalized duration member, parsed. */
+std::optional<std::chrono::nanoseconds> durationMember(const nlohmann::json& obj,
+                                                       std::string_view key);
+
+// ---- value validators (Kuma's pkg/core/validators wording) ----
+
+void validateDurationNotNegativeOrNil(const validators::PathBuilder& path,
+                                      const nlohmann::json& obj, std::string_view key,
+                                      validators::ValidationError& errors);
+void validateDurationGreaterThanZeroOrNil(const validators::PathBuilder& path,
+                                          const nlohmann::json& obj, std::string_view key,
+                                          validators::ValidationError& errors);
+/** Required duration strictly greater than zero ("must be defined and greater than zero"). */
+void validateDurationGreaterThanZero(const validators::PathBuilder& path, const nlohmann::json& obj,
+                                     std::string_view key, validators::ValidationError& errors);
+void validateValueGreaterThanZeroOrNil(const validators::PathBuilder& path,
+                                       const nlohmann::json& obj, std::string_view key,
+                                       validators::ValidationError& errors);
+/** int-or-string percentage in [0, 100] (0 rejected unless allowZero); required. */
+void validatePercentage(const validators::PathBuilder& path, const nlohmann::json& obj,
+                        std::string_view key, bool allowZero, validators::ValidationError& errors);
+void validatePercentageOrNil(const validators::PathBuilder& path, const nlohmann::json& obj,
+                             std::string_view key, validators::ValidationError& errors);
+/** Integer percentage in [0, 100] when present. */
+void validateIntPercentageOrNil(const validators::PathBuilder& path, const nlohmann::json& obj,
+                                std::string_view key, validators::ValidationError& errors);
+/** HTTP status code in [100, 599]. */
+void validateStatusCode(const validators::PathBuilder& path, const nlohmann::json& obj,
+                        std::string_view key, validators::ValidationError& errors);
+
+// ---- structure validators ----
+
+using ConfValidator =
+    std::function<void(const validators::PathBuilder& defaultPath, const nlohmann::json* conf,
+                       validators::ValidationError& errors)>;
+
+/** Validates `spec.targetRef` (when present) against the kinds a policy accepts on top. */
+void validateTopTargetRef(const nlohmann::json& spec, const TargetRefOpts& opts,
+                          validators::ValidationError& errors);
+
+/**
+ * Validates every item of `spec.<section>` ("to"/"from"): its targetRef against `opts` and
+ * its `default` with `conf` (called with nullptr when the default is absent).
+ */
+void validateTargetedItems(const nlohmann::json& spec, std::string_view section,
+                           const TargetRefOpts& opts, const ConfValidator& conf,
+                           validators::ValidationError& errors);
+
+/** Validates the `default` of every `spec.rules` item with `conf`. */
+void validateRuleItems(const nlohmann::json& spec, const ConfValidator& conf,
+                       validators::ValidationError& errors);
+
+/** Parses a decimal number (int or "12.5" string); nullopt when not a number. */
+std::optional<double> decimalOf(const nlohmann::json& value);
+
+}  // namespace kuma::policies

@@ -1,0 +1,202 @@
+#include "source/plugins/policies/meshaccesslog/meshaccesslog.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace kuma::policies::meshaccesslog {
+namespace {
+
+using validators::PathBuilder;
+using validators::ValidationError;
+
+// ^[a-z]([a-z0-9]|[._][a-z0-9])*$
+bool isOtelAttributeKey(std::string_view s) {
+  if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z')) {
+    return false;
+  }
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (size_t i = 1; i < s.size(); ++i) {
+    if (alnum(s[i])) {
+      continue;
+    }
+    if ((s[i] == '.' || s[i] == '_') && i + 1 < s.size() && alnum(s[i + 1])) {
+      ++i;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+SchemaPtr formatSchema() {
+  return object({
+      required("type", enumOf({"Plain", "Json"})),
+      field("plain", string()),
+      field("json", arrayOf(object({required("key", string()), required("value", string())}))),
+      field("omitEmptyValues", boolean()),
+  });
+}
+
+SchemaPtr confSchema() {
+  return object({field(
+      "backends",
+      arrayOf(object({
+          required("type", enumOf({"Tcp", "File", "OpenTelemetry"})),
+          field("tcp", object({field("format", formatSchema()),
+                               required("address", withLength(string(), 1, std::nullopt))})),
+          field("file", object({field("format", formatSchema()),
+                                required("path", withLength(string(), 1, std::nullopt))})),
+          field("openTelemetry",
+                object({
+                    field("attributes",
+                          arrayOf(object(
+                              {required("key",
+                                        withPattern(string(), StringPattern{"^[a-z]([a-z0-9]|[._]["
+                                                                            "a-z0-9])*$",
+                                                                            isOtelAttributeKey})),
+                               required("value", string())}))),
+                    field("body", any()),
+                    field("endpoint", string()),
+                    field("backendRef",
+                          object({required("kind", enumOf({"MeshOpenTelemetryBackend"})),
+                                  field("name", string()), field("labels", mapOf(string()))})),
+                })),
+      })))});
+}
+
+void validateFormat(const PathBuilder& path, const nlohmann::json* format,
+                    ValidationError& errors) {
+  if (format == nullptr) {
+    return;
+  }
+  std::string type = format->value("type", "");
+  if (type == "Plain" && member(*format, "plain") == nullptr) {
+    errors.addViolationAt(path.field("plain"), "must be defined");
+  }
+  if (type == "Plain" && member(*format, "json") != nullptr) {
+    errors.addViolationAt(path.field("json"), "must not be defined");
+  }
+  if (type == "Json" && member(*format, "json") == nullptr) {
+    errors.addViolationAt(path.field("json"), "must be defined");
+  }
+  if (type == "Json" && member(*format, "plain") != nullptr) {
+    errors.addViolationAt(path.field("plain"), "must not be defined");
+  }
+}
+
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+  const nlohmann::json* backends = conf != nullptr ? member(*conf, "backends") : nullptr;
+  if (backends == nullptr) {
+    errors.addViolationAt(path.field("backends"), "must be defined");
+    return;
+  }
+  for (size_t i = 0; i < backends->size(); ++i) {
+    const nlohmann::json& b = (*backends)[i];
+    PathBuilder bp = path.field("backends").index(i);
+    std::string type = b.value("type", "");
+    struct Kind {
+      const char* type;
+      const char* field;
+    };
+    for (Kind k :
+         {Kind{"Tcp", "tcp"}, Kind{"File", "file"}, Kind{"OpenTelemetry", "openTelemetry"}}) {
+      bool present = member(b, k.field) != nullptr;
+      if (type == k.type && !present) {
+        errors.addViolationAt(bp.field(k.field), "must be defined");
+      } else if (type != k.type && present) {
+        errors.addViolationAt(bp.field(k.field),
+                              absl::StrCat("must not be defined when type is ", type));
+      }
+    }
+    if (const nlohmann::json* tcp = member(b, "tcp")) {
+      validateFormat(bp.field("tcp").field("format"), member(*tcp, "format"), errors);
+    }
+    if (const nlohmann::json* file = member(b, "file")) {
+      validateFormat(bp.field("file").field("format"), member(*file, "format"), errors);
+    }
+    if (const nlohmann::json* otel = member(b, "openTelemetry")) {
+      PathBuilder op = bp.field("openTelemetry");
+      bool hasEndpoint = !otel->value("endpoint", "").empty();
+      const nlohmann::json* ref = member(*otel, "backendRef");
+      if (hasEndpoint && ref != nullptr) {
+        errors.addViolationAt(op,
+                              "openTelemetry must have only one type defined: endpoint, "
+                              "backendRef");
+      } else if (!hasEndpoint && ref == nullptr) {
+        errors.addViolationAt(op,
+                              "openTelemetry must have exactly one defined: endpoint, backendRef");
+      } else if (ref != nullptr) {
+        bool hasName = !ref->value("name", "").empty();
+        bool hasLabels = arraySize(*ref, "labels") > 0 ||
+                         (member(*ref, "labels") != nullptr && !(*ref)["labels"].empty());
+        if (hasName == hasLabels) {
+          errors.addViolationAt(op.field("backendRef"),
+                                hasName ? "backendRef must have only one type defined: name, labels"
+                                        : "backendRef must have exactly one defined: name, labels");
+        }
+      } else if (otel->value("endpoint", "").find_first_of("/?#") != std::string::npos) {
+        errors.addViolationAt(op.field("endpoint"), "must be in host:port format, not a URL");
+      }
+    }
+  }
+}
+
+void validate(const nlohmann::json& spec, ValidationError& errors) {
+  PathBuilder root("spec");
+  validateTopTargetRef(spec,
+                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                         kMeshHTTPRoute, kDataplane},
+                        true,
+                        true,
+                        {}},
+                       errors);
+  size_t to = arraySize(spec, "to"), from = arraySize(spec, "from"),
+         rules = arraySize(spec, "rules");
+  if (to == 0 && from == 0 && rules == 0) {
+    errors.addViolationAt(root, "at least one of 'from', 'to' or 'rules' has to be defined");
+  }
+  if (rules > 0 && (to > 0 || from > 0)) {
+    errors.addViolationAt(root, "fields 'to' and 'from' must be empty when 'rules' is defined");
+  }
+  std::string top = topLevelKind(spec);
+  if ((top == kMeshGateway || top == kMeshHTTPRoute) && from > 0) {
+    errors.addViolationAt(root.field("from"), "must not be defined");
+  } else {
+    validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
+  }
+  TargetRefOpts toOpts;
+  toOpts.supportedKinds =
+      top == kMeshGateway || top == kMeshHTTPRoute
+          ? std::vector<std::string_view>{kMesh}
+          : std::vector<std::string_view>{kMesh, kMeshService, kMeshExternalService,
+                                          kMeshMultiZoneService};
+  validateTargetedItems(spec, "to", toOpts, validateConf, errors);
+  validateRuleItems(spec, validateConf, errors);
+}
+
+}  // namespace
+
+PolicyDefinition definition() {
+  SchemaPtr conf = confSchema();
+  PolicyDefinition d;
+  d.name = "MeshAccessLog";
+  d.wsPath = "meshaccesslogs";
+  d.shortName = "mal";
+  d.singularDisplayName = "Mesh Access Log";
+  d.pluralDisplayName = "Mesh Access Logs";
+  d.flags.hasToTargetRef = true;
+  d.flags.hasFromTargetRef = true;
+  d.flags.hasRulesTargetRef = true;
+  d.flags.isFromAsRules = true;
+  d.isInbound = true;
+  d.isOutbound = true;
+  d.schema = object({
+      field("targetRef", targetRefSchema()),
+      field("from", arrayOf(targetedItemSchema(conf, true))),
+      field("to", arrayOf(targetedItemSchema(conf, true))),
+      field("rules", arrayOf(ruleItemSchema(conf, true))),
+  });
+  d.validate = validate;
+  return d;
+}
+
+}  // namespace kuma::policies::meshaccesslog

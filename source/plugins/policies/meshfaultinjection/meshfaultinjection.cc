@@ -1,0 +1,121 @@
+#include "source/plugins/policies/meshfaultinjection/meshfaultinjection.h"
+
+#include <cctype>
+
+namespace kuma::policies::meshfaultinjection {
+namespace {
+
+using validators::PathBuilder;
+using validators::ValidationError;
+
+SchemaPtr confSchema() {
+  return object({field(
+      "http",
+      arrayOf(object({
+          field("abort",
+                object({required("httpStatus", int32()), required("percentage", intOrString())})),
+          field("delay",
+                object({required("value", duration()), required("percentage", intOrString())})),
+          field("responseBandwidth",
+                object({required("limit", string()), required("percentage", intOrString())})),
+      })))});
+}
+
+// ^(\d*)\s?([GMk]+bps)$
+bool isBandwidth(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    ++i;
+  }
+  if (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) {
+    ++i;
+  }
+  size_t units = i;
+  while (i < s.size() && (s[i] == 'G' || s[i] == 'M' || s[i] == 'k')) {
+    ++i;
+  }
+  return i > units && s.substr(i) == "bps";
+}
+
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+  const nlohmann::json* http = conf != nullptr ? member(*conf, "http") : nullptr;
+  if (http == nullptr) {
+    return;
+  }
+  for (size_t i = 0; i < http->size(); ++i) {
+    const nlohmann::json& fault = (*http)[i];
+    PathBuilder fp = path.field("http").index(i);
+    if (const nlohmann::json* abort = member(fault, "abort")) {
+      validateStatusCode(fp.field("abort"), *abort, "httpStatus", errors);
+      validatePercentage(fp.field("abort"), *abort, "percentage", true, errors);
+    }
+    if (const nlohmann::json* delay = member(fault, "delay")) {
+      validateDurationGreaterThanZero(fp.field("delay"), *delay, "value", errors);
+      validatePercentage(fp.field("delay"), *delay, "percentage", true, errors);
+    }
+    if (const nlohmann::json* bw = member(fault, "responseBandwidth")) {
+      std::string limit = bw->value("limit", "");
+      if (limit.empty()) {
+        errors.addViolationAt(fp.field("responseBandwidth").field("limit"), "must be defined");
+      } else if (!isBandwidth(limit)) {
+        errors.addViolationAt(fp.field("responseBandwidth").field("limit"),
+                              "must be in kbps/Mbps/Gbps units");
+      }
+      validatePercentage(fp.field("responseBandwidth"), *bw, "percentage", true, errors);
+    }
+  }
+}
+
+void validate(const nlohmann::json& spec, ValidationError& errors) {
+  PathBuilder root("spec");
+  validateTopTargetRef(spec,
+                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                         kMeshHTTPRoute, kDataplane},
+                        true,
+                        true,
+                        {}},
+                       errors);
+  size_t to = arraySize(spec, "to"), from = arraySize(spec, "from"),
+         rules = arraySize(spec, "rules");
+  if (to == 0 && from == 0 && rules == 0) {
+    errors.addViolationAt(root, "at least one of 'from', 'to' or 'rules' has to be defined");
+  }
+  if (rules > 0 && (to > 0 || from > 0)) {
+    errors.addViolationAt(root, "fields 'to' and 'from' must be empty when 'rules' is defined");
+  }
+  validateTargetedItems(spec, "from",
+                        {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset}, false, true, {}},
+                        validateConf, errors);
+  validateTargetedItems(
+      spec, "to",
+      {{kMesh, kMeshService, kMeshExternalService, kMeshMultiZoneService}, false, false, {}},
+      validateConf, errors);
+  validateRuleItems(spec, validateConf, errors);
+}
+
+}  // namespace
+
+PolicyDefinition definition() {
+  SchemaPtr conf = confSchema();
+  PolicyDefinition d;
+  d.name = "MeshFaultInjection";
+  d.wsPath = "meshfaultinjections";
+  d.shortName = "mfi";
+  d.singularDisplayName = "Mesh Fault Injection";
+  d.pluralDisplayName = "Mesh Fault Injections";
+  d.flags.hasToTargetRef = true;
+  d.flags.hasFromTargetRef = true;
+  d.flags.hasRulesTargetRef = true;
+  d.isInbound = true;
+  d.isOutbound = true;
+  d.schema = object({
+      field("targetRef", targetRefSchema()),
+      field("from", arrayOf(targetedItemSchema(conf, false))),
+      field("to", arrayOf(targetedItemSchema(conf, false))),
+      field("rules", arrayOf(ruleItemSchema(conf, true))),
+  });
+  d.validate = validate;
+  return d;
+}
+
+}  // namespace kuma::policies::meshfaultinjection

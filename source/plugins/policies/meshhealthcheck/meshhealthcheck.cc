@@ -1,0 +1,103 @@
+#include "source/plugins/policies/meshhealthcheck/meshhealthcheck.h"
+
+namespace kuma::policies::meshhealthcheck {
+namespace {
+
+using validators::PathBuilder;
+using validators::ValidationError;
+
+SchemaPtr confSchema() {
+  return object({
+      field("interval", duration()),
+      field("timeout", duration()),
+      field("unhealthyThreshold", int32()),
+      field("healthyThreshold", int32()),
+      field("initialJitter", duration()),
+      field("intervalJitter", duration()),
+      field("intervalJitterPercent", int32()),
+      field("healthyPanicThreshold", intOrString()),
+      field("failTrafficOnPanic", boolean()),
+      field("eventLogPath", string()),
+      field("alwaysLogHealthCheckFailures", boolean()),
+      field("noTrafficInterval", duration()),
+      field("tcp", object({field("disabled", boolean()), field("send", string()),
+                           field("receive", arrayOf(string()))})),
+      field("http", object({
+                        field("disabled", boolean()),
+                        field("path", string()),
+                        field("requestHeadersToAdd", headerModifierSchema(false)),
+                        field("expectedStatuses", arrayOf(int32())),
+                    })),
+      field("grpc", object({field("disabled", boolean()), field("serviceName", string()),
+                            field("authority", string())})),
+      field("reuseConnection", boolean()),
+  });
+}
+
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+  if (conf == nullptr) {
+    return;
+  }
+  const nlohmann::json& c = *conf;
+  validateDurationGreaterThanZeroOrNil(path, c, "interval", errors);
+  validateDurationGreaterThanZeroOrNil(path, c, "timeout", errors);
+  validateValueGreaterThanZeroOrNil(path, c, "unhealthyThreshold", errors);
+  validateValueGreaterThanZeroOrNil(path, c, "healthyThreshold", errors);
+  validateDurationGreaterThanZeroOrNil(path, c, "initialJitter", errors);
+  validateDurationGreaterThanZeroOrNil(path, c, "intervalJitter", errors);
+  validateIntPercentageOrNil(path, c, "intervalJitterPercent", errors);
+  validatePercentageOrNil(path, c, "healthyPanicThreshold", errors);
+  validateDurationGreaterThanZeroOrNil(path, c, "noTrafficInterval", errors);
+  if (const nlohmann::json* http = member(c, "http")) {
+    if (const nlohmann::json* statuses = member(*http, "expectedStatuses")) {
+      for (size_t i = 0; i < statuses->size(); ++i) {
+        int64_t s = (*statuses)[i].get<int64_t>();
+        if (s < 100 || s >= 600) {
+          errors.addViolationAt(path.field("http").field("expectedStatuses").index(i),
+                                "must be in inclusive range [100, 599]");
+        }
+      }
+    }
+  }
+}
+
+void validate(const nlohmann::json& spec, ValidationError& errors) {
+  validateTopTargetRef(
+      spec,
+      {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
+       true,
+       false,
+       {}},
+      errors);
+  if (arraySize(spec, "to") == 0) {
+    errors.addViolationAt(PathBuilder("spec").field("to"), "needs at least one item");
+  }
+  TargetRefOpts toOpts;
+  toOpts.supportedKinds =
+      topLevelKind(spec) == kMeshGateway
+          ? std::vector<std::string_view>{kMesh}
+          : std::vector<std::string_view>{kMesh, kMeshService, kMeshExternalService,
+                                          kMeshMultiZoneService};
+  validateTargetedItems(spec, "to", toOpts, validateConf, errors);
+}
+
+}  // namespace
+
+PolicyDefinition definition() {
+  PolicyDefinition d;
+  d.name = "MeshHealthCheck";
+  d.wsPath = "meshhealthchecks";
+  d.shortName = "mhc";
+  d.singularDisplayName = "Mesh Health Check";
+  d.pluralDisplayName = "Mesh Health Checks";
+  d.flags.hasToTargetRef = true;
+  d.isOutbound = true;
+  d.schema = object({
+      field("targetRef", targetRefSchema()),
+      field("to", arrayOf(targetedItemSchema(confSchema(), false))),
+  });
+  d.validate = validate;
+  return d;
+}
+
+}  // namespace kuma::policies::meshhealthcheck

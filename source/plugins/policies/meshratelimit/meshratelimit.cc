@@ -1,0 +1,119 @@
+#include "source/plugins/policies/meshratelimit/meshratelimit.h"
+
+#include <chrono>
+
+namespace kuma::policies::meshratelimit {
+namespace {
+
+using validators::PathBuilder;
+using validators::ValidationError;
+
+SchemaPtr confSchema() {
+  SchemaPtr rate = object({required("num", int32()), required("interval", duration())});
+  return object({field(
+      "local",
+      object({
+          field("http",
+                object({
+                    field("disabled", boolean()),
+                    field("requestRate", rate),
+                    field("onRateLimit", object({field("status", int32()),
+                                                 field("headers", headerModifierSchema(false))})),
+                })),
+          field("tcp", object({field("disabled", boolean()), field("connectionRate", rate)})),
+      }))});
+}
+
+void validateRate(const PathBuilder& path, const nlohmann::json& rate, ValidationError& errors) {
+  const nlohmann::json* num = member(rate, "num");
+  if (num == nullptr || num->get<int64_t>() <= 0) {
+    errors.addViolationAt(path.field("num"), "must be defined and greater than zero");
+  }
+  auto interval = durationMember(rate, "interval");
+  if (!interval || *interval < std::chrono::milliseconds(50)) {
+    errors.addViolationAt(path.field("interval"), "must be greater than or equal to: 50ms");
+  }
+}
+
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+  const nlohmann::json* local = conf != nullptr ? member(*conf, "local") : nullptr;
+  if (local == nullptr) {
+    errors.addViolationAt(path.field("local"), "must be defined");
+    return;
+  }
+  PathBuilder lp = path.field("local");
+  const nlohmann::json* http = member(*local, "http");
+  const nlohmann::json* tcp = member(*local, "tcp");
+  if (http == nullptr && tcp == nullptr) {
+    errors.addViolationAt(lp, "must have at least one defined: http, tcp");
+  }
+  if (http != nullptr && !http->value("disabled", false)) {
+    if (const nlohmann::json* rate = member(*http, "requestRate")) {
+      validateRate(lp.field("http").field("requestRate"), *rate, errors);
+    } else {
+      errors.addViolationAt(lp.field("http").field("requestRate"), "must be defined");
+    }
+    if (const nlohmann::json* on = member(*http, "onRateLimit")) {
+      if (member(*on, "status") != nullptr) {
+        validateStatusCode(lp.field("http").field("onRateLimit"), *on, "status", errors);
+      }
+    }
+  }
+  if (tcp != nullptr && !tcp->value("disabled", false)) {
+    if (const nlohmann::json* rate = member(*tcp, "connectionRate")) {
+      validateRate(lp.field("tcp").field("connectionRate"), *rate, errors);
+    } else {
+      errors.addViolationAt(lp.field("tcp").field("connectionRate"), "must be defined");
+    }
+  }
+}
+
+void validate(const nlohmann::json& spec, ValidationError& errors) {
+  PathBuilder root("spec");
+  validateTopTargetRef(spec,
+                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                         kMeshHTTPRoute, kDataplane},
+                        true,
+                        true,
+                        {}},
+                       errors);
+  size_t to = arraySize(spec, "to"), from = arraySize(spec, "from"),
+         rules = arraySize(spec, "rules");
+  if (to == 0 && from == 0 && rules == 0) {
+    errors.addViolationAt(root, "at least one of 'from', 'to' or 'rules' has to be defined");
+  }
+  if (rules > 0 && (to > 0 || from > 0)) {
+    errors.addViolationAt(root, "fields 'to' and 'from' must be empty when 'rules' is defined");
+  }
+  validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
+  validateTargetedItems(spec, "to", {{kMesh}, false, false, {}}, validateConf, errors);
+  validateRuleItems(spec, validateConf, errors);
+}
+
+}  // namespace
+
+PolicyDefinition definition() {
+  SchemaPtr conf = confSchema();
+  PolicyDefinition d;
+  d.name = "MeshRateLimit";
+  d.wsPath = "meshratelimits";
+  d.shortName = "mrl";
+  d.singularDisplayName = "Mesh Rate Limit";
+  d.pluralDisplayName = "Mesh Rate Limits";
+  d.flags.hasToTargetRef = true;
+  d.flags.hasFromTargetRef = true;
+  d.flags.hasRulesTargetRef = true;
+  d.flags.isFromAsRules = true;
+  d.isInbound = true;
+  d.isOutbound = true;
+  d.schema = object({
+      field("targetRef", targetRefSchema()),
+      field("from", arrayOf(targetedItemSchema(conf, false))),
+      field("to", arrayOf(targetedItemSchema(conf, false))),
+      field("rules", arrayOf(ruleItemSchema(conf, false))),
+  });
+  d.validate = validate;
+  return d;
+}
+
+}  // namespace kuma::policies::meshratelimit
