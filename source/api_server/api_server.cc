@@ -118,7 +118,7 @@ absl::StatusOr<ListQuery> parseListQuery(const httplib::Request& req) {
   q.name = req.get_param_value("name");
   for (const auto& [key, value] : req.params) {
     if (absl::StartsWith(key, "filter[")) {
-      constexpr std::string_view kLabels = "filter[labels.";
+      constexpr absl::string_view kLabels = "filter[labels.";
       if (!absl::StartsWith(key, kLabels) || key.back() != ']') {
         return invalid("Invalid filter", key, "filters are only supported on labels");
       }
@@ -649,6 +649,12 @@ absl::Status ApiServer::start() {
         res.status = 500;
         res.set_content(e.body.dump(2), "application/json");
       });
+  // Only SO_REUSEADDR: httplib's default also sets SO_REUSEPORT, which would let a second
+  // control plane silently share our port instead of failing to start.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   int port = options_.port;
   if (port == 0) {
     port = server_->bind_to_any_port(options_.interface);

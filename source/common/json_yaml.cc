@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <regex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -12,12 +11,64 @@
 namespace kuma::common {
 namespace {
 
+bool allOf(std::string_view s, bool (*pred)(char)) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (!pred(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool isOctal(char c) {
+  return c >= '0' && c <= '7';
+}
+bool isHex(char c) {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool isYamlFloat(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    ++i;
+  }
+  size_t intDigits = 0;
+  while (i < s.size() && isDigit(s[i])) {
+    ++i;
+    ++intDigits;
+  }
+  size_t fracDigits = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && isDigit(s[i])) {
+      ++i;
+      ++fracDigits;
+    }
+  }
+  if (intDigits == 0 && fracDigits == 0) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      ++i;
+    }
+    if (!allOf(s.substr(i), isDigit)) {
+      return false;
+    }
+    i = s.size();
+  }
+  return i == s.size();
+}
+
 // YAML 1.2 core schema for plain scalars.
 nlohmann::json plainScalar(const std::string& s) {
-  static const std::regex kInt(R"([-+]?[0-9]+)");
-  static const std::regex kOctal(R"(0o[0-7]+)");
-  static const std::regex kHex(R"(0x[0-9a-fA-F]+)");
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") {
     return nullptr;
   }
@@ -27,7 +78,9 @@ nlohmann::json plainScalar(const std::string& s) {
   if (s == "false" || s == "False" || s == "FALSE") {
     return false;
   }
-  if (std::regex_match(s, kInt)) {
+  const std::string_view unsignedPart =
+      (s[0] == '-' || s[0] == '+') ? std::string_view(s).substr(1) : std::string_view(s);
+  if (allOf(unsignedPart, isDigit)) {
     errno = 0;
     if (s[0] == '-') {
       const long long v = std::strtoll(s.c_str(), nullptr, 10);
@@ -42,13 +95,13 @@ nlohmann::json plainScalar(const std::string& s) {
     }
     return std::strtod(s.c_str(), nullptr);
   }
-  if (std::regex_match(s, kOctal)) {
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'o' && allOf(std::string_view(s).substr(2), isOctal)) {
     return std::strtoull(s.c_str() + 2, nullptr, 8);
   }
-  if (std::regex_match(s, kHex)) {
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'x' && allOf(std::string_view(s).substr(2), isHex)) {
     return std::strtoull(s.c_str() + 2, nullptr, 16);
   }
-  if (std::regex_match(s, kFloat)) {
+  if (isYamlFloat(s)) {
     return std::strtod(s.c_str(), nullptr);
   }
   return s;

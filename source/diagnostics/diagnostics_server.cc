@@ -29,6 +29,12 @@ absl::Status DiagnosticsServer::start() {
   server_->Put(".*", handler);
   server_->Delete(".*", handler);
   server_->set_read_timeout(1, 0);
+  // Only SO_REUSEADDR: httplib's default also sets SO_REUSEPORT, which would let a second
+  // control plane silently share our port instead of failing to start.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   int port = options_.port;
   if (port == 0) {
     port = server_->bind_to_any_port(options_.interface);

@@ -34,6 +34,11 @@ int run(const std::string& configFile, const std::string& logLevel) {
               << std::endl;
     return 1;
   }
+  const kuma::config::Environment env = kuma::config::processEnvironment();
+  if (absl::Status s = kuma::config::autoconfigure(loaded->config, env); !s.ok()) {
+    std::cerr << "Error: " << s.message() << std::endl;
+    return 1;
+  }
   for (const auto& warning : loaded->warnings) {
     log->warn("{}", warning);
   }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -32,18 +33,22 @@ class ApiTest : public ::testing::Test {
                         const std::string& contentType = "application/json") {
     httplib::Client client("127.0.0.1", cp_->apiPort());
     client.set_read_timeout(std::chrono::seconds(10));
-    httplib::Result res;
-    if (method == "GET") {
-      res = client.Get(path, headers);
-    } else if (method == "PUT") {
-      res = client.Put(path, headers, body, contentType);
-    } else if (method == "DELETE") {
-      res = client.Delete(path, headers);
-    } else if (method == "POST") {
-      res = client.Post(path, headers, body, contentType);
-    } else if (method == "PATCH") {
-      res = client.Patch(path, headers, body, contentType);
-    }
+    auto send = [&]() -> httplib::Result {
+      if (method == "PUT") {
+        return client.Put(path, headers, body, contentType);
+      }
+      if (method == "DELETE") {
+        return client.Delete(path, headers);
+      }
+      if (method == "POST") {
+        return client.Post(path, headers, body, contentType);
+      }
+      if (method == "PATCH") {
+        return client.Patch(path, headers, body, contentType);
+      }
+      return client.Get(path, headers);
+    };
+    httplib::Result res = send();
     HttpReply out;
     if (!res) {
       ADD_FAILURE() << method << " " << path << ": " << httplib::to_string(res.error());
