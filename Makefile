@@ -12,6 +12,9 @@ CTEST_ARGS     ?=
 # ccache lives outside the repository so that fresh clones reuse it.
 export CCACHE_DIR ?= $(HOME)/.cache/kuma-cpp/ccache
 export CCACHE_MAXSIZE ?= 5G
+# Paths relative to the checkout, so that another clone hits the same cache entries.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all setup setup-test protos configure build run test test-unit test-asan bench format \
         format-check clean

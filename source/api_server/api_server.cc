@@ -14,7 +14,9 @@
 #include "source/api_server/errors.h"
 #include "source/common/json_yaml.h"
 #include "source/common/logging.h"
+#include "source/core/model/proto_spec.h"
 #include "source/core/model/rest_codec.h"
+#include "source/core/resources/dataplane.h"
 
 namespace kuma::api_server {
 namespace {
@@ -141,46 +143,19 @@ absl::StatusOr<ListQuery> parseListQuery(const httplib::Request& req) {
   return q;
 }
 
-// Dataplane filters work on the REST JSON of the spec so that they need no typed coupling.
-bool tagsMatch(const nlohmann::ordered_json& tags, const std::string& key,
-               const std::string& value) {
-  auto it = tags.find(key);
-  if (it == tags.end() || !it->is_string()) {
-    return false;
-  }
-  return value == "*" || absl::StrContains(it->get<std::string>(), value);
-}
-
 bool dataplaneMatches(const model::Resource& r, const ListQuery& q) {
-  if (q.tags.empty() && q.gateway.empty()) {
-    return true;
-  }
-  const nlohmann::ordered_json spec = r.spec ? r.spec->toJson() : nlohmann::ordered_json::object();
-  const nlohmann::ordered_json networking =
-      spec.contains("networking") ? spec["networking"] : nlohmann::ordered_json::object();
-  const bool isGateway = networking.contains("gateway");
   if (!q.gateway.empty()) {
-    const std::string type = isGateway ? networking["gateway"].value("type", "DELEGATED") : "";
+    const bool isGateway = resources::dataplaneIsGateway(r).value_or(false);
+    const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(r);
+    const bool builtin = dp != nullptr && resources::dataplaneIsBuiltinGateway(*dp);
     if ((q.gateway == "true" && !isGateway) || (q.gateway == "false" && isGateway) ||
-        (q.gateway == "builtin" && type != "BUILTIN") ||
-        (q.gateway == "delegated" && (!isGateway || type == "BUILTIN"))) {
+        (q.gateway == "builtin" && !builtin) ||
+        (q.gateway == "delegated" && (!isGateway || builtin))) {
       return false;
     }
   }
   for (const auto& [key, value] : q.tags) {
-    bool found = false;
-    if (isGateway && networking["gateway"].contains("tags")) {
-      found = tagsMatch(networking["gateway"]["tags"], key, value);
-    }
-    if (!found && networking.contains("inbound")) {
-      for (const auto& inbound : networking["inbound"]) {
-        if (inbound.contains("tags") && tagsMatch(inbound["tags"], key, value)) {
-          found = true;
-          break;
-        }
-      }
-    }
-    if (!found) {
+    if (!resources::dataplaneMatchesTag(r, key, value)) {
       return false;
     }
   }

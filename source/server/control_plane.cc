@@ -11,6 +11,7 @@
 #include "source/common/version.h"
 #include "source/core/defaults/defaults.h"
 #include "source/diagnostics/diagnostics_server.h"
+#include "source/core/resources/mesh.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/server/all_types.h"
 
@@ -76,6 +77,12 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   managerOptions.upsertRetryBaseBackoff =
       absl::FromChrono(cfg.store.upsert.conflictRetryBaseBackoff);
   cp->manager_ = std::make_unique<manager::ResourceManager>(*cp->store_, registry, managerOptions);
+
+  // Rules that need the previous version of a resource.
+  cp->manager_->setUpdateValidator("Mesh",
+                                   [](const model::Resource& old, const model::Resource& updated) {
+                                     return resources::validateMeshUpdate(old, updated);
+                                   });
 
   defaults::DefaultsOptions defaultsOptions;
   defaultsOptions.skipMeshCreation = cfg.defaults.skipMeshCreation;

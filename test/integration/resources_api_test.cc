@@ -96,6 +96,25 @@ TEST_F(ResourcesApiTest, MeshLifecycle) {
   EXPECT_EQ(del("/meshes/m1").status, 404);
 }
 
+TEST_F(ResourcesApiTest, MeshCaCannotChangeWhileMtlsIsOn) {
+  auto meshWithCa = [](const std::string& backend) {
+    return json{
+        {"type", "Mesh"},
+        {"name", "ca-mesh"},
+        {"mtls",
+         {{"enabledBackend", backend}, {"backends", {{{"name", backend}, {"type", "builtin"}}}}}}};
+  };
+  ASSERT_EQ(put("/meshes/ca-mesh", meshWithCa("ca-1")).status, 201);
+  HttpReply changed = put("/meshes/ca-mesh", meshWithCa("ca-2"));
+  EXPECT_EQ(changed.status, 400) << changed.raw;
+  EXPECT_THAT(violations(changed.body),
+              Contains(Pair("mtls.enabledBackend",
+                            "Changing CA when mTLS is enabled is forbidden. Disable mTLS first and "
+                            "then change the CA")));
+  EXPECT_EQ(get("/meshes/ca-mesh").body["mtls"]["enabledBackend"], "ca-1");
+  EXPECT_EQ(del("/meshes/ca-mesh").status, 200);
+}
+
 TEST_F(ResourcesApiTest, DataplaneCrudAndPagination) {
   for (int i = 1; i <= 3; ++i) {
     const std::string name = "page-dp-" + std::to_string(i);
@@ -173,6 +192,37 @@ TEST_F(ResourcesApiTest, DataplaneCrudAndPagination) {
     EXPECT_EQ(del("/meshes/default/dataplanes/page-dp-" + std::to_string(i)).status, 200);
   }
   EXPECT_EQ(get("/meshes/default/dataplanes/page-dp-1").status, 404);
+}
+
+TEST_F(ResourcesApiTest, GatewayFilter) {
+  ASSERT_EQ(
+      put("/meshes/default/dataplanes/gw-sidecar", dataplane("gw-sidecar", "gwtest", 8080)).status,
+      201);
+  const json edge = {
+      {"type", "Dataplane"},
+      {"mesh", "default"},
+      {"name", "gw-edge"},
+      {"networking",
+       {{"address", "10.0.0.3"},
+        {"gateway", {{"type", "DELEGATED"}, {"tags", {{"kuma.io/service", "gwtest-edge"}}}}}}}};
+  ASSERT_EQ(put("/meshes/default/dataplanes/gw-edge", edge).status, 201);
+  auto names = [](const std::string& query) {
+    std::vector<std::string> out;
+    const HttpReply reply = get("/meshes/default/dataplanes/_overview?name=gw-&" + query);
+    for (const auto& item : reply.body["items"]) {
+      out.push_back(item["name"]);
+    }
+    return out;
+  };
+  EXPECT_EQ(names("gateway=true"), std::vector<std::string>{"gw-edge"});
+  EXPECT_EQ(names("gateway=delegated"), std::vector<std::string>{"gw-edge"});
+  EXPECT_EQ(names("gateway=false"), std::vector<std::string>{"gw-sidecar"});
+  EXPECT_TRUE(names("gateway=builtin").empty());
+  EXPECT_EQ(names("tag=kuma.io/service:gwtest-edge"), std::vector<std::string>{"gw-edge"});
+  EXPECT_EQ(names("tag=kuma.io/service:*").size(), 2u);
+  EXPECT_EQ(get("/meshes/default/dataplanes?gateway=sometimes").status, 400);
+  EXPECT_EQ(del("/meshes/default/dataplanes/gw-edge").status, 200);
+  EXPECT_EQ(del("/meshes/default/dataplanes/gw-sidecar").status, 200);
 }
 
 TEST_F(ResourcesApiTest, InvalidDataplaneListsEveryBadField) {
