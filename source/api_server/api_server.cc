@@ -12,6 +12,7 @@
 #include "httplib.h"
 #include "source/api_server/auth.h"
 #include "source/api_server/errors.h"
+#include "source/common/http/http_listener.h"
 #include "source/common/json_yaml.h"
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
@@ -581,7 +582,8 @@ ApiServer::ApiServer(ApiServerOptions options, manager::ResourceManager& manager
                      const model::TypeRegistry& registry)
     : options_(std::move(options)),
       handlers_(std::make_unique<Handlers>(options_, manager, registry)),
-      server_(std::make_unique<httplib::Server>()) {}
+      server_(std::make_unique<httplib::Server>()),
+      listener_(std::make_unique<http::HttpListener>(*server_, "api-server")) {}
 
 ApiServer::~ApiServer() {
   stop();
@@ -624,37 +626,19 @@ absl::Status ApiServer::start() {
         res.status = 500;
         res.set_content(e.body.dump(2), "application/json");
       });
-  // Only SO_REUSEADDR: httplib's default also sets SO_REUSEPORT, which would let a second
-  // control plane silently share our port instead of failing to start.
-  server_->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  int port = options_.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(options_.interface);
-    if (port < 0) {
-      return absl::UnavailableError("api-server: cannot bind to any port");
-    }
-  } else if (!server_->bind_to_port(options_.interface, port)) {
-    return absl::UnavailableError(
-        absl::StrCat("api-server: cannot bind to ", options_.interface, ":", options_.port));
-  }
-  boundPort_ = static_cast<uint16_t>(port);
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  log->info("listening on {}:{}", options_.interface, boundPort_);
-  return absl::OkStatus();
+  return listener_->start(options_.interface, options_.port);
 }
 
 void ApiServer::stop() {
-  if (thread_.joinable()) {
-    server_->stop();
-    thread_.join();
-  }
+  listener_->stop();
 }
 
 bool ApiServer::ready() const {
-  return thread_.joinable() && server_->is_running();
+  return listener_->running();
+}
+
+uint16_t ApiServer::port() const {
+  return listener_->port();
 }
 
 }  // namespace kuma::api_server

@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "kuma/runtime/component.h"
 #include "nlohmann/json.hpp"
@@ -21,6 +20,10 @@ class Server;
 struct Request;
 struct Response;
 }  // namespace httplib
+
+namespace kuma::http {
+class HttpListener;
+}
 
 namespace kuma::api_server {
 
@@ -52,7 +55,7 @@ class ApiServer : public runtime::Component {
   ~ApiServer() override;
 
   /** The bound port (after start()). */
-  uint16_t port() const { return boundPort_; }
+  uint16_t port() const;
 
   // kuma::runtime::Component
   std::string name() const override { return "api-server"; }
@@ -67,8 +70,7 @@ class ApiServer : public runtime::Component {
   const ApiServerOptions options_;
   std::unique_ptr<Handlers> handlers_;
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  uint16_t boundPort_ = 0;
+  std::unique_ptr<http::HttpListener> listener_;
 };
 
 }  // namespace kuma::api_server

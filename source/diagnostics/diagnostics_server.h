@@ -9,12 +9,15 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "kuma/runtime/component.h"
 
 namespace httplib {
 class Server;
+}
+
+namespace kuma::http {
+class HttpListener;
 }
 
 namespace kuma::diagnostics {
@@ -31,7 +34,7 @@ class DiagnosticsServer : public runtime::Component {
   explicit DiagnosticsServer(DiagnosticsOptions options);
   ~DiagnosticsServer() override;
 
-  uint16_t port() const { return boundPort_; }
+  uint16_t port() const;
 
   // kuma::runtime::Component
   std::string name() const override { return "diagnostics"; }
@@ -41,8 +44,7 @@ class DiagnosticsServer : public runtime::Component {
  private:
   const DiagnosticsOptions options_;
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  uint16_t boundPort_ = 0;
+  std::unique_ptr<http::HttpListener> listener_;
 };
 
 }  // namespace kuma::diagnostics
