@@ -61,7 +61,7 @@ install_apt() {
 }
 
 # Envoy API protos: the pinned npm tarball, integrity checked, unpacked under the build tree,
-# merged into one include root and patched (see docs/adr/0002-envoy-protos.md).
+# merged into one include root and patched (see docs/adr/0001-build.md).
 install_protos() {
   local stamp="$DEPS_DIR/protos/.stamp-$GRPC_JS_XDS_VERSION"
   if [ -f "$stamp" ]; then
