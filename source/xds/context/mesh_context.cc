@@ -1,0 +1,405 @@
+#include "source/xds/context/mesh_context.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "api/mesh/v1alpha1/external_service.pb.h"
+#include "source/common/status_macros.h"
+#include "source/core/model/proto_spec.h"
+#include "source/core/resources/mesh_types.h"
+#include "source/plugins/policies/core/policy.h"
+#include "source/plugins/policies/core/schema_spec.h"
+#include "source/xds/envoy/envoy_util.h"
+
+namespace kuma::xds {
+namespace {
+
+using mesh::v1alpha1::Dataplane;
+
+constexpr uint32_t kNoDestinationPort = 49151;  // TP's "no destination" inbound port
+constexpr char kDefaultVipCidr[] = "240.0.0.0/4";
+
+// Layers of each protocol, most specific first; the common protocol of several endpoints is
+// the first layer every one of them shares (grpc+http2 → http2, http+http2 → tcp).
+std::vector<Protocol> stackOf(Protocol p) {
+  switch (p) {
+    case Protocol::Grpc:
+      return {Protocol::Grpc, Protocol::Http2, Protocol::Tcp};
+    case Protocol::Http2:
+      return {Protocol::Http2, Protocol::Tcp};
+    case Protocol::Http:
+      return {Protocol::Http, Protocol::Tcp};
+    case Protocol::Kafka:
+      return {Protocol::Kafka, Protocol::Tcp};
+    case Protocol::Tls:
+      return {Protocol::Tls, Protocol::Tcp};
+    case Protocol::Mysql:
+      return {Protocol::Mysql, Protocol::Tcp};
+    case Protocol::Tcp:
+      return {Protocol::Tcp};
+    case Protocol::Unknown:
+      break;
+  }
+  return {};
+}
+
+Protocol commonProtocol(Protocol a, Protocol b) {
+  if (a == Protocol::Unknown || b == Protocol::Unknown) {
+    return Protocol::Unknown;
+  }
+  const auto bs = stackOf(b);
+  for (Protocol layer : stackOf(a)) {
+    if (std::find(bs.begin(), bs.end(), layer) != bs.end()) {
+      return layer;
+    }
+  }
+  return Protocol::Unknown;
+}
+
+bool inboundUsable(const Dataplane::Networking::Inbound& inbound) {
+  if (inbound.state() != Dataplane::Networking::Inbound::Ready) {
+    return false;
+  }
+  return !inbound.has_health() || inbound.health().ready();
+}
+
+std::map<std::string, std::string> toMap(const google::protobuf::Map<std::string, std::string>& m) {
+  return {m.begin(), m.end()};
+}
+
+// Canonical text of one input resource for the content hash.
+void appendCanonical(std::string& out, const model::Resource& r) {
+  absl::StrAppend(&out, r.descriptor != nullptr ? r.descriptor->name : "?", "|", r.meta.mesh, "|",
+                  r.meta.name, "|");
+  for (const auto& [k, v] : r.meta.labels) {
+    absl::StrAppend(&out, k, "=", v, ",");
+  }
+  absl::StrAppend(&out, "|", r.spec != nullptr ? r.spec->toJson().dump() : "null", "\n");
+}
+
+std::vector<model::ResourceConstSharedPtr> sortedByName(
+    std::vector<model::ResourceConstSharedPtr> items) {
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->meta.mesh, a->meta.name) < std::tie(b->meta.mesh, b->meta.name);
+  });
+  return items;
+}
+
+absl::StatusOr<std::pair<uint32_t, int>> parseCidr(const std::string& cidr) {
+  std::vector<std::string> parts = absl::StrSplit(cidr, '/');
+  if (parts.size() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid CIDR ", cidr));
+  }
+  int bits = 0;
+  if (!absl::SimpleAtoi(parts[1], &bits) || bits < 0 || bits > 32) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid CIDR ", cidr));
+  }
+  std::vector<std::string> octets = absl::StrSplit(parts[0], '.');
+  if (octets.size() != 4) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid CIDR ", cidr));
+  }
+  uint32_t ip = 0;
+  for (const auto& o : octets) {
+    int v = 0;
+    if (!absl::SimpleAtoi(o, &v) || v < 0 || v > 255) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid CIDR ", cidr));
+    }
+    ip = (ip << 8) | static_cast<uint32_t>(v);
+  }
+  const uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
+  return std::make_pair(ip & mask, bits);
+}
+
+std::string formatIPv4(uint32_t ip) {
+  return absl::StrCat(ip >> 24, ".", (ip >> 16) & 0xff, ".", (ip >> 8) & 0xff, ".", ip & 0xff);
+}
+
+bool looksLikeIP(const std::string& host) {
+  if (host.find(':') != std::string::npos) {
+    return true;
+  }
+  return std::all_of(host.begin(), host.end(),
+                     [](char c) { return c == '.' || absl::ascii_isdigit(c); });
+}
+
+}  // namespace
+
+Protocol parseProtocol(std::string_view text) {
+  const std::string lower = absl::AsciiStrToLower(std::string(text));
+  if (lower == "tcp")
+    return Protocol::Tcp;
+  if (lower == "tls")
+    return Protocol::Tls;
+  if (lower == "http")
+    return Protocol::Http;
+  if (lower == "http2")
+    return Protocol::Http2;
+  if (lower == "grpc")
+    return Protocol::Grpc;
+  if (lower == "kafka")
+    return Protocol::Kafka;
+  if (lower == "mysql")
+    return Protocol::Mysql;
+  return Protocol::Unknown;
+}
+
+std::string_view protocolName(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::Tcp:
+      return "tcp";
+    case Protocol::Tls:
+      return "tls";
+    case Protocol::Http:
+      return "http";
+    case Protocol::Http2:
+      return "http2";
+    case Protocol::Grpc:
+      return "grpc";
+    case Protocol::Kafka:
+      return "kafka";
+    case Protocol::Mysql:
+      return "mysql";
+    case Protocol::Unknown:
+      break;
+  }
+  return "unknown";
+}
+
+bool isHttpProtocol(Protocol protocol) {
+  return protocol == Protocol::Http || protocol == Protocol::Http2 || protocol == Protocol::Grpc;
+}
+
+absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
+                                                const model::TypeRegistry& registry,
+                                                const std::string& mesh) {
+  MeshResources out;
+  const model::ResourceTypeDescriptor* meshType = registry.byName(resources::kMeshType);
+  if (meshType == nullptr) {
+    return absl::FailedPreconditionError("type Mesh is not registered");
+  }
+  KUMA_ASSIGN_OR_RETURN(out.mesh, store.get(*meshType, {mesh, ""}));
+  store::ListOptions options;
+  options.mesh = mesh;
+  auto listOf =
+      [&](std::string_view type) -> absl::StatusOr<std::vector<model::ResourceConstSharedPtr>> {
+    const model::ResourceTypeDescriptor* d = registry.byName(type);
+    if (d == nullptr) {
+      return std::vector<model::ResourceConstSharedPtr>{};
+    }
+    KUMA_ASSIGN_OR_RETURN(auto list, store.list(*d, options));
+    return std::move(list.items);
+  };
+  KUMA_ASSIGN_OR_RETURN(out.dataplanes, listOf(resources::kDataplaneType));
+  KUMA_ASSIGN_OR_RETURN(out.externalServices, listOf(resources::kExternalServiceType));
+  for (const model::ResourceTypeDescriptor* d : registry.all()) {
+    if (d->format != model::SpecFormat::SpecStatus || !d->isPolicy) {
+      continue;
+    }
+    KUMA_ASSIGN_OR_RETURN(auto items, listOf(d->name));
+    if (!items.empty()) {
+      out.policies[d->name] = std::move(items);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> allocateVips(
+    const std::vector<std::string>& sortedServices, const std::string& cidr) {
+  KUMA_ASSIGN_OR_RETURN(auto network, parseCidr(cidr));
+  const uint64_t size = uint64_t{1} << (32 - network.second);
+  std::map<std::string, std::string> out;
+  uint64_t next = 0;
+  for (const auto& service : sortedServices) {
+    if (next >= size) {
+      break;  // exhausted: the entry stays without an address (§7.3.1)
+    }
+    out[service] = formatIPv4(network.first + static_cast<uint32_t>(next++));
+  }
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResources resources) {
+  if (resources.mesh == nullptr) {
+    return absl::InvalidArgumentError("mesh context: the Mesh resource is required");
+  }
+  std::shared_ptr<MeshContext> ctx(new MeshContext());
+  ctx->meshName_ = resources.mesh->meta.name;
+  if (const auto* m = model::protoSpecOf<mesh::v1alpha1::Mesh>(*resources.mesh)) {
+    ctx->mesh_ = *m;
+  }
+
+  std::string canonical;
+  appendCanonical(canonical, *resources.mesh);
+  resources.dataplanes = sortedByName(std::move(resources.dataplanes));
+  resources.externalServices = sortedByName(std::move(resources.externalServices));
+
+  // VIP entries: (kind, name); kind 0 = service, 1 = host (§7.3.1 step 1).
+  std::set<std::pair<int, std::string>> vipEntries;
+  for (const auto& dp : resources.dataplanes) {
+    const auto* spec = model::protoSpecOf<Dataplane>(*dp);
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mesh context: Dataplane ", dp->meta.name, " has no Dataplane spec"));
+    }
+    appendCanonical(canonical, *dp);
+    const auto& net = spec->networking();
+    for (const auto& inbound : net.inbound()) {
+      auto svc = inbound.tags().find(kServiceTag);
+      if (svc == inbound.tags().end()) {
+        continue;
+      }
+      if (inbound.state() != Dataplane::Networking::Inbound::Ignored &&
+          inbound.port() != kNoDestinationPort) {
+        vipEntries.emplace(0, svc->second);
+      }
+      if (!inboundUsable(inbound)) {
+        continue;
+      }
+      Endpoint ep;
+      ep.address = !net.advertised_address().empty() ? net.advertised_address()
+                   : !inbound.address().empty()      ? inbound.address()
+                                                     : net.address();
+      ep.port = inbound.port();
+      ep.tags = toMap(inbound.tags());
+      ep.labels = dp->meta.labels;
+      auto zone = ep.tags.find(kZoneTag);
+      if (zone != ep.tags.end()) {
+        ep.zone = zone->second;
+      } else if (auto l = ep.labels.find(kZoneTag); l != ep.labels.end()) {
+        ep.zone = l->second;
+      }
+      ep.dataplane = dp->meta.name;
+      ctx->endpoints_[svc->second].push_back(std::move(ep));
+    }
+  }
+  for (const auto& es : resources.externalServices) {
+    appendCanonical(canonical, *es);
+    const auto* spec = model::protoSpecOf<mesh::v1alpha1::ExternalService>(*es);
+    if (spec == nullptr) {
+      continue;
+    }
+    if (auto svc = spec->tags().find(kServiceTag); svc != spec->tags().end()) {
+      vipEntries.emplace(0, svc->second);
+    }
+    const std::string& address = spec->networking().address();
+    const std::string host = address.substr(0, address.rfind(':'));
+    if (!spec->networking().disable_host_dns_entry() && !host.empty() && !looksLikeIP(host)) {
+      vipEntries.emplace(1, host);
+    }
+  }
+
+  for (auto& [service, eps] : ctx->endpoints_) {
+    std::sort(eps.begin(), eps.end(), [](const Endpoint& a, const Endpoint& b) {
+      return std::tie(a.address, a.port, a.dataplane) < std::tie(b.address, b.port, b.dataplane);
+    });
+    Protocol p = Protocol::Unknown;
+    bool first = true;
+    for (const auto& ep : eps) {
+      auto tag = ep.tags.find(kProtocolTag);
+      const Protocol epProtocol =
+          tag == ep.tags.end() ? Protocol::Unknown : parseProtocol(tag->second);
+      p = first ? epProtocol : commonProtocol(p, epProtocol);
+      first = false;
+    }
+    ctx->protocols_[service] = p;
+  }
+
+  // Policies, sorted ascending by precedence: targetRef kind specificity, then reverse name
+  // (of two otherwise equal policies the one whose name sorts first is applied last).
+  for (auto& [type, items] : resources.policies) {
+    std::vector<PolicyEntry> entries;
+    for (const auto& p : sortedByName(items)) {
+      appendCanonical(canonical, *p);
+      const auto* spec = policies::schemaSpecOf(*p);
+      if (spec == nullptr) {
+        continue;
+      }
+      PolicyEntry e;
+      e.resource = p;
+      e.spec = &spec->spec();
+      const nlohmann::json* ref = policies::member(spec->spec(), "targetRef");
+      e.targetRef = policies::parseTargetRef(ref != nullptr ? *ref : nlohmann::json());
+      entries.push_back(std::move(e));
+    }
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const PolicyEntry& a, const PolicyEntry& b) {
+                       const int ka = policies::targetRefKindOrder(a.targetRef.kind);
+                       const int kb = policies::targetRefKindOrder(b.targetRef.kind);
+                       if (ka != kb) {
+                         return ka < kb;
+                       }
+                       return a.resource->meta.name > b.resource->meta.name;
+                     });
+    ctx->policies_[type] = std::move(entries);
+  }
+
+  if (!resources.vips.empty()) {
+    ctx->vips_ = resources.vips;
+  } else {
+    std::vector<std::string> names;
+    for (const auto& [kind, name] : vipEntries) {
+      names.push_back(absl::StrCat(kind, ":", name));
+    }
+    KUMA_ASSIGN_OR_RETURN(auto allocated, allocateVips(names, kDefaultVipCidr));
+    for (const auto& [key, vip] : allocated) {
+      if (key.rfind("0:", 0) == 0) {
+        ctx->vips_[key.substr(2)] = vip;
+      }
+    }
+  }
+  for (const auto& [service, vip] : ctx->vips_) {
+    absl::StrAppend(&canonical, "vip|", service, "=", vip, "\n");
+  }
+
+  ctx->hash_ = hashOf(canonical);
+  ctx->dataplanes_ = resources.dataplanes;
+  ctx->inputs_ = std::move(resources);
+  return std::shared_ptr<const MeshContext>(std::move(ctx));
+}
+
+const std::vector<Endpoint>& MeshContext::endpoints(const std::string& service) const {
+  static const std::vector<Endpoint> kNone;
+  auto it = endpoints_.find(service);
+  return it == endpoints_.end() ? kNone : it->second;
+}
+
+Protocol MeshContext::protocol(const std::string& service) const {
+  auto it = protocols_.find(service);
+  return it == protocols_.end() ? Protocol::Unknown : it->second;
+}
+
+std::vector<std::string> MeshContext::services() const {
+  std::vector<std::string> out;
+  for (const auto& [service, eps] : endpoints_) {
+    out.push_back(service);
+  }
+  return out;
+}
+
+const std::vector<PolicyEntry>& MeshContext::policies(std::string_view type) const {
+  static const std::vector<PolicyEntry> kNone;
+  auto it = policies_.find(type);
+  return it == policies_.end() ? kNone : it->second;
+}
+
+ResourceConstSharedPtr MeshContext::sharedResource(
+    const std::string& key, const std::function<ResourceConstSharedPtr()>& make) const {
+  {
+    absl::MutexLock lock(&mutex_);
+    auto it = shared_.find(key);
+    if (it != shared_.end()) {
+      return it->second;
+    }
+  }
+  ResourceConstSharedPtr built = make();
+  absl::MutexLock lock(&mutex_);
+  auto [it, inserted] = shared_.emplace(key, std::move(built));
+  return it->second;
+}
+
+}  // namespace kuma::xds

@@ -1,0 +1,165 @@
+#pragma once
+
+// File: mesh_context.h
+// Everything xDS generation needs to know about one mesh, computed once per mesh change and
+// shared (read-only) by the generation of every proxy of that mesh: the Mesh spec, the
+// endpoints and protocol of every `kuma.io/service`, the legacy service VIPs, the Mesh* policies
+// (sorted by precedence) and a cache of resources that are identical for many proxies (outbound
+// clusters and ClusterLoadAssignments), serialized once.
+//
+//   KUMA_ASSIGN_OR_RETURN(auto resources, loadMeshResources(store, registry, "default"));
+//   KUMA_ASSIGN_OR_RETURN(auto context, MeshContext::build(std::move(resources)));
+//   if (context->hash() == previousHash) { /* nothing changed, skip regeneration */ }
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "api/mesh/v1alpha1/dataplane.pb.h"
+#include "api/mesh/v1alpha1/mesh.pb.h"
+#include "kuma/model/resource.h"
+#include "kuma/store/resource_store.h"
+#include "kuma/xds/snapshot.h"
+#include "nlohmann/json.hpp"
+#include "source/core/model/registry.h"
+#include "source/plugins/policies/core/target_ref.h"
+
+namespace kuma::xds {
+
+inline constexpr char kServiceTag[] = "kuma.io/service";
+inline constexpr char kProtocolTag[] = "kuma.io/protocol";
+inline constexpr char kZoneTag[] = "kuma.io/zone";
+
+/** Application protocols Kuma knows (`pkg/core/metadata/protocol.go`). */
+enum class Protocol { Unknown, Tcp, Tls, Http, Http2, Grpc, Kafka, Mysql };
+
+/** Case-insensitive parse; empty or unrecognised text gives Unknown. */
+Protocol parseProtocol(std::string_view text);
+/** Lowercase name ("http"); "unknown" for Unknown. */
+std::string_view protocolName(Protocol protocol);
+/** True for the protocols served by the HTTP connection manager (http, http2, grpc). */
+bool isHttpProtocol(Protocol protocol);
+
+/** The raw inputs of one mesh, as read from the store. */
+struct MeshResources {
+  /** The Mesh resource itself (required; its meta.name is the mesh name). */
+  model::ResourceConstSharedPtr mesh;
+  std::vector<model::ResourceConstSharedPtr> dataplanes;
+  std::vector<model::ResourceConstSharedPtr> externalServices;
+  /** Mesh* policies of this mesh, keyed by type name ("MeshTimeout"). */
+  std::map<std::string, std::vector<model::ResourceConstSharedPtr>> policies;
+  /**
+   * Persisted legacy VIPs (service → IPv4) from the VIP allocator. Empty: the context allocates
+   * them itself with the allocator's rules starting from an empty view (§7.3.1).
+   */
+  std::map<std::string, std::string> vips;
+};
+
+/** Policy types the xDS generators read. */
+inline constexpr std::string_view kMeshTimeout = "MeshTimeout";
+inline constexpr std::string_view kMeshCircuitBreaker = "MeshCircuitBreaker";
+inline constexpr std::string_view kMeshRetry = "MeshRetry";
+
+/**
+ * Reads the Mesh `mesh` and every Dataplane, ExternalService and Mesh* policy of it from
+ * `store` (types looked up in `registry`; absent types are skipped).
+ * @return NotFound when the Mesh does not exist, or the store's error.
+ */
+absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
+                                                const model::TypeRegistry& registry,
+                                                const std::string& mesh);
+
+/** One healthy, Ready inbound of some Dataplane, as other proxies dial it. */
+struct Endpoint {
+  std::string address;  // advertisedAddress || inbound.address || networking.address
+  uint32_t port = 0;    // inbound port
+  std::map<std::string, std::string> tags;    // inbound tags
+  std::map<std::string, std::string> labels;  // Dataplane labels
+  std::string zone;                           // kuma.io/zone tag (or label); may be empty
+  std::string dataplane;                      // Dataplane name
+};
+
+/** A Mesh* policy with its parsed top-level targetRef, in precedence order. */
+struct PolicyEntry {
+  model::ResourceConstSharedPtr resource;
+  policies::TargetRef targetRef;
+  /** The normalized spec (keys sorted). */
+  const nlohmann::json* spec = nullptr;
+};
+
+class MeshContext {
+ public:
+  /**
+   * Indexes `resources`. Dataplanes whose spec is not a Dataplane message are rejected.
+   * @return InvalidArgument when the mesh resource is missing or a resource is malformed.
+   */
+  static absl::StatusOr<std::shared_ptr<const MeshContext>> build(MeshResources resources);
+
+  const std::string& meshName() const { return meshName_; }
+  const mesh::v1alpha1::Mesh& mesh() const { return mesh_; }
+
+  /** Content hash of every input (specs, names, labels, VIPs): equal inputs ⇒ equal hash. */
+  uint64_t hash() const { return hash_; }
+
+  /** Healthy Ready endpoints of `service`, sorted by address then port; empty when unknown. */
+  const std::vector<Endpoint>& endpoints(const std::string& service) const;
+
+  /**
+   * The protocol of `service` inferred from the `kuma.io/protocol` tag of its endpoints (common
+   * protocol of all of them; Unknown without endpoints or tags).
+   */
+  Protocol protocol(const std::string& service) const;
+
+  /** Every service with at least one healthy endpoint, sorted. */
+  std::vector<std::string> services() const;
+
+  /** Legacy VIPs: service → IPv4 address. */
+  const std::map<std::string, std::string>& vips() const { return vips_; }
+
+  const std::vector<model::ResourceConstSharedPtr>& dataplanes() const { return dataplanes_; }
+
+  /** Policies of `type`, sorted ascending by precedence (the last one wins on merge). */
+  const std::vector<PolicyEntry>& policies(std::string_view type) const;
+
+  /**
+   * A resource shared by every proxy of this context: built by `make` the first time `key` is
+   * asked for, then returned as the same object. Thread-safe; `make` runs without the lock (two
+   * racing callers may both build, only the first result is kept).
+   */
+  ResourceConstSharedPtr sharedResource(const std::string& key,
+                                        const std::function<ResourceConstSharedPtr()>& make) const;
+
+ private:
+  MeshContext() = default;
+
+  std::string meshName_;
+  mesh::v1alpha1::Mesh mesh_;
+  uint64_t hash_ = 0;
+  MeshResources inputs_;
+  std::vector<model::ResourceConstSharedPtr> dataplanes_;
+  std::map<std::string, std::vector<Endpoint>> endpoints_;
+  std::map<std::string, Protocol> protocols_;
+  std::map<std::string, std::string> vips_;
+  std::map<std::string, std::vector<PolicyEntry>, std::less<>> policies_;
+
+  mutable absl::Mutex mutex_;
+  mutable std::map<std::string, ResourceConstSharedPtr> shared_ ABSL_GUARDED_BY(mutex_);
+};
+using MeshContextConstSharedPtr = std::shared_ptr<const MeshContext>;
+
+/**
+ * Allocates legacy VIPs like Kuma's allocator on an empty view: services sorted by name take
+ * consecutive addresses of `cidr` starting at its network address. Entries beyond the CIDR's size
+ * are left out. @return InvalidArgument for a malformed IPv4 CIDR.
+ */
+absl::StatusOr<std::map<std::string, std::string>> allocateVips(
+    const std::vector<std::string>& sortedServices, const std::string& cidr);
+
+}  // namespace kuma::xds

@@ -1,0 +1,240 @@
+#include "source/xds/envoy/envoy_util.h"
+
+#include <memory>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/type_resolver.h"
+#include "google/protobuf/util/type_resolver_util.h"
+#include "openssl/sha.h"
+
+// Linked so that the core messages used inside hand-composed extension types are in the
+// generated pool.
+#include "envoy/config/core/v3/protocol.pb.h"
+
+namespace kuma::xds {
+namespace {
+
+constexpr char kTypePrefix[] = "type.googleapis.com/";
+
+// Extension types missing from the prebuilt Envoy API library, declared for reflection and JSON.
+// Field numbers are those of envoy/extensions/upstreams/http/v3/http_protocol_options.proto.
+constexpr char kExtraProtos[] = R"pb(
+  name: "kuma/xds/extra/http_protocol_options.proto"
+  package: "envoy.extensions.upstreams.http.v3"
+  dependency: "envoy/config/core/v3/protocol.proto"
+  syntax: "proto3"
+  message_type {
+    name: "HttpProtocolOptions"
+    field {
+      name: "common_http_protocol_options"
+      number: 1
+      label: LABEL_OPTIONAL
+      type: TYPE_MESSAGE
+      type_name: ".envoy.config.core.v3.HttpProtocolOptions"
+      json_name: "commonHttpProtocolOptions"
+    }
+    field {
+      name: "explicit_http_config"
+      number: 3
+      label: LABEL_OPTIONAL
+      type: TYPE_MESSAGE
+      type_name: ".envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig"
+      json_name: "explicitHttpConfig"
+    }
+    nested_type {
+      name: "ExplicitHttpConfig"
+      field {
+        name: "http_protocol_options"
+        number: 1
+        label: LABEL_OPTIONAL
+        type: TYPE_MESSAGE
+        type_name: ".envoy.config.core.v3.Http1ProtocolOptions"
+        json_name: "httpProtocolOptions"
+      }
+      field {
+        name: "http2_protocol_options"
+        number: 2
+        label: LABEL_OPTIONAL
+        type: TYPE_MESSAGE
+        type_name: ".envoy.config.core.v3.Http2ProtocolOptions"
+        json_name: "http2ProtocolOptions"
+      }
+    }
+  }
+)pb";
+
+void appendLengthDelimited(std::string& out, uint32_t field, const std::string& bytes) {
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.WriteTag((field << 3) | 2);
+  coded.WriteVarint32(static_cast<uint32_t>(bytes.size()));
+  coded.WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+std::string serializeDeterministic(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+}  // namespace
+
+uint64_t hashOf(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string hashHex(uint64_t hash) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = kDigits[hash & 0xf];
+    hash >>= 4;
+  }
+  return out;
+}
+
+ResourceConstSharedPtr makeResource(std::string name, const google::protobuf::Message& message) {
+  auto resource = std::make_shared<Resource>();
+  resource->name = std::move(name);
+  resource->serialized = serializeDeterministic(message);
+  resource->hash = hashOf(resource->serialized);
+  return resource;
+}
+
+std::string sanitizeMetric(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c == ':') {
+      c = '_';
+    }
+  }
+  return out;
+}
+
+bool isIPv6(std::string_view ip) {
+  return ip.find(':') != std::string_view::npos;
+}
+
+std::string hostPort(std::string_view ip, uint32_t port) {
+  if (isIPv6(ip)) {
+    return absl::StrCat("[", std::string(ip), "]:", port);
+  }
+  return absl::StrCat(std::string(ip), ":", port);
+}
+
+std::string outboundClusterName(const std::string& service,
+                                const std::map<std::string, std::string>& tags) {
+  std::string material;
+  bool extra = false;
+  for (const auto& [k, v] : tags) {  // std::map: already sorted by key
+    if (k == "kuma.io/service") {
+      continue;
+    }
+    extra = true;
+    material += k;
+    material += '=';
+    material += v;
+    material += ',';
+  }
+  if (!extra) {
+    return service;
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (int i = 0; i < 8; ++i) {
+    hex += kDigits[digest[i] >> 4];
+    hex += kDigits[digest[i] & 0xf];
+  }
+  return absl::StrCat(service, "-", hex);
+}
+
+google::protobuf::Any packAny(const google::protobuf::Message& message) {
+  google::protobuf::Any any;
+  any.set_type_url(absl::StrCat(kTypePrefix, message.GetDescriptor()->full_name()));
+  any.set_value(serializeDeterministic(message));
+  return any;
+}
+
+google::protobuf::Any httpProtocolOptionsAny(bool http2, const google::protobuf::Message* common) {
+  // ExplicitHttpConfig { http_protocol_options = 1 | http2_protocol_options = 2 }, both empty.
+  std::string explicitConfig;
+  appendLengthDelimited(explicitConfig, http2 ? 2 : 1, std::string());
+  std::string value;
+  if (common != nullptr) {
+    appendLengthDelimited(value, 1, serializeDeterministic(*common));
+  }
+  appendLengthDelimited(value, 3, explicitConfig);
+  google::protobuf::Any any;
+  any.set_type_url(kHttpProtocolOptionsType);
+  any.set_value(std::move(value));
+  return any;
+}
+
+const google::protobuf::DescriptorPool& envoyDescriptorPool() {
+  static const google::protobuf::DescriptorPool* pool = [] {
+    // Make sure the dependency is registered in the generated pool before cross-linking.
+    envoy::config::core::v3::HttpProtocolOptions::descriptor();
+    auto* p =
+        new google::protobuf::DescriptorPool(google::protobuf::DescriptorPool::generated_pool());
+    google::protobuf::FileDescriptorProto file;
+    if (google::protobuf::TextFormat::ParseFromString(kExtraProtos, &file)) {
+      p->BuildFile(file);
+    }
+    return p;
+  }();
+  return *pool;
+}
+
+absl::StatusOr<std::string> resourceToJson(std::string_view typeUrl, std::string_view serialized) {
+  static google::protobuf::util::TypeResolver* resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool("type.googleapis.com",
+                                                               &envoyDescriptorPool());
+  std::string_view name = typeUrl;
+  if (name.rfind(kTypePrefix, 0) == 0) {
+    name.remove_prefix(sizeof(kTypePrefix) - 1);
+  }
+  const google::protobuf::Descriptor* descriptor =
+      envoyDescriptorPool().FindMessageTypeByName(std::string(name));
+  if (descriptor == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown resource type ", std::string(typeUrl)));
+  }
+  {
+    // The JSON converter tolerates truncated input: parse first to reject malformed bytes.
+    google::protobuf::DynamicMessageFactory factory(&envoyDescriptorPool());
+    factory.SetDelegateToGeneratedFactory(true);
+    std::unique_ptr<google::protobuf::Message> message(factory.GetPrototype(descriptor)->New());
+    if (!message->ParseFromString(std::string(serialized))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed ", std::string(name), " (", serialized.size(), " bytes)"));
+    }
+  }
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  auto status = google::protobuf::util::BinaryToJsonString(
+      resolver, absl::StrCat(kTypePrefix, std::string(name)), std::string(serialized), &json,
+      options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(std::string(status.message()));
+  }
+  return json;
+}
+
+}  // namespace kuma::xds

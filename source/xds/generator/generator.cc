@@ -1,0 +1,634 @@
+#include "source/xds/generator/generator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/core/v3/protocol.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "source/core/model/proto_spec.h"
+#include "source/xds/envoy/envoy_util.h"
+#include "source/xds/generator/policy_confs.h"
+
+namespace kuma::xds {
+namespace {
+
+namespace cluster_v3 = envoy::config::cluster::v3;
+namespace core_v3 = envoy::config::core::v3;
+namespace endpoint_v3 = envoy::config::endpoint::v3;
+namespace listener_v3 = envoy::config::listener::v3;
+namespace route_v3 = envoy::config::route::v3;
+namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
+namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
+using mesh::v1alpha1::Dataplane;
+using Tags = std::map<std::string, std::string>;
+
+constexpr char kAdminName[] = "kuma:envoy:admin";
+constexpr char kReadinessName[] = "kuma:readiness";
+constexpr char kTagsMetadataKey[] = "io.kuma.tags";
+// base64(sha256(`[{"path":{"value":"/","type":"PathPrefix"}}]`)): the catch-all route's name.
+constexpr char kDefaultRouteName[] = "9Zuf5Tg79OuZcQITwBbQykxAk2u4fRKrwYn3//AL4Yo=";
+constexpr char kDefaultHttpRetryOn[] = "gateway-error,connect-failure,refused-stream";
+constexpr char kDefaultGrpcRetryOn[] =
+    "cancelled,connect-failure,gateway-error,refused-stream,reset,resource-exhausted,unavailable";
+
+google::protobuf::Duration toDuration(std::chrono::nanoseconds d) {
+  return google::protobuf::util::TimeUtil::NanosecondsToDuration(d.count());
+}
+
+void setSocketAddress(core_v3::Address& address, const std::string& ip, uint32_t port) {
+  auto* sa = address.mutable_socket_address();
+  sa->set_address(ip);
+  sa->set_port_value(port);
+}
+
+void setTagsMetadata(core_v3::Metadata& metadata, const std::string& key, const Tags& tags) {
+  auto& fields = (*metadata.mutable_filter_metadata())[key];
+  for (const auto& [k, v] : tags) {
+    (*fields.mutable_fields())[k].set_string_value(v);
+  }
+}
+
+// Connections to the workload come from 127.0.0.6 (::6) so that iptables does not redirect them.
+void setBindSource(envoy::config::cluster::v3::Cluster& c, const std::string& ip) {
+  auto* sa = c.mutable_upstream_bind_config()->mutable_source_address();
+  sa->set_address(ip);
+  sa->set_port_value(0);
+}
+
+bool isLoopback(const std::string& ip) {
+  return ip == "::1" || ip.rfind("127.", 0) == 0;
+}
+
+// ---- filters ----
+
+listener_v3::Filter tcpProxyFilter(const std::string& statPrefix, const std::string& cluster,
+                                   std::chrono::nanoseconds idle,
+                                   std::optional<uint32_t> maxConnectAttempts) {
+  tcp_v3::TcpProxy proxy;
+  proxy.set_stat_prefix(statPrefix);
+  proxy.set_cluster(cluster);
+  *proxy.mutable_idle_timeout() = toDuration(idle);
+  if (maxConnectAttempts) {
+    proxy.mutable_max_connect_attempts()->set_value(*maxConnectAttempts);
+  }
+  listener_v3::Filter filter;
+  filter.set_name("envoy.filters.network.tcp_proxy");
+  *filter.mutable_typed_config() = packAny(proxy);
+  return filter;
+}
+
+void addInternalAddresses(hcm_v3::HttpConnectionManager& hcm, const std::vector<std::string>& cidrs,
+                          bool ipv6) {
+  auto* config = hcm.mutable_internal_address_config();
+  for (const auto& cidr : cidrs) {
+    std::vector<std::string> parts = absl::StrSplit(cidr, '/');
+    uint32_t len = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &len) || (!ipv6 && isIPv6(parts[0]))) {
+      continue;
+    }
+    auto* range = config->add_cidr_ranges();
+    range->set_address_prefix(parts[0]);
+    range->mutable_prefix_len()->set_value(len);
+  }
+}
+
+listener_v3::Filter hcmFilter(const hcm_v3::HttpConnectionManager& hcm) {
+  listener_v3::Filter filter;
+  filter.set_name("envoy.filters.network.http_connection_manager");
+  *filter.mutable_typed_config() = packAny(hcm);
+  return filter;
+}
+
+void addRouter(hcm_v3::HttpConnectionManager& hcm) {
+  auto* router = hcm.add_http_filters();
+  router->set_name("envoy.filters.http.router");
+  *router->mutable_typed_config() = packAny(envoy::extensions::filters::http::router::v3::Router());
+}
+
+// ---- clusters ----
+
+cluster_v3::Cluster staticCluster(const std::string& name, const std::string& ip, uint32_t port,
+                                  std::chrono::nanoseconds connectTimeout) {
+  cluster_v3::Cluster c;
+  c.set_name(name);
+  c.set_type(cluster_v3::Cluster::STATIC);
+  *c.mutable_connect_timeout() = toDuration(connectTimeout);
+  auto* cla = c.mutable_load_assignment();
+  cla->set_cluster_name(name);
+  auto* lb = cla->add_endpoints()->add_lb_endpoints();
+  setSocketAddress(*lb->mutable_endpoint()->mutable_address(), ip, port);
+  return c;
+}
+
+core_v3::HttpProtocolOptions upstreamCommonOptions(const TimeoutConf& t) {
+  core_v3::HttpProtocolOptions common;
+  *common.mutable_idle_timeout() = toDuration(t.idleTimeout);
+  *common.mutable_max_connection_duration() = toDuration(t.maxConnectionDuration);
+  *common.mutable_max_stream_duration() = toDuration(t.maxStreamDuration);
+  return common;
+}
+
+// ---- the proxy being generated ----
+
+struct OutboundSpec {
+  std::string address;
+  uint32_t port = 0;
+  Tags tags;
+  bool bindToPort = true;
+};
+
+class ProxyGenerator {
+ public:
+  ProxyGenerator(const MeshContext& context, const model::Resource& dataplane,
+                 const Dataplane& spec, const ProxyOptions& options)
+      : context_(context),
+        dataplane_(dataplane),
+        spec_(spec),
+        options_(options),
+        policies_(context, dataplane, spec) {
+    const auto& tp = spec.networking().transparent_proxying();
+    transparent_ = tp.redirect_port_inbound() != 0 || tp.redirect_port_outbound() != 0;
+    if (tp.ip_family_mode() == Dataplane::Networking::TransparentProxying::IPv4 &&
+        isIPv6(spec.networking().address())) {
+      transparent_ = false;
+    }
+  }
+
+  absl::Status run() {
+    generateAdmin();
+    generateInbounds();
+    generateOutbounds();
+    if (transparent_) {
+      generatePassthrough();
+    }
+    return absl::OkStatus();
+  }
+
+  GeneratedResources take() { return std::move(out_); }
+
+ private:
+  void add(const char* typeUrl, ResourceConstSharedPtr resource) {
+    auto& bucket = out_.types[typeUrl];
+    const std::string name = resource->name;
+    bucket[name] = std::move(resource);
+  }
+  void addListener(const listener_v3::Listener& l) {
+    add(kListenerType, makeResource(l.name(), l));
+  }
+  void addCluster(const cluster_v3::Cluster& c) { add(kClusterType, makeResource(c.name(), c)); }
+
+  // §7.4: admin cluster, readiness cluster and the admin listener on the DP address.
+  void generateAdmin() {
+    uint32_t port =
+        options_.adminPort.has_value() ? *options_.adminPort : spec_.networking().admin().port();
+    if (!options_.adminPort.has_value() && port == 0) {
+      port = 9901;  // kuma-dp's default --admin-port
+    }
+    if (port == 0) {
+      return;
+    }
+    std::string adminIp = options_.adminAddress;
+    if (adminIp.empty() || adminIp == "0.0.0.0") {
+      adminIp = "127.0.0.1";
+    } else if (adminIp == "::") {
+      adminIp = "::1";
+    }
+    addCluster(staticCluster(kAdminName, adminIp, port, std::chrono::seconds(5)));
+    addCluster(staticCluster(kReadinessName, "127.0.0.1", options_.readinessPort,
+                             std::chrono::seconds(5)));
+
+    const std::string& dpAddress = spec_.networking().address();
+    if (dpAddress.empty() || dpAddress == adminIp) {
+      return;
+    }
+    hcm_v3::HttpConnectionManager hcm;
+    hcm.set_stat_prefix(sanitizeMetric(kAdminName));
+    addInternalAddresses(hcm, {"127.0.0.1/32", "::1/128"}, true);
+    addRouter(hcm);
+    auto* rc = hcm.mutable_route_config();
+    auto* vh = rc->add_virtual_hosts();
+    vh->set_name(kAdminName);
+    vh->add_domains("*");
+    auto* route = vh->add_routes();
+    route->mutable_match()->set_prefix("/ready");
+    route->mutable_route()->set_cluster(kReadinessName);
+    route->mutable_route()->set_prefix_rewrite("/ready");
+
+    listener_v3::Listener l;
+    l.set_name(kAdminName);
+    setSocketAddress(*l.mutable_address(), dpAddress, port);
+    l.set_traffic_direction(core_v3::INBOUND);
+    l.mutable_enable_reuse_port()->set_value(options_.reusePort);
+    *l.add_filter_chains()->add_filters() = hcmFilter(hcm);
+    addListener(l);
+  }
+
+  Protocol inboundProtocol(const Dataplane::Networking::Inbound& inbound) const {
+    if (!inbound.protocol().empty()) {
+      return parseProtocol(inbound.protocol());
+    }
+    auto it = inbound.tags().find(kProtocolTag);
+    return it == inbound.tags().end() ? Protocol::Unknown : parseProtocol(it->second);
+  }
+
+  // Inbound listener `inbound:<ip>:<port>` + cluster `localhost:<servicePort>` per inbound.
+  void generateInbounds() {
+    const InboundConf conf = policies_.inbound();
+    const TimeoutConf& t = conf.timeouts;
+    const auto& net = spec_.networking();
+    for (const auto& inbound : net.inbound()) {
+      if (inbound.state() == Dataplane::Networking::Inbound::Ignored) {
+        continue;
+      }
+      const std::string listenIp = inbound.address().empty() ? net.address() : inbound.address();
+      const uint32_t servicePort =
+          inbound.service_port() != 0 ? inbound.service_port() : inbound.port();
+      const std::string workloadIp =
+          inbound.service_address().empty() ? listenIp : inbound.service_address();
+      const std::string clusterName = absl::StrCat("localhost:", servicePort);
+      const std::string listenerName = absl::StrCat("inbound:", hostPort(listenIp, inbound.port()));
+      const Protocol protocol = inboundProtocol(inbound);
+
+      cluster_v3::Cluster c =
+          staticCluster(clusterName, workloadIp, servicePort, t.connectionTimeout);
+      c.set_alt_stat_name(sanitizeMetric(clusterName));
+      c.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
+      if (isHttpProtocol(protocol)) {
+        const core_v3::HttpProtocolOptions common = upstreamCommonOptions(t);
+        (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
+            httpProtocolOptionsAny(protocol != Protocol::Http, &common);
+      }
+      if (transparent_ && !isLoopback(workloadIp)) {
+        setBindSource(c, isIPv6(workloadIp) ? "::6" : "127.0.0.6");
+      }
+      addCluster(c);
+
+      Tags tags(inbound.tags().begin(), inbound.tags().end());
+      listener_v3::Listener l;
+      l.set_name(listenerName);
+      setSocketAddress(*l.mutable_address(), listenIp, inbound.port());
+      l.mutable_enable_reuse_port()->set_value(options_.reusePort);
+      l.set_traffic_direction(core_v3::INBOUND);
+      if (transparent_) {
+        l.mutable_bind_to_port()->set_value(false);
+      }
+      setTagsMetadata(*l.mutable_metadata(), kTagsMetadataKey,
+                      tags.empty() ? Tags{{"kuma.io/unified-name", listenerName}} : tags);
+      auto* chain = l.add_filter_chains();
+      const std::string statPrefix = sanitizeMetric(clusterName);
+      if (isHttpProtocol(protocol)) {
+        auto svc = tags.find(kServiceTag);
+        const std::string vhostName = svc == tags.end() ? listenerName : svc->second;
+        hcm_v3::HttpConnectionManager hcm;
+        hcm.set_stat_prefix(statPrefix);
+        hcm.set_codec_type(hcm_v3::HttpConnectionManager::AUTO);
+        addInternalAddresses(hcm, options_.internalCidrs, options_.ipv6Enabled);
+        *hcm.mutable_common_http_protocol_options()->mutable_idle_timeout() =
+            toDuration(std::chrono::nanoseconds(0));
+        *hcm.mutable_stream_idle_timeout() = toDuration(t.streamIdleTimeout);
+        *hcm.mutable_request_headers_timeout() = toDuration(t.requestHeadersTimeout);
+        addRouter(hcm);
+        auto* rc = hcm.mutable_route_config();
+        rc->set_name(svc == tags.end() ? listenerName : absl::StrCat("inbound:", svc->second));
+        rc->mutable_validate_clusters()->set_value(false);
+        rc->add_request_headers_to_remove("x-kuma-tags");
+        auto* vh = rc->add_virtual_hosts();
+        vh->set_name(vhostName);
+        vh->add_domains("*");
+        auto* route = vh->add_routes();
+        route->mutable_match()->set_prefix("/");
+        auto* action = route->mutable_route();
+        action->set_cluster(clusterName);
+        *action->mutable_timeout() = toDuration(t.requestTimeout);
+        *action->mutable_idle_timeout() = toDuration(t.streamIdleTimeout);
+        *chain->add_filters() = hcmFilter(hcm);
+      } else {
+        *chain->add_filters() =
+            tcpProxyFilter(statPrefix, clusterName, t.idleTimeout, std::nullopt);
+      }
+      addListener(l);
+    }
+  }
+
+  std::vector<OutboundSpec> outbounds() const {
+    std::vector<OutboundSpec> out;
+    const auto& net = spec_.networking();
+    if (!transparent_) {
+      for (const auto& o : net.outbound()) {
+        if (o.tags().find(kServiceTag) == o.tags().end()) {
+          continue;  // backendRef outbounds (MeshService & co.) are not generated yet
+        }
+        OutboundSpec s;
+        s.address = o.address().empty() ? "127.0.0.1" : o.address();
+        s.port = o.port();
+        s.tags = Tags(o.tags().begin(), o.tags().end());
+        out.push_back(std::move(s));
+      }
+      return out;
+    }
+    const auto& reachable = net.transparent_proxying().reachable_services();
+    const std::set<std::string> keep(reachable.begin(), reachable.end());
+    std::set<std::pair<std::string, uint32_t>> own;
+    for (const auto& inbound : net.inbound()) {
+      own.emplace(inbound.address().empty() ? net.address() : inbound.address(), inbound.port());
+    }
+    for (const auto& [service, vip] : context_.vips()) {
+      if (!keep.empty() && keep.count(service) == 0) {
+        continue;
+      }
+      if (own.count({vip, options_.serviceVipPort}) != 0) {
+        continue;
+      }
+      OutboundSpec s;
+      s.address = vip;
+      s.port = options_.serviceVipPort;
+      s.tags = {{kServiceTag, service}};
+      s.bindToPort = false;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  // The EDS cluster of an outbound, shared through the mesh context by every proxy selected by
+  // the same policies.
+  ResourceConstSharedPtr outboundCluster(const std::string& name, const std::string& service,
+                                         const OutboundConf& conf) {
+    const Protocol protocol = context_.protocol(service);
+    return context_.sharedResource(absl::StrCat("cluster|", policies_.signature(), "|", name), [&] {
+      cluster_v3::Cluster c;
+      c.set_name(name);
+      c.set_type(cluster_v3::Cluster::EDS);
+      auto* eds = c.mutable_eds_cluster_config()->mutable_eds_config();
+      eds->mutable_ads();
+      eds->set_resource_api_version(core_v3::V3);
+      *c.mutable_connect_timeout() = toDuration(conf.timeouts.connectionTimeout);
+      // The sidecar-to-sidecar hop is always HTTP/2 (harmless for TCP services).
+      const core_v3::HttpProtocolOptions common = upstreamCommonOptions(conf.timeouts);
+      (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
+          httpProtocolOptionsAny(true, isHttpProtocol(protocol) ? &common : nullptr);
+      if (conf.circuitBreaker) {
+        auto* th = c.mutable_circuit_breakers()->add_thresholds();
+        const auto& cb = *conf.circuitBreaker;
+        if (cb.maxConnections)
+          th->mutable_max_connections()->set_value(*cb.maxConnections);
+        if (cb.maxPendingRequests) {
+          th->mutable_max_pending_requests()->set_value(*cb.maxPendingRequests);
+        }
+        if (cb.maxRequests)
+          th->mutable_max_requests()->set_value(*cb.maxRequests);
+        if (cb.maxRetries)
+          th->mutable_max_retries()->set_value(*cb.maxRetries);
+        th->set_track_remaining(true);
+      }
+      return makeResource(name, c);
+    });
+  }
+
+  ResourceConstSharedPtr loadAssignment(const std::string& name, const Tags& tags) {
+    const std::string service = tags.at(kServiceTag);
+    return context_.sharedResource(absl::StrCat("cla|", name), [&] {
+      endpoint_v3::ClusterLoadAssignment cla;
+      cla.set_cluster_name(name);
+      std::map<std::string, std::vector<const Endpoint*>> byZone;
+      for (const Endpoint& ep : context_.endpoints(service)) {
+        bool match = true;
+        for (const auto& [k, v] : tags) {
+          auto it = ep.tags.find(k);
+          match = match && it != ep.tags.end() && it->second == v;
+        }
+        if (match) {
+          byZone[ep.zone].push_back(&ep);
+        }
+      }
+      for (const auto& [zone, eps] : byZone) {
+        auto* locality = cla.add_endpoints();
+        if (!zone.empty()) {
+          locality->mutable_locality()->set_zone(zone);
+        }
+        for (const Endpoint* ep : eps) {
+          auto* lb = locality->add_lb_endpoints();
+          setSocketAddress(*lb->mutable_endpoint()->mutable_address(), ep->address, ep->port);
+          lb->mutable_load_balancing_weight()->set_value(1);
+          Tags lbTags = ep->tags;
+          lbTags.erase(kServiceTag);
+          if (!lbTags.empty()) {
+            setTagsMetadata(*lb->mutable_metadata(), "envoy.lb", lbTags);
+            setTagsMetadata(*lb->mutable_metadata(), "envoy.transport_socket_match", lbTags);
+          }
+          if (!ep->labels.empty()) {
+            setTagsMetadata(*lb->mutable_metadata(), "io.kuma.labels", ep->labels);
+          }
+        }
+      }
+      return makeResource(name, cla);
+    });
+  }
+
+  void generateOutbounds() {
+    std::set<std::string> clustersDone;
+    for (const OutboundSpec& o : outbounds()) {
+      const std::string service = o.tags.at(kServiceTag);
+      const std::string clusterName = outboundClusterName(service, o.tags);
+      const OutboundConf conf = policies_.outbound(service);
+      const TimeoutConf& t = conf.timeouts;
+      const Protocol protocol = context_.protocol(service);
+      if (clustersDone.insert(clusterName).second) {
+        add(kClusterType, outboundCluster(clusterName, service, conf));
+        add(kEndpointType, loadAssignment(clusterName, o.tags));
+      }
+
+      listener_v3::Listener l;
+      l.set_name(absl::StrCat("outbound:", hostPort(o.address, o.port)));
+      setSocketAddress(*l.mutable_address(), o.address, o.port);
+      l.set_traffic_direction(core_v3::OUTBOUND);
+      if (!o.bindToPort) {
+        l.mutable_bind_to_port()->set_value(false);
+      }
+      setTagsMetadata(*l.mutable_metadata(), kTagsMetadataKey, o.tags);
+      auto* chain = l.add_filter_chains();
+      if (isHttpProtocol(protocol)) {
+        hcm_v3::HttpConnectionManager hcm;
+        hcm.set_stat_prefix(sanitizeMetric(service));
+        hcm.mutable_normalize_path()->set_value(true);
+        addInternalAddresses(hcm, options_.internalCidrs, options_.ipv6Enabled);
+        *hcm.mutable_common_http_protocol_options()->mutable_idle_timeout() =
+            toDuration(std::chrono::nanoseconds(0));
+        *hcm.mutable_request_headers_timeout() = toDuration(t.requestHeadersTimeout);
+        addRouter(hcm);
+        auto* rc = hcm.mutable_route_config();
+        rc->set_name(absl::StrCat("outbound:", service));
+        rc->mutable_validate_clusters()->set_value(false);
+        auto* vh = rc->add_virtual_hosts();
+        vh->set_name(service);
+        vh->add_domains("*");
+        auto* route = vh->add_routes();
+        route->set_name(kDefaultRouteName);
+        route->mutable_match()->set_prefix("/");
+        auto* action = route->mutable_route();
+        action->set_cluster(clusterName);
+        *action->mutable_timeout() = toDuration(t.requestTimeout);
+        *action->mutable_idle_timeout() = toDuration(t.streamIdleTimeout);
+        const std::optional<HttpRetryConf>* retry = nullptr;
+        if (conf.retry) {
+          retry = protocol == Protocol::Grpc ? &conf.retry->grpc : &conf.retry->http;
+        }
+        if (retry != nullptr && retry->has_value()) {
+          const HttpRetryConf& r = **retry;
+          auto* rp = action->mutable_retry_policy();
+          rp->set_retry_on(!r.retryOn.empty()           ? absl::StrJoin(r.retryOn, ",")
+                           : protocol == Protocol::Grpc ? kDefaultGrpcRetryOn
+                                                        : kDefaultHttpRetryOn);
+          for (uint32_t code : r.retriableStatusCodes) {
+            rp->add_retriable_status_codes(code);
+          }
+          if (r.numRetries)
+            rp->mutable_num_retries()->set_value(*r.numRetries);
+          if (r.perTryTimeout)
+            *rp->mutable_per_try_timeout() = toDuration(*r.perTryTimeout);
+          if (r.baseInterval) {
+            *rp->mutable_retry_back_off()->mutable_base_interval() = toDuration(*r.baseInterval);
+            if (r.maxInterval) {
+              *rp->mutable_retry_back_off()->mutable_max_interval() = toDuration(*r.maxInterval);
+            }
+          }
+        }
+        *chain->add_filters() = hcmFilter(hcm);
+      } else {
+        std::optional<uint32_t> attempts;
+        if (conf.retry) {
+          attempts = conf.retry->tcpMaxConnectAttempt;
+        }
+        *chain->add_filters() =
+            tcpProxyFilter(sanitizeMetric(service), clusterName, t.idleTimeout, attempts);
+      }
+      addListener(l);
+    }
+  }
+
+  // §7.3: outbound:passthrough:* (the redirectPortOutbound original-dst listener) and
+  // inbound:passthrough:*.
+  void generatePassthrough() {
+    const auto& tp = spec_.networking().transparent_proxying();
+    const bool ipv6 = tp.ip_family_mode() != Dataplane::Networking::TransparentProxying::IPv4;
+    const bool outboundPassthrough = !context_.mesh().networking().outbound().has_passthrough() ||
+                                     context_.mesh().networking().outbound().passthrough().value();
+    struct Family {
+      const char* suffix;
+      const char* any;
+      const char* self;
+    };
+    std::vector<Family> families = {{"ipv4", "0.0.0.0", "127.0.0.6"}};
+    if (ipv6) {
+      families.push_back({"ipv6", "::", "::6"});
+    }
+    for (const Family& f : families) {
+      if (tp.redirect_port_outbound() != 0) {
+        const std::string name = absl::StrCat("outbound:passthrough:", f.suffix);
+        if (outboundPassthrough) {
+          cluster_v3::Cluster c;
+          c.set_name(name);
+          c.set_type(cluster_v3::Cluster::ORIGINAL_DST);
+          c.set_lb_policy(cluster_v3::Cluster::CLUSTER_PROVIDED);
+          *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
+          addCluster(c);
+        }
+        listener_v3::Listener l;
+        l.set_name(name);
+        setSocketAddress(*l.mutable_address(), f.any, tp.redirect_port_outbound());
+        l.mutable_use_original_dst()->set_value(true);
+        l.set_traffic_direction(core_v3::OUTBOUND);
+        *l.add_filter_chains()->add_filters() =
+            tcpProxyFilter(sanitizeMetric(name), name, std::chrono::hours(1), std::nullopt);
+        addListener(l);
+      }
+      if (tp.redirect_port_inbound() != 0) {
+        const std::string name = absl::StrCat("inbound:passthrough:", f.suffix);
+        cluster_v3::Cluster c;
+        c.set_name(name);
+        c.set_type(cluster_v3::Cluster::ORIGINAL_DST);
+        c.set_lb_policy(cluster_v3::Cluster::CLUSTER_PROVIDED);
+        *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
+        setBindSource(c, f.self);
+        addCluster(c);
+        listener_v3::Listener l;
+        l.set_name(name);
+        setSocketAddress(*l.mutable_address(), f.any, tp.redirect_port_inbound());
+        l.mutable_use_original_dst()->set_value(true);
+        l.mutable_enable_reuse_port()->set_value(options_.reusePort);
+        l.set_traffic_direction(core_v3::INBOUND);
+        *l.add_filter_chains()->add_filters() =
+            tcpProxyFilter(sanitizeMetric(name), name, std::chrono::hours(1), std::nullopt);
+        addListener(l);
+      }
+    }
+  }
+
+  const MeshContext& context_;
+  const model::Resource& dataplane_;
+  const Dataplane& spec_;
+  const ProxyOptions& options_;
+  ProxyPolicies policies_;
+  bool transparent_ = false;
+  GeneratedResources out_;
+};
+
+}  // namespace
+
+ResourceConstSharedPtr GeneratedResources::find(const std::string& typeUrl,
+                                                const std::string& name) const {
+  auto t = types.find(typeUrl);
+  if (t == types.end()) {
+    return nullptr;
+  }
+  auto r = t->second.find(name);
+  return r == t->second.end() ? nullptr : r->second;
+}
+
+size_t GeneratedResources::size() const {
+  size_t n = 0;
+  for (const auto& [type, resources] : types) {
+    n += resources.size();
+  }
+  return n;
+}
+
+absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
+                                            const model::Resource& dataplane,
+                                            const ProxyOptions& options) {
+  const auto* spec = model::protoSpecOf<Dataplane>(dataplane);
+  if (spec == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resource ", dataplane.meta.name, " is not a Dataplane"));
+  }
+  if (dataplane.meta.mesh != context.meshName()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Dataplane ", dataplane.meta.name, " of mesh ", dataplane.meta.mesh,
+                     " given with the context of mesh ", context.meshName()));
+  }
+  if (spec->networking().has_gateway()) {
+    return absl::UnimplementedError(
+        absl::StrCat("Dataplane ", dataplane.meta.name, ": gateway proxies are not generated yet"));
+  }
+  if (spec->networking().address().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Dataplane ", dataplane.meta.name, " has no networking.address"));
+  }
+  ProxyGenerator generator(context, dataplane, *spec, options);
+  if (absl::Status s = generator.run(); !s.ok()) {
+    return s;
+  }
+  return generator.take();
+}
+
+}  // namespace kuma::xds

@@ -1,0 +1,70 @@
+#pragma once
+
+// File: generator.h
+// Envoy configuration of one Universal sidecar, with Kuma 2.14's legacy resource names (spec §7):
+// inbound listeners/clusters, outbound listeners with EDS clusters and ClusterLoadAssignments
+// (shared through the MeshContext), transparent-proxy passthrough listeners and the admin
+// listener. Resources carry no version: the reconciler assigns versions per type.
+//
+//   KUMA_ASSIGN_OR_RETURN(GeneratedResources out, generate(*meshContext, *dataplane, {}));
+//   out.types[kListenerType]["inbound:10.0.0.1:8080"]->serialized;
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kuma/model/resource.h"
+#include "kuma/xds/snapshot.h"
+#include "source/xds/context/mesh_context.h"
+
+namespace kuma::xds {
+
+/** What the proxy told the control plane about itself (node metadata, features) and CP config. */
+struct ProxyOptions {
+  /**
+   * Envoy admin port (metadata `dataplane.admin.port`). nullopt: the Dataplane's
+   * `networking.admin.port`, else kuma-dp's default 9901. 0: no admin listener/clusters.
+   */
+  std::optional<uint32_t> adminPort;
+  /** Address Envoy's admin binds to (metadata); 0.0.0.0 → 127.0.0.1, :: → ::1. */
+  std::string adminAddress = "127.0.0.1";
+  /** kuma-dp readiness reporter port (metadata `dataplane.readinessReporter.port`). */
+  uint32_t readinessPort = 9902;
+  /** The DP sent `feature-reuse-port`. */
+  bool reusePort = false;
+  /** `ipam.knownInternalCIDRs`: the HCM's internal address ranges. */
+  std::vector<std::string> internalCidrs = {"10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12",
+                                            "fc00::/7",   "fd00::/8",       "127.0.0.1/32",
+                                            "::1/128"};
+  /** Include the IPv6 internal ranges. */
+  bool ipv6Enabled = true;
+  /** `dnsServer.serviceVipPort`: port of the legacy VIP outbounds. */
+  uint32_t serviceVipPort = 80;
+};
+
+/** Per type URL (kListenerType, ...), name → resource. */
+struct GeneratedResources {
+  std::map<std::string, std::map<std::string, ResourceConstSharedPtr>> types;
+
+  /** The resource `name` of `typeUrl`, or nullptr. */
+  ResourceConstSharedPtr find(const std::string& typeUrl, const std::string& name) const;
+  /** Number of resources over all types. */
+  size_t size() const;
+};
+
+/**
+ * Generates the Envoy resources of `dataplane` (a Dataplane of `context`'s mesh).
+ * Outbound clusters and ClusterLoadAssignments come from `context`'s shared cache: two proxies
+ * selected by the same policies get the very same Resource objects.
+ * Thread-safe: many proxies of one context may be generated concurrently.
+ * @return InvalidArgument when `dataplane` is not a Dataplane of this mesh; Unimplemented for
+ *         gateways.
+ */
+absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
+                                            const model::Resource& dataplane,
+                                            const ProxyOptions& options);
+
+}  // namespace kuma::xds

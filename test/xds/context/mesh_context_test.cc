@@ -1,0 +1,236 @@
+#include "source/xds/context/mesh_context.h"
+
+#include <atomic>
+
+#include "gtest/gtest.h"
+#include "source/core/resources/mesh_types.h"
+#include "source/plugins/resources/memory/memory_store.h"
+#include "test/xds/context/xds_fixtures.h"
+
+namespace kuma::xds {
+namespace {
+
+using testing::dataplaneYaml;
+using testing::meshResources;
+using testing::parse;
+
+std::shared_ptr<const MeshContext> mustBuild(MeshResources resources) {
+  auto ctx = MeshContext::build(std::move(resources));
+  EXPECT_TRUE(ctx.ok()) << ctx.status();
+  return ctx.ok() ? *ctx : nullptr;
+}
+
+std::vector<std::string> threeServices() {
+  return {
+      dataplaneYaml("web-1", "10.0.0.1", R"(  inbound:
+  - {port: 8080, servicePort: 18080, tags: {kuma.io/service: web, kuma.io/protocol: http}}
+)"),
+      dataplaneYaml("redis-1", "10.0.0.2", R"(  inbound:
+  - {port: 6379, tags: {kuma.io/service: redis}}
+)"),
+      dataplaneYaml("api-1", "10.0.0.4", R"(  inbound:
+  - {port: 8080, tags: {kuma.io/service: api, kuma.io/protocol: http}}
+)"),
+      dataplaneYaml("api-2", "10.0.0.3", R"(  inbound:
+  - {port: 8080, tags: {kuma.io/service: api, kuma.io/protocol: http, version: v2}}
+)"),
+  };
+}
+
+TEST(XdsMeshContext, IndexesHealthyReadyEndpointsSorted) {
+  auto ctx = mustBuild(meshResources({
+      dataplaneYaml("a", "10.0.0.9", R"(  advertisedAddress: 1.2.3.4
+  inbound:
+  - {port: 80, tags: {kuma.io/service: svc}}
+)"),
+      dataplaneYaml("b", "10.0.0.2", R"(  inbound:
+  - {port: 81, address: 10.0.1.2, tags: {kuma.io/service: svc, version: v1}}
+  - {port: 82, tags: {kuma.io/service: svc}, state: NotReady}
+  - {port: 83, tags: {kuma.io/service: svc}, state: Ignored}
+  - {port: 84, tags: {kuma.io/service: svc}, health: {ready: false}}
+  - {port: 85, tags: {kuma.io/service: svc}, health: {ready: true}}
+)"),
+  }));
+  ASSERT_NE(ctx, nullptr);
+  EXPECT_EQ(ctx->meshName(), "default");
+  const auto& eps = ctx->endpoints("svc");
+  ASSERT_EQ(eps.size(), 3u);
+  EXPECT_EQ(eps[0].address, "1.2.3.4");  // advertisedAddress wins
+  EXPECT_EQ(eps[0].port, 80u);
+  EXPECT_EQ(eps[0].dataplane, "a");
+  EXPECT_EQ(eps[1].address, "10.0.0.2");  // networking.address
+  EXPECT_EQ(eps[1].port, 85u);
+  EXPECT_EQ(eps[2].address, "10.0.1.2");  // inbound address
+  EXPECT_EQ(eps[2].tags.at("version"), "v1");
+  EXPECT_TRUE(ctx->endpoints("unknown").empty());
+  EXPECT_EQ(ctx->services(), std::vector<std::string>{"svc"});
+}
+
+TEST(XdsMeshContext, InfersServiceProtocolFromEndpointTags) {
+  auto dp = [](const std::string& name, const std::string& service, const std::string& proto) {
+    std::string tags = "{kuma.io/service: " + service;
+    if (!proto.empty()) {
+      tags += ", kuma.io/protocol: " + proto;
+    }
+    tags += "}";
+    return dataplaneYaml(name, "10.0.0.1", "  inbound:\n  - {port: 80, tags: " + tags + "}\n");
+  };
+  auto ctx = mustBuild(meshResources({
+      dp("h1", "http-only", "http"),
+      dp("h2", "http-only", "http"),
+      dp("g1", "grpc-http2", "grpc"),
+      dp("g2", "grpc-http2", "http2"),
+      dp("m1", "http-http2", "http"),
+      dp("m2", "http-http2", "http2"),
+      dp("t1", "http-tcp", "http"),
+      dp("t2", "http-tcp", "tcp"),
+      dp("u1", "untagged", ""),
+      dp("u2", "http-untagged", "http"),
+      dp("u3", "http-untagged", ""),
+      dp("k1", "grpc", "GRPC"),
+  }));
+  ASSERT_NE(ctx, nullptr);
+  EXPECT_EQ(ctx->protocol("http-only"), Protocol::Http);
+  EXPECT_EQ(ctx->protocol("grpc-http2"), Protocol::Http2);
+  EXPECT_EQ(ctx->protocol("http-http2"), Protocol::Tcp);
+  EXPECT_EQ(ctx->protocol("http-tcp"), Protocol::Tcp);
+  EXPECT_EQ(ctx->protocol("untagged"), Protocol::Unknown);
+  EXPECT_EQ(ctx->protocol("http-untagged"), Protocol::Unknown);
+  EXPECT_EQ(ctx->protocol("grpc"), Protocol::Grpc);
+  EXPECT_EQ(ctx->protocol("missing"), Protocol::Unknown);
+}
+
+TEST(XdsMeshContext, AllocatesVipsLikeKumaFromAnEmptyView) {
+  std::vector<std::string> yamls = threeServices();
+  yamls.push_back(dataplaneYaml("ignored", "10.0.0.7", R"(  inbound:
+  - {port: 80, tags: {kuma.io/service: aaa-ignored}, state: Ignored}
+  - {port: 81, tags: {kuma.io/service: zzz-unhealthy}, state: NotReady}
+)"));
+  auto ctx = mustBuild(meshResources(yamls));
+  ASSERT_NE(ctx, nullptr);
+  const std::map<std::string, std::string> want = {{"api", "240.0.0.0"},
+                                                   {"redis", "240.0.0.1"},
+                                                   {"web", "240.0.0.2"},
+                                                   {"zzz-unhealthy", "240.0.0.3"}};
+  EXPECT_EQ(ctx->vips(), want);
+
+  auto given = meshResources(threeServices());
+  given.vips = {{"api", "240.0.0.9"}};
+  auto ctx2 = mustBuild(std::move(given));
+  EXPECT_EQ(ctx2->vips(), (std::map<std::string, std::string>{{"api", "240.0.0.9"}}));
+}
+
+TEST(XdsMeshContext, AllocateVipsRejectsBadCidrAndStopsWhenExhausted) {
+  EXPECT_FALSE(allocateVips({"a"}, "240.0.0.0").ok());
+  EXPECT_FALSE(allocateVips({"a"}, "240.0.0/4").ok());
+  EXPECT_FALSE(allocateVips({"a"}, "240.0.0.0/33").ok());
+  auto small = allocateVips({"a", "b", "c"}, "10.1.2.3/31");
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(*small, (std::map<std::string, std::string>{{"a", "10.1.2.2"}, {"b", "10.1.2.3"}}));
+}
+
+TEST(XdsMeshContext, HashIsStableForEqualInputsAndChangesWithADataplane) {
+  auto a = mustBuild(meshResources(threeServices()));
+  auto b = mustBuild(meshResources(threeServices()));
+  std::vector<std::string> reversed = threeServices();
+  std::reverse(reversed.begin(), reversed.end());
+  auto c = mustBuild(meshResources(reversed));
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(a->hash(), b->hash());
+  EXPECT_EQ(a->hash(), c->hash());
+
+  std::vector<std::string> changed = threeServices();
+  changed[1] = dataplaneYaml("redis-1", "10.0.0.2", R"(  inbound:
+  - {port: 6380, tags: {kuma.io/service: redis}}
+)");
+  auto d = mustBuild(meshResources(changed));
+  EXPECT_NE(a->hash(), d->hash());
+
+  std::vector<std::string> withPolicy = threeServices();
+  withPolicy.push_back(testing::defaultPolicyYamls()[2]);
+  auto e = mustBuild(meshResources(withPolicy));
+  EXPECT_NE(a->hash(), e->hash());
+}
+
+TEST(XdsMeshContext, SortsPoliciesByKindThenReverseName) {
+  auto policy = [](const std::string& name, const std::string& targetRef) {
+    return "type: MeshRetry\nmesh: default\nname: " + name + "\nspec:\n  targetRef: " + targetRef +
+           "\n  to:\n  - targetRef: {kind: Mesh}\n    default: {tcp: {maxConnectAttempt: 1}}\n";
+  };
+  auto ctx = mustBuild(meshResources({
+      policy("svc-a", "{kind: MeshService, name: web}"),
+      policy("mesh-a", "{kind: Mesh}"),
+      policy("mesh-b", "{kind: Mesh}"),
+  }));
+  ASSERT_NE(ctx, nullptr);
+  const auto& list = ctx->policies(kMeshRetry);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].resource->meta.name, "mesh-b");
+  EXPECT_EQ(list[1].resource->meta.name, "mesh-a");
+  EXPECT_EQ(list[2].resource->meta.name, "svc-a");
+  EXPECT_EQ(list[2].targetRef.kind, "MeshService");
+  EXPECT_TRUE(ctx->policies(kMeshTimeout).empty());
+}
+
+TEST(XdsMeshContext, SharedResourceIsBuiltOnceAndReturnedAsTheSameObject) {
+  auto ctx = mustBuild(meshResources({}));
+  ASSERT_NE(ctx, nullptr);
+  int calls = 0;
+  auto make = [&] {
+    ++calls;
+    auto r = std::make_shared<Resource>();
+    r->name = "x";
+    return ResourceConstSharedPtr(r);
+  };
+  auto first = ctx->sharedResource("k", make);
+  auto second = ctx->sharedResource("k", make);
+  auto other = ctx->sharedResource("k2", make);
+  EXPECT_EQ(first.get(), second.get());
+  EXPECT_NE(first.get(), other.get());
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(XdsMeshContext, RejectsMissingMeshAndForeignSpecs) {
+  MeshResources none;
+  EXPECT_EQ(MeshContext::build(none).status().code(), absl::StatusCode::kInvalidArgument);
+
+  MeshResources wrong = meshResources({});
+  wrong.dataplanes.push_back(parse(testing::meshYaml("not-a-dataplane")));
+  EXPECT_EQ(MeshContext::build(wrong).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(XdsMeshContext, LoadsMeshResourcesFromTheStore) {
+  auto store = memory::newMemoryStore();
+  ASSERT_TRUE(store->create(*parse(testing::meshYaml("default")), {}).ok());
+  ASSERT_TRUE(store->create(*parse(testing::meshYaml("other")), {}).ok());
+  for (const auto& yaml : threeServices()) {
+    ASSERT_TRUE(store->create(*parse(yaml), {}).ok());
+  }
+  ASSERT_TRUE(store
+                  ->create(*parse(dataplaneYaml("elsewhere", "10.9.9.9", R"(  inbound:
+  - {port: 80, tags: {kuma.io/service: elsewhere}}
+)",
+                                                "other")),
+                           {})
+                  .ok());
+  ASSERT_TRUE(store->create(*parse(testing::defaultPolicyYamls()[3]), {}).ok());
+
+  auto loaded = loadMeshResources(*store, testing::registry(), "default");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->dataplanes.size(), 4u);
+  EXPECT_EQ(loaded->policies["MeshRetry"].size(), 1u);
+  auto ctx = mustBuild(*loaded);
+  EXPECT_EQ(ctx->hash(), mustBuild(meshResources([] {
+                           auto y = threeServices();
+                           y.push_back(testing::defaultPolicyYamls()[3]);
+                           return y;
+                         }()))
+                             ->hash());
+  EXPECT_TRUE(ctx->endpoints("elsewhere").empty());
+
+  EXPECT_EQ(loadMeshResources(*store, testing::registry(), "missing").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace kuma::xds

@@ -1,0 +1,49 @@
+// Golden files: the JSON of every resource generated for spec §7.2 case (a) (without mTLS) and
+// §7.3 case (b) (transparent proxy with reachableServices). Regenerate with KUMA_UPDATE_GOLDEN=1.
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "test/xds/generator/generator_test_util.h"
+
+namespace kuma::xds {
+namespace {
+
+std::filesystem::path goldenPath(const std::string& name) {
+  const char* root = std::getenv("KUMA_SOURCE_DIR");
+  return std::filesystem::path(root != nullptr ? root : ".") / "test/xds/generator/testdata" /
+         (name + ".golden.json");
+}
+
+void expectGolden(const std::string& name, const std::string& proxyYaml) {
+  auto ctx = MeshContext::build(testing::caseResources(proxyYaml));
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), {});
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::string actual = testing::toJson(*out).dump(2) + "\n";
+  const auto path = goldenPath(name);
+  const char* update = std::getenv("KUMA_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(path) << actual;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with KUMA_UPDATE_GOLDEN=1)";
+  std::stringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(expected.str(), actual)
+      << "golden " << path << " differs (KUMA_UPDATE_GOLDEN=1 regenerates it)";
+}
+
+TEST(XdsGolden, CaseASidecarWithoutMtls) {
+  expectGolden("case_a_sidecar", testing::caseADataplane());
+}
+
+TEST(XdsGolden, CaseBTransparentProxyReachableServices) {
+  expectGolden("case_b_transparent_proxy", testing::caseBDataplane());
+}
+
+}  // namespace
+}  // namespace kuma::xds
