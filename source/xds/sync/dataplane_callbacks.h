@@ -1,0 +1,79 @@
+#pragma once
+
+// File: dataplane_callbacks.h
+// What kuma-cp does when an Envoy opens or closes its ADS stream (spec §6.1–6.3):
+//   - identity from node.id `<mesh>.<name>` (split on the first '.'), node metadata required;
+//   - authentication (only `none` for now: dataplane tokens come with kuma-dp, issue 6);
+//   - Universal self-registration: a Dataplane carried in metadata `dataplane.resource` is upserted
+//     through the ResourceManager, and deleted `dataplaneDeregistrationDelay` after its stream
+//     closes unless the proxy reconnected meanwhile;
+//   - the proxy is handed to the Reconciler, which keeps its snapshot.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "source/core/manager/resource_manager.h"
+#include "source/core/model/registry.h"
+#include "source/xds/server/stream_callbacks.h"
+#include "source/xds/sync/reconciler.h"
+
+namespace kuma::xds::sync {
+
+struct DataplaneCallbacksOptions {
+  /** dpServer.authn.dpProxy.type ("" and "dpToken" mean tokens, "none" disables). */
+  std::string authnType = "none";
+  /** xdsServer.dataplaneDeregistrationDelay; 0 deletes right after the stream closes. */
+  std::chrono::nanoseconds deregistrationDelay = std::chrono::seconds(10);
+  /** Defaults for what node metadata does not say (internal CIDRs, VIP port). */
+  ProxyOptions proxyDefaults;
+};
+
+/** Splits `<mesh>.<name>` on the first '.'. InvalidArgument when malformed. */
+absl::StatusOr<std::pair<std::string, std::string>> parseNodeId(const std::string& nodeId);
+
+class DataplaneCallbacks : public server::StreamCallbacks {
+ public:
+  DataplaneCallbacks(manager::ResourceManager& manager, const model::TypeRegistry& registry,
+                     Reconciler& reconciler, DataplaneCallbacksOptions options);
+  ~DataplaneCallbacks() override;
+
+  /** Control-plane shutdown: streams closing from now on do not deregister their proxies. */
+  void shutdown();
+
+  // kuma::xds::server::StreamCallbacks
+  absl::Status onStreamOpen(int64_t streamId, const envoy::config::core::v3::Node& node,
+                            const server::StreamInfo& info) override;
+  void onStreamClosed(int64_t streamId, const std::string& nodeId) override;
+
+ private:
+  struct Stream {
+    std::string nodeId;
+    bool selfRegistered = false;
+  };
+  struct PendingDeregistration {
+    std::chrono::steady_clock::time_point due;
+    uint64_t connection;  // the connection generation that scheduled it
+  };
+
+  void deregistrationLoop();
+
+  manager::ResourceManager& manager_;
+  const model::TypeRegistry& registry_;
+  Reconciler& reconciler_;
+  const DataplaneCallbacksOptions options_;
+  const model::ResourceTypeDescriptor* const dataplaneType_;
+
+  absl::Mutex mu_;
+  std::map<int64_t, Stream> streams_ ABSL_GUARDED_BY(mu_);
+  // node id → generation of its latest connection (a reconnect invalidates older deregistrations)
+  std::map<std::string, uint64_t> connections_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, PendingDeregistration> pending_ ABSL_GUARDED_BY(mu_);
+  uint64_t nextConnection_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread deregistrations_;
+};
+
+}  // namespace kuma::xds::sync

@@ -1,0 +1,320 @@
+#include "source/xds/sync/reconciler.h"
+
+#include <random>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "kuma/xds/snapshot.h"
+#include "source/common/logging.h"
+
+namespace kuma::xds::sync {
+namespace {
+
+std::string newUuid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const uint64_t a = rng();
+  const uint64_t b = rng();
+  return absl::StrFormat(
+      "%08x-%04x-4%03x-%04x-%012x", static_cast<uint32_t>(a >> 32),
+      static_cast<uint32_t>((a >> 16) & 0xffff), static_cast<uint32_t>(a & 0xfff),
+      static_cast<uint32_t>(0x8000 | ((b >> 48) & 0x3fff)), b & 0xffffffffffffULL);
+}
+
+bool sameResources(const std::map<std::string, ResourceConstSharedPtr>& a,
+                   const std::map<std::string, ResourceConstSharedPtr>& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+    if (ia->first != ib->first) {
+      return false;
+    }
+    if (ia->second != ib->second && (ia->second->hash != ib->second->hash ||
+                                     ia->second->serialized != ib->second->serialized)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Every proxy gets these types, possibly empty, so that wildcard subscriptions are answered.
+constexpr const char* kAlwaysSent[] = {kListenerType, kClusterType, kEndpointType};
+
+}  // namespace
+
+SnapshotConstSharedPtr versionSnapshot(const GeneratedResources& generated,
+                                       const SnapshotConstSharedPtr& previous) {
+  auto snapshot = std::make_shared<Snapshot>();
+  for (const char* type : kAlwaysSent) {
+    snapshot->types[type];
+  }
+  for (const auto& [type, resources] : generated.types) {
+    snapshot->types[type].resources = resources;
+  }
+  bool clustersChanged = false;
+  for (auto& [type, typeSnapshot] : snapshot->types) {
+    const TypeSnapshot* before = nullptr;
+    if (previous != nullptr) {
+      auto it = previous->types.find(type);
+      if (it != previous->types.end()) {
+        before = &it->second;
+      }
+    }
+    if (before != nullptr && sameResources(before->resources, typeSnapshot.resources)) {
+      typeSnapshot.version = before->version;
+    } else {
+      typeSnapshot.version = newUuid();
+      clustersChanged = clustersChanged || type == kClusterType;
+    }
+  }
+  if (clustersChanged && previous != nullptr) {
+    // Clusters changed: re-push endpoints too, or Envoy keeps the new clusters warming.
+    snapshot->types[kEndpointType].version = newUuid();
+  }
+  return snapshot;
+}
+
+Reconciler::Reconciler(store::ResourceStore& store, const model::TypeRegistry& registry,
+                       cache::SnapshotCache& cache, ReconcilerOptions options)
+    : store_(store),
+      registry_(registry),
+      cache_(cache),
+      options_(options),
+      dataplaneType_(registry.byName("Dataplane")) {}
+
+Reconciler::~Reconciler() {
+  stop();
+}
+
+void Reconciler::start() {
+  subscription_ = store_.subscribe([this](const store::ChangeEvent& e) { onStoreEvent(e); });
+  const size_t workers = std::max<size_t>(1, options_.workers);
+  for (size_t i = 0; i < workers; ++i) {
+    threads_.emplace_back([this] { workerLoop(); });
+  }
+  threads_.emplace_back([this] { tickerLoop(); });
+}
+
+void Reconciler::stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && threads_.empty()) {
+      return;
+    }
+    stopping_ = true;
+  }
+  subscription_.reset();
+  for (auto& t : threads_) {
+    t.join();
+  }
+  threads_.clear();
+}
+
+void Reconciler::addProxy(const std::string& nodeId, const std::string& mesh,
+                          const std::string& name, ProxyOptions options) {
+  absl::MutexLock lock(&mu_);
+  Proxy proxy;
+  proxy.mesh = mesh;
+  proxy.name = name;
+  proxy.options = std::move(options);
+  proxies_[nodeId] = std::move(proxy);
+  enqueue(nodeId);
+}
+
+void Reconciler::removeProxy(const std::string& nodeId) {
+  {
+    absl::MutexLock lock(&mu_);
+    proxies_.erase(nodeId);
+  }
+  cache_.clearSnapshot(nodeId);
+}
+
+ReconcilerStats Reconciler::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
+  const model::ResourceTypeDescriptor* type = event.resourceType;
+  // Insights are written by the control plane itself and are not inputs of any config.
+  if (type == nullptr || type->name == "DataplaneInsight") {
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (type->scope == model::Scope::Global) {
+    if (type->name == "Mesh") {
+      meshes_[event.key.name].dirty = true;
+      enqueueMesh(event.key.name);
+    } else {
+      for (auto& [mesh, entry] : meshes_) {
+        entry.dirty = true;
+        enqueueMesh(mesh);
+      }
+    }
+    return;
+  }
+  meshes_[event.key.mesh].dirty = true;
+  enqueueMesh(event.key.mesh);
+}
+
+void Reconciler::enqueue(const std::string& nodeId) {
+  if (running_.contains(nodeId)) {
+    rerun_.insert(nodeId);  // picked up again when the running pass ends
+    return;
+  }
+  if (queued_.insert(nodeId).second) {
+    queue_.push_back(nodeId);
+  }
+}
+
+void Reconciler::enqueueMesh(const std::string& mesh) {
+  for (const auto& [nodeId, proxy] : proxies_) {
+    if (proxy.mesh == mesh) {
+      enqueue(nodeId);
+    }
+  }
+}
+
+void Reconciler::workerLoop() {
+  while (true) {
+    std::string nodeId;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Reconciler* r)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return r->stopping_ || !r->queue_.empty(); },
+          this));
+      if (stopping_) {
+        return;
+      }
+      nodeId = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(nodeId);
+      running_.insert(nodeId);
+    }
+    reconcile(nodeId);
+    absl::MutexLock lock(&mu_);
+    running_.erase(nodeId);
+    if (rerun_.erase(nodeId) > 0 && proxies_.contains(nodeId)) {
+      enqueue(nodeId);
+    }
+  }
+}
+
+void Reconciler::tickerLoop() {
+  const absl::Duration interval = absl::FromChrono(options_.refreshInterval);
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    const absl::Time deadline = absl::Now() + interval;
+    while (!stopping_ && absl::Now() < deadline) {
+      mu_.AwaitWithDeadline(absl::Condition(&stopping_), deadline);
+    }
+    if (stopping_) {
+      return;
+    }
+    for (const auto& [nodeId, proxy] : proxies_) {
+      enqueue(nodeId);
+    }
+  }
+}
+
+absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::string& mesh) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = meshes_.find(mesh);
+    if (it != meshes_.end() && !it->second.dirty && it->second.context != nullptr) {
+      return it->second.context;
+    }
+  }
+  absl::MutexLock build(&buildMu_);
+  {
+    // Another worker may have built it while we waited.
+    absl::MutexLock lock(&mu_);
+    MeshEntry& entry = meshes_[mesh];
+    if (!entry.dirty && entry.context != nullptr) {
+      return entry.context;
+    }
+    // Clear before reading: a change that lands during the build marks it dirty again.
+    entry.dirty = false;
+  }
+  auto resources = loadMeshResources(store_, registry_, mesh);
+  if (!resources.ok()) {
+    absl::MutexLock lock(&mu_);
+    meshes_[mesh].dirty = true;
+    return resources.status();
+  }
+  auto built = MeshContext::build(std::move(*resources));
+  absl::MutexLock lock(&mu_);
+  MeshEntry& entry = meshes_[mesh];
+  if (!built.ok()) {
+    entry.dirty = true;
+    return built.status();
+  }
+  ++stats_.contextBuilds;
+  // Keep the previous object when nothing changed, so shared resources stay shared.
+  if (entry.context == nullptr || entry.context->hash() != (*built)->hash()) {
+    entry.context = *built;
+  }
+  return entry.context;
+}
+
+void Reconciler::reconcile(const std::string& nodeId) {
+  Proxy proxy;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = proxies_.find(nodeId);
+    if (it == proxies_.end()) {
+      return;
+    }
+    proxy = it->second;
+    ++stats_.reconciles;
+  }
+  auto log = logging::logger("xds-server.reconciler");
+  auto context = meshContext(proxy.mesh);
+  if (!context.ok() || dataplaneType_ == nullptr) {
+    absl::MutexLock lock(&mu_);
+    ++stats_.errors;
+    return;
+  }
+  auto dataplane = store_.get(*dataplaneType_, {proxy.name, proxy.mesh});
+  if (!dataplane.ok()) {
+    return;  // not registered (yet): nothing to serve
+  }
+  if (proxy.generated && proxy.contextHash == (*context)->hash() &&
+      proxy.dataplaneVersion == (*dataplane)->meta.version) {
+    return;  // nothing changed
+  }
+  auto generated = xds::generate(**context, **dataplane, proxy.options);
+  if (!generated.ok()) {
+    log->error("could not generate the config of {}: {}", nodeId,
+               std::string(generated.status().message()));
+    absl::MutexLock lock(&mu_);
+    ++stats_.errors;
+    return;
+  }
+  const SnapshotConstSharedPtr previous = cache_.getSnapshot(nodeId);
+  SnapshotConstSharedPtr next = versionSnapshot(*generated, previous);
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = proxies_.find(nodeId);
+    if (it == proxies_.end()) {
+      return;  // disconnected meanwhile: publish nothing
+    }
+    it->second.generated = true;
+    it->second.contextHash = (*context)->hash();
+    it->second.dataplaneVersion = (*dataplane)->meta.version;
+    ++stats_.generations;
+    bool changed = previous == nullptr || previous->types.size() != next->types.size();
+    for (const auto& [type, typeSnapshot] : next->types) {
+      auto it = previous == nullptr ? next->types.end() : previous->types.find(type);
+      changed =
+          changed || it == previous->types.end() || it->second.version != typeSnapshot.version;
+    }
+    if (changed) {
+      ++stats_.published;
+    }
+  }
+  cache_.setSnapshot(nodeId, std::move(next));
+}
+
+}  // namespace kuma::xds::sync

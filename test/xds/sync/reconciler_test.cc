@@ -1,0 +1,178 @@
+#include "source/xds/sync/reconciler.h"
+
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "source/core/manager/resource_manager.h"
+#include "source/core/model/rest_codec.h"
+#include "source/plugins/resources/memory/memory_store.h"
+#include "source/server/all_types.h"
+#include "source/xds/envoy/envoy_util.h"
+#include "source/xds/sync/dataplane_callbacks.h"
+
+namespace kuma::xds::sync {
+namespace {
+
+using nlohmann::json;
+
+ResourceConstSharedPtr res(const std::string& name, const std::string& bytes) {
+  auto r = std::make_shared<Resource>();
+  r->name = name;
+  r->serialized = bytes;
+  r->hash = hashOf(bytes);
+  return r;
+}
+
+TEST(VersionSnapshot, KeepsVersionsOfUnchangedTypesAndRepushesEndpointsAfterClusterChanges) {
+  GeneratedResources first;
+  first.types[kListenerType]["l"] = res("l", "listener-1");
+  first.types[kClusterType]["c"] = res("c", "cluster-1");
+  first.types[kEndpointType]["c"] = res("c", "cla-1");
+  const SnapshotConstSharedPtr v1 = versionSnapshot(first, nullptr);
+  ASSERT_EQ(v1->types.size(), 3u);
+  for (const auto& [type, t] : v1->types) {
+    EXPECT_FALSE(t.version.empty()) << type;
+  }
+  // Same content in new objects: every version is kept.
+  GeneratedResources same;
+  same.types[kListenerType]["l"] = res("l", "listener-1");
+  same.types[kClusterType]["c"] = res("c", "cluster-1");
+  same.types[kEndpointType]["c"] = res("c", "cla-1");
+  const SnapshotConstSharedPtr v2 = versionSnapshot(same, v1);
+  for (const auto& [type, t] : v2->types) {
+    EXPECT_EQ(t.version, v1->types.at(type).version) << type;
+  }
+  // A listener change only touches listeners.
+  GeneratedResources listener = same;
+  listener.types[kListenerType]["l"] = res("l", "listener-2");
+  const SnapshotConstSharedPtr v3 = versionSnapshot(listener, v2);
+  EXPECT_NE(v3->types.at(kListenerType).version, v2->types.at(kListenerType).version);
+  EXPECT_EQ(v3->types.at(kClusterType).version, v2->types.at(kClusterType).version);
+  EXPECT_EQ(v3->types.at(kEndpointType).version, v2->types.at(kEndpointType).version);
+  // A cluster change also re-versions endpoints, even though they are the same.
+  GeneratedResources cluster = listener;
+  cluster.types[kClusterType]["c"] = res("c", "cluster-2");
+  const SnapshotConstSharedPtr v4 = versionSnapshot(cluster, v3);
+  EXPECT_NE(v4->types.at(kClusterType).version, v3->types.at(kClusterType).version);
+  EXPECT_NE(v4->types.at(kEndpointType).version, v3->types.at(kEndpointType).version);
+  EXPECT_EQ(v4->types.at(kListenerType).version, v3->types.at(kListenerType).version);
+  // A removed resource is a change.
+  GeneratedResources removed = cluster;
+  removed.types[kListenerType].clear();
+  EXPECT_NE(versionSnapshot(removed, v4)->types.at(kListenerType).version,
+            v4->types.at(kListenerType).version);
+}
+
+TEST(ParseNodeId, SplitsOnTheFirstDot) {
+  EXPECT_EQ(*parseNodeId("default.dp-1"),
+            std::make_pair(std::string("default"), std::string("dp-1")));
+  EXPECT_EQ(*parseNodeId("m.a.b"), std::make_pair(std::string("m"), std::string("a.b")));
+  EXPECT_FALSE(parseNodeId("nodot").ok());
+  EXPECT_FALSE(parseNodeId(".x").ok());
+  EXPECT_FALSE(parseNodeId("x.").ok());
+}
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = memory::newMemoryStore();
+    manager_ = std::make_unique<manager::ResourceManager>(*store_, registry_);
+    put({{"type", "Mesh"}, {"name", "default"}});
+    put(dataplane("web-1", "web", "10.0.0.1"));
+    put(dataplane("backend-1", "backend", "10.0.0.2"));
+    ReconcilerOptions options;
+    options.refreshInterval = std::chrono::milliseconds(100);
+    reconciler_ = std::make_unique<Reconciler>(*store_, registry_, cache_, options);
+    reconciler_->start();
+  }
+  void TearDown() override { reconciler_->stop(); }
+
+  static json dataplane(const std::string& name, const std::string& service,
+                        const std::string& address) {
+    return {{"type", "Dataplane"},
+            {"mesh", "default"},
+            {"name", name},
+            {"networking",
+             {{"address", address},
+              {"inbound", {{{"port", 8080}, {"tags", {{"kuma.io/service", service}}}}}},
+              {"outbound", {{{"port", 10001}, {"tags", {{"kuma.io/service", "backend"}}}}}}}}};
+  }
+
+  void put(const json& object) {
+    const auto* type = registry_.byName(object["type"].get<std::string>());
+    auto body = model::fromRestJson(*type, object);
+    ASSERT_TRUE(body.ok()) << body.status();
+    ASSERT_TRUE(manager_->upsert(std::move(body->resource)).ok());
+  }
+
+  // Waits (bounded) until the node's snapshot satisfies `pred`.
+  SnapshotConstSharedPtr waitFor(const std::string& node,
+                                 const std::function<bool(const Snapshot&)>& pred) {
+    for (int i = 0; i < 200; ++i) {
+      auto s = cache_.getSnapshot(node);
+      if (s != nullptr && pred(*s)) {
+        return s;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return nullptr;
+  }
+
+  const model::TypeRegistry& registry_ = kuma::server::allTypes();
+  store::ResourceStorePtr store_;
+  std::unique_ptr<manager::ResourceManager> manager_;
+  cache::SnapshotCache cache_;
+  std::unique_ptr<Reconciler> reconciler_;
+};
+
+TEST_F(ReconcilerTest, PublishesOnConnectAndOnChangeOnly) {
+  reconciler_->addProxy("default.web-1", "default", "web-1", {});
+  auto first = waitFor("default.web-1", [](const Snapshot& s) {
+    return s.types.at(kListenerType).resources.contains("inbound:10.0.0.1:8080") &&
+           s.types.at(kListenerType).resources.contains("outbound:127.0.0.1:10001");
+  });
+  ASSERT_NE(first, nullptr);
+  ASSERT_EQ(first->types.at(kEndpointType).resources.count("backend"), 1u);
+
+  // Several refresh ticks without changes: no new snapshot, a single generation.
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_EQ(cache_.getSnapshot("default.web-1"), first);
+  EXPECT_EQ(reconciler_->stats().generations, 1u);
+
+  // A second backend instance: only endpoints change (pushed by the event, not the tick).
+  put(dataplane("backend-2", "backend", "10.0.0.3"));
+  auto second = waitFor("default.web-1", [&](const Snapshot& s) {
+    return s.types.at(kEndpointType).version != first->types.at(kEndpointType).version;
+  });
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->types.at(kListenerType).version, first->types.at(kListenerType).version);
+  EXPECT_EQ(second->types.at(kClusterType).version, first->types.at(kClusterType).version);
+
+  // A mesh-wide timeout policy changes listeners/clusters.
+  put({{"type", "MeshTimeout"},
+       {"mesh", "default"},
+       {"name", "slow"},
+       {"spec",
+        {{"targetRef", {{"kind", "Mesh"}}},
+         {"to",
+          {{{"targetRef", {{"kind", "Mesh"}}}, {"default", {{"connectionTimeout", "42s"}}}}}}}}});
+  auto third = waitFor("default.web-1", [&](const Snapshot& s) {
+    return s.types.at(kClusterType).version != second->types.at(kClusterType).version;
+  });
+  ASSERT_NE(third, nullptr);
+  EXPECT_NE(third->types.at(kEndpointType).version, second->types.at(kEndpointType).version);
+
+  reconciler_->removeProxy("default.web-1");
+  EXPECT_EQ(cache_.getSnapshot("default.web-1"), nullptr);
+}
+
+TEST_F(ReconcilerTest, UnknownDataplaneGetsNoSnapshotUntilItExists) {
+  reconciler_->addProxy("default.late", "default", "late", {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(cache_.getSnapshot("default.late"), nullptr);
+  put(dataplane("late", "late", "10.0.0.9"));
+  EXPECT_NE(waitFor("default.late", [](const Snapshot&) { return true; }), nullptr);
+}
+
+}  // namespace
+}  // namespace kuma::xds::sync
