@@ -12,6 +12,7 @@
 #include "source/common/version.h"
 #include "source/core/config/config.h"
 #include "source/core/config/loader.h"
+#include "source/dp_server/tls_autoconfig.h"
 #include "source/server/control_plane.h"
 
 namespace {
@@ -36,6 +37,11 @@ int run(const std::string& configFile, const std::string& logLevel) {
   }
   const kuma::config::Environment env = kuma::config::processEnvironment();
   if (absl::Status s = kuma::config::autoconfigure(loaded->config, env); !s.ok()) {
+    std::cerr << "Error: " << s.message() << std::endl;
+    return 1;
+  }
+  // general.tlsCertFile empty → <workDir>/kuma-cp.crt|.key, inherited by dpServer & co.
+  if (absl::Status s = kuma::dp_server::autoconfigureTlsCertificate(loaded->config); !s.ok()) {
     std::cerr << "Error: " << s.message() << std::endl;
     return 1;
   }

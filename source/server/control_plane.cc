@@ -2,18 +2,24 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "source/api_server/api_server.h"
 #include "source/common/logging.h"
+#include "source/common/tls/cert.h"
 #include "source/common/version.h"
 #include "source/core/defaults/defaults.h"
 #include "source/diagnostics/diagnostics_server.h"
 #include "source/core/resources/mesh.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/server/all_types.h"
+#include "kuma/runtime/function_component.h"
+#include "source/common/status_macros.h"
+#include "source/xds/bootstrap/handler.h"
 
 namespace kuma::server {
 namespace {
@@ -92,6 +98,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   cp->components_.add(
       std::make_unique<defaults::DefaultsComponent>(*cp->manager_, registry, defaultsOptions));
 
+  const std::string instanceId = absl::StrCat(hostname(), "-", randomHex(4));
   if (cfg.apiServer.http.enabled) {
     api_server::ApiServerOptions api;
     api.interface = cfg.apiServer.http.interface;
@@ -104,11 +111,101 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     api.buildVersion =
         absl::StrCat("kuma-cpp/", version::kBuildVersion, " (", version::kGitCommit, ")");
     api.hostname = hostname();
-    api.instanceId = absl::StrCat(api.hostname, "-", randomHex(4));
+    api.instanceId = instanceId;
     api.clusterId = uuid();
     api.configJson = [config] { return config::toJson(*config); };
     cp->components_.add(
         std::make_unique<api_server::ApiServer>(std::move(api), *cp->manager_, registry));
+  }
+
+  // xDS: snapshots kept by the reconciler, served by the ADS service on the DP server's gRPC.
+  cp->snapshots_ = std::make_unique<xds::cache::SnapshotCache>();
+  xds::sync::ReconcilerOptions reconcilerOptions;
+  reconcilerOptions.refreshInterval = cfg.xdsServer.dataplaneConfigurationRefreshInterval;
+  reconcilerOptions.workers = std::max(2u, std::thread::hardware_concurrency());
+  cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(*cp->store_, registry, *cp->snapshots_,
+                                                            reconcilerOptions);
+  xds::sync::DataplaneCallbacksOptions callbacksOptions;
+  callbacksOptions.authnType = cfg.dpServer.authn.dpProxy.type;
+  callbacksOptions.deregistrationDelay = cfg.xdsServer.dataplaneDeregistrationDelay;
+  callbacksOptions.proxyDefaults.internalCidrs = cfg.ipam.knownInternalCIDRs;
+  callbacksOptions.proxyDefaults.serviceVipPort = cfg.dnsServer.serviceVipPort;
+  cp->xdsCallbacks_ = std::make_unique<xds::sync::DataplaneCallbacks>(
+      *cp->manager_, registry, *cp->reconciler_, callbacksOptions);
+  xds::server::AdsServerOptions adsOptions;
+  adsOptions.controlPlaneId = instanceId;
+  adsOptions.nackBackoff =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.xdsServer.nackBackoff);
+  cp->ads_ = std::make_unique<xds::server::AdsServer>(*cp->snapshots_, adsOptions,
+                                                      cp->xdsCallbacks_.get());
+  xds::sync::Reconciler* reconciler = cp->reconciler_.get();
+  cp->components_.add(std::make_unique<runtime::FunctionComponent>(
+      "xds-reconciler",
+      [reconciler] {
+        reconciler->start();
+        return absl::OkStatus();
+      },
+      [reconciler] { reconciler->stop(); }));
+
+  // DP server: kuma-dp's /bootstrap and Envoy's gRPC on one TLS port (docs/dp-server.md).
+  {
+    auto certPem = tls::readFile(cfg.dpServer.tlsCertFile);
+    if (!certPem.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dpServer.tlsCertFile: ", certPem.status().message(),
+          " (certificates are autoconfigured by dp_server::autoconfigureTlsCertificate)"));
+    }
+    xds::bootstrap::HandlerOptions bootstrap;
+    bootstrap.dpProxyAuthnType = cfg.dpServer.authn.dpProxy.type;
+    bootstrap.zoneProxyAuthnType = cfg.dpServer.authn.zoneProxy.type;
+    const config::BootstrapParamsConfig& params = cfg.bootstrapServer.params;
+    bootstrap.xdsHost = params.xdsHost;
+    bootstrap.xdsPort = params.xdsPort != 0 ? params.xdsPort : cfg.dpServer.port;
+    bootstrap.serverCertPem = *certPem;
+    if (!params.corefileTemplatePath.empty()) {
+      auto corefile = tls::readFile(params.corefileTemplatePath);
+      if (!corefile.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bootstrapServer.params.corefileTemplatePath: ", corefile.status().message()));
+      }
+      bootstrap.corefileTemplate = *corefile;
+    }
+    bootstrap.params.adminAddress = params.adminAddress;
+    bootstrap.params.adminPort = params.adminPort;
+    bootstrap.params.envoyAdminUnixSocket = params.envoyAdminUnixSocket;
+    bootstrap.params.readinessPort = params.readinessPort;
+    bootstrap.params.adminAccessLogPath = params.adminAccessLogPath;
+    bootstrap.params.xdsConnectTimeout = absl::FromChrono(params.xdsConnectTimeout);
+    bootstrap.params.xdsGrpcMaxReceiveMessageBytes = params.xdsGrpcMaxReceiveMessageBytes;
+    bootstrap.params.hdsEnabled = cfg.dpServer.hds.enabled;
+    bootstrap.params.enableReloadableTokens = cfg.dpServer.authn.enableReloadableTokens;
+    auto handler = std::make_shared<xds::bootstrap::BootstrapHandler>(std::move(bootstrap),
+                                                                      *cp->manager_, registry);
+    dp_server::DpServerOptions dp;
+    dp.port = port(cfg.dpServer.port);
+    dp.certFile = cfg.dpServer.tlsCertFile;
+    dp.keyFile = cfg.dpServer.tlsKeyFile;
+    dp.tlsMinVersion = cfg.dpServer.tlsMinVersion;
+    dp.tlsMaxVersion = cfg.dpServer.tlsMaxVersion;
+    dp.tlsCipherSuites = cfg.dpServer.tlsCipherSuites;
+    dp.readHeaderTimeout = absl::FromChrono(cfg.dpServer.readHeaderTimeout);
+    dp.gracefulShutdownTimeout = absl::FromChrono(cfg.dpServer.gracefulShutdownTimeout);
+    dp.bootstrap = [handler](const xds::bootstrap::HttpRequest& request) {
+      return handler->handle(request);
+    };
+    auto server = std::make_unique<dp_server::DpServer>(std::move(dp));
+    cp->dpServer_ = server.get();
+    KUMA_RETURN_IF_ERROR(server->addGrpcService(cp->ads_.get()));
+    cp->components_.add(std::move(server));
+    // Stopped before the DP server: end ADS streams at once (without deregistering proxies) so
+    // that the gRPC server does not wait for them.
+    xds::server::AdsServer* ads = cp->ads_.get();
+    xds::sync::DataplaneCallbacks* callbacks = cp->xdsCallbacks_.get();
+    cp->components_.add(
+        std::make_unique<runtime::FunctionComponent>("xds-streams", nullptr, [ads, callbacks] {
+          callbacks->shutdown();
+          ads->shutdown();
+        }));
   }
 
   diagnostics::DiagnosticsOptions diag;

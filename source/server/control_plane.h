@@ -10,6 +10,11 @@
 #include "source/core/config/config.h"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/runtime/component_manager.h"
+#include "source/dp_server/dp_server.h"
+#include "source/xds/cache/snapshot_cache.h"
+#include "source/xds/server/ads_server.h"
+#include "source/xds/sync/dataplane_callbacks.h"
+#include "source/xds/sync/reconciler.h"
 
 namespace kuma::server {
 
@@ -29,13 +34,25 @@ class ControlPlane {
 
   manager::ResourceManager& manager() { return *manager_; }
 
+  /**
+   * The DP server (dpServer.port): register gRPC services (ADS, HDS) on it with
+   * DpServer::addGrpcService() / addGrpcBuilderHook() before start(). Owned by the components.
+   */
+  dp_server::DpServer& dpServer() { return *dpServer_; }
+
  private:
   ControlPlane() = default;
 
   std::shared_ptr<const config::KumaCpConfig> config_;
   std::unique_ptr<store::ResourceStore> store_;
   std::unique_ptr<manager::ResourceManager> manager_;
+  // xDS (declared before the components so that they outlive the gRPC server).
+  std::unique_ptr<xds::cache::SnapshotCache> snapshots_;
+  std::unique_ptr<xds::sync::Reconciler> reconciler_;
+  std::unique_ptr<xds::sync::DataplaneCallbacks> xdsCallbacks_;
+  std::unique_ptr<xds::server::AdsServer> ads_;
   runtime::ComponentManager components_;
+  dp_server::DpServer* dpServer_ = nullptr;
 };
 
 }  // namespace kuma::server

@@ -75,7 +75,7 @@ int waitFor(pid_t pid, std::chrono::milliseconds timeout) {
         return 128 + WTERMSIG(status);
       }
     }
-    if (r < 0 || std::chrono::steady_clock::now() > deadline) {
+    if (r < 0 || std::chrono::steady_clock::now() >= deadline) {
       return -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -131,18 +131,79 @@ ExitResult runToExit(const std::string& binary, const std::vector<std::string>& 
   return result;
 }
 
+std::unique_ptr<ChildProcess> ChildProcess::start(const std::string& binary,
+                                                  const std::vector<std::string>& args,
+                                                  const std::map<std::string, std::string>& env,
+                                                  const std::string& logPath) {
+  std::unique_ptr<ChildProcess> p(new ChildProcess());
+  p->logPath_ = logPath;
+  p->pid_ = spawn(binary, args, env, logPath);
+  return p;
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitFor(pid_, std::chrono::seconds(5));
+  }
+}
+
+bool ChildProcess::running() {
+  if (pid_ <= 0) {
+    return false;
+  }
+  const int code = waitFor(pid_, std::chrono::milliseconds(0));
+  if (code != -1) {
+    exitCode_ = code;
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int ChildProcess::stop(int signal, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) {
+    return exitCode_;
+  }
+  kill(pid_, signal);
+  const int code = waitFor(pid_, timeout);
+  if (code != -1) {
+    pid_ = -1;
+    exitCode_ = code;
+  }
+  return code;
+}
+
+std::string ChildProcess::output() const {
+  return readFile(logPath_);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 absl::StatusOr<std::unique_ptr<KumaCp>> KumaCp::start(Options options) {
   std::unique_ptr<KumaCp> cp(new KumaCp());
   cp->workDir_ = makeTempDir("kuma-cp");
   cp->logPath_ = cp->workDir_ + "/kuma-cp.log";
   cp->apiPort_ = freePort();
   cp->diagnosticsPort_ = freePort();
+  cp->dpServerPort_ = freePort();
   std::map<std::string, std::string> env = {
       {"KUMA_API_SERVER_HTTP_PORT", std::to_string(cp->apiPort_)},
       {"KUMA_API_SERVER_HTTP_INTERFACE", "127.0.0.1"},
       {"KUMA_API_SERVER_HTTPS_PORT", std::to_string(freePort())},
       {"KUMA_DIAGNOSTICS_SERVER_PORT", std::to_string(cp->diagnosticsPort_)},
-      {"KUMA_DP_SERVER_PORT", std::to_string(freePort())},
+      {"KUMA_DP_SERVER_PORT", std::to_string(cp->dpServerPort_)},
       {"KUMA_INTER_CP_SERVER_PORT", std::to_string(freePort())},
       {"KUMA_GENERAL_WORK_DIR", cp->workDir_},
   };

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +38,32 @@ ExitResult runToExit(const std::string& binary, const std::vector<std::string>& 
                      const std::map<std::string, std::string>& env,
                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+/** Any child process with its output captured to a file; killed on destruction. */
+class ChildProcess {
+ public:
+  static std::unique_ptr<ChildProcess> start(const std::string& binary,
+                                             const std::vector<std::string>& args,
+                                             const std::map<std::string, std::string>& env,
+                                             const std::string& logPath);
+  ~ChildProcess();
+
+  /** Still running? (reaps it when it exited) */
+  bool running();
+  /** Sends `signal` and waits up to `timeout`. @return exit code, 128+signal, or -1. */
+  int stop(int signal, std::chrono::milliseconds timeout);
+  std::string output() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  ChildProcess() = default;
+  pid_t pid_ = -1;
+  int exitCode_ = -1;
+  std::string logPath_;
+};
+
+/** Polls `condition` every 50 ms until it holds or `timeout` passes. @return whether it held. */
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
 class KumaCp {
  public:
   struct Options {
@@ -53,6 +80,7 @@ class KumaCp {
 
   uint16_t apiPort() const { return apiPort_; }
   uint16_t diagnosticsPort() const { return diagnosticsPort_; }
+  uint16_t dpServerPort() const { return dpServerPort_; }
   const std::string& workDir() const { return workDir_; }
   pid_t pid() const { return pid_; }
 
@@ -66,6 +94,7 @@ class KumaCp {
   pid_t pid_ = -1;
   uint16_t apiPort_ = 0;
   uint16_t diagnosticsPort_ = 0;
+  uint16_t dpServerPort_ = 0;
   std::string workDir_;
   std::string logPath_;
 };
