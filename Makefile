@@ -54,6 +54,7 @@ test-asan: protos
 	  -DKUMA_UNIT_TESTS_ONLY=ON -DKUMA_ENVOY_PROTOS_DIR=$(PROTOS_PREFIX) > /dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/test/sanitizers/lsan.supp \
 	  ctest --output-on-failure -L unit -j $(JOBS) $(CTEST_ARGS)
 
 # Everything: the sanitizer unit tests, then every test (unit + end-to-end) of the main build.

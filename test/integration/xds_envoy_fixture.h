@@ -1,0 +1,170 @@
+#pragma once
+
+// Shared fixture for end-to-end tests with real Envoys: a kuma-cp on free ports, sidecars
+// bootstrapped through its /bootstrap exactly as kuma-dp does, small HTTP apps behind them.
+
+#include <signal.h>
+
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "source/common/json_yaml.h"
+#include "test/test_common/process.h"
+
+namespace kuma::test {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// A plain HTTP application standing for a workload next to its sidecar.
+class App {
+ public:
+  explicit App(std::string name) : name_(std::move(name)) {
+    server_.Get(".*", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content("hello from " + name_, "text/plain");
+    });
+    port_ = static_cast<uint16_t>(server_.bind_to_any_port("127.0.0.1"));
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~App() {
+    server_.stop();
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  std::string name_;
+  httplib::Server server_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+};
+
+struct Sidecar {
+  std::string name;
+  uint16_t adminPort = 0;
+  std::unique_ptr<ChildProcess> envoy;
+};
+
+class XdsEnvoyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    envoy_ = std::getenv("KUMA_ENVOY_BINARY") != nullptr ? std::getenv("KUMA_ENVOY_BINARY") : "";
+    ASSERT_FALSE(envoy_.empty()) << "KUMA_ENVOY_BINARY is not set";
+    KumaCp::Options options;
+    options.env = {{"KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE", "none"},
+                   {"KUMA_XDS_DATAPLANE_DEREGISTRATION_DELAY", "1s"},
+                   {"KUMA_BOOTSTRAP_SERVER_PARAMS_ENVOY_ADMIN_UNIX_SOCKET", "false"}};
+    for (const auto& [k, v] : extraEnv_) {
+      options.env[k] = v;
+    }
+    auto cp = KumaCp::start(options);
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    cp_ = std::move(*cp);
+  }
+
+  // Posts /bootstrap like kuma-dp 2.14 and starts Envoy with the answer.
+  Sidecar startSidecar(const json& dataplane, bool delta, int baseId) {
+    Sidecar sidecar;
+    sidecar.name = dataplane["name"];
+    sidecar.adminPort = dataplane["networking"]["admin"]["port"];
+    const std::string workDir = makeTempDir("kuma-dp");
+    json features = {"feature-tcp-accesslog-via-named-pipe", "feature-strict-inbound-ports"};
+    if (delta) {
+      features.push_back("feature-delta-grpc");
+    }
+    const json request = {{"mesh", "default"},
+                          {"name", sidecar.name},
+                          {"proxyType", "dataplane"},
+                          {"dataplaneToken", ""},
+                          {"dataplaneResource", dataplane.dump()},
+                          {"version",
+                           {{"kumaDp", {{"version", "2.14.3"}}},
+                            {"envoy", {{"version", "1.38.2"}, {"kumaDpCompatible", true}}}}},
+                          {"caCert", ""},
+                          {"features", features},
+                          {"workdir", workDir},
+                          {"readinessPort", freePort()},
+                          {"operatingSystem", "linux"}};
+    httplib::SSLClient client("127.0.0.1", cp_->dpServerPort());
+    client.set_ca_cert_path((cp_->workDir() + "/kuma-cp.crt").c_str());
+    client.enable_server_certificate_verification(true);
+    auto res = client.Post("/bootstrap", {{"accept", "application/json"}}, request.dump(),
+                           "application/json");
+    EXPECT_TRUE(res) << httplib::to_string(res.error());
+    if (!res) {
+      return sidecar;
+    }
+    EXPECT_EQ(res->status, 200) << res->body;
+    const json answer = json::parse(res->body, nullptr, false);
+    std::string yaml;
+    EXPECT_TRUE(absl::Base64Unescape(answer.value("bootstrap", ""), &yaml));
+    auto bootstrap = common::parseYaml(yaml);
+    EXPECT_TRUE(bootstrap.ok());
+    EXPECT_EQ((*bootstrap)["node"]["id"], "default." + sidecar.name);
+    EXPECT_EQ((*bootstrap)["dynamicResources"]["adsConfig"]["apiType"],
+              delta ? "DELTA_GRPC" : "GRPC");
+    const std::string path = workDir + "/bootstrap.yaml";
+    std::ofstream(path) << yaml;
+    sidecar.envoy =
+        ChildProcess::start(envoy_,
+                            {"-c", path, "--base-id", std::to_string(baseId), "--concurrency", "1",
+                             "--log-level", "info", "--drain-time-s", "1"},
+                            {}, workDir + "/envoy.log");
+    return sidecar;
+  }
+
+  static json dataplane(const std::string& name, uint16_t adminPort, uint16_t inboundPort,
+                        uint16_t appPort, const std::string& service,
+                        std::optional<uint16_t> outboundPort = std::nullopt) {
+    json dp = {{"type", "Dataplane"},
+               {"mesh", "default"},
+               {"name", name},
+               {"networking",
+                {{"address", "127.0.0.1"},
+                 {"admin", {{"port", adminPort}}},
+                 {"inbound",
+                  {{{"port", inboundPort},
+                    {"servicePort", appPort},
+                    {"serviceAddress", "127.0.0.1"},
+                    {"tags", {{"kuma.io/service", service}, {"kuma.io/protocol", "http"}}}}}}}}};
+    if (outboundPort.has_value()) {
+      dp["networking"]["outbound"] = {
+          {{"port", *outboundPort}, {"tags", {{"kuma.io/service", "backend"}}}}};
+    }
+    return dp;
+  }
+
+  static std::optional<std::string> httpGet(uint16_t port, const std::string& path) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(1s);
+    client.set_read_timeout(2s);
+    auto res = client.Get(path);
+    if (!res || res->status != 200) {
+      return std::nullopt;
+    }
+    return res->body;
+  }
+
+  // Envoy's stat `name`, or -1.
+  static long envoyStat(uint16_t adminPort, const std::string& name) {
+    auto body = httpGet(adminPort, "/stats?filter=^" + name + "$");
+    if (!body.has_value()) {
+      return -1;
+    }
+    const auto colon = body->find(": ");
+    return colon == std::string::npos ? -1 : std::stol(body->substr(colon + 2));
+  }
+
+  /** Extra kuma-cp environment, set by a subclass's constructor. */
+  std::map<std::string, std::string> extraEnv_;
+  std::string envoy_;
+  std::unique_ptr<KumaCp> cp_;
+};
+
+}  // namespace kuma::test
