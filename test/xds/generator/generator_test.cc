@@ -1,4 +1,5 @@
 #include "source/xds/generator/generator.h"
+#include <iostream>
 
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
@@ -429,6 +430,61 @@ TEST(XdsGenerator, ResourceToJsonRejectsUnknownTypesAndBadBytes) {
   EXPECT_NE(hashOf("abc"), hashOf("abd"));
   EXPECT_EQ(hashHex(0x1f), "000000000000001f");
   EXPECT_EQ(outboundClusterName("api", {{"kuma.io/service", "api"}}), "api");
+}
+
+}  // namespace
+}  // namespace kuma::xds
+
+namespace kuma::xds {
+namespace {
+
+// The seed's performance knob: reachableServices trims what a proxy gets. 50 services, a
+// transparent proxy with and without `reachableServices` of 3: compare resources and bytes.
+TEST(XdsGenerator, ReachableServicesTrimCountsAndBytes) {
+  std::vector<std::string> yamls;
+  for (int i = 0; i < 50; ++i) {
+    const std::string svc = "svc-" + std::to_string(i);
+    yamls.push_back(testing::dataplaneYaml(svc + "-1", "10.1.0." + std::to_string(i + 1),
+                                           "  inbound:\n  - {port: 8080, tags: {kuma.io/service: " +
+                                               svc + ", kuma.io/protocol: http}}\n"));
+  }
+  const std::string tp =
+      "  inbound:\n  - {port: 8080, tags: {kuma.io/service: client}}\n"
+      "  transparentProxying:\n    redirectPortInbound: 15006\n"
+      "    redirectPortOutbound: 15001\n    ipFamilyMode: IPv4\n";
+  auto full = yamls;
+  full.push_back(testing::dataplaneYaml("client-1", "10.2.0.1", tp));
+  auto trimmed = yamls;
+  trimmed.push_back(testing::dataplaneYaml("client-1", "10.2.0.1",
+                                           tp + "    reachableServices: [svc-1, svc-2, svc-3]\n"));
+
+  auto measure = [](const GeneratedResources& out) {
+    size_t count = 0;
+    size_t bytes = 0;
+    for (const auto& [type, resources] : out.types) {
+      for (const auto& [name, r] : resources) {
+        ++count;
+        bytes += r->serialized.size();
+      }
+    }
+    return std::make_pair(count, bytes);
+  };
+  auto fullOut = generateFor(testing::meshResources(full), "client-1");
+  auto trimmedOut = generateFor(testing::meshResources(trimmed), "client-1");
+  const auto [fullCount, fullBytes] = measure(fullOut.out);
+  const auto [trimmedCount, trimmedBytes] = measure(trimmedOut.out);
+  ::testing::Test::RecordProperty("full_resources", static_cast<int>(fullCount));
+  ::testing::Test::RecordProperty("full_bytes", static_cast<int>(fullBytes));
+  ::testing::Test::RecordProperty("trimmed_resources", static_cast<int>(trimmedCount));
+  ::testing::Test::RecordProperty("trimmed_bytes", static_cast<int>(trimmedBytes));
+  std::cout << "reachableServices: full " << fullCount << " resources / " << fullBytes
+            << " bytes, trimmed " << trimmedCount << " resources / " << trimmedBytes << " bytes"
+            << std::endl;
+  // 50 (+ the client's own) VIP outbounds, each a listener + cluster + endpoints, versus 3.
+  EXPECT_EQ(fullOut.out.types.at(kEndpointType).size(), 51u);
+  EXPECT_EQ(trimmedOut.out.types.at(kEndpointType).size(), 3u);
+  EXPECT_EQ(fullCount - trimmedCount, 3u * (51u - 3u));
+  EXPECT_LT(trimmedBytes * 5, fullBytes);
 }
 
 }  // namespace
