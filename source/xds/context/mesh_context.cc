@@ -13,6 +13,7 @@
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
 #include "source/plugins/policies/core/policy.h"
+#include "source/plugins/policies/core/rules.h"
 #include "source/plugins/policies/core/schema_spec.h"
 #include "source/xds/envoy/envoy_util.h"
 
@@ -170,10 +171,6 @@ std::string_view protocolName(Protocol protocol) {
   return "unknown";
 }
 
-bool isHttpProtocol(Protocol protocol) {
-  return protocol == Protocol::Http || protocol == Protocol::Http2 || protocol == Protocol::Grpc;
-}
-
 absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
                                                 const model::TypeRegistry& registry,
                                                 const std::string& mesh) {
@@ -328,12 +325,8 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     }
     std::stable_sort(entries.begin(), entries.end(),
                      [](const PolicyEntry& a, const PolicyEntry& b) {
-                       const int ka = policies::targetRefKindOrder(a.targetRef.kind);
-                       const int kb = policies::targetRefKindOrder(b.targetRef.kind);
-                       if (ka != kb) {
-                         return ka < kb;
-                       }
-                       return a.resource->meta.name > b.resource->meta.name;
+                       return policies::appliesBefore(a.targetRef, a.resource->meta.name,
+                                                      b.targetRef, b.resource->meta.name);
                      });
     ctx->policies_[type] = std::move(entries);
   }
@@ -389,17 +382,22 @@ const std::vector<PolicyEntry>& MeshContext::policies(std::string_view type) con
 
 ResourceConstSharedPtr MeshContext::sharedResource(
     const std::string& key, const std::function<ResourceConstSharedPtr()>& make) const {
+  std::shared_ptr<SharedSlot> slot;
   {
     absl::MutexLock lock(&mutex_);
-    auto it = shared_.find(key);
-    if (it != shared_.end()) {
-      return it->second;
+    std::shared_ptr<SharedSlot>& entry = shared_[key];
+    if (entry == nullptr) {
+      entry = std::make_shared<SharedSlot>();
     }
+    slot = entry;
   }
-  ResourceConstSharedPtr built = make();
-  absl::MutexLock lock(&mutex_);
-  auto [it, inserted] = shared_.emplace(key, std::move(built));
-  return it->second;
+  absl::MutexLock lock(&slot->mutex);
+  if (!slot->built) {
+    slot->resource = make();
+    slot->built = true;
+    sharedBuilds_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return slot->resource;
 }
 
 }  // namespace kuma::xds

@@ -11,6 +11,7 @@
 //   KUMA_ASSIGN_OR_RETURN(auto context, MeshContext::build(std::move(resources)));
 //   if (context->hash() == previousHash) { /* nothing changed, skip regeneration */ }
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,6 +27,7 @@
 #include "api/mesh/v1alpha1/mesh.pb.h"
 #include "kuma/model/resource.h"
 #include "kuma/store/resource_store.h"
+#include "kuma/xds/protocol.h"
 #include "kuma/xds/snapshot.h"
 #include "nlohmann/json.hpp"
 #include "source/core/model/registry.h"
@@ -37,15 +39,12 @@ inline constexpr char kServiceTag[] = "kuma.io/service";
 inline constexpr char kProtocolTag[] = "kuma.io/protocol";
 inline constexpr char kZoneTag[] = "kuma.io/zone";
 
-/** Application protocols Kuma knows (`pkg/core/metadata/protocol.go`). */
-enum class Protocol { Unknown, Tcp, Tls, Http, Http2, Grpc, Kafka, Mysql };
+// Protocol and isHttpProtocol() live in kuma/xds/protocol.h (shared with the policy plugins).
 
 /** Case-insensitive parse; empty or unrecognised text gives Unknown. */
 Protocol parseProtocol(std::string_view text);
 /** Lowercase name ("http"); "unknown" for Unknown. */
 std::string_view protocolName(Protocol protocol);
-/** True for the protocols served by the HTTP connection manager (http, http2, grpc). */
-bool isHttpProtocol(Protocol protocol);
 
 /** The raw inputs of one mesh, as read from the store. */
 struct MeshResources {
@@ -130,11 +129,18 @@ class MeshContext {
 
   /**
    * A resource shared by every proxy of this context: built by `make` the first time `key` is
-   * asked for, then returned as the same object. Thread-safe; `make` runs without the lock (two
-   * racing callers may both build, only the first result is kept).
+   * asked for, then returned as the same object. Thread-safe and built exactly once per key:
+   * racing callers of the same key wait for the first one's `make` (so a resource is serialized
+   * once per context however many proxies ask), while different keys build in parallel.
    */
   ResourceConstSharedPtr sharedResource(const std::string& key,
                                         const std::function<ResourceConstSharedPtr()>& make) const;
+
+  /**
+   * How many times sharedResource() ran `make` on this context: the number of shared resources
+   * serialized so far. Makes the "serialize once, share everywhere" design observable in tests.
+   */
+  uint64_t sharedBuilds() const { return sharedBuilds_.load(std::memory_order_relaxed); }
 
  private:
   MeshContext() = default;
@@ -149,8 +155,16 @@ class MeshContext {
   std::map<std::string, std::string> vips_;
   std::map<std::string, std::vector<PolicyEntry>, std::less<>> policies_;
 
+  // One slot per shared key; the slot's own mutex is held while its resource is built, so that
+  // other proxies asking for it wait instead of building it again.
+  struct SharedSlot {
+    absl::Mutex mutex;
+    ResourceConstSharedPtr resource ABSL_GUARDED_BY(mutex);
+    bool built ABSL_GUARDED_BY(mutex) = false;
+  };
   mutable absl::Mutex mutex_;
-  mutable std::map<std::string, ResourceConstSharedPtr> shared_ ABSL_GUARDED_BY(mutex_);
+  mutable std::map<std::string, std::shared_ptr<SharedSlot>> shared_ ABSL_GUARDED_BY(mutex_);
+  mutable std::atomic<uint64_t> sharedBuilds_{0};
 };
 using MeshContextConstSharedPtr = std::shared_ptr<const MeshContext>;
 

@@ -8,6 +8,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
@@ -185,6 +186,33 @@ google::protobuf::Any httpProtocolOptionsAny(bool http2, const google::protobuf:
   any.set_type_url(kHttpProtocolOptionsType);
   any.set_value(std::move(value));
   return any;
+}
+
+absl::Status setCommonHttpProtocolOptions(google::protobuf::Any& any,
+                                          const google::protobuf::Message& common) {
+  if (any.type_url() != kHttpProtocolOptionsType) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an upstream HttpProtocolOptions: ", any.type_url()));
+  }
+  google::protobuf::UnknownFieldSet fields;
+  if (!fields.ParseFromString(any.value())) {
+    return absl::InvalidArgumentError("upstream HttpProtocolOptions bytes do not parse");
+  }
+  // Field 1 first, then the others in their order: the layout httpProtocolOptionsAny() writes.
+  std::string value;
+  appendLengthDelimited(value, 1, serializeDeterministic(common));
+  google::protobuf::UnknownFieldSet rest;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    if (fields.field(i).number() != 1) {
+      rest.AddField(fields.field(i));
+    }
+  }
+  std::string tail;
+  if (!rest.SerializeToString(&tail)) {
+    return absl::InternalError("cannot serialize upstream HttpProtocolOptions");
+  }
+  any.set_value(value + tail);
+  return absl::OkStatus();
 }
 
 const google::protobuf::DescriptorPool& envoyDescriptorPool() {

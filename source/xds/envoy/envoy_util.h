@@ -74,6 +74,16 @@ google::protobuf::Any packAny(const google::protobuf::Message& message);
 google::protobuf::Any httpProtocolOptionsAny(bool http2, const google::protobuf::Message* common);
 
 /**
+ * Sets `common_http_protocol_options` (field 1) of an upstream HttpProtocolOptions Any made by
+ * httpProtocolOptionsAny(), keeping its other fields: the bytes equal those of
+ * httpProtocolOptionsAny(http2, &common). Lets a policy plugin add upstream HTTP options to a
+ * cluster whose protocol options the generator already chose.
+ * @return InvalidArgument when `any` is not an HttpProtocolOptions or its bytes do not parse.
+ */
+absl::Status setCommonHttpProtocolOptions(google::protobuf::Any& any,
+                                          const google::protobuf::Message& common);
+
+/**
  * A descriptor pool with every generated Envoy message plus the extension types composed by hand
  * (HttpProtocolOptions), for JSON rendering and reflection.
  */

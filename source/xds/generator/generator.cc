@@ -5,7 +5,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/core/v3/protocol.pb.h"
@@ -18,7 +17,8 @@
 #include "google/protobuf/util/time_util.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/envoy/envoy_util.h"
-#include "source/xds/generator/policy_confs.h"
+#include "source/plugins/policies/xds_plugins.h"
+#include "source/xds/generator/proxy_policies.h"
 
 namespace kuma::xds {
 namespace {
@@ -38,9 +38,6 @@ constexpr char kReadinessName[] = "kuma:readiness";
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 // base64(sha256(`[{"path":{"value":"/","type":"PathPrefix"}}]`)): the catch-all route's name.
 constexpr char kDefaultRouteName[] = "9Zuf5Tg79OuZcQITwBbQykxAk2u4fRKrwYn3//AL4Yo=";
-constexpr char kDefaultHttpRetryOn[] = "gateway-error,connect-failure,refused-stream";
-constexpr char kDefaultGrpcRetryOn[] =
-    "cancelled,connect-failure,gateway-error,refused-stream,reset,resource-exhausted,unavailable";
 
 google::protobuf::Duration toDuration(std::chrono::nanoseconds d) {
   return google::protobuf::util::TimeUtil::NanosecondsToDuration(d.count());
@@ -72,16 +69,14 @@ bool isLoopback(const std::string& ip) {
 
 // ---- filters ----
 
-listener_v3::Filter tcpProxyFilter(const std::string& statPrefix, const std::string& cluster,
-                                   std::chrono::nanoseconds idle,
-                                   std::optional<uint32_t> maxConnectAttempts) {
+tcp_v3::TcpProxy tcpProxy(const std::string& statPrefix, const std::string& cluster) {
   tcp_v3::TcpProxy proxy;
   proxy.set_stat_prefix(statPrefix);
   proxy.set_cluster(cluster);
-  *proxy.mutable_idle_timeout() = toDuration(idle);
-  if (maxConnectAttempts) {
-    proxy.mutable_max_connect_attempts()->set_value(*maxConnectAttempts);
-  }
+  return proxy;
+}
+
+listener_v3::Filter tcpProxyFilter(const tcp_v3::TcpProxy& proxy) {
   listener_v3::Filter filter;
   filter.set_name("envoy.filters.network.tcp_proxy");
   *filter.mutable_typed_config() = packAny(proxy);
@@ -116,27 +111,29 @@ void addRouter(hcm_v3::HttpConnectionManager& hcm) {
   *router->mutable_typed_config() = packAny(envoy::extensions::filters::http::router::v3::Router());
 }
 
+// Passthrough traffic is not subject to policies: Kuma's default idle timeout.
+listener_v3::Filter passthroughTcpProxy(const std::string& name) {
+  tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(name), name);
+  *proxy.mutable_idle_timeout() = toDuration(std::chrono::hours(1));
+  return tcpProxyFilter(proxy);
+}
+
 // ---- clusters ----
 
+// `connectTimeout` nullopt: left to the policy plugins (MeshTimeout).
 cluster_v3::Cluster staticCluster(const std::string& name, const std::string& ip, uint32_t port,
-                                  std::chrono::nanoseconds connectTimeout) {
+                                  std::optional<std::chrono::nanoseconds> connectTimeout) {
   cluster_v3::Cluster c;
   c.set_name(name);
   c.set_type(cluster_v3::Cluster::STATIC);
-  *c.mutable_connect_timeout() = toDuration(connectTimeout);
+  if (connectTimeout) {
+    *c.mutable_connect_timeout() = toDuration(*connectTimeout);
+  }
   auto* cla = c.mutable_load_assignment();
   cla->set_cluster_name(name);
   auto* lb = cla->add_endpoints()->add_lb_endpoints();
   setSocketAddress(*lb->mutable_endpoint()->mutable_address(), ip, port);
   return c;
-}
-
-core_v3::HttpProtocolOptions upstreamCommonOptions(const TimeoutConf& t) {
-  core_v3::HttpProtocolOptions common;
-  *common.mutable_idle_timeout() = toDuration(t.idleTimeout);
-  *common.mutable_max_connection_duration() = toDuration(t.maxConnectionDuration);
-  *common.mutable_max_stream_duration() = toDuration(t.maxStreamDuration);
-  return common;
 }
 
 // ---- the proxy being generated ----
@@ -151,12 +148,13 @@ struct OutboundSpec {
 class ProxyGenerator {
  public:
   ProxyGenerator(const MeshContext& context, const model::Resource& dataplane,
-                 const Dataplane& spec, const ProxyOptions& options)
+                 const Dataplane& spec, const ProxyOptions& options,
+                 const PolicyPluginList& plugins)
       : context_(context),
         dataplane_(dataplane),
         spec_(spec),
         options_(options),
-        policies_(context, dataplane, spec) {
+        policies_(context, dataplane, spec, plugins) {
     const auto& tp = spec.networking().transparent_proxying();
     transparent_ = tp.redirect_port_inbound() != 0 || tp.redirect_port_outbound() != 0;
     if (tp.ip_family_mode() == Dataplane::Networking::TransparentProxying::IPv4 &&
@@ -167,8 +165,12 @@ class ProxyGenerator {
 
   absl::Status run() {
     generateAdmin();
-    generateInbounds();
-    generateOutbounds();
+    if (absl::Status s = generateInbounds(); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = generateOutbounds(); !s.ok()) {
+      return s;
+    }
     if (transparent_) {
       generatePassthrough();
     }
@@ -243,9 +245,8 @@ class ProxyGenerator {
   }
 
   // Inbound listener `inbound:<ip>:<port>` + cluster `localhost:<servicePort>` per inbound.
-  void generateInbounds() {
-    const InboundConf conf = policies_.inbound();
-    const TimeoutConf& t = conf.timeouts;
+  absl::Status generateInbounds() {
+    const PluginConfs confs = policies_.inbound();
     const auto& net = spec_.networking();
     for (const auto& inbound : net.inbound()) {
       if (inbound.state() == Dataplane::Networking::Inbound::Ignored) {
@@ -259,18 +260,26 @@ class ProxyGenerator {
       const std::string clusterName = absl::StrCat("localhost:", servicePort);
       const std::string listenerName = absl::StrCat("inbound:", hostPort(listenIp, inbound.port()));
       const Protocol protocol = inboundProtocol(inbound);
+      InboundTarget target;
+      target.port = inbound.port();
+      target.protocol = protocol;
 
-      cluster_v3::Cluster c =
-          staticCluster(clusterName, workloadIp, servicePort, t.connectionTimeout);
+      cluster_v3::Cluster c = staticCluster(clusterName, workloadIp, servicePort, std::nullopt);
       c.set_alt_stat_name(sanitizeMetric(clusterName));
       c.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
       if (isHttpProtocol(protocol)) {
-        const core_v3::HttpProtocolOptions common = upstreamCommonOptions(t);
         (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
-            httpProtocolOptionsAny(protocol != Protocol::Http, &common);
+            httpProtocolOptionsAny(protocol != Protocol::Http, nullptr);
       }
       if (transparent_ && !isLoopback(workloadIp)) {
         setBindSource(c, isIPv6(workloadIp) ? "::6" : "127.0.0.6");
+      }
+      if (absl::Status s = applyPlugins(confs,
+                                        [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                          return p.configureInboundCluster(conf, target, c);
+                                        });
+          !s.ok()) {
+        return s;
       }
       addCluster(c);
 
@@ -296,8 +305,6 @@ class ProxyGenerator {
         addInternalAddresses(hcm, options_.internalCidrs, options_.ipv6Enabled);
         *hcm.mutable_common_http_protocol_options()->mutable_idle_timeout() =
             toDuration(std::chrono::nanoseconds(0));
-        *hcm.mutable_stream_idle_timeout() = toDuration(t.streamIdleTimeout);
-        *hcm.mutable_request_headers_timeout() = toDuration(t.requestHeadersTimeout);
         addRouter(hcm);
         auto* rc = hcm.mutable_route_config();
         rc->set_name(svc == tags.end() ? listenerName : absl::StrCat("inbound:", svc->second));
@@ -308,17 +315,38 @@ class ProxyGenerator {
         vh->add_domains("*");
         auto* route = vh->add_routes();
         route->mutable_match()->set_prefix("/");
-        auto* action = route->mutable_route();
-        action->set_cluster(clusterName);
-        *action->mutable_timeout() = toDuration(t.requestTimeout);
-        *action->mutable_idle_timeout() = toDuration(t.streamIdleTimeout);
+        route->mutable_route()->set_cluster(clusterName);
+        // Every plugin's route hook, then every plugin's HCM hook (which may restructure the
+        // route config the route lives in).
+        if (absl::Status s = applyPlugins(confs,
+                                          [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                            return p.configureInboundRoute(conf, target, *route);
+                                          });
+            !s.ok()) {
+          return s;
+        }
+        if (absl::Status s = applyPlugins(confs,
+                                          [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                            return p.configureInboundHcm(conf, target, hcm);
+                                          });
+            !s.ok()) {
+          return s;
+        }
         *chain->add_filters() = hcmFilter(hcm);
       } else {
-        *chain->add_filters() =
-            tcpProxyFilter(statPrefix, clusterName, t.idleTimeout, std::nullopt);
+        tcp_v3::TcpProxy proxy = tcpProxy(statPrefix, clusterName);
+        if (absl::Status s = applyPlugins(confs,
+                                          [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                            return p.configureInboundTcpProxy(conf, target, proxy);
+                                          });
+            !s.ok()) {
+          return s;
+        }
+        *chain->add_filters() = tcpProxyFilter(proxy);
       }
       addListener(l);
     }
+    return absl::OkStatus();
   }
 
   std::vector<OutboundSpec> outbounds() const {
@@ -362,37 +390,36 @@ class ProxyGenerator {
 
   // The EDS cluster of an outbound, shared through the mesh context by every proxy selected by
   // the same policies.
-  ResourceConstSharedPtr outboundCluster(const std::string& name, const std::string& service,
-                                         const OutboundConf& conf) {
-    const Protocol protocol = context_.protocol(service);
-    return context_.sharedResource(absl::StrCat("cluster|", policies_.signature(), "|", name), [&] {
-      cluster_v3::Cluster c;
-      c.set_name(name);
-      c.set_type(cluster_v3::Cluster::EDS);
-      auto* eds = c.mutable_eds_cluster_config()->mutable_eds_config();
-      eds->mutable_ads();
-      eds->set_resource_api_version(core_v3::V3);
-      *c.mutable_connect_timeout() = toDuration(conf.timeouts.connectionTimeout);
-      // The sidecar-to-sidecar hop is always HTTP/2 (harmless for TCP services).
-      const core_v3::HttpProtocolOptions common = upstreamCommonOptions(conf.timeouts);
-      (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
-          httpProtocolOptionsAny(true, isHttpProtocol(protocol) ? &common : nullptr);
-      if (conf.circuitBreaker) {
-        auto* th = c.mutable_circuit_breakers()->add_thresholds();
-        const auto& cb = *conf.circuitBreaker;
-        if (cb.maxConnections)
-          th->mutable_max_connections()->set_value(*cb.maxConnections);
-        if (cb.maxPendingRequests) {
-          th->mutable_max_pending_requests()->set_value(*cb.maxPendingRequests);
-        }
-        if (cb.maxRequests)
-          th->mutable_max_requests()->set_value(*cb.maxRequests);
-        if (cb.maxRetries)
-          th->mutable_max_retries()->set_value(*cb.maxRetries);
-        th->set_track_remaining(true);
-      }
-      return makeResource(name, c);
-    });
+  // The plugins' hooks run inside the shared build: equal signatures give equal confs.
+  absl::StatusOr<ResourceConstSharedPtr> outboundCluster(const std::string& name,
+                                                         const OutboundTarget& target,
+                                                         const PluginConfs& confs) {
+    absl::Status status;
+    ResourceConstSharedPtr resource = context_.sharedResource(
+        absl::StrCat("cluster|", policies_.signature(), "|", name),
+        [&]() -> ResourceConstSharedPtr {
+          cluster_v3::Cluster c;
+          c.set_name(name);
+          c.set_type(cluster_v3::Cluster::EDS);
+          auto* eds = c.mutable_eds_cluster_config()->mutable_eds_config();
+          eds->mutable_ads();
+          eds->set_resource_api_version(core_v3::V3);
+          // The sidecar-to-sidecar hop is always HTTP/2 (harmless for TCP services).
+          (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
+              httpProtocolOptionsAny(true, nullptr);
+          status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+            return p.configureOutboundCluster(conf, target, c);
+          });
+          return status.ok() ? makeResource(name, c) : nullptr;
+        });
+    if (!status.ok()) {
+      return status;
+    }
+    if (resource == nullptr) {
+      // Another proxy's build of this shared cluster failed; its error was returned there.
+      return absl::InternalError(absl::StrCat("outbound cluster ", name, " failed to build"));
+    }
+    return resource;
   }
 
   ResourceConstSharedPtr loadAssignment(const std::string& name, const Tags& tags) {
@@ -435,16 +462,23 @@ class ProxyGenerator {
     });
   }
 
-  void generateOutbounds() {
+  absl::Status generateOutbounds() {
     std::set<std::string> clustersDone;
     for (const OutboundSpec& o : outbounds()) {
       const std::string service = o.tags.at(kServiceTag);
       const std::string clusterName = outboundClusterName(service, o.tags);
-      const OutboundConf conf = policies_.outbound(service);
-      const TimeoutConf& t = conf.timeouts;
+      const PluginConfs confs = policies_.outbound(service);
       const Protocol protocol = context_.protocol(service);
+      OutboundTarget target;
+      target.service = service;
+      target.protocol = protocol;
       if (clustersDone.insert(clusterName).second) {
-        add(kClusterType, outboundCluster(clusterName, service, conf));
+        absl::StatusOr<ResourceConstSharedPtr> cluster =
+            outboundCluster(clusterName, target, confs);
+        if (!cluster.ok()) {
+          return cluster.status();
+        }
+        add(kClusterType, *std::move(cluster));
         add(kEndpointType, loadAssignment(clusterName, o.tags));
       }
 
@@ -464,7 +498,6 @@ class ProxyGenerator {
         addInternalAddresses(hcm, options_.internalCidrs, options_.ipv6Enabled);
         *hcm.mutable_common_http_protocol_options()->mutable_idle_timeout() =
             toDuration(std::chrono::nanoseconds(0));
-        *hcm.mutable_request_headers_timeout() = toDuration(t.requestHeadersTimeout);
         addRouter(hcm);
         auto* rc = hcm.mutable_route_config();
         rc->set_name(absl::StrCat("outbound:", service));
@@ -475,45 +508,36 @@ class ProxyGenerator {
         auto* route = vh->add_routes();
         route->set_name(kDefaultRouteName);
         route->mutable_match()->set_prefix("/");
-        auto* action = route->mutable_route();
-        action->set_cluster(clusterName);
-        *action->mutable_timeout() = toDuration(t.requestTimeout);
-        *action->mutable_idle_timeout() = toDuration(t.streamIdleTimeout);
-        const std::optional<HttpRetryConf>* retry = nullptr;
-        if (conf.retry) {
-          retry = protocol == Protocol::Grpc ? &conf.retry->grpc : &conf.retry->http;
+        route->mutable_route()->set_cluster(clusterName);
+        if (absl::Status s = applyPlugins(confs,
+                                          [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                            return p.configureOutboundRoute(conf, target, *route);
+                                          });
+            !s.ok()) {
+          return s;
         }
-        if (retry != nullptr && retry->has_value()) {
-          const HttpRetryConf& r = **retry;
-          auto* rp = action->mutable_retry_policy();
-          rp->set_retry_on(!r.retryOn.empty()           ? absl::StrJoin(r.retryOn, ",")
-                           : protocol == Protocol::Grpc ? kDefaultGrpcRetryOn
-                                                        : kDefaultHttpRetryOn);
-          for (uint32_t code : r.retriableStatusCodes) {
-            rp->add_retriable_status_codes(code);
-          }
-          if (r.numRetries)
-            rp->mutable_num_retries()->set_value(*r.numRetries);
-          if (r.perTryTimeout)
-            *rp->mutable_per_try_timeout() = toDuration(*r.perTryTimeout);
-          if (r.baseInterval) {
-            *rp->mutable_retry_back_off()->mutable_base_interval() = toDuration(*r.baseInterval);
-            if (r.maxInterval) {
-              *rp->mutable_retry_back_off()->mutable_max_interval() = toDuration(*r.maxInterval);
-            }
-          }
+        if (absl::Status s = applyPlugins(confs,
+                                          [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                            return p.configureOutboundHcm(conf, target, hcm);
+                                          });
+            !s.ok()) {
+          return s;
         }
         *chain->add_filters() = hcmFilter(hcm);
       } else {
-        std::optional<uint32_t> attempts;
-        if (conf.retry) {
-          attempts = conf.retry->tcpMaxConnectAttempt;
+        tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(service), clusterName);
+        if (absl::Status s = applyPlugins(confs,
+                                          [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                            return p.configureOutboundTcpProxy(conf, target, proxy);
+                                          });
+            !s.ok()) {
+          return s;
         }
-        *chain->add_filters() =
-            tcpProxyFilter(sanitizeMetric(service), clusterName, t.idleTimeout, attempts);
+        *chain->add_filters() = tcpProxyFilter(proxy);
       }
       addListener(l);
     }
+    return absl::OkStatus();
   }
 
   // §7.3: outbound:passthrough:* (the redirectPortOutbound original-dst listener) and
@@ -548,8 +572,7 @@ class ProxyGenerator {
         setSocketAddress(*l.mutable_address(), f.any, tp.redirect_port_outbound());
         l.mutable_use_original_dst()->set_value(true);
         l.set_traffic_direction(core_v3::OUTBOUND);
-        *l.add_filter_chains()->add_filters() =
-            tcpProxyFilter(sanitizeMetric(name), name, std::chrono::hours(1), std::nullopt);
+        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name);
         addListener(l);
       }
       if (tp.redirect_port_inbound() != 0) {
@@ -567,8 +590,7 @@ class ProxyGenerator {
         l.mutable_use_original_dst()->set_value(true);
         l.mutable_enable_reuse_port()->set_value(options_.reusePort);
         l.set_traffic_direction(core_v3::INBOUND);
-        *l.add_filter_chains()->add_filters() =
-            tcpProxyFilter(sanitizeMetric(name), name, std::chrono::hours(1), std::nullopt);
+        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name);
         addListener(l);
       }
     }
@@ -606,6 +628,13 @@ size_t GeneratedResources::size() const {
 absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
                                             const model::Resource& dataplane,
                                             const ProxyOptions& options) {
+  return generate(context, dataplane, options, policies::xdsPolicyPlugins());
+}
+
+absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
+                                            const model::Resource& dataplane,
+                                            const ProxyOptions& options,
+                                            const PolicyPluginList& plugins) {
   const auto* spec = model::protoSpecOf<Dataplane>(dataplane);
   if (spec == nullptr) {
     return absl::InvalidArgumentError(
@@ -624,7 +653,7 @@ absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
     return absl::InvalidArgumentError(
         absl::StrCat("Dataplane ", dataplane.meta.name, " has no networking.address"));
   }
-  ProxyGenerator generator(context, dataplane, *spec, options);
+  ProxyGenerator generator(context, dataplane, *spec, options, plugins);
   if (absl::Status s = generator.run(); !s.ok()) {
     return s;
   }

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "kuma/model/resource.h"
+#include "kuma/xds/policy_plugin.h"
 #include "kuma/xds/snapshot.h"
 #include "source/xds/context/mesh_context.h"
 
@@ -66,5 +67,17 @@ struct GeneratedResources {
 absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
                                             const model::Resource& dataplane,
                                             const ProxyOptions& options);
+
+/**
+ * generate() with an explicit policy plugin table instead of the registered one
+ * (policies::xdsPolicyPlugins()): every plugin's configurer hooks run on the resources it
+ * covers. Every generation from one `context` must use the same table, since shared outbound
+ * clusters are keyed by the selected policies, not by the plugin implementations.
+ * @return as generate(), or the first error a plugin hook returns.
+ */
+absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
+                                            const model::Resource& dataplane,
+                                            const ProxyOptions& options,
+                                            const PolicyPluginList& plugins);
 
 }  // namespace kuma::xds
