@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -264,6 +265,12 @@ class ApiServer::Handlers {
     if (d == dataplane_ && seg.size() == 4 && seg[3] == "_overview") {
       overview = true;
     }
+    if (d == dataplane_ && !overview && seg.size() == 5 && seg[4] == "_config") {
+      if (auto missing = requireMesh(mesh, d, req)) {
+        return *missing;
+      }
+      return isGet ? dataplaneConfig(req, mesh, seg[3]) : methodNotAllowed();
+    }
     if (d == dataplane_ && seg.size() == 5) {
       if (seg[4] != "_overview") {
         return pageNotFound();
@@ -479,6 +486,64 @@ class ApiServer::Handlers {
       return error(errorFromStatus(found.status(), "Could not retrieve a resource"));
     }
     return json(200, overviewJson(**found));
+  }
+
+  // Inspect: the xDS config computed now for a Dataplane (Kuma's DataplaneXDSConfig). `shadow`
+  // is validated but has no effect (no shadow-effect policies yet).
+  Reply dataplaneConfig(const httplib::Request& req, const std::string& mesh,
+                        const std::string& name) {
+    if (!options_.dataplaneConfig) {
+      return pageNotFound();
+    }
+    auto invalid = [](const std::string& field, const std::string& reason) {
+      validators::ValidationError err;
+      err.addViolation(field, reason);
+      return error(
+          errorFromStatus(err.toStatus("Invalid query parameter"), "Could not get the XDS config"));
+    };
+    if (req.has_param("shadow")) {
+      static const std::set<std::string> kBools = {"1", "t", "T", "TRUE",  "true",  "True",
+                                                   "0", "f", "F", "FALSE", "false", "False"};
+      if (!kBools.contains(req.get_param_value("shadow"))) {
+        return invalid("shadow", "must be a boolean");
+      }
+    }
+    bool includeDiff = false;
+    const size_t includes = req.get_param_value_count("include");
+    for (size_t i = 0; i < includes; ++i) {
+      for (absl::string_view v : absl::StrSplit(req.get_param_value("include", i), ',')) {
+        if (v != "diff") {
+          return invalid("include", "must be one of: diff");
+        }
+        includeDiff = true;
+      }
+    }
+    auto xds = options_.dataplaneConfig(mesh, name);
+    if (!xds.ok()) {
+      if (absl::IsNotFound(xds.status())) {
+        return error(makeError(404, "Could not get the XDS config", "Not found"));
+      }
+      return error(
+          makeError(500, "Could not get the XDS config", std::string(xds.status().message())));
+    }
+    nlohmann::ordered_json diff = nlohmann::ordered_json::array();
+    if (includeDiff) {
+      nlohmann::ordered_json current = nlohmann::ordered_json::object();
+      if (options_.servedDataplaneConfig) {
+        auto served = options_.servedDataplaneConfig(mesh, name);
+        if (served.ok()) {
+          current = std::move(*served);
+        } else if (!absl::IsNotFound(served.status())) {
+          return error(makeError(500, "Could not get the XDS config",
+                                 std::string(served.status().message())));
+        }
+      }
+      diff = nlohmann::ordered_json::diff(current, *xds);
+    }
+    nlohmann::ordered_json body;
+    body["xds"] = std::move(*xds);
+    body["diff"] = std::move(diff);
+    return json(200, body);
   }
 
   Reply item(const httplib::Request& req, const model::ResourceTypeDescriptor& d,

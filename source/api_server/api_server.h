@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "kuma/runtime/component.h"
 #include "nlohmann/json.hpp"
 #include "source/core/manager/resource_manager.h"
@@ -46,6 +47,21 @@ struct ApiServerOptions {
   size_t maxBodyBytes = 5 * 1024 * 1024;
   /** The effective configuration for GET /config (sanitized). */
   std::function<nlohmann::ordered_json()> configJson;
+  /**
+   * GET /meshes/{mesh}/dataplanes/{name}/_config: the xDS config the control plane computes for
+   * that Dataplane now, as `{"<typeUrl>": {"<name>": <Envoy JSON>}}`. NotFound when the Dataplane
+   * does not exist; other errors answer 500. Unset: the path answers 404.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const std::string& name)>
+      dataplaneConfig;
+  /**
+   * For `_config?include=diff`: the config currently served to the connected proxy of that
+   * Dataplane, same shape; NotFound when none is connected (the diff is then against nothing).
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const std::string& name)>
+      servedDataplaneConfig;
 };
 
 class ApiServer : public runtime::Component {

@@ -13,6 +13,7 @@
 #include "source/common/tls/cert.h"
 #include "source/common/version.h"
 #include "source/core/defaults/defaults.h"
+#include "source/core/store/cached_store.h"
 #include "source/diagnostics/diagnostics_server.h"
 #include "source/core/resources/mesh.h"
 #include "source/plugins/resources/memory/memory_store.h"
@@ -114,6 +115,29 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     api.instanceId = instanceId;
     api.clusterId = uuid();
     api.configJson = [config] { return config::toJson(*config); };
+    // Inspect (`_config`): generated on demand by the reconciler, created below.
+    ControlPlane* inspected = cp.get();
+    api.dataplaneConfig = [inspected, config](
+                              const std::string& mesh,
+                              const std::string& name) -> absl::StatusOr<nlohmann::ordered_json> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::UnavailableError("the xDS reconciler is not running");
+      }
+      xds::ProxyOptions defaults;
+      defaults.internalCidrs = config->ipam.knownInternalCIDRs;
+      defaults.serviceVipPort = config->dnsServer.serviceVipPort;
+      KUMA_ASSIGN_OR_RETURN(auto generated, inspected->reconciler_->inspect(mesh, name, defaults));
+      return xds::sync::xdsConfigJson(generated);
+    };
+    api.servedDataplaneConfig =
+        [inspected](const std::string& mesh,
+                    const std::string& name) -> absl::StatusOr<nlohmann::ordered_json> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::NotFoundError("the xDS reconciler is not running");
+      }
+      KUMA_ASSIGN_OR_RETURN(auto served, inspected->reconciler_->served(mesh, name));
+      return xds::sync::xdsConfigJson(served);
+    };
     cp->components_.add(
         std::make_unique<api_server::ApiServer>(std::move(api), *cp->manager_, registry));
   }
@@ -123,8 +147,12 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   xds::sync::ReconcilerOptions reconcilerOptions;
   reconcilerOptions.refreshInterval = cfg.xdsServer.dataplaneConfigurationRefreshInterval;
   reconcilerOptions.workers = std::max(2u, std::thread::hardware_concurrency());
-  cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(*cp->store_, registry, *cp->snapshots_,
-                                                            reconcilerOptions);
+  // The mesh contexts read through the cache (store.cache.*); store events invalidate it at once.
+  cp->cachedStore_ = std::make_unique<store::CachedStore>(
+      *cp->store_, cfg.store.cache.enabled ? absl::FromChrono(cfg.store.cache.expirationTime)
+                                           : absl::ZeroDuration());
+  cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(*cp->cachedStore_, registry,
+                                                            *cp->snapshots_, reconcilerOptions);
   xds::sync::DataplaneCallbacksOptions callbacksOptions;
   callbacksOptions.authnType = cfg.dpServer.authn.dpProxy.type;
   callbacksOptions.deregistrationDelay = cfg.xdsServer.dataplaneDeregistrationDelay;
@@ -136,8 +164,16 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   adsOptions.controlPlaneId = instanceId;
   adsOptions.nackBackoff =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.xdsServer.nackBackoff);
+  xds::sync::InsightTrackerOptions insightOptions;
+  insightOptions.controlPlaneInstanceId = instanceId;
+  insightOptions.flushInterval = cfg.xdsServer.dataplaneStatusFlushInterval;
+  insightOptions.subscriptionLimit = cfg.metrics.dataplane.subscriptionLimit;
+  cp->insights_ =
+      std::make_unique<xds::sync::InsightTracker>(*cp->manager_, registry, insightOptions);
+  cp->streamCallbacks_ = std::make_unique<xds::sync::CompositeCallbacks>(
+      std::vector<xds::server::StreamCallbacks*>{cp->xdsCallbacks_.get(), cp->insights_.get()});
   cp->ads_ = std::make_unique<xds::server::AdsServer>(*cp->snapshots_, adsOptions,
-                                                      cp->xdsCallbacks_.get());
+                                                      cp->streamCallbacks_.get());
   xds::sync::Reconciler* reconciler = cp->reconciler_.get();
   cp->components_.add(std::make_unique<runtime::FunctionComponent>(
       "xds-reconciler",
@@ -146,6 +182,11 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
         return absl::OkStatus();
       },
       [reconciler] { reconciler->stop(); }));
+  // Stopped after the DP server, i.e. once the ADS streams are gone: their disconnects are written
+  // (within InsightTrackerOptions::stopTimeout).
+  xds::sync::InsightTracker* insights = cp->insights_.get();
+  cp->components_.add(std::make_unique<runtime::FunctionComponent>(
+      "xds-insights", nullptr, [insights] { insights->stop(); }));
 
   // DP server: kuma-dp's /bootstrap and Envoy's gRPC on one TLS port (docs/dp-server.md).
   {

@@ -10,10 +10,13 @@
 #include "source/core/config/config.h"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/runtime/component_manager.h"
+#include "source/core/store/cached_store.h"
 #include "source/dp_server/dp_server.h"
 #include "source/xds/cache/snapshot_cache.h"
 #include "source/xds/server/ads_server.h"
+#include "source/xds/sync/composite_callbacks.h"
 #include "source/xds/sync/dataplane_callbacks.h"
+#include "source/xds/sync/insight_tracker.h"
 #include "source/xds/sync/reconciler.h"
 
 namespace kuma::server {
@@ -47,9 +50,12 @@ class ControlPlane {
   std::unique_ptr<store::ResourceStore> store_;
   std::unique_ptr<manager::ResourceManager> manager_;
   // xDS (declared before the components so that they outlive the gRPC server).
+  std::unique_ptr<store::CachedStore> cachedStore_;
   std::unique_ptr<xds::cache::SnapshotCache> snapshots_;
   std::unique_ptr<xds::sync::Reconciler> reconciler_;
   std::unique_ptr<xds::sync::DataplaneCallbacks> xdsCallbacks_;
+  std::unique_ptr<xds::sync::InsightTracker> insights_;
+  std::unique_ptr<xds::sync::CompositeCallbacks> streamCallbacks_;
   std::unique_ptr<xds::server::AdsServer> ads_;
   runtime::ComponentManager components_;
   dp_server::DpServer* dpServer_ = nullptr;

@@ -423,5 +423,60 @@ TEST_F(ResourcesApiTest, SecretsAreAdminOnly) {
   EXPECT_EQ(del("/meshes/default/secrets/s1").status, 200);
 }
 
+TEST_F(ResourcesApiTest, InspectDataplaneXdsConfig) {
+  json dp = dataplane("inspect-1", "inspected", 8080);
+  dp["networking"]["outbound"] = {{{"port", 10001}, {"tags", {{"kuma.io/service", "inspected"}}}}};
+  ASSERT_EQ(put("/meshes/default/dataplanes/inspect-1", dp).status, 201);
+  constexpr char kListener[] = "type.googleapis.com/envoy.config.listener.v3.Listener";
+  constexpr char kCluster[] = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+
+  // Not connected: computed from the stored Dataplane and the mesh's current state.
+  const HttpReply r = get("/meshes/default/dataplanes/inspect-1/_config");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["diff"], json::array());
+  const json& inbound = r.body["xds"][kListener]["inbound:10.0.0.1:8080"];
+  ASSERT_TRUE(inbound.is_object()) << r.raw;
+  EXPECT_EQ(inbound["name"], "inbound:10.0.0.1:8080");
+  EXPECT_EQ(inbound["address"]["socketAddress"]["portValue"], 8080);
+  EXPECT_EQ(r.body["xds"][kListener]["outbound:127.0.0.1:10001"]["name"],
+            "outbound:127.0.0.1:10001");
+  EXPECT_EQ(r.body["xds"][kCluster]["inspected"]["name"], "inspected");
+  EXPECT_EQ(r.body["xds"][kCluster]["localhost:8080"]["name"], "localhost:8080");
+
+  // A change shows up at once (new inbound port).
+  dp["networking"]["inbound"][0]["port"] = 9090;
+  ASSERT_EQ(put("/meshes/default/dataplanes/inspect-1", dp).status, 200);
+  const HttpReply changed = get("/meshes/default/dataplanes/inspect-1/_config?shadow=false");
+  ASSERT_EQ(changed.status, 200) << changed.raw;
+  EXPECT_TRUE(changed.body["xds"][kListener].contains("inbound:10.0.0.1:9090"));
+  EXPECT_FALSE(changed.body["xds"][kListener].contains("inbound:10.0.0.1:8080"));
+
+  // include=diff: against what a connected proxy has; none here, so everything is added.
+  const HttpReply diff = get("/meshes/default/dataplanes/inspect-1/_config?include=diff");
+  ASSERT_EQ(diff.status, 200) << diff.raw;
+  ASSERT_TRUE(diff.body["diff"].is_array());
+  ASSERT_FALSE(diff.body["diff"].empty());
+  EXPECT_EQ(diff.body["diff"][0]["op"], "add");
+
+  // Errors.
+  const HttpReply unknown = get("/meshes/default/dataplanes/nope/_config");
+  EXPECT_EQ(unknown.status, 404) << unknown.raw;
+  EXPECT_EQ(unknown.body["status"], 404);
+  EXPECT_EQ(unknown.body["detail"], "Not found");
+  const HttpReply noMesh = get("/meshes/nope/dataplanes/inspect-1/_config");
+  EXPECT_EQ(noMesh.status, 404);
+  EXPECT_EQ(noMesh.body["title"], "Failed to retrieve Mesh");
+  const HttpReply badShadow = get("/meshes/default/dataplanes/inspect-1/_config?shadow=maybe");
+  EXPECT_EQ(badShadow.status, 400) << badShadow.raw;
+  EXPECT_THAT(violations(badShadow.body), Contains(Pair("shadow", "must be a boolean")));
+  const HttpReply badInclude = get("/meshes/default/dataplanes/inspect-1/_config?include=all");
+  EXPECT_EQ(badInclude.status, 400) << badInclude.raw;
+  EXPECT_THAT(violations(badInclude.body), Contains(Pair("include", "must be one of: diff")));
+  EXPECT_EQ(call("POST", "/meshes/default/dataplanes/inspect-1/_config").status, 405);
+  EXPECT_EQ(del("/meshes/default/dataplanes/inspect-1/_config").status, 405);
+  EXPECT_EQ(del("/meshes/default/dataplanes/inspect-1").status, 200);
+  EXPECT_EQ(get("/meshes/default/dataplanes/inspect-1/_config").status, 404);
+}
+
 }  // namespace
 }  // namespace kuma::test

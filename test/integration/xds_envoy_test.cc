@@ -6,7 +6,26 @@
 namespace kuma::test {
 namespace {
 
-TEST_F(XdsEnvoyTest, TrafficFlowsThroughTwoEnvoysOverSotwAndDelta) {
+// Insights flushed every 200ms instead of 10s, so that counters show up quickly.
+class XdsEnvoyInsightTest : public XdsEnvoyTest {
+ protected:
+  XdsEnvoyInsightTest() {
+    extraEnv_ = {{"KUMA_XDS_SERVER_DATAPLANE_STATUS_FLUSH_INTERVAL", "200ms"}};
+  }
+};
+
+// A uint64 counter of the REST JSON: a string, absent when zero (proto3 JSON).
+std::optional<uint64_t> counter(const json& stats, const std::string& field) {
+  if (!stats.is_object() || !stats.contains(field)) {
+    return 0;
+  }
+  if (!stats[field].is_string()) {
+    return std::nullopt;
+  }
+  return std::stoull(stats[field].get<std::string>());
+}
+
+TEST_F(XdsEnvoyInsightTest, TrafficFlowsThroughTwoEnvoysOverSotwAndDelta) {
   App backendApp("backend");
   App webApp("web");
   const uint16_t backendInbound = freePort();
@@ -37,6 +56,41 @@ TEST_F(XdsEnvoyTest, TrafficFlowsThroughTwoEnvoysOverSotwAndDelta) {
   httplib::Client api("127.0.0.1", cp_->apiPort());
   EXPECT_EQ(api.Get("/meshes/default/dataplanes/web-1")->status, 200);
   EXPECT_EQ(api.Get("/meshes/default/dataplanes/backend-1")->status, 200);
+
+  // The DataplaneInsight of web-1 shows its live subscription with ACKed responses (spec §4.4).
+  json overview;
+  const bool insightShown = eventually(
+      [&] {
+        auto res = api.Get("/meshes/default/dataplanes/web-1/_overview");
+        if (!res || res->status != 200) {
+          return false;
+        }
+        overview = json::parse(res->body, nullptr, false);
+        const json& subs = overview["dataplaneInsight"]["subscriptions"];
+        if (!subs.is_array() || subs.empty()) {
+          return false;
+        }
+        const auto acked = counter(subs.back()["status"]["total"], "responsesAcknowledged");
+        return acked.has_value() && *acked > 0;
+      },
+      15s);
+  ASSERT_TRUE(insightShown) << overview.dump(2);
+  {
+    const json& sub = overview["dataplaneInsight"]["subscriptions"].back();
+    EXPECT_TRUE(sub["id"].is_string() && !sub["id"].get<std::string>().empty()) << sub.dump();
+    EXPECT_TRUE(sub["controlPlaneInstanceId"].is_string()) << sub.dump();
+    EXPECT_TRUE(sub["connectTime"].is_string()) << sub.dump();
+    EXPECT_FALSE(sub.contains("disconnectTime")) << sub.dump();
+    const json& total = sub["status"]["total"];
+    EXPECT_TRUE(total["responsesAcknowledged"].is_string()) << sub.dump();
+    EXPECT_TRUE(total["responsesSent"].is_string()) << sub.dump();
+    EXPECT_EQ(counter(total, "responsesRejected"), 0u) << sub.dump();
+    EXPECT_GE(counter(total, "responsesSent").value_or(0),
+              counter(total, "responsesAcknowledged").value_or(0))
+        << sub.dump();
+    EXPECT_GT(counter(sub["status"]["lds"], "responsesAcknowledged").value_or(0), 0u) << sub.dump();
+    EXPECT_EQ(sub["version"]["kumaDp"]["version"], "2.14.3") << sub.dump();
+  }
 
   // Envoy rejected nothing it was sent.
   for (const Sidecar* s : {&backend, &web}) {

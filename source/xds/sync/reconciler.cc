@@ -2,10 +2,12 @@
 
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kuma/xds/snapshot.h"
 #include "source/common/logging.h"
+#include "source/xds/envoy/envoy_util.h"
 
 namespace kuma::xds::sync {
 namespace {
@@ -72,6 +74,33 @@ SnapshotConstSharedPtr versionSnapshot(const GeneratedResources& generated,
     snapshot->types[kEndpointType].version = newUuid();
   }
   return snapshot;
+}
+
+absl::StatusOr<nlohmann::ordered_json> xdsConfigJson(const GeneratedResources& resources) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [type, byName] : resources.types) {
+    if (byName.empty()) {
+      continue;
+    }
+    nlohmann::ordered_json items = nlohmann::ordered_json::object();
+    for (const auto& [name, resource] : byName) {
+      if (resource == nullptr) {
+        continue;
+      }
+      auto text = resourceToJson(type, resource->serialized);
+      if (!text.ok()) {
+        return text.status();
+      }
+      auto parsed = nlohmann::ordered_json::parse(*text, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_discarded()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("resource ", name, " of ", type, " did not render as JSON"));
+      }
+      items[name] = std::move(parsed);
+    }
+    out[type] = std::move(items);
+  }
+  return out;
 }
 
 Reconciler::Reconciler(store::ResourceStore& store, const model::TypeRegistry& registry,
@@ -218,6 +247,63 @@ void Reconciler::tickerLoop() {
   }
 }
 
+absl::StatusOr<MeshContextConstSharedPtr> Reconciler::currentMeshContext(const std::string& mesh) {
+  return meshContext(mesh);
+}
+
+absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
+                                                       const std::string& name,
+                                                       const ProxyOptions& notConnected) {
+  if (dataplaneType_ == nullptr) {
+    return absl::FailedPreconditionError("type Dataplane is not registered");
+  }
+  ProxyOptions options = notConnected;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [nodeId, proxy] : proxies_) {
+      if (proxy.mesh == mesh && proxy.name == name) {
+        options = proxy.options;
+        break;
+      }
+    }
+  }
+  auto context = meshContext(mesh);
+  if (!context.ok()) {
+    return context.status();
+  }
+  auto dataplane = store_.get(*dataplaneType_, {name, mesh});
+  if (!dataplane.ok()) {
+    return dataplane.status();
+  }
+  return xds::generate(**context, **dataplane, options);
+}
+
+absl::StatusOr<GeneratedResources> Reconciler::served(const std::string& mesh,
+                                                      const std::string& name) {
+  std::vector<std::string> nodes;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [nodeId, proxy] : proxies_) {
+      if (proxy.mesh == mesh && proxy.name == name) {
+        nodes.push_back(nodeId);
+      }
+    }
+  }
+  for (const auto& nodeId : nodes) {
+    SnapshotConstSharedPtr snapshot = cache_.getSnapshot(nodeId);
+    if (snapshot == nullptr) {
+      continue;
+    }
+    GeneratedResources out;
+    for (const auto& [type, typeSnapshot] : snapshot->types) {
+      out.types[type] = typeSnapshot.resources;
+    }
+    return out;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no connected proxy serves Dataplane ", name, " of mesh ", mesh));
+}
+
 absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::string& mesh) {
   {
     absl::MutexLock lock(&mu_);
@@ -240,7 +326,12 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
   auto resources = loadMeshResources(store_, registry_, mesh);
   if (!resources.ok()) {
     absl::MutexLock lock(&mu_);
-    meshes_[mesh].dirty = true;
+    auto it = meshes_.find(mesh);
+    if (it != meshes_.end() && it->second.context == nullptr) {
+      meshes_.erase(it);  // e.g. an inspect of a mesh that does not exist: keep no entry
+    } else {
+      meshes_[mesh].dirty = true;
+    }
     return resources.status();
   }
   auto built = MeshContext::build(std::move(*resources));
@@ -282,6 +373,8 @@ void Reconciler::reconcile(const std::string& nodeId) {
   }
   if (proxy.generated && proxy.contextHash == (*context)->hash() &&
       proxy.dataplaneVersion == (*dataplane)->meta.version) {
+    absl::MutexLock lock(&mu_);
+    ++stats_.skipped;
     return;  // nothing changed
   }
   auto generated = xds::generate(**context, **dataplane, proxy.options);
@@ -312,6 +405,8 @@ void Reconciler::reconcile(const std::string& nodeId) {
     }
     if (changed) {
       ++stats_.published;
+    } else {
+      ++stats_.unchanged;
     }
   }
   cache_.setSnapshot(nodeId, std::move(next));

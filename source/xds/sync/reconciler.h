@@ -23,6 +23,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "kuma/store/resource_store.h"
+#include "nlohmann/json.hpp"
 #include "source/core/model/registry.h"
 #include "source/xds/cache/snapshot_cache.h"
 #include "source/xds/context/mesh_context.h"
@@ -37,14 +38,27 @@ struct ReconcilerOptions {
   size_t workers = 2;
 };
 
-/** Counters for tests and metrics. */
+/**
+ * Counters for tests and metrics; they make the cost model visible. Every pass ends in one of
+ * Kuma's `xds_generation` results: `skipped` ("skip"), `unchanged` ("generated") or `published`
+ * ("changed"), or in `errors`.
+ */
 struct ReconcilerStats {
   uint64_t reconciles = 0;     // passes run
-  uint64_t generations = 0;    // passes that generated resources
+  uint64_t skipped = 0;        // passes where neither the mesh context nor the Dataplane changed
+  uint64_t generations = 0;    // passes that generated resources (unchanged + published)
+  uint64_t unchanged = 0;      // generated, but every type kept its version: nothing published
   uint64_t published = 0;      // snapshots published with at least one new version
-  uint64_t contextBuilds = 0;  // MeshContext builds
+  uint64_t contextBuilds = 0;  // MeshContext builds (at most one per mesh change)
   uint64_t errors = 0;         // failed generations
 };
+
+/**
+ * Kuma's inspect rendering of resources: `{"<typeUrl>": {"<name>": <Envoy JSON>}}`, types and
+ * names sorted, types without resources left out.
+ * @return InvalidArgument when a resource does not render (unknown type, corrupt bytes).
+ */
+absl::StatusOr<nlohmann::ordered_json> xdsConfigJson(const GeneratedResources& resources);
 
 /** Per-type versioning of `generated` against `previous` (may be null). Exposed for tests. */
 SnapshotConstSharedPtr versionSnapshot(const GeneratedResources& generated,
@@ -66,6 +80,28 @@ class Reconciler {
   void removeProxy(const std::string& nodeId);
 
   ReconcilerStats stats() const;
+
+  /**
+   * The current MeshContext of `mesh`: the cached one, or built now when the mesh changed since
+   * (the same build the proxies use, so it counts in stats().contextBuilds). Any thread.
+   * @return NotFound when the mesh does not exist; the store's or the build's error.
+   */
+  absl::StatusOr<MeshContextConstSharedPtr> currentMeshContext(const std::string& mesh);
+
+  /**
+   * Generates, now, the resources of Dataplane `name` in `mesh` from the mesh's current context
+   * (the `_config` inspect endpoint): works whether or not the proxy is connected. Uses the
+   * ProxyOptions of a connected proxy of that Dataplane, else `notConnected`. Publishes nothing.
+   * @return NotFound when the mesh or the Dataplane does not exist; generation errors as is.
+   */
+  absl::StatusOr<GeneratedResources> inspect(const std::string& mesh, const std::string& name,
+                                             const ProxyOptions& notConnected = {});
+
+  /**
+   * The resources currently served to a connected proxy of Dataplane `name` in `mesh` (its
+   * latest snapshot). @return NotFound when no such proxy has a snapshot.
+   */
+  absl::StatusOr<GeneratedResources> served(const std::string& mesh, const std::string& name);
 
  private:
   struct Proxy {

@@ -174,5 +174,143 @@ TEST_F(ReconcilerTest, UnknownDataplaneGetsNoSnapshotUntilItExists) {
   EXPECT_NE(waitFor("default.late", [](const Snapshot&) { return true; }), nullptr);
 }
 
+// Performance design, made visible by the counters: 50 proxies of one mesh, all dialing the same
+// service. A store change costs one mesh-context build (not one per proxy), and the shared
+// outbound cluster is serialized once per context and handed to every proxy as one object.
+TEST_F(ReconcilerTest, OneContextBuildPerChangeAndOneSerializationPerSharedResource) {
+  constexpr int kProxies = 50;
+  std::vector<std::string> nodes;
+  for (int i = 0; i < kProxies; ++i) {
+    const std::string name = "client-" + std::to_string(i);
+    put(dataplane(name, "client", "10.1.0." + std::to_string(i + 1)));
+    nodes.push_back("default." + name);
+  }
+  for (int i = 0; i < kProxies; ++i) {
+    reconciler_->addProxy(nodes[i], "default", "client-" + std::to_string(i), {});
+  }
+  auto endpointsOfBackend = [](const Snapshot& s) -> size_t {
+    auto it = s.types.at(kEndpointType).resources.find("backend");
+    if (it == s.types.at(kEndpointType).resources.end()) {
+      return 0;
+    }
+    auto json = resourceToJson(kEndpointType, it->second->serialized);
+    return json.ok() ? nlohmann::json::parse(*json)["endpoints"][0]["lbEndpoints"].size() : 0;
+  };
+  // Checks that every proxy got a snapshot with `endpoints` backend endpoints, all holding the
+  // very same cluster object; returns that object.
+  auto syncedCluster = [&](size_t endpoints) -> ResourceConstSharedPtr {
+    ResourceConstSharedPtr cluster;
+    for (const auto& node : nodes) {
+      auto s = waitFor(node, [&](const Snapshot& s) { return endpointsOfBackend(s) == endpoints; });
+      if (s == nullptr) {
+        ADD_FAILURE() << node << " never got " << endpoints << " backend endpoints";
+        return nullptr;
+      }
+      auto c = s->types.at(kClusterType).resources.at("backend");
+      if (cluster == nullptr) {
+        cluster = c;
+      }
+      EXPECT_EQ(c.get(), cluster.get()) << node << " holds its own copy of the cluster";
+    }
+    return cluster;
+  };
+
+  const ResourceConstSharedPtr firstCluster = syncedCluster(1);
+  ASSERT_NE(firstCluster, nullptr);
+  auto firstContext = reconciler_->currentMeshContext("default");
+  ASSERT_TRUE(firstContext.ok()) << firstContext.status();
+  // Shared per context: the `backend` cluster and its ClusterLoadAssignment, nothing else.
+  EXPECT_EQ((*firstContext)->sharedBuilds(), 2u);
+  // Refresh ticks pass: no rebuild, no regeneration, only skips.
+  const ReconcilerStats settled = reconciler_->stats();
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  const ReconcilerStats idle = reconciler_->stats();
+  EXPECT_EQ(idle.contextBuilds, settled.contextBuilds);
+  EXPECT_EQ(idle.generations, settled.generations);
+  EXPECT_GT(idle.skipped, settled.skipped);
+  EXPECT_EQ(idle.errors, 0u);
+
+  // One change in the mesh: one more backend instance.
+  put(dataplane("backend-2", "backend", "10.0.0.3"));
+  const ResourceConstSharedPtr secondCluster = syncedCluster(2);
+  ASSERT_NE(secondCluster, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));  // ticks cause no rebuild either
+  const ReconcilerStats after = reconciler_->stats();
+  EXPECT_EQ(after.contextBuilds, idle.contextBuilds + 1);
+  auto secondContext = reconciler_->currentMeshContext("default");
+  ASSERT_TRUE(secondContext.ok());
+  EXPECT_NE(secondContext->get(), firstContext->get());
+  EXPECT_EQ((*secondContext)->sharedBuilds(), 2u);
+  EXPECT_EQ((*firstContext)->sharedBuilds(), 2u);
+  // A new context serializes its own cluster object (same bytes: the cluster did not change).
+  EXPECT_NE(secondCluster.get(), firstCluster.get());
+  EXPECT_EQ(secondCluster->serialized, firstCluster->serialized);
+  // Every proxy regenerated once and published (its endpoints changed).
+  EXPECT_EQ(after.generations, idle.generations + kProxies);
+  EXPECT_EQ(after.published, idle.published + kProxies);
+  EXPECT_EQ(after.errors, 0u);
+  // Asking for the context again builds nothing.
+  EXPECT_EQ(reconciler_->stats().contextBuilds, after.contextBuilds);
+}
+
+TEST_F(ReconcilerTest, UnchangedResultWhenRegeneratedConfigIsIdentical) {
+  reconciler_->addProxy("default.web-1", "default", "web-1", {});
+  auto first = waitFor("default.web-1", [](const Snapshot& s) {
+    return s.types.at(kListenerType).resources.contains("inbound:10.0.0.1:8080");
+  });
+  ASSERT_NE(first, nullptr);
+  const ReconcilerStats before = reconciler_->stats();
+  // A Dataplane of a service web-1 does not dial changes the mesh context but no resource of
+  // web-1 (no transparent proxy: outbounds come from its own `networking.outbound` only).
+  put(dataplane("other-1", "other", "10.0.0.5"));
+  for (int i = 0; i < 200 && reconciler_->stats().generations == before.generations; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const ReconcilerStats after = reconciler_->stats();
+  EXPECT_EQ(after.generations, before.generations + 1);
+  EXPECT_EQ(after.unchanged, before.unchanged + 1);
+  EXPECT_EQ(after.published, before.published);
+  EXPECT_EQ(cache_.getSnapshot("default.web-1")->types.at(kListenerType).version,
+            first->types.at(kListenerType).version);
+}
+
+TEST_F(ReconcilerTest, InspectGeneratesForStoredDataplanesWithoutAConnectedProxy) {
+  auto generated = reconciler_->inspect("default", "web-1");
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  EXPECT_NE(generated->find(kListenerType, "inbound:10.0.0.1:8080"), nullptr);
+  EXPECT_EQ(reconciler_->stats().generations, 0u);  // nothing published
+  EXPECT_EQ(cache_.getSnapshot("default.web-1"), nullptr);
+
+  auto json = xdsConfigJson(*generated);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ((*json)[kListenerType]["inbound:10.0.0.1:8080"]["name"], "inbound:10.0.0.1:8080");
+  EXPECT_EQ((*json)[kClusterType]["backend"]["name"], "backend");
+
+  EXPECT_TRUE(absl::IsNotFound(reconciler_->inspect("default", "nope").status()));
+  EXPECT_TRUE(absl::IsNotFound(reconciler_->inspect("nope", "web-1").status()));
+  EXPECT_TRUE(absl::IsNotFound(reconciler_->currentMeshContext("nope").status()));
+  // Not connected: nothing served.
+  EXPECT_TRUE(absl::IsNotFound(reconciler_->served("default", "web-1").status()));
+  reconciler_->addProxy("default.web-1", "default", "web-1", {});
+  ASSERT_NE(waitFor("default.web-1", [](const Snapshot&) { return true; }), nullptr);
+  auto served = reconciler_->served("default", "web-1");
+  ASSERT_TRUE(served.ok()) << served.status();
+  auto servedJson = xdsConfigJson(*served);
+  ASSERT_TRUE(servedJson.ok());
+  EXPECT_EQ(*servedJson, *json);
+}
+
+TEST(XdsConfigJson, RejectsBytesThatDoNotParse) {
+  GeneratedResources bad;
+  bad.types[kClusterType]["c"] = res("c", "\xff\xff\xff");
+  EXPECT_FALSE(xdsConfigJson(bad).ok());
+  GeneratedResources unknown;
+  unknown.types["type.googleapis.com/not.a.Type"]["x"] = res("x", "");
+  EXPECT_FALSE(xdsConfigJson(unknown).ok());
+  GeneratedResources empty;
+  empty.types[kClusterType];
+  EXPECT_EQ(*xdsConfigJson(empty), nlohmann::ordered_json::object());
+}
+
 }  // namespace
 }  // namespace kuma::xds::sync

@@ -1,0 +1,434 @@
+#include "source/xds/sync/insight_tracker.h"
+
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/json_util.h"
+#include "source/common/logging.h"
+#include "source/core/model/proto_spec.h"
+#include "source/core/resources/mesh_types.h"
+#include "source/core/store/errors.h"
+#include "source/xds/sync/dataplane_callbacks.h"
+
+namespace kuma::xds::sync {
+namespace {
+
+namespace v1 = ::kuma::mesh::v1alpha1;
+using Clock = std::chrono::steady_clock;
+
+// Writes of a closed stream that keep failing are given up after this many attempts, so that an
+// unavailable store cannot make the tracker accumulate closed streams forever.
+constexpr int kMaxClosedStreamWriteAttempts = 3;
+// Read-modify-write attempts of one insight when another writer got in between.
+constexpr int kConflictRetries = 5;
+
+std::string uuidV4() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const uint64_t hi = (rng() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  const uint64_t lo = (rng() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) {
+      out += '-';
+    }
+    const uint64_t word = i < 16 ? hi : lo;
+    out += kHex[(word >> (60 - 4 * (i % 16))) & 0xf];
+  }
+  return out;
+}
+
+void setTime(google::protobuf::Timestamp* ts, absl::Time t) {
+  const int64_t nanos = absl::ToUnixNanos(t);
+  ts->set_seconds(nanos / 1000000000);
+  ts->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+bool laterThan(const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
+  return a.seconds() != b.seconds() ? a.seconds() > b.seconds() : a.nanos() > b.nanos();
+}
+
+/** The per-type stats of a type URL; null for types the insight does not break out (SDS...). */
+v1::DiscoveryServiceStats* statsOf(v1::DiscoverySubscriptionStatus& status,
+                                   const std::string& typeUrl) {
+  static constexpr std::string_view kPrefix = "type.googleapis.com/";
+  std::string_view t = typeUrl;
+  if (t.substr(0, kPrefix.size()) == kPrefix) {
+    t.remove_prefix(kPrefix.size());
+  }
+  if (t == "envoy.config.cluster.v3.Cluster") {
+    return status.mutable_cds();
+  }
+  if (t == "envoy.config.endpoint.v3.ClusterLoadAssignment") {
+    return status.mutable_eds();
+  }
+  if (t == "envoy.config.listener.v3.Listener") {
+    return status.mutable_lds();
+  }
+  if (t == "envoy.config.route.v3.RouteConfiguration") {
+    return status.mutable_rds();
+  }
+  return nullptr;
+}
+
+/** node.metadata.version (kuma-dp and Envoy versions, as kuma-dp sent them to /bootstrap). */
+void readVersion(const envoy::config::core::v3::Node& node, v1::Version* version) {
+  const auto& fields = node.metadata().fields();
+  auto it = fields.find("version");
+  if (it == fields.end() || !it->second.has_struct_value()) {
+    return;
+  }
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(it->second.struct_value(), &json).ok()) {
+    return;
+  }
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  v1::Version parsed;
+  if (google::protobuf::util::JsonStringToMessage(json, &parsed, options).ok()) {
+    *version = std::move(parsed);
+  }
+}
+
+/**
+ * Replaces the subscription with the same id, or inserts it in connectTime order (a late write of
+ * an older stream must not become "the last subscription"), then keeps the newest `limit`.
+ */
+void mergeSubscription(v1::DataplaneInsight& insight, const v1::DiscoverySubscription& sub,
+                       int limit) {
+  auto* subs = insight.mutable_subscriptions();
+  bool found = false;
+  for (auto& existing : *subs) {
+    if (existing.id() == sub.id()) {
+      existing = sub;
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    int pos = subs->size();
+    while (pos > 0 && laterThan(subs->Get(pos - 1).connect_time(), sub.connect_time())) {
+      --pos;
+    }
+    *subs->Add() = sub;
+    for (int i = subs->size() - 1; i > pos; --i) {
+      subs->SwapElements(i, i - 1);
+    }
+  }
+  if (limit > 0 && subs->size() > limit) {
+    subs->DeleteSubrange(0, subs->size() - limit);
+  }
+}
+
+}  // namespace
+
+InsightTracker::InsightTracker(manager::ResourceManager& manager,
+                               const model::TypeRegistry& registry, InsightTrackerOptions options)
+    : manager_(manager),
+      dataplaneType_(registry.byName(std::string(resources::kDataplaneType))),
+      insightType_(registry.byName(std::string(resources::kDataplaneInsightType))),
+      options_(std::move(options)) {
+  flusher_ = std::thread([this] { flushLoop(); });
+}
+
+InsightTracker::~InsightTracker() {
+  stop();
+}
+
+InsightTrackerStats InsightTracker::stats() const {
+  absl::MutexLock lock(&mu_);
+  InsightTrackerStats out = stats_;
+  out.streams = streams_.size();
+  return out;
+}
+
+absl::Status InsightTracker::onStreamOpen(int64_t streamId,
+                                          const envoy::config::core::v3::Node& node,
+                                          const server::StreamInfo&) {
+  auto key = parseNodeId(node.id());
+  if (!key.ok()) {
+    return absl::OkStatus();  // nothing to name an insight after; other callbacks refuse it
+  }
+  Stream stream;
+  stream.mesh = key->first;
+  stream.name = key->second;
+  v1::DiscoverySubscription& sub = stream.subscription;
+  sub.set_id(uuidV4());
+  sub.set_control_plane_instance_id(options_.controlPlaneInstanceId);
+  const absl::Time now = absl::Now();
+  setTime(sub.mutable_connect_time(), now);
+  v1::DiscoverySubscriptionStatus* status = sub.mutable_status();
+  setTime(status->mutable_last_update_time(), now);
+  // Present even when zero: Kuma shows `"rds": {}` for a proxy without routes.
+  status->mutable_total();
+  status->mutable_cds();
+  status->mutable_eds();
+  status->mutable_lds();
+  status->mutable_rds();
+  readVersion(node, sub.mutable_version());
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    return absl::OkStatus();
+  }
+  streams_[streamId] = std::move(stream);
+  urgent_ = true;
+  return absl::OkStatus();
+}
+
+void InsightTracker::onRequest(int64_t streamId, const std::string& typeUrl, bool isAck,
+                               bool isNack, const std::string&) {
+  if (!isAck && !isNack) {
+    return;  // a subscription request answers no response
+  }
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(streamId);
+  if (it == streams_.end() || it->second.closed) {
+    return;
+  }
+  v1::DiscoverySubscriptionStatus& status = *it->second.subscription.mutable_status();
+  for (v1::DiscoveryServiceStats* stats : {status.mutable_total(), statsOf(status, typeUrl)}) {
+    if (stats == nullptr) {
+      continue;
+    }
+    if (isNack) {
+      stats->set_responses_rejected(stats->responses_rejected() + 1);
+    } else {
+      stats->set_responses_acknowledged(stats->responses_acknowledged() + 1);
+    }
+  }
+  setTime(status.mutable_last_update_time(), now);
+  it->second.dirty = true;
+}
+
+void InsightTracker::onResponse(int64_t streamId, const std::string& typeUrl, const std::string&,
+                                size_t) {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(streamId);
+  if (it == streams_.end() || it->second.closed) {
+    return;
+  }
+  v1::DiscoverySubscriptionStatus& status = *it->second.subscription.mutable_status();
+  for (v1::DiscoveryServiceStats* stats : {status.mutable_total(), statsOf(status, typeUrl)}) {
+    if (stats != nullptr) {
+      stats->set_responses_sent(stats->responses_sent() + 1);
+    }
+  }
+  setTime(status.mutable_last_update_time(), now);
+  it->second.dirty = true;
+}
+
+void InsightTracker::onStreamClosed(int64_t streamId, const std::string&) {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(streamId);
+  if (it == streams_.end() || it->second.closed) {
+    return;
+  }
+  setTime(it->second.subscription.mutable_disconnect_time(), now);
+  it->second.closed = true;
+  it->second.dirty = true;
+  it->second.urgent = true;
+  urgent_ = true;
+}
+
+void InsightTracker::stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      return;
+    }
+    stopping_ = true;
+  }
+  if (flusher_.joinable()) {
+    flusher_.join();
+  }
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(options_.stopTimeout);
+  absl::MutexLock writeLock(&writeMu_);
+  std::vector<Pending> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    // Streams still open when the control plane stops end now, as far as this CP can tell.
+    const absl::Time now = absl::Now();
+    for (auto& [id, stream] : streams_) {
+      if (!stream.closed) {
+        setTime(stream.subscription.mutable_disconnect_time(), now);
+        stream.closed = true;
+        stream.dirty = true;
+      }
+    }
+    pending = collectLocked(true);
+  }
+  writeAll(pending, deadline);
+  absl::MutexLock lock(&mu_);
+  streams_.clear();
+}
+
+void InsightTracker::flush() {
+  absl::MutexLock writeLock(&writeMu_);
+  std::vector<Pending> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending = collectLocked(true);
+  }
+  writeAll(pending, Clock::time_point::max());
+}
+
+void InsightTracker::flushLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!wakeUp()) {
+        mu_.AwaitWithTimeout(absl::Condition(this, &InsightTracker::wakeUp),
+                             absl::FromChrono(nextWaitLocked()));
+      }
+      if (stopping_) {
+        return;  // stop() writes what is left
+      }
+    }
+    // Collect under writeMu_ so that a concurrent flush() cannot write a newer state first and
+    // then be overwritten by this older one.
+    absl::MutexLock writeLock(&writeMu_);
+    std::vector<Pending> pending;
+    {
+      absl::MutexLock lock(&mu_);
+      urgent_ = false;
+      pending = collectLocked(false);
+    }
+    writeAll(pending, Clock::time_point::max());
+  }
+}
+
+std::chrono::nanoseconds InsightTracker::nextWaitLocked() const {
+  constexpr std::chrono::nanoseconds kMinWait = std::chrono::milliseconds(5);
+  const std::chrono::nanoseconds interval = std::max(options_.flushInterval, kMinWait);
+  std::chrono::nanoseconds wait = interval;
+  const Clock::time_point now = Clock::now();
+  for (const auto& [id, stream] : streams_) {
+    if (stream.dirty) {
+      wait = std::min<std::chrono::nanoseconds>(wait, stream.lastWrite + interval - now);
+    }
+  }
+  return std::max(wait, kMinWait);
+}
+
+std::vector<InsightTracker::Pending> InsightTracker::collectLocked(bool force) {
+  std::vector<Pending> out;
+  const Clock::time_point now = Clock::now();
+  for (auto& [id, stream] : streams_) {
+    if (!stream.dirty) {
+      continue;
+    }
+    if (!force && !stream.urgent && now < stream.lastWrite + options_.flushInterval) {
+      continue;
+    }
+    out.push_back(Pending{id, stream.mesh, stream.name, stream.subscription, stream.closed});
+    stream.dirty = false;
+    stream.urgent = false;
+    stream.lastWrite = now;
+  }
+  return out;
+}
+
+void InsightTracker::writeAll(const std::vector<Pending>& pending, Clock::time_point deadline) {
+  for (const Pending& p : pending) {
+    if (Clock::now() > deadline) {
+      logging::logger("xds-server")
+          ->warn("gave up writing {} DataplaneInsight update(s): out of time", pending.size());
+      return;
+    }
+    const absl::Status status = write(p);
+    const bool missing = store::isNotFound(status);
+    if (!status.ok() && !missing) {
+      logging::logger("xds-server")
+          ->warn("could not update DataplaneInsight {}.{}: {}", p.mesh, p.name,
+                 std::string(status.message()));
+    }
+    absl::MutexLock lock(&mu_);
+    if (status.ok()) {
+      stats_.writes++;
+    } else if (missing) {
+      stats_.skippedWrites++;
+    } else {
+      stats_.writeErrors++;
+    }
+    auto it = streams_.find(p.streamId);
+    if (it == streams_.end()) {
+      continue;
+    }
+    Stream& stream = it->second;
+    if (status.ok() || (missing && p.closed)) {
+      stream.failedWrites = 0;
+      if (p.closed) {
+        streams_.erase(it);  // its final state is stored (or has nowhere to go)
+      }
+      continue;
+    }
+    // Try again later (not urgently): the Dataplane may be registered meanwhile, or the store
+    // come back.
+    stream.dirty = true;
+    if (!missing && ++stream.failedWrites >= kMaxClosedStreamWriteAttempts && p.closed) {
+      streams_.erase(it);
+    }
+  }
+}
+
+absl::Status InsightTracker::write(const Pending& p) {
+  if (dataplaneType_ == nullptr || insightType_ == nullptr) {
+    return absl::FailedPreconditionError("Dataplane/DataplaneInsight types are not registered");
+  }
+  const store::ResourceKey key{p.name, p.mesh};
+  // The insight is owned by its Dataplane: without one there is nothing to attach it to.
+  auto dataplane = manager_.get(*dataplaneType_, key);
+  if (!dataplane.ok()) {
+    return dataplane.status();
+  }
+  absl::Status last;
+  for (int attempt = 0; attempt < kConflictRetries; ++attempt) {
+    auto existing = manager_.get(*insightType_, key);
+    if (!existing.ok() && !store::isNotFound(existing.status())) {
+      return existing.status();
+    }
+    v1::DataplaneInsight insight;
+    model::Resource resource;
+    resource.descriptor = insightType_;
+    resource.meta.name = p.name;
+    resource.meta.mesh = p.mesh;
+    if (existing.ok()) {
+      if (const auto* spec = model::protoSpecOf<v1::DataplaneInsight>(**existing)) {
+        insight = *spec;
+      }
+      resource.meta.version = (*existing)->meta.version;
+      resource.meta.labels = (*existing)->meta.labels;
+    }
+    mergeSubscription(insight, p.subscription, options_.subscriptionLimit);
+    resource.spec = resources::makeDataplaneInsightSpec(std::move(insight));
+    absl::StatusOr<model::ResourceConstSharedPtr> result;
+    if (existing.ok()) {
+      result = manager_.update(std::move(resource));
+    } else {
+      store::CreateOptions createOptions;
+      createOptions.owner = store::TypedResourceKey{dataplaneType_, key};
+      result = manager_.create(std::move(resource), createOptions);
+    }
+    if (result.ok()) {
+      return absl::OkStatus();
+    }
+    last = result.status();
+    // Changed, created or deleted by someone else in between: read again. (A Dataplane deleted
+    // meanwhile ends in NotFound from create(), its owner being gone.)
+    const bool raced = store::isConflict(last) || store::isAlreadyExists(last) ||
+                       (existing.ok() && store::isNotFound(last));
+    if (!raced) {
+      return last;
+    }
+  }
+  return last;
+}
+
+}  // namespace kuma::xds::sync
