@@ -8,6 +8,8 @@ PROTOS_BUILD   := $(BUILD_DIR)/envoy-protos-build
 PROTOS_PREFIX  := $(abspath $(BUILD_DIR)/envoy-protos)
 KUMA_CP_ARGS   ?=
 CTEST_ARGS     ?=
+# e.g. BENCH_ARGS="--benchmark_filter=generate_proxy --benchmark_format=json"
+BENCH_ARGS     ?=
 
 # ccache lives outside the repository so that fresh clones reuse it.
 export CCACHE_DIR ?= $(HOME)/.cache/kuma-cpp/ccache
@@ -65,7 +67,7 @@ test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS) $(CTEST_ARGS)
 
 bench: build
-	@echo "bench: no benchmarks yet (see issue 5)"
+	$(BUILD_DIR)/bin/kuma-bench-xds --benchmark_counters_tabular=true $(BENCH_ARGS)
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
