@@ -12,29 +12,10 @@
 
 #include <memory>
 
+#include "source/common/crypto/openssl_util.h"
+
 namespace kuma::crypto {
 namespace {
-
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using X509ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
-
-absl::Status opensslError(const char* what) {
-  char buf[256] = {0};
-  ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-  return absl::InternalError(std::string(what) + ": " + buf);
-}
-
-std::string bioToString(BIO* bio) {
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(len));
-}
 
 absl::StatusOr<PkeyPtr> newRsaKey(int bits) {
   PkeyPtr key(EVP_RSA_gen(static_cast<unsigned int>(bits)));
@@ -71,11 +52,8 @@ absl::StatusOr<std::string> generateRsaKeyPem(int bits) {
   return keyToPkcs1Pem(key->get());
 }
 
-absl::StatusOr<CertAndKey> generateSelfSignedCa(const std::string& organization,
-                                                const std::string& unit,
-                                                const std::string& commonName,
-                                                absl::Duration validity, int bits) {
-  auto key = newRsaKey(bits);
+absl::StatusOr<CertAndKey> generateSelfSignedCert(const SelfSignedCertSpec& spec) {
+  auto key = newRsaKey(spec.bits);
   if (!key.ok()) {
     return key.status();
   }
@@ -89,21 +67,18 @@ absl::StatusOr<CertAndKey> generateSelfSignedCa(const std::string& organization,
   BN_free(bn);
   // Valid from a few minutes ago, to tolerate clock skew between CP and proxies.
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -5 * 60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), absl::ToInt64Seconds(validity));
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), absl::ToInt64Seconds(spec.validity));
   X509_NAME* name = X509_get_subject_name(cert.get());
-  auto addName = [&](const char* field, const std::string& value) {
-    X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+  for (const auto& [field, value] : spec.subject) {
+    X509_NAME_add_entry_by_txt(name, field.c_str(), MBSTRING_UTF8,
                                reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0);
-  };
-  addName("O", organization);
-  addName("OU", unit);
-  addName("CN", commonName);
+  }
   X509_set_issuer_name(cert.get(), name);
   X509_set_pubkey(cert.get(), key->get());
-  if (!addExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE") ||
-      !addExtension(cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") ||
-      !addExtension(cert.get(), NID_subject_key_identifier, "hash")) {
-    return opensslError("adding certificate extensions failed");
+  for (const auto& [nid, value] : spec.extensions) {
+    if (!addExtension(cert.get(), nid, value.c_str())) {
+      return opensslError("adding certificate extensions failed");
+    }
   }
   if (X509_sign(cert.get(), key->get(), EVP_sha256()) == 0) {
     return opensslError("signing the certificate failed");
@@ -117,6 +92,20 @@ absl::StatusOr<CertAndKey> generateSelfSignedCa(const std::string& organization,
     return keyPem.status();
   }
   return CertAndKey{bioToString(bio.get()), std::move(*keyPem)};
+}
+
+absl::StatusOr<CertAndKey> generateSelfSignedCa(const std::string& organization,
+                                                const std::string& unit,
+                                                const std::string& commonName,
+                                                absl::Duration validity, int bits) {
+  SelfSignedCertSpec spec;
+  spec.subject = {{"O", organization}, {"OU", unit}, {"CN", commonName}};
+  spec.extensions = {{NID_basic_constraints, "critical,CA:TRUE"},
+                     {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
+                     {NID_subject_key_identifier, "hash"}};
+  spec.validity = validity;
+  spec.bits = bits;
+  return generateSelfSignedCert(spec);
 }
 
 }  // namespace kuma::crypto

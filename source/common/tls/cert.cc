@@ -24,50 +24,26 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "source/common/crypto/openssl_util.h"
+#include "source/common/crypto/pki.h"
 
 namespace kuma::tls {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using X509ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+using crypto::BioPtr;
+using crypto::OpensslDeleter;
+using crypto::X509Ptr;
 using BasicConstraintsPtr =
-    std::unique_ptr<BASIC_CONSTRAINTS, Deleter<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>>;
+    std::unique_ptr<BASIC_CONSTRAINTS, OpensslDeleter<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>>;
 
 struct GeneralNamesFree {
   void operator()(GENERAL_NAMES* names) const { GENERAL_NAMES_free(names); }
 };
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, GeneralNamesFree>;
 
-absl::Status opensslError(const char* what) {
-  char buf[256] = {0};
-  ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-  ERR_clear_error();
-  return absl::InternalError(absl::StrCat(what, ": ", buf));
-}
-
-std::string bioToString(BIO* bio) {
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(len));
-}
-
 bool isIp(const std::string& host) {
   unsigned char buf[sizeof(struct in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-bool addExtension(X509* cert, int nid, const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  X509ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
-  return ext && X509_add_ext(cert, ext.get(), -1) == 1;
 }
 
 absl::StatusOr<X509Ptr> parseFirstCert(std::string_view pem) {
@@ -116,47 +92,23 @@ absl::StatusOr<PemCertAndKey> generateSelfSignedServerCert(const std::vector<std
   if (hosts.empty()) {
     return absl::InvalidArgumentError("at least one host is required for the certificate SANs");
   }
-  PkeyPtr key(EVP_RSA_gen(2048));
-  if (!key) {
-    return opensslError("RSA key generation failed");
-  }
-  X509Ptr cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  unsigned char serial[16];
-  RAND_bytes(serial, sizeof(serial));
-  serial[0] &= 0x7f;
-  BIGNUM* bn = BN_bin2bn(serial, sizeof(serial), nullptr);
-  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
-  BN_free(bn);
-  // A few minutes in the past tolerates clock skew between the CP and its proxies.
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -5 * 60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), absl::ToInt64Seconds(validity));
-  // Empty subject (as Kuma): identity is carried by the SANs only.
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
-  X509_set_pubkey(cert.get(), key.get());
   std::string san;
   for (const std::string& host : hosts) {
     absl::StrAppend(&san, san.empty() ? "" : ",", isIp(host) ? "IP:" : "DNS:", host);
   }
-  // With an empty subject the SAN extension must be critical (RFC 5280 4.2.1.6).
-  if (!addExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE") ||
-      !addExtension(cert.get(), NID_key_usage,
-                    "critical,keyEncipherment,digitalSignature,keyCertSign") ||
-      !addExtension(cert.get(), NID_ext_key_usage, "serverAuth") ||
-      !addExtension(cert.get(), NID_subject_alt_name, "critical," + san)) {
-    return opensslError("adding certificate extensions failed");
+  crypto::SelfSignedCertSpec spec;
+  // Empty subject (as Kuma): identity is carried by the SANs only, so the SAN extension must be
+  // critical (RFC 5280 4.2.1.6).
+  spec.extensions = {{NID_basic_constraints, "critical,CA:TRUE"},
+                     {NID_key_usage, "critical,keyEncipherment,digitalSignature,keyCertSign"},
+                     {NID_ext_key_usage, "serverAuth"},
+                     {NID_subject_alt_name, "critical," + san}};
+  spec.validity = validity;
+  auto generated = crypto::generateSelfSignedCert(spec);
+  if (!generated.ok()) {
+    return generated.status();
   }
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
-    return opensslError("signing the certificate failed");
-  }
-  BioPtr certBio(BIO_new(BIO_s_mem()));
-  BioPtr keyBio(BIO_new(BIO_s_mem()));
-  if (!PEM_write_bio_X509(certBio.get(), cert.get()) ||
-      !PEM_write_bio_PrivateKey_traditional(keyBio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                            nullptr)) {
-    return opensslError("PEM encoding failed");
-  }
-  return PemCertAndKey{bioToString(certBio.get()), bioToString(keyBio.get())};
+  return PemCertAndKey{std::move(generated->certPem), std::move(generated->keyPem)};
 }
 
 std::vector<std::string> defaultCertHosts() {
