@@ -136,6 +136,18 @@ size_t arraySize(const nlohmann::json& obj, std::string_view key) {
   return v != nullptr && v->is_array() ? v->size() : 0;
 }
 
+std::vector<std::string_view> destinationKinds(bool meshOnly, bool withMesh) {
+  if (meshOnly) {
+    return {kMesh};
+  }
+  std::vector<std::string_view> kinds;
+  if (withMesh) {
+    kinds.push_back(kMesh);
+  }
+  kinds.insert(kinds.end(), {kMeshService, kMeshExternalService, kMeshMultiZoneService});
+  return kinds;
+}
+
 std::string topLevelKind(const nlohmann::json& spec) {
   const nlohmann::json* ref = member(spec, "targetRef");
   return parseTargetRef(ref != nullptr ? *ref : nlohmann::json()).kind;

@@ -57,6 +57,13 @@ SchemaPtr ruleItemSchema(SchemaPtr conf, bool defaultRequired);
 const nlohmann::json* member(const nlohmann::json& obj, std::string_view key);
 /** Length of the array member `key` (0 when absent). */
 size_t arraySize(const nlohmann::json& obj, std::string_view key);
+/**
+ * Kinds a `to[].targetRef` may name: only Mesh when `meshOnly` (e.g. under a top-level
+ * MeshGateway), else Mesh (unless `withMesh` is false) and the destinations MeshService,
+ * MeshExternalService and MeshMultiZoneService.
+ */
+std::vector<std::string_view> destinationKinds(bool meshOnly, bool withMesh = true);
+
 /** The top-level targetRef kind (absent targetRef: Mesh). */
 std::string topLevelKind(const nlohmann::json& spec);
 /** A normalized duration member, parsed. */

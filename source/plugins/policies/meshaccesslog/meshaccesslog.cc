@@ -164,11 +164,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
     validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
   }
   TargetRefOpts toOpts;
-  toOpts.supportedKinds =
-      top == kMeshGateway || top == kMeshHTTPRoute
-          ? std::vector<std::string_view>{kMesh}
-          : std::vector<std::string_view>{kMesh, kMeshService, kMeshExternalService,
-                                          kMeshMultiZoneService};
+  toOpts.supportedKinds = destinationKinds(top == kMeshGateway || top == kMeshHTTPRoute);
   validateTargetedItems(spec, "to", toOpts, validateConf, errors);
   validateRuleItems(spec, validateConf, errors);
 }

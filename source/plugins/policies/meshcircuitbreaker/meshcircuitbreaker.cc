@@ -122,10 +122,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
     validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
   }
   TargetRefOpts toOpts;
-  toOpts.supportedKinds =
-      top == kMeshGateway ? std::vector<std::string_view>{kMesh}
-                          : std::vector<std::string_view>{kMesh, kMeshService, kMeshExternalService,
-                                                          kMeshMultiZoneService};
+  toOpts.supportedKinds = destinationKinds(top == kMeshGateway);
   validateTargetedItems(spec, "to", toOpts, validateConf, errors);
   validateRuleItems(spec, validateConf, errors);
 }

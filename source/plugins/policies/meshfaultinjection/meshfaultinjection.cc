@@ -86,10 +86,8 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
   validateTargetedItems(spec, "from",
                         {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset}, false, true, {}},
                         validateConf, errors);
-  validateTargetedItems(
-      spec, "to",
-      {{kMesh, kMeshService, kMeshExternalService, kMeshMultiZoneService}, false, false, {}},
-      validateConf, errors);
+  validateTargetedItems(spec, "to", {destinationKinds(false), false, false, {}}, validateConf,
+                        errors);
   validateRuleItems(spec, validateConf, errors);
 }
 

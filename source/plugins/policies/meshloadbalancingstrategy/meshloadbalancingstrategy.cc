@@ -159,11 +159,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
     errors.addViolationAt(PathBuilder("spec").field("to"), "needs at least one item");
   }
   TargetRefOpts toOpts;
-  toOpts.supportedKinds =
-      topLevelKind(spec) == kMeshGateway
-          ? std::vector<std::string_view>{kMesh}
-          : std::vector<std::string_view>{kMesh, kMeshService, kMeshExternalService,
-                                          kMeshMultiZoneService};
+  toOpts.supportedKinds = destinationKinds(topLevelKind(spec) == kMeshGateway);
   validateTargetedItems(spec, "to", toOpts, validateConf, errors);
 }
 

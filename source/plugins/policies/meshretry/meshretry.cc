@@ -186,11 +186,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
   }
   std::string top = topLevelKind(spec);
   TargetRefOpts toOpts;
-  toOpts.supportedKinds =
-      top == kMeshGateway || top == kMeshHTTPRoute
-          ? std::vector<std::string_view>{kMesh}
-          : std::vector<std::string_view>{kMesh, kMeshService, kMeshExternalService,
-                                          kMeshMultiZoneService};
+  toOpts.supportedKinds = destinationKinds(top == kMeshGateway || top == kMeshHTTPRoute);
   validateTargetedItems(spec, "to", toOpts, validateConf, errors);
 }
 

@@ -23,10 +23,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
     const nlohmann::json& to = (*tos)[t];
     PathBuilder tp = PathBuilder("spec").field("to").index(t);
     TargetRefOpts toOpts;
-    toOpts.supportedKinds = top == kMeshGateway
-                                ? std::vector<std::string_view>{kMesh}
-                                : std::vector<std::string_view>{kMeshService, kMeshExternalService,
-                                                                kMeshMultiZoneService};
+    toOpts.supportedKinds = destinationKinds(top == kMeshGateway, /*withMesh=*/false);
     const nlohmann::json* ref = member(to, "targetRef");
     errors.addAt(tp.field("targetRef"),
                  validateTargetRef(ref != nullptr ? *ref : nlohmann::json::object(), toOpts));

@@ -91,10 +91,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
     validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, conf, errors);
   }
   TargetRefOpts toOpts;
-  toOpts.supportedKinds =
-      routeOrGateway ? std::vector<std::string_view>{kMesh}
-                     : std::vector<std::string_view>{kMesh, kMeshService, kMeshExternalService,
-                                                     kMeshMultiZoneService};
+  toOpts.supportedKinds = destinationKinds(routeOrGateway);
   validateTargetedItems(spec, "to", toOpts, conf, errors);
   validateRuleItems(spec, conf, errors);
 }
