@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "source/common/json_yaml.h"
 #include "source/common/logging.h"
+#include "source/common/status_macros.h"
 #include "source/core/model/rest_codec.h"
 
 namespace kuma::xds::sync {
@@ -66,7 +67,8 @@ DataplaneCallbacks::DataplaneCallbacks(manager::ResourceManager& manager,
       registry_(registry),
       reconciler_(reconciler),
       options_(std::move(options)),
-      dataplaneType_(registry.byName("Dataplane")) {
+      dataplaneType_(registry.byName("Dataplane")),
+      tokenValidator_(manager, registry) {
   deregistrations_ = std::thread([this] { deregistrationLoop(); });
 }
 
@@ -81,14 +83,64 @@ void DataplaneCallbacks::shutdown() {
   pending_.clear();
 }
 
+absl::Status DataplaneCallbacks::authenticate(const server::StreamInfo& info,
+                                              const std::string& mesh, const std::string& name,
+                                              const model::Resource* fromMetadata) {
+  auto failed = [](absl::string_view reason) {
+    return absl::UnauthenticatedError(absl::StrCat("authentication failed: ", reason));
+  };
+  const std::string& type = options_.authnType;
+  if (type == "none") {
+    return absl::OkStatus();
+  }
+  if (!type.empty() && type != "dpToken") {
+    return failed(absl::StrCat("authentication type \"", type,
+                               "\" is not supported by this control plane (Universal: dpToken or "
+                               "none)"));
+  }
+  const size_t credentials = info.metadata.count("authorization");
+  if (credentials != 1) {
+    return failed(
+        absl::StrCat("request must have exactly 1 \"authorization\" header, got ", credentials));
+  }
+  const std::string& token = info.metadata.find("authorization")->second;
+  // Kuma authenticates the Dataplane the proxy claims to be (node metadata) and, when one is
+  // already stored under that name, the stored one too: a token must not take over another proxy.
+  model::ResourceConstSharedPtr stored;
+  if (dataplaneType_ != nullptr) {
+    auto found = manager_.get(*dataplaneType_, {name, mesh});
+    if (found.ok()) {
+      stored = *found;
+    } else if (!absl::IsNotFound(found.status()) || fromMetadata == nullptr) {
+      return failed(absl::StrCat("could not retrieve the Dataplane: ", found.status().message()));
+    }
+  }
+  auto claims = tokenValidator_.validate(token, mesh);
+  if (!claims.ok()) {
+    return absl::IsUnauthenticated(claims.status())
+               ? failed(claims.status().message())
+               : absl::Status(claims.status().code(),
+                              absl::StrCat("authentication failed: ", claims.status().message()));
+  }
+  if (fromMetadata != nullptr) {
+    if (absl::Status s = tokens::checkDataplaneClaims(*claims, *fromMetadata); !s.ok()) {
+      return failed(s.message());
+    }
+  }
+  if (stored != nullptr) {
+    if (absl::Status s = tokens::checkDataplaneClaims(*claims, *stored); !s.ok()) {
+      return failed(fromMetadata != nullptr
+                        ? "you are trying to override existing proxy to which you don't have an "
+                          "access."
+                        : std::string(s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
                                               const envoy::config::core::v3::Node& node,
-                                              const server::StreamInfo&) {
-  if (options_.authnType != "none") {
-    return absl::UnauthenticatedError(
-        "authentication failed: dataplane tokens are not supported by this control plane yet; "
-        "run it with KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE=none");
-  }
+                                              const server::StreamInfo& info) {
   if (!node.has_metadata()) {
     return absl::InvalidArgumentError("metadata in xDS Node cannot be nil");
   }
@@ -98,8 +150,10 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
   }
   const auto& [mesh, name] = *key;
   bool selfRegistered = false;
-  if (const google::protobuf::Value* resource = metadataField(node, "dataplane.resource");
-      resource != nullptr && dataplaneType_ != nullptr) {
+  const google::protobuf::Value* resource = metadataField(node, "dataplane.resource");
+  if (resource == nullptr || dataplaneType_ == nullptr) {
+    KUMA_RETURN_IF_ERROR(authenticate(info, mesh, name, nullptr));
+  } else {
     auto json = common::parseJsonOrYaml(resource->string_value());
     if (!json.ok()) {
       return absl::InvalidArgumentError(
@@ -117,6 +171,7 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
     }
     body->resource.meta.mesh = mesh;
     body->resource.meta.name = name;
+    KUMA_RETURN_IF_ERROR(authenticate(info, mesh, name, &body->resource));
     auto upserted = manager_.upsert(std::move(body->resource));
     if (!upserted.ok()) {
       std::string detail(upserted.status().message());

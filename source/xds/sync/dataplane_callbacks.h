@@ -3,7 +3,9 @@
 // File: dataplane_callbacks.h
 // What kuma-cp does when an Envoy opens or closes its ADS stream (spec §6.1–6.3):
 //   - identity from node.id `<mesh>.<name>` (split on the first '.'), node metadata required;
-//   - authentication (only `none` for now: dataplane tokens come with kuma-dp, issue 6);
+//   - authentication (spec §6.2): with `dpToken` (or "") the stream's `authorization` metadata
+//     must be a dataplane token valid for the Dataplane (from `dataplane.resource`, else the stored
+//     one); `none` accepts every proxy;
 //   - Universal self-registration: a Dataplane carried in metadata `dataplane.resource` is upserted
 //     through the ResourceManager, and deleted `dataplaneDeregistrationDelay` after its stream
 //     closes unless the proxy reconnected meanwhile;
@@ -17,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/model/registry.h"
+#include "source/core/tokens/dataplane_token.h"
 #include "source/xds/server/stream_callbacks.h"
 #include "source/xds/sync/reconciler.h"
 
@@ -59,12 +62,16 @@ class DataplaneCallbacks : public server::StreamCallbacks {
   };
 
   void deregistrationLoop();
+  /** OK, or Unauthenticated "authentication failed: <reason>" (spec §6.2). */
+  absl::Status authenticate(const server::StreamInfo& info, const std::string& mesh,
+                            const std::string& name, const model::Resource* fromMetadata);
 
   manager::ResourceManager& manager_;
   const model::TypeRegistry& registry_;
   Reconciler& reconciler_;
   const DataplaneCallbacksOptions options_;
   const model::ResourceTypeDescriptor* const dataplaneType_;
+  const tokens::DataplaneTokenValidator tokenValidator_;
 
   absl::Mutex mu_;
   std::map<int64_t, Stream> streams_ ABSL_GUARDED_BY(mu_);
