@@ -227,6 +227,10 @@ class ApiServer::Handlers {
         return isGet ? policies() : methodNotAllowed();
       }
     }
+    if (seg.size() == 2 && seg[0] == "tokens" && seg[1] == "dataplane" &&
+        options_.issueDataplaneToken) {
+      return m == "POST" ? dataplaneToken(req) : methodNotAllowed();
+    }
     // Cross-mesh overview of dataplanes.
     if (seg.size() == 2 && seg[0] == "dataplanes" && seg[1] == "_overview") {
       return isGet ? listOverviews(req, "") : methodNotAllowed();
@@ -332,6 +336,42 @@ class ApiServer::Handlers {
     return error(makeError(403, "Access Denied",
                            absl::StrCat("user \"", who.describe(),
                                         "\" cannot access the resource of type \"", d.name, "\"")));
+  }
+
+  // POST /tokens/dataplane: the body is validated first, then the caller must be an admin.
+  Reply dataplaneToken(const httplib::Request& req) {
+    const auto authorize = [&]() -> absl::Status {
+      const Identity who = identify(req, options_.localhostIsAdmin);
+      if (who.isAdmin()) {
+        return absl::OkStatus();
+      }
+      if (who.unauthenticatedBearer) {
+        return absl::UnauthenticatedError(
+            "user token authentication is not supported by this control plane");
+      }
+      return absl::PermissionDeniedError(
+          absl::StrCat("user \"", who.describe(), "\" cannot generate dataplane tokens"));
+    };
+    auto token = options_.issueDataplaneToken(req.body, authorize);
+    if (token.ok()) {
+      return {200, std::move(*token), "text/plain"};
+    }
+    const absl::Status& s = token.status();
+    const std::string message(s.message());
+    if (validators::ValidationError::fromStatus(s).has_value()) {
+      return error(errorFromStatus(s, "Invalid request"));
+    }
+    switch (s.code()) {
+      case absl::StatusCode::kInvalidArgument:
+        return message.empty() ? Reply{400, "", "text/plain"}
+                               : error(makeError(400, "Bad Request", message));
+      case absl::StatusCode::kNotFound:
+        return error(makeError(404, "Signing Key not found", message));
+      case absl::StatusCode::kFailedPrecondition:
+        return error(makeError(400, "Could not issue a token", message));
+      default:
+        return error(errorFromStatus(s, "Could not issue a token"));
+    }
   }
 
   Reply index() {

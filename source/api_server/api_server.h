@@ -62,6 +62,17 @@ struct ApiServerOptions {
   std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
                                                        const std::string& name)>
       servedDataplaneConfig;
+  /**
+   * POST /tokens/dataplane (spec §4.5), called with the request body and a check of the caller's
+   * rights that the implementation runs once the body is valid (Kuma answers 400 before 403).
+   * @return the raw JWT (200 text/plain). Errors: InvalidArgument with an empty message → 400
+   *         with an empty body; a validation status → 400 "Invalid request"; NotFound → 404
+   *         "Signing Key not found"; FailedPrecondition (issuer disabled) → 400; the check's
+   *         PermissionDenied/Unauthenticated → 403/401. Unset: the path answers 404.
+   */
+  std::function<absl::StatusOr<std::string>(const std::string& body,
+                                            const std::function<absl::Status()>& authorize)>
+      issueDataplaneToken;
 };
 
 class ApiServer : public runtime::Component {

@@ -14,6 +14,7 @@
 #include "source/common/version.h"
 #include "source/core/defaults/defaults.h"
 #include "source/core/store/cached_store.h"
+#include "source/core/tokens/dataplane_token.h"
 #include "source/diagnostics/diagnostics_server.h"
 #include "source/core/resources/mesh.h"
 #include "source/plugins/resources/memory/memory_store.h"
@@ -75,7 +76,12 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     return absl::UnimplementedError(
         absl::StrCat("store type \"", cfg.store.type, "\" is not supported yet (only memory)"));
   }
+  metrics::MetricsOptions metricsOptions;
+  metricsOptions.zone = cfg.multizone.zone.name.empty() ? "Zone" : cfg.multizone.zone.name;
+  cp->metrics_ = std::make_unique<metrics::Metrics>(metricsOptions);
+  cp->xdsMetrics_ = std::make_unique<metrics::XdsStreamMetrics>(*cp->metrics_);
   cp->store_ = memory::newMemoryStore();
+  cp->timedStore_ = std::make_unique<metrics::InstrumentedStore>(*cp->store_, *cp->metrics_);
   const model::TypeRegistry& registry = allTypes();
   manager::Options managerOptions;
   managerOptions.zone = cfg.multizone.zone.name;
@@ -83,7 +89,8 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   managerOptions.upsertConflictRetries = static_cast<int>(cfg.store.upsert.conflictRetryMaxTimes);
   managerOptions.upsertRetryBaseBackoff =
       absl::FromChrono(cfg.store.upsert.conflictRetryBaseBackoff);
-  cp->manager_ = std::make_unique<manager::ResourceManager>(*cp->store_, registry, managerOptions);
+  cp->manager_ =
+      std::make_unique<manager::ResourceManager>(*cp->timedStore_, registry, managerOptions);
 
   // Rules that need the previous version of a resource.
   cp->manager_->setUpdateValidator("Mesh",
@@ -138,6 +145,8 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       KUMA_ASSIGN_OR_RETURN(auto served, inspected->reconciler_->served(mesh, name));
       return xds::sync::xdsConfigJson(served);
     };
+    api.issueDataplaneToken = tokens::dataplaneTokenEndpoint(
+        *cp->manager_, registry, cfg.dpServer.authn.dpProxy.dpToken.enableIssuer);
     cp->components_.add(
         std::make_unique<api_server::ApiServer>(std::move(api), *cp->manager_, registry));
   }
@@ -147,12 +156,28 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   xds::sync::ReconcilerOptions reconcilerOptions;
   reconcilerOptions.refreshInterval = cfg.xdsServer.dataplaneConfigurationRefreshInterval;
   reconcilerOptions.workers = std::max(2u, std::thread::hardware_concurrency());
+  metrics::XdsStreamMetrics* xdsMetrics = cp->xdsMetrics_.get();
+  reconcilerOptions.onPass = [xdsMetrics](xds::sync::PassResult result,
+                                          std::chrono::nanoseconds duration) {
+    switch (result) {
+      case xds::sync::PassResult::kSkipped:
+        return xdsMetrics->recordGeneration(metrics::GenerationResult::kSkip, duration);
+      case xds::sync::PassResult::kUnchanged:
+        return xdsMetrics->recordGeneration(metrics::GenerationResult::kGenerated, duration);
+      case xds::sync::PassResult::kPublished:
+        return xdsMetrics->recordGeneration(metrics::GenerationResult::kChanged, duration);
+      case xds::sync::PassResult::kError:
+        return xdsMetrics->recordGenerationError();
+    }
+  };
   // The mesh contexts read through the cache (store.cache.*); store events invalidate it at once.
+  cp->cacheProbe_ = std::make_unique<metrics::StoreCacheProbe>(*cp->metrics_);
   cp->cachedStore_ = std::make_unique<store::CachedStore>(
-      *cp->store_, cfg.store.cache.enabled ? absl::FromChrono(cfg.store.cache.expirationTime)
-                                           : absl::ZeroDuration());
-  cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(*cp->cachedStore_, registry,
-                                                            *cp->snapshots_, reconcilerOptions);
+      cp->cacheProbe_->back(*cp->timedStore_),
+      cfg.store.cache.enabled ? absl::FromChrono(cfg.store.cache.expirationTime)
+                              : absl::ZeroDuration());
+  cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(
+      cp->cacheProbe_->front(*cp->cachedStore_), registry, *cp->snapshots_, reconcilerOptions);
   xds::sync::DataplaneCallbacksOptions callbacksOptions;
   callbacksOptions.authnType = cfg.dpServer.authn.dpProxy.type;
   callbacksOptions.deregistrationDelay = cfg.xdsServer.dataplaneDeregistrationDelay;
@@ -162,6 +187,9 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       *cp->manager_, registry, *cp->reconciler_, callbacksOptions);
   xds::server::AdsServerOptions adsOptions;
   adsOptions.controlPlaneId = instanceId;
+  adsOptions.onResponseBytes = [xdsMetrics](const std::string& typeUrl, size_t bytes) {
+    xdsMetrics->onResponseBytes(typeUrl, bytes);
+  };
   adsOptions.nackBackoff =
       std::chrono::duration_cast<std::chrono::milliseconds>(cfg.xdsServer.nackBackoff);
   xds::sync::InsightTrackerOptions insightOptions;
@@ -170,8 +198,9 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   insightOptions.subscriptionLimit = cfg.metrics.dataplane.subscriptionLimit;
   cp->insights_ =
       std::make_unique<xds::sync::InsightTracker>(*cp->manager_, registry, insightOptions);
-  cp->streamCallbacks_ = std::make_unique<xds::sync::CompositeCallbacks>(
-      std::vector<xds::server::StreamCallbacks*>{cp->xdsCallbacks_.get(), cp->insights_.get()});
+  cp->streamCallbacks_ =
+      std::make_unique<xds::sync::CompositeCallbacks>(std::vector<xds::server::StreamCallbacks*>{
+          cp->xdsCallbacks_.get(), cp->insights_.get(), cp->xdsMetrics_.get()});
   cp->ads_ = std::make_unique<xds::server::AdsServer>(*cp->snapshots_, adsOptions,
                                                       cp->streamCallbacks_.get());
   xds::sync::Reconciler* reconciler = cp->reconciler_.get();
@@ -251,8 +280,45 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
 
   diagnostics::DiagnosticsOptions diag;
   diag.port = port(cfg.diagnostics.serverPort);
+  diag.debugEndpoints = cfg.diagnostics.debugEndpoints;
+  diag.tlsEnabled = cfg.diagnostics.tlsEnabled;
+  diag.tlsCertFile = cfg.diagnostics.tlsCertFile;
+  diag.tlsKeyFile = cfg.diagnostics.tlsKeyFile;
+  diag.tlsMinVersion = cfg.diagnostics.tlsMinVersion;
+  diag.tlsMaxVersion = cfg.diagnostics.tlsMaxVersion;
   ControlPlane* self = cp.get();
   diag.ready = [self] { return self->ready(); };
+  // Metrics kept elsewhere are read at scrape time (docs/metrics.md).
+  {
+    metrics::CpInfo info;
+    info.version = version::kKumaCompatible;
+    info.gitCommit = std::string(version::kGitCommit).substr(0, 7);
+    info.instanceId = instanceId;
+    cp->metrics_->setCpInfo(info);
+    xds::server::AdsServer* ads = cp->ads_.get();
+    xds::sync::Reconciler* reconciled = cp->reconciler_.get();
+    cp->metrics_->addCollector([ads, reconciled](std::vector<prometheus::MetricFamily>& out) {
+      out.push_back(metrics::makeFamily(
+          "xds_streams_active", "Number of active connections between a server and a client",
+          prometheus::MetricType::Gauge, {{{}, static_cast<double>(ads->stats().streamsActive)}}));
+      const xds::sync::ReconcilerStats stats = reconciled->stats();
+      const auto lookup = [](const char* result) {
+        return prometheus::Labels{{"operation", "get"}, {"result", result}};
+      };
+      out.push_back(
+          metrics::makeFamily("mesh_cache", "Summary of Mesh Cache", prometheus::MetricType::Gauge,
+                              {{lookup("hit"), static_cast<double>(stats.contextHits)},
+                               {lookup("hit-wait"), static_cast<double>(stats.contextHitWaits)},
+                               {lookup("miss"), static_cast<double>(stats.contextMisses)},
+                               {lookup("error"), static_cast<double>(stats.contextErrors)}}));
+    });
+    if (cfg.metrics.controlPlane.reportResourcesCount) {
+      // The raw store: counting must not show up in the `store` histogram.
+      cp->metrics_->addCollector(metrics::resourcesCountCollector(*cp->store_, registry.all()));
+    }
+  }
+  metrics::Metrics* served = cp->metrics_.get();
+  diag.metrics = [served] { return served->scrape(); };
   cp->components_.add(std::make_unique<diagnostics::DiagnosticsServer>(std::move(diag)));
   return cp;
 }

@@ -9,6 +9,9 @@
 #include "absl/status/statusor.h"
 #include "source/core/config/config.h"
 #include "source/core/manager/resource_manager.h"
+#include "source/core/metrics/instrumented_store.h"
+#include "source/core/metrics/metrics.h"
+#include "source/core/metrics/xds_metrics.h"
 #include "source/core/runtime/component_manager.h"
 #include "source/core/store/cached_store.h"
 #include "source/dp_server/dp_server.h"
@@ -37,6 +40,9 @@ class ControlPlane {
 
   manager::ResourceManager& manager() { return *manager_; }
 
+  /** The Prometheus registry served on the diagnostics port's /metrics (spec §13). */
+  metrics::Metrics& metrics() { return *metrics_; }
+
   /**
    * The DP server (dpServer.port): register gRPC services (ADS, HDS) on it with
    * DpServer::addGrpcService() / addGrpcBuilderHook() before start(). Owned by the components.
@@ -47,7 +53,14 @@ class ControlPlane {
   ControlPlane() = default;
 
   std::shared_ptr<const config::KumaCpConfig> config_;
+  // Metrics first: every instrumented object below holds references into them.
+  std::unique_ptr<metrics::Metrics> metrics_;
+  std::unique_ptr<metrics::XdsStreamMetrics> xdsMetrics_;
   std::unique_ptr<store::ResourceStore> store_;
+  // store_ timed (`store`, `store_conflicts`): what the manager and the xDS cache use.
+  std::unique_ptr<metrics::InstrumentedStore> timedStore_;
+  // Counts `store_cache` around cachedStore_.
+  std::unique_ptr<metrics::StoreCacheProbe> cacheProbe_;
   std::unique_ptr<manager::ResourceManager> manager_;
   // xDS (declared before the components so that they outlive the gRPC server).
   std::unique_ptr<store::CachedStore> cachedStore_;

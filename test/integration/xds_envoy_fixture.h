@@ -68,8 +68,10 @@ class XdsEnvoyTest : public ::testing::Test {
     cp_ = std::move(*cp);
   }
 
-  // Posts /bootstrap like kuma-dp 2.14 and starts Envoy with the answer.
-  Sidecar startSidecar(const json& dataplane, bool delta, int baseId) {
+  // Posts /bootstrap like kuma-dp 2.14 and starts Envoy with the answer. A non-empty
+  // `dataplaneToken` ends up in the bootstrap as the ADS `authorization` initial metadata.
+  Sidecar startSidecar(const json& dataplane, bool delta, int baseId,
+                       const std::string& dataplaneToken = "") {
     Sidecar sidecar;
     sidecar.name = dataplane["name"];
     sidecar.adminPort = dataplane["networking"]["admin"]["port"];
@@ -81,7 +83,7 @@ class XdsEnvoyTest : public ::testing::Test {
     const json request = {{"mesh", "default"},
                           {"name", sidecar.name},
                           {"proxyType", "dataplane"},
-                          {"dataplaneToken", ""},
+                          {"dataplaneToken", dataplaneToken},
                           {"dataplaneResource", dataplane.dump()},
                           {"version",
                            {{"kumaDp", {{"version", "2.14.3"}}},

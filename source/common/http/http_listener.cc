@@ -19,6 +19,8 @@ absl::Status HttpListener::start(const std::string& interface, uint16_t port) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
+  // Small JSON responses must not wait for Nagle + delayed ACKs (~40 ms per keep-alive request).
+  server_.set_tcp_nodelay(true);
   int bound = port;
   if (port == 0) {
     bound = server_.bind_to_any_port(interface);

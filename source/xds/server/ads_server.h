@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,11 @@ struct AdsServerOptions {
   std::string controlPlaneId;
   /** Delay of a stream's next response after it NACKed (Kuma xdsServer.nackBackoff, 5s). */
   std::chrono::milliseconds nackBackoff{5000};
+  /**
+   * Optional: the serialized size of every response about to be written (metrics). Unset, the
+   * size is not computed. Runs on the writing thread with no lock held; must be thread-safe.
+   */
+  std::function<void(const std::string& typeUrl, size_t bytes)> onResponseBytes;
 };
 
 /** Monotonic counters since construction (streamsActive is a gauge). */

@@ -278,6 +278,10 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>, public Str
     if (server_->callbacks != nullptr) {
       server_->callbacks->onResponse(streamId_, event.typeUrl, event.version, event.resourceCount);
     }
+    if (server_->options.onResponseBytes) {
+      // outgoing_ is ours until StartWrite(): writeInFlight_ keeps every other pump() away.
+      server_->options.onResponseBytes(event.typeUrl, outgoing_.ByteSizeLong());
+    }
     this->StartWrite(&outgoing_);
   }
 

@@ -309,6 +309,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     absl::MutexLock lock(&mu_);
     auto it = meshes_.find(mesh);
     if (it != meshes_.end() && !it->second.dirty && it->second.context != nullptr) {
+      ++stats_.contextHits;
       return it->second.context;
     }
   }
@@ -318,6 +319,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     absl::MutexLock lock(&mu_);
     MeshEntry& entry = meshes_[mesh];
     if (!entry.dirty && entry.context != nullptr) {
+      ++stats_.contextHitWaits;
       return entry.context;
     }
     // Clear before reading: a change that lands during the build marks it dirty again.
@@ -326,6 +328,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
   auto resources = loadMeshResources(store_, registry_, mesh);
   if (!resources.ok()) {
     absl::MutexLock lock(&mu_);
+    ++stats_.contextErrors;
     auto it = meshes_.find(mesh);
     if (it != meshes_.end() && it->second.context == nullptr) {
       meshes_.erase(it);  // e.g. an inspect of a mesh that does not exist: keep no entry
@@ -339,9 +342,11 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
   MeshEntry& entry = meshes_[mesh];
   if (!built.ok()) {
     entry.dirty = true;
+    ++stats_.contextErrors;
     return built.status();
   }
   ++stats_.contextBuilds;
+  ++stats_.contextMisses;
   // Keep the previous object when nothing changed, so shared resources stay shared.
   if (entry.context == nullptr || entry.context->hash() != (*built)->hash()) {
     entry.context = *built;
@@ -360,11 +365,20 @@ void Reconciler::reconcile(const std::string& nodeId) {
     proxy = it->second;
     ++stats_.reconciles;
   }
+  const auto started = std::chrono::steady_clock::now();
+  const auto report = [this, started](PassResult result) {
+    if (options_.onPass) {
+      options_.onPass(result, std::chrono::steady_clock::now() - started);
+    }
+  };
   auto log = logging::logger("xds-server.reconciler");
   auto context = meshContext(proxy.mesh);
   if (!context.ok() || dataplaneType_ == nullptr) {
-    absl::MutexLock lock(&mu_);
-    ++stats_.errors;
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.errors;
+    }
+    report(PassResult::kError);
     return;
   }
   auto dataplane = store_.get(*dataplaneType_, {proxy.name, proxy.mesh});
@@ -373,20 +387,27 @@ void Reconciler::reconcile(const std::string& nodeId) {
   }
   if (proxy.generated && proxy.contextHash == (*context)->hash() &&
       proxy.dataplaneVersion == (*dataplane)->meta.version) {
-    absl::MutexLock lock(&mu_);
-    ++stats_.skipped;
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.skipped;
+    }
+    report(PassResult::kSkipped);
     return;  // nothing changed
   }
   auto generated = xds::generate(**context, **dataplane, proxy.options);
   if (!generated.ok()) {
     log->error("could not generate the config of {}: {}", nodeId,
                std::string(generated.status().message()));
-    absl::MutexLock lock(&mu_);
-    ++stats_.errors;
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.errors;
+    }
+    report(PassResult::kError);
     return;
   }
   const SnapshotConstSharedPtr previous = cache_.getSnapshot(nodeId);
   SnapshotConstSharedPtr next = versionSnapshot(*generated, previous);
+  bool changed = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = proxies_.find(nodeId);
@@ -397,7 +418,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     it->second.contextHash = (*context)->hash();
     it->second.dataplaneVersion = (*dataplane)->meta.version;
     ++stats_.generations;
-    bool changed = previous == nullptr || previous->types.size() != next->types.size();
+    changed = previous == nullptr || previous->types.size() != next->types.size();
     for (const auto& [type, typeSnapshot] : next->types) {
       auto it = previous == nullptr ? next->types.end() : previous->types.find(type);
       changed =
@@ -410,6 +431,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     }
   }
   cache_.setSnapshot(nodeId, std::move(next));
+  report(changed ? PassResult::kPublished : PassResult::kUnchanged);
 }
 
 }  // namespace kuma::xds::sync

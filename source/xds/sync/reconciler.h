@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -31,11 +32,19 @@
 
 namespace kuma::xds::sync {
 
+/** How a reconcile pass ended (Kuma's `xds_generation` result, or `xds_generation_errors`). */
+enum class PassResult { kSkipped, kUnchanged, kPublished, kError };
+
 struct ReconcilerOptions {
   /** xdsServer.dataplaneConfigurationRefreshInterval: the safety-net tick. */
   std::chrono::nanoseconds refreshInterval = std::chrono::seconds(1);
   /** Worker threads generating configs. */
   size_t workers = 2;
+  /**
+   * Optional: told of every pass that reached a result, with its duration (metrics). Runs on a
+   * worker thread, outside the reconciler's locks; must be thread-safe and quick.
+   */
+  std::function<void(PassResult result, std::chrono::nanoseconds duration)> onPass;
 };
 
 /**
@@ -51,6 +60,12 @@ struct ReconcilerStats {
   uint64_t published = 0;      // snapshots published with at least one new version
   uint64_t contextBuilds = 0;  // MeshContext builds (at most one per mesh change)
   uint64_t errors = 0;         // failed generations
+  // Mesh-context lookups (Kuma's `mesh_cache`): served from the cache, served after waiting for
+  // another thread's build, built, or failed to build.
+  uint64_t contextHits = 0;
+  uint64_t contextHitWaits = 0;
+  uint64_t contextMisses = 0;
+  uint64_t contextErrors = 0;
 };
 
 /**
