@@ -18,8 +18,11 @@
 namespace {
 
 constexpr auto kShutdownDeadline = std::chrono::seconds(10);
+constexpr char kHeapSampleVariable[] = "TCMALLOC_SAMPLE_PARAMETER";
+constexpr char kHeapSampleBytes[] =
+    "524288";  // one sample per 512 KiB allocated, gperftools' usual
 
-int run(const std::string& configFile, const std::string& logLevel) {
+int run(const std::string& configFile, const std::string& logLevel, char** argv) {
   if (absl::Status s = kuma::logging::setGlobalLevel(logLevel); !s.ok()) {
     std::cerr << "Error: " << s.message() << std::endl;
     return 1;
@@ -47,6 +50,14 @@ int run(const std::string& configFile, const std::string& logLevel) {
   }
   for (const auto& warning : loaded->warnings) {
     log->warn("{}", warning);
+  }
+  // Heap profiles need tcmalloc's allocation sampling, which tcmalloc reads from the environment
+  // only when it loads: with the debug endpoints on, restart once with sampling enabled.
+  if (loaded->config.diagnostics.debugEndpoints && std::getenv(kHeapSampleVariable) == nullptr) {
+    setenv(kHeapSampleVariable, kHeapSampleBytes, 1);
+    execv("/proc/self/exe", argv);
+    log->warn("could not restart with {} set; heap profiles will be unavailable",
+              kHeapSampleVariable);
   }
   auto config = std::make_shared<const kuma::config::KumaCpConfig>(std::move(loaded->config));
 
@@ -122,5 +133,5 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  return run(configFile, logLevel);
+  return run(configFile, logLevel, argv);
 }

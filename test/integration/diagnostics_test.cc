@@ -131,6 +131,18 @@ TEST(DiagnosticsE2e, CpuAndHeapProfilesLoadInPprof) {
   expectPprofReads(writeFile(*cp, "heap.prof", heap->body), "heap profile");
 }
 
+TEST(DiagnosticsE2e, DebugEndpointsTurnHeapSamplingOnByThemselves) {
+  // No TCMALLOC_SAMPLE_PARAMETER in the environment: kuma-cp restarts itself with sampling on.
+  unsetenv("TCMALLOC_SAMPLE_PARAMETER");
+  auto cp = startCp({{"KUMA_DIAGNOSTICS_DEBUG_ENDPOINTS", "true"}});
+  ASSERT_TRUE(cp);
+  auto c = diag(*cp);
+  auto heap = c.Get("/debug/pprof/heap");
+  ASSERT_TRUE(heap);
+  EXPECT_EQ(heap->status, 200) << heap->body;
+  EXPECT_THAT(heap->body, HasSubstr("heap profile:"));
+}
+
 TEST(DiagnosticsE2e, LogLevelChangesTakeEffect) {
   auto cp = startCp({});
   ASSERT_TRUE(cp);
