@@ -106,6 +106,7 @@ TEST(DiagnosticsE2e, CpuAndHeapProfilesLoadInPprof) {
   });
   httplib::Client api("127.0.0.1", cp->apiPort());
   std::vector<int> concurrent;
+  std::string secondProfile;
   int readyDuringProfile = 0;
   const auto start = std::chrono::steady_clock::now();
   while (!done && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
@@ -114,13 +115,21 @@ TEST(DiagnosticsE2e, CpuAndHeapProfilesLoadInPprof) {
         concurrent.empty()) {
       auto second = diag(*cp).Get("/debug/pprof/profile?seconds=1");
       concurrent.push_back(second ? second->status : -1);
-      auto ready = diag(*cp, 1).Get("/ready");
+      if (second) {
+        secondProfile = second->body;
+      }
+      auto ready = diag(*cp, 5).Get("/ready");
       readyDuringProfile = ready ? ready->status : -1;
     }
   }
   profiler.join();
-  ASSERT_EQ(status, 200);
-  EXPECT_THAT(concurrent, UnorderedElementsAre(429));
+  // Exactly one of the two overlapping requests profiles; the other is refused. On a loaded
+  // machine the first request may reach the server after the second, so either may win.
+  ASSERT_EQ(concurrent.size(), 1u);
+  EXPECT_THAT((std::vector<int>{status, concurrent[0]}), UnorderedElementsAre(200, 429));
+  if (status != 200) {
+    profile = secondProfile;
+  }
   EXPECT_EQ(readyDuringProfile, 200);
   expectPprofReads(writeFile(*cp, "cpu.prof", profile), "CPU profile");
 
