@@ -12,6 +12,17 @@
 namespace kuma::resources {
 namespace {
 
+// Every backend list of a Mesh (mTLS, logging, tracing, metrics) names its entries uniquely.
+void validateBackendName(const std::string& name, const PathBuilder& at,
+                         std::set<std::string>& seen, ValidationError& errors) {
+  if (name.empty()) {
+    errors.addViolationAt(at.field("name"), "cannot be empty");
+  } else if (!seen.insert(name).second) {
+    errors.addViolationAt(at.field("name"),
+                          absl::StrCat("\"", name, "\" name is already used for another backend"));
+  }
+}
+
 using google::protobuf::Struct;
 using google::protobuf::Value;
 using mesh::v1alpha1::Mesh;
@@ -61,13 +72,7 @@ void validateMtls(const Mesh::Mtls& mtls, std::string_view meshName, ValidationE
   for (int i = 0; i < mtls.backends_size(); ++i) {
     const auto& backend = mtls.backends(i);
     const PathBuilder at = path.field("backends").index(i);
-    if (backend.name().empty()) {
-      errors.addViolationAt(at.field("name"), "cannot be empty");
-    } else if (!names.insert(backend.name()).second) {
-      errors.addViolationAt(
-          at.field("name"),
-          absl::StrCat("\"", backend.name(), "\" name is already used for another backend"));
-    }
+    validateBackendName(backend.name(), at, names, errors);
     if (backend.type() != "builtin" && backend.type() != "provided") {
       errors.addViolationAt(at.field("type"), "could not find installed plugin for this type");
     }
@@ -109,13 +114,7 @@ void validateLogging(const mesh::v1alpha1::Logging& logging, ValidationError& er
   for (int i = 0; i < logging.backends_size(); ++i) {
     const auto& backend = logging.backends(i);
     const PathBuilder at = path.field("backends").index(i);
-    if (backend.name().empty()) {
-      errors.addViolationAt(at.field("name"), "cannot be empty");
-    } else if (!names.insert(backend.name()).second) {
-      errors.addViolationAt(
-          at.field("name"),
-          absl::StrCat("\"", backend.name(), "\" name is already used for another backend"));
-    }
+    validateBackendName(backend.name(), at, names, errors);
     if (backend.type() == "file") {
       if (structString(backend.conf(), "path").empty()) {
         errors.addViolationAt(at.field("conf").field("path"), "cannot be empty");
@@ -147,13 +146,7 @@ void validateTracing(const mesh::v1alpha1::Tracing& tracing, ValidationError& er
   for (int i = 0; i < tracing.backends_size(); ++i) {
     const auto& backend = tracing.backends(i);
     const PathBuilder at = path.field("backends").index(i);
-    if (backend.name().empty()) {
-      errors.addViolationAt(at.field("name"), "cannot be empty");
-    } else if (!names.insert(backend.name()).second) {
-      errors.addViolationAt(
-          at.field("name"),
-          absl::StrCat("\"", backend.name(), "\" name is already used for another backend"));
-    }
+    validateBackendName(backend.name(), at, names, errors);
     if (backend.has_sampling() &&
         (backend.sampling().value() < 0.0 || backend.sampling().value() > 100.0)) {
       errors.addViolationAt(at.field("sampling"), "has to be in [0.0 - 100.0] range");
@@ -195,13 +188,7 @@ void validateMetrics(const mesh::v1alpha1::Metrics& metrics, ValidationError& er
   for (int i = 0; i < metrics.backends_size(); ++i) {
     const auto& backend = metrics.backends(i);
     const PathBuilder at = path.field("backends").index(i);
-    if (backend.name().empty()) {
-      errors.addViolationAt(at.field("name"), "cannot be empty");
-    } else if (!names.insert(backend.name()).second) {
-      errors.addViolationAt(
-          at.field("name"),
-          absl::StrCat("\"", backend.name(), "\" name is already used for another backend"));
-    }
+    validateBackendName(backend.name(), at, names, errors);
     if (backend.type() != "prometheus") {
       errors.addViolationAt(at.field("type"),
                             "unknown backend type. Available backends: \"prometheus\"");
