@@ -136,6 +136,19 @@ size_t arraySize(const nlohmann::json& obj, std::string_view key) {
   return v != nullptr && v->is_array() ? v->size() : 0;
 }
 
+SectionSizes validateSections(const nlohmann::json& spec, validators::ValidationError& errors) {
+  const validators::PathBuilder root("spec");
+  const SectionSizes sizes{arraySize(spec, "to"), arraySize(spec, "from"),
+                           arraySize(spec, "rules")};
+  if (sizes.to == 0 && sizes.from == 0 && sizes.rules == 0) {
+    errors.addViolationAt(root, "at least one of 'from', 'to' or 'rules' has to be defined");
+  }
+  if (sizes.rules > 0 && (sizes.to > 0 || sizes.from > 0)) {
+    errors.addViolationAt(root, "fields 'to' and 'from' must be empty when 'rules' is defined");
+  }
+  return sizes;
+}
+
 std::vector<std::string_view> destinationKinds(bool meshOnly, bool withMesh) {
   if (meshOnly) {
     return {kMesh};

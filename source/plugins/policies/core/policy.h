@@ -57,6 +57,19 @@ SchemaPtr ruleItemSchema(SchemaPtr conf, bool defaultRequired);
 const nlohmann::json* member(const nlohmann::json& obj, std::string_view key);
 /** Length of the array member `key` (0 when absent). */
 size_t arraySize(const nlohmann::json& obj, std::string_view key);
+
+/** How many `to`, `from` and `rules` items a spec has. */
+struct SectionSizes {
+  size_t to = 0;
+  size_t from = 0;
+  size_t rules = 0;
+};
+
+/**
+ * Kuma's rule for policies with `to`, `from` and `rules`: at least one is defined, and `rules`
+ * excludes the other two (violations at `spec`). @return the sizes, for further checks.
+ */
+SectionSizes validateSections(const nlohmann::json& spec, validators::ValidationError& errors);
 /**
  * Kinds a `to[].targetRef` may name: only Mesh when `meshOnly` (e.g. under a top-level
  * MeshGateway), else Mesh (unless `withMesh` is false) and the destinations MeshService,

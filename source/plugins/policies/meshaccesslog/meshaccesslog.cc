@@ -149,16 +149,9 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
                         true,
                         {}},
                        errors);
-  size_t to = arraySize(spec, "to"), from = arraySize(spec, "from"),
-         rules = arraySize(spec, "rules");
-  if (to == 0 && from == 0 && rules == 0) {
-    errors.addViolationAt(root, "at least one of 'from', 'to' or 'rules' has to be defined");
-  }
-  if (rules > 0 && (to > 0 || from > 0)) {
-    errors.addViolationAt(root, "fields 'to' and 'from' must be empty when 'rules' is defined");
-  }
+  const SectionSizes sections = validateSections(spec, errors);
   std::string top = topLevelKind(spec);
-  if ((top == kMeshGateway || top == kMeshHTTPRoute) && from > 0) {
+  if ((top == kMeshGateway || top == kMeshHTTPRoute) && sections.from > 0) {
     errors.addViolationAt(root.field("from"), "must not be defined");
   } else {
     validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);

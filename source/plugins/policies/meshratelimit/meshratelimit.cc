@@ -69,7 +69,6 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, Validatio
 }
 
 void validate(const nlohmann::json& spec, ValidationError& errors) {
-  PathBuilder root("spec");
   validateTopTargetRef(spec,
                        {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
                          kMeshHTTPRoute, kDataplane},
@@ -77,14 +76,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
                         true,
                         {}},
                        errors);
-  size_t to = arraySize(spec, "to"), from = arraySize(spec, "from"),
-         rules = arraySize(spec, "rules");
-  if (to == 0 && from == 0 && rules == 0) {
-    errors.addViolationAt(root, "at least one of 'from', 'to' or 'rules' has to be defined");
-  }
-  if (rules > 0 && (to > 0 || from > 0)) {
-    errors.addViolationAt(root, "fields 'to' and 'from' must be empty when 'rules' is defined");
-  }
+  validateSections(spec, errors);
   validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
   validateTargetedItems(spec, "to", {{kMesh}, false, false, {}}, validateConf, errors);
   validateRuleItems(spec, validateConf, errors);

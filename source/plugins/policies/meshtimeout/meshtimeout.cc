@@ -72,20 +72,13 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
                         true,
                         {}},
                        errors);
-  size_t to = arraySize(spec, "to"), from = arraySize(spec, "from"),
-         rules = arraySize(spec, "rules");
-  if (to == 0 && from == 0 && rules == 0) {
-    errors.addViolationAt(root, "at least one of 'from', 'to' or 'rules' has to be defined");
-  }
-  if (rules > 0 && (to > 0 || from > 0)) {
-    errors.addViolationAt(root, "fields 'to' and 'from' must be empty when 'rules' is defined");
-  }
+  const SectionSizes sections = validateSections(spec, errors);
   std::string top = topLevelKind(spec);
   auto conf = [&top](const PathBuilder& p, const nlohmann::json* c, ValidationError& e) {
     validateConf(p, c, top, e);
   };
   bool routeOrGateway = top == kMeshHTTPRoute || top == kMeshGateway;
-  if (routeOrGateway && from > 0) {
+  if (routeOrGateway && sections.from > 0) {
     errors.addViolationAt(root.field("from"), "must not be defined");
   } else {
     validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, conf, errors);
