@@ -77,3 +77,10 @@ format-check:
 
 clean:
 	rm -rf $(BUILD_DIR)/CMakeFiles $(BUILD_DIR)/bin $(ASAN_DIR)
+
+# Scale scenarios S1–S6 against a real kuma-cp with kuma-xds-load (docs/benchmarks.md, "Scale
+# scenarios"); the small size takes about 3 minutes. Raw results go to docs/bench-results/.
+SCENARIO_ARGS ?= --scenario all --size small
+.PHONY: bench-scenarios
+bench-scenarios: build
+	python3 bench/scenarios.py --build-dir $(BUILD_DIR) $(SCENARIO_ARGS)

@@ -27,6 +27,7 @@ log() { printf '[setup] %s\n' "$*"; }
 APT_PACKAGES=(
   cmake ninja-build g++ pkg-config ccache clang-format python3-venv python3-yaml python3-jsonschema
   python3-prometheus-client
+  python3-matplotlib
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libssl-dev libre2-dev libpqxx-dev libpq-dev postgresql
   libgoogle-perftools-dev google-perftools
