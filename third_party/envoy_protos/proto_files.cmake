@@ -1,6 +1,6 @@
 # The closure of Envoy API protos kuma-cpp compiles: the roots it imports (ADS, SDS, bootstrap,
-# listener/cluster/endpoint/route, HCM, tcp_proxy, network RBAC, router, original_dst, TLS) and
-# everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
+# listener/cluster/endpoint/route, HCM, tcp_proxy, network and HTTP RBAC, router, original_dst,
+# TLS) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
 set(ENVOY_PROTO_FILES
   envoy/annotations/deprecation.proto
   envoy/annotations/resource.proto
@@ -43,6 +43,7 @@ set(ENVOY_PROTO_FILES
   envoy/config/route/v3/scoped_route.proto
   envoy/config/trace/v3/http_tracer.proto
   envoy/data/accesslog/v3/accesslog.proto
+  envoy/extensions/filters/http/rbac/v3/rbac.proto
   envoy/extensions/filters/http/router/v3/router.proto
   envoy/extensions/filters/listener/original_dst/v3/original_dst.proto
   envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto
