@@ -12,6 +12,7 @@
 #include "source/common/logging.h"
 #include "source/common/tls/cert.h"
 #include "source/common/version.h"
+#include "source/core/ca/mesh_ca.h"
 #include "source/core/defaults/defaults.h"
 #include "source/core/store/cached_store.h"
 #include "source/core/tokens/dataplane_token.h"
@@ -98,6 +99,11 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
                                      return resources::validateMeshUpdate(old, updated);
                                    });
 
+  // Mesh mTLS CAs: provided CAs validated on every Mesh write, builtin CAs' Secrets ensured
+  // right after it.
+  cp->cas_ = std::make_unique<ca::CaManagers>(ca::defaultCaManagers(*cp->manager_, registry));
+  ca::installMeshCa(*cp->manager_, *cp->cas_);
+
   defaults::DefaultsOptions defaultsOptions;
   defaultsOptions.skipMeshCreation = cfg.defaults.skipMeshCreation;
   defaultsOptions.skipTenantResources = cfg.defaults.skipTenantResources;
@@ -176,6 +182,8 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       cp->cacheProbe_->back(*cp->timedStore_),
       cfg.store.cache.enabled ? absl::FromChrono(cfg.store.cache.expirationTime)
                               : absl::ZeroDuration());
+  cp->secrets_ = std::make_unique<xds::DataplaneSecrets>(*cp->cas_);
+  reconcilerOptions.secrets = cp->secrets_.get();
   cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(
       cp->cacheProbe_->front(*cp->cachedStore_), registry, *cp->snapshots_, reconcilerOptions);
   xds::sync::DataplaneCallbacksOptions callbacksOptions;

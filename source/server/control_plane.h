@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "source/core/ca/ca_manager.h"
 #include "source/core/config/config.h"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/metrics/instrumented_store.h"
@@ -65,6 +66,9 @@ class ControlPlane {
   // xDS (declared before the components so that they outlive the gRPC server).
   std::unique_ptr<store::CachedStore> cachedStore_;
   std::unique_ptr<xds::cache::SnapshotCache> snapshots_;
+  // Mesh mTLS: the CA backends (hooked into manager_) and the proxies' identities.
+  std::unique_ptr<ca::CaManagers> cas_;
+  std::unique_ptr<xds::DataplaneSecrets> secrets_;
   std::unique_ptr<xds::sync::Reconciler> reconciler_;
   std::unique_ptr<xds::sync::DataplaneCallbacks> xdsCallbacks_;
   std::unique_ptr<xds::sync::InsightTracker> insights_;

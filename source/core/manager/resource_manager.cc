@@ -151,6 +151,9 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::createImpl(
   if (absl::Status status = prepare(resource, nullptr); !status.ok()) {
     return status;
   }
+  if (absl::Status status = validateMeshWrite(resource); !status.ok()) {
+    return status;
+  }
   const ResourceTypeDescriptor& type = *resource.descriptor;
   store::CreateOptions createOptions = options;
   if (type.scope == model::Scope::Mesh) {
@@ -218,7 +221,42 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateImpl(Resource reso
       return status;
     }
   }
-  return store_.update(std::move(resource));
+  if (absl::Status status = validateMeshWrite(resource); !status.ok()) {
+    return status;
+  }
+  const bool mesh = isMesh(*resource.descriptor);
+  auto updated = store_.update(std::move(resource));
+  if (!updated.ok() || !mesh) {
+    return updated;
+  }
+  std::vector<MeshUpdatedHook> hooks;
+  {
+    absl::MutexLock lock(&hooksMu_);
+    hooks = meshUpdatedHooks_;
+  }
+  for (const MeshUpdatedHook& hook : hooks) {
+    if (absl::Status status = hook(**updated); !status.ok()) {
+      return status;
+    }
+  }
+  return updated;
+}
+
+absl::Status ResourceManager::validateMeshWrite(const Resource& resource) const {
+  if (!isMesh(*resource.descriptor)) {
+    return absl::OkStatus();
+  }
+  std::vector<MeshValidator> validators;
+  {
+    absl::MutexLock lock(&hooksMu_);
+    validators = meshValidators_;
+  }
+  for (const MeshValidator& validator : validators) {
+    if (absl::Status status = validator(resource); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<UpsertResult> ResourceManager::upsert(Resource resource) {
@@ -289,6 +327,16 @@ absl::Status ResourceManager::remove(const ResourceTypeDescriptor& type,
 void ResourceManager::onMeshCreated(MeshCreatedHook hook) {
   absl::MutexLock lock(&hooksMu_);
   meshCreatedHooks_.push_back(std::move(hook));
+}
+
+void ResourceManager::addMeshValidator(MeshValidator validator) {
+  absl::MutexLock lock(&hooksMu_);
+  meshValidators_.push_back(std::move(validator));
+}
+
+void ResourceManager::onMeshUpdated(MeshUpdatedHook hook) {
+  absl::MutexLock lock(&hooksMu_);
+  meshUpdatedHooks_.push_back(std::move(hook));
 }
 
 void ResourceManager::setUpdateValidator(std::string typeName, UpdateValidator validator) {

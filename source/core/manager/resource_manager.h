@@ -64,6 +64,14 @@ class ResourceManager {
   /** Extra rule for updates of one type; return a validation status to refuse the update. */
   using UpdateValidator =
       std::function<absl::Status(const model::Resource& old, const model::Resource& updated)>;
+  /**
+   * Extra rule for every Mesh write (create and update), run after the spec validation and
+   * before the store write; return a validation status to refuse the write. Lets rules that
+   * read other resources (e.g. a provided CA's Secrets) answer like spec validation (400).
+   */
+  using MeshValidator = std::function<absl::Status(const model::Resource& mesh)>;
+  /** Called after a Mesh is updated; an error is returned by update() (the update stays). */
+  using MeshUpdatedHook = std::function<absl::Status(const model::Resource& mesh)>;
 
   /**
    * @param store backend; must outlive the manager.
@@ -111,6 +119,12 @@ class ResourceManager {
   /** Adds a hook run after every Mesh creation, in registration order. */
   void onMeshCreated(MeshCreatedHook hook);
 
+  /** Adds a rule run on every Mesh create and update, in registration order. */
+  void addMeshValidator(MeshValidator validator);
+
+  /** Adds a hook run after every Mesh update, in registration order. */
+  void onMeshUpdated(MeshUpdatedHook hook);
+
   /** Sets (replaces) the update validator of type `typeName`. */
   void setUpdateValidator(std::string typeName, UpdateValidator validator);
 
@@ -124,6 +138,8 @@ class ResourceManager {
                                                            const model::Resource& existing);
   /** Meta + labels + defaults + spec validation, in place; `previous` is set on update. */
   absl::Status prepare(model::Resource& resource, const model::Resource* previous) const;
+  /** The MeshValidators, for a Mesh; OK for other types. */
+  absl::Status validateMeshWrite(const model::Resource& resource) const;
 
   store::ResourceStore& store_;
   const model::TypeRegistry& registry_;
@@ -131,6 +147,8 @@ class ResourceManager {
 
   mutable absl::Mutex hooksMu_;
   std::vector<MeshCreatedHook> meshCreatedHooks_ ABSL_GUARDED_BY(hooksMu_);
+  std::vector<MeshValidator> meshValidators_ ABSL_GUARDED_BY(hooksMu_);
+  std::vector<MeshUpdatedHook> meshUpdatedHooks_ ABSL_GUARDED_BY(hooksMu_);
   std::map<std::string, UpdateValidator, std::less<>> updateValidators_ ABSL_GUARDED_BY(hooksMu_);
 };
 

@@ -215,6 +215,19 @@ absl::Status setCommonHttpProtocolOptions(google::protobuf::Any& any,
   return absl::OkStatus();
 }
 
+namespace {
+
+// The TLS inspector listener filter (PERMISSIVE mTLS inbounds): an empty config message,
+// also missing from the prebuilt library.
+constexpr char kTlsInspectorProto[] = R"pb(
+  name: "kuma/xds/extra/tls_inspector.proto"
+  package: "envoy.extensions.filters.listener.tls_inspector.v3"
+  syntax: "proto3"
+  message_type { name: "TlsInspector" }
+)pb";
+
+}  // namespace
+
 const google::protobuf::DescriptorPool& envoyDescriptorPool() {
   static const google::protobuf::DescriptorPool* pool = [] {
     // Make sure the dependency is registered in the generated pool before cross-linking.
@@ -224,6 +237,10 @@ const google::protobuf::DescriptorPool& envoyDescriptorPool() {
     google::protobuf::FileDescriptorProto file;
     if (google::protobuf::TextFormat::ParseFromString(kExtraProtos, &file)) {
       p->BuildFile(file);
+    }
+    google::protobuf::FileDescriptorProto tlsInspector;
+    if (google::protobuf::TextFormat::ParseFromString(kTlsInspectorProto, &tlsInspector)) {
+      p->BuildFile(tlsInspector);
     }
     return p;
   }();

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/core/v3/protocol.pb.h"
@@ -14,6 +15,8 @@
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/envoy/envoy_util.h"
@@ -30,6 +33,8 @@ namespace listener_v3 = envoy::config::listener::v3;
 namespace route_v3 = envoy::config::route::v3;
 namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
+namespace tls_v3 = envoy::extensions::transport_sockets::tls::v3;
+using mesh::v1alpha1::CertificateAuthorityBackend;
 using mesh::v1alpha1::Dataplane;
 using Tags = std::map<std::string, std::string>;
 
@@ -136,6 +141,95 @@ cluster_v3::Cluster staticCluster(const std::string& name, const std::string& ip
   return c;
 }
 
+// ---- mTLS (spec §7.2, §8.3) ----
+
+constexpr char kTlsTransportSocket[] = "envoy.transport_sockets.tls";
+constexpr char kTlsInspectorName[] = "envoy.filters.listener.tls_inspector";
+constexpr char kTlsInspectorType[] =
+    "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
+// ALPN of mesh traffic: lets PERMISSIVE inbounds tell it from the application's own TLS.
+constexpr char kMeshAlpn[] = "kuma";
+
+enum class MtlsMode { kOff, kStrict, kPermissive };
+
+MtlsMode mtlsMode(const mesh::v1alpha1::Mesh& mesh) {
+  if (!mesh.has_mtls() || mesh.mtls().enabled_backend().empty()) {
+    return MtlsMode::kOff;
+  }
+  for (const auto& backend : mesh.mtls().backends()) {
+    if (backend.name() == mesh.mtls().enabled_backend()) {
+      return backend.mode() == CertificateAuthorityBackend::PERMISSIVE ? MtlsMode::kPermissive
+                                                                       : MtlsMode::kStrict;
+    }
+  }
+  return MtlsMode::kOff;  // validation makes enabledBackend name a backend
+}
+
+// SDS over the ADS stream.
+void setAdsSdsConfig(core_v3::ConfigSource& config) {
+  config.mutable_ads();
+  config.set_resource_api_version(core_v3::V3);
+}
+
+// The identity certificate and the mesh CA over SDS, with one URI SAN matcher.
+tls_v3::CommonTlsContext meshTlsContext(const std::string& mesh, bool exact,
+                                        const std::string& san) {
+  tls_v3::CommonTlsContext common;
+  auto* identity = common.add_tls_certificate_sds_secret_configs();
+  identity->set_name(identitySecretName(mesh));
+  setAdsSdsConfig(*identity->mutable_sds_config());
+  auto* combined = common.mutable_combined_validation_context();
+  auto* matcher =
+      combined->mutable_default_validation_context()->add_match_typed_subject_alt_names();
+  matcher->set_san_type(tls_v3::SubjectAltNameMatcher::URI);
+  if (exact) {
+    matcher->mutable_matcher()->set_exact(san);
+  } else {
+    matcher->mutable_matcher()->set_prefix(san);
+  }
+  auto* ca = combined->mutable_validation_context_sds_secret_config();
+  ca->set_name(meshCaSecretName(mesh));
+  setAdsSdsConfig(*ca->mutable_sds_config());
+  return common;
+}
+
+// Server side of an inbound: client certificates of the mesh required.
+void setDownstreamMtls(listener_v3::FilterChain& chain, const std::string& mesh) {
+  tls_v3::DownstreamTlsContext context;
+  context.mutable_require_client_certificate()->set_value(true);
+  *context.mutable_common_tls_context() =
+      meshTlsContext(mesh, false, absl::StrCat("spiffe://", mesh, "/"));
+  auto* socket = chain.mutable_transport_socket();
+  socket->set_name(kTlsTransportSocket);
+  *socket->mutable_typed_config() = packAny(context);
+}
+
+// Kuma's SNI: `<service>{k=v,...}` of the cluster's other tags plus `mesh`, keys sorted.
+std::string meshSni(const std::string& mesh, const Tags& clusterTags) {
+  Tags extra = clusterTags;
+  const std::string service = extra[kServiceTag];
+  extra.erase(kServiceTag);
+  extra["mesh"] = mesh;
+  std::vector<std::string> pairs;
+  for (const auto& [k, v] : extra) {
+    pairs.push_back(absl::StrCat(k, "=", v));
+  }
+  return absl::StrCat(service, "{", absl::StrJoin(pairs, ","), "}");
+}
+
+// Client side of an outbound cluster: present the proxy's identity, verify the destination's.
+void setUpstreamMtls(cluster_v3::Cluster& c, const std::string& mesh, const Tags& clusterTags) {
+  tls_v3::UpstreamTlsContext context;
+  context.set_sni(meshSni(mesh, clusterTags));
+  const std::string service = clusterTags.at(kServiceTag);
+  *context.mutable_common_tls_context() =
+      meshTlsContext(mesh, true, absl::StrCat("spiffe://", mesh, "/", service));
+  context.mutable_common_tls_context()->add_alpn_protocols(kMeshAlpn);
+  auto* socket = c.mutable_transport_socket();
+  socket->set_name(kTlsTransportSocket);
+  *socket->mutable_typed_config() = packAny(context);
+}
+
 // ---- the proxy being generated ----
 
 struct OutboundSpec {
@@ -174,6 +268,7 @@ class ProxyGenerator {
     if (transparent_) {
       generatePassthrough();
     }
+    generateSecrets();
     return absl::OkStatus();
   }
 
@@ -294,7 +389,9 @@ class ProxyGenerator {
       }
       setTagsMetadata(*l.mutable_metadata(), kTagsMetadataKey,
                       tags.empty() ? Tags{{"kuma.io/unified-name", listenerName}} : tags);
-      auto* chain = l.add_filter_chains();
+      // The chain's filters, copied below into one (off, STRICT) or three (PERMISSIVE) chains.
+      listener_v3::FilterChain base;
+      auto* chain = &base;
       const std::string statPrefix = sanitizeMetric(clusterName);
       if (isHttpProtocol(protocol)) {
         auto svc = tags.find(kServiceTag);
@@ -302,6 +399,9 @@ class ProxyGenerator {
         hcm_v3::HttpConnectionManager hcm;
         hcm.set_stat_prefix(statPrefix);
         hcm.set_codec_type(hcm_v3::HttpConnectionManager::AUTO);
+        // The caller's SPIFFE ID (mTLS) reaches the application in x-forwarded-client-cert.
+        hcm.set_forward_client_cert_details(hcm_v3::HttpConnectionManager::SANITIZE_SET);
+        hcm.mutable_set_current_client_cert_details()->set_uri(true);
         addInternalAddresses(hcm, options_.internalCidrs, options_.ipv6Enabled);
         *hcm.mutable_common_http_protocol_options()->mutable_idle_timeout() =
             toDuration(std::chrono::nanoseconds(0));
@@ -344,9 +444,76 @@ class ProxyGenerator {
         }
         *chain->add_filters() = tcpProxyFilter(proxy);
       }
+      if (absl::Status s = addInboundChains(l, base, inbound, listenerName); !s.ok()) {
+        return s;
+      }
       addListener(l);
     }
     return absl::OkStatus();
+  }
+
+  // The inbound's filter chains for the mesh's mTLS mode (spec §7.2): off → `base` as is;
+  // STRICT → `base` with the mTLS transport socket; PERMISSIVE → TLS inspector plus plaintext,
+  // application-TLS and mesh-mTLS (ALPN `kuma`) chains.
+  absl::Status addInboundChains(listener_v3::Listener& l, const listener_v3::FilterChain& base,
+                                const Dataplane::Networking::Inbound& inbound,
+                                const std::string& listenerName) {
+    const MtlsMode mode = mtlsMode(context_.mesh());
+    if (mode == MtlsMode::kOff) {
+      *l.add_filter_chains() = base;
+      return absl::OkStatus();
+    }
+    if (mode == MtlsMode::kPermissive) {
+      auto* inspector = l.add_listener_filters();
+      inspector->set_name(kTlsInspectorName);
+      inspector->mutable_typed_config()->set_type_url(kTlsInspectorType);
+      auto* plaintext = l.add_filter_chains();
+      *plaintext = base;
+      plaintext->mutable_filter_chain_match()->set_transport_protocol("raw_buffer");
+      auto* appTls = l.add_filter_chains();
+      *appTls = base;
+      appTls->mutable_filter_chain_match()->set_transport_protocol("tls");
+    }
+    auto* mtls = l.add_filter_chains();
+    *mtls = base;
+    if (mode == MtlsMode::kPermissive) {
+      mtls->mutable_filter_chain_match()->set_transport_protocol("tls");
+      mtls->mutable_filter_chain_match()->add_application_protocols(kMeshAlpn);
+    }
+    setDownstreamMtls(*mtls, context_.meshName());
+    return insertInboundRbac(*mtls, inbound, listenerName);
+  }
+
+  // RBAC-HOOK (issue 8, traffic permissions): the RBAC library inserts its filter here, on the
+  // mTLS filter chain only (spec §8.4; PERMISSIVE's plaintext chains get none):
+  // `envoy.filters.network.rbac` as the first network filter of a TCP chain,
+  // `envoy.filters.http.rbac` as the first HTTP filter of the HCM of an HTTP chain. `chain`
+  // already holds its complete filter list (HCM or tcp_proxy) and its transport socket; the
+  // proxy is dataplane_ / spec_, its mesh context_ (which can carry the parsed permissions).
+  absl::Status insertInboundRbac(listener_v3::FilterChain& /*chain*/,
+                                 const Dataplane::Networking::Inbound& /*inbound*/,
+                                 const std::string& /*listenerName*/) {
+    return absl::OkStatus();
+  }
+
+  // §7.2 Secrets: the identity (chain + key) and the mesh CA, when the mesh has mTLS and the
+  // proxy's identity was issued.
+  void generateSecrets() {
+    if (mtlsMode(context_.mesh()) == MtlsMode::kOff || options_.tls == nullptr) {
+      return;
+    }
+    const std::string& mesh = context_.meshName();
+    tls_v3::Secret identity;
+    identity.set_name(identitySecretName(mesh));
+    identity.mutable_tls_certificate()->mutable_certificate_chain()->set_inline_bytes(
+        options_.tls->certChainPem);
+    identity.mutable_tls_certificate()->mutable_private_key()->set_inline_bytes(
+        options_.tls->keyPem);
+    add(kSecretType, makeResource(identity.name(), identity));
+    tls_v3::Secret ca;
+    ca.set_name(meshCaSecretName(mesh));
+    ca.mutable_validation_context()->mutable_trusted_ca()->set_inline_bytes(options_.tls->caPem);
+    add(kSecretType, makeResource(ca.name(), ca));
   }
 
   std::vector<OutboundSpec> outbounds() const {
@@ -391,7 +558,8 @@ class ProxyGenerator {
   // The EDS cluster of an outbound, shared through the mesh context by every proxy selected by
   // the same policies.
   // The plugins' hooks run inside the shared build: equal signatures give equal confs.
-  absl::StatusOr<ResourceConstSharedPtr> outboundCluster(const std::string& name,
+  // mTLS depends only on the mesh (one per context) and the destination, so it stays shared.
+  absl::StatusOr<ResourceConstSharedPtr> outboundCluster(const std::string& name, const Tags& tags,
                                                          const OutboundTarget& target,
                                                          const PluginConfs& confs) {
     absl::Status status;
@@ -407,6 +575,9 @@ class ProxyGenerator {
           // The sidecar-to-sidecar hop is always HTTP/2 (harmless for TCP services).
           (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
               httpProtocolOptionsAny(true, nullptr);
+          if (mtlsMode(context_.mesh()) != MtlsMode::kOff) {
+            setUpstreamMtls(c, context_.meshName(), tags);
+          }
           status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
             return p.configureOutboundCluster(conf, target, c);
           });
@@ -474,7 +645,7 @@ class ProxyGenerator {
       target.protocol = protocol;
       if (clustersDone.insert(clusterName).second) {
         absl::StatusOr<ResourceConstSharedPtr> cluster =
-            outboundCluster(clusterName, target, confs);
+            outboundCluster(clusterName, o.tags, target, confs);
         if (!cluster.ok()) {
           return cluster.status();
         }
@@ -606,6 +777,14 @@ class ProxyGenerator {
 };
 
 }  // namespace
+
+std::string identitySecretName(const std::string& mesh) {
+  return absl::StrCat("identity_cert:secret:", mesh);
+}
+
+std::string meshCaSecretName(const std::string& mesh) {
+  return absl::StrCat("mesh_ca:secret:", mesh);
+}
 
 ResourceConstSharedPtr GeneratedResources::find(const std::string& typeUrl,
                                                 const std::string& name) const {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,19 @@
 #include "source/xds/context/mesh_context.h"
 
 namespace kuma::xds {
+
+/**
+ * The SDS material of one proxy of an mTLS mesh (spec §8.3), issued by the mesh's CA
+ * (source/xds/secrets). Immutable; shared by pointer.
+ */
+struct ProxyTlsSecrets {
+  /** Identity certificate (chain) PEM: `identity_cert:secret:<mesh>`. */
+  std::string certChainPem;
+  std::string keyPem;
+  /** Trusted CA certificate(s) PEM, joined by "\n": `mesh_ca:secret:<mesh>`. */
+  std::string caPem;
+};
+using ProxyTlsSecretsConstSharedPtr = std::shared_ptr<const ProxyTlsSecrets>;
 
 /** What the proxy told the control plane about itself (node metadata, features) and CP config. */
 struct ProxyOptions {
@@ -44,7 +58,16 @@ struct ProxyOptions {
   bool ipv6Enabled = true;
   /** `dnsServer.serviceVipPort`: port of the legacy VIP outbounds. */
   uint32_t serviceVipPort = 80;
+  /**
+   * The proxy's SDS secrets when its mesh has mTLS enabled. The TLS contexts depend only on
+   * the Mesh and are generated either way; without this the two Secret resources are missing.
+   */
+  ProxyTlsSecretsConstSharedPtr tls = nullptr;
 };
+
+/** SDS names of the mesh's secrets (spec §7.1). */
+std::string identitySecretName(const std::string& mesh);
+std::string meshCaSecretName(const std::string& mesh);
 
 /** Per type URL (kListenerType, ...), name → resource. */
 struct GeneratedResources {

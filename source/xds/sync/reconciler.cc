@@ -1,5 +1,6 @@
 #include "source/xds/sync/reconciler.h"
 
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -151,9 +152,17 @@ void Reconciler::addProxy(const std::string& nodeId, const std::string& mesh,
 }
 
 void Reconciler::removeProxy(const std::string& nodeId) {
+  std::optional<std::pair<std::string, std::string>> forgotten;
   {
     absl::MutexLock lock(&mu_);
-    proxies_.erase(nodeId);
+    auto it = proxies_.find(nodeId);
+    if (it != proxies_.end()) {
+      forgotten.emplace(it->second.mesh, it->second.name);
+      proxies_.erase(it);
+    }
+  }
+  if (forgotten.has_value() && options_.secrets != nullptr) {
+    options_.secrets->forget(forgotten->first, forgotten->second);
   }
   cache_.clearSnapshot(nodeId);
 }
@@ -258,11 +267,13 @@ absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
     return absl::FailedPreconditionError("type Dataplane is not registered");
   }
   ProxyOptions options = notConnected;
+  bool connected = false;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [nodeId, proxy] : proxies_) {
       if (proxy.mesh == mesh && proxy.name == name) {
         options = proxy.options;
+        connected = true;
         break;
       }
     }
@@ -274,6 +285,16 @@ absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
   auto dataplane = store_.get(*dataplaneType_, {name, mesh});
   if (!dataplane.ok()) {
     return dataplane.status();
+  }
+  if (options_.secrets != nullptr) {
+    auto tls = options_.secrets->get((*context)->meshName(), (*context)->mesh(), **dataplane);
+    if (!connected) {
+      options_.secrets->forget(mesh, name);  // keep identities of connected proxies only
+    }
+    if (!tls.ok()) {
+      return tls.status();
+    }
+    options.tls = *tls;
   }
   return xds::generate(**context, **dataplane, options);
 }
@@ -385,8 +406,24 @@ void Reconciler::reconcile(const std::string& nodeId) {
   if (!dataplane.ok()) {
     return;  // not registered (yet): nothing to serve
   }
+  // The identity certificate is an input too: a reissue (rotation) is a new object.
+  ProxyTlsSecretsConstSharedPtr tls;
+  if (options_.secrets != nullptr) {
+    auto issued = options_.secrets->get((*context)->meshName(), (*context)->mesh(), **dataplane);
+    if (!issued.ok()) {
+      log->error("could not issue the identity certificate of {}: {}", nodeId,
+                 std::string(issued.status().message()));
+      {
+        absl::MutexLock lock(&mu_);
+        ++stats_.errors;
+      }
+      report(PassResult::kError);
+      return;
+    }
+    tls = *std::move(issued);
+  }
   if (proxy.generated && proxy.contextHash == (*context)->hash() &&
-      proxy.dataplaneVersion == (*dataplane)->meta.version) {
+      proxy.dataplaneVersion == (*dataplane)->meta.version && proxy.tls == tls) {
     {
       absl::MutexLock lock(&mu_);
       ++stats_.skipped;
@@ -394,6 +431,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     report(PassResult::kSkipped);
     return;  // nothing changed
   }
+  proxy.options.tls = tls;
   auto generated = xds::generate(**context, **dataplane, proxy.options);
   if (!generated.ok()) {
     log->error("could not generate the config of {}: {}", nodeId,
@@ -417,6 +455,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     it->second.generated = true;
     it->second.contextHash = (*context)->hash();
     it->second.dataplaneVersion = (*dataplane)->meta.version;
+    it->second.tls = tls;
     ++stats_.generations;
     changed = previous == nullptr || previous->types.size() != next->types.size();
     for (const auto& [type, typeSnapshot] : next->types) {

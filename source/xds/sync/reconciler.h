@@ -29,6 +29,7 @@
 #include "source/xds/cache/snapshot_cache.h"
 #include "source/xds/context/mesh_context.h"
 #include "source/xds/generator/generator.h"
+#include "source/xds/secrets/dataplane_secrets.h"
 
 namespace kuma::xds::sync {
 
@@ -45,6 +46,12 @@ struct ReconcilerOptions {
    * worker thread, outside the reconciler's locks; must be thread-safe and quick.
    */
   std::function<void(PassResult result, std::chrono::nanoseconds duration)> onPass;
+  /**
+   * Optional: issues the proxies' identity certificates of mTLS meshes. Asked on every pass
+   * (the refresh tick included), so a certificate past 4/5 of its lifetime is reissued and
+   * published even when nothing else changed. Must outlive the reconciler.
+   */
+  DataplaneSecrets* secrets = nullptr;
 };
 
 /**
@@ -126,6 +133,7 @@ class Reconciler {
     // Inputs of the last generation: skip when both are unchanged.
     uint64_t contextHash = 0;
     std::string dataplaneVersion;
+    ProxyTlsSecretsConstSharedPtr tls;
     bool generated = false;
   };
   struct MeshEntry {

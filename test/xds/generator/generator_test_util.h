@@ -68,6 +68,33 @@ inline MeshResources caseResources(const std::string& proxyYaml) {
   return meshResources(yamls);
 }
 
+/** The `default` Mesh with builtin mTLS enabled in `mode` (STRICT or PERMISSIVE). */
+inline std::string mtlsMeshYaml(const std::string& mode) {
+  return "type: Mesh\nname: default\nmtls:\n  enabledBackend: ca-1\n  backends:\n"
+         "  - {name: ca-1, type: builtin, mode: " +
+         mode + "}\n";
+}
+
+/** caseResources() in a mesh with builtin mTLS in `mode`. */
+inline MeshResources caseMtlsResources(const std::string& proxyYaml, const std::string& mode) {
+  std::vector<std::string> yamls = caseAOthers();
+  yamls.push_back(proxyYaml);
+  for (const auto& p : defaultPolicyYamls()) {
+    yamls.push_back(p);
+  }
+  yamls.push_back(mtlsMeshYaml(mode));
+  return meshResources(yamls);
+}
+
+/** Fixed stand-ins for the proxy's SDS material, so that goldens are stable. */
+inline ProxyTlsSecretsConstSharedPtr fakeTlsSecrets() {
+  auto tls = std::make_shared<ProxyTlsSecrets>();
+  tls->certChainPem = "<identity certificate PEM>";
+  tls->keyPem = "<identity key PEM>";
+  tls->caPem = "<mesh CA PEM>";
+  return tls;
+}
+
 /** The Dataplane named `name` of `context`. */
 inline model::ResourceConstSharedPtr dataplaneOf(const MeshContext& context,
                                                  const std::string& name) {

@@ -1,5 +1,6 @@
-// Golden files: the JSON of every resource generated for spec §7.2 case (a) (without mTLS) and
-// §7.3 case (b) (transparent proxy with reachableServices). Regenerate with KUMA_UPDATE_GOLDEN=1.
+// Golden files: the JSON of every resource generated for spec §7.2 case (a) (without mTLS, with
+// builtin mTLS STRICT and PERMISSIVE) and §7.3 case (b) (transparent proxy with
+// reachableServices). Regenerate with KUMA_UPDATE_GOLDEN=1.
 
 #include <cstdlib>
 #include <filesystem>
@@ -18,10 +19,11 @@ std::filesystem::path goldenPath(const std::string& name) {
          (name + ".golden.json");
 }
 
-void expectGolden(const std::string& name, const std::string& proxyYaml) {
-  auto ctx = MeshContext::build(testing::caseResources(proxyYaml));
+void expectGolden(const std::string& name, MeshResources resources,
+                  const ProxyOptions& options = {}) {
+  auto ctx = MeshContext::build(std::move(resources));
   ASSERT_TRUE(ctx.ok()) << ctx.status();
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), {});
+  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), options);
   ASSERT_TRUE(out.ok()) << out.status();
   const std::string actual = testing::toJson(*out).dump(2) + "\n";
   const auto path = goldenPath(name);
@@ -38,11 +40,26 @@ void expectGolden(const std::string& name, const std::string& proxyYaml) {
 }
 
 TEST(XdsGolden, CaseASidecarWithoutMtls) {
-  expectGolden("case_a_sidecar", testing::caseADataplane());
+  expectGolden("case_a_sidecar", testing::caseResources(testing::caseADataplane()));
 }
 
 TEST(XdsGolden, CaseBTransparentProxyReachableServices) {
-  expectGolden("case_b_transparent_proxy", testing::caseBDataplane());
+  expectGolden("case_b_transparent_proxy", testing::caseResources(testing::caseBDataplane()));
+}
+
+// §7.2 case (a) as written: builtin mTLS STRICT, with the proxy's SDS secrets.
+TEST(XdsGolden, CaseASidecarMtlsStrict) {
+  ProxyOptions options;
+  options.tls = testing::fakeTlsSecrets();
+  expectGolden("case_a_sidecar_mtls_strict",
+               testing::caseMtlsResources(testing::caseADataplane(), "STRICT"), options);
+}
+
+TEST(XdsGolden, CaseASidecarMtlsPermissive) {
+  ProxyOptions options;
+  options.tls = testing::fakeTlsSecrets();
+  expectGolden("case_a_sidecar_mtls_permissive",
+               testing::caseMtlsResources(testing::caseADataplane(), "PERMISSIVE"), options);
 }
 
 }  // namespace
