@@ -181,18 +181,23 @@ void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
   absl::MutexLock lock(&mu_);
   if (type->scope == model::Scope::Global) {
     if (type->name == "Mesh") {
-      meshes_[event.key.name].dirty = true;
+      markChanged(meshes_[event.key.name]);
       enqueueMesh(event.key.name);
     } else {
       for (auto& [mesh, entry] : meshes_) {
-        entry.dirty = true;
+        markChanged(entry);
         enqueueMesh(mesh);
       }
     }
     return;
   }
-  meshes_[event.key.mesh].dirty = true;
+  markChanged(meshes_[event.key.mesh]);
   enqueueMesh(event.key.mesh);
+}
+
+void Reconciler::markChanged(MeshEntry& entry) {
+  entry.dirty = true;
+  ++entry.changes;
 }
 
 void Reconciler::enqueue(const std::string& nodeId) {
@@ -335,6 +340,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     }
   }
   absl::MutexLock build(&buildMu_);
+  uint64_t changesBefore = 0;
   {
     // Another worker may have built it while we waited.
     absl::MutexLock lock(&mu_);
@@ -343,8 +349,10 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
       ++stats_.contextHitWaits;
       return entry.context;
     }
-    // Clear before reading: a change that lands during the build marks it dirty again.
-    entry.dirty = false;
+    // The entry stays dirty while we read and build: concurrent callers queue on buildMu_ and
+    // get the new context. A change that lands during the build keeps it dirty afterwards.
+    entry.dirty = true;
+    changesBefore = entry.changes;
   }
   auto resources = loadMeshResources(store_, registry_, mesh);
   if (!resources.ok()) {
@@ -366,6 +374,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     ++stats_.contextErrors;
     return built.status();
   }
+  entry.dirty = entry.changes != changesBefore;
   ++stats_.contextBuilds;
   ++stats_.contextMisses;
   // Keep the previous object when nothing changed, so shared resources stay shared.

@@ -138,10 +138,18 @@ class Reconciler {
   };
   struct MeshEntry {
     MeshContextConstSharedPtr context;
+    /**
+     * The context is stale: a change arrived since it was built, or it is being rebuilt. Stays
+     * set during a rebuild so that other workers wait for the new context instead of taking the
+     * old one and skipping their proxies until the next refresh tick.
+     */
     bool dirty = true;
+    /** Count of changes seen; a build is current when none arrived while it read the store. */
+    uint64_t changes = 0;
   };
 
   void onStoreEvent(const store::ChangeEvent& event);
+  static void markChanged(MeshEntry& entry);
   void enqueue(const std::string& nodeId) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void enqueueMesh(const std::string& mesh) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void workerLoop();

@@ -1,5 +1,6 @@
 #include "source/xds/sync/reconciler.h"
 
+#include <map>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -81,7 +82,8 @@ class ReconcilerTest : public ::testing::Test {
     put(dataplane("web-1", "web", "10.0.0.1"));
     put(dataplane("backend-1", "backend", "10.0.0.2"));
     ReconcilerOptions options;
-    options.refreshInterval = std::chrono::milliseconds(100);
+    options.refreshInterval = refreshInterval_;
+    options.workers = workers_;
     reconciler_ = std::make_unique<Reconciler>(*store_, registry_, cache_, options);
     reconciler_->start();
   }
@@ -118,6 +120,8 @@ class ReconcilerTest : public ::testing::Test {
     return nullptr;
   }
 
+  std::chrono::nanoseconds refreshInterval_ = std::chrono::milliseconds(100);
+  size_t workers_ = 2;
   const model::TypeRegistry& registry_ = kuma::server::allTypes();
   store::ResourceStorePtr store_;
   std::unique_ptr<manager::ResourceManager> manager_;
@@ -251,6 +255,54 @@ TEST_F(ReconcilerTest, OneContextBuildPerChangeAndOneSerializationPerSharedResou
   EXPECT_EQ(after.errors, 0u);
   // Asking for the context again builds nothing.
   EXPECT_EQ(reconciler_->stats().contextBuilds, after.contextBuilds);
+}
+
+// No refresh tick within the test: whatever reaches the proxies was pushed by the change itself.
+class ReconcilerWithoutTickTest : public ReconcilerTest {
+ protected:
+  ReconcilerWithoutTickTest() {
+    refreshInterval_ = std::chrono::hours(1);
+    workers_ = 4;
+  }
+};
+
+// Regression: while one worker rebuilt the mesh context after a change, the other workers took
+// the old context, found nothing changed for their proxies and skipped them until the next tick
+// (a policy change then reached most proxies a whole refresh interval late).
+TEST_F(ReconcilerWithoutTickTest, OneChangeReachesEveryProxyWithoutWaitingForTheTick) {
+  constexpr int kProxies = 200;
+  std::vector<std::string> nodes;
+  for (int i = 0; i < kProxies; ++i) {
+    const std::string name = "client-" + std::to_string(i);
+    put(dataplane(name, "client",
+                  "10.2." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)));
+    nodes.push_back("default." + name);
+    reconciler_->addProxy(nodes.back(), "default", name, {});
+  }
+  std::map<std::string, std::string> clusterVersions;
+  for (const auto& node : nodes) {
+    auto s = waitFor(node, [](const Snapshot&) { return true; });
+    ASSERT_NE(s, nullptr) << node << " got no first snapshot";
+    clusterVersions[node] = s->types.at(kClusterType).version;
+  }
+  // A mesh-wide policy change: every proxy's clusters change.
+  put({{"type", "MeshTimeout"},
+       {"mesh", "default"},
+       {"name", "timeout-all"},
+       {"spec",
+        {{"targetRef", {{"kind", "Mesh"}}},
+         {"to",
+          {{{"targetRef", {{"kind", "Mesh"}}}, {"default", {{"connectionTimeout", "7s"}}}}}}}}});
+  for (const auto& node : nodes) {
+    auto s = waitFor(node, [&](const Snapshot& s) {
+      return s.types.at(kClusterType).version != clusterVersions[node];
+    });
+    if (s == nullptr) {
+      ADD_FAILURE() << node << " did not get the change without a refresh tick";
+      break;  // one is enough: do not wait 2 s for each of the others
+    }
+  }
+  EXPECT_EQ(reconciler_->stats().errors, 0u);
 }
 
 TEST_F(ReconcilerTest, UnchangedResultWhenRegeneratedConfigIsIdentical) {
