@@ -50,6 +50,13 @@ class Spec {
 
   /** Deep equality with another spec of the same type. */
   virtual bool equals(const Spec& other) const = 0;
+
+  /**
+   * Bytes that identify the content, for content hashes: equal specs give equal bytes. Not a
+   * wire format. The default is the JSON text; protobuf specs give their deterministic binary
+   * encoding, several times cheaper to compute (the mesh context hashes every Dataplane).
+   */
+  virtual std::string canonicalBytes() const { return toJson().dump(); }
 };
 using SpecConstSharedPtr = std::shared_ptr<const Spec>;
 

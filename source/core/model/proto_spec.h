@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -34,6 +36,16 @@ class ProtoSpec final : public Spec {
 
   // kuma::model::Spec
   nlohmann::ordered_json toJson() const override { return protoToJson(message_); }
+  std::string canonicalBytes() const override {
+    std::string out;
+    {
+      google::protobuf::io::StringOutputStream stream(&out);
+      google::protobuf::io::CodedOutputStream coded(&stream);
+      coded.SetSerializationDeterministic(true);  // map entries in key order
+      message_.SerializePartialToCodedStream(&coded);
+    }
+    return out;
+  }
   bool equals(const Spec& other) const override {
     const auto* o = dynamic_cast<const ProtoSpec<T>*>(&other);
     return o != nullptr &&

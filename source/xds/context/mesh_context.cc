@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "api/mesh/v1alpha1/external_service.pb.h"
 #include "source/common/status_macros.h"
 #include "source/core/model/proto_spec.h"
@@ -80,7 +81,9 @@ void appendCanonical(std::string& out, const model::Resource& r) {
   for (const auto& [k, v] : r.meta.labels) {
     absl::StrAppend(&out, k, "=", v, ",");
   }
-  absl::StrAppend(&out, "|", r.spec != nullptr ? r.spec->toJson().dump() : "null", "\n");
+  // Length-prefixed: the canonical bytes of a protobuf spec are binary.
+  const std::string spec = r.spec != nullptr ? r.spec->canonicalBytes() : "null";
+  absl::StrAppend(&out, "|", spec.size(), ":", spec, "\n");
 }
 
 std::vector<model::ResourceConstSharedPtr> sortedByName(
@@ -193,6 +196,7 @@ absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
   };
   KUMA_ASSIGN_OR_RETURN(out.dataplanes, listOf(resources::kDataplaneType));
   KUMA_ASSIGN_OR_RETURN(out.externalServices, listOf(resources::kExternalServiceType));
+  KUMA_ASSIGN_OR_RETURN(out.trafficPermissions, listOf(resources::kTrafficPermissionType));
   for (const model::ResourceTypeDescriptor* d : registry.all()) {
     if (d->format != model::SpecFormat::SpecStatus || !d->isPolicy) {
       continue;
@@ -230,7 +234,9 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     ctx->mesh_ = *m;
   }
 
+  // `canonical`: the base inputs (baseHash); Dataplanes and VIPs are hashed apart.
   std::string canonical;
+  std::string dataplaneCanonical;
   appendCanonical(canonical, *resources.mesh);
   resources.dataplanes = sortedByName(std::move(resources.dataplanes));
   resources.externalServices = sortedByName(std::move(resources.externalServices));
@@ -243,7 +249,7 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
       return absl::InvalidArgumentError(
           absl::StrCat("mesh context: Dataplane ", dp->meta.name, " has no Dataplane spec"));
     }
-    appendCanonical(canonical, *dp);
+    appendCanonical(dataplaneCanonical, *dp);
     const auto& net = spec->networking();
     for (const auto& inbound : net.inbound()) {
       auto svc = inbound.tags().find(kServiceTag);
@@ -331,6 +337,22 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     ctx->policies_[type] = std::move(entries);
   }
 
+  // Legacy TrafficPermissions: their creation time breaks ties between equally specific
+  // selectors, so it is part of the content.
+  std::erase(resources.trafficPermissions, nullptr);
+  resources.trafficPermissions = sortedByName(std::move(resources.trafficPermissions));
+  for (const auto& tp : resources.trafficPermissions) {
+    appendCanonical(canonical, *tp);
+    absl::StrAppend(&canonical, "created|", absl::FormatTime(tp->meta.creationTime), "\n");
+  }
+  std::vector<model::ResourceConstSharedPtr> mtps;
+  if (auto it = resources.policies.find(std::string(kMeshTrafficPermission));
+      it != resources.policies.end()) {
+    mtps = it->second;
+  }
+  ctx->permissions_ = policies::mtp::MeshPermissions::build(ctx->meshName_, ctx->mesh_, mtps,
+                                                            resources.trafficPermissions);
+
   if (!resources.vips.empty()) {
     ctx->vips_ = resources.vips;
   } else {
@@ -345,11 +367,36 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
       }
     }
   }
+  std::string vipCanonical;
   for (const auto& [service, vip] : ctx->vips_) {
-    absl::StrAppend(&canonical, "vip|", service, "=", vip, "\n");
+    absl::StrAppend(&vipCanonical, "vip|", service, "=", vip, "\n");
+  }
+  for (const auto& [service, eps] : ctx->endpoints_) {
+    std::string text = absl::StrCat(std::string(protocolName(ctx->protocol(service))), "\n");
+    for (const Endpoint& ep : eps) {
+      absl::StrAppend(&text, ep.dataplane, "|", ep.address, "|", ep.port, "|", ep.zone, "|");
+      for (const auto& [k, v] : ep.tags) {
+        absl::StrAppend(&text, k, "=", v, ",");
+      }
+      absl::StrAppend(&text, "|");
+      for (const auto& [k, v] : ep.labels) {
+        absl::StrAppend(&text, k, "=", v, ",");
+      }
+      absl::StrAppend(&text, "\n");
+    }
+    auto vip = ctx->vips_.find(service);
+    absl::StrAppend(&text, "vip=", vip == ctx->vips_.end() ? "" : vip->second);
+    ctx->serviceHashes_[service] = hashOf(text);
+  }
+  for (const auto& [service, vip] : ctx->vips_) {
+    if (!ctx->serviceHashes_.contains(service)) {  // a VIP without endpoints
+      ctx->serviceHashes_[service] = hashOf(absl::StrCat("unknown\nvip=", vip));
+    }
   }
 
-  ctx->hash_ = hashOf(canonical);
+  ctx->baseHash_ = hashOf(canonical);
+  ctx->vipsHash_ = hashOf(vipCanonical);
+  ctx->hash_ = hashOf(absl::StrCat(canonical, dataplaneCanonical, vipCanonical));
   ctx->dataplanes_ = resources.dataplanes;
   ctx->inputs_ = std::move(resources);
   return std::shared_ptr<const MeshContext>(std::move(ctx));
@@ -359,6 +406,11 @@ const std::vector<Endpoint>& MeshContext::endpoints(const std::string& service) 
   static const std::vector<Endpoint> kNone;
   auto it = endpoints_.find(service);
   return it == endpoints_.end() ? kNone : it->second;
+}
+
+uint64_t MeshContext::serviceHash(const std::string& service) const {
+  auto it = serviceHashes_.find(service);
+  return it == serviceHashes_.end() ? 0 : it->second;
 }
 
 Protocol MeshContext::protocol(const std::string& service) const {

@@ -4,8 +4,9 @@
 // Everything xDS generation needs to know about one mesh, computed once per mesh change and
 // shared (read-only) by the generation of every proxy of that mesh: the Mesh spec, the
 // endpoints and protocol of every `kuma.io/service`, the legacy service VIPs, the Mesh* policies
-// (sorted by precedence) and a cache of resources that are identical for many proxies (outbound
-// clusters and ClusterLoadAssignments), serialized once.
+// (sorted by precedence), the traffic permissions (MeshTrafficPermission and legacy
+// TrafficPermission, parsed once into Envoy RBAC inputs) and a cache of resources that are
+// identical for many proxies (outbound clusters and ClusterLoadAssignments), serialized once.
 //
 //   KUMA_ASSIGN_OR_RETURN(auto resources, loadMeshResources(store, registry, "default"));
 //   KUMA_ASSIGN_OR_RETURN(auto context, MeshContext::build(std::move(resources)));
@@ -32,6 +33,7 @@
 #include "nlohmann/json.hpp"
 #include "source/core/model/registry.h"
 #include "source/plugins/policies/core/target_ref.h"
+#include "source/plugins/policies/meshtrafficpermission/xds/rbac.h"
 
 namespace kuma::xds {
 
@@ -55,6 +57,11 @@ struct MeshResources {
   /** Mesh* policies of this mesh, keyed by type name ("MeshTimeout"). */
   std::map<std::string, std::vector<model::ResourceConstSharedPtr>> policies;
   /**
+   * Legacy TrafficPermissions of this mesh: the RBAC fallback of inbounds no
+   * MeshTrafficPermission selects (spec §8.4).
+   */
+  std::vector<model::ResourceConstSharedPtr> trafficPermissions;
+  /**
    * Persisted legacy VIPs (service → IPv4) from the VIP allocator. Empty: the context allocates
    * them itself with the allocator's rules starting from an empty view (§7.3.1).
    */
@@ -65,10 +72,11 @@ struct MeshResources {
 inline constexpr std::string_view kMeshTimeout = "MeshTimeout";
 inline constexpr std::string_view kMeshCircuitBreaker = "MeshCircuitBreaker";
 inline constexpr std::string_view kMeshRetry = "MeshRetry";
+inline constexpr std::string_view kMeshTrafficPermission = "MeshTrafficPermission";
 
 /**
- * Reads the Mesh `mesh` and every Dataplane, ExternalService and Mesh* policy of it from
- * `store` (types looked up in `registry`; absent types are skipped).
+ * Reads the Mesh `mesh` and every Dataplane, ExternalService, TrafficPermission and Mesh* policy
+ * of it from `store` (types looked up in `registry`; absent types are skipped).
  * @return NotFound when the Mesh does not exist, or the store's error.
  */
 absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
@@ -107,6 +115,18 @@ class MeshContext {
   /** Content hash of every input (specs, names, labels, VIPs): equal inputs ⇒ equal hash. */
   uint64_t hash() const { return hash_; }
 
+  /**
+   * Content hash of the inputs every proxy's config may depend on: everything except the
+   * Dataplanes and the VIPs, which reach a proxy only through the services it sends traffic to
+   * (serviceHash()) and the VIP map (vipsHash()). A Dataplane joining or leaving changes
+   * hash() but not baseHash(), so proxies that do not talk to its service can skip regeneration.
+   */
+  uint64_t baseHash() const { return baseHash_; }
+  /** Content hash of vips(). */
+  uint64_t vipsHash() const { return vipsHash_; }
+  /** Content hash of what a proxy can read about `service`: endpoints, protocol, VIP (0: none). */
+  uint64_t serviceHash(const std::string& service) const;
+
   /** Healthy Ready endpoints of `service`, sorted by address then port; empty when unknown. */
   const std::vector<Endpoint>& endpoints(const std::string& service) const;
 
@@ -126,6 +146,12 @@ class MeshContext {
 
   /** Policies of `type`, sorted ascending by precedence (the last one wins on merge). */
   const std::vector<PolicyEntry>& policies(std::string_view type) const;
+
+  /**
+   * The mesh's MeshTrafficPermissions and legacy TrafficPermissions, parsed and ordered once per
+   * context (not per proxy); computeInboundRbac() turns them into each inbound's RBAC.
+   */
+  const policies::mtp::MeshPermissions& permissions() const { return permissions_; }
 
   /**
    * A resource shared by every proxy of this context: built by `make` the first time `key` is
@@ -148,12 +174,16 @@ class MeshContext {
   std::string meshName_;
   mesh::v1alpha1::Mesh mesh_;
   uint64_t hash_ = 0;
+  uint64_t baseHash_ = 0;
+  uint64_t vipsHash_ = 0;
+  std::map<std::string, uint64_t> serviceHashes_;
   MeshResources inputs_;
   std::vector<model::ResourceConstSharedPtr> dataplanes_;
   std::map<std::string, std::vector<Endpoint>> endpoints_;
   std::map<std::string, Protocol> protocols_;
   std::map<std::string, std::string> vips_;
   std::map<std::string, std::vector<PolicyEntry>, std::less<>> policies_;
+  policies::mtp::MeshPermissions permissions_;
 
   // One slot per shared key; the slot's own mutex is held while its resource is built, so that
   // other proxies asking for it wait instead of building it again.

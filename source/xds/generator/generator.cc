@@ -18,8 +18,10 @@
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/envoy/envoy_util.h"
+#include "source/plugins/policies/meshtrafficpermission/xds/rbac.h"
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/xds/generator/proxy_policies.h"
 
@@ -249,6 +251,12 @@ class ProxyGenerator {
         spec_(spec),
         options_(options),
         policies_(context, dataplane, spec, plugins) {
+    // The proxy as permissions see it, once for all its inbounds.
+    if (auto view = policies::mtp::dataplaneView(dataplane); view.ok()) {
+      permissionsView_ = *std::move(view);
+    } else {
+      viewStatus_ = view.status();
+    }
     const auto& tp = spec.networking().transparent_proxying();
     transparent_ = tp.redirect_port_inbound() != 0 || tp.redirect_port_outbound() != 0;
     if (tp.ip_family_mode() == Dataplane::Networking::TransparentProxying::IPv4 &&
@@ -258,6 +266,9 @@ class ProxyGenerator {
   }
 
   absl::Status run() {
+    if (!viewStatus_.ok()) {
+      return viewStatus_;
+    }
     generateAdmin();
     if (absl::Status s = generateInbounds(); !s.ok()) {
       return s;
@@ -484,16 +495,27 @@ class ProxyGenerator {
     return insertInboundRbac(*mtls, inbound, listenerName);
   }
 
-  // RBAC-HOOK (issue 8, traffic permissions): the RBAC library inserts its filter here, on the
-  // mTLS filter chain only (spec §8.4; PERMISSIVE's plaintext chains get none):
-  // `envoy.filters.network.rbac` as the first network filter of a TCP chain,
-  // `envoy.filters.http.rbac` as the first HTTP filter of the HCM of an HTTP chain. `chain`
-  // already holds its complete filter list (HCM or tcp_proxy) and its transport socket; the
-  // proxy is dataplane_ / spec_, its mesh context_ (which can carry the parsed permissions).
-  absl::Status insertInboundRbac(listener_v3::FilterChain& /*chain*/,
-                                 const Dataplane::Networking::Inbound& /*inbound*/,
-                                 const std::string& /*listenerName*/) {
-    return absl::OkStatus();
+  // Traffic permissions (spec §8.4): the inbound's RBAC from the context's parsed
+  // (Mesh)TrafficPermissions, on the mTLS filter chain only. PERMISSIVE's plaintext and
+  // application-TLS chains carry no client identity for the principals to match, so, as in Kuma,
+  // they stay without RBAC: a PERMISSIVE inbound accepts plaintext whatever the permissions.
+  absl::Status insertInboundRbac(listener_v3::FilterChain& chain,
+                                 const Dataplane::Networking::Inbound& inbound,
+                                 const std::string& listenerName) {
+    const std::optional<policies::mtp::InboundRbac> rbac = policies::mtp::computeInboundRbac(
+        context_.permissions(), permissionsView_, policies::mtp::inboundView(inbound));
+    if (!rbac.has_value()) {
+      return absl::OkStatus();  // no mTLS: permissions have no effect
+    }
+    if (rbac->ignoredRules) {
+      logging::logger("xds-generator")
+          ->warn(
+              "{}.{} {}: MeshTrafficPermission {} uses rules[], which is not supported yet; "
+              "they allow nothing",
+              dataplane_.meta.mesh, dataplane_.meta.name, listenerName,
+              absl::StrJoin(rbac->origins, ", "));
+    }
+    return policies::mtp::configureFilterChain(*rbac, listenerName, chain);
   }
 
   // §7.2 Secrets: the identity (chain + key) and the mesh CA, when the mesh has mTLS and the
@@ -516,24 +538,35 @@ class ProxyGenerator {
     add(kSecretType, makeResource(ca.name(), ca));
   }
 
-  std::vector<OutboundSpec> outbounds() const {
+  // Also records, in out_.dependencies, what of the context the outbounds depend on.
+  std::vector<OutboundSpec> outbounds() {
     std::vector<OutboundSpec> out;
     const auto& net = spec_.networking();
+    std::set<std::string> dependsOn;
+    const auto recordDependencies = [&] {
+      out_.dependencies.services.assign(dependsOn.begin(), dependsOn.end());
+    };
     if (!transparent_) {
       for (const auto& o : net.outbound()) {
-        if (o.tags().find(kServiceTag) == o.tags().end()) {
+        auto service = o.tags().find(kServiceTag);
+        if (service == o.tags().end()) {
           continue;  // backendRef outbounds (MeshService & co.) are not generated yet
         }
+        dependsOn.insert(service->second);
         OutboundSpec s;
         s.address = o.address().empty() ? "127.0.0.1" : o.address();
         s.port = o.port();
         s.tags = Tags(o.tags().begin(), o.tags().end());
         out.push_back(std::move(s));
       }
+      recordDependencies();
       return out;
     }
     const auto& reachable = net.transparent_proxying().reachable_services();
     const std::set<std::string> keep(reachable.begin(), reachable.end());
+    // Services named in reachableServices matter even before they exist (they may appear).
+    dependsOn = keep;
+    out_.dependencies.allVips = keep.empty();
     std::set<std::pair<std::string, uint32_t>> own;
     for (const auto& inbound : net.inbound()) {
       own.emplace(inbound.address().empty() ? net.address() : inbound.address(), inbound.port());
@@ -551,7 +584,9 @@ class ProxyGenerator {
       s.tags = {{kServiceTag, service}};
       s.bindToPort = false;
       out.push_back(std::move(s));
+      dependsOn.insert(service);
     }
+    recordDependencies();
     return out;
   }
 
@@ -772,6 +807,8 @@ class ProxyGenerator {
   const Dataplane& spec_;
   const ProxyOptions& options_;
   ProxyPolicies policies_;
+  policies::mtp::DataplaneView permissionsView_;
+  absl::Status viewStatus_;
   bool transparent_ = false;
   GeneratedResources out_;
 };

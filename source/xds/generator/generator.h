@@ -69,9 +69,21 @@ struct ProxyOptions {
 std::string identitySecretName(const std::string& mesh);
 std::string meshCaSecretName(const std::string& mesh);
 
+/**
+ * What a generation read of its mesh context beyond MeshContext::baseHash(): while the base, the
+ * proxy's own Dataplane and these are unchanged, regenerating gives the same resources.
+ */
+struct ContextDependencies {
+  /** Destination services whose endpoints, protocol and VIP were read (sorted, unique). */
+  std::vector<std::string> services;
+  /** The whole VIP map was read (transparent proxying without reachableServices). */
+  bool allVips = false;
+};
+
 /** Per type URL (kListenerType, ...), name → resource. */
 struct GeneratedResources {
   std::map<std::string, std::map<std::string, ResourceConstSharedPtr>> types;
+  ContextDependencies dependencies;
 
   /** The resource `name` of `typeUrl`, or nullptr. */
   ResourceConstSharedPtr find(const std::string& typeUrl, const std::string& name) const;

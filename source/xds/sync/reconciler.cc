@@ -179,8 +179,11 @@ void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
     return;
   }
   absl::MutexLock lock(&mu_);
-  if (type->scope == model::Scope::Global) {
-    if (type->name == "Mesh") {
+  // A resync (empty key: the store lost change notifications, e.g. PostgreSQL's LISTEN connection
+  // was re-established) may hide changes anywhere: every mesh is rebuilt.
+  const bool resync = event.key.name.empty() && event.key.mesh.empty();
+  if (type->scope == model::Scope::Global || resync) {
+    if (type->name == "Mesh" && !resync) {
       markChanged(meshes_[event.key.name]);
       enqueueMesh(event.key.name);
     } else {
@@ -193,6 +196,22 @@ void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
   }
   markChanged(meshes_[event.key.mesh]);
   enqueueMesh(event.key.mesh);
+}
+
+bool Reconciler::sameInputs(const Proxy& proxy, const MeshContext& context) {
+  if (proxy.contextHash == context.hash()) {
+    return true;
+  }
+  if (proxy.baseHash != context.baseHash() ||
+      (proxy.dependencies.allVips && proxy.vipsHash != context.vipsHash())) {
+    return false;
+  }
+  for (size_t i = 0; i < proxy.dependencies.services.size(); ++i) {
+    if (context.serviceHash(proxy.dependencies.services[i]) != proxy.serviceHashes[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void Reconciler::markChanged(MeshEntry& entry) {
@@ -431,14 +450,17 @@ void Reconciler::reconcile(const std::string& nodeId) {
     }
     tls = *std::move(issued);
   }
-  if (proxy.generated && proxy.contextHash == (*context)->hash() &&
-      proxy.dataplaneVersion == (*dataplane)->meta.version && proxy.tls == tls) {
+  if (proxy.generated && proxy.dataplaneVersion == (*dataplane)->meta.version && proxy.tls == tls &&
+      sameInputs(proxy, **context)) {
     {
       absl::MutexLock lock(&mu_);
       ++stats_.skipped;
+      if (auto it = proxies_.find(nodeId); it != proxies_.end()) {
+        it->second.contextHash = (*context)->hash();  // the next check takes the short cut
+      }
     }
     report(PassResult::kSkipped);
-    return;  // nothing changed
+    return;  // nothing this proxy reads changed
   }
   proxy.options.tls = tls;
   auto generated = xds::generate(**context, **dataplane, proxy.options);
@@ -463,6 +485,13 @@ void Reconciler::reconcile(const std::string& nodeId) {
     }
     it->second.generated = true;
     it->second.contextHash = (*context)->hash();
+    it->second.baseHash = (*context)->baseHash();
+    it->second.vipsHash = (*context)->vipsHash();
+    it->second.serviceHashes.clear();
+    for (const std::string& service : generated->dependencies.services) {
+      it->second.serviceHashes.push_back((*context)->serviceHash(service));
+    }
+    it->second.dependencies = std::move(generated->dependencies);
     it->second.dataplaneVersion = (*dataplane)->meta.version;
     it->second.tls = tls;
     ++stats_.generations;

@@ -130,12 +130,20 @@ class Reconciler {
     std::string mesh;
     std::string name;
     ProxyOptions options;
-    // Inputs of the last generation: skip when both are unchanged.
+    // Inputs of the last generation: skip when they are unchanged.
     uint64_t contextHash = 0;
     std::string dataplaneVersion;
     ProxyTlsSecretsConstSharedPtr tls;
     bool generated = false;
+    // What the last generation read of its context (see ContextDependencies): a new context
+    // whose base, VIPs (when read) and destination services hash the same gives the same config.
+    uint64_t baseHash = 0;
+    uint64_t vipsHash = 0;
+    ContextDependencies dependencies;
+    std::vector<uint64_t> serviceHashes;  // parallel to dependencies.services
   };
+  /** Would generating `proxy` from `context` give what it generated last time? */
+  static bool sameInputs(const Proxy& proxy, const MeshContext& context);
   struct MeshEntry {
     MeshContextConstSharedPtr context;
     /**

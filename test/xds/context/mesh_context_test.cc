@@ -232,5 +232,101 @@ TEST(XdsMeshContext, LoadsMeshResourcesFromTheStore) {
             absl::StatusCode::kNotFound);
 }
 
+std::string trafficPermissionYaml(const std::string& name, const std::string& source,
+                                  const std::string& mesh = "default") {
+  return "type: TrafficPermission\nmesh: " + mesh + "\nname: " + name +
+         "\nsources:\n- match: {kuma.io/service: " + source +
+         "}\ndestinations:\n- match: {kuma.io/service: api}\n";
+}
+
+std::string allowMtpYaml(const std::string& name, const std::string& targetKind) {
+  return "type: MeshTrafficPermission\nmesh: default\nname: " + name +
+         "\nspec:\n  targetRef: {kind: " + targetKind +
+         "}\n  from:\n  - targetRef: {kind: Mesh}\n    default: {action: Allow}\n";
+}
+
+TEST(XdsMeshContext, LoadsTrafficPermissionsOfTheMeshOnly) {
+  auto store = memory::newMemoryStore();
+  ASSERT_TRUE(store->create(*parse(testing::meshYaml("default")), {}).ok());
+  ASSERT_TRUE(store->create(*parse(testing::meshYaml("other")), {}).ok());
+  ASSERT_TRUE(store->create(*parse(trafficPermissionYaml("tp-1", "web")), {}).ok());
+  ASSERT_TRUE(store->create(*parse(trafficPermissionYaml("tp-2", "web", "other")), {}).ok());
+  ASSERT_TRUE(store->create(*parse(allowMtpYaml("mtp-1", "Mesh")), {}).ok());
+
+  auto loaded = loadMeshResources(*store, testing::registry(), "default");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->trafficPermissions.size(), 1u);
+  EXPECT_EQ(loaded->trafficPermissions[0]->meta.name, "tp-1");
+  // TrafficPermission is a legacy policy: it is not one of the Mesh* policies.
+  EXPECT_FALSE(loaded->policies.contains("TrafficPermission"));
+  ASSERT_EQ(loaded->policies["MeshTrafficPermission"].size(), 1u);
+
+  auto ctx = mustBuild(*loaded);
+  const auto& perms = ctx->permissions();
+  EXPECT_EQ(perms.meshName(), "default");
+  EXPECT_FALSE(perms.mtlsEnabled());
+  ASSERT_EQ(perms.trafficPermissions().size(), 1u);
+  EXPECT_EQ(perms.trafficPermissions()[0].name, "tp-1");
+  ASSERT_EQ(perms.meshTrafficPermissions().size(), 1u);
+  EXPECT_EQ(perms.meshTrafficPermissions()[0].name, "mtp-1");
+}
+
+TEST(XdsMeshContext, PermissionsAreOrderedByPrecedenceAndFollowTheMeshMtls) {
+  const std::string mtlsMesh =
+      "type: Mesh\nname: default\nmtls:\n  enabledBackend: ca-1\n  backends:\n"
+      "  - {name: ca-1, type: builtin}\n";
+  auto ctx = mustBuild(
+      meshResources({mtlsMesh, allowMtpYaml("z-service", "MeshService"),
+                     allowMtpYaml("b-mesh", "Mesh"), allowMtpYaml("a-mesh", "Mesh"),
+                     trafficPermissionYaml("tp-b", "web"), trafficPermissionYaml("tp-a", "web")}));
+  const auto& perms = ctx->permissions();
+  EXPECT_TRUE(perms.mtlsEnabled());
+  std::vector<std::string> mtps;
+  for (const auto& m : perms.meshTrafficPermissions()) {
+    mtps.push_back(m.name);
+  }
+  // Ascending precedence: Mesh before MeshService; reverse name among equals.
+  EXPECT_EQ(mtps, (std::vector<std::string>{"b-mesh", "a-mesh", "z-service"}));
+  ASSERT_EQ(perms.trafficPermissions().size(), 2u);
+  EXPECT_EQ(perms.trafficPermissions()[0].name, "tp-a");
+}
+
+TEST(XdsMeshContext, TrafficPermissionsEnterTheHash) {
+  const auto base = threeServices();
+  auto with = [&](std::vector<std::string> extra) {
+    auto yamls = base;
+    yamls.insert(yamls.end(), extra.begin(), extra.end());
+    return mustBuild(meshResources(yamls))->hash();
+  };
+  const uint64_t none = with({});
+  const uint64_t tpWeb = with({trafficPermissionYaml("tp-1", "web")});
+  EXPECT_NE(none, tpWeb);
+  EXPECT_EQ(tpWeb, with({trafficPermissionYaml("tp-1", "web")}));
+  EXPECT_NE(tpWeb, with({trafficPermissionYaml("tp-1", "redis")}));
+  EXPECT_NE(tpWeb, with({trafficPermissionYaml("tp-2", "web")}));
+  EXPECT_NE(none, with({allowMtpYaml("mtp-1", "Mesh")}));
+
+  // The creation time decides between equally specific TrafficPermissions: it is an input.
+  MeshResources early = meshResources(base);
+  MeshResources late = meshResources(base);
+  for (auto* r : {&early, &late}) {
+    auto tp = std::make_shared<model::Resource>(*parse(trafficPermissionYaml("tp-1", "web")));
+    tp->meta.creationTime = absl::FromUnixSeconds(r == &early ? 100 : 200);
+    r->trafficPermissions.push_back(tp);
+  }
+  EXPECT_NE(mustBuild(early)->hash(), mustBuild(late)->hash());
+}
+
+TEST(XdsMeshContext, SkipsTrafficPermissionsWithoutATrafficPermissionSpec) {
+  MeshResources resources = meshResources({trafficPermissionYaml("tp-1", "web")});
+  resources.trafficPermissions.push_back(parse(testing::meshYaml("not-a-permission")));
+  resources.trafficPermissions.push_back(parse(allowMtpYaml("m", "Mesh")));
+  resources.trafficPermissions.push_back(nullptr);
+  auto ctx = MeshContext::build(std::move(resources));
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  ASSERT_EQ((*ctx)->permissions().trafficPermissions().size(), 1u);
+  EXPECT_EQ((*ctx)->permissions().trafficPermissions()[0].name, "tp-1");
+}
+
 }  // namespace
 }  // namespace kuma::xds

@@ -127,7 +127,10 @@ spec:
   };
 }
 
-/** MeshResources of `mesh` from YAML objects (Mesh, Dataplane, ExternalService, Mesh* policy). */
+/**
+ * MeshResources of `mesh` from YAML objects (Mesh, Dataplane, ExternalService, TrafficPermission,
+ * Mesh* policy).
+ */
 inline MeshResources meshResources(const std::vector<std::string>& yamls,
                                    const std::string& mesh = "default") {
   MeshResources out;
@@ -142,6 +145,8 @@ inline MeshResources meshResources(const std::vector<std::string>& yamls,
       out.dataplanes.push_back(r);
     } else if (type == resources::kExternalServiceType) {
       out.externalServices.push_back(r);
+    } else if (type == resources::kTrafficPermissionType) {
+      out.trafficPermissions.push_back(r);
     } else if (type == resources::kMeshType) {
       out.mesh = r;
     } else {

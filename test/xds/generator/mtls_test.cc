@@ -98,11 +98,18 @@ TEST(XdsMtls, PermissiveInboundAcceptsPlaintextAndMtls) {
   EXPECT_EQ(l.filter_chains(2).filter_chain_match().transport_protocol(), "tls");
   EXPECT_THAT(l.filter_chains(2).filter_chain_match().application_protocols(), ElementsAre("kuma"));
   expectInboundMtls(l.filter_chains(2));
-  // Same filters on every chain.
-  for (int i = 1; i < 3; ++i) {
-    EXPECT_EQ(l.filter_chains(i).filters(0).SerializeAsString(),
-              l.filter_chains(0).filters(0).SerializeAsString());
-  }
+  // Same filters on every chain, except the traffic permissions' RBAC, which only the mTLS
+  // chain gets (first HTTP filter of its HCM; no permission in this mesh: deny all).
+  EXPECT_EQ(l.filter_chains(1).filters(0).SerializeAsString(),
+            l.filter_chains(0).filters(0).SerializeAsString());
+  hcm_v3::HttpConnectionManager plain;
+  hcm_v3::HttpConnectionManager mtls;
+  ASSERT_TRUE(l.filter_chains(0).filters(0).typed_config().UnpackTo(&plain));
+  ASSERT_TRUE(l.filter_chains(2).filters(0).typed_config().UnpackTo(&mtls));
+  ASSERT_EQ(mtls.http_filters_size(), plain.http_filters_size() + 1);
+  EXPECT_EQ(mtls.http_filters(0).name(), "envoy.filters.http.rbac");
+  mtls.mutable_http_filters()->erase(mtls.mutable_http_filters()->begin());
+  EXPECT_EQ(mtls.SerializeAsString(), plain.SerializeAsString());
 }
 
 TEST(XdsMtls, OutboundClustersPresentIdentityAndVerifyDestination) {

@@ -1,5 +1,6 @@
 #include "source/xds/sync/reconciler.h"
 
+#include <atomic>
 #include <map>
 #include <thread>
 
@@ -305,6 +306,142 @@ TEST_F(ReconcilerWithoutTickTest, OneChangeReachesEveryProxyWithoutWaitingForThe
   EXPECT_EQ(reconciler_->stats().errors, 0u);
 }
 
+// Forwards everything to the memory store but can swallow its change events (as a PostgreSQL
+// LISTEN connection that is down loses notifications) and deliver a resync instead.
+class LossyEventsStore : public store::ResourceStore {
+ public:
+  explicit LossyEventsStore(store::ResourceStore& inner) : inner_(inner) {}
+
+  absl::StatusOr<model::ResourceConstSharedPtr> create(model::Resource resource,
+                                                       const store::CreateOptions& o) override {
+    return inner_.create(std::move(resource), o);
+  }
+  absl::StatusOr<model::ResourceConstSharedPtr> update(model::Resource resource) override {
+    return inner_.update(std::move(resource));
+  }
+  absl::Status remove(const model::ResourceTypeDescriptor& type,
+                      const store::ResourceKey& key) override {
+    return inner_.remove(type, key);
+  }
+  absl::StatusOr<model::ResourceConstSharedPtr> get(const model::ResourceTypeDescriptor& type,
+                                                    const store::ResourceKey& key) override {
+    return inner_.get(type, key);
+  }
+  absl::StatusOr<store::ResourceList> list(const model::ResourceTypeDescriptor& type,
+                                           const store::ListOptions& o) override {
+    return inner_.list(type, o);
+  }
+  store::SubscriptionPtr subscribe(std::function<void(const store::ChangeEvent&)> h) override {
+    handlers_.push_back(h);
+    return inner_.subscribe([this, h](const store::ChangeEvent& e) {
+      if (!muted_) {
+        h(e);
+      }
+    });
+  }
+
+  void mute(bool muted) { muted_ = muted; }
+  void resync(const model::ResourceTypeDescriptor& type) {
+    for (const auto& h : handlers_) {
+      h(store::ChangeEvent{store::EventType::Update, &type, store::ResourceKey{}});
+    }
+  }
+
+ private:
+  store::ResourceStore& inner_;
+  std::atomic<bool> muted_{false};
+  std::vector<std::function<void(const store::ChangeEvent&)>> handlers_;
+};
+
+class ReconcilerResyncTest : public ReconcilerWithoutTickTest {
+ protected:
+  void SetUp() override {
+    ReconcilerWithoutTickTest::SetUp();
+    reconciler_->stop();
+    lossy_ = std::make_unique<LossyEventsStore>(*store_);
+    ReconcilerOptions options;
+    options.refreshInterval = refreshInterval_;
+    options.workers = workers_;
+    reconciler_ = std::make_unique<Reconciler>(*lossy_, registry_, cache_, options);
+    reconciler_->start();
+  }
+  std::unique_ptr<LossyEventsStore> lossy_;
+};
+
+// A lost notification is not noticed until the store resyncs: an empty-key event rebuilds every
+// mesh (and must not be read as a change of a mesh named "").
+TEST_F(ReconcilerResyncTest, EmptyKeyEventRebuildsEveryMesh) {
+  reconciler_->addProxy("default.web-1", "default", "web-1", {});
+  auto first = waitFor("default.web-1", [](const Snapshot&) { return true; });
+  ASSERT_NE(first, nullptr);
+  lossy_->mute(true);
+  put({{"type", "MeshTimeout"},
+       {"mesh", "default"},
+       {"name", "unnoticed"},
+       {"spec",
+        {{"targetRef", {{"kind", "Mesh"}}},
+         {"to",
+          {{{"targetRef", {{"kind", "Mesh"}}}, {"default", {{"connectionTimeout", "9s"}}}}}}}}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(cache_.getSnapshot("default.web-1"), first) << "no event, no tick: nothing rebuilt";
+  lossy_->mute(false);
+  lossy_->resync(*registry_.byName("MeshTimeout"));
+  auto changed = waitFor("default.web-1", [&](const Snapshot& s) {
+    return s.types.at(kClusterType).version != first->types.at(kClusterType).version;
+  });
+  EXPECT_NE(changed, nullptr) << "the resync did not rebuild mesh default";
+  // A resync of a global type (Mesh) rebuilds every mesh as well, without failing on mesh "".
+  const uint64_t errors = reconciler_->stats().errors;
+  lossy_->resync(*registry_.byName("Mesh"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(reconciler_->stats().errors, errors);
+  EXPECT_NE(cache_.getSnapshot("default.web-1"), nullptr);
+}
+
+// A proxy is regenerated only when something it reads changed: a Dataplane of a service it does
+// not talk to changes the mesh context but not that proxy's inputs.
+TEST_F(ReconcilerWithoutTickTest, DataplanesOfOtherServicesDoNotRegenerateAProxy) {
+  // web-1 talks to backend only; tp-1 (transparent proxying, no reachableServices) to everything.
+  json tp = dataplane("tp-1", "tp", "10.0.0.9");
+  tp["networking"].erase("outbound");
+  tp["networking"]["transparentProxying"] = {{"redirectPortInbound", 15006},
+                                             {"redirectPortOutbound", 15001}};
+  put(tp);
+  reconciler_->addProxy("default.web-1", "default", "web-1", {});
+  reconciler_->addProxy("default.tp-1", "default", "tp-1", {});
+  auto settled = [&](const std::string& node, const std::string& service) {
+    return waitFor(node, [&](const Snapshot& s) {
+      return s.types.at(kClusterType).resources.contains(service);
+    });
+  };
+  ASSERT_NE(settled("default.web-1", "backend"), nullptr);
+  ASSERT_NE(settled("default.tp-1", "backend"), nullptr);
+  const ReconcilerStats before = reconciler_->stats();
+  const auto web = cache_.getSnapshot("default.web-1");
+
+  // Another instance of a service nobody talks to explicitly: the transparent proxy reaches it
+  // (new VIP), web-1 does not and is skipped.
+  put(dataplane("other-1", "other", "10.0.0.20"));
+  ASSERT_NE(settled("default.tp-1", "other"), nullptr);
+  for (int i = 0; i < 200 && reconciler_->stats().skipped == before.skipped; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ReconcilerStats after = reconciler_->stats();
+  EXPECT_EQ(after.contextBuilds, before.contextBuilds + 1);
+  EXPECT_EQ(after.generations, before.generations + 1);  // tp-1 only
+  EXPECT_EQ(cache_.getSnapshot("default.web-1"), web);   // the very same snapshot
+
+  // A second backend instance: web-1 reads backend's endpoints, so it is regenerated.
+  put(dataplane("backend-2", "backend", "10.0.0.3"));
+  ASSERT_NE(waitFor("default.web-1",
+                    [&](const Snapshot& s) {
+                      return s.types.at(kEndpointType).version !=
+                             web->types.at(kEndpointType).version;
+                    }),
+            nullptr);
+  EXPECT_EQ(reconciler_->stats().errors, 0u);
+}
+
 TEST_F(ReconcilerTest, UnchangedResultWhenRegeneratedConfigIsIdentical) {
   reconciler_->addProxy("default.web-1", "default", "web-1", {});
   auto first = waitFor("default.web-1", [](const Snapshot& s) {
@@ -312,9 +449,10 @@ TEST_F(ReconcilerTest, UnchangedResultWhenRegeneratedConfigIsIdentical) {
   });
   ASSERT_NE(first, nullptr);
   const ReconcilerStats before = reconciler_->stats();
-  // A Dataplane of a service web-1 does not dial changes the mesh context but no resource of
-  // web-1 (no transparent proxy: outbounds come from its own `networking.outbound` only).
-  put(dataplane("other-1", "other", "10.0.0.5"));
+  // web-1's own Dataplane written again unchanged: a new version, so web-1 is regenerated, and
+  // the result is identical to what it holds. (A Dataplane of a service web-1 does not dial
+  // would not even regenerate it: DataplanesOfOtherServicesDoNotRegenerateAProxy.)
+  put(dataplane("web-1", "web", "10.0.0.1"));
   for (int i = 0; i < 200 && reconciler_->stats().generations == before.generations; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
