@@ -18,7 +18,7 @@ export CCACHE_MAXSIZE ?= 5G
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
-.PHONY: all setup setup-test protos configure build run test test-unit test-asan bench format \
+.PHONY: all setup setup-test protos configure build run test test-unit test-asan bench bench-micro format \
         format-check clean
 
 all: build
@@ -66,7 +66,11 @@ test: setup-test test-asan build
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS) $(CTEST_ARGS)
 
-bench: build
+# The small scale scenarios (about 3 minutes, summary table at the end); `make bench-micro` runs the
+# xDS microbenchmarks. Sizes and flags: docs/benchmarks.md.
+bench: bench-scenarios
+
+bench-micro: build
 	$(BUILD_DIR)/bin/kuma-bench-xds --benchmark_counters_tabular=true $(BENCH_ARGS)
 
 format:
