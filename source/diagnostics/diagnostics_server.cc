@@ -170,6 +170,12 @@ void DiagnosticsServer::route(const httplib::Request& req, httplib::Response& re
   const std::string& path = req.path;
   if (path == "/ready") {
     res.status = options_.ready && options_.ready() ? 200 : 503;
+    if (res.status == 200 && options_.unreadyReason) {
+      if (std::string reason = options_.unreadyReason(); !reason.empty()) {
+        res.status = 503;
+        res.set_content(reason + "\n", "text/plain; charset=utf-8");
+      }
+    }
   } else if (path == "/healthy") {
     res.status = 200;
   } else if (path == "/metrics" && options_.metrics) {

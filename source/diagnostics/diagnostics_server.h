@@ -2,7 +2,8 @@
 
 // File: diagnostics_server.h
 // The diagnostics port (diagnostics.serverPort, 5680; spec §13.3), no authentication, like Kuma:
-//   /ready           200 once every readiness-reporting component is ready (503 before), empty
+//   /ready           200 once every readiness-reporting component is ready (503 before), empty;
+//                    503 with a text body when `unreadyReason` names a problem (store down)
 //   /healthy         always 200
 //   /metrics         Prometheus text exposition (options.metrics, see source/core/metrics)
 //   /logging         GET / PUT {component, level} / DELETE: runtime log levels (§13.4)
@@ -38,6 +39,12 @@ struct DiagnosticsOptions {
   uint16_t port = 5680;  // 0: any free port (tests)
   /** Readiness of the whole control plane; any thread. */
   std::function<bool()> ready;
+  /**
+   * Why the control plane cannot serve although its components started (e.g. the PostgreSQL store
+   * is unreachable); empty when it can. Non-empty → /ready answers 503 with this text, so an
+   * operator sees the cause. Unset: not consulted. Any thread; must not block.
+   */
+  std::function<std::string()> unreadyReason;
   /** Body of /metrics (Prometheus text format); unset: 404. Any thread. */
   std::function<std::string()> metrics;
   /** diagnostics.debugEndpoints: mounts /debug/pprof/ (profiles can expose sensitive data). */

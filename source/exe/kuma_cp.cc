@@ -1,7 +1,9 @@
-// kuma-cp: the control plane. `kuma-cp run [-c kuma-cp.yaml]`, `kuma-cp version`.
+// kuma-cp: the control plane. `kuma-cp run [-c kuma-cp.yaml]`, `kuma-cp migrate up [-c ...]`,
+// `kuma-cp version`.
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -10,9 +12,11 @@
 #include "CLI/CLI.hpp"
 #include "source/common/logging.h"
 #include "source/common/version.h"
+#include "source/exe/version_command.h"
 #include "source/core/config/config.h"
 #include "source/core/config/loader.h"
 #include "source/dp_server/tls_autoconfig.h"
+#include "source/plugins/resources/postgres/migrations.h"
 #include "source/server/control_plane.h"
 
 namespace {
@@ -22,12 +26,8 @@ constexpr char kHeapSampleVariable[] = "TCMALLOC_SAMPLE_PARAMETER";
 constexpr char kHeapSampleBytes[] =
     "524288";  // one sample per 512 KiB allocated, gperftools' usual
 
-int run(const std::string& configFile, const std::string& logLevel, char** argv) {
-  if (absl::Status s = kuma::logging::setGlobalLevel(logLevel); !s.ok()) {
-    std::cerr << "Error: " << s.message() << std::endl;
-    return 1;
-  }
-  auto log = kuma::logging::logger("kuma-cp");
+/** Built-in defaults, then the file (-c), then KUMA_* variables; errors go to stderr. */
+std::optional<kuma::config::LoadedConfig> loadCpConfig(const std::string& configFile) {
   std::optional<std::string> file;
   if (!configFile.empty()) {
     file = configFile;
@@ -36,11 +36,65 @@ int run(const std::string& configFile, const std::string& logLevel, char** argv)
   if (!loaded.ok()) {
     std::cerr << "Error: could not load the configuration: " << loaded.status().message()
               << std::endl;
-    return 1;
+    return std::nullopt;
   }
   const kuma::config::Environment env = kuma::config::processEnvironment();
   if (absl::Status s = kuma::config::autoconfigure(loaded->config, env); !s.ok()) {
     std::cerr << "Error: " << s.message() << std::endl;
+    return std::nullopt;
+  }
+  return std::move(*loaded);
+}
+
+/** `kuma-cp migrate up`: Kuma's outcomes and messages (spec §12.2). */
+int migrateUp(const std::string& configFile) {
+  std::optional<kuma::config::LoadedConfig> loaded = loadCpConfig(configFile);
+  if (!loaded.has_value()) {
+    return 1;
+  }
+  for (const auto& warning : loaded->warnings) {
+    kuma::logging::logger("kuma-cp")->warn("{}", warning);
+  }
+  const kuma::config::StoreConfig& store = loaded->config.store;
+  if (store.type != "postgres") {
+    std::string kind = store.type;
+    if (!kind.empty()) {
+      kind[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0])));
+    }
+    std::cerr << "Error: migrations are not supported for " << kind << " resource store"
+              << std::endl;
+    return 1;
+  }
+  namespace postgres = kuma::store::postgres;
+  absl::StatusOr<postgres::ConnectionSettings> settings =
+      postgres::connectionSettingsFromConfig(store.postgres);
+  if (!settings.ok()) {
+    std::cerr << "Error: " << settings.status().message() << std::endl;
+    return 1;
+  }
+  absl::StatusOr<postgres::MigrateOutcome> outcome =
+      postgres::migrateUp(*settings, store.postgres.tolerateNewerDBVersions);
+  if (!outcome.ok()) {
+    std::cerr << "Error: " << outcome.status().message() << std::endl;
+    return 1;
+  }
+  if (*outcome == postgres::MigrateOutcome::Migrated) {
+    std::cout << "DB has been migrated for Kuma " << kuma::version::kKumaCompatible << std::endl;
+  } else {
+    std::cout << "DB has already been migrated for Kuma " << kuma::version::kKumaCompatible
+              << std::endl;
+  }
+  return 0;
+}
+
+int run(const std::string& configFile, const std::string& logLevel, char** argv) {
+  if (absl::Status s = kuma::logging::setGlobalLevel(logLevel); !s.ok()) {
+    std::cerr << "Error: " << s.message() << std::endl;
+    return 1;
+  }
+  auto log = kuma::logging::logger("kuma-cp");
+  std::optional<kuma::config::LoadedConfig> loaded = loadCpConfig(configFile);
+  if (!loaded.has_value()) {
     return 1;
   }
   // general.tlsCertFile empty → <workDir>/kuma-cp.crt|.key, inherited by dpServer & co.
@@ -70,6 +124,7 @@ int run(const std::string& configFile, const std::string& logLevel, char** argv)
 
   auto cp = kuma::server::ControlPlane::create(config);
   if (!cp.ok()) {
+    log->error("unable to set up Control Plane runtime: {}", cp.status().ToString());
     std::cerr << "Error: " << cp.status().message() << std::endl;
     return 1;
   }
@@ -112,6 +167,16 @@ int main(int argc, char** argv) {
       "variables, with Kuma 2.14's keys and names (see docs/config.md). Unknown keys are\n"
       "reported as warnings; invalid values stop the start with a message naming the key.");
 
+  CLI::App* migrateCmd =
+      app.add_subcommand("migrate", "Migrate database to which Control Plane is connected");
+  migrateCmd->require_subcommand(1);
+  CLI::App* migrateUpCmd =
+      migrateCmd->add_subcommand("up", "Apply the newest schema migrations to the database");
+  migrateUpCmd->add_option("-c,--config-file", configFile, "configuration file")
+      ->check(CLI::ExistingFile);
+  migrateUpCmd->add_option("--log-level", logLevel, "log level: one of off|info|debug")
+      ->check(CLI::IsMember({"off", "info", "debug"}));
+
   bool detailed = false;
   CLI::App* versionCmd = app.add_subcommand("version", "Print version");
   versionCmd->add_flag("-a,--detailed", detailed, "Print detailed version");
@@ -119,19 +184,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (versionCmd->parsed()) {
-    if (detailed) {
-      std::cout << "Product:       Kuma (kuma-cpp)\n"
-                << "Version:       " << kuma::version::kKumaCompatible << "\n"
-                << "kuma-cpp:      " << kuma::version::kBuildVersion << "\n"
-                << "Git commit:    " << kuma::version::kGitCommit << "\n"
-                << "Build type:    " << kuma::version::kBuildType << "\n"
-                << "Envoy:         " << kuma::version::kEnvoyVersion << std::endl;
-    } else {
-      std::cout << "Kuma: " << kuma::version::kKumaCompatible << " (kuma-cpp "
-                << kuma::version::kBuildVersion << ", " << kuma::version::kGitCommit << ")"
-                << std::endl;
-    }
+    kuma::exe::printVersion(std::cout, "Kuma", detailed);
     return 0;
+  }
+  if (migrateUpCmd->parsed()) {
+    if (absl::Status s = kuma::logging::setGlobalLevel(logLevel); !s.ok()) {
+      std::cerr << "Error: " << s.message() << std::endl;
+      return 1;
+    }
+    return migrateUp(configFile);
   }
   return run(configFile, logLevel, argv);
 }

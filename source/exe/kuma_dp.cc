@@ -3,6 +3,7 @@
 
 #include "CLI/CLI.hpp"
 #include "source/common/version.h"
+#include "source/exe/version_command.h"
 #include "source/dp/concurrency.h"
 #include "source/dp/config.h"
 #include "source/dp/run.h"
@@ -49,18 +50,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (versionCmd->parsed()) {
-    if (detailed) {
-      std::cout << "Product:       Kuma DP (kuma-cpp)\n"
-                << "Version:       " << kuma::version::kKumaCompatible << "\n"
-                << "kuma-cpp:      " << kuma::version::kBuildVersion << "\n"
-                << "Git commit:    " << kuma::version::kGitCommit << "\n"
-                << "Build type:    " << kuma::version::kBuildType << "\n"
-                << "Envoy:         " << kuma::version::kEnvoyVersion << std::endl;
-    } else {
-      std::cout << "Kuma DP: " << kuma::version::kKumaCompatible << " (kuma-cpp "
-                << kuma::version::kBuildVersion << ", " << kuma::version::kGitCommit << ")"
-                << std::endl;
-    }
+    kuma::exe::printVersion(std::cout, "Kuma DP", detailed);
     return 0;
   }
   auto config = kuma::dp::loadConfig(kuma::dp::processEnvironment(), &flags);

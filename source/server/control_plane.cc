@@ -19,6 +19,7 @@
 #include "source/diagnostics/diagnostics_server.h"
 #include "source/core/resources/mesh.h"
 #include "source/plugins/resources/memory/memory_store.h"
+#include "source/plugins/resources/postgres/migrations.h"
 #include "source/server/all_types.h"
 #include "kuma/runtime/function_component.h"
 #include "source/common/status_macros.h"
@@ -55,10 +56,105 @@ uint16_t port(uint32_t p) {
   return static_cast<uint16_t>(p);
 }
 
+/** Adds what an operator needs to a connection failure: the timeout and the key that sets it. */
+absl::Status connectionError(const absl::Status& status,
+                             const store::postgres::ConnectionSettings& settings) {
+  if (status.code() != absl::StatusCode::kUnavailable) {
+    return status;
+  }
+  return absl::UnavailableError(absl::StrCat(status.message(), "; connection timeout ",
+                                             settings.connectionTimeoutSeconds,
+                                             "s (store.postgres.connectionTimeout)"));
+}
+
+/**
+ * store.type postgres: settings → boot gate (Kuma's migration check, §12.2) → the store with
+ * its LISTEN connection. Nothing listens yet when this fails, like Kuma's "unable to set up
+ * Control Plane runtime".
+ */
+absl::StatusOr<std::unique_ptr<store::postgres::PostgresStore>> openPostgresStore(
+    const config::PostgresStoreConfig& pg, const model::TypeRegistry& registry) {
+  namespace postgres = store::postgres;
+  KUMA_ASSIGN_OR_RETURN(postgres::ConnectionSettings settings,
+                        postgres::connectionSettingsFromConfig(pg));
+  KUMA_ASSIGN_OR_RETURN(postgres::PoolOptions pool, postgres::poolOptionsFromConfig(pg));
+  absl::StatusOr<postgres::MigrationState> state = postgres::migrationState(settings);
+  if (!state.ok()) {
+    return connectionError(state.status(), settings);
+  }
+  KUMA_RETURN_IF_ERROR(postgres::checkMigrated(*state, pg.tolerateNewerDBVersions));
+  postgres::StoreOptions options;
+  options.connection = settings;
+  options.pool = pool;
+  options.typeResolver = [&registry](std::string_view name) { return registry.byName(name); };
+  // Kuma restarts its listener after 5 s..1 min; a shorter cap makes the recovery after a
+  // database restart (resync, /ready back to 200) visible within seconds.
+  options.listenerInitialBackoff = absl::Milliseconds(250);
+  options.listenerMaxBackoff = absl::Seconds(2);
+  absl::StatusOr<std::unique_ptr<postgres::PostgresStore>> store =
+      postgres::newPostgresStore(std::move(options));
+  if (!store.ok()) {
+    return connectionError(store.status(), settings);
+  }
+  return store;
+}
+
+/** Kuma's pool gauges (§13.2, pool="rw"), read at scrape time; docs/postgres.md. */
+metrics::Collector postgresPoolCollector(const store::postgres::PostgresStore& store, int max) {
+  return [&store, max](std::vector<prometheus::MetricFamily>& out) {
+    const store::postgres::PoolStats stats = store.stats();
+    const auto pool = [](std::vector<std::pair<std::string, std::string>> extra) {
+      prometheus::Labels labels{{"pool", "rw"}};
+      for (auto& [k, v] : extra) {
+        labels[k] = v;
+      }
+      return labels;
+    };
+    const auto gauge = prometheus::MetricType::Gauge;
+    out.push_back(metrics::makeFamily(
+        "store_postgres_connections", "Current number of postgres store connections", gauge,
+        {{pool({{"type", "open_connections"}}), static_cast<double>(stats.open)},
+         {pool({{"type", "in_use"}}), static_cast<double>(stats.inUse)},
+         {pool({{"type", "idle"}}), static_cast<double>(stats.idle)},
+         {pool({{"type", "new"}}), static_cast<double>(stats.opened)}}));
+    out.push_back(metrics::makeFamily(
+        "store_postgres_connections_max", "Max postgres store open connections", gauge,
+        {{pool({}), max == 0 ? 2147483647.0 : static_cast<double>(max)}}));
+    out.push_back(
+        metrics::makeFamily("store_postgres_connection_wait_count",
+                            "Total number of connections waited for in the postgres store", gauge,
+                            {{pool({}), static_cast<double>(stats.waitCount)}}));
+    out.push_back(metrics::makeFamily(
+        "store_postgres_connection_closed", "Total number of closed postgres store connections",
+        gauge, {{pool({{"type", "closed"}}), static_cast<double>(stats.closed)}}));
+    out.push_back(metrics::makeFamily(
+        "store_postgres_connection_acquire",
+        "Postgres store connection acquires that gave up (all connections in use until the "
+        "deadline)",
+        gauge, {{pool({{"type", "canceled"}}), static_cast<double>(stats.acquireTimeouts)}}));
+    // kuma-cpp: callers blocked on a free connection right now (not a Kuma metric).
+    out.push_back(metrics::makeFamily("store_postgres_connections_waiting",
+                                      "Callers currently waiting for a free postgres connection",
+                                      gauge, {{pool({}), static_cast<double>(stats.waiting)}}));
+  };
+}
+
 }  // namespace
 
 ControlPlane::~ControlPlane() {
   stop();
+}
+
+bool ControlPlane::leader() const {
+  return elector_ == nullptr || elector_->isLeader();
+}
+
+std::string ControlPlane::unreadyReason() const {
+  if (postgres_ == nullptr) {
+    return "";
+  }
+  absl::Status health = postgres_->health();
+  return health.ok() ? "" : std::string(health.message());
 }
 
 absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
@@ -73,17 +169,27 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   }
   std::unique_ptr<ControlPlane> cp(new ControlPlane());
   cp->config_ = config;
-  if (cfg.store.type != "memory") {
-    return absl::UnimplementedError(
-        absl::StrCat("store type \"", cfg.store.type, "\" is not supported yet (only memory)"));
+  if (cfg.store.type != "memory" && cfg.store.type != "postgres") {
+    return absl::UnimplementedError(absl::StrCat(
+        "store type \"", cfg.store.type, "\" is not supported yet (only memory and postgres)"));
   }
+  const model::TypeRegistry& registry = allTypes();
+  const std::string instanceId = absl::StrCat(hostname(), "-", randomHex(4));
   metrics::MetricsOptions metricsOptions;
   metricsOptions.zone = cfg.multizone.zone.name.empty() ? "Zone" : cfg.multizone.zone.name;
   cp->metrics_ = std::make_unique<metrics::Metrics>(metricsOptions);
   cp->xdsMetrics_ = std::make_unique<metrics::XdsStreamMetrics>(*cp->metrics_);
-  cp->store_ = memory::newMemoryStore();
+  if (cfg.store.type == "postgres") {
+    KUMA_ASSIGN_OR_RETURN(std::unique_ptr<store::postgres::PostgresStore> pg,
+                          openPostgresStore(cfg.store.postgres, registry));
+    cp->postgres_ = pg.get();
+    cp->store_ = std::move(pg);
+    cp->metrics_->addCollector(
+        postgresPoolCollector(*cp->postgres_, cfg.store.postgres.maxOpenConnections));
+  } else {
+    cp->store_ = memory::newMemoryStore();
+  }
   cp->timedStore_ = std::make_unique<metrics::InstrumentedStore>(*cp->store_, *cp->metrics_);
-  const model::TypeRegistry& registry = allTypes();
   manager::Options managerOptions;
   managerOptions.zone = cfg.multizone.zone.name;
   managerOptions.unsafeDelete = cfg.store.unsafeDelete;
@@ -109,10 +215,43 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   defaultsOptions.skipTenantResources = cfg.defaults.skipTenantResources;
   defaultsOptions.createMeshRoutingResources = cfg.defaults.createMeshRoutingResources;
   defaults::installMeshDefaults(*cp->manager_, registry, defaultsOptions);
-  cp->components_.add(
-      std::make_unique<defaults::DefaultsComponent>(*cp->manager_, registry, defaultsOptions));
-
-  const std::string instanceId = absl::StrCat(hostname(), "-", randomHex(4));
+  auto defaultsComponent =
+      std::make_unique<defaults::DefaultsComponent>(*cp->manager_, registry, defaultsOptions);
+  if (cp->postgres_ == nullptr) {
+    // Memory store: this instance is always leader.
+    cp->components_.add(std::move(defaultsComponent));
+  } else {
+    // Leader-only components run while this instance holds Kuma's lock (spec §12.5).
+    cp->leaderGate_ = std::make_unique<LeaderGate>();
+    cp->leaderGate_->add(std::move(defaultsComponent));
+    store::postgres::LeaderElectorOptions electorOptions;
+    KUMA_ASSIGN_OR_RETURN(electorOptions.connection,
+                          store::postgres::connectionSettingsFromConfig(cfg.store.postgres));
+    electorOptions.owner = instanceId;
+    LeaderGate* gate = cp->leaderGate_.get();
+    cp->elector_ = std::make_unique<store::postgres::LeaderElector>(
+        electorOptions,
+        [gate, instanceId] {
+          logging::logger("leader")->info("{} is now the leader", instanceId);
+          gate->elected();
+        },
+        [gate, instanceId] {
+          logging::logger("leader")->info("{} is no longer the leader", instanceId);
+          gate->lost();
+        });
+    store::postgres::LeaderElector* elector = cp->elector_.get();
+    cp->components_.add(std::make_unique<runtime::FunctionComponent>(
+        "leader-election",
+        [gate, elector] {
+          gate->start();
+          elector->start();
+          return absl::OkStatus();
+        },
+        [gate, elector] {
+          elector->stop();  // releases the lock so that a peer takes over at once
+          gate->stop();
+        }));
+  }
   if (cfg.apiServer.http.enabled) {
     api_server::ApiServerOptions api;
     api.interface = cfg.apiServer.http.interface;
@@ -255,7 +394,10 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     bootstrap.params.adminAccessLogPath = params.adminAccessLogPath;
     bootstrap.params.xdsConnectTimeout = absl::FromChrono(params.xdsConnectTimeout);
     bootstrap.params.xdsGrpcMaxReceiveMessageBytes = params.xdsGrpcMaxReceiveMessageBytes;
-    bootstrap.params.hdsEnabled = cfg.dpServer.hds.enabled;
+    // Kuma 2.14 adds `hdsConfig` when dpServer.hds.enabled (default true). The DP server does not
+    // serve HDS yet (docs/status.md): advertising it would make every Envoy retry a stream that
+    // fails with UNIMPLEMENTED and log a warning every few seconds, so it is left out until then.
+    bootstrap.params.hdsEnabled = false;
     bootstrap.params.enableReloadableTokens = cfg.dpServer.authn.enableReloadableTokens;
     auto handler = std::make_shared<xds::bootstrap::BootstrapHandler>(std::move(bootstrap),
                                                                       *cp->manager_, registry);
@@ -296,6 +438,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   diag.tlsMaxVersion = cfg.diagnostics.tlsMaxVersion;
   ControlPlane* self = cp.get();
   diag.ready = [self] { return self->ready(); };
+  diag.unreadyReason = [self] { return self->unreadyReason(); };
   // Metrics kept elsewhere are read at scrape time (docs/metrics.md).
   {
     metrics::CpInfo info;
@@ -320,9 +463,22 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
                                {lookup("miss"), static_cast<double>(stats.contextMisses)},
                                {lookup("error"), static_cast<double>(stats.contextErrors)}}));
     });
+    ControlPlane* state = cp.get();
+    cp->metrics_->addCollector([state](std::vector<prometheus::MetricFamily>& out) {
+      out.push_back(metrics::makeFamily("leader", "Whether this instance is the leader",
+                                        prometheus::MetricType::Gauge,
+                                        {{{}, state->leader() ? 1.0 : 0.0}}));
+    });
     if (cfg.metrics.controlPlane.reportResourcesCount) {
-      // The raw store: counting must not show up in the `store` histogram.
-      cp->metrics_->addCollector(metrics::resourcesCountCollector(*cp->store_, registry.all()));
+      // The raw store: counting must not show up in the `store` histogram. Leader only (like
+      // Kuma), and not while the database is known to be down (each list would wait for it).
+      metrics::Collector count = metrics::resourcesCountCollector(*cp->store_, registry.all());
+      cp->metrics_->addCollector(
+          [state, count = std::move(count)](std::vector<prometheus::MetricFamily>& out) {
+            if (state->leader() && state->unreadyReason().empty()) {
+              count(out);
+            }
+          });
     }
   }
   metrics::Metrics* served = cp->metrics_.get();

@@ -3,8 +3,12 @@
 // File: control_plane.h
 // kuma-cp assembled from its configuration: store → manager → defaults → API server →
 // diagnostics, started in that order and stopped in reverse (architecture.md).
+// store.type memory: this instance is always leader. store.type postgres: the database must be
+// migrated (checked in create()), and leader-only components run only while a LeaderElector
+// holds Kuma's `kuma-cp-lock` (docs/postgres.md).
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "source/core/ca/ca_manager.h"
@@ -16,6 +20,9 @@
 #include "source/core/runtime/component_manager.h"
 #include "source/core/store/cached_store.h"
 #include "source/dp_server/dp_server.h"
+#include "source/plugins/resources/postgres/leader_elector.h"
+#include "source/plugins/resources/postgres/postgres_store.h"
+#include "source/server/leader_gate.h"
 #include "source/xds/cache/snapshot_cache.h"
 #include "source/xds/server/ads_server.h"
 #include "source/xds/sync/composite_callbacks.h"
@@ -41,6 +48,15 @@ class ControlPlane {
 
   manager::ResourceManager& manager() { return *manager_; }
 
+  /** Whether this instance is leader (always with the memory store). Any thread. */
+  bool leader() const;
+
+  /**
+   * Why the control plane cannot serve although it started (the PostgreSQL store is
+   * unreachable); empty when it can. Shown by /ready. Any thread, never blocks.
+   */
+  std::string unreadyReason() const;
+
   /** The Prometheus registry served on the diagnostics port's /metrics (spec §13). */
   metrics::Metrics& metrics() { return *metrics_; }
 
@@ -58,6 +74,8 @@ class ControlPlane {
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<metrics::XdsStreamMetrics> xdsMetrics_;
   std::unique_ptr<store::ResourceStore> store_;
+  // store_ when it is the PostgreSQL store (pool metrics, health), else nullptr.
+  store::postgres::PostgresStore* postgres_ = nullptr;
   // store_ timed (`store`, `store_conflicts`): what the manager and the xDS cache use.
   std::unique_ptr<metrics::InstrumentedStore> timedStore_;
   // Counts `store_cache` around cachedStore_.
@@ -74,6 +92,9 @@ class ControlPlane {
   std::unique_ptr<xds::sync::InsightTracker> insights_;
   std::unique_ptr<xds::sync::CompositeCallbacks> streamCallbacks_;
   std::unique_ptr<xds::server::AdsServer> ads_;
+  // Leader-only components and, with PostgreSQL, the election that drives them.
+  std::unique_ptr<LeaderGate> leaderGate_;
+  std::unique_ptr<store::postgres::LeaderElector> elector_;
   runtime::ComponentManager components_;
   dp_server::DpServer* dpServer_ = nullptr;
 };

@@ -2,6 +2,7 @@
 // /debug/pprof endpoints (gated, validated, one CPU profile at a time, 501 without gperftools)
 // and TLS.
 #include <atomic>
+#include <mutex>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -65,6 +66,31 @@ void expectText(const httplib::Result& r, int status, const std::string& message
   EXPECT_EQ(r->status, status);
   EXPECT_EQ(r->body, message + "\n");
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; charset=utf-8");
+}
+
+TEST_F(DiagnosticsServerTest, ReadyExplainsAnUnreadyReason) {
+  std::mutex mu;
+  std::string reason = "store unavailable: PostgreSQL at 127.0.0.1:1 is unreachable";
+  DiagnosticsOptions options;
+  options.unreadyReason = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return reason;
+  };
+  start(std::move(options));
+  auto c = client();
+  // Components not ready yet: plain 503 whatever the reason says.
+  EXPECT_EQ(c.Get("/ready")->status, 503);
+  ready_ = true;
+  expectText(c.Get("/ready"), 503, "store unavailable: PostgreSQL at 127.0.0.1:1 is unreachable");
+  EXPECT_EQ(c.Get("/healthy")->status, 200);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    reason.clear();
+  }
+  auto r = c.Get("/ready");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
 }
 
 TEST_F(DiagnosticsServerTest, ReadyHealthyAndUnknownPaths) {

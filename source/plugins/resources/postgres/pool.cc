@@ -170,6 +170,7 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::acquire(absl::Time deadlin
       };
       if (!ready()) {
         stats_.waiting++;
+        stats_.waitCount++;
         const bool ok = mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
         stats_.waiting--;
         if (!ok) {

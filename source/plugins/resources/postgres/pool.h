@@ -57,6 +57,8 @@ struct PoolStats {
   int idle = 0;
   /** Callers blocked waiting for a free connection. */
   int waiting = 0;
+  /** Acquires that had to wait for a free connection (cumulative). */
+  uint64_t waitCount = 0;
   uint64_t opened = 0;
   uint64_t closed = 0;
   uint64_t acquireTimeouts = 0;

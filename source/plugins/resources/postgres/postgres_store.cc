@@ -285,6 +285,16 @@ class Store : public PostgresStore {
     absl::MutexLock lock(&listenerMu_);
     return listenerConnects_;
   }
+  absl::Status health() const override {
+    absl::MutexLock lock(&listenerMu_);
+    if (listening_) {
+      return absl::OkStatus();
+    }
+    const ConnectionSettings& settings = pool_->settings();
+    return absl::UnavailableError(absl::StrCat(
+        "store unavailable: PostgreSQL at ", settings.host, ":", settings.port, " is unreachable (",
+        lastListenerError_.empty() ? "not connected" : lastListenerError_, "); retrying"));
+  }
 
   void unsubscribe(const SubscriberSharedPtr& subscriber) {
     {

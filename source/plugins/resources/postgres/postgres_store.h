@@ -69,6 +69,13 @@ class PostgresStore : public ResourceStore {
   virtual bool listening() const = 0;
   /** Number of times the LISTEN connection was (re-)established. */
   virtual uint64_t listenerConnects() const = 0;
+  /**
+   * OK while the LISTEN connection is established; otherwise Unavailable naming the database
+   * (host:port) and the last connection error. The LISTEN connection notices a lost server at
+   * once (EOF on its socket) and re-connects with the configured backoff, so this is the cheap
+   * "is the database there" signal for /ready.
+   */
+  virtual absl::Status health() const = 0;
 };
 
 /**
