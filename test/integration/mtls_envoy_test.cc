@@ -87,34 +87,6 @@ std::set<std::string> identitySerials(uint16_t adminPort, const std::string& spi
   return serials;
 }
 
-// Sends `request` over a plain TCP connection and returns what came back before the peer
-// closed or 2 s passed; nullopt when the connection could not be opened.
-std::optional<std::string> plainTcpExchange(uint16_t port, const std::string& request) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return std::nullopt;
-  }
-  timeval tv{2, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  (void)!write(fd, request.data(), request.size());
-  std::string out;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) {
-      break;
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
 class MtlsEnvoyTest : public XdsEnvoyTest {
  protected:
   static int put(httplib::Client& api, const std::string& path, const json& body) {

@@ -36,30 +36,9 @@ Answer get(uint16_t port) {
   return {res->status, res->body};
 }
 
-// A client outside the mesh: plain TCP, one HTTP request; what came back before the peer closed
-// (nullopt: could not connect).
+// A client outside the mesh: plain TCP, one HTTP request (nullopt: could not connect).
 std::optional<std::string> plainTcp(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return std::nullopt;
-  }
-  timeval tv{2, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  const std::string request = "GET / HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string out;
-  char buf[4096];
-  ssize_t n = 0;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
+  return plainTcpExchange(port, "GET / HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n");
 }
 
 class TrafficPermissionTest : public XdsEnvoyTest {

@@ -3,7 +3,11 @@
 // Shared fixture for end-to-end tests with real Envoys: a kuma-cp on free ports, sidecars
 // bootstrapped through its /bootstrap exactly as kuma-dp does, small HTTP apps behind them.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <optional>
@@ -21,6 +25,32 @@ namespace kuma::test {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+
+// Sends `request` over a plain TCP connection to 127.0.0.1:`port` (a client outside the mesh)
+// and returns what came back before the peer closed or 2 s passed; nullopt when the connection
+// could not be opened.
+inline std::optional<std::string> plainTcpExchange(uint16_t port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return std::nullopt;
+  }
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  (void)!write(fd, request.data(), request.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
 
 // A plain HTTP application standing for a workload next to its sidecar.
 class App {
