@@ -146,17 +146,22 @@ class PermissionVersionsTest : public ::testing::Test {
 
 // The RBAC rendered for the MTP shape: the principals of policy "MeshTrafficPermission" of the
 // first HTTP filter of the inbound's HCM ("none" when the policies map is empty: deny all).
+// (Lookups go through JSON pointers with defaults: a const operator[] on a missing key is
+// undefined behaviour, and asserts in debug builds; deny-all renders `rules: {}`.)
 std::string mtpPrincipals(const json& listener) {
-  const json& hcm = listener["filterChains"][0]["filters"][0]["typedConfig"];
-  const json& first = hcm["httpFilters"][0];
+  if (!listener.is_object()) {
+    return "no listener";
+  }
+  const json first = listener.value(
+      "/filterChains/0/filters/0/typedConfig/httpFilters/0"_json_pointer, json::object());
   if (first.value("name", "") != "envoy.filters.http.rbac") {
     return "no rbac filter";
   }
-  const json& policies = first["typedConfig"]["rules"]["policies"];
+  const json policies = first.value("/typedConfig/rules/policies"_json_pointer, json::object());
   if (!policies.is_object() || policies.empty()) {
     return "none";
   }
-  return policies["MeshTrafficPermission"]["principals"].dump();
+  return policies.value("/MeshTrafficPermission/principals"_json_pointer, json()).dump();
 }
 
 TEST_F(PermissionVersionsTest, MtpChangeReVersionsOnlyTheSelectedProxy) {
@@ -232,9 +237,13 @@ TEST_F(PermissionVersionsTest, LegacyTrafficPermissionReVersionsOnlyTheMatchingP
   // backend gets the legacy network RBAC named after the TrafficPermission.
   const auto legacy = waitFor(kBackend, [](const Snapshot& s) {
     const json l = inbound(s, "10.0.0.2");
-    const json& f = l["filterChains"][0]["filters"][0];
+    if (!l.is_object()) {
+      return false;
+    }
+    const json f = l.value("/filterChains/0/filters/0"_json_pointer, json::object());
     return f.value("name", "") == "envoy.filters.network.rbac" &&
-           f["typedConfig"]["rules"]["policies"].contains("web-to-backend");
+           f.value("/typedConfig/rules/policies"_json_pointer, json::object())
+               .contains("web-to-backend");
   });
   ASSERT_NE(legacy, nullptr) << inbound(*cache_.getSnapshot(kBackend), "10.0.0.2").dump();
   settle();
