@@ -319,36 +319,26 @@ void LoadRunner::launch(Proxy& proxy) {
     return;
   }
   Channel& channel = channelFor(proxy.group);
-  StreamBase* stream = nullptr;
+  // One stream type per protocol; everything else about opening it is the same.
+  const auto open = [&](auto s) {
+    auto* raw = s.get();
+    {
+      std::lock_guard<std::mutex> lock(proxy.mu);
+      proxy.streams.push_back(std::move(s));
+      proxy.live = raw;
+    }
+    launched_.fetch_add(1);
+    live_.fetch_add(1);
+    raw->start(*channel.stub);
+  };
   if (options_.protocol == Protocol::Sotw) {
-    auto s = std::make_unique<AdsStream<discovery::DiscoveryRequest, discovery::DiscoveryResponse>>(
-        *this, proxy);
-    auto* raw = s.get();
-    {
-      std::lock_guard<std::mutex> lock(proxy.mu);
-      proxy.streams.push_back(std::move(s));
-      proxy.live = raw;
-    }
-    stream = raw;
-    launched_.fetch_add(1);
-    live_.fetch_add(1);
-    raw->start(*channel.stub);
+    open(std::make_unique<AdsStream<discovery::DiscoveryRequest, discovery::DiscoveryResponse>>(
+        *this, proxy));
   } else {
-    auto s = std::make_unique<
-        AdsStream<discovery::DeltaDiscoveryRequest, discovery::DeltaDiscoveryResponse>>(*this,
-                                                                                        proxy);
-    auto* raw = s.get();
-    {
-      std::lock_guard<std::mutex> lock(proxy.mu);
-      proxy.streams.push_back(std::move(s));
-      proxy.live = raw;
-    }
-    stream = raw;
-    launched_.fetch_add(1);
-    live_.fetch_add(1);
-    raw->start(*channel.stub);
+    open(std::make_unique<
+         AdsStream<discovery::DeltaDiscoveryRequest, discovery::DeltaDiscoveryResponse>>(*this,
+                                                                                         proxy));
   }
-  (void)stream;
 }
 
 void LoadRunner::onStreamDone(Proxy& proxy, bool wasComplete) {
