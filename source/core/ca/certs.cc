@@ -104,6 +104,23 @@ void setValidity(X509* cert, absl::Time now, absl::Duration validity) {
   ASN1_TIME_set(X509_getm_notAfter(cert), absl::ToTimeT(now + validity));
 }
 
+// Signs `cert` with `signer` (SHA-256) and returns it with `key`, both as PEM.
+absl::StatusOr<KeyPair> signAndEncode(X509* cert, EVP_PKEY* signer, EVP_PKEY* key,
+                                      const std::string& what) {
+  if (X509_sign(cert, signer, EVP_sha256()) == 0) {
+    return opensslError(absl::StrCat("signing the ", what, " failed").c_str());
+  }
+  auto certPem = certToPem(cert);
+  if (!certPem.ok()) {
+    return certPem.status();
+  }
+  auto keyPem = keyToPem(key);
+  if (!keyPem.ok()) {
+    return keyPem.status();
+  }
+  return KeyPair{std::move(*certPem), std::move(*keyPem)};
+}
+
 }  // namespace
 
 absl::StatusOr<absl::Duration> parseMeshDuration(std::string_view text) {
@@ -167,18 +184,7 @@ absl::StatusOr<KeyPair> generateRootCa(const std::string& mesh, int bits, absl::
   if (absl::Status s = addUriSans(cert.get(), {absl::StrCat("spiffe://", mesh)}, false); !s.ok()) {
     return s;
   }
-  if (X509_sign(cert.get(), key->get(), EVP_sha256()) == 0) {
-    return opensslError("signing the CA certificate failed");
-  }
-  auto certPem = certToPem(cert.get());
-  if (!certPem.ok()) {
-    return certPem.status();
-  }
-  auto keyPem = keyToPem(key->get());
-  if (!keyPem.ok()) {
-    return keyPem.status();
-  }
-  return KeyPair{std::move(*certPem), std::move(*keyPem)};
+  return signAndEncode(cert.get(), key->get(), key->get(), "CA certificate");
 }
 
 std::vector<std::string> identityUris(const std::string& mesh, const MultiValueTags& tags) {
@@ -245,18 +251,7 @@ absl::StatusOr<KeyPair> issueIdentityCert(const KeyPair& signer, const std::stri
   if (absl::Status s = addUriSans(cert.get(), uris, true); !s.ok()) {
     return s;
   }
-  if (X509_sign(cert.get(), caKey.get(), EVP_sha256()) == 0) {
-    return opensslError("signing the identity certificate failed");
-  }
-  auto certPem = certToPem(cert.get());
-  if (!certPem.ok()) {
-    return certPem.status();
-  }
-  auto keyPem = keyToPem(key->get());
-  if (!keyPem.ok()) {
-    return keyPem.status();
-  }
-  return KeyPair{std::move(*certPem), std::move(*keyPem)};
+  return signAndEncode(cert.get(), caKey.get(), key->get(), "identity certificate");
 }
 
 void validateSigningPair(const KeyPair& pair, validators::ValidationError& errors) {
