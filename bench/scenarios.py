@@ -57,6 +57,18 @@ NAMES = {"S1": "ramp", "S2": "full-mesh", "S3": "idle", "S4": "policy-change",
          "S5": "endpoint-churn", "S6": "reconnect-storm"}
 
 
+def portable_command():
+    """This run's command line as a user would type it (no interpreter or checkout path)."""
+    return " ".join(shlex.quote(a) for a in ["python3"] + sys.argv)
+
+
+def portable_load_command(bench):
+    """The generator's command line with the binary relative to the checkout and the run's
+    temporary work dir as <workdir>, so committed results name no path of this machine."""
+    args = [os.path.relpath(bench.load_cmd[3], ROOT)] + bench.load_cmd[4:]
+    return " ".join(a.replace(bench.work, "<workdir>") for a in args)
+
+
 def now_ms():
     return time.time() * 1000.0
 
@@ -320,8 +332,8 @@ def base_result(bench, dataplanes, services, load_report):
     base_rss = bench.events.get("cp_rss_kb_baseline")
     return {
         "scenario": bench.scenario, "name": NAMES[bench.scenario], "size": bench.args.size,
-        "command": " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv),
-        "load_command": " ".join(bench.load_cmd[3:]),
+        "command": portable_command(),
+        "load_command": portable_load_command(bench),
         "pinning": f"kuma-cp taskset -c {bench.args.cp_core}, "
                    f"kuma-xds-load taskset -c {bench.args.load_core}",
         "protocol": bench.args.protocol, "machine": machine(),
@@ -616,7 +628,7 @@ def main():
             bench.stop_cp()
 
     print()
-    print("Command: " + " ".join(shlex.quote(a) for a in [sys.executable] + sys.argv))
+    print("Command: " + portable_command())
     print(f"kuma-cp pinned to core {args.cp_core}, kuma-xds-load to core {args.load_core}; "
           f"memory store; KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE=none")
     hdr = ("scenario", "name", "dataplanes", "services", "complete", "cp RSS KiB", "KiB/proxy",
