@@ -126,6 +126,8 @@ class MeshContext {
   uint64_t vipsHash() const { return vipsHash_; }
   /** Content hash of what a proxy can read about `service`: endpoints, protocol, VIP (0: none). */
   uint64_t serviceHash(const std::string& service) const;
+  /** Every service with endpoints or a VIP → serviceHash(), sorted by name. */
+  const std::map<std::string, uint64_t>& serviceHashes() const { return serviceHashes_; }
 
   /** Healthy Ready endpoints of `service`, sorted by address then port; empty when unknown. */
   const std::vector<Endpoint>& endpoints(const std::string& service) const;

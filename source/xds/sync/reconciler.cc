@@ -1,5 +1,6 @@
 #include "source/xds/sync/reconciler.h"
 
+#include <algorithm>
 #include <optional>
 #include <random>
 
@@ -147,6 +148,13 @@ void Reconciler::addProxy(const std::string& nodeId, const std::string& mesh,
   proxy.mesh = mesh;
   proxy.name = name;
   proxy.options = std::move(options);
+  if (auto it = proxies_.find(nodeId); it != proxies_.end()) {
+    unindexProxy(nodeId, it->second);  // the same node again: its new stream replaces the old
+  }
+  MeshEntry& entry = meshes_[mesh];
+  entry.proxies.insert(nodeId);
+  entry.byDataplane[name].insert(nodeId);
+  entry.pending.insert(nodeId);
   proxies_[nodeId] = std::move(proxy);
   enqueue(nodeId);
 }
@@ -158,6 +166,7 @@ void Reconciler::removeProxy(const std::string& nodeId) {
     auto it = proxies_.find(nodeId);
     if (it != proxies_.end()) {
       forgotten.emplace(it->second.mesh, it->second.name);
+      unindexProxy(nodeId, it->second);
       proxies_.erase(it);
     }
   }
@@ -185,17 +194,26 @@ void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
   if (type->scope == model::Scope::Global || resync) {
     if (type->name == "Mesh" && !resync) {
       markChanged(meshes_[event.key.name]);
-      enqueueMesh(event.key.name);
+      enqueueMeshBuild(event.key.name);
     } else {
       for (auto& [mesh, entry] : meshes_) {
         markChanged(entry);
-        enqueueMesh(mesh);
+        enqueueMeshBuild(mesh);
       }
     }
     return;
   }
-  markChanged(meshes_[event.key.mesh]);
-  enqueueMesh(event.key.mesh);
+  MeshEntry& entry = meshes_[event.key.mesh];
+  markChanged(entry);
+  enqueueMeshBuild(event.key.mesh);
+  if (type == dataplaneType_) {
+    // The proxies of this Dataplane read its spec directly, not through the context's hashes.
+    if (auto it = entry.byDataplane.find(event.key.name); it != entry.byDataplane.end()) {
+      for (const std::string& nodeId : it->second) {
+        enqueue(nodeId);
+      }
+    }
+  }
 }
 
 bool Reconciler::sameInputs(const Proxy& proxy, const MeshContext& context) {
@@ -229,12 +247,102 @@ void Reconciler::enqueue(const std::string& nodeId) {
   }
 }
 
-void Reconciler::enqueueMesh(const std::string& mesh) {
-  for (const auto& [nodeId, proxy] : proxies_) {
-    if (proxy.mesh == mesh) {
+void Reconciler::enqueueMeshBuild(const std::string& mesh) {
+  auto it = meshes_.find(mesh);
+  if (it == meshes_.end() || it->second.proxies.empty()) {
+    return;  // nobody to update: the context is built when first asked for
+  }
+  if (meshQueued_.insert(mesh).second) {
+    meshQueue_.push_back(mesh);
+  }
+}
+
+void Reconciler::enqueueAffected(const MeshEntry& entry, const MeshContext* before,
+                                 const MeshContext& after) {
+  const auto enqueueAll = [this](const NodeSet& nodes) {
+    for (const std::string& nodeId : nodes) {
       enqueue(nodeId);
     }
+  };
+  if (before == nullptr || before->baseHash() != after.baseHash()) {
+    enqueueAll(entry.proxies);
+    return;
   }
+  if (before->vipsHash() != after.vipsHash()) {
+    enqueueAll(entry.readAllVips);
+  }
+  // Both maps are sorted by service: one merge walk finds the services whose hash differs.
+  const auto& a = before->serviceHashes();
+  const auto& b = after.serviceHashes();
+  const auto readersOf = [&](const std::string& service) {
+    if (auto it = entry.dependents.find(service); it != entry.dependents.end()) {
+      enqueueAll(it->second);
+    }
+  };
+  auto ia = a.begin();
+  auto ib = b.begin();
+  while (ia != a.end() || ib != b.end()) {
+    if (ib == b.end() || (ia != a.end() && ia->first < ib->first)) {
+      readersOf((ia++)->first);
+    } else if (ia == a.end() || ib->first < ia->first) {
+      readersOf((ib++)->first);
+    } else {
+      if (ia->second != ib->second) {
+        readersOf(ia->first);
+      }
+      ++ia;
+      ++ib;
+    }
+  }
+  // Not in the indexes: proxies never generated (or whose generation failed). Those generating
+  // right now from `before` re-run when they record what they read (see reconcile()).
+  enqueueAll(entry.pending);
+}
+
+void Reconciler::indexDependencies(const std::string& nodeId, const Proxy& proxy, bool add) {
+  MeshEntry& entry = meshes_[proxy.mesh];
+  if (proxy.dependencies.allVips) {
+    add ? (void)entry.readAllVips.insert(nodeId) : (void)entry.readAllVips.erase(nodeId);
+  }
+  for (const std::string& service : proxy.dependencies.services) {
+    if (add) {
+      entry.dependents[service].insert(nodeId);
+      continue;
+    }
+    if (auto it = entry.dependents.find(service); it != entry.dependents.end()) {
+      it->second.erase(nodeId);
+      if (it->second.empty()) {
+        entry.dependents.erase(it);
+      }
+    }
+  }
+}
+
+void Reconciler::unindexProxy(const std::string& nodeId, const Proxy& proxy) {
+  indexDependencies(nodeId, proxy, /*add=*/false);
+  MeshEntry& entry = meshes_[proxy.mesh];
+  entry.proxies.erase(nodeId);
+  entry.pending.erase(nodeId);
+  if (auto it = entry.byDataplane.find(proxy.name); it != entry.byDataplane.end()) {
+    it->second.erase(nodeId);
+    if (it->second.empty()) {
+      entry.byDataplane.erase(it);
+    }
+  }
+}
+
+std::vector<std::string> Reconciler::nodesOf(const std::string& mesh,
+                                             const std::string& name) const {
+  std::vector<std::string> nodes;
+  auto entry = meshes_.find(mesh);
+  if (entry == meshes_.end()) {
+    return nodes;
+  }
+  if (auto it = entry->second.byDataplane.find(name); it != entry->second.byDataplane.end()) {
+    nodes.assign(it->second.begin(), it->second.end());
+    std::sort(nodes.begin(), nodes.end());  // deterministic choice among several streams
+  }
+  return nodes;
 }
 
 void Reconciler::workerLoop() {
@@ -243,11 +351,21 @@ void Reconciler::workerLoop() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](Reconciler* r)
-               ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) { return r->stopping_ || !r->queue_.empty(); },
+          +[](Reconciler* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+            return r->stopping_ || !r->queue_.empty() || !r->meshQueue_.empty();
+          },
           this));
       if (stopping_) {
         return;
+      }
+      if (!meshQueue_.empty()) {
+        std::string mesh = std::move(meshQueue_.front());
+        meshQueue_.pop_front();
+        meshQueued_.erase(mesh);
+        mu_.Unlock();
+        (void)meshContext(mesh);  // enqueues the affected proxies; errors: see meshContext()
+        mu_.Lock();
+        continue;
       }
       nodeId = std::move(queue_.front());
       queue_.pop_front();
@@ -294,12 +412,10 @@ absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
   bool connected = false;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [nodeId, proxy] : proxies_) {
-      if (proxy.mesh == mesh && proxy.name == name) {
-        options = proxy.options;
-        connected = true;
-        break;
-      }
+    for (const std::string& nodeId : nodesOf(mesh, name)) {
+      options = proxies_.at(nodeId).options;
+      connected = true;
+      break;
     }
   }
   auto context = meshContext(mesh);
@@ -328,11 +444,7 @@ absl::StatusOr<GeneratedResources> Reconciler::served(const std::string& mesh,
   std::vector<std::string> nodes;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [nodeId, proxy] : proxies_) {
-      if (proxy.mesh == mesh && proxy.name == name) {
-        nodes.push_back(nodeId);
-      }
-    }
+    nodes = nodesOf(mesh, name);
   }
   for (const auto& nodeId : nodes) {
     SnapshotConstSharedPtr snapshot = cache_.getSnapshot(nodeId);
@@ -398,6 +510,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
   ++stats_.contextMisses;
   // Keep the previous object when nothing changed, so shared resources stay shared.
   if (entry.context == nullptr || entry.context->hash() != (*built)->hash()) {
+    enqueueAffected(entry, entry.context.get(), **built);
     entry.context = *built;
   }
   return entry.context;
@@ -483,6 +596,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     if (it == proxies_.end()) {
       return;  // disconnected meanwhile: publish nothing
     }
+    indexDependencies(nodeId, it->second, /*add=*/false);
     it->second.generated = true;
     it->second.contextHash = (*context)->hash();
     it->second.baseHash = (*context)->baseHash();
@@ -492,6 +606,14 @@ void Reconciler::reconcile(const std::string& nodeId) {
       it->second.serviceHashes.push_back((*context)->serviceHash(service));
     }
     it->second.dependencies = std::move(generated->dependencies);
+    indexDependencies(nodeId, it->second, /*add=*/true);
+    MeshEntry& entry = meshes_[it->second.mesh];
+    entry.pending.erase(nodeId);
+    if (entry.context != *context) {
+      // A newer context replaced ours during the generation; its comparison used what this
+      // proxy had read before, so check again against it.
+      enqueue(nodeId);
+    }
     it->second.dataplaneVersion = (*dataplane)->meta.version;
     it->second.tls = tls;
     ++stats_.generations;

@@ -3,9 +3,13 @@
 // File: reconciler.h
 // Keeps every connected proxy's snapshot up to date (Kuma's DataplaneWatchdog, event-driven):
 //   - one immutable MeshContext per mesh, rebuilt only after a store change in that mesh;
-//   - a proxy is reconciled when it connects, right after a change in its mesh (coalesced), and
-//     on every refresh interval as a safety net; a pass where neither the mesh context nor the
-//     Dataplane changed costs a hash comparison, not a regeneration;
+//   - a store change in a mesh queues one rebuild of its context (changes arriving meanwhile are
+//     coalesced into the next build); the new context is compared with the old one and only the
+//     proxies that read something that differs are queued (every proxy when the Mesh or a policy
+//     changed; the readers of a service when its endpoints, protocol or VIP changed; the proxies
+//     of a Dataplane when that Dataplane changed), not every proxy of the mesh;
+//   - a proxy is also reconciled when it connects and on every refresh interval as a safety net;
+//     a pass where nothing the proxy reads changed costs a hash comparison, not a regeneration;
 //   - per-type versions: a type whose resources are unchanged keeps its version, a changed type
 //     gets a new UUID; when clusters change, endpoints get a new version too (Kuma 2.14).
 // Threads: one scheduler thread plus a bounded pool of workers; each proxy is reconciled by one
@@ -17,11 +21,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "kuma/store/resource_store.h"
 #include "nlohmann/json.hpp"
@@ -144,6 +149,7 @@ class Reconciler {
   };
   /** Would generating `proxy` from `context` give what it generated last time? */
   static bool sameInputs(const Proxy& proxy, const MeshContext& context);
+  using NodeSet = absl::flat_hash_set<std::string>;
   struct MeshEntry {
     MeshContextConstSharedPtr context;
     /**
@@ -154,12 +160,35 @@ class Reconciler {
     bool dirty = true;
     /** Count of changes seen; a build is current when none arrived while it read the store. */
     uint64_t changes = 0;
+    // Who reads what, from each proxy's last generation: a new context enqueues only the
+    // proxies whose inputs it changed (see enqueueAffected), not every proxy of the mesh.
+    NodeSet proxies;                                        // every connected proxy of the mesh
+    absl::flat_hash_map<std::string, NodeSet> byDataplane;  // Dataplane name → proxies
+    absl::flat_hash_map<std::string, NodeSet> dependents;   // destination service → readers
+    NodeSet readAllVips;                                    // proxies that read the whole VIP map
+    NodeSet pending;  // not generated yet (or failed): retried on every new context
   };
 
   void onStoreEvent(const store::ChangeEvent& event);
   static void markChanged(MeshEntry& entry);
   void enqueue(const std::string& nodeId) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void enqueueMesh(const std::string& mesh) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /** Asks a worker to rebuild `mesh`'s context (and so enqueue the affected proxies). */
+  void enqueueMeshBuild(const std::string& mesh) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /**
+   * `after` replaces `before` (null: the first context) in `entry`: enqueues the proxies that
+   * may read something that differs, plus the running and never generated ones.
+   */
+  void enqueueAffected(const MeshEntry& entry, const MeshContext* before, const MeshContext& after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /** Adds (`add`) or removes `proxy`'s recorded dependencies in its mesh's indexes. */
+  void indexDependencies(const std::string& nodeId, const Proxy& proxy, bool add)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /** Removes `nodeId` from every index of its mesh. */
+  void unindexProxy(const std::string& nodeId, const Proxy& proxy)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  /** Connected proxies of Dataplane `name` in `mesh`. */
+  std::vector<std::string> nodesOf(const std::string& mesh, const std::string& name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void workerLoop();
   void tickerLoop();
   void reconcile(const std::string& nodeId);
@@ -172,11 +201,14 @@ class Reconciler {
   const model::ResourceTypeDescriptor* const dataplaneType_;
 
   mutable absl::Mutex mu_;
-  std::map<std::string, Proxy> proxies_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Proxy> proxies_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> queued_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> running_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> rerun_ ABSL_GUARDED_BY(mu_);
+  NodeSet queued_ ABSL_GUARDED_BY(mu_);
+  NodeSet running_ ABSL_GUARDED_BY(mu_);
+  NodeSet rerun_ ABSL_GUARDED_BY(mu_);
+  // Meshes whose context a worker should rebuild (taken before proxies).
+  std::deque<std::string> meshQueue_ ABSL_GUARDED_BY(mu_);
+  NodeSet meshQueued_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, MeshEntry> meshes_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   ReconcilerStats stats_ ABSL_GUARDED_BY(mu_);
