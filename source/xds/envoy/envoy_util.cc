@@ -79,12 +79,15 @@ void appendLengthDelimited(std::string& out, uint32_t field, const std::string& 
 }
 
 std::string serializeDeterministic(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
+  // Sized up front: a StringOutputStream grows the string by doubling and never gives the slack
+  // back, and these bytes live as long as every snapshot holding the resource (up to twice the
+  // payload per resource). ByteSizeLong() also caches the sizes the serializer needs.
+  const size_t size = message.ByteSizeLong();
+  std::string out(size, '\0');
+  google::protobuf::io::ArrayOutputStream stream(out.data(), static_cast<int>(size));
   google::protobuf::io::CodedOutputStream coded(&stream);
   coded.SetSerializationDeterministic(true);
-  message.SerializeToCodedStream(&coded);
-  coded.Trim();
+  message.SerializeWithCachedSizes(&coded);
   return out;
 }
 

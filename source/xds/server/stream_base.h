@@ -113,6 +113,10 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>, public Str
     {
       std::lock_guard<std::mutex> lock(mu_);
       writeInFlight_ = false;
+      // Frees the response just sent: Clear() would keep every Any and its bytes for reuse, i.e.
+      // a second copy of the largest response per stream (~10 KiB a proxy at 3 services) that
+      // the snapshot already holds. The next write rebuilds it from the snapshot anyway.
+      outgoing_ = Response();
       if (!ok && !finishWanted_) {
         finishWanted_ = true;
         finishStatus_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");

@@ -252,8 +252,8 @@ void Reconciler::enqueueMeshBuild(const std::string& mesh) {
   if (it == meshes_.end() || it->second.proxies.empty()) {
     return;  // nobody to update: the context is built when first asked for
   }
-  if (meshQueued_.insert(mesh).second) {
-    meshQueue_.push_back(mesh);
+  if (meshJobs_.emplace(mesh, std::max(absl::Now(), it->second.nextBuild)).second) {
+    ++meshJobsAdded_;
   }
 }
 
@@ -346,31 +346,53 @@ std::vector<std::string> Reconciler::nodesOf(const std::string& mesh,
 }
 
 void Reconciler::workerLoop() {
+  struct Wake {
+    Reconciler* reconciler;
+    uint64_t meshJobsSeen;
+  };
   while (true) {
     std::string nodeId;
+    std::string mesh;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Reconciler* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
-            return r->stopping_ || !r->queue_.empty() || !r->meshQueue_.empty();
-          },
-          this));
-      if (stopping_) {
-        return;
+      while (true) {
+        if (stopping_) {
+          return;
+        }
+        const absl::Time now = absl::Now();
+        absl::Time earliest = absl::InfiniteFuture();
+        for (auto it = meshJobs_.begin(); it != meshJobs_.end(); ++it) {
+          if (it->second <= now) {
+            mesh = it->first;
+            meshJobs_.erase(it);
+            break;
+          }
+          earliest = std::min(earliest, it->second);
+        }
+        if (!mesh.empty() || !queue_.empty()) {
+          break;
+        }
+        Wake wake{this, meshJobsAdded_};
+        mu_.AwaitWithDeadline(absl::Condition(
+                                  +[](Wake* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                    Reconciler* r = w->reconciler;
+                                    return r->stopping_ || !r->queue_.empty() ||
+                                           r->meshJobsAdded_ != w->meshJobsSeen;
+                                  },
+                                  &wake),
+                              earliest);
       }
-      if (!meshQueue_.empty()) {
-        std::string mesh = std::move(meshQueue_.front());
-        meshQueue_.pop_front();
-        meshQueued_.erase(mesh);
-        mu_.Unlock();
-        (void)meshContext(mesh);  // enqueues the affected proxies; errors: see meshContext()
-        mu_.Lock();
-        continue;
+      if (mesh.empty()) {
+        nodeId = std::move(queue_.front());
+        queue_.pop_front();
+        queued_.erase(nodeId);
+        running_.insert(nodeId);
       }
-      nodeId = std::move(queue_.front());
-      queue_.pop_front();
-      queued_.erase(nodeId);
-      running_.insert(nodeId);
+    }
+    if (!mesh.empty()) {
+      // Queues the proxies the new context affects; a failed build is retried by the tick.
+      (void)meshContext(mesh, /*fresh=*/true);
+      continue;
     }
     reconcile(nodeId);
     absl::MutexLock lock(&mu_);
@@ -392,6 +414,11 @@ void Reconciler::tickerLoop() {
     if (stopping_) {
       return;
     }
+    for (const auto& [mesh, entry] : meshes_) {
+      if (entry.dirty) {
+        enqueueMeshBuild(mesh);  // e.g. the last build failed (store unavailable)
+      }
+    }
     for (const auto& [nodeId, proxy] : proxies_) {
       enqueue(nodeId);
     }
@@ -399,7 +426,7 @@ void Reconciler::tickerLoop() {
 }
 
 absl::StatusOr<MeshContextConstSharedPtr> Reconciler::currentMeshContext(const std::string& mesh) {
-  return meshContext(mesh);
+  return meshContext(mesh, /*fresh=*/true);
 }
 
 absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
@@ -418,7 +445,7 @@ absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
       break;
     }
   }
-  auto context = meshContext(mesh);
+  auto context = meshContext(mesh, /*fresh=*/true);
   if (!context.ok()) {
     return context.status();
   }
@@ -461,11 +488,12 @@ absl::StatusOr<GeneratedResources> Reconciler::served(const std::string& mesh,
       absl::StrCat("no connected proxy serves Dataplane ", name, " of mesh ", mesh));
 }
 
-absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::string& mesh) {
+absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::string& mesh,
+                                                                  bool fresh) {
   {
     absl::MutexLock lock(&mu_);
     auto it = meshes_.find(mesh);
-    if (it != meshes_.end() && !it->second.dirty && it->second.context != nullptr) {
+    if (it != meshes_.end() && (!it->second.dirty || !fresh) && it->second.context != nullptr) {
       ++stats_.contextHits;
       return it->second.context;
     }
@@ -476,7 +504,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     // Another worker may have built it while we waited.
     absl::MutexLock lock(&mu_);
     MeshEntry& entry = meshes_[mesh];
-    if (!entry.dirty && entry.context != nullptr) {
+    if ((!entry.dirty || !fresh) && entry.context != nullptr) {
       ++stats_.contextHitWaits;
       return entry.context;
     }
@@ -485,6 +513,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     entry.dirty = true;
     changesBefore = entry.changes;
   }
+  const absl::Time buildStart = absl::Now();
   auto resources = loadMeshResources(store_, registry_, mesh);
   if (!resources.ok()) {
     absl::MutexLock lock(&mu_);
@@ -506,6 +535,8 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     return built.status();
   }
   entry.dirty = entry.changes != changesBefore;
+  const absl::Time buildEnd = absl::Now();
+  entry.nextBuild = buildEnd + (buildEnd - buildStart) * options_.rebuildGapFactor;
   ++stats_.contextBuilds;
   ++stats_.contextMisses;
   // Keep the previous object when nothing changed, so shared resources stay shared.
@@ -534,7 +565,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     }
   };
   auto log = logging::logger("xds-server.reconciler");
-  auto context = meshContext(proxy.mesh);
+  auto context = meshContext(proxy.mesh, /*fresh=*/false);
   if (!context.ok() || dataplaneType_ == nullptr) {
     {
       absl::MutexLock lock(&mu_);

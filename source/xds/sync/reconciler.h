@@ -28,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "kuma/store/resource_store.h"
 #include "nlohmann/json.hpp"
 #include "source/core/model/registry.h"
@@ -46,6 +47,14 @@ struct ReconcilerOptions {
   std::chrono::nanoseconds refreshInterval = std::chrono::seconds(1);
   /** Worker threads generating configs. */
   size_t workers = 2;
+  /**
+   * After a mesh context build that took T, the next build of that mesh for the proxies starts
+   * no earlier than `rebuildGapFactor` × T later; changes arriving meanwhile are coalesced into
+   * it. Bounds the share of CPU spent rebuilding a large mesh under constant churn (a ramp-up,
+   * a reconnect storm) to 1 / (1 + factor) while adding at most factor × T of latency (about
+   * 30 ms at 5000 Dataplanes); a small mesh builds in microseconds, so it is not delayed.
+   */
+  double rebuildGapFactor = 3.0;
   /**
    * Optional: told of every pass that reached a result, with its duration (metrics). Runs on a
    * worker thread, outside the reconciler's locks; must be thread-safe and quick.
@@ -160,6 +169,8 @@ class Reconciler {
     bool dirty = true;
     /** Count of changes seen; a build is current when none arrived while it read the store. */
     uint64_t changes = 0;
+    /** Earliest start of the next build for the proxies (see rebuildGapFactor). */
+    absl::Time nextBuild = absl::InfinitePast();
     // Who reads what, from each proxy's last generation: a new context enqueues only the
     // proxies whose inputs it changed (see enqueueAffected), not every proxy of the mesh.
     NodeSet proxies;                                        // every connected proxy of the mesh
@@ -172,7 +183,10 @@ class Reconciler {
   void onStoreEvent(const store::ChangeEvent& event);
   static void markChanged(MeshEntry& entry);
   void enqueue(const std::string& nodeId) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  /** Asks a worker to rebuild `mesh`'s context (and so enqueue the affected proxies). */
+  /**
+   * Asks a worker to rebuild `mesh`'s context (and so enqueue the affected proxies), at the
+   * entry's nextBuild at the earliest.
+   */
   void enqueueMeshBuild(const std::string& mesh) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   /**
    * `after` replaces `before` (null: the first context) in `entry`: enqueues the proxies that
@@ -192,7 +206,12 @@ class Reconciler {
   void workerLoop();
   void tickerLoop();
   void reconcile(const std::string& nodeId);
-  absl::StatusOr<MeshContextConstSharedPtr> meshContext(const std::string& mesh);
+  /**
+   * The context of `mesh`. `fresh`: rebuilt now when a change arrived since the last build
+   * (mesh build jobs, inspection); otherwise the latest built one, even if a change is pending:
+   * its build job re-queues whatever proxies the change affects. Built now when there is none.
+   */
+  absl::StatusOr<MeshContextConstSharedPtr> meshContext(const std::string& mesh, bool fresh);
 
   store::ResourceStore& store_;
   const model::TypeRegistry& registry_;
@@ -206,9 +225,10 @@ class Reconciler {
   NodeSet queued_ ABSL_GUARDED_BY(mu_);
   NodeSet running_ ABSL_GUARDED_BY(mu_);
   NodeSet rerun_ ABSL_GUARDED_BY(mu_);
-  // Meshes whose context a worker should rebuild (taken before proxies).
-  std::deque<std::string> meshQueue_ ABSL_GUARDED_BY(mu_);
-  NodeSet meshQueued_ ABSL_GUARDED_BY(mu_);
+  // Meshes whose context a worker should rebuild (taken before proxies), with the time the
+  // build may start; meshJobsAdded_ counts insertions (wakes workers waiting for a later one).
+  std::map<std::string, absl::Time> meshJobs_ ABSL_GUARDED_BY(mu_);
+  uint64_t meshJobsAdded_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, MeshEntry> meshes_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   ReconcilerStats stats_ ABSL_GUARDED_BY(mu_);
