@@ -1,6 +1,8 @@
 // File: xds_bench.cc
 // Google Benchmark microbenchmarks of the xDS hot paths of kuma-cp (docs/benchmarks.md):
 //   mesh_context_build/services:N            loadMeshResources (memory store) + MeshContext::build
+//   mesh_context_rebuild/services:N          the same after one Dataplane changed, incremental
+//                                            (reusing the previous context, as the reconciler does)
 //   generate_proxy/<mode>/services:N         xds::generate for one proxy, shared cache warm
 //   version_snapshot_unchanged/<mode>/...    versionSnapshot of a regenerated, unchanged snapshot
 //   hash_of/cluster                          xds::hashOf of a serialized outbound cluster
@@ -166,6 +168,32 @@ void benchMeshContextBuild(benchmark::State& state, size_t services) {
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+void benchMeshContextRebuild(benchmark::State& state, size_t services) {
+  auto f = fixture(services, OutboundMode::Explicit);
+  if (!f.ok()) {
+    return fail(state, f.status());
+  }
+  const model::TypeRegistry& registry = server::allTypes();
+  for (auto _ : state) {
+    auto resources = xds::loadMeshResources(*(*f)->store, registry, kBenchMesh);
+    if (!resources.ok()) {
+      fail(state, resources.status());
+      break;
+    }
+    // One Dataplane was written again: a new stored object, which the build cannot reuse.
+    resources->dataplanes[0] = std::make_shared<model::Resource>(*resources->dataplanes[0]);
+    auto context = xds::MeshContext::build(std::move(*resources), (*f)->context.get());
+    if (!context.ok()) {
+      fail(state, context.status());
+      break;
+    }
+    if ((*context)->hash() != (*f)->context->hash()) {
+      fail(state, absl::InternalError("an incremental build changed the content hash"));
+      break;
+    }
+  }
+}
+
 void benchGenerateProxy(benchmark::State& state, size_t services, OutboundMode mode) {
   auto f = fixture(services, mode);
   if (!f.ok()) {
@@ -307,6 +335,11 @@ void registerBenchmarks() {
   for (size_t services : kSizes) {
     benchmark::RegisterBenchmark(sized("mesh_context_build", services).c_str(),
                                  benchMeshContextBuild, services)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  for (size_t services : kSizes) {
+    benchmark::RegisterBenchmark(sized("mesh_context_rebuild", services).c_str(),
+                                 benchMeshContextRebuild, services)
         ->Unit(benchmark::kMicrosecond);
   }
   for (OutboundMode mode : kModes) {

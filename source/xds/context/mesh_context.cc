@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -88,9 +91,12 @@ void appendCanonical(std::string& out, const model::Resource& r) {
 
 std::vector<model::ResourceConstSharedPtr> sortedByName(
     std::vector<model::ResourceConstSharedPtr> items) {
-  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+  const auto byName = [](const auto& a, const auto& b) {
     return std::tie(a->meta.mesh, a->meta.name) < std::tie(b->meta.mesh, b->meta.name);
-  });
+  };
+  if (!std::is_sorted(items.begin(), items.end(), byName)) {  // stores list in key order
+    std::sort(items.begin(), items.end(), byName);
+  }
   return items;
 }
 
@@ -219,12 +225,13 @@ absl::StatusOr<std::map<std::string, std::string>> allocateVips(
     if (next >= size) {
       break;  // exhausted: the entry stays without an address (§7.3.1)
     }
-    out[service] = formatIPv4(network.first + static_cast<uint32_t>(next++));
+    out.emplace_hint(out.end(), service, formatIPv4(network.first + static_cast<uint32_t>(next++)));
   }
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResources resources) {
+absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResources resources,
+                                                                      const MeshContext* previous) {
   if (resources.mesh == nullptr) {
     return absl::InvalidArgumentError("mesh context: the Mesh resource is required");
   }
@@ -234,51 +241,47 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     ctx->mesh_ = *m;
   }
 
-  // `canonical`: the base inputs (baseHash); Dataplanes and VIPs are hashed apart.
+  // `canonical`: the base inputs (baseHash); Dataplanes (by their digests' hashes) and VIPs are
+  // hashed apart.
   std::string canonical;
-  std::string dataplaneCanonical;
+  std::string dataplaneHashes;
   appendCanonical(canonical, *resources.mesh);
   resources.dataplanes = sortedByName(std::move(resources.dataplanes));
   resources.externalServices = sortedByName(std::move(resources.externalServices));
 
-  // VIP entries: (kind, name); kind 0 = service, 1 = host (§7.3.1 step 1).
+  // VIP entries: (kind, name); kind 0 = service, 1 = host (§7.3.1 step 1). The services of the
+  // Dataplanes are collected in a hash set first: most Dataplanes repeat a service.
   std::set<std::pair<int, std::string>> vipEntries;
+  std::unordered_set<std::string_view> vipServices;
+  // Lookups into services_ by hash; the views point into the digests, which the context keeps.
+  std::unordered_map<std::string_view, ServiceIndex*> serviceIndexes;
   for (const auto& dp : resources.dataplanes) {
-    const auto* spec = model::protoSpecOf<Dataplane>(*dp);
-    if (spec == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("mesh context: Dataplane ", dp->meta.name, " has no Dataplane spec"));
+    std::shared_ptr<const DataplaneDigest> digest;
+    if (previous != nullptr) {
+      if (auto it = previous->digests_.find(dp.get()); it != previous->digests_.end()) {
+        digest = it->second;  // the same stored object: same content
+      }
     }
-    appendCanonical(dataplaneCanonical, *dp);
-    const auto& net = spec->networking();
-    for (const auto& inbound : net.inbound()) {
-      auto svc = inbound.tags().find(kServiceTag);
-      if (svc == inbound.tags().end()) {
-        continue;
-      }
-      if (inbound.state() != Dataplane::Networking::Inbound::Ignored &&
-          inbound.port() != kNoDestinationPort) {
-        vipEntries.emplace(0, svc->second);
-      }
-      if (!inboundUsable(inbound)) {
-        continue;
-      }
-      Endpoint ep;
-      ep.address = !net.advertised_address().empty() ? net.advertised_address()
-                   : !inbound.address().empty()      ? inbound.address()
-                                                     : net.address();
-      ep.port = inbound.port();
-      ep.tags = toMap(inbound.tags());
-      ep.labels = dp->meta.labels;
-      auto zone = ep.tags.find(kZoneTag);
-      if (zone != ep.tags.end()) {
-        ep.zone = zone->second;
-      } else if (auto l = ep.labels.find(kZoneTag); l != ep.labels.end()) {
-        ep.zone = l->second;
-      }
-      ep.dataplane = dp->meta.name;
-      ctx->endpoints_[svc->second].push_back(std::move(ep));
+    if (digest == nullptr) {
+      KUMA_ASSIGN_OR_RETURN(digest, digestOf(*dp));
     }
+    dataplaneHashes.append(reinterpret_cast<const char*>(&digest->hash), sizeof(digest->hash));
+    for (const std::string& service : digest->vipServices) {
+      vipServices.insert(service);
+    }
+    for (const auto& [service, endpoint] : digest->endpoints) {
+      ServiceIndex*& index = serviceIndexes[service];
+      if (index == nullptr) {
+        index = &ctx->services_[service];
+      }
+      if (index->from.empty() || index->from.back() != digest.get()) {
+        index->from.push_back(digest.get());
+      }
+    }
+    ctx->digests_.emplace(dp.get(), std::move(digest));
+  }
+  for (std::string_view service : vipServices) {
+    vipEntries.emplace(0, std::string(service));
   }
   for (const auto& es : resources.externalServices) {
     appendCanonical(canonical, *es);
@@ -296,20 +299,18 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     }
   }
 
-  for (auto& [service, eps] : ctx->endpoints_) {
-    std::sort(eps.begin(), eps.end(), [](const Endpoint& a, const Endpoint& b) {
-      return std::tie(a.address, a.port, a.dataplane) < std::tie(b.address, b.port, b.dataplane);
-    });
-    Protocol p = Protocol::Unknown;
-    bool first = true;
-    for (const auto& ep : eps) {
-      auto tag = ep.tags.find(kProtocolTag);
-      const Protocol epProtocol =
-          tag == ep.tags.end() ? Protocol::Unknown : parseProtocol(tag->second);
-      p = first ? epProtocol : commonProtocol(p, epProtocol);
-      first = false;
+  // Both maps are sorted by service: one forward walk finds each service's previous index.
+  auto before = previous != nullptr ? previous->services_.begin() : ctx->services_.end();
+  const auto beforeEnd = previous != nullptr ? previous->services_.end() : ctx->services_.end();
+  for (auto& [service, index] : ctx->services_) {
+    while (before != beforeEnd && before->first < service) {
+      ++before;
     }
-    ctx->protocols_[service] = p;
+    if (before != beforeEnd && before->first == service && before->second.from == index.from) {
+      index = before->second;  // the same Dataplanes (by identity): the same endpoints
+      continue;
+    }
+    indexService(service, index);
   }
 
   // Policies, sorted ascending by precedence: targetRef kind specificity, then reverse name
@@ -363,7 +364,7 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     KUMA_ASSIGN_OR_RETURN(auto allocated, allocateVips(names, kDefaultVipCidr));
     for (const auto& [key, vip] : allocated) {
       if (key.rfind("0:", 0) == 0) {
-        ctx->vips_[key.substr(2)] = vip;
+        ctx->vips_.emplace_hint(ctx->vips_.end(), key.substr(2), vip);  // sorted: append
       }
     }
   }
@@ -371,22 +372,15 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
   for (const auto& [service, vip] : ctx->vips_) {
     absl::StrAppend(&vipCanonical, "vip|", service, "=", vip, "\n");
   }
-  for (const auto& [service, eps] : ctx->endpoints_) {
-    std::string text = absl::StrCat(std::string(protocolName(ctx->protocol(service))), "\n");
-    for (const Endpoint& ep : eps) {
-      absl::StrAppend(&text, ep.dataplane, "|", ep.address, "|", ep.port, "|", ep.zone, "|");
-      for (const auto& [k, v] : ep.tags) {
-        absl::StrAppend(&text, k, "=", v, ",");
-      }
-      absl::StrAppend(&text, "|");
-      for (const auto& [k, v] : ep.labels) {
-        absl::StrAppend(&text, k, "=", v, ",");
-      }
-      absl::StrAppend(&text, "\n");
+  auto vip = ctx->vips_.begin();
+  for (const auto& [service, index] : ctx->services_) {  // both sorted: a forward walk
+    while (vip != ctx->vips_.end() && vip->first < service) {
+      ++vip;
     }
-    auto vip = ctx->vips_.find(service);
-    absl::StrAppend(&text, "vip=", vip == ctx->vips_.end() ? "" : vip->second);
-    ctx->serviceHashes_[service] = hashOf(text);
+    const bool hasVip = vip != ctx->vips_.end() && vip->first == service;
+    ctx->serviceHashes_.emplace_hint(
+        ctx->serviceHashes_.end(), service,
+        hashOf(absl::StrCat(index.endpointsHash, "\nvip=", hasVip ? vip->second : "")));
   }
   for (const auto& [service, vip] : ctx->vips_) {
     if (!ctx->serviceHashes_.contains(service)) {  // a VIP without endpoints
@@ -396,16 +390,97 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
 
   ctx->baseHash_ = hashOf(canonical);
   ctx->vipsHash_ = hashOf(vipCanonical);
-  ctx->hash_ = hashOf(absl::StrCat(canonical, dataplaneCanonical, vipCanonical));
+  ctx->hash_ = hashOf(absl::StrCat(canonical, dataplaneHashes, vipCanonical));
   ctx->dataplanes_ = resources.dataplanes;
   ctx->inputs_ = std::move(resources);
   return std::shared_ptr<const MeshContext>(std::move(ctx));
 }
 
+absl::StatusOr<std::shared_ptr<const MeshContext::DataplaneDigest>> MeshContext::digestOf(
+    const model::Resource& dp) {
+  const auto* spec = model::protoSpecOf<Dataplane>(dp);
+  if (spec == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mesh context: Dataplane ", dp.meta.name, " has no Dataplane spec"));
+  }
+  auto digest = std::make_shared<DataplaneDigest>();
+  std::string canonical;
+  appendCanonical(canonical, dp);
+  digest->hash = hashOf(canonical);
+  const auto& net = spec->networking();
+  for (const auto& inbound : net.inbound()) {
+    auto svc = inbound.tags().find(kServiceTag);
+    if (svc == inbound.tags().end()) {
+      continue;
+    }
+    if (inbound.state() != Dataplane::Networking::Inbound::Ignored &&
+        inbound.port() != kNoDestinationPort) {
+      digest->vipServices.push_back(svc->second);
+    }
+    if (!inboundUsable(inbound)) {
+      continue;
+    }
+    Endpoint ep;
+    ep.address = !net.advertised_address().empty() ? net.advertised_address()
+                 : !inbound.address().empty()      ? inbound.address()
+                                                   : net.address();
+    ep.port = inbound.port();
+    ep.tags = toMap(inbound.tags());
+    ep.labels = dp.meta.labels;
+    auto zone = ep.tags.find(kZoneTag);
+    if (zone != ep.tags.end()) {
+      ep.zone = zone->second;
+    } else if (auto l = ep.labels.find(kZoneTag); l != ep.labels.end()) {
+      ep.zone = l->second;
+    }
+    ep.dataplane = dp.meta.name;
+    digest->endpoints.emplace_back(svc->second, std::move(ep));
+  }
+  return std::shared_ptr<const DataplaneDigest>(std::move(digest));
+}
+
+void MeshContext::indexService(const std::string& service, ServiceIndex& index) {
+  auto endpoints = std::make_shared<std::vector<Endpoint>>();
+  for (const DataplaneDigest* digest : index.from) {
+    for (const auto& [svc, endpoint] : digest->endpoints) {
+      if (svc == service) {
+        endpoints->push_back(endpoint);
+      }
+    }
+  }
+  std::sort(endpoints->begin(), endpoints->end(), [](const Endpoint& a, const Endpoint& b) {
+    return std::tie(a.address, a.port, a.dataplane) < std::tie(b.address, b.port, b.dataplane);
+  });
+  Protocol p = Protocol::Unknown;
+  bool first = true;
+  for (const auto& ep : *endpoints) {
+    auto tag = ep.tags.find(kProtocolTag);
+    const Protocol epProtocol =
+        tag == ep.tags.end() ? Protocol::Unknown : parseProtocol(tag->second);
+    p = first ? epProtocol : commonProtocol(p, epProtocol);
+    first = false;
+  }
+  std::string text = absl::StrCat(std::string(protocolName(p)), "\n");
+  for (const Endpoint& ep : *endpoints) {
+    absl::StrAppend(&text, ep.dataplane, "|", ep.address, "|", ep.port, "|", ep.zone, "|");
+    for (const auto& [k, v] : ep.tags) {
+      absl::StrAppend(&text, k, "=", v, ",");
+    }
+    absl::StrAppend(&text, "|");
+    for (const auto& [k, v] : ep.labels) {
+      absl::StrAppend(&text, k, "=", v, ",");
+    }
+    absl::StrAppend(&text, "\n");
+  }
+  index.protocol = p;
+  index.endpointsHash = hashOf(text);
+  index.endpoints = std::move(endpoints);
+}
+
 const std::vector<Endpoint>& MeshContext::endpoints(const std::string& service) const {
   static const std::vector<Endpoint> kNone;
-  auto it = endpoints_.find(service);
-  return it == endpoints_.end() ? kNone : it->second;
+  auto it = services_.find(service);
+  return it == services_.end() ? kNone : *it->second.endpoints;
 }
 
 uint64_t MeshContext::serviceHash(const std::string& service) const {
@@ -414,13 +489,13 @@ uint64_t MeshContext::serviceHash(const std::string& service) const {
 }
 
 Protocol MeshContext::protocol(const std::string& service) const {
-  auto it = protocols_.find(service);
-  return it == protocols_.end() ? Protocol::Unknown : it->second;
+  auto it = services_.find(service);
+  return it == services_.end() ? Protocol::Unknown : it->second.protocol;
 }
 
 std::vector<std::string> MeshContext::services() const {
   std::vector<std::string> out;
-  for (const auto& [service, eps] : endpoints_) {
+  for (const auto& [service, index] : services_) {
     out.push_back(service);
   }
   return out;

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -105,9 +106,14 @@ class MeshContext {
  public:
   /**
    * Indexes `resources`. Dataplanes whose spec is not a Dataplane message are rejected.
+   * `previous` (optional: the mesh's last context) makes the build incremental: a Dataplane
+   * that is the very same stored object as in `previous` reuses what was derived from it (its
+   * hash and endpoints), and a service whose Dataplanes are all reused keeps its endpoint list,
+   * protocol and hash. The result is the same as without `previous`.
    * @return InvalidArgument when the mesh resource is missing or a resource is malformed.
    */
-  static absl::StatusOr<std::shared_ptr<const MeshContext>> build(MeshResources resources);
+  static absl::StatusOr<std::shared_ptr<const MeshContext>> build(
+      MeshResources resources, const MeshContext* previous = nullptr);
 
   const std::string& meshName() const { return meshName_; }
   const mesh::v1alpha1::Mesh& mesh() const { return mesh_; }
@@ -181,8 +187,27 @@ class MeshContext {
   std::map<std::string, uint64_t> serviceHashes_;
   MeshResources inputs_;
   std::vector<model::ResourceConstSharedPtr> dataplanes_;
-  std::map<std::string, std::vector<Endpoint>> endpoints_;
-  std::map<std::string, Protocol> protocols_;
+
+  /** What one Dataplane contributes; derived once per stored object, reused by later builds. */
+  struct DataplaneDigest {
+    uint64_t hash = 0;                                        // its canonical content
+    std::vector<std::pair<std::string, Endpoint>> endpoints;  // (service, endpoint), usable ones
+    std::vector<std::string> vipServices;                     // services its inbounds give a VIP
+  };
+  std::unordered_map<const model::Resource*, std::shared_ptr<const DataplaneDigest>> digests_;
+  /** One service's endpoints and what is derived from them. */
+  struct ServiceIndex {
+    std::vector<const DataplaneDigest*> from;  // contributing Dataplanes, in name order
+    std::shared_ptr<const std::vector<Endpoint>> endpoints;  // sorted
+    Protocol protocol = Protocol::Unknown;
+    uint64_t endpointsHash = 0;  // protocol and endpoints (serviceHash adds the VIP)
+  };
+  std::map<std::string, ServiceIndex> services_;
+
+  static absl::StatusOr<std::shared_ptr<const DataplaneDigest>> digestOf(
+      const model::Resource& dataplane);
+  /** Fills `index` (endpoints, protocol, hash) from its `from` Dataplanes. */
+  static void indexService(const std::string& service, ServiceIndex& index);
   std::map<std::string, std::string> vips_;
   std::map<std::string, std::vector<PolicyEntry>, std::less<>> policies_;
   policies::mtp::MeshPermissions permissions_;

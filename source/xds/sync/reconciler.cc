@@ -500,6 +500,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
   }
   absl::MutexLock build(&buildMu_);
   uint64_t changesBefore = 0;
+  MeshContextConstSharedPtr previous;  // what the build may reuse
   {
     // Another worker may have built it while we waited.
     absl::MutexLock lock(&mu_);
@@ -512,6 +513,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     // get the new context. A change that lands during the build keeps it dirty afterwards.
     entry.dirty = true;
     changesBefore = entry.changes;
+    previous = entry.context;
   }
   const absl::Time buildStart = absl::Now();
   auto resources = loadMeshResources(store_, registry_, mesh);
@@ -526,7 +528,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     }
     return resources.status();
   }
-  auto built = MeshContext::build(std::move(*resources));
+  auto built = MeshContext::build(std::move(*resources), previous.get());
   absl::MutexLock lock(&mu_);
   MeshEntry& entry = meshes_[mesh];
   if (!built.ok()) {

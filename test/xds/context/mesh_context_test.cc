@@ -328,5 +328,79 @@ TEST(XdsMeshContext, SkipsTrafficPermissionsWithoutATrafficPermissionSpec) {
   EXPECT_EQ((*ctx)->permissions().trafficPermissions()[0].name, "tp-1");
 }
 
+// An incremental build (reusing the previous context's per-Dataplane work) must give exactly what
+// a build from scratch gives, whatever changed in between.
+TEST(XdsMeshContext, IncrementalBuildEqualsABuildFromScratch) {
+  MeshResources first = meshResources(threeServices());
+  auto before = mustBuild(first);
+  ASSERT_NE(before, nullptr);
+
+  // Next state: the same stored objects for web-1 and api-2, redis-1 gone, api-1 replaced by a
+  // new object (new address and a zone label), a new service, and a new instance of web.
+  MeshResources next = first;
+  std::vector<model::ResourceConstSharedPtr> dataplanes;
+  for (const auto& dp : first.dataplanes) {
+    if (dp->meta.name == "web-1" || dp->meta.name == "api-2") {
+      dataplanes.push_back(dp);
+    }
+  }
+  auto api1 =
+      std::make_shared<model::Resource>(*parse(dataplaneYaml("api-1", "10.0.0.14", R"(  inbound:
+  - {port: 8080, tags: {kuma.io/service: api, kuma.io/protocol: http}}
+)")));
+  api1->meta.labels["kuma.io/zone"] = "east";
+  dataplanes.push_back(api1);
+  dataplanes.push_back(parse(dataplaneYaml("db-1", "10.0.0.20", R"(  inbound:
+  - {port: 5432, tags: {kuma.io/service: db, kuma.io/protocol: tcp}}
+)")));
+  dataplanes.push_back(parse(dataplaneYaml("web-2", "10.0.0.5", R"(  inbound:
+  - {port: 8080, tags: {kuma.io/service: web, kuma.io/protocol: http2}}
+)")));
+  next.dataplanes = dataplanes;
+
+  auto incremental = MeshContext::build(next, before.get());
+  ASSERT_TRUE(incremental.ok()) << incremental.status();
+  auto scratch = mustBuild(next);
+  ASSERT_NE(scratch, nullptr);
+  const MeshContext& a = **incremental;
+  const MeshContext& b = *scratch;
+  EXPECT_EQ(a.hash(), b.hash());
+  EXPECT_EQ(a.baseHash(), b.baseHash());
+  EXPECT_EQ(a.vipsHash(), b.vipsHash());
+  EXPECT_EQ(a.serviceHashes(), b.serviceHashes());
+  EXPECT_EQ(a.vips(), b.vips());
+  ASSERT_EQ(a.services(), b.services());
+  EXPECT_EQ(a.services(), (std::vector<std::string>{"api", "db", "web"}));
+  for (const std::string& service : b.services()) {
+    EXPECT_EQ(a.protocol(service), b.protocol(service)) << service;
+    const auto& ea = a.endpoints(service);
+    const auto& eb = b.endpoints(service);
+    ASSERT_EQ(ea.size(), eb.size()) << service;
+    for (size_t i = 0; i < ea.size(); ++i) {
+      EXPECT_EQ(ea[i].address, eb[i].address);
+      EXPECT_EQ(ea[i].port, eb[i].port);
+      EXPECT_EQ(ea[i].tags, eb[i].tags);
+      EXPECT_EQ(ea[i].labels, eb[i].labels);
+      EXPECT_EQ(ea[i].zone, eb[i].zone);
+      EXPECT_EQ(ea[i].dataplane, eb[i].dataplane);
+    }
+  }
+  EXPECT_EQ(a.protocol("web"), Protocol::Tcp);  // http + http2 → tcp: web was re-indexed
+  ASSERT_EQ(a.endpoints("api").size(), 2u);
+  EXPECT_EQ(a.endpoints("api")[0].zone, "east");  // "10.0.0.14" sorts before "10.0.0.3"
+  EXPECT_TRUE(a.endpoints("redis").empty());
+  // What changed shows in the per-service hashes; what did not keeps its hash.
+  EXPECT_NE(a.serviceHash("api"), before->serviceHash("api"));
+  EXPECT_NE(a.serviceHash("web"), before->serviceHash("web"));
+  EXPECT_EQ(a.baseHash(), before->baseHash());
+  EXPECT_NE(a.hash(), before->hash());
+
+  // Nothing changed at all: the same hashes as the previous context.
+  auto same = MeshContext::build(first, before.get());
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ((*same)->hash(), before->hash());
+  EXPECT_EQ((*same)->serviceHashes(), before->serviceHashes());
+}
+
 }  // namespace
 }  // namespace kuma::xds
