@@ -571,12 +571,9 @@ class ProxyGenerator {
     for (const auto& inbound : net.inbound()) {
       own.emplace(inbound.address().empty() ? net.address() : inbound.address(), inbound.port());
     }
-    for (const auto& [service, vip] : context_.vips()) {
-      if (!keep.empty() && keep.count(service) == 0) {
-        continue;
-      }
+    const auto addVip = [&](const std::string& service, const std::string& vip) {
       if (own.count({vip, options_.serviceVipPort}) != 0) {
-        continue;
+        return;
       }
       OutboundSpec s;
       s.address = vip;
@@ -585,6 +582,20 @@ class ProxyGenerator {
       s.bindToPort = false;
       out.push_back(std::move(s));
       dependsOn.insert(service);
+    };
+    const auto& vips = context_.vips();
+    if (keep.empty()) {
+      for (const auto& [service, vip] : vips) {
+        addVip(service, vip);
+      }
+    } else {
+      // Look the few reachable services up instead of walking every VIP of the mesh (both are
+      // sorted by service, so the order is the same).
+      for (const std::string& service : keep) {
+        if (auto it = vips.find(service); it != vips.end()) {
+          addVip(service, it->second);
+        }
+      }
     }
     recordDependencies();
     return out;

@@ -307,6 +307,11 @@ void InsightTracker::flushLoop() {
 std::chrono::nanoseconds InsightTracker::nextWaitLocked() const {
   constexpr std::chrono::nanoseconds kMinWait = std::chrono::milliseconds(5);
   const std::chrono::nanoseconds interval = std::max(options_.flushInterval, kMinWait);
+  // Periodic writes are batched on a grid of a tenth of the interval (connects and disconnects
+  // wake the flusher at once): every wake-up walks every stream, so waking at each stream's own
+  // deadline cost thousands of walks per second with thousands of streams.
+  const std::chrono::nanoseconds granularity =
+      std::clamp<std::chrono::nanoseconds>(interval / 10, kMinWait, std::chrono::seconds(1));
   std::chrono::nanoseconds wait = interval;
   const Clock::time_point now = Clock::now();
   for (const auto& [id, stream] : streams_) {
@@ -314,7 +319,7 @@ std::chrono::nanoseconds InsightTracker::nextWaitLocked() const {
       wait = std::min<std::chrono::nanoseconds>(wait, stream.lastWrite + interval - now);
     }
   }
-  return std::max(wait, kMinWait);
+  return std::max(wait, granularity);
 }
 
 std::vector<InsightTracker::Pending> InsightTracker::collectLocked(bool force) {
