@@ -216,16 +216,36 @@ absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
 }
 
 absl::StatusOr<std::map<std::string, std::string>> allocateVips(
-    const std::vector<std::string>& sortedServices, const std::string& cidr) {
+    const std::vector<std::string>& sortedServices, const std::string& cidr,
+    const std::map<std::string, std::string>& view) {
   KUMA_ASSIGN_OR_RETURN(auto network, parseCidr(cidr));
   const uint64_t size = uint64_t{1} << (32 - network.second);
-  std::map<std::string, std::string> out;
-  uint64_t next = 0;
-  for (const auto& service : sortedServices) {
-    if (next >= size) {
-      break;  // exhausted: the entry stays without an address (§7.3.1)
+  // Offsets in the CIDR taken by the view (unparsable or outside addresses are re-allocated).
+  std::set<uint64_t> reserved;
+  std::map<std::string, std::string> kept;
+  for (const auto& [entry, address] : view) {
+    auto ip = parseCidr(absl::StrCat(address, "/32"));
+    if (!ip.ok() || ip->first < network.first || ip->first - network.first >= size) {
+      continue;
     }
-    out.emplace_hint(out.end(), service, formatIPv4(network.first + static_cast<uint32_t>(next++)));
+    reserved.insert(ip->first - network.first);
+    kept.emplace(entry, address);
+  }
+  std::map<std::string, std::string> out;
+  uint64_t next = 0;  // lowest candidate offset: new entries come in order, so it only grows
+  for (const auto& service : sortedServices) {
+    if (auto it = kept.find(service); it != kept.end()) {
+      out.emplace_hint(out.end(), service, it->second);
+      continue;
+    }
+    while (next < size && reserved.contains(next)) {
+      ++next;
+    }
+    if (next >= size) {
+      continue;  // exhausted: the entry stays without an address (§7.3.1)
+    }
+    out.emplace_hint(out.end(), service, formatIPv4(network.first + static_cast<uint32_t>(next)));
+    reserved.insert(next++);
   }
   return out;
 }
@@ -361,7 +381,8 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     for (const auto& [kind, name] : vipEntries) {
       names.push_back(absl::StrCat(kind, ":", name));
     }
-    KUMA_ASSIGN_OR_RETURN(auto allocated, allocateVips(names, kDefaultVipCidr));
+    KUMA_ASSIGN_OR_RETURN(auto allocated, allocateVips(names, kDefaultVipCidr, resources.vipView));
+    ctx->vipAllocation_ = allocated;
     for (const auto& [key, vip] : allocated) {
       if (key.rfind("0:", 0) == 0) {
         ctx->vips_.emplace_hint(ctx->vips_.end(), key.substr(2), vip);  // sorted: append

@@ -63,10 +63,16 @@ struct MeshResources {
    */
   std::vector<model::ResourceConstSharedPtr> trafficPermissions;
   /**
-   * Persisted legacy VIPs (service → IPv4) from the VIP allocator. Empty: the context allocates
-   * them itself with the allocator's rules starting from an empty view (§7.3.1).
+   * Persisted legacy VIPs (service → IPv4) from the VIP allocator, used as they are. Empty: the
+   * context allocates them itself with the allocator's rules (§7.3.1) from `vipView`.
    */
   std::map<std::string, std::string> vips;
+  /**
+   * The allocator's previous view ("<kind>:<name>" → IPv4, MeshContext::vipAllocation() of the
+   * mesh's last context): known entries keep their addresses, so a new service does not move
+   * the VIPs of the others (and with them every proxy's outbound listeners). Empty: a fresh view.
+   */
+  std::map<std::string, std::string> vipView;
 };
 
 /** Policy types the xDS generators read. */
@@ -149,6 +155,8 @@ class MeshContext {
 
   /** Legacy VIPs: service → IPv4 address. */
   const std::map<std::string, std::string>& vips() const { return vips_; }
+  /** The allocation behind vips() with hosts too ("<kind>:<name>" → IPv4): the next vipView. */
+  const std::map<std::string, std::string>& vipAllocation() const { return vipAllocation_; }
 
   const std::vector<model::ResourceConstSharedPtr>& dataplanes() const { return dataplanes_; }
 
@@ -209,6 +217,7 @@ class MeshContext {
   /** Fills `index` (endpoints, protocol, hash) from its `from` Dataplanes. */
   static void indexService(const std::string& service, ServiceIndex& index);
   std::map<std::string, std::string> vips_;
+  std::map<std::string, std::string> vipAllocation_;
   std::map<std::string, std::vector<PolicyEntry>, std::less<>> policies_;
   policies::mtp::MeshPermissions permissions_;
 
@@ -226,11 +235,15 @@ class MeshContext {
 using MeshContextConstSharedPtr = std::shared_ptr<const MeshContext>;
 
 /**
- * Allocates legacy VIPs like Kuma's allocator on an empty view: services sorted by name take
- * consecutive addresses of `cidr` starting at its network address. Entries beyond the CIDR's size
- * are left out. @return InvalidArgument for a malformed IPv4 CIDR.
+ * Allocates legacy VIPs like Kuma's allocator (§7.3.1): an entry of `sortedServices` present in
+ * `view` (the previous allocation) keeps its address when it lies in `cidr`; every address of
+ * `view` inside `cidr` is reserved (a dropped entry's address is reused only by a later
+ * allocation); the other entries, in order, take the lowest free addresses of `cidr` starting at
+ * its network address. Entries beyond the CIDR's size are left out.
+ * @return InvalidArgument for a malformed IPv4 CIDR.
  */
 absl::StatusOr<std::map<std::string, std::string>> allocateVips(
-    const std::vector<std::string>& sortedServices, const std::string& cidr);
+    const std::vector<std::string>& sortedServices, const std::string& cidr,
+    const std::map<std::string, std::string>& view = {});
 
 }  // namespace kuma::xds

@@ -528,6 +528,9 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     }
     return resources.status();
   }
+  if (previous != nullptr) {
+    resources->vipView = previous->vipAllocation();  // VIPs stay where they are (§7.3.1)
+  }
   auto built = MeshContext::build(std::move(*resources), previous.get());
   absl::MutexLock lock(&mu_);
   MeshEntry& entry = meshes_[mesh];

@@ -120,6 +120,40 @@ TEST(XdsMeshContext, AllocatesVipsLikeKumaFromAnEmptyView) {
   EXPECT_EQ(ctx2->vips(), (std::map<std::string, std::string>{{"api", "240.0.0.9"}}));
 }
 
+// Kuma's allocator keeps the addresses of known entries (§7.3.1): a service that sorts first
+// must not move every other service's VIP (and with it the outbound listeners of every proxy).
+TEST(XdsMeshContext, VipsOfKnownServicesStayWhenServicesComeAndGo) {
+  auto first = mustBuild(meshResources(threeServices()));  // api .0, redis .1, web .2
+  ASSERT_NE(first, nullptr);
+  std::vector<std::string> yamls = threeServices();
+  yamls.erase(yamls.begin() + 1);  // redis-1 gone
+  yamls.push_back(dataplaneYaml("aaa-1", "10.0.0.8", R"(  inbound:
+  - {port: 80, tags: {kuma.io/service: aaa}}
+)"));
+  MeshResources next = meshResources(yamls);
+  next.vipView = first->vipAllocation();
+  auto second = mustBuild(std::move(next));
+  ASSERT_NE(second, nullptr);
+  // aaa sorts first but takes the lowest free address; redis' address is not reused at once.
+  EXPECT_EQ(second->vips(), (std::map<std::string, std::string>{
+                                {"aaa", "240.0.0.3"}, {"api", "240.0.0.0"}, {"web", "240.0.0.2"}}));
+  EXPECT_EQ(second->serviceHash("api"), first->serviceHash("api"));
+  EXPECT_EQ(second->serviceHash("web"), first->serviceHash("web"));
+  // A later build frees it: the next new service gets 240.0.0.1.
+  yamls.push_back(dataplaneYaml("zzz-1", "10.0.0.9", R"(  inbound:
+  - {port: 80, tags: {kuma.io/service: zzz}}
+)"));
+  MeshResources third = meshResources(yamls);
+  third.vipView = second->vipAllocation();
+  EXPECT_EQ(mustBuild(std::move(third))->vips().at("zzz"), "240.0.0.1");
+
+  // The view's addresses outside the CIDR are re-allocated; kept ones survive exhaustion.
+  auto small = allocateVips({"0:a", "0:b", "0:c"}, "10.1.2.2/31",
+                            {{"0:c", "10.1.2.2"}, {"0:x", "192.168.0.1"}});
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(*small, (std::map<std::string, std::string>{{"0:a", "10.1.2.3"}, {"0:c", "10.1.2.2"}}));
+}
+
 TEST(XdsMeshContext, AllocateVipsRejectsBadCidrAndStopsWhenExhausted) {
   EXPECT_FALSE(allocateVips({"a"}, "240.0.0.0").ok());
   EXPECT_FALSE(allocateVips({"a"}, "240.0.0/4").ok());
@@ -357,6 +391,7 @@ TEST(XdsMeshContext, IncrementalBuildEqualsABuildFromScratch) {
   - {port: 8080, tags: {kuma.io/service: web, kuma.io/protocol: http2}}
 )")));
   next.dataplanes = dataplanes;
+  next.vipView = before->vipAllocation();  // as the reconciler does; the same for both builds
 
   auto incremental = MeshContext::build(next, before.get());
   ASSERT_TRUE(incremental.ok()) << incremental.status();
@@ -396,6 +431,7 @@ TEST(XdsMeshContext, IncrementalBuildEqualsABuildFromScratch) {
   EXPECT_NE(a.hash(), before->hash());
 
   // Nothing changed at all: the same hashes as the previous context.
+  first.vipView = before->vipAllocation();
   auto same = MeshContext::build(first, before.get());
   ASSERT_TRUE(same.ok());
   EXPECT_EQ((*same)->hash(), before->hash());

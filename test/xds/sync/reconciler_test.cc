@@ -548,6 +548,34 @@ TEST_F(ReconcilerCoalescingTest, ABurstOfChangesIsCoalescedIntoFewBuilds) {
   EXPECT_EQ(after.errors, 0u);
 }
 
+// Regression (reconnect storm at 5000 proxies): VIPs were re-allocated from scratch on every
+// build, so a new service sorting before the others moved their VIPs and regenerated every
+// transparent proxy reaching them. Known services now keep their VIPs (§7.3.1).
+TEST_F(ReconcilerWithoutTickTest, ANewServiceDoesNotMoveTheVipsOfOthers) {
+  json tp = dataplane("tp-1", "tp", "10.0.0.9");
+  tp["networking"].erase("outbound");
+  tp["networking"]["transparentProxying"] = {{"redirectPortInbound", 15006},
+                                             {"redirectPortOutbound", 15001},
+                                             {"reachableServices", {"web"}}};
+  put(tp);
+  reconciler_->addProxy("default.tp-1", "default", "tp-1", {});
+  auto first = waitFor("default.tp-1", [](const Snapshot& s) {
+    return s.types.at(kClusterType).resources.contains("web");
+  });
+  ASSERT_NE(first, nullptr);
+  const ReconcilerStats before = reconciler_->stats();
+  put(dataplane("aaa-1", "aaa", "10.0.0.30"));  // sorts before every other service
+  for (int i = 0; i < 200 && reconciler_->stats().contextBuilds == before.contextBuilds; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(reconciler_->stats().generations, before.generations);
+  EXPECT_EQ(cache_.getSnapshot("default.tp-1"), first);
+  auto context = reconciler_->currentMeshContext("default");
+  ASSERT_TRUE(context.ok());
+  EXPECT_EQ((*context)->vips().at("aaa"), "240.0.0.3");  // after backend, tp and web
+}
+
 TEST_F(ReconcilerTest, UnchangedResultWhenRegeneratedConfigIsIdentical) {
   reconciler_->addProxy("default.web-1", "default", "web-1", {});
   auto first = waitFor("default.web-1", [](const Snapshot& s) {
