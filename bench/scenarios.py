@@ -51,6 +51,8 @@ SIZES = {
                "idle": 60.0, "changes": 10, "churn_seconds": 60.0, "churn_rate": 10.0},
     "large": {"dataplanes": 5000, "services": 2000, "s2_services": 1000, "ramp": 30.0,
               "idle": 60.0, "changes": 10, "churn_seconds": 60.0, "churn_rate": 10.0},
+    "xlarge": {"dataplanes": 10000, "services": 2000, "s2_services": 1000, "ramp": 60.0,
+               "idle": 60.0, "changes": 10, "churn_seconds": 60.0, "churn_rate": 10.0},
 }
 SCENARIOS = ["S1", "S2", "S3", "S4", "S5", "S6"]
 NAMES = {"S1": "ramp", "S2": "full-mesh", "S3": "idle", "S4": "policy-change",

@@ -195,26 +195,33 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
   }
   proxy.reusePort = hasFeature(node, "feature-reuse-port");
   {
+    // The reconciler is told under mu_, in the order of the connections: see onStreamClosed.
     absl::MutexLock lock(&mu_);
-    streams_[streamId] = Stream{node.id(), selfRegistered};
-    connections_[node.id()] = ++nextConnection_;
+    const uint64_t connection = ++nextConnection_;
+    streams_[streamId] = Stream{node.id(), selfRegistered, connection};
+    connections_[node.id()] = connection;
     pending_.erase(node.id());
+    reconciler_.addProxy(node.id(), mesh, name, std::move(proxy));
   }
-  reconciler_.addProxy(node.id(), mesh, name, std::move(proxy));
   logging::logger("xds-server")->info("proxy {} connected (stream {})", node.id(), streamId);
   return absl::OkStatus();
 }
 
 void DataplaneCallbacks::onStreamClosed(int64_t streamId, const std::string& nodeId) {
-  reconciler_.removeProxy(nodeId);
   absl::MutexLock lock(&mu_);
   auto it = streams_.find(streamId);
   if (it == streams_.end()) {
-    return;
+    return;  // refused at open: it never served the node
   }
   const bool selfRegistered = it->second.selfRegistered;
+  const bool latest = connections_[nodeId] == it->second.connection;
   streams_.erase(it);
-  if (selfRegistered && !stopping_) {
+  if (latest) {
+    // Only the node's latest stream stops its reconciliation: when a proxy reconnects before its
+    // old stream is torn down (a reconnect storm), closing the old one must not orphan the new.
+    reconciler_.removeProxy(nodeId);
+  }
+  if (selfRegistered && latest && !stopping_) {  // a newer stream keeps the Dataplane
     pending_[nodeId] =
         PendingDeregistration{std::chrono::steady_clock::now() +
                                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(

@@ -55,6 +55,7 @@ class DataplaneCallbacks : public server::StreamCallbacks {
   struct Stream {
     std::string nodeId;
     bool selfRegistered = false;
+    uint64_t connection = 0;  // its generation in connections_
   };
   struct PendingDeregistration {
     std::chrono::steady_clock::time_point due;

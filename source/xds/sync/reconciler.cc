@@ -420,7 +420,19 @@ void Reconciler::tickerLoop() {
       }
     }
     for (const auto& [nodeId, proxy] : proxies_) {
-      enqueue(nodeId);
+      // Changes arrive as store events (the cached store drops what they touch), so the tick
+      // only visits what can change without one: identity certificates age (rotation at 4/5 of
+      // their lifetime), and passes that reached no config (Dataplane not registered yet, a
+      // failed build or generation) are retried. A proxy last checked against another context
+      // than the current one is checked again too. A quiet mesh then costs a hash comparison
+      // per proxy and tick, with no pass at all.
+      auto mesh = meshes_.find(proxy.mesh);
+      const bool current = proxy.generated && mesh != meshes_.end() &&
+                           mesh->second.context != nullptr &&
+                           proxy.contextHash == mesh->second.context->hash();
+      if (!current || proxy.tls != nullptr) {
+        enqueue(nodeId);
+      }
     }
   }
 }

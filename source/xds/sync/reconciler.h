@@ -8,8 +8,9 @@
 //     proxies that read something that differs are queued (every proxy when the Mesh or a policy
 //     changed; the readers of a service when its endpoints, protocol or VIP changed; the proxies
 //     of a Dataplane when that Dataplane changed), not every proxy of the mesh;
-//   - a proxy is also reconciled when it connects and on every refresh interval as a safety net;
-//     a pass where nothing the proxy reads changed costs a hash comparison, not a regeneration;
+//   - a proxy is also reconciled when it connects, and on the refresh interval when something
+//     can change without a store event (its identity certificate ages) or its last pass reached
+//     no config; a pass where nothing the proxy reads changed costs a hash comparison;
 //   - per-type versions: a type whose resources are unchanged keeps its version, a changed type
 //     gets a new UUID; when clusters change, endpoints get a new version too (Kuma 2.14).
 // Threads: one scheduler thread plus a bounded pool of workers; each proxy is reconciled by one

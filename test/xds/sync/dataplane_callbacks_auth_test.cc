@@ -1,5 +1,8 @@
 // DataplaneCallbacks::onStreamOpen authentication (spec §6.2): dataplane tokens in the
 // `authorization` metadata, checked against the Dataplane in node metadata or the stored one.
+#include <functional>
+#include <thread>
+
 #include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -102,6 +105,35 @@ TEST_F(DataplaneCallbacksAuthTest, NoneAcceptsEveryProxy) {
   EXPECT_TRUE(cb.onStreamOpen(1, node("stored-1"), {}).ok());
   EXPECT_TRUE(cb.onStreamOpen(2, node("new-1", dataplane("new-1", "web")), {}).ok());
   EXPECT_TRUE(registered("new-1"));
+}
+
+// Regression (10 000-proxy reconnect storm): a proxy that reconnects before its old stream is
+// torn down must stay served and registered when the old stream finally closes.
+TEST_F(DataplaneCallbacksAuthTest, AReconnectBeforeTheOldStreamClosesKeepsTheProxyServed) {
+  DataplaneCallbacksOptions options;
+  options.authnType = "none";
+  options.deregistrationDelay = std::chrono::milliseconds(50);
+  callbacks_ = std::make_unique<DataplaneCallbacks>(*manager_, registry_, *reconciler_, options);
+  DataplaneCallbacks& cb = *callbacks_;
+  const auto n = node("new-1", dataplane("new-1", "web"));
+  ASSERT_TRUE(cb.onStreamOpen(1, n, {}).ok());
+  ASSERT_TRUE(cb.onStreamOpen(2, n, {}).ok());  // reconnected
+  cb.onStreamClosed(1, "default.new-1");        // the old stream ends afterwards
+  const auto eventually = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 200 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  };
+  EXPECT_TRUE(eventually([&] { return cache_.getSnapshot("default.new-1") != nullptr; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // > delay + the loop's period
+  EXPECT_TRUE(registered("new-1"));
+  EXPECT_NE(cache_.getSnapshot("default.new-1"), nullptr);
+
+  // The latest stream closing ends both.
+  cb.onStreamClosed(2, "default.new-1");
+  EXPECT_EQ(cache_.getSnapshot("default.new-1"), nullptr);
+  EXPECT_TRUE(eventually([&] { return !registered("new-1"); }));
 }
 
 TEST_F(DataplaneCallbacksAuthTest, RequiresExactlyOneAuthorizationValue) {

@@ -229,13 +229,14 @@ TEST_F(ReconcilerTest, OneContextBuildPerChangeAndOneSerializationPerSharedResou
   ASSERT_TRUE(firstContext.ok()) << firstContext.status();
   // Shared per context: the `backend` cluster and its ClusterLoadAssignment, nothing else.
   EXPECT_EQ((*firstContext)->sharedBuilds(), 2u);
-  // Refresh ticks pass: no rebuild, no regeneration, only skips.
+  // Refresh ticks pass: no rebuild, no regeneration, not even a pass (nothing can have changed
+  // without a store event; at 10 000 proxies the skip passes alone were 8 % of a core).
   const ReconcilerStats settled = reconciler_->stats();
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   const ReconcilerStats idle = reconciler_->stats();
   EXPECT_EQ(idle.contextBuilds, settled.contextBuilds);
   EXPECT_EQ(idle.generations, settled.generations);
-  EXPECT_GT(idle.skipped, settled.skipped);
+  EXPECT_EQ(idle.reconciles, settled.reconciles);
   EXPECT_EQ(idle.errors, 0u);
 
   // One change in the mesh: one more backend instance.
