@@ -207,10 +207,13 @@ TEST_F(KumaDpTest, TokensTrafficDrainAndRefusal) {
   ASSERT_TRUE(eventually([&] { return !impostor.process->running(); }, 30s))
       << impostor.process->output();
   EXPECT_EQ(impostor.process->stop(SIGKILL, 1s), 1);
+  // kuma-dp gives up after the second refusal it reads from Envoy's log; Envoy may have logged
+  // a third by then, so the count is 2 or more.
   EXPECT_THAT(impostor.process->output(),
-              ::testing::HasSubstr("Error: the control plane refused this data plane proxy's xDS "
-                                   "stream (2 times): authentication failed: proxy name from "
-                                   "requestor: web-2 is different than in token: web-1\n"));
+              ::testing::ContainsRegex(
+                  "Error: the control plane refused this data plane proxy's xDS stream \\([2-9] "
+                  "times\\): authentication failed: proxy name from requestor: web-2 is "
+                  "different than in token: web-1\n"));
   EXPECT_EQ(dataplaneStatus("web-2"), 404);
 
   // SIGTERM: readiness turns "terminating" during the drain, then kuma-dp exits 0.
