@@ -14,7 +14,7 @@ struct BackendHolder {
   ResourceStorePtr backend;
 };
 class OwningCachedStore : private BackendHolder, public CachedStore {
-public:
+ public:
   explicit OwningCachedStore(ResourceStorePtr inner)
       : BackendHolder{std::move(inner)}, CachedStore(*backend, absl::Seconds(60)) {}
 };
@@ -25,7 +25,7 @@ using conformance::testItemType;
 using conformance::testMeshType;
 
 class CachedStoreTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     inner_ = memory::newMemoryStore();
     cache_ = std::make_unique<CachedStore>(*inner_, absl::Seconds(1), [this] { return now_; });
@@ -87,8 +87,8 @@ TEST_F(CachedStoreTest, ZeroExpirationDisablesCaching) {
   EXPECT_EQ(off.stats().hits + off.stats().misses, 0u);
 }
 
-} // namespace
-} // namespace kuma::store
+}  // namespace
+}  // namespace kuma::store
 
 // The cache in front of the memory store still behaves as a store in every respect.
 INSTANTIATE_STORE_CONFORMANCE(CachedMemory, [] {
