@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "test/integration/kuma_cp_start.h"
 #include "test/test_common/process.h"
 
 namespace kuma::test {
@@ -19,14 +20,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
-
-std::unique_ptr<KumaCp> startCp(std::map<std::string, std::string> env) {
-  KumaCp::Options options;
-  options.env = std::move(env);
-  auto cp = KumaCp::start(std::move(options));
-  EXPECT_TRUE(cp.ok()) << cp.status();
-  return cp.ok() ? std::move(*cp) : nullptr;
-}
 
 httplib::Client diag(const KumaCp& cp, int readTimeoutSeconds = 10) {
   httplib::Client c("127.0.0.1", cp.diagnosticsPort());

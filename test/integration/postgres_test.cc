@@ -24,6 +24,7 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "test/integration/xds_envoy_fixture.h"
+#include "test/integration/kuma_cp_start.h"
 #include "test/test_common/postgres_server.h"
 #include "test/test_common/process.h"
 
@@ -83,14 +84,6 @@ void migrate(const std::map<std::string, std::string>& env) {
   ExitResult r = kumaCp({"migrate", "up"}, env);
   ASSERT_EQ(r.exitCode, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("DB has been migrated for Kuma 2.14"));
-}
-
-std::unique_ptr<KumaCp> startCp(std::map<std::string, std::string> env) {
-  KumaCp::Options options;
-  options.env = std::move(env);
-  auto cp = KumaCp::start(std::move(options));
-  EXPECT_TRUE(cp.ok()) << cp.status();
-  return cp.ok() ? std::move(*cp) : nullptr;
 }
 
 httplib::Client api(const KumaCp& cp) {

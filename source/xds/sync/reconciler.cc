@@ -302,7 +302,11 @@ void Reconciler::enqueueAffected(const MeshEntry& entry, const MeshContext* befo
 void Reconciler::indexDependencies(const std::string& nodeId, const Proxy& proxy, bool add) {
   MeshEntry& entry = meshes_[proxy.mesh];
   if (proxy.dependencies.allVips) {
-    add ? (void)entry.readAllVips.insert(nodeId) : (void)entry.readAllVips.erase(nodeId);
+    if (add) {
+      entry.readAllVips.insert(nodeId);
+    } else {
+      entry.readAllVips.erase(nodeId);
+    }
   }
   for (const std::string& service : proxy.dependencies.services) {
     if (add) {
@@ -451,10 +455,10 @@ absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
   bool connected = false;
   {
     absl::MutexLock lock(&mu_);
-    for (const std::string& nodeId : nodesOf(mesh, name)) {
-      options = proxies_.at(nodeId).options;
+    const std::vector<std::string> nodes = nodesOf(mesh, name);
+    if (!nodes.empty()) {
+      options = proxies_.at(nodes.front()).options;
       connected = true;
-      break;
     }
   }
   auto context = meshContext(mesh, /*fresh=*/true);
