@@ -138,7 +138,8 @@ absl::StatusOr<BootstrapResponse> decodeBootstrapAnswer(const std::string& conte
   if (contentType.find("yaml") != std::string::npos) {
     out.bootstrapYaml = body;
   } else {
-    const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
+    auto document = common::parseJson(body);
+    const nlohmann::json doc = document.ok() ? std::move(*document) : nlohmann::json();
     if (!doc.is_object() || !doc.contains("bootstrap") || !doc["bootstrap"].is_string()) {
       return absl::InvalidArgumentError(
           "the control plane's /bootstrap answer has no \"bootstrap\" string");

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "source/common/go_duration.h"
+#include "source/common/json_yaml.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
 #include "source/core/tokens/jwt.h"
@@ -199,7 +200,8 @@ std::string dataplaneRevocationsName(const std::string& mesh) {
 }
 
 absl::StatusOr<DataplaneTokenRequest> parseDataplaneTokenRequest(std::string_view body) {
-  const json parsed = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  auto document = common::parseJson(body);
+  const json parsed = document.ok() ? std::move(*document) : json();
   DataplaneTokenRequest out;
   DataplaneIdentity& id = out.identity;
   std::string validFor;

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/crypto/openssl_util.h"
+#include "source/common/json_yaml.h"
 
 namespace kuma::tokens {
 namespace {
@@ -42,11 +43,11 @@ absl::StatusOr<nlohmann::json> decodeJsonPart(std::string_view part, const char*
   if (!raw.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is not valid base64url"));
   }
-  nlohmann::json parsed = nlohmann::json::parse(*raw, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_object()) {
+  auto document = common::parseJson(*raw);
+  if (!document.ok() || !document->is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(what, " is not a JSON object"));
   }
-  return parsed;
+  return std::move(*document);
 }
 
 }  // namespace

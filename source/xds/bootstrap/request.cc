@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "source/common/json_yaml.h"
 
 namespace kuma::xds::bootstrap {
 namespace {
@@ -82,10 +83,12 @@ bool BootstrapRequest::hasFeature(std::string_view feature) const {
 }
 
 absl::StatusOr<BootstrapRequest> parseBootstrapRequest(std::string_view body) {
-  nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (doc.is_discarded()) {
-    return absl::InvalidArgumentError("the request body is not valid JSON");
+  auto parsed = common::parseJson(body);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the request body is not valid JSON: ", parsed.status().message()));
   }
+  nlohmann::json doc = std::move(*parsed);
   if (!doc.is_object()) {
     return absl::InvalidArgumentError("the request body must be a JSON object");
   }
