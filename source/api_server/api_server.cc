@@ -13,6 +13,7 @@
 #include "httplib.h"
 #include "source/api_server/auth.h"
 #include "source/api_server/errors.h"
+#include "source/common/http/bounded_server.h"
 #include "source/common/http/http_listener.h"
 #include "source/common/json_yaml.h"
 #include "source/common/logging.h"
@@ -32,20 +33,53 @@ struct Reply {
   std::string contentType = "application/json";
 };
 
+// Strings from the store or the request are UTF-8 by the time they get here (the parsers check);
+// replacing what is not keeps a reply from ever failing to render.
+std::string render(const nlohmann::ordered_json& body) {
+  return body.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 Reply json(int status, const nlohmann::ordered_json& body) {
-  return {status, body.dump(2), "application/json"};
+  return {status, render(body), "application/json"};
 }
 
 Reply error(const ErrorResponse& e) {
-  return {e.status, e.body.dump(2), "application/json"};
+  return {e.status, render(e.body), "application/json"};
 }
 
 Reply methodNotAllowed() {
   return error(makeError(405, "Method not Allowed", "Method not Allowed"));
 }
 
+// go-restful's text for an unknown route, in Kuma's JSON error body.
 Reply pageNotFound() {
-  return {404, "404: Page Not Found", "text/plain"};
+  return error(makeError(404, "Not Found", "404: Page Not Found"));
+}
+
+Reply unsupportedMediaType() {
+  return error(makeError(415, "Unsupported Media Type", "415: Unsupported Media Type"));
+}
+
+// The error body of an answer httplib gives before any handler runs (bad request line, URI or
+// header line too long, body too large, unknown route).
+ErrorResponse transportError(int status) {
+  switch (status) {
+    case 413:
+      return makeError(413, "Request Entity Too Large",
+                       "request body exceeds the maximum of 5 MiB");
+    case 414:
+      return makeError(414, "Request-URI Too Long",
+                       absl::StrCat("request URI exceeds the maximum of ",
+                                    CPPHTTPLIB_REQUEST_URI_MAX_LENGTH, " bytes"));
+    case 404:
+      return makeError(404, "Not Found", "404: Page Not Found");
+    case 400:
+      return makeError(400, "Bad Request",
+                       absl::StrCat("malformed HTTP request (a header line is limited to ",
+                                    CPPHTTPLIB_HEADER_MAX_LENGTH, " bytes)"));
+    default:
+      return makeError(status, "Error", absl::StrCat("HTTP status ", status));
+  }
 }
 
 // Go's url.QueryEscape.
@@ -63,6 +97,34 @@ std::string queryEscape(std::string_view s) {
       out += kHex[c & 15];
     }
   }
+  return out;
+}
+
+// Go's %q of a string: double quotes, with backslash escapes for quotes, backslashes and controls.
+std::string quoted(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
+    }
+  }
+  out += '"';
   return out;
 }
 
@@ -189,6 +251,17 @@ nlohmann::ordered_json policyFlagsJson(const model::ResourceTypeDescriptor& d) {
           {"isFromAsRules", d.policy.isFromAsRules}};
 }
 
+// The request head is bounded (64 KiB, 10 s); a request past it gets 431 or 408 with Kuma's body.
+std::unique_ptr<httplib::Server> boundedServer() {
+  auto server = std::make_unique<http::BoundedServer>();
+  server->setLimitAnswer([](int status, std::string_view reason) {
+    const char* title = status == 431 ? "Request Header Fields Too Large" : "Request Timeout";
+    return http::LimitAnswer{"application/json",
+                             render(makeError(status, title, std::string(reason)).body)};
+  });
+  return server;
+}
+
 }  // namespace
 
 // All request handling; separate from the component so that routing reads top-down.
@@ -204,6 +277,12 @@ class ApiServer::Handlers {
         mesh_(registry.byName("Mesh")) {}
 
   Reply handle(const httplib::Request& req) {
+    // go-restful's Consumes(application/json): a body of another type (or none) is refused before
+    // routing. Bodies: PUT, POST and PATCH.
+    if (!req.body.empty() && common::bodyFormatFor(req.get_header_value("Content-Type")) ==
+                                 common::BodyFormat::Unsupported) {
+      return unsupportedMediaType();
+    }
     std::vector<std::string> seg;
     for (absl::string_view s : absl::StrSplit(req.path, '/', absl::SkipEmpty())) {
       seg.emplace_back(s);
@@ -340,6 +419,11 @@ class ApiServer::Handlers {
 
   // POST /tokens/dataplane: the body is validated first, then the caller must be an admin.
   Reply dataplaneToken(const httplib::Request& req) {
+    // Kuma reads a JSON entity here; YAML is refused like any other type.
+    if (!req.body.empty() &&
+        common::bodyFormatFor(req.get_header_value("Content-Type")) == common::BodyFormat::Yaml) {
+      return unsupportedMediaType();
+    }
     const auto authorize = [&]() -> absl::Status {
       const Identity who = identify(req, options_.localhostIsAdmin);
       if (who.isAdmin()) {
@@ -363,8 +447,9 @@ class ApiServer::Handlers {
     }
     switch (s.code()) {
       case absl::StatusCode::kInvalidArgument:
-        return message.empty() ? Reply{400, "", "text/plain"}
-                               : error(makeError(400, "Bad Request", message));
+        // Kuma answers an unreadable request with an empty 400; the body says why here.
+        return error(
+            makeError(400, "Bad Request", message.empty() ? "Could not read a request" : message));
       case absl::StatusCode::kNotFound:
         return error(makeError(404, "Signing Key not found", message));
       case absl::StatusCode::kFailedPrecondition:
@@ -628,9 +713,15 @@ class ApiServer::Handlers {
   Reply put(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
             const std::string& mesh, const std::string& name) {
     const std::string title = "Could not process a resource";
-    auto parsed = common::parseJsonOrYaml(req.body);
+    // Kuma reads JSON only; YAML is this control plane's addition (docs/rest-api.md).
+    const bool yaml =
+        common::bodyFormatFor(req.get_header_value("Content-Type")) == common::BodyFormat::Yaml;
+    auto parsed = yaml ? common::parseYaml(req.body) : common::parseJson(req.body);
     if (!parsed.ok()) {
-      return error(makeError(400, "Bad Request", std::string(parsed.status().message())));
+      // Kuma's InvalidResourceError: `invalid <Type> object: "<decoder error>"`.
+      return error(makeError(
+          400, "Bad Request",
+          absl::StrCat("invalid ", d.name, " object: ", quoted(parsed.status().message()))));
     }
     auto body = model::fromRestJson(d, *parsed);
     if (!body.ok()) {
@@ -687,7 +778,7 @@ ApiServer::ApiServer(ApiServerOptions options, manager::ResourceManager& manager
                      const model::TypeRegistry& registry)
     : options_(std::move(options)),
       handlers_(std::make_unique<Handlers>(options_, manager, registry)),
-      server_(std::make_unique<httplib::Server>()),
+      server_(boundedServer()),
       listener_(std::make_unique<http::HttpListener>(*server_, "api-server")) {}
 
 ApiServer::~ApiServer() {
@@ -705,16 +796,18 @@ absl::Status ApiServer::start() {
     }
     res.set_content(std::move(reply.body), reply.contentType.c_str());
   };
+  // Every path, including decoded control characters (`.` does not match CR or LF). httplib
+  // reads the body only when a route matches, so the routes are not bypassed.
+  constexpr char kAnyPath[] = R"([\s\S]*)";
   for (auto method : {&httplib::Server::Get, &httplib::Server::Put, &httplib::Server::Delete,
                       &httplib::Server::Patch, &httplib::Server::Options}) {
-    (server_.get()->*method)(".*", handler);
+    (server_.get()->*method)(kAnyPath, handler);
   }
-  server_->Post(".*", handler);
+  server_->Post(kAnyPath, handler);
+  // Errors httplib answers itself get Kuma's JSON error body too.
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 413) {
-      const ErrorResponse e =
-          makeError(413, "Request Entity Too Large", "request body exceeds the maximum of 5 MiB");
-      res.set_content(e.body.dump(2), "application/json");
+    if (res.body.empty()) {
+      res.set_content(render(transportError(res.status).body), "application/json");
     }
   });
   server_->set_exception_handler(
@@ -729,7 +822,7 @@ absl::Status ApiServer::start() {
         log->error("{} {}: {}", req.method, req.path, what);
         const ErrorResponse e = makeError(500, "Internal Server Error", "Internal Server Error");
         res.status = 500;
-        res.set_content(e.body.dump(2), "application/json");
+        res.set_content(render(e.body), "application/json");
       });
   return listener_->start(options_.interface, options_.port);
 }

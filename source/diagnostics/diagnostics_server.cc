@@ -7,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "source/common/http/bounded_server.h"
 #include "source/common/http/http_listener.h"
+#include "source/common/json_yaml.h"
 #include "source/common/logging.h"
 #include "source/diagnostics/profiler.h"
 
@@ -122,7 +124,7 @@ absl::Status DiagnosticsServer::start() {
     }
     server_ = std::move(ssl);
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    server_ = std::make_unique<http::BoundedServer>();  // bounded request head (64 KiB, 10 s)
   }
   listener_ = std::make_unique<http::HttpListener>(*server_, "diagnostics");
 
@@ -204,8 +206,9 @@ void DiagnosticsServer::handleLogging(const httplib::Request& req, httplib::Resp
       textError(res, 400, "invalid request body");
       return;
     }
+    auto document = common::parseJson(req.body);
     const nlohmann::json body =
-        nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        document.ok() ? std::move(*document) : nlohmann::json(nlohmann::json::value_t::discarded);
     std::string component, level;
     const auto field = [&body](const char* name, std::string& out) {
       if (!body.is_object() || !body.contains(name) || body[name].is_null()) {

@@ -33,6 +33,11 @@ namespace {
 constexpr size_t kMaxPeek = 16 * 1024 + 5;  // one full TLS record
 // Largest TLS record plaintext gRPC produces (its frame protector buffer; see startGrpc()).
 constexpr int kTlsMaxFrameSize = 4096;
+// /bootstrap over HTTP/1.1: the request body is limited to 5 MiB (413), and one connection may
+// carry at most this much from the client (TLS records included): httplib bounds each header
+// line but not their number, so the relay bounds the whole.
+constexpr size_t kMaxBootstrapBody = 5u << 20;
+constexpr size_t kMaxRelayedClientBytes = 8u << 20;
 
 std::optional<int> tlsVersion(const std::string& name) {
   static const std::map<std::string, int> kVersions = {{"TLSv1_0", TLS1_VERSION},
@@ -239,6 +244,7 @@ absl::Status DpServer::startHttp() {
   const auto timeout = absl::ToChronoMilliseconds(options_.readHeaderTimeout);
   http_->set_read_timeout(timeout);
   http_->set_write_timeout(std::chrono::seconds(10));
+  http_->set_payload_max_length(kMaxBootstrapBody);
   BootstrapFn bootstrap = options_.bootstrap;
   auto handle = [bootstrap](const httplib::Request& req, httplib::Response& res) {
     if (!bootstrap) {
@@ -433,6 +439,7 @@ void DpServer::relay(int client) {
   }
   char buf[16384];
   bool clientOpen = true;
+  size_t fromClient = 0;
   while (!stopping_.load()) {
     pollfd fds[2] = {{upstream, POLLIN, 0},
                      {client, static_cast<short>(clientOpen ? POLLIN : 0), 0}};
@@ -451,8 +458,9 @@ void DpServer::relay(int client) {
       if (n <= 0) {
         clientOpen = false;
         ::shutdown(upstream, SHUT_WR);
-      } else if (!writeAll(upstream, buf, static_cast<size_t>(n))) {
-        break;
+      } else if ((fromClient += static_cast<size_t>(n)) > kMaxRelayedClientBytes ||
+                 !writeAll(upstream, buf, static_cast<size_t>(n))) {
+        break;  // past the bound: a flood of headers or an endless body is cut off here
       }
     }
   }
