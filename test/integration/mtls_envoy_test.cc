@@ -12,7 +12,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <functional>
 #include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 
 #include "test/integration/xds_envoy_fixture.h"
 
@@ -85,6 +89,40 @@ std::set<std::string> identitySerials(uint16_t adminPort, const std::string& spi
     serials.insert(c.serial);
   }
   return serials;
+}
+
+// Where a PEM block (`-----BEGIN`) shows in an API answer: in the raw text, or inside any JSON
+// string that decodes as base64 (protobuf `bytes` fields are base64 in JSON). Empty: none.
+std::string findPem(const std::string& raw) {
+  if (raw.find("-----BEGIN") != std::string::npos) {
+    return "raw text";
+  }
+  const json parsed = json::parse(raw, nullptr, false);
+  std::string where;
+  std::function<void(const json&, const std::string&)> walk = [&](const json& v,
+                                                                  const std::string& path) {
+    if (!where.empty()) {
+      return;
+    }
+    if (v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        walk(it.value(), path + "." + it.key());
+      }
+    } else if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        walk(v[i], path + "[" + std::to_string(i) + "]");
+      }
+    } else if (v.is_string()) {
+      const std::string& text = v.get_ref<const std::string&>();
+      std::string decoded;
+      if ((absl::Base64Unescape(text, &decoded) || absl::WebSafeBase64Unescape(text, &decoded)) &&
+          decoded.find("-----BEGIN") != std::string::npos) {
+        where = path + " (base64)";
+      }
+    }
+  };
+  walk(parsed, "");
+  return where;
 }
 
 class MtlsEnvoyTest : public XdsEnvoyTest {
@@ -222,6 +260,62 @@ TEST_F(MtlsEnvoyTest, BuiltinStrictThenPermissive) {
       20s);
   EXPECT_TRUE(meshStillMtls) << diagnostics();
   expectNothingRejected();
+}
+
+// Issue "hostile input", part 2: the inspect API never shows key or certificate material. Kuma
+// renders a proxy's config with stand-ins ("CERT", "KEY", "CA"); so does kuma-cp.
+TEST_F(MtlsEnvoyTest, InspectResponsesCarryNoKeyMaterial) {
+  httplib::Client api("127.0.0.1", cp_->apiPort());
+  ASSERT_EQ(put(api, "/meshes/default", builtinMesh("STRICT")), 200);
+  allowAll(api);
+  startPair(171);
+  ASSERT_TRUE(eventually(
+      [&] { return !identitySerials(web_.adminPort, "spiffe://default/web").empty(); }, 10s));
+
+  const std::vector<std::string> paths = {
+      "/meshes/default/dataplanes/web-1/_config",
+      "/meshes/default/dataplanes/web-1/_config?include=diff",
+      "/meshes/default/dataplanes/web-1/_config?shadow=true&include=diff",
+      "/meshes/default/dataplanes/backend-1/_config",
+      "/meshes/default/dataplanes/web-1/_overview",
+      "/meshes/default/dataplanes/_overview",
+      "/meshes/default/dataplanes+insights",
+      "/dataplanes/_overview",
+      "/meshes/default/dataplanes/web-1",
+      "/meshes/default/dataplane-insights/web-1",
+      "/meshes/default",
+      "/config",
+  };
+  bool sawStandIns = false;
+  for (const std::string& path : paths) {
+    auto res = api.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_LT(res->status, 500) << path << ": " << res->body;
+    EXPECT_EQ(findPem(res->body), "") << path << " shows a PEM block";
+    if (absl::StrContains(path, "_config")) {
+      ASSERT_EQ(res->status, 200) << path << ": " << res->body;
+      const json body = json::parse(res->body);
+      const json& secrets = body["xds"].value(
+          "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", json::object());
+      for (const auto& [name, secret] : secrets.items()) {
+        if (secret.contains("tlsCertificate")) {
+          EXPECT_EQ(secret["tlsCertificate"]["certificateChain"]["inlineBytes"],
+                    absl::Base64Escape("CERT"))
+              << name;
+          EXPECT_EQ(secret["tlsCertificate"]["privateKey"]["inlineBytes"],
+                    absl::Base64Escape("KEY"))
+              << name;
+          sawStandIns = true;
+        }
+        if (secret.contains("validationContext")) {
+          EXPECT_EQ(secret["validationContext"]["trustedCa"]["inlineBytes"],
+                    absl::Base64Escape("CA"))
+              << name;
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(sawStandIns) << "no identity Secret in the inspected config";
 }
 
 // dpCert.rotation.expiration 20s: reissued after 16 s (4/5), well inside the test budget; 1m

@@ -10,6 +10,7 @@
 #include "kuma/xds/snapshot.h"
 #include "source/common/logging.h"
 #include "source/xds/envoy/envoy_util.h"
+#include "source/xds/envoy/redaction.h"
 
 namespace kuma::xds::sync {
 namespace {
@@ -102,6 +103,7 @@ absl::StatusOr<nlohmann::ordered_json> xdsConfigJson(const GeneratedResources& r
     }
     out[type] = std::move(items);
   }
+  redactSecretMaterial(out);
   return out;
 }
 

@@ -92,7 +92,8 @@ struct ReconcilerStats {
 
 /**
  * Kuma's inspect rendering of resources: `{"<typeUrl>": {"<name>": <Envoy JSON>}}`, types and
- * names sorted, types without resources left out.
+ * names sorted, types without resources left out. Secret material is replaced by Kuma's stand-ins
+ * (redactSecretMaterial()): nothing that renders here may carry a key or a certificate.
  * @return InvalidArgument when a resource does not render (unknown type, corrupt bytes).
  */
 absl::StatusOr<nlohmann::ordered_json> xdsConfigJson(const GeneratedResources& resources);
