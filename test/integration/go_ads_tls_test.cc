@@ -13,6 +13,7 @@
 // every run of this test lost streams (1 to 15 of 1000 per minute).
 #include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -101,6 +102,10 @@ TEST(GoAdsTlsE2e, ThousandStreamsOverGoTlsSurviveEndpointChurnAndAckEveryRespons
   ASSERT_FALSE(lines.empty());
   const json summary = json::parse(lines.back(), nullptr, false);
   ASSERT_TRUE(summary.is_object()) << run.output;
+  // The run's figures, also when it passes (ctest -V shows them).
+  json figures = summary;
+  figures.erase("deaths");
+  std::cout << "go-xds-client after " << seconds << " s: " << figures.dump() << std::endl;
   EXPECT_EQ(summary.value("streams_opened", 0), kProxies);
   EXPECT_EQ(summary.value("streams_died", -1), 0) << summary.dump(2);
   EXPECT_EQ(summary.value("streams_alive_at_end", 0), kProxies);
