@@ -10,7 +10,7 @@
 // (GRPC_ARG_TSI_MAX_FRAME_SIZE), gRPC 1.51 now and then sent bytes of one connection's TLS stream
 // on another connection set up at about the same time; the Go clients answered alert
 // protocol_version and kuma-cp logged "Corruption detected" / TSI_DATA_CORRUPTED. Before the fix
-// every run of this test lost streams (1 to 15 of 1000 per minute).
+// every run of this workload lost streams (9 of 9 runs, 1 to 15 of 1000; docs/benchmarks.md).
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
