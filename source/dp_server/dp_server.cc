@@ -31,8 +31,6 @@ namespace kuma::dp_server {
 namespace {
 
 constexpr size_t kMaxPeek = 16 * 1024 + 5;  // one full TLS record
-// Largest TLS record plaintext gRPC produces (its frame protector buffer; see startGrpc()).
-constexpr int kTlsMaxFrameSize = 4096;
 // /bootstrap over HTTP/1.1: the request body is limited to 5 MiB (413), and one connection may
 // carry at most this much from the client (TLS records included): httplib bounds each header
 // line but not their number, so the relay bounds the whole.
@@ -180,12 +178,11 @@ absl::Status DpServer::startGrpc(const std::string& certPem, const std::string& 
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 15000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 15000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // Memory per connected proxy (one TLS connection each, held for as long as the proxy runs).
-  // gRPC stages outgoing plaintext in a per-connection buffer of the maximum TLS record size
-  // (16 KiB by default), allocated for the connection's lifetime. 4 KiB records cost 22 bytes of
-  // framing each (0.5 %) and no message size limit: a response of any size is split into more
-  // records. Kuma (Go crypto/tls) itself sends ~1.2 KiB records for a connection's first 128 KiB.
-  builder.AddChannelArgument(GRPC_ARG_TSI_MAX_FRAME_SIZE, kTlsMaxFrameSize);
+  // No GRPC_ARG_TSI_MAX_FRAME_SIZE: gRPC's default TLS frame (16 KiB) stays. With 4 KiB frames,
+  // gRPC 1.51 (Debian) sent bytes of one connection's TLS stream on another connection now and
+  // then when many connections were set up at once: their Go clients got records they could not
+  // parse (alert protocol_version), see test/integration/go_ads_tls_test.cc and
+  // docs/benchmarks.md.
   for (grpc::Service* service : services_) {
     builder.RegisterService(service);
   }
