@@ -354,10 +354,16 @@ TEST_F(HostileInputTest, BootstrapRequestsAreBounded) {
   auto deep = client()->Post("/bootstrap", std::string(1000000, '['), "application/json");
   ASSERT_TRUE(deep) << httplib::to_string(deep.error());
   EXPECT_EQ(deep->status, 400) << deep->body.substr(0, 200);
-  // dataplaneResource nested deeply inside an otherwise valid request.
+  // dataplaneResource nested deeply inside an otherwise valid request (with a valid token).
+  httplib::Client api("127.0.0.1", cp_->apiPort());
+  auto token =
+      api.Post("/tokens/dataplane", R"({"name":"dp-1","mesh":"default"})", "application/json");
+  ASSERT_TRUE(token && token->status == 200) << (token ? token->body : "no answer");
   const std::string resource = std::string(100000, '[') + std::string(100000, ']');
-  const json request = {{"mesh", "default"},    {"name", "dp-1"},
-                        {"proxyType", "dataplane"}, {"dataplaneToken", ""},
+  const json request = {{"mesh", "default"},
+                        {"name", "dp-1"},
+                        {"proxyType", "dataplane"},
+                        {"dataplaneToken", token->body},
                         {"dataplaneResource", resource}};
   auto nested = client()->Post("/bootstrap", request.dump(), "application/json");
   ASSERT_TRUE(nested) << httplib::to_string(nested.error());

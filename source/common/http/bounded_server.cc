@@ -76,6 +76,7 @@ class HeadBoundedStream : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (tripped_ || !waitFor(fd_, POLLIN, readTimeout())) {
+      // A head that started but did not end in time; a plain read timeout is httplib's case.
       if (!tripped_ && inHead_ && headBytes_ > 0 && headExpired()) {
         trip(408, "the request head was not sent within the time allowed");
       }
@@ -121,9 +122,10 @@ class HeadBoundedStream : public httplib::Stream {
     if (!inHead_ || headBytes_ == 0) {
       return readTimeoutMs_;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        limits_.headTimeout - (Clock::now() - started_));
-    return static_cast<int>(std::clamp<int64_t>(left.count(), 0, readTimeoutMs_));
+    // Rounded up, so that a wait cut short by the deadline ends past it.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(limits_.headTimeout -
+                                                                   (Clock::now() - started_));
+    return static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, readTimeoutMs_));
   }
 
   void scanHead(const char* p, size_t n) {

@@ -182,6 +182,10 @@ HttpResponse BootstrapHandler::handle(const HttpRequest& http) const {
   }
 
   if (req.proxyType != "dataplane") {
+    if (!zoneProxy) {
+      // Kuma: 500 "unknown proxy type". The client's input: 400.
+      return respond(400, absl::StrCat("unknown proxy type ", req.proxyType));
+    }
     log->error("bootstrap: proxy type {} is not supported", req.proxyType);
     return respond(500);
   }
@@ -196,20 +200,22 @@ HttpResponse BootstrapHandler::handle(const HttpRequest& http) const {
   std::string mesh = req.mesh;
   std::string name = req.name;
   if (!req.dataplaneResource.empty()) {
+    // Kuma answers 500 to a dataplaneResource it cannot read; that is the client's input, and
+    // no retry can fix it: 400 with the reason (kuma-dp stops on a 4xx and prints it).
     auto doc = common::parseJsonOrYaml(req.dataplaneResource);
     if (!doc.ok() || !doc->is_object() || doc->value("type", "") != "Dataplane") {
-      log->info("bootstrap: dataplaneResource is not a Dataplane: {}",
-                doc.ok() ? "wrong type" : std::string(doc.status().message()));
-      return respond(500);
+      const std::string reason = doc.ok() ? "not a Dataplane" : std::string(doc.status().message());
+      log->info("bootstrap: dataplaneResource is not a Dataplane: {}", reason);
+      return respond(400, absl::StrCat("could not parse dataplaneResource: ", reason));
     }
     auto body = model::fromRestJson(*dpType, *doc);
     if (!body.ok()) {
       if (auto violations = validators::ValidationError::fromStatus(body.status())) {
         return respond(422, violations->toString());
       }
-      log->info("bootstrap: cannot parse dataplaneResource: {}",
-                std::string(body.status().message()));
-      return respond(500);
+      const std::string reason(body.status().message());
+      log->info("bootstrap: cannot parse dataplaneResource: {}", reason);
+      return respond(400, absl::StrCat("could not parse dataplaneResource: ", reason));
     }
     validators::ValidationError errors;
     if (dpType->validate) {
@@ -246,9 +252,10 @@ HttpResponse BootstrapHandler::handle(const HttpRequest& http) const {
   const std::string& ca = req.caCert.empty() ? options_.serverCertPem : req.caCert;
   auto isCa = tls::firstCertIsCa(ca);
   if (!isCa.ok()) {
-    log->info("bootstrap: cannot parse the CA certificate: {}",
-              std::string(isCa.status().message()));
-    return respond(500);
+    // Kuma: 500. The caCert is the client's input: 400 with the reason.
+    const std::string reason(isCa.status().message());
+    log->info("bootstrap: cannot parse the CA certificate: {}", reason);
+    return respond(400, absl::StrCat("could not parse caCert: ", reason));
   }
   if (!*isCa) {
     return respond(400, kNotCa);

@@ -196,9 +196,17 @@ TEST_F(HandlerTest, MissingMeshIs422) {
   EXPECT_EQ(r.body, "mesh: mesh \"nope\" does not exist");
 }
 
-TEST_F(HandlerTest, NotADataplaneIs500) {
-  EXPECT_EQ(post(request(R"({"type":"Mesh","name":"x"})")).status, 500);
-  EXPECT_EQ(post(request("{not json")).status, 500);
+// Kuma answers 500 here; unreadable input is the client's error (400 with the reason).
+TEST_F(HandlerTest, NotADataplaneIs400) {
+  HttpResponse mesh = post(request(R"({"type":"Mesh","name":"x"})"));
+  EXPECT_EQ(mesh.status, 400);
+  EXPECT_EQ(mesh.body, "could not parse dataplaneResource: not a Dataplane");
+  HttpResponse syntax = post(request("{not json"));
+  EXPECT_EQ(syntax.status, 400);
+  EXPECT_THAT(syntax.body, HasSubstr("could not parse dataplaneResource"));
+  HttpResponse deep = post(request(std::string(10000, '[') + std::string(10000, ']')));
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_THAT(deep.body, HasSubstr("nesting depth"));
 }
 
 TEST_F(HandlerTest, StoredDataplane) {
@@ -225,7 +233,9 @@ TEST_F(HandlerTest, CaCertChecks) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, kNotCa);
   req["caCert"] = "garbage";
-  EXPECT_EQ(post(req).status, 500);
+  r = post(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("could not parse caCert"));
   auto other = tls::generateSelfSignedServerCert({"x"});
   req["caCert"] = other->certPem;
   r = post(req);
