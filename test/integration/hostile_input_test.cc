@@ -48,12 +48,10 @@ struct RawReply {
   std::string body;
 };
 
-// Sends `request` as is over a fresh loopback connection (for what an HTTP client library would
-// refuse or re-encode) and reads the answer until the server closes (bounded: 10 s).
-RawReply rawExchange(uint16_t port, const std::string& request) {
-  RawReply out;
+// A connected loopback TCP socket with send and receive timeouts, or -1.
+int connectLoopback(uint16_t port, int timeoutSeconds) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
+  timeval tv{timeoutSeconds, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
@@ -62,6 +60,17 @@ RawReply rawExchange(uint16_t port, const std::string& request) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `request` as is over a fresh loopback connection (for what an HTTP client library would
+// refuse or re-encode) and reads the answer until the server closes (bounded: 10 s).
+RawReply rawExchange(uint16_t port, const std::string& request) {
+  RawReply out;
+  const int fd = connectLoopback(port, 10);
+  if (fd < 0) {
     return out;
   }
   size_t sent = 0;
@@ -386,15 +395,8 @@ TEST_F(HostileInputTest, RequestHeadIsBoundedInSizeAndTime) {
   const uint16_t port = cp_->apiPort();
   const size_t before = rssKib(cp_->pid());
   // A client that streams header lines without end: cut off at 64 KiB with a 431, not kept.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const int fd = connectLoopback(port, 10);
+  ASSERT_GE(fd, 0);
   std::string chunk = "GET /meshes HTTP/1.1\r\nHost: x\r\n";
   const std::string line = absl::StrCat("X-Flood: ", std::string(90, 'f'), "\r\n");
   for (int i = 0; i < 1000; ++i) {
@@ -423,10 +425,8 @@ TEST_F(HostileInputTest, RequestHeadIsBoundedInSizeAndTime) {
 
   // A client that trickles its head: answered 408 once the 10 s head deadline passes.
   const auto started = std::chrono::steady_clock::now();
-  const int slow = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval slowTv{20, 0};
-  ::setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &slowTv, sizeof(slowTv));
-  ASSERT_EQ(::connect(slow, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const int slow = connectLoopback(port, 20);
+  ASSERT_GE(slow, 0);
   std::string trickled;
   for (int i = 0; i < 60 && trickled.empty(); ++i) {
     const std::string piece = i == 0 ? "GET /meshes HTTP/1.1\r\n" : "X-Slow: 1\r\n";
