@@ -42,6 +42,10 @@ using Tags = std::map<std::string, std::string>;
 
 constexpr char kAdminName[] = "kuma:envoy:admin";
 constexpr char kReadinessName[] = "kuma:readiness";
+// Strict inbound ports: the passthrough chain of an inbound on Kuma's reserved port 49151 (an
+// inbound without a real port) ends in this endpoint-less cluster.
+constexpr char kNoDestinationInbound[] = "self_transparentproxy_no_destination_inbound";
+constexpr uint32_t kTcpPortReserved = 49151;
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 // base64(sha256(`[{"path":{"value":"/","type":"PathPrefix"}}]`)): the catch-all route's name.
 constexpr char kDefaultRouteName[] = "9Zuf5Tg79OuZcQITwBbQykxAk2u4fRKrwYn3//AL4Yo=";
@@ -119,8 +123,8 @@ void addRouter(hcm_v3::HttpConnectionManager& hcm) {
 }
 
 // Passthrough traffic is not subject to policies: Kuma's default idle timeout.
-listener_v3::Filter passthroughTcpProxy(const std::string& name) {
-  tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(name), name);
+listener_v3::Filter passthroughTcpProxy(const std::string& name, const std::string& cluster) {
+  tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(name), cluster);
   *proxy.mutable_idle_timeout() = toDuration(std::chrono::hours(1));
   return tcpProxyFilter(proxy);
 }
@@ -757,13 +761,23 @@ class ProxyGenerator {
     return absl::OkStatus();
   }
 
-  // §7.3: outbound:passthrough:* (the redirectPortOutbound original-dst listener) and
-  // inbound:passthrough:*.
+  // §7.3: outbound:passthrough:* (the redirectPortOutbound original-dst listener),
+  // inbound:passthrough:* and self_transparentproxy_no_destination_inbound.
   void generatePassthrough() {
     const auto& tp = spec_.networking().transparent_proxying();
     const bool ipv6 = tp.ip_family_mode() != Dataplane::Networking::TransparentProxying::IPv4;
     const bool outboundPassthrough = !context_.mesh().networking().outbound().has_passthrough() ||
                                      context_.mesh().networking().outbound().passthrough().value();
+    if (tp.redirect_port_outbound() != 0) {
+      // As in Kuma, present whenever outbound traffic is redirected; used only by strict
+      // inbound ports.
+      cluster_v3::Cluster c;
+      c.set_name(kNoDestinationInbound);
+      c.set_alt_stat_name(kNoDestinationInbound);
+      c.set_type(cluster_v3::Cluster::STATIC);
+      *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
+      addCluster(c);
+    }
     struct Family {
       const char* suffix;
       const char* any;
@@ -789,7 +803,7 @@ class ProxyGenerator {
         setSocketAddress(*l.mutable_address(), f.any, tp.redirect_port_outbound());
         l.mutable_use_original_dst()->set_value(true);
         l.set_traffic_direction(core_v3::OUTBOUND);
-        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name);
+        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name, name);
         addListener(l);
       }
       if (tp.redirect_port_inbound() != 0) {
@@ -807,9 +821,33 @@ class ProxyGenerator {
         l.mutable_use_original_dst()->set_value(true);
         l.mutable_enable_reuse_port()->set_value(options_.reusePort);
         l.set_traffic_direction(core_v3::INBOUND);
-        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name);
+        addInboundPassthroughChains(l, name);
         addListener(l);
       }
+    }
+  }
+
+  // Strict inbound ports (Kuma 2.14, `feature-strict-inbound-ports`): on an mTLS STRICT mesh the
+  // inbound passthrough gets one chain per distinct inbound port (matched on the original
+  // destination port), so traffic redirected to any other port finds no chain and is closed
+  // instead of reaching the workload in plaintext around mTLS. Otherwise one catch-all chain.
+  void addInboundPassthroughChains(listener_v3::Listener& l, const std::string& name) {
+    const auto& inbounds = spec_.networking().inbound();
+    const bool strict = options_.strictInboundPorts && !inbounds.empty() &&
+                        mtlsMode(context_.mesh()) == MtlsMode::kStrict;
+    if (!strict) {
+      *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name, name);
+      return;
+    }
+    std::set<uint32_t> seen;
+    for (const auto& inbound : inbounds) {
+      if (!seen.insert(inbound.port()).second) {
+        continue;
+      }
+      auto* chain = l.add_filter_chains();
+      chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(inbound.port());
+      *chain->add_filters() = passthroughTcpProxy(
+          name, inbound.port() == kTcpPortReserved ? kNoDestinationInbound : name);
     }
   }
 

@@ -50,6 +50,11 @@ struct ProxyOptions {
   uint32_t readinessPort = 9902;
   /** The DP sent `feature-reuse-port`. */
   bool reusePort = false;
+  /**
+   * The DP sent `feature-strict-inbound-ports`: on an mTLS STRICT mesh, the transparent proxy's
+   * inbound passthrough accepts only the Dataplane's inbound ports.
+   */
+  bool strictInboundPorts = false;
   /** `ipam.knownInternalCIDRs`: the HCM's internal address ranges. */
   std::vector<std::string> internalCidrs = {"10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12",
                                             "fc00::/7",   "fd00::/8",       "127.0.0.1/32",

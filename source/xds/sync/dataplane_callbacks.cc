@@ -194,6 +194,7 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
     proxy.readinessPort = *port;
   }
   proxy.reusePort = hasFeature(node, "feature-reuse-port");
+  proxy.strictInboundPorts = hasFeature(node, "feature-strict-inbound-ports");
   {
     // The reconciler is told under mu_, in the order of the connections: see onStreamClosed.
     absl::MutexLock lock(&mu_);
