@@ -190,6 +190,9 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
   if (const auto* address = metadataField(node, "dataplane.admin.address")) {
     proxy.adminAddress = address->string_value();
   }
+  if (const auto* path = metadataField(node, "dataplane.admin.socketPath")) {
+    proxy.adminSocketPath = path->string_value();
+  }
   if (auto port = metadataPort(node, "dataplane.readinessReporter.port")) {
     proxy.readinessPort = *port;
   }
