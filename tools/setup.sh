@@ -34,6 +34,8 @@ APT_PACKAGES=(
   libgoogle-perftools-dev google-perftools
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev curl nodejs npm
+  # e2e_transparent_proxy_test: nat REDIRECT rules in the test's own network namespace
+  iptables
 )
 
 install_apt() {

@@ -354,6 +354,10 @@ class ApiServer::Handlers {
       }
       return isGet ? dataplaneConfig(req, mesh, seg[3]) : methodNotAllowed();
     }
+    if (d == dataplane_ && !overview && seg.size() == 5 && options_.envoyAdmin &&
+        (seg[4] == "xds" || seg[4] == "stats" || seg[4] == "clusters")) {
+      return isGet ? envoyAdmin(req, mesh, seg[3], seg[4]) : methodNotAllowed();
+    }
     if (d == dataplane_ && seg.size() == 5) {
       if (seg[4] != "_overview") {
         return pageNotFound();
@@ -669,6 +673,45 @@ class ApiServer::Handlers {
     body["xds"] = std::move(*xds);
     body["diff"] = std::move(diff);
     return json(200, body);
+  }
+
+  // Inspect through the proxy's Envoy admin API (Kuma's inspect_envoy_admin_endpoints.go):
+  // `xds` → config_dump (JSON; include_eds), `clusters` and `stats` (text, or JSON with
+  // format=json; stats only the used ones unless usedonly is false).
+  Reply envoyAdmin(const httplib::Request& req, const std::string& mesh, const std::string& name,
+                   const std::string& type) {
+    static const std::set<std::string> kTrue = {"1", "t", "T", "TRUE", "true", "True"};
+    static const std::set<std::string> kFalse = {"0", "f", "F", "FALSE", "false", "False"};
+    const bool asJson = req.get_param_value("format") == "json";
+    std::string path = type;
+    std::string query;
+    std::string contentType = "text/plain";
+    if (type == "xds") {
+      path = "config_dump";
+      contentType = "application/json";
+      if (kTrue.contains(req.get_param_value("include_eds"))) {
+        query = "include_eds=true";
+      }
+    } else {
+      if (asJson) {
+        contentType = "application/json";
+        query = "format=json";
+      }
+      if (type == "stats" && !kFalse.contains(req.get_param_value("usedonly"))) {
+        absl::StrAppend(&query, query.empty() ? "" : "&", "usedonly=");
+      }
+    }
+    auto body = options_.envoyAdmin(mesh, name, path, query);
+    if (!body.ok()) {
+      if (absl::IsNotFound(body.status())) {
+        return error(makeError(404, "Could not get dataplane resource", "Not found"));
+      }
+      logging::logger("api-server")
+          ->error("Could not execute admin operation on {}.{}: {}", mesh, name,
+                  std::string(body.status().message()));
+      return error(makeError(500, "Could not execute admin operation", "Internal Server Error"));
+    }
+    return {200, std::move(*body), contentType};
   }
 
   Reply item(const httplib::Request& req, const model::ResourceTypeDescriptor& d,

@@ -63,6 +63,16 @@ struct ApiServerOptions {
                                                        const std::string& name)>
       servedDataplaneConfig;
   /**
+   * GET /meshes/{mesh}/dataplanes/{name}/xds|stats|clusters (inspect through the proxy's Envoy
+   * admin, spec §4): GET `path` (`config_dump`, `stats` or `clusters`) with `query` (e.g.
+   * `format=json`, empty for none) on that Dataplane's Envoy admin API, returning the body.
+   * NotFound when the Dataplane does not exist (404); other errors answer 500. Unset: the paths
+   * answer 404.
+   */
+  std::function<absl::StatusOr<std::string>(const std::string& mesh, const std::string& name,
+                                            const std::string& path, const std::string& query)>
+      envoyAdmin;
+  /**
    * POST /tokens/dataplane (spec §4.5), called with the request body and a check of the caller's
    * rights that the implementation runs once the body is valid (Kuma answers 400 before 403).
    * @return the raw JWT (200 text/plain). Errors: InvalidArgument with an empty message → 400

@@ -14,6 +14,7 @@
 #include "source/common/version.h"
 #include "source/core/ca/mesh_ca.h"
 #include "source/core/defaults/defaults.h"
+#include "source/core/model/proto_spec.h"
 #include "source/core/store/cached_store.h"
 #include "source/core/tokens/dataplane_token.h"
 #include "source/diagnostics/diagnostics_server.h"
@@ -252,6 +253,16 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
           gate->stop();
         }));
   }
+  // Envoy Admin CA (GlobalSecret envoy-admin-ca, created by the defaults): the proxies' admin
+  // listener certificates and the client certificate the inspect endpoints present to them.
+  {
+    manager::ResourceManager* manager = cp->manager_.get();
+    cp->envoyAdminTls_ = std::make_unique<xds::EnvoyAdminTls>(
+        [manager, &registry] { return xds::loadEnvoyAdminCa(*manager, registry); });
+    xds::EnvoyAdminTls* adminTls = cp->envoyAdminTls_.get();
+    cp->envoyAdminClient_ = std::make_unique<envoy_admin::EnvoyAdminClient>(
+        [adminTls] { return adminTls->clientCerts(); });
+  }
   if (cfg.apiServer.http.enabled) {
     api_server::ApiServerOptions api;
     api.interface = cfg.apiServer.http.interface;
@@ -290,6 +301,24 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       KUMA_ASSIGN_OR_RETURN(auto served, inspected->reconciler_->served(mesh, name));
       return xds::sync::xdsConfigJson(served);
     };
+    // Inspect through the proxy's Envoy admin (`xds`, `stats`, `clusters`): over its
+    // kuma:envoy:admin listener with the control plane's client certificate.
+    const model::ResourceTypeDescriptor* dataplaneType = registry.byName("Dataplane");
+    manager::ResourceManager* manager = cp->manager_.get();
+    const envoy_admin::EnvoyAdminClient* adminClient = cp->envoyAdminClient_.get();
+    const uint32_t defaultAdminPort = cfg.bootstrapServer.params.adminPort;
+    api.envoyAdmin = [dataplaneType, manager, adminClient, defaultAdminPort](
+                         const std::string& mesh, const std::string& name, const std::string& path,
+                         const std::string& query) -> absl::StatusOr<std::string> {
+      KUMA_ASSIGN_OR_RETURN(model::ResourceConstSharedPtr dataplane,
+                            manager->get(*dataplaneType, {name, mesh}));
+      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*dataplane);
+      if (spec == nullptr) {
+        return absl::InternalError(absl::StrCat("Dataplane ", name, " has no spec"));
+      }
+      return adminClient->get(envoy_admin::envoyAdminTarget(*spec, defaultAdminPort),
+                              absl::StrCat("/", path, query.empty() ? "" : "?", query));
+    };
     api.issueDataplaneToken = tokens::dataplaneTokenEndpoint(
         *cp->manager_, registry, cfg.dpServer.authn.dpProxy.dpToken.enableIssuer);
     cp->components_.add(
@@ -323,6 +352,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
                               : absl::ZeroDuration());
   cp->secrets_ = std::make_unique<xds::DataplaneSecrets>(*cp->cas_);
   reconcilerOptions.secrets = cp->secrets_.get();
+  reconcilerOptions.envoyAdminTls = cp->envoyAdminTls_.get();
   cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(
       cp->cacheProbe_->front(*cp->cachedStore_), registry, *cp->snapshots_, reconcilerOptions);
   xds::sync::DataplaneCallbacksOptions callbacksOptions;

@@ -20,6 +20,7 @@
 #include "source/core/runtime/component_manager.h"
 #include "source/core/store/cached_store.h"
 #include "source/dp_server/dp_server.h"
+#include "source/envoy_admin/envoy_admin_client.h"
 #include "source/plugins/resources/postgres/leader_elector.h"
 #include "source/plugins/resources/postgres/postgres_store.h"
 #include "source/server/leader_gate.h"
@@ -87,6 +88,8 @@ class ControlPlane {
   // Mesh mTLS: the CA backends (hooked into manager_) and the proxies' identities.
   std::unique_ptr<ca::CaManagers> cas_;
   std::unique_ptr<xds::DataplaneSecrets> secrets_;
+  std::unique_ptr<xds::EnvoyAdminTls> envoyAdminTls_;
+  std::unique_ptr<envoy_admin::EnvoyAdminClient> envoyAdminClient_;
   std::unique_ptr<xds::sync::Reconciler> reconciler_;
   std::unique_ptr<xds::sync::DataplaneCallbacks> xdsCallbacks_;
   std::unique_ptr<xds::sync::InsightTracker> insights_;

@@ -280,5 +280,20 @@ TEST(BootstrapRequestTest, BodyHasKumaDpFields) {
   EXPECT_EQ(stored["dataplaneResource"], "");
 }
 
+// Kuma 2.14's kuma-dp advertises strict inbound ports unless
+// KUMA_DATAPLANE_RUNTIME_STRICT_INBOUND_PORTS_ENABLED is false (pkg/config/app/kuma-dp).
+TEST(BootstrapFeatures, StrictInboundPortsByDefaultOffThroughTheEnvironment) {
+  const Environment named = {{"KUMA_DATAPLANE_NAME", "dp-1"}, {"KUMA_DATAPLANE_MESH", "default"}};
+  auto defaults = loadConfig(named, nullptr);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_THAT(bootstrapFeatures(*defaults),
+              ::testing::ElementsAre("feature-strict-inbound-ports", "feature-reuse-port"));
+  Environment off = named;
+  off["KUMA_DATAPLANE_RUNTIME_STRICT_INBOUND_PORTS_ENABLED"] = "false";
+  auto disabled = loadConfig(off, nullptr);
+  ASSERT_TRUE(disabled.ok()) << disabled.status();
+  EXPECT_THAT(bootstrapFeatures(*disabled), ::testing::ElementsAre("feature-reuse-port"));
+}
+
 }  // namespace
 }  // namespace kuma::dp

@@ -47,4 +47,28 @@ absl::StatusOr<CertAndKey> generateSelfSignedCa(const std::string& organization,
                                                 const std::string& commonName,
                                                 absl::Duration validity, int bits = 2048);
 
+/** Key of a leaf certificate. */
+enum class LeafKey { Rsa2048, EcdsaP256 };
+
+/** What a leaf certificate signed by a CA carries (Kuma's `pkg/tls` NewCert). */
+struct LeafCertSpec {
+  /** SANs: entries that parse as IPv4/IPv6 become IP SANs, the others DNS SANs. */
+  std::vector<std::string> hosts;
+  /** ExtendedKeyUsage serverAuth (true) or clientAuth (false). */
+  bool server = true;
+  LeafKey key = LeafKey::Rsa2048;
+  absl::Duration validity = absl::Hours(24 * 365 * 10);
+};
+
+/**
+ * A new key and a certificate for it signed by `ca` (cert PEM + key PEM): SHA-256, random
+ * 128-bit serial, empty subject, issuer = the CA's subject, valid from 5 minutes ago to
+ * `validity` after that, BasicConstraints CA:false, KeyUsage digitalSignature|keyEncipherment,
+ * the one ExtendedKeyUsage, AuthorityKeyId when the CA has a SubjectKeyId, and the SANs
+ * (critical, the subject being empty). Keys are PEM in their traditional form (PKCS#1 / SEC 1).
+ * @return InvalidArgument when `ca` does not hold a certificate and its key, or a host is empty;
+ *         Internal on OpenSSL failures.
+ */
+absl::StatusOr<CertAndKey> issueLeafCert(const CertAndKey& ca, const LeafCertSpec& spec);
+
 }  // namespace kuma::crypto

@@ -42,6 +42,12 @@ using Tags = std::map<std::string, std::string>;
 
 constexpr char kAdminName[] = "kuma:envoy:admin";
 constexpr char kReadinessName[] = "kuma:readiness";
+// The only SAN a client of the admin listener's mTLS chain may present (the control plane).
+constexpr char kEnvoyAdminClientSan[] = "kuma-cp";
+// Strict inbound ports: the passthrough chain of an inbound on Kuma's reserved port 49151 (an
+// inbound without a real port) ends in this endpoint-less cluster.
+constexpr char kNoDestinationInbound[] = "self_transparentproxy_no_destination_inbound";
+constexpr uint32_t kTcpPortReserved = 49151;
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 // base64(sha256(`[{"path":{"value":"/","type":"PathPrefix"}}]`)): the catch-all route's name.
 constexpr char kDefaultRouteName[] = "9Zuf5Tg79OuZcQITwBbQykxAk2u4fRKrwYn3//AL4Yo=";
@@ -119,8 +125,8 @@ void addRouter(hcm_v3::HttpConnectionManager& hcm) {
 }
 
 // Passthrough traffic is not subject to policies: Kuma's default idle timeout.
-listener_v3::Filter passthroughTcpProxy(const std::string& name) {
-  tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(name), name);
+listener_v3::Filter passthroughTcpProxy(const std::string& name, const std::string& cluster) {
+  tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(name), cluster);
   *proxy.mutable_idle_timeout() = toDuration(std::chrono::hours(1));
   return tcpProxyFilter(proxy);
 }
@@ -141,6 +147,46 @@ cluster_v3::Cluster staticCluster(const std::string& name, const std::string& ip
   auto* lb = cla->add_endpoints()->add_lb_endpoints();
   setSocketAddress(*lb->mutable_endpoint()->mutable_address(), ip, port);
   return c;
+}
+
+// A STATIC cluster whose one endpoint is the Unix socket `path`.
+cluster_v3::Cluster staticPipeCluster(const std::string& name, const std::string& path,
+                                      std::chrono::nanoseconds connectTimeout) {
+  cluster_v3::Cluster c;
+  c.set_name(name);
+  c.set_type(cluster_v3::Cluster::STATIC);
+  *c.mutable_connect_timeout() = toDuration(connectTimeout);
+  auto* cla = c.mutable_load_assignment();
+  cla->set_cluster_name(name);
+  auto* lb = cla->add_endpoints()->add_lb_endpoints();
+  lb->mutable_endpoint()->mutable_address()->mutable_pipe()->set_path(path);
+  return c;
+}
+
+// ---- admin (spec §7.4) ----
+
+// Where the admin and readiness clusters point: Envoy's admin must be on a loopback interface.
+// The address comes from node metadata, which a proxy controls; any other value would turn these
+// clusters into a gateway to another host.
+absl::StatusOr<std::string> adminClusterAddress(const std::string& adminAddress) {
+  if (adminAddress.empty() || adminAddress == "0.0.0.0" || adminAddress == "127.0.0.1") {
+    return "127.0.0.1";
+  }
+  if (adminAddress == "::" || adminAddress == "::1") {
+    return "::1";
+  }
+  return absl::InvalidArgumentError(
+      "envoy admin cluster is not allowed to have addresses other than \"\", \"0.0.0.0\", "
+      "\"127.0.0.1\", \"::\", \"::1\"");
+}
+
+// The admin port: metadata, else the Dataplane's `networking.admin.port`, else kuma-dp's default.
+uint32_t adminPortOf(const Dataplane& spec, const ProxyOptions& options) {
+  if (options.adminPort.has_value()) {
+    return *options.adminPort;
+  }
+  const uint32_t port = spec.networking().admin().port();
+  return port != 0 ? port : 9901;
 }
 
 // ---- mTLS (spec §7.2, §8.3) ----
@@ -269,7 +315,9 @@ class ProxyGenerator {
     if (!viewStatus_.ok()) {
       return viewStatus_;
     }
-    generateAdmin();
+    if (absl::Status s = generateAdmin(); !s.ok()) {
+      return s;
+    }
     if (absl::Status s = generateInbounds(); !s.ok()) {
       return s;
     }
@@ -296,50 +344,88 @@ class ProxyGenerator {
   }
   void addCluster(const cluster_v3::Cluster& c) { add(kClusterType, makeResource(c.name(), c)); }
 
-  // §7.4: admin cluster, readiness cluster and the admin listener on the DP address.
-  void generateAdmin() {
-    uint32_t port =
-        options_.adminPort.has_value() ? *options_.adminPort : spec_.networking().admin().port();
-    if (!options_.adminPort.has_value() && port == 0) {
-      port = 9901;  // kuma-dp's default --admin-port
-    }
+  // §7.4: admin cluster, readiness cluster and the admin listener on the DP address: plaintext
+  // only reaches kuma-dp's readiness (`/ready`, for probes); the whole admin API is behind mTLS
+  // with the control plane's client certificate (Envoy Admin CA, SAN `kuma-cp`).
+  absl::Status generateAdmin() {
+    const uint32_t port = adminPortOf(spec_, options_);
     if (port == 0) {
-      return;
+      return absl::OkStatus();
     }
-    std::string adminIp = options_.adminAddress;
-    if (adminIp.empty() || adminIp == "0.0.0.0") {
-      adminIp = "127.0.0.1";
-    } else if (adminIp == "::") {
-      adminIp = "::1";
+    absl::StatusOr<std::string> adminIp = adminClusterAddress(options_.adminAddress);
+    if (!adminIp.ok()) {
+      return adminIp.status();
     }
-    addCluster(staticCluster(kAdminName, adminIp, port, std::chrono::seconds(5)));
-    addCluster(staticCluster(kReadinessName, "127.0.0.1", options_.readinessPort,
-                             std::chrono::seconds(5)));
+    cluster_v3::Cluster admin =
+        options_.adminSocketPath.empty()
+            ? staticCluster(kAdminName, *adminIp, port, std::chrono::seconds(5))
+            : staticPipeCluster(kAdminName, options_.adminSocketPath, std::chrono::seconds(5));
+    admin.set_alt_stat_name(sanitizeMetric(kAdminName));
+    addCluster(admin);
+    cluster_v3::Cluster readiness =
+        staticCluster(kReadinessName, *adminIp, options_.readinessPort, std::chrono::seconds(5));
+    readiness.set_alt_stat_name(sanitizeMetric(kReadinessName));
+    addCluster(readiness);
 
     const std::string& dpAddress = spec_.networking().address();
-    if (dpAddress.empty() || dpAddress == adminIp) {
-      return;
+    if (dpAddress.empty() || dpAddress == *adminIp) {
+      return absl::OkStatus();  // the admin itself is there: another listener could not bind
     }
-    hcm_v3::HttpConnectionManager hcm;
-    hcm.set_stat_prefix(sanitizeMetric(kAdminName));
-    addInternalAddresses(hcm, {"127.0.0.1/32", "::1/128"}, true);
-    addRouter(hcm);
-    auto* rc = hcm.mutable_route_config();
-    auto* vh = rc->add_virtual_hosts();
-    vh->set_name(kAdminName);
-    vh->add_domains("*");
-    auto* route = vh->add_routes();
-    route->mutable_match()->set_prefix("/ready");
-    route->mutable_route()->set_cluster(kReadinessName);
-    route->mutable_route()->set_prefix_rewrite("/ready");
-
     listener_v3::Listener l;
     l.set_name(kAdminName);
     setSocketAddress(*l.mutable_address(), dpAddress, port);
     l.set_traffic_direction(core_v3::INBOUND);
     l.mutable_enable_reuse_port()->set_value(options_.reusePort);
-    *l.add_filter_chains()->add_filters() = hcmFilter(hcm);
+    auto* inspector = l.add_listener_filters();
+    inspector->set_name(kTlsInspectorName);
+    inspector->mutable_typed_config()->set_type_url(kTlsInspectorType);
+    *l.add_filter_chains()->add_filters() = adminHcmFilter(/*wholeAdmin=*/false);
+    if (options_.adminTls != nullptr) {
+      auto* mtls = l.add_filter_chains();
+      mtls->mutable_filter_chain_match()->set_transport_protocol("tls");
+      *mtls->add_filters() = adminHcmFilter(/*wholeAdmin=*/true);
+      tls_v3::DownstreamTlsContext context;
+      context.mutable_require_client_certificate()->set_value(true);
+      auto* common = context.mutable_common_tls_context();
+      auto* cert = common->add_tls_certificates();
+      cert->mutable_certificate_chain()->set_inline_bytes(options_.adminTls->certPem);
+      cert->mutable_private_key()->set_inline_bytes(options_.adminTls->keyPem);
+      auto* validation = common->mutable_validation_context();
+      validation->mutable_trusted_ca()->set_inline_bytes(options_.adminTls->caPem);
+      auto* san = validation->add_match_typed_subject_alt_names();
+      san->set_san_type(tls_v3::SubjectAltNameMatcher::DNS);
+      san->mutable_matcher()->set_exact(kEnvoyAdminClientSan);
+      auto* socket = mtls->mutable_transport_socket();
+      socket->set_name(kTlsTransportSocket);
+      *socket->mutable_typed_config() = packAny(context);
+    }
     addListener(l);
+    return absl::OkStatus();
+  }
+
+  // The admin listener's HCM: `/ready` → kuma-dp's readiness; with `wholeAdmin` also `/` → the
+  // admin API.
+  listener_v3::Filter adminHcmFilter(bool wholeAdmin) const {
+    hcm_v3::HttpConnectionManager hcm;
+    hcm.set_stat_prefix(sanitizeMetric(kAdminName));
+    addInternalAddresses(hcm, {"127.0.0.1/32", "::1/128"}, options_.ipv6Enabled);
+    addRouter(hcm);
+    auto* rc = hcm.mutable_route_config();
+    rc->mutable_validate_clusters()->set_value(false);
+    auto* vh = rc->add_virtual_hosts();
+    vh->set_name(kAdminName);
+    vh->add_domains("*");
+    const auto addRoute = [vh](const char* prefix, const char* cluster) {
+      auto* route = vh->add_routes();
+      route->mutable_match()->set_prefix(prefix);
+      route->mutable_route()->set_cluster(cluster);
+      route->mutable_route()->set_prefix_rewrite(prefix);
+    };
+    addRoute("/ready", kReadinessName);
+    if (wholeAdmin) {
+      addRoute("/", kAdminName);
+    }
+    return hcmFilter(hcm);
   }
 
   Protocol inboundProtocol(const Dataplane::Networking::Inbound& inbound) const {
@@ -757,13 +843,23 @@ class ProxyGenerator {
     return absl::OkStatus();
   }
 
-  // §7.3: outbound:passthrough:* (the redirectPortOutbound original-dst listener) and
-  // inbound:passthrough:*.
+  // §7.3: outbound:passthrough:* (the redirectPortOutbound original-dst listener),
+  // inbound:passthrough:* and self_transparentproxy_no_destination_inbound.
   void generatePassthrough() {
     const auto& tp = spec_.networking().transparent_proxying();
     const bool ipv6 = tp.ip_family_mode() != Dataplane::Networking::TransparentProxying::IPv4;
     const bool outboundPassthrough = !context_.mesh().networking().outbound().has_passthrough() ||
                                      context_.mesh().networking().outbound().passthrough().value();
+    if (tp.redirect_port_outbound() != 0) {
+      // As in Kuma, present whenever outbound traffic is redirected; used only by strict
+      // inbound ports.
+      cluster_v3::Cluster c;
+      c.set_name(kNoDestinationInbound);
+      c.set_alt_stat_name(kNoDestinationInbound);
+      c.set_type(cluster_v3::Cluster::STATIC);
+      *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
+      addCluster(c);
+    }
     struct Family {
       const char* suffix;
       const char* any;
@@ -789,7 +885,7 @@ class ProxyGenerator {
         setSocketAddress(*l.mutable_address(), f.any, tp.redirect_port_outbound());
         l.mutable_use_original_dst()->set_value(true);
         l.set_traffic_direction(core_v3::OUTBOUND);
-        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name);
+        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name, name);
         addListener(l);
       }
       if (tp.redirect_port_inbound() != 0) {
@@ -807,9 +903,33 @@ class ProxyGenerator {
         l.mutable_use_original_dst()->set_value(true);
         l.mutable_enable_reuse_port()->set_value(options_.reusePort);
         l.set_traffic_direction(core_v3::INBOUND);
-        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name);
+        addInboundPassthroughChains(l, name);
         addListener(l);
       }
+    }
+  }
+
+  // Strict inbound ports (Kuma 2.14, `feature-strict-inbound-ports`): on an mTLS STRICT mesh the
+  // inbound passthrough gets one chain per distinct inbound port (matched on the original
+  // destination port), so traffic redirected to any other port finds no chain and is closed
+  // instead of reaching the workload in plaintext around mTLS. Otherwise one catch-all chain.
+  void addInboundPassthroughChains(listener_v3::Listener& l, const std::string& name) {
+    const auto& inbounds = spec_.networking().inbound();
+    const bool strict = options_.strictInboundPorts && !inbounds.empty() &&
+                        mtlsMode(context_.mesh()) == MtlsMode::kStrict;
+    if (!strict) {
+      *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name, name);
+      return;
+    }
+    std::set<uint32_t> seen;
+    for (const auto& inbound : inbounds) {
+      if (!seen.insert(inbound.port()).second) {
+        continue;
+      }
+      auto* chain = l.add_filter_chains();
+      chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(inbound.port());
+      *chain->add_filters() = passthroughTcpProxy(
+          name, inbound.port() == kTcpPortReserved ? kNoDestinationInbound : name);
     }
   }
 
@@ -825,6 +945,16 @@ class ProxyGenerator {
 };
 
 }  // namespace
+
+bool needsEnvoyAdminTls(const model::Resource& dataplane, const ProxyOptions& options) {
+  const auto* spec = model::protoSpecOf<Dataplane>(dataplane);
+  if (spec == nullptr || adminPortOf(*spec, options) == 0) {
+    return false;
+  }
+  absl::StatusOr<std::string> adminIp = adminClusterAddress(options.adminAddress);
+  const std::string& address = spec->networking().address();
+  return adminIp.ok() && !address.empty() && address != *adminIp;
+}
 
 std::string identitySecretName(const std::string& mesh) {
   return absl::StrCat("identity_cert:secret:", mesh);

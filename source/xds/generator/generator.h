@@ -37,6 +37,18 @@ struct ProxyTlsSecrets {
 };
 using ProxyTlsSecretsConstSharedPtr = std::shared_ptr<const ProxyTlsSecrets>;
 
+/**
+ * The server side of the `kuma:envoy:admin` listener's mTLS chain (spec §7.4): a certificate
+ * for the Dataplane's address(es) issued by the Envoy Admin CA (GlobalSecret `envoy-admin-ca`),
+ * and that CA, which client certificates must chain to. Immutable; shared by pointer.
+ */
+struct EnvoyAdminTlsCerts {
+  std::string certPem;
+  std::string keyPem;
+  std::string caPem;
+};
+using EnvoyAdminTlsCertsConstSharedPtr = std::shared_ptr<const EnvoyAdminTlsCerts>;
+
 /** What the proxy told the control plane about itself (node metadata, features) and CP config. */
 struct ProxyOptions {
   /**
@@ -44,12 +56,32 @@ struct ProxyOptions {
    * `networking.admin.port`, else kuma-dp's default 9901. 0: no admin listener/clusters.
    */
   std::optional<uint32_t> adminPort;
-  /** Address Envoy's admin binds to (metadata); 0.0.0.0 → 127.0.0.1, :: → ::1. */
+  /**
+   * Address Envoy's admin binds to (metadata `dataplane.admin.address`); 0.0.0.0 and "" →
+   * 127.0.0.1, :: → ::1; any other value than these and ::1 fails the generation (the admin
+   * cluster must not become a gateway to another host).
+   */
   std::string adminAddress = "127.0.0.1";
+  /**
+   * Envoy's admin Unix socket (metadata `dataplane.admin.socketPath`, set by the bootstrap when
+   * `envoyAdminUnixSocket`): the `kuma:envoy:admin` cluster's endpoint. Empty: adminAddress:port.
+   */
+  std::string adminSocketPath = "";
+  /**
+   * The admin listener's mTLS chain material. nullptr: the listener has the plaintext `/ready`
+   * chain only (the control plane always sets it when the listener is generated, see
+   * needsEnvoyAdminTls()).
+   */
+  EnvoyAdminTlsCertsConstSharedPtr adminTls = nullptr;
   /** kuma-dp readiness reporter port (metadata `dataplane.readinessReporter.port`). */
   uint32_t readinessPort = 9902;
   /** The DP sent `feature-reuse-port`. */
   bool reusePort = false;
+  /**
+   * The DP sent `feature-strict-inbound-ports`: on an mTLS STRICT mesh, the transparent proxy's
+   * inbound passthrough accepts only the Dataplane's inbound ports.
+   */
+  bool strictInboundPorts = false;
   /** `ipam.knownInternalCIDRs`: the HCM's internal address ranges. */
   std::vector<std::string> internalCidrs = {"10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12",
                                             "fc00::/7",   "fd00::/8",       "127.0.0.1/32",
@@ -64,6 +96,13 @@ struct ProxyOptions {
    */
   ProxyTlsSecretsConstSharedPtr tls = nullptr;
 };
+
+/**
+ * Whether generating `dataplane` with `options` gives a `kuma:envoy:admin` listener (admin port
+ * ≠ 0 and the Dataplane's address is not the admin bind address), i.e. needs
+ * ProxyOptions::adminTls.
+ */
+bool needsEnvoyAdminTls(const model::Resource& dataplane, const ProxyOptions& options);
 
 /** SDS names of the mesh's secrets (spec §7.1). */
 std::string identitySecretName(const std::string& mesh);

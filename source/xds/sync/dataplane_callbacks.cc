@@ -190,10 +190,14 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
   if (const auto* address = metadataField(node, "dataplane.admin.address")) {
     proxy.adminAddress = address->string_value();
   }
+  if (const auto* path = metadataField(node, "dataplane.admin.socketPath")) {
+    proxy.adminSocketPath = path->string_value();
+  }
   if (auto port = metadataPort(node, "dataplane.readinessReporter.port")) {
     proxy.readinessPort = *port;
   }
   proxy.reusePort = hasFeature(node, "feature-reuse-port");
+  proxy.strictInboundPorts = hasFeature(node, "feature-strict-inbound-ports");
   {
     // The reconciler is told under mu_, in the order of the connections: see onStreamClosed.
     absl::MutexLock lock(&mu_);

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "kuma/xds/snapshot.h"
 #include "source/common/logging.h"
+#include "source/core/model/proto_spec.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/redaction.h"
 
@@ -175,6 +176,9 @@ void Reconciler::removeProxy(const std::string& nodeId) {
   if (forgotten.has_value() && options_.secrets != nullptr) {
     options_.secrets->forget(forgotten->first, forgotten->second);
   }
+  if (forgotten.has_value() && options_.envoyAdminTls != nullptr) {
+    options_.envoyAdminTls->forget(forgotten->first, forgotten->second);
+  }
   cache_.clearSnapshot(nodeId);
 }
 
@@ -216,6 +220,18 @@ void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
       }
     }
   }
+}
+
+absl::StatusOr<EnvoyAdminTlsCertsConstSharedPtr> Reconciler::adminTlsOf(
+    const model::Resource& dataplane, const ProxyOptions& options) {
+  const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+  if (options_.envoyAdminTls == nullptr || spec == nullptr ||
+      !needsEnvoyAdminTls(dataplane, options)) {
+    return nullptr;
+  }
+  return options_.envoyAdminTls->serverCerts(dataplane.meta.mesh, dataplane.meta.name,
+                                             spec->networking().address(),
+                                             spec->networking().advertised_address());
 }
 
 bool Reconciler::sameInputs(const Proxy& proxy, const MeshContext& context) {
@@ -481,6 +497,14 @@ absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
     }
     options.tls = *tls;
   }
+  auto adminTls = adminTlsOf(**dataplane, options);
+  if (!connected && options_.envoyAdminTls != nullptr) {
+    options_.envoyAdminTls->forget(mesh, name);
+  }
+  if (!adminTls.ok()) {
+    return adminTls.status();
+  }
+  options.adminTls = *adminTls;
   return xds::generate(**context, **dataplane, options);
 }
 
@@ -617,8 +641,19 @@ void Reconciler::reconcile(const std::string& nodeId) {
     }
     tls = *std::move(issued);
   }
+  auto adminTls = adminTlsOf(**dataplane, proxy.options);
+  if (!adminTls.ok()) {
+    log->error("could not get the Envoy Admin mTLS certificates of {}: {}", nodeId,
+               std::string(adminTls.status().message()));
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.errors;
+    }
+    report(PassResult::kError);
+    return;
+  }
   if (proxy.generated && proxy.dataplaneVersion == (*dataplane)->meta.version && proxy.tls == tls &&
-      sameInputs(proxy, **context)) {
+      proxy.adminTls == *adminTls && sameInputs(proxy, **context)) {
     {
       absl::MutexLock lock(&mu_);
       ++stats_.skipped;
@@ -630,6 +665,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     return;  // nothing this proxy reads changed
   }
   proxy.options.tls = tls;
+  proxy.options.adminTls = *adminTls;
   auto generated = xds::generate(**context, **dataplane, proxy.options);
   if (!generated.ok()) {
     log->error("could not generate the config of {}: {}", nodeId,
@@ -670,6 +706,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
     }
     it->second.dataplaneVersion = (*dataplane)->meta.version;
     it->second.tls = tls;
+    it->second.adminTls = *adminTls;
     ++stats_.generations;
     changed = previous == nullptr || previous->types.size() != next->types.size();
     for (const auto& [type, typeSnapshot] : next->types) {

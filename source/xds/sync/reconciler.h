@@ -37,6 +37,7 @@
 #include "source/xds/context/mesh_context.h"
 #include "source/xds/generator/generator.h"
 #include "source/xds/secrets/dataplane_secrets.h"
+#include "source/xds/secrets/envoy_admin_tls.h"
 
 namespace kuma::xds::sync {
 
@@ -67,6 +68,14 @@ struct ReconcilerOptions {
    * published even when nothing else changed. Must outlive the reconciler.
    */
   DataplaneSecrets* secrets = nullptr;
+  /**
+   * Optional: issues the server certificates of the proxies' `kuma:envoy:admin` listeners
+   * (mTLS with the control plane's client certificate), asked on every pass of a proxy that has
+   * that listener. Without it the listener only has its plaintext `/ready` chain. A proxy whose
+   * certificate cannot be issued (the Envoy Admin CA does not exist yet) gets no config, as in
+   * Kuma; the refresh tick retries. Must outlive the reconciler.
+   */
+  EnvoyAdminTls* envoyAdminTls = nullptr;
 };
 
 /**
@@ -150,6 +159,7 @@ class Reconciler {
     uint64_t contextHash = 0;
     std::string dataplaneVersion;
     ProxyTlsSecretsConstSharedPtr tls;
+    EnvoyAdminTlsCertsConstSharedPtr adminTls;
     bool generated = false;
     // What the last generation read of its context (see ContextDependencies): a new context
     // whose base, VIPs (when read) and destination services hash the same gives the same config.
@@ -160,6 +170,9 @@ class Reconciler {
   };
   /** Would generating `proxy` from `context` give what it generated last time? */
   static bool sameInputs(const Proxy& proxy, const MeshContext& context);
+  /** The admin listener's certificates of `dataplane` (nullptr when it has no such listener). */
+  absl::StatusOr<EnvoyAdminTlsCertsConstSharedPtr> adminTlsOf(const model::Resource& dataplane,
+                                                              const ProxyOptions& options);
   using NodeSet = absl::flat_hash_set<std::string>;
   struct MeshEntry {
     MeshContextConstSharedPtr context;

@@ -195,11 +195,12 @@ TEST(XdsGenerator, TransparentProxyWithReachableServicesTrimsOutbounds) {
                                    "outbound:passthrough:ipv4", "outbound:passthrough:ipv6",
                                    "inbound:passthrough:ipv4", "inbound:passthrough:ipv6",
                                    "kuma:envoy:admin"));
-  EXPECT_THAT(
-      testing::namesOf(g.out, kClusterType),
-      UnorderedElementsAre("localhost:18080", "api", "outbound:passthrough:ipv4",
-                           "outbound:passthrough:ipv6", "inbound:passthrough:ipv4",
-                           "inbound:passthrough:ipv6", "kuma:envoy:admin", "kuma:readiness"));
+  EXPECT_THAT(testing::namesOf(g.out, kClusterType),
+              UnorderedElementsAre("localhost:18080", "api", "outbound:passthrough:ipv4",
+                                   "outbound:passthrough:ipv6", "inbound:passthrough:ipv4",
+                                   "inbound:passthrough:ipv6",
+                                   "self_transparentproxy_no_destination_inbound",
+                                   "kuma:envoy:admin", "kuma:readiness"));
   EXPECT_THAT(testing::namesOf(g.out, kEndpointType), ElementsAre("api"));
 
   auto vip = testing::decode<Listener>(g.out, kListenerType, "outbound:240.0.0.0:80");

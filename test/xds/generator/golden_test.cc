@@ -1,6 +1,7 @@
 // Golden files: the JSON of every resource generated for spec §7.2 case (a) (without mTLS, with
 // builtin mTLS STRICT and PERMISSIVE) and §7.3 case (b) (transparent proxy with
-// reachableServices). Regenerate with KUMA_UPDATE_GOLDEN=1.
+// reachableServices; also on an mTLS STRICT mesh with strict inbound ports and the admin mTLS
+// chain). Regenerate with KUMA_UPDATE_GOLDEN=1.
 
 #include <cstdlib>
 #include <filesystem>
@@ -53,6 +54,24 @@ TEST(XdsGolden, CaseASidecarMtlsStrict) {
   options.tls = testing::fakeTlsSecrets();
   expectGolden("case_a_sidecar_mtls_strict",
                testing::caseMtlsResources(testing::caseADataplane(), "STRICT"), options);
+}
+
+// Case (b) as kuma-dp 2.14 connects by default on an mTLS STRICT mesh: strict inbound ports
+// (`feature-strict-inbound-ports`), Envoy admin on its Unix socket, the admin listener's mTLS
+// chain.
+TEST(XdsGolden, CaseBTransparentProxyMtlsStrictInboundPortsAndAdminMtls) {
+  ProxyOptions options;
+  options.tls = testing::fakeTlsSecrets();
+  options.strictInboundPorts = true;
+  options.reusePort = true;
+  options.adminSocketPath = "/tmp/kuma-dp-1/kuma-envoy-admin.sock";
+  auto admin = std::make_shared<EnvoyAdminTlsCerts>();
+  admin->certPem = "<admin server certificate PEM>";
+  admin->keyPem = "<admin server key PEM>";
+  admin->caPem = "<envoy admin CA PEM>";
+  options.adminTls = admin;
+  expectGolden("case_b_transparent_proxy_mtls_strict",
+               testing::caseMtlsResources(testing::caseBDataplane(), "STRICT"), options);
 }
 
 TEST(XdsGolden, CaseASidecarMtlsPermissive) {
