@@ -33,6 +33,7 @@ APT_PACKAGES=(
   libgoogle-perftools-dev google-perftools
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev curl nodejs npm
+  clang-16 libclang-rt-16-dev # the fuzz flavour: libFuzzer, ASan, UBSan (docs/fuzzing.md)
 )
 
 install_apt() {
