@@ -1,5 +1,8 @@
 #include "source/xds/sync/node_metadata.h"
 
+#include <cmath>
+#include <limits>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/json_yaml.h"
@@ -22,7 +25,13 @@ std::optional<uint32_t> metadataPort(const envoy::config::core::v3::Node& node,
     return std::nullopt;
   }
   if (v->has_number_value()) {
-    return static_cast<uint32_t>(v->number_value());
+    // Only a whole number the string form would accept: converting anything else (negative,
+    // fractional, too large, NaN) to uint32_t is undefined.
+    const double n = v->number_value();
+    if (n >= 0 && n <= std::numeric_limits<uint32_t>::max() && n == std::floor(n)) {
+      return static_cast<uint32_t>(n);
+    }
+    return std::nullopt;
   }
   if (v->has_string_value()) {
     uint32_t port = 0;

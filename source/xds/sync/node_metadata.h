@@ -48,7 +48,8 @@ struct NodeProxyMetadata {
   bool reusePort = false;
 };
 
-/** Reads NodeProxyMetadata; a port that is not a number or numeric string is ignored. */
+/** Reads NodeProxyMetadata; a port that is not a whole number in [0, 2^32) (JSON number or
+ *  decimal string) is ignored. */
 NodeProxyMetadata parseNodeProxyMetadata(const envoy::config::core::v3::Node& node);
 
 }  // namespace kuma::xds::sync

@@ -1,6 +1,9 @@
 // parseNodeDataplane / parseNodeProxyMetadata: what kuma-cp reads from an ADS Node (spec §6.1).
 #include "source/xds/sync/node_metadata.h"
 
+#include <limits>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -89,6 +92,27 @@ TEST(NodeMetadataTest, ProxyMetadata) {
   EXPECT_FALSE(none.adminAddress.has_value());
   EXPECT_FALSE(none.readinessPort.has_value());
   EXPECT_FALSE(none.reusePort);
+}
+
+// Found by test/fuzz/node_metadata_fuzz.cc (UBSan float-cast-overflow): a numeric port outside
+// uint32_t was converted with an undefined cast.
+TEST(NodeMetadataTest, NumericPortsOutOfRangeAreIgnored) {
+  for (const char* bad : {"-10", "1e300", "-1e300", "4294967296", "9901.5"}) {
+    const NodeProxyMetadata m = parseNodeProxyMetadata(
+        node(absl::StrCat(R"({"id":"default.dp-1","metadata":{"dataplane.admin.port":)", bad,
+                          R"(,"dataplane.readinessReporter.port":)", bad, "}}")));
+    EXPECT_FALSE(m.adminPort.has_value()) << bad;
+    EXPECT_FALSE(m.readinessPort.has_value()) << bad;
+  }
+  envoy::config::core::v3::Node nan = node(R"({"id":"default.dp-1","metadata":{}})");
+  (*nan.mutable_metadata()->mutable_fields())["dataplane.admin.port"].set_number_value(
+      std::numeric_limits<double>::quiet_NaN());
+  EXPECT_FALSE(parseNodeProxyMetadata(nan).adminPort.has_value());
+  const NodeProxyMetadata edge =
+      parseNodeProxyMetadata(node(R"({"id":"default.dp-1","metadata":{"dataplane.admin.port":0,)"
+                                  R"("dataplane.readinessReporter.port":4294967295}})"));
+  EXPECT_EQ(edge.adminPort, 0u);
+  EXPECT_EQ(edge.readinessPort, 4294967295u);
 }
 
 }  // namespace
