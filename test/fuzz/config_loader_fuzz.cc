@@ -52,7 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // configuration (the sanitized password reads back as the placeholder, sanitized again). The
   // environment is needed: a map from the environment replaces the default one, while a map
   // from YAML is merged into it (Go's encoding/json), so the file alone can differ.
-  const std::string yamlAgain = common::toYaml(effective);
+  // Written from the dumped text, as a user would save it: non-UTF-8 bytes from the environment
+  // are U+FFFD there (a config file must be UTF-8), and the environment overrides them again.
+  const std::string yamlAgain = common::toYaml(nlohmann::ordered_json::parse(effectiveText));
   auto again = config::loadConfigFromString(yamlAgain, env);
   FUZZ_CHECK(again.ok(), absl::StrCat("the effective configuration does not load: ",
                                       again.status().ToString(), "\n", yamlAgain));
