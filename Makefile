@@ -1,6 +1,7 @@
 # kuma-cpp — see README.md. Every target does its own set-up (idempotent, quick when done).
 BUILD_DIR      ?= build
 ASAN_DIR       ?= $(BUILD_DIR)/asan
+FUZZ_DIR       ?= $(BUILD_DIR)/fuzz
 BUILD_TYPE     ?= RelWithDebInfo
 JOBS           ?= 2
 PROTOS_SRC     := $(BUILD_DIR)/deps/protos
@@ -10,6 +11,13 @@ KUMA_CP_ARGS   ?=
 CTEST_ARGS     ?=
 # e.g. BENCH_ARGS="--benchmark_filter=generate_proxy --benchmark_format=json"
 BENCH_ARGS     ?=
+# `make fuzz`: seconds per fuzz target, which targets (default all), extra libFuzzer flags.
+FUZZ_SECONDS   ?= 30
+FUZZ_TARGETS   ?=
+FUZZ_ARGS      ?=
+# The fuzz flavour's compilers (Debian's clang-16 brings libFuzzer; tools/setup.sh installs it).
+FUZZ_CC        ?= clang-16
+FUZZ_CXX       ?= clang++-16
 
 # ccache lives outside the repository so that fresh clones reuse it.
 export CCACHE_DIR ?= $(HOME)/.cache/kuma-cpp/ccache
@@ -19,7 +27,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all setup setup-test protos configure build run test test-unit test-asan bench bench-micro format \
-        format-check clean
+        format-check clean fuzz-build fuzz fuzz-smoke
 
 all: build
 
@@ -59,8 +67,29 @@ test-asan: protos
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/test/sanitizers/lsan.supp \
 	  ctest --output-on-failure -L unit -j $(JOBS) $(CTEST_ARGS)
 
-# Everything: the sanitizer unit tests, then every test (unit + end-to-end) of the main build.
-test: setup-test test-asan build
+# The fuzz flavour (docs/fuzzing.md): clang, ASan + UBSan + libFuzzer, only the fuzz targets and
+# the libraries they link, in $(FUZZ_DIR)/fuzz_bin.
+fuzz-build: protos
+	@CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
+	  -DKUMA_FUZZ=ON -DKUMA_ENVOY_PROTOS_DIR=$(PROTOS_PREFIX) > /dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target kuma_fuzzers
+
+# Every fuzz target for FUZZ_SECONDS (one at a time) on its seed corpus plus what earlier runs
+# found ($(FUZZ_DIR)/corpus); fails on any crash, leak, timeout or out-of-memory.
+fuzz: fuzz-build
+	python3 tools/fuzz/run.py --bin-dir $(FUZZ_DIR)/fuzz_bin --work-dir $(FUZZ_DIR) \
+	  --seconds $(FUZZ_SECONDS) $(if $(FUZZ_TARGETS),--targets $(FUZZ_TARGETS)) \
+	  $(if $(FUZZ_ARGS),--fuzzer-args="$(FUZZ_ARGS)")
+
+# What CI runs (`make test`): every target for about 30 s, starting from the seed corpus only.
+fuzz-smoke: fuzz-build
+	python3 tools/fuzz/run.py --bin-dir $(FUZZ_DIR)/fuzz_bin --work-dir $(FUZZ_DIR)/smoke \
+	  --seconds $(FUZZ_SECONDS) --fresh
+
+# Everything: the sanitizer unit tests, the fuzz smoke run, then every test (unit + end-to-end)
+# of the main build.
+test: setup-test test-asan fuzz-smoke build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 test-unit: build
@@ -80,7 +109,7 @@ format-check:
 	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD_DIR)/CMakeFiles $(BUILD_DIR)/bin $(ASAN_DIR)
+	rm -rf $(BUILD_DIR)/CMakeFiles $(BUILD_DIR)/bin $(ASAN_DIR) $(FUZZ_DIR)
 
 # Scale scenarios S1–S6 against a real kuma-cp with kuma-xds-load (docs/benchmarks.md, "Scale
 # scenarios"); the small size takes about 3 minutes. Raw results go to docs/bench-results/.

@@ -36,6 +36,7 @@ APT_PACKAGES=(
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev curl nodejs npm
   # e2e_transparent_proxy_test: nat REDIRECT rules in the test's own network namespace
   iptables
+  clang-16 libclang-rt-16-dev # the fuzz flavour: libFuzzer, ASan, UBSan (docs/fuzzing.md)
 )
 
 install_apt() {

@@ -38,7 +38,9 @@ absl::StatusOr<std::chrono::nanoseconds> parseGoDuration(std::string_view text) 
   if (s.empty()) {
     return invalid(text);
   }
-  constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  // Go bounds every step by 1<<63 and only then the sign: "-2562047h47m16.854775808s" is the
+  // smallest duration (what formatGoDuration writes for it).
+  constexpr uint64_t kLimit = uint64_t{1} << 63;
   uint64_t total = 0;
   while (!s.empty()) {
     // Integer part.
@@ -46,7 +48,7 @@ absl::StatusOr<std::chrono::nanoseconds> parseGoDuration(std::string_view text) 
     size_t i = 0;
     bool digits = false;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      if (whole > (kMax - (s[i] - '0')) / 10) {
+      if (whole > (kLimit - (s[i] - '0')) / 10) {
         return invalid(text);
       }
       whole = whole * 10 + (s[i] - '0');
@@ -96,20 +98,23 @@ absl::StatusOr<std::chrono::nanoseconds> parseGoDuration(std::string_view text) 
                                                      "\" in duration \"", av(text), "\""));
     }
     s.remove_prefix(unit->name.size());
-    if (whole > kMax / unit->nanos) {
+    if (whole > kLimit / unit->nanos) {
       return invalid(text);
     }
     uint64_t v = whole * unit->nanos;
     if (frac > 0) {
       v += static_cast<uint64_t>(static_cast<long double>(frac) * unit->nanos / scale);
     }
-    if (v > kMax - total) {
+    if (v > kLimit - total) {
       return invalid(text);
     }
     total += v;
   }
-  const auto value = static_cast<int64_t>(total);
-  return std::chrono::nanoseconds(negative ? -value : value);
+  if (!negative && total > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return invalid(text);
+  }
+  // Two's complement negation in uint64_t, then a (C++20: modular) conversion: -(1<<63) fits.
+  return std::chrono::nanoseconds(static_cast<int64_t>(negative ? uint64_t{0} - total : total));
 }
 
 std::string formatGoDuration(std::chrono::nanoseconds d) {

@@ -1,7 +1,9 @@
 #include "source/common/go_duration.h"
 
 #include <chrono>
+#include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace kuma::common {
@@ -31,6 +33,22 @@ TEST(GoDuration, RejectsMalformed) {
   EXPECT_EQ(parseGoDuration("1").status().message(), "time: missing unit in duration \"1\"");
   EXPECT_EQ(parseGoDuration("1x").status().message(),
             "time: unknown unit \"x\" in duration \"1x\"");
+}
+
+// Found by test/fuzz/go_duration_fuzz.cc: the smallest duration did not parse back.
+TEST(GoDuration, RangeIsInt64LikeGo) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(formatGoDuration(nanoseconds(kMin)), "-2562047h47m16.854775808s");
+  EXPECT_EQ(*parseGoDuration("-2562047h47m16.854775808s"), nanoseconds(kMin));
+  EXPECT_EQ(*parseGoDuration("-9223372036854775808ns"), nanoseconds(kMin));
+  EXPECT_EQ(*parseGoDuration("2562047h47m16.854775807s"), nanoseconds(kMax));
+  EXPECT_EQ(*parseGoDuration("9223372036854775807ns"), nanoseconds(kMax));
+  for (const char* over : {"9223372036854775808ns", "2562047h47m16.854775808s",
+                           "-9223372036854775809ns", "-2562047h47m16.854775809s"}) {
+    EXPECT_EQ(parseGoDuration(over).status().message(),
+              absl::StrCat("time: invalid duration \"", over, "\""));
+  }
 }
 
 TEST(GoDuration, FormatsLikeGo) {

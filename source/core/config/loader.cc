@@ -22,6 +22,11 @@ namespace {
 
 using common::av;
 
+// A value in an error message; never throws (a string that is not UTF-8 is shown with U+FFFD).
+std::string shown(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // The field table as a tree of YAML keys, for walking a document.
 struct KeyNode {
   std::vector<std::pair<std::string, std::unique_ptr<KeyNode>>> children;
@@ -81,7 +86,7 @@ void walk(KumaCpConfig& config, const KeyNode& node, const nlohmann::json& objec
     if (child->field != nullptr) {
       const absl::Status status = child->field->setFromYaml(config, value, warnings);
       if (!status.ok()) {
-        errors.push_back(absl::StrCat("invalid value ", value.dump(), " for ", child->field->path,
+        errors.push_back(absl::StrCat("invalid value ", shown(value), " for ", child->field->path,
                                       ": ", status.message()));
       }
       continue;
@@ -90,7 +95,7 @@ void walk(KumaCpConfig& config, const KeyNode& node, const nlohmann::json& objec
       continue;  // encoding/json: null into a struct is a no-op
     }
     if (!value.is_object()) {
-      errors.push_back(absl::StrCat("invalid value ", value.dump(), " for ", path,
+      errors.push_back(absl::StrCat("invalid value ", shown(value), " for ", path,
                                     ": cannot unmarshal ", value.type_name(), " into an object"));
       continue;
     }

@@ -42,7 +42,14 @@ nlohmann::ordered_json protoToJson(const google::protobuf::Message& message) {
 absl::Status protoFromJson(const nlohmann::json& json, google::protobuf::Message& message) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  const auto status = google::protobuf::util::JsonStringToMessage(json.dump(), &message, options);
+  std::string text;
+  try {
+    text = json.dump();
+  } catch (const nlohmann::json::exception& e) {
+    // A string that is not UTF-8 (nothing else makes dump() throw).
+    return absl::InvalidArgumentError(e.what());
+  }
+  const auto status = google::protobuf::util::JsonStringToMessage(text, &message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(std::string(status.message()));
   }

@@ -132,7 +132,10 @@ absl::StatusOr<std::optional<absl::Time>> dateClaim(const json& claims, const ch
     return absl::UnauthenticatedError(
         absl::StrCat("could not parse token: token has invalid claims: ", key, " is not a number"));
   }
-  return absl::FromUnixNanos(static_cast<int64_t>(it->get<double>() * 1e9));
+  // absl::Seconds(double) saturates to ±InfiniteDuration past the int64 range (a token issued
+  // with a validFor of centuries has an exp of ~1e10 s, 1e19 ns); a cast of the nanoseconds
+  // would be undefined there.
+  return absl::UnixEpoch() + absl::Seconds(it->get<double>());
 }
 
 absl::StatusOr<DataplaneClaims> claimsFromJson(const json& claims) {

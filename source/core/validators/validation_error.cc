@@ -73,7 +73,10 @@ absl::Status ValidationError::toStatus(std::string_view message) const {
     payload.push_back({{"field", v.field}, {"message", v.message}});
   }
   absl::Status status = absl::InvalidArgumentError(std::string(message));
-  status.SetPayload(kPayloadUrl, absl::Cord(payload.dump()));
+  // Violations may quote input that is not UTF-8: replaced by U+FFFD (as Go's json.Marshal
+  // does) rather than thrown.
+  status.SetPayload(kPayloadUrl, absl::Cord(payload.dump(
+                                     -1, ' ', false, nlohmann::json::error_handler_t::replace)));
   return status;
 }
 

@@ -1,64 +1,11 @@
 #include "source/xds/sync/dataplane_callbacks.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "source/common/json_yaml.h"
 #include "source/common/logging.h"
 #include "source/common/status_macros.h"
-#include "source/core/model/rest_codec.h"
 
 namespace kuma::xds::sync {
-namespace {
-
-const google::protobuf::Value* metadataField(const envoy::config::core::v3::Node& node,
-                                             const std::string& key) {
-  const auto& fields = node.metadata().fields();
-  auto it = fields.find(key);
-  return it == fields.end() ? nullptr : &it->second;
-}
-
-std::optional<uint32_t> metadataPort(const envoy::config::core::v3::Node& node,
-                                     const std::string& key) {
-  const google::protobuf::Value* v = metadataField(node, key);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (v->has_number_value()) {
-    return static_cast<uint32_t>(v->number_value());
-  }
-  if (v->has_string_value()) {
-    uint32_t port = 0;
-    if (absl::SimpleAtoi(v->string_value(), &port)) {
-      return port;
-    }
-  }
-  return std::nullopt;
-}
-
-bool hasFeature(const envoy::config::core::v3::Node& node, const std::string& feature) {
-  const google::protobuf::Value* v = metadataField(node, "features");
-  if (v == nullptr || !v->has_list_value()) {
-    return false;
-  }
-  for (const auto& item : v->list_value().values()) {
-    if (item.string_value() == feature) {
-      return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
-absl::StatusOr<std::pair<std::string, std::string>> parseNodeId(const std::string& nodeId) {
-  const auto dot = nodeId.find('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 == nodeId.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid node id \"", nodeId, "\": expected <mesh>.<name>"));
-  }
-  return std::make_pair(nodeId.substr(0, dot), nodeId.substr(dot + 1));
-}
 
 DataplaneCallbacks::DataplaneCallbacks(manager::ResourceManager& manager,
                                        const model::TypeRegistry& registry, Reconciler& reconciler,
@@ -141,38 +88,18 @@ absl::Status DataplaneCallbacks::authenticate(const server::StreamInfo& info,
 absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
                                               const envoy::config::core::v3::Node& node,
                                               const server::StreamInfo& info) {
-  if (!node.has_metadata()) {
-    return absl::InvalidArgumentError("metadata in xDS Node cannot be nil");
+  auto parsed = parseNodeDataplane(node, dataplaneType_);
+  if (!parsed.ok()) {
+    return parsed.status();
   }
-  auto key = parseNodeId(node.id());
-  if (!key.ok()) {
-    return key.status();
-  }
-  const auto& [mesh, name] = *key;
+  const std::string& mesh = parsed->mesh;
+  const std::string& name = parsed->name;
   bool selfRegistered = false;
-  const google::protobuf::Value* resource = metadataField(node, "dataplane.resource");
-  if (resource == nullptr || dataplaneType_ == nullptr) {
+  if (!parsed->dataplane.has_value()) {
     KUMA_RETURN_IF_ERROR(authenticate(info, mesh, name, nullptr));
   } else {
-    auto json = common::parseJsonOrYaml(resource->string_value());
-    if (!json.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid dataplane.resource in node metadata: ", json.status().message()));
-    }
-    auto body = model::fromRestJson(*dataplaneType_, *json);
-    if (!body.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid dataplane.resource in node metadata: ", body.status().message()));
-    }
-    if (body->mesh != mesh || body->name != name) {
-      return absl::InvalidArgumentError(absl::StrCat("dataplane.resource ", body->mesh, ".",
-                                                     body->name, " does not match node id ",
-                                                     node.id()));
-    }
-    body->resource.meta.mesh = mesh;
-    body->resource.meta.name = name;
-    KUMA_RETURN_IF_ERROR(authenticate(info, mesh, name, &body->resource));
-    auto upserted = manager_.upsert(std::move(body->resource));
+    KUMA_RETURN_IF_ERROR(authenticate(info, mesh, name, &*parsed->dataplane));
+    auto upserted = manager_.upsert(std::move(*parsed->dataplane));
     if (!upserted.ok()) {
       std::string detail(upserted.status().message());
       if (auto violations = validators::ValidationError::fromStatus(upserted.status())) {
@@ -184,20 +111,21 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
     selfRegistered = true;
   }
   ProxyOptions proxy = options_.proxyDefaults;
-  if (auto port = metadataPort(node, "dataplane.admin.port")) {
-    proxy.adminPort = *port;
+  const NodeProxyMetadata metadata = parseNodeProxyMetadata(node);
+  if (metadata.adminPort) {
+    proxy.adminPort = *metadata.adminPort;
   }
-  if (const auto* address = metadataField(node, "dataplane.admin.address")) {
-    proxy.adminAddress = address->string_value();
+  if (metadata.adminAddress) {
+    proxy.adminAddress = *metadata.adminAddress;
   }
-  if (const auto* path = metadataField(node, "dataplane.admin.socketPath")) {
-    proxy.adminSocketPath = path->string_value();
+  if (metadata.adminSocketPath) {
+    proxy.adminSocketPath = *metadata.adminSocketPath;
   }
-  if (auto port = metadataPort(node, "dataplane.readinessReporter.port")) {
-    proxy.readinessPort = *port;
+  if (metadata.readinessPort) {
+    proxy.readinessPort = *metadata.readinessPort;
   }
-  proxy.reusePort = hasFeature(node, "feature-reuse-port");
-  proxy.strictInboundPorts = hasFeature(node, "feature-strict-inbound-ports");
+  proxy.reusePort = metadata.reusePort;
+  proxy.strictInboundPorts = metadata.strictInboundPorts;
   {
     // The reconciler is told under mu_, in the order of the connections: see onStreamClosed.
     absl::MutexLock lock(&mu_);

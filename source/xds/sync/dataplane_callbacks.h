@@ -2,7 +2,8 @@
 
 // File: dataplane_callbacks.h
 // What kuma-cp does when an Envoy opens or closes its ADS stream (spec §6.1–6.3):
-//   - identity from node.id `<mesh>.<name>` (split on the first '.'), node metadata required;
+//   - identity from node.id `<mesh>.<name>` (split on the first '.'), node metadata required
+//     (parsing: node_metadata.h);
 //   - authentication (spec §6.2): with `dpToken` (or "") the stream's `authorization` metadata
 //     must be a dataplane token valid for the Dataplane (from `dataplane.resource`, else the stored
 //     one); `none` accepts every proxy;
@@ -21,6 +22,7 @@
 #include "source/core/model/registry.h"
 #include "source/core/tokens/dataplane_token.h"
 #include "source/xds/server/stream_callbacks.h"
+#include "source/xds/sync/node_metadata.h"
 #include "source/xds/sync/reconciler.h"
 
 namespace kuma::xds::sync {
@@ -33,9 +35,6 @@ struct DataplaneCallbacksOptions {
   /** Defaults for what node metadata does not say (internal CIDRs, VIP port). */
   ProxyOptions proxyDefaults;
 };
-
-/** Splits `<mesh>.<name>` on the first '.'. InvalidArgument when malformed. */
-absl::StatusOr<std::pair<std::string, std::string>> parseNodeId(const std::string& nodeId);
 
 class DataplaneCallbacks : public server::StreamCallbacks {
  public:

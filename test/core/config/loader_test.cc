@@ -121,6 +121,22 @@ general:
   EXPECT_EQ(loaded->config.general.dnsCacheTTL, 90s);
 }
 
+// Found by test/fuzz/config_loader_fuzz.cc: the error message of a value that is not UTF-8 threw
+// (nlohmann's dump) instead of being reported.
+TEST(ConfigLoaderTest, NonUtf8ValueInAnErrorMessage) {
+  KumaCpConfig config;
+  std::vector<std::string> warnings;
+  nlohmann::json document = nlohmann::json::parse(R"({"general":{},"xdsServer":{}})");
+  document["general"]["dnsCacheTTL"] = "1m\xcd\xcf";
+  document["xdsServer"]["nackBackoff"] = nlohmann::json::array({"\xff"});
+  const absl::Status status = applyYaml(config, document, warnings);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(message(status), HasSubstr("invalid value \"1m\xEF\xBF\xBD\xEF\xBF\xBD\" for "
+                                         "general.dnsCacheTTL"));
+  EXPECT_THAT(message(status), HasSubstr("invalid value [\"\xEF\xBF\xBD\"] for "
+                                         "xdsServer.nackBackoff"));
+}
+
 TEST(ConfigLoaderTest, ConnectionTimeoutIsIntegerSeconds) {
   auto loaded = load("store:\n  postgres:\n    connectionTimeout: 12\n");
   ASSERT_TRUE(loaded.ok()) << loaded.status();

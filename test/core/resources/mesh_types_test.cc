@@ -354,6 +354,21 @@ TEST_F(MeshTypesTest, MalformedSpecsAreRejectedByTheParser) {
       dp->parseSpec(nlohmann::json::parse(R"({"type":"Dataplane","kri":"x","foo":1})")).ok());
 }
 
+// Found by test/fuzz/rest_codec_fuzz.cc: a key or string that is not UTF-8 (which the YAML reader
+// let through) made the jsonpb adapter throw instead of answering InvalidArgument.
+TEST_F(MeshTypesTest, NonUtf8IsRejectedByTheParser) {
+  const auto* dp = registry_.byName("Dataplane");
+  nlohmann::json badKey = nlohmann::json::parse(R"({"networking":{"address":"10.0.0.1"}})");
+  badKey["networking"]["gatewa\xday"] = nlohmann::json::object();
+  nlohmann::json badValue = nlohmann::json::parse(R"({"networking":{}})");
+  badValue["networking"]["address"] = "10.0.0.\xff";
+  for (const nlohmann::json& spec : {badKey, badValue}) {
+    auto parsed = dp->parseSpec(spec);
+    EXPECT_TRUE(absl::IsInvalidArgument(parsed.status())) << parsed.status();
+    EXPECT_THAT(parsed.status().message(), ::testing::HasSubstr("invalid UTF-8"));
+  }
+}
+
 // --- jsonpb round trip -------------------------------------------------------------------------
 
 TEST_F(MeshTypesTest, JsonRoundTripIsStable) {

@@ -203,6 +203,35 @@ TEST_F(DataplaneTokenTest, RefusesExpiredAndNotYetValid) {
   EXPECT_THAT(early.status().message(), HasSubstr("token is not valid yet"));
 }
 
+// Found by test/fuzz/dataplane_token_fuzz.cc: dates past the int64 nanosecond range (year 2262)
+// were converted with an undefined cast, so a token valid for centuries was refused as expired.
+TEST_F(DataplaneTokenTest, DatesBeyondYear2262Saturate) {
+  const absl::Duration centuries = absl::Hours(24 * 365 * 300);
+  auto claims = validator().validate(issue({.mesh = "default"}, centuries), "default");
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->expiresAt, kNow + centuries);
+
+  auto sign = [](const ordered_json& claims) {
+    auto token = signRs256({{"alg", "RS256"}, {"kid", "1"}, {"typ", "JWT"}}, claims, keys_[0]);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.ok() ? *token : "";
+  };
+  auto far =
+      validator().validate(sign({{"Mesh", "default"}, {"exp", 1e300}, {"nbf", -1e300}}), "default");
+  ASSERT_TRUE(far.ok()) << far.status();
+  EXPECT_EQ(far->expiresAt, absl::InfiniteFuture());
+  EXPECT_EQ(far->notBefore, absl::InfinitePast());
+  auto ancient = validator().validate(sign({{"Mesh", "default"}, {"exp", -1e19}}), "default");
+  EXPECT_THAT(ancient.status().message(), HasSubstr("token is expired"));
+  auto future = validator().validate(sign({{"Mesh", "default"}, {"nbf", 1e19}}), "default");
+  EXPECT_THAT(future.status().message(), HasSubstr("token is not valid yet"));
+  // Fractional seconds still count.
+  auto fraction = validator().validate(
+      sign({{"Mesh", "default"}, {"exp", absl::ToUnixSeconds(kNow) + 0.5}}), "default");
+  ASSERT_TRUE(fraction.ok()) << fraction.status();
+  EXPECT_EQ(fraction->expiresAt, kNow + absl::Milliseconds(500));
+}
+
 TEST_F(DataplaneTokenTest, RefusesWrongOrMissingKid) {
   const ordered_json claims = {{"Mesh", "default"}};
   auto wrongKid = signRs256({{"alg", "RS256"}, {"kid", "7"}}, claims, keys_[0]);

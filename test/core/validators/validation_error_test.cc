@@ -31,5 +31,23 @@ TEST(ValidationError, CollectsAndRoundTripsThroughStatus) {
   EXPECT_FALSE(ValidationError::fromStatus(absl::InvalidArgumentError("x")).has_value());
 }
 
+// Found by test/fuzz/config_loader_fuzz.cc: a violation quoting input that is not UTF-8 made
+// toStatus() throw (nlohmann's dump of the payload).
+TEST(ValidationError, NonUtf8InViolationsIsReplaced) {
+  ValidationError err;
+  err.addViolation("labels[\"a\xff\"]",
+                   "bad value \"10.0.0\xae"
+                   "0/8\"");
+  const absl::Status status = err.toStatus();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  auto back = ValidationError::fromStatus(status);
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->violations().size(), 1u);
+  EXPECT_EQ(back->violations()[0].field, "labels[\"a\xEF\xBF\xBD\"]");
+  EXPECT_EQ(back->violations()[0].message,
+            "bad value \"10.0.0\xEF\xBF\xBD"
+            "0/8\"");
+}
+
 }  // namespace
 }  // namespace kuma::validators
