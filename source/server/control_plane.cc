@@ -25,6 +25,7 @@
 #include "kuma/runtime/function_component.h"
 #include "source/common/status_macros.h"
 #include "source/xds/bootstrap/handler.h"
+#include "source/xds/envoy/redaction.h"
 
 namespace kuma::server {
 namespace {
@@ -316,8 +317,15 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       if (spec == nullptr) {
         return absl::InternalError(absl::StrCat("Dataplane ", name, " has no spec"));
       }
-      return adminClient->get(envoy_admin::envoyAdminTarget(*spec, defaultAdminPort),
-                              absl::StrCat("/", path, query.empty() ? "" : "?", query));
+      KUMA_ASSIGN_OR_RETURN(
+          std::string body,
+          adminClient->get(envoy_admin::envoyAdminTarget(*spec, defaultAdminPort),
+                           absl::StrCat("/", path, query.empty() ? "" : "?", query)));
+      if (path == "config_dump") {
+        // No key, certificate or token leaves through the inspect API.
+        return xds::redactConfigDump(body);
+      }
+      return body;
     };
     api.issueDataplaneToken = tokens::dataplaneTokenEndpoint(
         *cp->manager_, registry, cfg.dpServer.authn.dpProxy.dpToken.enableIssuer);

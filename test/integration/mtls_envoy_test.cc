@@ -12,12 +12,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <functional>
 #include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 
+#include "test/integration/pem_scan.h"
 #include "test/integration/xds_envoy_fixture.h"
 
 namespace kuma::test {
@@ -89,40 +89,6 @@ std::set<std::string> identitySerials(uint16_t adminPort, const std::string& spi
     serials.insert(c.serial);
   }
   return serials;
-}
-
-// Where a PEM block (`-----BEGIN`) shows in an API answer: in the raw text, or inside any JSON
-// string that decodes as base64 (protobuf `bytes` fields are base64 in JSON). Empty: none.
-std::string findPem(const std::string& raw) {
-  if (raw.find("-----BEGIN") != std::string::npos) {
-    return "raw text";
-  }
-  const json parsed = json::parse(raw, nullptr, false);
-  std::string where;
-  std::function<void(const json&, const std::string&)> walk = [&](const json& v,
-                                                                  const std::string& path) {
-    if (!where.empty()) {
-      return;
-    }
-    if (v.is_object()) {
-      for (auto it = v.begin(); it != v.end(); ++it) {
-        walk(it.value(), path + "." + it.key());
-      }
-    } else if (v.is_array()) {
-      for (size_t i = 0; i < v.size(); ++i) {
-        walk(v[i], path + "[" + std::to_string(i) + "]");
-      }
-    } else if (v.is_string()) {
-      const std::string& text = v.get_ref<const std::string&>();
-      std::string decoded;
-      if ((absl::Base64Unescape(text, &decoded) || absl::WebSafeBase64Unescape(text, &decoded)) &&
-          decoded.find("-----BEGIN") != std::string::npos) {
-        where = path + " (base64)";
-      }
-    }
-  };
-  walk(parsed, "");
-  return where;
 }
 
 class MtlsEnvoyTest : public XdsEnvoyTest {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "source/common/json_yaml.h"
 
 namespace kuma::xds {
 namespace {
@@ -42,7 +43,17 @@ void replaceDataSource(nlohmann::ordered_json& source, const char* standIn) {
   }
 }
 
+bool isAuthorizationHeader(const nlohmann::ordered_json& object) {
+  auto key = object.find("key");
+  auto value = object.find("value");
+  return key != object.end() && value != object.end() && key->is_string() && value->is_string() &&
+         absl::EqualsIgnoreCase(key->get<std::string>(), "authorization");
+}
+
 void redact(nlohmann::ordered_json& value) {
+  if (value.is_object() && isAuthorizationHeader(value)) {
+    value["value"] = kRedacted;
+  }
   if (value.is_object()) {
     for (auto it = value.begin(); it != value.end(); ++it) {
       const char* standIn = standInFor(it.key());
@@ -80,6 +91,20 @@ bool containsPem(std::string_view text) {
 
 void redactSecretMaterial(nlohmann::ordered_json& value) {
   redact(value);
+}
+
+absl::StatusOr<std::string> redactConfigDump(std::string_view text) {
+  // The bounded parser first (depth, UTF-8), then an order-keeping parse of what it accepted.
+  auto checked = common::parseJson(text);
+  if (!checked.ok()) {
+    return checked.status();
+  }
+  nlohmann::ordered_json dump = nlohmann::ordered_json::parse(text, nullptr, false);
+  if (dump.is_discarded()) {
+    return absl::InvalidArgumentError("the config dump is not JSON");
+  }
+  redact(dump);
+  return dump.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace kuma::xds

@@ -13,6 +13,7 @@
 
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 
 namespace kuma::xds {
@@ -20,6 +21,10 @@ namespace kuma::xds {
 /** Replaces key, certificate and CA material anywhere inside `value` (Envoy JSON, camelCase or
  *  proto field names) in place. */
 void redactSecretMaterial(nlohmann::ordered_json& value);
+
+/** An Envoy admin config dump (JSON text, from the proxy: parsed with the bounded parser) with
+ *  its secret material redacted as above. InvalidArgument when it is not JSON. */
+absl::StatusOr<std::string> redactConfigDump(std::string_view text);
 
 /** True when `text`, as is or base64-decoded, contains a PEM block (`-----BEGIN`). */
 bool containsPem(std::string_view text);

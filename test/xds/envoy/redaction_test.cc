@@ -63,6 +63,27 @@ TEST(Redaction, AnyOtherPemIsRedacted) {
   EXPECT_FALSE(containsPem(v.dump()));
 }
 
+TEST(Redaction, ConfigDumpHidesTheTokenAndKeys) {
+  // Envoy's config dump: the bootstrap's ADS initial metadata carries the dataplane token (Kuma's
+  // sanitize.go replaces it), the listeners and secrets carry inline certificates.
+  const std::string dump = R"({"configs": [{"@type": "BootstrapConfigDump", "bootstrap": {
+    "dynamic_resources": {"ads_config": {"grpc_services": [{"initial_metadata": [
+      {"key": "authorization", "value": "eyJhbGciOiJSUzI1NiJ9.secret.token"}]}]}}}},
+    {"dynamic_active_secrets": [{"secret": {"tls_certificate": {
+      "certificate_chain": {"inline_bytes": ")" +
+                           absl::Base64Escape(kPem) + R"("},
+      "private_key": {"inline_bytes": "W3JlZGFjdGVkXQ=="}}}}]}]})";
+  auto redacted = redactConfigDump(dump);
+  ASSERT_TRUE(redacted.ok()) << redacted.status();
+  EXPECT_EQ(redacted->find("secret.token"), std::string::npos) << *redacted;
+  EXPECT_NE(redacted->find("\"[redacted]\""), std::string::npos);
+  EXPECT_FALSE(containsPem(*redacted));
+  // Keys keep Envoy's order.
+  EXPECT_LT(redacted->find("configs"), redacted->find("dynamic_active_secrets"));
+  EXPECT_FALSE(redactConfigDump("{not json").ok());
+  EXPECT_FALSE(redactConfigDump(std::string(100000, '[')).ok());
+}
+
 TEST(Redaction, ContainsPem) {
   EXPECT_TRUE(containsPem(kPem));
   EXPECT_TRUE(containsPem(absl::Base64Escape(kPem)));
