@@ -157,16 +157,33 @@ absl::StatusOr<CertAndKey> generateSelfSignedCa(const std::string& organization,
   return generateSelfSignedCert(spec);
 }
 
-absl::StatusOr<CertAndKey> issueLeafCert(const CertAndKey& ca, const LeafCertSpec& spec) {
-  BioPtr caCertBio(BIO_new_mem_buf(ca.certPem.data(), static_cast<int>(ca.certPem.size())));
-  X509Ptr caCert(PEM_read_bio_X509(caCertBio.get(), nullptr, nullptr, nullptr));
-  BioPtr caKeyBio(BIO_new_mem_buf(ca.keyPem.data(), static_cast<int>(ca.keyPem.size())));
-  PkeyPtr caKey(PEM_read_bio_PrivateKey(caKeyBio.get(), nullptr, nullptr, nullptr));
+struct LeafCertIssuer::Impl {
+  X509Ptr cert;
+  PkeyPtr key;
+};
+
+LeafCertIssuer::LeafCertIssuer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LeafCertIssuer::~LeafCertIssuer() = default;
+
+absl::StatusOr<std::shared_ptr<const LeafCertIssuer>> LeafCertIssuer::create(const CertAndKey& ca) {
+  auto impl = std::make_unique<Impl>();
+  BioPtr certBio(BIO_new_mem_buf(ca.certPem.data(), static_cast<int>(ca.certPem.size())));
+  impl->cert.reset(PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr));
+  BioPtr keyBio(BIO_new_mem_buf(ca.keyPem.data(), static_cast<int>(ca.keyPem.size())));
+  impl->key.reset(PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
-  if (!caCert || !caKey || X509_check_private_key(caCert.get(), caKey.get()) != 1) {
+  if (!impl->cert || !impl->key || X509_check_private_key(impl->cert.get(), impl->key.get()) != 1) {
     ERR_clear_error();
     return absl::InvalidArgumentError("the CA is not a PEM certificate with its private key");
   }
+  // Caches the CA's extensions now, so that concurrent issue() calls only read it.
+  X509_check_purpose(impl->cert.get(), -1, 0);
+  return std::shared_ptr<const LeafCertIssuer>(new LeafCertIssuer(std::move(impl)));
+}
+
+absl::StatusOr<CertAndKey> LeafCertIssuer::issue(const LeafCertSpec& spec) const {
+  X509* caCert = impl_->cert.get();
+  EVP_PKEY* caKey = impl_->key.get();
   auto key = spec.key == LeafKey::EcdsaP256 ? newEcdsaP256Key() : newRsaKey(2048);
   if (!key.ok()) {
     return key.status();
@@ -185,19 +202,19 @@ absl::StatusOr<CertAndKey> issueLeafCert(const CertAndKey& ca, const LeafCertSpe
   constexpr long kClockSkew = 5 * 60;
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -kClockSkew);
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), absl::ToInt64Seconds(spec.validity) - kClockSkew);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert.get()));
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert));
   X509_set_pubkey(cert.get(), key->get());
   std::vector<std::pair<int, const char*>> extensions = {
       {NID_key_usage, "critical,digitalSignature,keyEncipherment"},
       {NID_ext_key_usage, spec.server ? "serverAuth" : "clientAuth"},
       {NID_basic_constraints, "critical,CA:FALSE"}};
-  if (X509_get0_subject_key_id(caCert.get()) != nullptr) {
+  if (X509_get0_subject_key_id(caCert) != nullptr) {
     extensions.push_back({NID_authority_key_identifier, "keyid:always"});
   }
   for (const auto& [nid, value] : extensions) {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, caCert.get(), cert.get(), nullptr, nullptr, 0);
+    X509V3_set_ctx(&ctx, caCert, cert.get(), nullptr, nullptr, 0);
     X509ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
     if (!ext || X509_add_ext(cert.get(), ext.get(), -1) != 1) {
       return opensslError(absl::StrCat("adding extension ", value, " failed").c_str());
@@ -206,7 +223,7 @@ absl::StatusOr<CertAndKey> issueLeafCert(const CertAndKey& ca, const LeafCertSpe
   if (absl::Status s = addHostSans(cert.get(), spec.hosts, /*critical=*/true); !s.ok()) {
     return s;
   }
-  if (X509_sign(cert.get(), caKey.get(), EVP_sha256()) == 0) {
+  if (X509_sign(cert.get(), caKey, EVP_sha256()) == 0) {
     return opensslError("signing the certificate failed");
   }
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -218,6 +235,14 @@ absl::StatusOr<CertAndKey> issueLeafCert(const CertAndKey& ca, const LeafCertSpe
     return keyPem.status();
   }
   return CertAndKey{bioToString(bio.get()), std::move(*keyPem)};
+}
+
+absl::StatusOr<CertAndKey> issueLeafCert(const CertAndKey& ca, const LeafCertSpec& spec) {
+  auto issuer = LeafCertIssuer::create(ca);
+  if (!issuer.ok()) {
+    return issuer.status();
+  }
+  return (*issuer)->issue(spec);
 }
 
 }  // namespace kuma::crypto

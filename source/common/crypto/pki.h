@@ -4,6 +4,7 @@
 // Key and certificate generation for the resources Kuma creates by itself (signing keys,
 // the Envoy admin CA), on OpenSSL 3.
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,14 +62,33 @@ struct LeafCertSpec {
 };
 
 /**
- * A new key and a certificate for it signed by `ca` (cert PEM + key PEM): SHA-256, random
- * 128-bit serial, empty subject, issuer = the CA's subject, valid from 5 minutes ago to
- * `validity` after that, BasicConstraints CA:false, KeyUsage digitalSignature|keyEncipherment,
- * the one ExtendedKeyUsage, AuthorityKeyId when the CA has a SubjectKeyId, and the SANs
- * (critical, the subject being empty). Keys are PEM in their traditional form (PKCS#1 / SEC 1).
- * @return InvalidArgument when `ca` does not hold a certificate and its key, or a host is empty;
- *         Internal on OpenSSL failures.
+ * A CA, parsed once, that signs leaf certificates (Kuma's `pkg/tls` NewCert): each a new key and
+ * a certificate for it: SHA-256, random 128-bit serial, empty subject, issuer = the CA's subject,
+ * valid from 5 minutes ago to `validity` after that, BasicConstraints CA:false, KeyUsage
+ * digitalSignature|keyEncipherment, the one ExtendedKeyUsage, AuthorityKeyId when the CA has a
+ * SubjectKeyId, and the SANs (critical, the subject being empty). Keys are PEM in their
+ * traditional form (PKCS#1 / SEC 1). Thread-safe: issue() only reads the CA.
  */
+class LeafCertIssuer {
+ public:
+  /**
+   * @param ca the CA certificate (first PEM certificate of `certPem`) and its key (first PEM key
+   *        of `keyPem`; both may be the same bundle).
+   * @return InvalidArgument when they do not parse or do not match.
+   */
+  static absl::StatusOr<std::shared_ptr<const LeafCertIssuer>> create(const CertAndKey& ca);
+  ~LeafCertIssuer();
+
+  /** @return InvalidArgument for an empty host; Internal on OpenSSL failures. */
+  absl::StatusOr<CertAndKey> issue(const LeafCertSpec& spec) const;
+
+ private:
+  struct Impl;
+  explicit LeafCertIssuer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/** LeafCertIssuer::create(ca) then issue(spec), for a one-off certificate. */
 absl::StatusOr<CertAndKey> issueLeafCert(const CertAndKey& ca, const LeafCertSpec& spec);
 
 }  // namespace kuma::crypto

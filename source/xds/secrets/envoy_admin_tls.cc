@@ -56,12 +56,18 @@ absl::StatusOr<EnvoyAdminTls::Ca> EnvoyAdminTls::ca() {
   }
   Ca ca;
   ca.certPem = firstCertificate(*data);
-  // The secret holds the certificate then the key; PEM readers pick the block they look for.
-  ca.pair = crypto::CertAndKey{*data, *data};
-  if (ca.certPem.empty() || data->find("PRIVATE KEY-----") == std::string::npos) {
+  if (ca.certPem.empty()) {
     return absl::InvalidArgumentError(
         "the Envoy Admin CA secret is not a PEM certificate followed by its key");
   }
+  // The secret holds the certificate then the key; PEM readers pick the block they look for.
+  absl::StatusOr<std::shared_ptr<const crypto::LeafCertIssuer>> issuer =
+      crypto::LeafCertIssuer::create(crypto::CertAndKey{*data, *data});
+  if (!issuer.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the Envoy Admin CA secret is not usable: ", issuer.status().message()));
+  }
+  ca.issuer = *std::move(issuer);
   ca_ = ca;
   return ca;
 }
@@ -94,7 +100,7 @@ absl::StatusOr<EnvoyAdminTlsCertsConstSharedPtr> EnvoyAdminTls::serverCerts(
   // Kuma uses RSA-2048 here; one RSA key generation per proxy costs ~0.1 s of CPU, which at
   // thousands of proxies would dominate the control plane's start. P-256 is as strong and cheap.
   spec.key = crypto::LeafKey::EcdsaP256;
-  absl::StatusOr<crypto::CertAndKey> issued = crypto::issueLeafCert(authority->pair, spec);
+  absl::StatusOr<crypto::CertAndKey> issued = authority->issuer->issue(spec);
   if (!issued.ok()) {
     return issued.status();
   }
@@ -128,7 +134,7 @@ absl::StatusOr<EnvoyAdminClientCerts> EnvoyAdminTls::clientCerts() {
   spec.hosts = {kEnvoyAdminClientSan};
   spec.server = false;
   spec.key = crypto::LeafKey::Rsa2048;
-  absl::StatusOr<crypto::CertAndKey> issued = crypto::issueLeafCert(authority->pair, spec);
+  absl::StatusOr<crypto::CertAndKey> issued = authority->issuer->issue(spec);
   if (!issued.ok()) {
     return issued.status();
   }

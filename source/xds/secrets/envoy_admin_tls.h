@@ -85,7 +85,7 @@ class EnvoyAdminTls {
 
  private:
   struct Ca {
-    crypto::CertAndKey pair;
+    std::shared_ptr<const crypto::LeafCertIssuer> issuer;
     std::string certPem;  // the certificate alone
   };
   struct Entry {
