@@ -197,7 +197,10 @@ HttpResponse BootstrapHandler::handle(const HttpRequest& http) const {
   std::string name = req.name;
   if (!req.dataplaneResource.empty()) {
     auto doc = common::parseJsonOrYaml(req.dataplaneResource);
-    if (!doc.ok() || !doc->is_object() || doc->value("type", "") != "Dataplane") {
+    // Not doc->value("type", ""), which throws when "type" is there but not a string.
+    const bool isDataplane =
+        doc.ok() && doc->is_object() && doc->contains("type") && (*doc)["type"] == "Dataplane";
+    if (!isDataplane) {
       log->info("bootstrap: dataplaneResource is not a Dataplane: {}",
                 doc.ok() ? "wrong type" : std::string(doc.status().message()));
       return respond(500);

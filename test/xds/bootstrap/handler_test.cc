@@ -201,6 +201,16 @@ TEST_F(HandlerTest, NotADataplaneIs500) {
   EXPECT_EQ(post(request("{not json")).status, 500);
 }
 
+// Found by test/fuzz/bootstrap_request_fuzz.cc: a dataplaneResource whose "type" is not a string
+// made the handler throw (nlohmann's value() on a mistyped key) instead of answering.
+TEST_F(HandlerTest, DataplaneResourceWithMistypedTypeIs500) {
+  for (const char* resource : {R"({"type":{"a":1},"mesh":"default","name":"dp-1"})",
+                               R"({"type":["Dataplane"],"mesh":"default","name":"dp-1"})",
+                               "type: 7\nmesh: default\nname: dp-1\n"}) {
+    EXPECT_EQ(post(request(resource)).status, 500) << resource;
+  }
+}
+
 TEST_F(HandlerTest, StoredDataplane) {
   HttpResponse r = post(request(""));
   EXPECT_EQ(r.status, 404);
