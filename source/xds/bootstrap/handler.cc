@@ -56,6 +56,17 @@ bool hasOutbounds(const nlohmann::json& spec) {
          !spec["networking"]["outbound"].empty();
 }
 
+// Members of a free-form `conf` (a protobuf Struct): the fallback when absent or of another JSON
+// type (json::value() would throw there).
+std::string stringMember(const nlohmann::json& obj, const char* key, const char* fallback = "") {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+int64_t integerMember(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
 /** The prometheus `aggregate` list: the Mesh's enabled backend, overridden by name by the DP's. */
 nlohmann::ordered_json aggregateMetrics(const nlohmann::json& meshSpec,
                                         const nlohmann::json& dpSpec) {
@@ -68,7 +79,7 @@ nlohmann::ordered_json aggregateMetrics(const nlohmann::json& meshSpec,
       if (!entry.is_object()) {
         continue;
       }
-      const std::string name = entry.value("name", "");
+      const std::string name = stringMember(entry, "name");
       auto it = std::find_if(merged.begin(), merged.end(),
                              [&name](const auto& p) { return p.first == name; });
       if (it != merged.end()) {
@@ -81,11 +92,11 @@ nlohmann::ordered_json aggregateMetrics(const nlohmann::json& meshSpec,
   bool enabled = false;
   if (meshSpec.is_object() && meshSpec.contains("metrics") && meshSpec["metrics"].is_object()) {
     const nlohmann::json& metrics = meshSpec["metrics"];
-    const std::string backend = metrics.value("enabledBackend", "");
+    const std::string backend = stringMember(metrics, "enabledBackend");
     if (!backend.empty() && metrics.contains("backends") && metrics["backends"].is_array()) {
       for (const auto& b : metrics["backends"]) {
-        if (b.is_object() && b.value("name", "") == backend &&
-            b.value("type", "prometheus") == "prometheus") {
+        if (b.is_object() && stringMember(b, "name") == backend &&
+            stringMember(b, "type", "prometheus") == "prometheus") {
           enabled = true;
           mergeFrom(b.value("conf", nlohmann::json::object()));
         }
@@ -103,9 +114,9 @@ nlohmann::ordered_json aggregateMetrics(const nlohmann::json& meshSpec,
       continue;
     }
     out.push_back(nlohmann::ordered_json{{"name", name},
-                                         {"address", entry.value("address", "")},
-                                         {"port", entry.value("port", 0)},
-                                         {"path", entry.value("path", "")}});
+                                         {"address", stringMember(entry, "address")},
+                                         {"port", integerMember(entry, "port")},
+                                         {"path", stringMember(entry, "path")}});
   }
   return out;
 }
@@ -203,7 +214,10 @@ HttpResponse BootstrapHandler::handle(const HttpRequest& http) const {
     // Kuma answers 500 to a dataplaneResource it cannot read; that is the client's input, and
     // no retry can fix it: 400 with the reason (kuma-dp stops on a 4xx and prints it).
     auto doc = common::parseJsonOrYaml(req.dataplaneResource);
-    if (!doc.ok() || !doc->is_object() || doc->value("type", "") != "Dataplane") {
+    // Not doc->value("type", ""), which throws when "type" is there but not a string.
+    const bool isDataplane =
+        doc.ok() && doc->is_object() && doc->contains("type") && (*doc)["type"] == "Dataplane";
+    if (!isDataplane) {
       const std::string reason = doc.ok() ? "not a Dataplane" : std::string(doc.status().message());
       log->info("bootstrap: dataplaneResource is not a Dataplane: {}", reason);
       return respond(400, absl::StrCat("could not parse dataplaneResource: ", reason));

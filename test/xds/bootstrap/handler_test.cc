@@ -209,6 +209,17 @@ TEST_F(HandlerTest, NotADataplaneIs400) {
   EXPECT_THAT(deep.body, HasSubstr("nesting depth"));
 }
 
+// Found by test/fuzz/bootstrap_request_fuzz.cc: a dataplaneResource whose "type" is not a string
+// made the handler throw (nlohmann's value() on a mistyped key) instead of answering. Not a
+// Dataplane: 400 like any unreadable dataplaneResource (Kuma: 500).
+TEST_F(HandlerTest, DataplaneResourceWithMistypedTypeIs400) {
+  for (const char* resource : {R"({"type":{"a":1},"mesh":"default","name":"dp-1"})",
+                               R"({"type":["Dataplane"],"mesh":"default","name":"dp-1"})",
+                               "type: 7\nmesh: default\nname: dp-1\n"}) {
+    EXPECT_EQ(post(request(resource)).status, 400) << resource;
+  }
+}
+
 TEST_F(HandlerTest, StoredDataplane) {
   HttpResponse r = post(request(""));
   EXPECT_EQ(r.status, 404);
@@ -258,6 +269,25 @@ TEST_F(HandlerTest, MetricsAggregateFromMeshAndDataplane) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Json::parse(r.body)["kumaSidecarConfiguration"]["metrics"]["aggregate"],
             Json::parse(R"([{"name":"app","address":"","port":8000,"path":"/m"}])"));
+}
+
+// Found with bootstrap_request_fuzz: the aggregate entries are a free-form Struct (the Mesh's and
+// the Dataplane's), and a member of another JSON type made json::value() throw.
+TEST_F(HandlerTest, MetricsAggregateWithMistypedMembers) {
+  const model::ResourceTypeDescriptor* meshType = server::allTypes().byName("Mesh");
+  auto meshDoc = common::parseJson(R"({"type":"Mesh","name":"metrics","metrics":{
+    "enabledBackend":"prom","backends":[{"name":"prom","type":"prometheus","conf":{
+      "aggregate":[{"name":"app","port":"8000","path":7,"address":["x"]}]}}]}})");
+  auto mesh = model::fromRestJson(*meshType, *meshDoc);
+  ASSERT_TRUE(mesh.ok()) << mesh.status();
+  ASSERT_TRUE(manager_->create(mesh->resource).ok());
+  HttpResponse r = post(request(R"({"type":"Dataplane","mesh":"metrics","name":"dp-1",
+    "networking":{"address":"10.0.0.7","inbound":[{"port":8080,"tags":{"kuma.io/service":"web"}}]},
+    "metrics":{"name":"prom","type":"prometheus","conf":{"aggregate":[{"name":1,"port":1.5e300}]}}})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json::parse(r.body)["kumaSidecarConfiguration"]["metrics"]["aggregate"],
+            Json::parse(R"([{"name":"app","address":"","port":0,"path":""},
+                            {"name":"","address":"","port":0,"path":""}])"));
 }
 
 TEST(HandlerStaticTest, StripPort) {
