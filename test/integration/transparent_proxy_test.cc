@@ -8,8 +8,8 @@
 //    the declared port is refused by the STRICT inbound, mesh traffic (web-1 → backend over
 //    mTLS) goes through the redirect to it.
 //  * `open-1` (127.0.0.3, kuma-dp with KUMA_DATAPLANE_RUNTIME_STRICT_INBOUND_PORTS_ENABLED=false):
-//    the pre-2.x catch-all passthrough, through which that same plaintext reaches the workload
-//    around mTLS — the hole strict inbound ports close.
+//    the catch-all passthrough Kuma keeps without the feature, through which that same plaintext
+//    reaches the workload around mTLS — the hole strict inbound ports close.
 //
 // The namespace: the test process unshares its network namespace before anything starts (all
 // children inherit it) and brings its loopback up; the rules redirect TCP to each Dataplane's
