@@ -70,7 +70,8 @@ TEST_F(XdsEnvoyInsightTest, TrafficFlowsThroughTwoEnvoysOverSotwAndDelta) {
         if (!subs.is_array() || subs.empty()) {
           return false;
         }
-        const auto acked = counter(subs.back()["status"]["total"], "responsesAcknowledged");
+        // LDS comes after CDS: a flush between the two ACKs shows totals without LDS yet.
+        const auto acked = counter(subs.back()["status"]["lds"], "responsesAcknowledged");
         return acked.has_value() && *acked > 0;
       },
       15s);
