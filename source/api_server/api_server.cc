@@ -75,7 +75,8 @@ ErrorResponse transportError(int status) {
       return makeError(404, "Not Found", "404: Page Not Found");
     case 400:
       return makeError(400, "Bad Request",
-                       absl::StrCat("malformed HTTP request (a header line is limited to ",
+                       absl::StrCat("malformed HTTP request line or header (each header line "
+                                    "is limited to ",
                                     CPPHTTPLIB_HEADER_MAX_LENGTH, " bytes)"));
     default:
       return makeError(status, "Error", absl::StrCat("HTTP status ", status));
