@@ -31,9 +31,18 @@
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/generator/generator.h"
 #include "source/xds/sync/reconciler.h"
+#include "source/plugins/policies/xds_plugins.h"
 
 namespace kuma::bench {
 namespace {
+
+// What the control plane generates with: every registered policy plugin.
+xds::ProxyOptions proxyOptions() {
+  static const xds::PolicyPluginListConstSharedPtr plugins = policies::makeXdsPolicyPlugins();
+  xds::ProxyOptions options;
+  options.plugins = plugins;
+  return options;
+}
 
 constexpr size_t kSizes[] = {10, 100, 1000};
 constexpr OutboundMode kModes[] = {OutboundMode::Explicit, OutboundMode::TransparentReachable,
@@ -186,7 +195,7 @@ void benchGenerateProxy(benchmark::State& state, size_t services, OutboundMode m
   if (!f.ok()) {
     return fail(state, f.status());
   }
-  const xds::ProxyOptions options;
+  const xds::ProxyOptions options = proxyOptions();
   // Warm-up: the shared clusters/CLAs exist, as they do once the mesh's other proxies ran.
   auto first = xds::generate(*(*f)->context, *(*f)->proxy, options);
   if (!first.ok()) {
@@ -208,7 +217,7 @@ void benchVersionSnapshotUnchanged(benchmark::State& state, size_t services, Out
   if (!f.ok()) {
     return fail(state, f.status());
   }
-  const xds::ProxyOptions options;
+  const xds::ProxyOptions options = proxyOptions();
   auto previousResources = xds::generate(*(*f)->context, *(*f)->proxy, options);
   if (!previousResources.ok()) {
     return fail(state, previousResources.status());
@@ -239,7 +248,7 @@ void benchHashOfCluster(benchmark::State& state) {
   if (!f.ok()) {
     return fail(state, f.status());
   }
-  auto generated = xds::generate(*(*f)->context, *(*f)->proxy, {});
+  auto generated = xds::generate(*(*f)->context, *(*f)->proxy, proxyOptions());
   if (!generated.ok()) {
     return fail(state, generated.status());
   }
@@ -261,7 +270,7 @@ void benchGenerateMesh(benchmark::State& state, size_t services, OutboundMode mo
   if (!f.ok()) {
     return fail(state, f.status());
   }
-  const xds::ProxyOptions options;
+  const xds::ProxyOptions options = proxyOptions();
   xds::MeshContextConstSharedPtr context;
   std::vector<xds::GeneratedResources> outputs;
   for (auto _ : state) {

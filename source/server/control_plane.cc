@@ -19,6 +19,7 @@
 #include "source/core/tokens/dataplane_token.h"
 #include "source/diagnostics/diagnostics_server.h"
 #include "source/core/resources/mesh.h"
+#include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/plugins/resources/postgres/migrations.h"
 #include "source/server/all_types.h"
@@ -336,6 +337,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   // xDS: snapshots kept by the reconciler, served by the ADS service on the DP server's gRPC.
   cp->snapshots_ = std::make_unique<xds::cache::SnapshotCache>();
   xds::sync::ReconcilerOptions reconcilerOptions;
+  reconcilerOptions.plugins = policies::makeXdsPolicyPlugins();
   reconcilerOptions.refreshInterval = cfg.xdsServer.dataplaneConfigurationRefreshInterval;
   reconcilerOptions.workers = std::max(2u, std::thread::hardware_concurrency());
   metrics::XdsStreamMetrics* xdsMetrics = cp->xdsMetrics_.get();

@@ -1,33 +1,15 @@
 #include "source/plugins/policies/register.h"
 
-#include "source/plugins/policies/meshaccesslog/meshaccesslog.h"
-#include "source/plugins/policies/meshcircuitbreaker/meshcircuitbreaker.h"
-#include "source/plugins/policies/meshfaultinjection/meshfaultinjection.h"
-#include "source/plugins/policies/meshhealthcheck/meshhealthcheck.h"
-#include "source/plugins/policies/meshhttproute/meshhttproute.h"
-#include "source/plugins/policies/meshloadbalancingstrategy/meshloadbalancingstrategy.h"
-#include "source/plugins/policies/meshratelimit/meshratelimit.h"
-#include "source/plugins/policies/meshretry/meshretry.h"
-#include "source/plugins/policies/meshtcproute/meshtcproute.h"
-#include "source/plugins/policies/meshtimeout/meshtimeout.h"
-#include "source/plugins/policies/meshtrafficpermission/meshtrafficpermission.h"
+#include <vector>
+
+#include "source/plugins/policies/core/policy.h"
+// allPolicyDefinitions(), generated from the policy list of this folder's CMakeLists.txt.
+#include "policy_definitions.inc"
 
 namespace kuma::policies {
 
 void registerPolicies(model::TypeRegistry& registry) {
-  for (const PolicyDefinition& def : {
-           meshtrafficpermission::definition(),
-           meshtimeout::definition(),
-           meshretry::definition(),
-           meshcircuitbreaker::definition(),
-           meshhealthcheck::definition(),
-           meshhttproute::definition(),
-           meshtcproute::definition(),
-           meshloadbalancingstrategy::definition(),
-           meshratelimit::definition(),
-           meshfaultinjection::definition(),
-           meshaccesslog::definition(),
-       }) {
+  for (const PolicyDefinition& def : allPolicyDefinitions()) {
     registry.add(makeDescriptor(def));
   }
 }

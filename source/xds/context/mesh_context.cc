@@ -366,13 +366,6 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     appendCanonical(canonical, *tp);
     absl::StrAppend(&canonical, "created|", absl::FormatTime(tp->meta.creationTime), "\n");
   }
-  std::vector<model::ResourceConstSharedPtr> mtps;
-  if (auto it = resources.policies.find(std::string(kMeshTrafficPermission));
-      it != resources.policies.end()) {
-    mtps = it->second;
-  }
-  ctx->permissions_ = policies::mtp::MeshPermissions::build(ctx->meshName_, ctx->mesh_, mtps,
-                                                            resources.trafficPermissions);
 
   if (!resources.vips.empty()) {
     ctx->vips_ = resources.vips;
@@ -530,6 +523,20 @@ const std::vector<PolicyEntry>& MeshContext::policies(std::string_view type) con
 
 ResourceConstSharedPtr MeshContext::sharedResource(
     const std::string& key, const std::function<ResourceConstSharedPtr()>& make) const {
+  return std::static_pointer_cast<const Resource>(memoSlot(
+      absl::StrCat("resource|", key), [&]() -> std::shared_ptr<const void> { return make(); },
+      true));
+}
+
+std::shared_ptr<const MeshContext::SharedGroup> MeshContext::sharedGroup(
+    const std::string& key, const std::function<std::shared_ptr<const SharedGroup>()>& make) const {
+  return std::static_pointer_cast<const SharedGroup>(memoSlot(
+      absl::StrCat("group|", key), [&]() -> std::shared_ptr<const void> { return make(); }, true));
+}
+
+std::shared_ptr<const void> MeshContext::memoSlot(
+    const std::string& key, const std::function<std::shared_ptr<const void>()>& make,
+    bool countBuild) const {
   std::shared_ptr<SharedSlot> slot;
   {
     absl::MutexLock lock(&mutex_);
@@ -541,11 +548,13 @@ ResourceConstSharedPtr MeshContext::sharedResource(
   }
   absl::MutexLock lock(&slot->mutex);
   if (!slot->built) {
-    slot->resource = make();
+    slot->value = make();
     slot->built = true;
-    sharedBuilds_.fetch_add(1, std::memory_order_relaxed);
+    if (countBuild) {
+      sharedBuilds_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  return slot->resource;
+  return slot->value;
 }
 
 }  // namespace kuma::xds

@@ -4,9 +4,9 @@
 // Everything xDS generation needs to know about one mesh, computed once per mesh change and
 // shared (read-only) by the generation of every proxy of that mesh: the Mesh spec, the
 // endpoints and protocol of every `kuma.io/service`, the legacy service VIPs, the Mesh* policies
-// (sorted by precedence), the traffic permissions (MeshTrafficPermission and legacy
-// TrafficPermission, parsed once into Envoy RBAC inputs) and a cache of resources that are
-// identical for many proxies (outbound clusters and ClusterLoadAssignments), serialized once.
+// (sorted by precedence), the legacy TrafficPermissions, a cache of resources that are identical
+// for many proxies (outbound clusters and ClusterLoadAssignments), serialized once, and memos of
+// what the policy plugins derive once per mesh (memo(), e.g. the parsed traffic permissions).
 //
 //   KUMA_ASSIGN_OR_RETURN(auto resources, loadMeshResources(store, registry, "default"));
 //   KUMA_ASSIGN_OR_RETURN(auto context, MeshContext::build(std::move(resources)));
@@ -34,7 +34,6 @@
 #include "nlohmann/json.hpp"
 #include "source/core/model/registry.h"
 #include "source/plugins/policies/core/target_ref.h"
-#include "source/plugins/policies/meshtrafficpermission/xds/rbac.h"
 
 namespace kuma::xds {
 
@@ -163,11 +162,23 @@ class MeshContext {
   /** Policies of `type`, sorted ascending by precedence (the last one wins on merge). */
   const std::vector<PolicyEntry>& policies(std::string_view type) const;
 
+  /** Legacy TrafficPermissions of the mesh, sorted by name. */
+  const std::vector<model::ResourceConstSharedPtr>& trafficPermissions() const {
+    return inputs_.trafficPermissions;
+  }
+
   /**
-   * The mesh's MeshTrafficPermissions and legacy TrafficPermissions, parsed and ordered once per
-   * context (not per proxy); computeInboundRbac() turns them into each inbound's RBAC.
+   * A value derived once per context and shared by every proxy of it (a plugin's parsed view of
+   * its policies): built by `make` the first time `key` is asked for. Thread-safe; built exactly
+   * once per key (racing callers wait). `key` names the deriving plugin ("mtp|permissions") and
+   * T must be what every caller of that key expects.
    */
-  const policies::mtp::MeshPermissions& permissions() const { return permissions_; }
+  template <class T>
+  std::shared_ptr<const T> memo(const std::string& key,
+                                const std::function<std::shared_ptr<const T>()>& make) const {
+    return std::static_pointer_cast<const T>(
+        memoSlot("memo|" + key, [&]() -> std::shared_ptr<const void> { return make(); }));
+  }
 
   /**
    * A resource shared by every proxy of this context: built by `make` the first time `key` is
@@ -177,6 +188,12 @@ class MeshContext {
    */
   ResourceConstSharedPtr sharedResource(const std::string& key,
                                         const std::function<ResourceConstSharedPtr()>& make) const;
+
+  /** sharedResource() for a group of resources built together (one destination's clusters). */
+  using SharedGroup = std::vector<std::pair<std::string, ResourceConstSharedPtr>>;  // type URL
+  std::shared_ptr<const SharedGroup> sharedGroup(
+      const std::string& key,
+      const std::function<std::shared_ptr<const SharedGroup>()>& make) const;
 
   /**
    * How many times sharedResource() ran `make` on this context: the number of shared resources
@@ -219,13 +236,16 @@ class MeshContext {
   std::map<std::string, std::string> vips_;
   std::map<std::string, std::string> vipAllocation_;
   std::map<std::string, std::vector<PolicyEntry>, std::less<>> policies_;
-  policies::mtp::MeshPermissions permissions_;
+
+  std::shared_ptr<const void> memoSlot(const std::string& key,
+                                       const std::function<std::shared_ptr<const void>()>& make,
+                                       bool countBuild = false) const;
 
   // One slot per shared key; the slot's own mutex is held while its resource is built, so that
   // other proxies asking for it wait instead of building it again.
   struct SharedSlot {
     absl::Mutex mutex;
-    ResourceConstSharedPtr resource ABSL_GUARDED_BY(mutex);
+    std::shared_ptr<const void> value ABSL_GUARDED_BY(mutex);
     bool built ABSL_GUARDED_BY(mutex) = false;
   };
   mutable absl::Mutex mutex_;

@@ -21,8 +21,7 @@
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/envoy/envoy_util.h"
-#include "source/plugins/policies/meshtrafficpermission/xds/rbac.h"
-#include "source/plugins/policies/xds_plugins.h"
+#include "source/xds/envoy/resource_set.h"
 #include "source/xds/generator/proxy_policies.h"
 
 namespace kuma::xds {
@@ -296,25 +295,28 @@ class ProxyGenerator {
         dataplane_(dataplane),
         spec_(spec),
         options_(options),
-        policies_(context, dataplane, spec, plugins) {
-    // The proxy as permissions see it, once for all its inbounds.
-    if (auto view = policies::mtp::dataplaneView(dataplane); view.ok()) {
-      permissionsView_ = *std::move(view);
-    } else {
-      viewStatus_ = view.status();
-    }
+        proxy_(makeProxyContext(context, dataplane, spec, options)),
+        policies_(context, dataplane, spec, plugins, proxy_) {
+    transparent_ = proxy_.transparentProxy;
+    proxy_.inbounds = &inboundTargets_;
+  }
+
+  static ProxyContext makeProxyContext(const MeshContext& context, const model::Resource& dataplane,
+                                       const Dataplane& spec, const ProxyOptions& options) {
+    ProxyContext proxy;
+    proxy.mesh = &context;
+    proxy.dataplane = &dataplane;
+    proxy.options = &options;
     const auto& tp = spec.networking().transparent_proxying();
-    transparent_ = tp.redirect_port_inbound() != 0 || tp.redirect_port_outbound() != 0;
+    proxy.transparentProxy = tp.redirect_port_inbound() != 0 || tp.redirect_port_outbound() != 0;
     if (tp.ip_family_mode() == Dataplane::Networking::TransparentProxying::IPv4 &&
         isIPv6(spec.networking().address())) {
-      transparent_ = false;
+      proxy.transparentProxy = false;
     }
+    return proxy;
   }
 
   absl::Status run() {
-    if (!viewStatus_.ok()) {
-      return viewStatus_;
-    }
     if (absl::Status s = generateAdmin(); !s.ok()) {
       return s;
     }
@@ -328,21 +330,26 @@ class ProxyGenerator {
       generatePassthrough();
     }
     generateSecrets();
+    // Every plugin's whole-proxy step, in plugin order, over everything generated so far.
+    for (const PluginSpecs& p : policies_.selected()) {
+      if (absl::Status s = p.plugin->apply(proxy_, p.specs, resources_); !s.ok()) {
+        return s;
+      }
+    }
     return absl::OkStatus();
   }
 
-  GeneratedResources take() { return std::move(out_); }
+  GeneratedResources take() {
+    out_.types = resources_.finalize();
+    return std::move(out_);
+  }
 
  private:
-  void add(const char* typeUrl, ResourceConstSharedPtr resource) {
-    auto& bucket = out_.types[typeUrl];
-    const std::string name = resource->name;
-    bucket[name] = std::move(resource);
+  void addShared(const char* typeUrl, ResourceConstSharedPtr resource) {
+    resources_.addShared(typeUrl, std::move(resource));
   }
-  void addListener(const listener_v3::Listener& l) {
-    add(kListenerType, makeResource(l.name(), l));
-  }
-  void addCluster(const cluster_v3::Cluster& c) { add(kClusterType, makeResource(c.name(), c)); }
+  void addListener(listener_v3::Listener l) { resources_.add(std::move(l)); }
+  void addCluster(cluster_v3::Cluster c) { resources_.add(std::move(c)); }
 
   // §7.4: admin cluster, readiness cluster and the admin listener on the DP address: plaintext
   // only reaches kuma-dp's readiness (`/ready`, for probes); the whole admin API is behind mTLS
@@ -361,11 +368,11 @@ class ProxyGenerator {
             ? staticCluster(kAdminName, *adminIp, port, std::chrono::seconds(5))
             : staticPipeCluster(kAdminName, options_.adminSocketPath, std::chrono::seconds(5));
     admin.set_alt_stat_name(sanitizeMetric(kAdminName));
-    addCluster(admin);
+    addCluster(std::move(admin));
     cluster_v3::Cluster readiness =
         staticCluster(kReadinessName, *adminIp, options_.readinessPort, std::chrono::seconds(5));
     readiness.set_alt_stat_name(sanitizeMetric(kReadinessName));
-    addCluster(readiness);
+    addCluster(std::move(readiness));
 
     const std::string& dpAddress = spec_.networking().address();
     if (dpAddress.empty() || dpAddress == *adminIp) {
@@ -399,7 +406,7 @@ class ProxyGenerator {
       socket->set_name(kTlsTransportSocket);
       *socket->mutable_typed_config() = packAny(context);
     }
-    addListener(l);
+    addListener(std::move(l));
     return absl::OkStatus();
   }
 
@@ -440,7 +447,8 @@ class ProxyGenerator {
   absl::Status generateInbounds() {
     const PluginConfs confs = policies_.inbound();
     const auto& net = spec_.networking();
-    for (const auto& inbound : net.inbound()) {
+    for (int index = 0; index < net.inbound_size(); ++index) {
+      const auto& inbound = net.inbound(index);
       if (inbound.state() == Dataplane::Networking::Inbound::Ignored) {
         continue;
       }
@@ -452,9 +460,13 @@ class ProxyGenerator {
       const std::string clusterName = absl::StrCat("localhost:", servicePort);
       const std::string listenerName = absl::StrCat("inbound:", hostPort(listenIp, inbound.port()));
       const Protocol protocol = inboundProtocol(inbound);
-      InboundTarget target;
+      InboundTarget& target = inboundTargets_.emplace_back();
+      target.proxy = &proxy_;
+      target.index = index;
       target.port = inbound.port();
       target.protocol = protocol;
+      target.listenerName = listenerName;
+      target.clusterName = clusterName;
 
       cluster_v3::Cluster c = staticCluster(clusterName, workloadIp, servicePort, std::nullopt);
       c.set_alt_stat_name(sanitizeMetric(clusterName));
@@ -473,7 +485,7 @@ class ProxyGenerator {
           !s.ok()) {
         return s;
       }
-      addCluster(c);
+      addCluster(std::move(c));
 
       Tags tags(inbound.tags().begin(), inbound.tags().end());
       listener_v3::Listener l;
@@ -541,10 +553,15 @@ class ProxyGenerator {
         }
         *chain->add_filters() = tcpProxyFilter(proxy);
       }
-      if (absl::Status s = addInboundChains(l, base, inbound, listenerName); !s.ok()) {
+      addInboundChains(l, base);
+      if (absl::Status s = applyPlugins(confs,
+                                        [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                                          return p.configureInboundListener(conf, target, l);
+                                        });
+          !s.ok()) {
         return s;
       }
-      addListener(l);
+      addListener(std::move(l));
     }
     return absl::OkStatus();
   }
@@ -552,13 +569,11 @@ class ProxyGenerator {
   // The inbound's filter chains for the mesh's mTLS mode (spec §7.2): off → `base` as is;
   // STRICT → `base` with the mTLS transport socket; PERMISSIVE → TLS inspector plus plaintext,
   // application-TLS and mesh-mTLS (ALPN `kuma`) chains.
-  absl::Status addInboundChains(listener_v3::Listener& l, const listener_v3::FilterChain& base,
-                                const Dataplane::Networking::Inbound& inbound,
-                                const std::string& listenerName) {
+  void addInboundChains(listener_v3::Listener& l, const listener_v3::FilterChain& base) {
     const MtlsMode mode = mtlsMode(context_.mesh());
     if (mode == MtlsMode::kOff) {
       *l.add_filter_chains() = base;
-      return absl::OkStatus();
+      return;
     }
     if (mode == MtlsMode::kPermissive) {
       auto* inspector = l.add_listener_filters();
@@ -578,30 +593,6 @@ class ProxyGenerator {
       mtls->mutable_filter_chain_match()->add_application_protocols(kMeshAlpn);
     }
     setDownstreamMtls(*mtls, context_.meshName());
-    return insertInboundRbac(*mtls, inbound, listenerName);
-  }
-
-  // Traffic permissions (spec §8.4): the inbound's RBAC from the context's parsed
-  // (Mesh)TrafficPermissions, on the mTLS filter chain only. PERMISSIVE's plaintext and
-  // application-TLS chains carry no client identity for the principals to match, so, as in Kuma,
-  // they stay without RBAC: a PERMISSIVE inbound accepts plaintext whatever the permissions.
-  absl::Status insertInboundRbac(listener_v3::FilterChain& chain,
-                                 const Dataplane::Networking::Inbound& inbound,
-                                 const std::string& listenerName) {
-    const std::optional<policies::mtp::InboundRbac> rbac = policies::mtp::computeInboundRbac(
-        context_.permissions(), permissionsView_, policies::mtp::inboundView(inbound));
-    if (!rbac.has_value()) {
-      return absl::OkStatus();  // no mTLS: permissions have no effect
-    }
-    if (rbac->ignoredRules) {
-      logging::logger("xds-generator")
-          ->warn(
-              "{}.{} {}: MeshTrafficPermission {} uses rules[], which is not supported yet; "
-              "they allow nothing",
-              dataplane_.meta.mesh, dataplane_.meta.name, listenerName,
-              absl::StrJoin(rbac->origins, ", "));
-    }
-    return policies::mtp::configureFilterChain(*rbac, listenerName, chain);
   }
 
   // §7.2 Secrets: the identity (chain + key) and the mesh CA, when the mesh has mTLS and the
@@ -617,11 +608,11 @@ class ProxyGenerator {
         options_.tls->certChainPem);
     identity.mutable_tls_certificate()->mutable_private_key()->set_inline_bytes(
         options_.tls->keyPem);
-    add(kSecretType, makeResource(identity.name(), identity));
+    resources_.add(std::move(identity));
     tls_v3::Secret ca;
     ca.set_name(meshCaSecretName(mesh));
     ca.mutable_validation_context()->mutable_trusted_ca()->set_inline_bytes(options_.tls->caPem);
-    add(kSecretType, makeResource(ca.name(), ca));
+    resources_.add(std::move(ca));
   }
 
   // Also records, in out_.dependencies, what of the context the outbounds depend on.
@@ -687,18 +678,64 @@ class ProxyGenerator {
     return out;
   }
 
-  // The EDS cluster of an outbound, shared through the mesh context by every proxy selected by
-  // the same policies.
-  // The plugins' hooks run inside the shared build: equal signatures give equal confs.
-  // mTLS depends only on the mesh (one per context) and the destination, so it stays shared.
-  absl::StatusOr<ResourceConstSharedPtr> outboundCluster(const std::string& name, const Tags& tags,
-                                                         const OutboundTarget& target,
-                                                         const PluginConfs& confs) {
+  // The ClusterLoadAssignment of an outbound cluster: the service's endpoints carrying every
+  // tag of the outbound.
+  endpoint_v3::ClusterLoadAssignment loadAssignment(const std::string& name,
+                                                    const Tags& tags) const {
+    const std::string service = tags.at(kServiceTag);
+    endpoint_v3::ClusterLoadAssignment cla;
+    cla.set_cluster_name(name);
+    std::map<std::string, std::vector<const Endpoint*>> byZone;
+    for (const Endpoint& ep : context_.endpoints(service)) {
+      bool match = true;
+      for (const auto& [k, v] : tags) {
+        auto it = ep.tags.find(k);
+        match = match && it != ep.tags.end() && it->second == v;
+      }
+      if (match) {
+        byZone[ep.zone].push_back(&ep);
+      }
+    }
+    for (const auto& [zone, eps] : byZone) {
+      auto* locality = cla.add_endpoints();
+      if (!zone.empty()) {
+        locality->mutable_locality()->set_zone(zone);
+      }
+      for (const Endpoint* ep : eps) {
+        auto* lb = locality->add_lb_endpoints();
+        setSocketAddress(*lb->mutable_endpoint()->mutable_address(), ep->address, ep->port);
+        lb->mutable_load_balancing_weight()->set_value(1);
+        Tags lbTags = ep->tags;
+        lbTags.erase(kServiceTag);
+        if (!lbTags.empty()) {
+          setTagsMetadata(*lb->mutable_metadata(), "envoy.lb", lbTags);
+          setTagsMetadata(*lb->mutable_metadata(), "envoy.transport_socket_match", lbTags);
+        }
+        if (!ep->labels.empty()) {
+          setTagsMetadata(*lb->mutable_metadata(), "io.kuma.labels", ep->labels);
+        }
+      }
+    }
+    return cla;
+  }
+
+  // The shared resources of one destination: its EDS cluster and ClusterLoadAssignment plus
+  // whatever the plugins add (configureOutboundResources), built and serialized once per
+  // (context, policy signature, cluster) and handed to every proxy with that signature. The
+  // plugins' shared hooks run inside the build: equal signatures give equal confs. mTLS depends
+  // only on the mesh (one per context) and the destination, so it stays shared.
+  absl::StatusOr<std::shared_ptr<const MeshContext::SharedGroup>> outboundResources(
+      const std::string& name, const Tags& tags, const OutboundTarget& proxyTarget,
+      const PluginConfs& confs) {
     absl::Status status;
-    ResourceConstSharedPtr resource = context_.sharedResource(
-        absl::StrCat("cluster|", policies_.signature(), "|", name),
-        [&]() -> ResourceConstSharedPtr {
-          cluster_v3::Cluster c;
+    auto group = context_.sharedGroup(
+        absl::StrCat(policies_.signature(), "|", name),
+        [&]() -> std::shared_ptr<const MeshContext::SharedGroup> {
+          OutboundTarget target = proxyTarget;  // without the proxy: shared
+          target.proxy = nullptr;
+          target.listenerName.clear();
+          OutboundResources res;
+          auto& c = *res.clusters.emplace_back(std::make_unique<cluster_v3::Cluster>());
           c.set_name(name);
           c.set_type(cluster_v3::Cluster::EDS);
           auto* eds = c.mutable_eds_cluster_config()->mutable_eds_config();
@@ -713,56 +750,34 @@ class ProxyGenerator {
           status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
             return p.configureOutboundCluster(conf, target, c);
           });
-          return status.ok() ? makeResource(name, c) : nullptr;
+          if (!status.ok()) {
+            return nullptr;
+          }
+          res.endpoints.push_back(
+              std::make_unique<endpoint_v3::ClusterLoadAssignment>(loadAssignment(name, tags)));
+          status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+            return p.configureOutboundResources(conf, target, res);
+          });
+          if (!status.ok()) {
+            return nullptr;
+          }
+          auto out = std::make_shared<MeshContext::SharedGroup>();
+          for (const auto& cluster : res.clusters) {
+            out->emplace_back(kClusterType, makeResource(cluster->name(), *cluster));
+          }
+          for (const auto& cla : res.endpoints) {
+            out->emplace_back(kEndpointType, makeResource(cla->cluster_name(), *cla));
+          }
+          return out;
         });
     if (!status.ok()) {
       return status;
     }
-    if (resource == nullptr) {
-      // Another proxy's build of this shared cluster failed; its error was returned there.
+    if (group == nullptr) {
+      // Another proxy's build of this shared group failed; its error was returned there.
       return absl::InternalError(absl::StrCat("outbound cluster ", name, " failed to build"));
     }
-    return resource;
-  }
-
-  ResourceConstSharedPtr loadAssignment(const std::string& name, const Tags& tags) {
-    const std::string service = tags.at(kServiceTag);
-    return context_.sharedResource(absl::StrCat("cla|", name), [&] {
-      endpoint_v3::ClusterLoadAssignment cla;
-      cla.set_cluster_name(name);
-      std::map<std::string, std::vector<const Endpoint*>> byZone;
-      for (const Endpoint& ep : context_.endpoints(service)) {
-        bool match = true;
-        for (const auto& [k, v] : tags) {
-          auto it = ep.tags.find(k);
-          match = match && it != ep.tags.end() && it->second == v;
-        }
-        if (match) {
-          byZone[ep.zone].push_back(&ep);
-        }
-      }
-      for (const auto& [zone, eps] : byZone) {
-        auto* locality = cla.add_endpoints();
-        if (!zone.empty()) {
-          locality->mutable_locality()->set_zone(zone);
-        }
-        for (const Endpoint* ep : eps) {
-          auto* lb = locality->add_lb_endpoints();
-          setSocketAddress(*lb->mutable_endpoint()->mutable_address(), ep->address, ep->port);
-          lb->mutable_load_balancing_weight()->set_value(1);
-          Tags lbTags = ep->tags;
-          lbTags.erase(kServiceTag);
-          if (!lbTags.empty()) {
-            setTagsMetadata(*lb->mutable_metadata(), "envoy.lb", lbTags);
-            setTagsMetadata(*lb->mutable_metadata(), "envoy.transport_socket_match", lbTags);
-          }
-          if (!ep->labels.empty()) {
-            setTagsMetadata(*lb->mutable_metadata(), "io.kuma.labels", ep->labels);
-          }
-        }
-      }
-      return makeResource(name, cla);
-    });
+    return group;
   }
 
   absl::Status generateOutbounds() {
@@ -773,20 +788,24 @@ class ProxyGenerator {
       const PluginConfs confs = policies_.outbound(service);
       const Protocol protocol = context_.protocol(service);
       OutboundTarget target;
+      target.proxy = &proxy_;
+      target.mesh = &context_;
       target.service = service;
       target.protocol = protocol;
+      target.clusterName = clusterName;
+      target.listenerName = absl::StrCat("outbound:", hostPort(o.address, o.port));
       if (clustersDone.insert(clusterName).second) {
-        absl::StatusOr<ResourceConstSharedPtr> cluster =
-            outboundCluster(clusterName, o.tags, target, confs);
-        if (!cluster.ok()) {
-          return cluster.status();
+        auto group = outboundResources(clusterName, o.tags, target, confs);
+        if (!group.ok()) {
+          return group.status();
         }
-        add(kClusterType, *std::move(cluster));
-        add(kEndpointType, loadAssignment(clusterName, o.tags));
+        for (const auto& [typeUrl, resource] : **group) {
+          resources_.addShared(typeUrl, resource);
+        }
       }
 
       listener_v3::Listener l;
-      l.set_name(absl::StrCat("outbound:", hostPort(o.address, o.port)));
+      l.set_name(target.listenerName);
       setSocketAddress(*l.mutable_address(), o.address, o.port);
       l.set_traffic_direction(core_v3::OUTBOUND);
       if (!o.bindToPort) {
@@ -838,7 +857,7 @@ class ProxyGenerator {
         }
         *chain->add_filters() = tcpProxyFilter(proxy);
       }
-      addListener(l);
+      addListener(std::move(l));
     }
     return absl::OkStatus();
   }
@@ -858,7 +877,7 @@ class ProxyGenerator {
       c.set_alt_stat_name(kNoDestinationInbound);
       c.set_type(cluster_v3::Cluster::STATIC);
       *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
-      addCluster(c);
+      addCluster(std::move(c));
     }
     struct Family {
       const char* suffix;
@@ -878,7 +897,7 @@ class ProxyGenerator {
           c.set_type(cluster_v3::Cluster::ORIGINAL_DST);
           c.set_lb_policy(cluster_v3::Cluster::CLUSTER_PROVIDED);
           *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
-          addCluster(c);
+          addCluster(std::move(c));
         }
         listener_v3::Listener l;
         l.set_name(name);
@@ -886,7 +905,7 @@ class ProxyGenerator {
         l.mutable_use_original_dst()->set_value(true);
         l.set_traffic_direction(core_v3::OUTBOUND);
         *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name, name);
-        addListener(l);
+        addListener(std::move(l));
       }
       if (tp.redirect_port_inbound() != 0) {
         const std::string name = absl::StrCat("inbound:passthrough:", f.suffix);
@@ -896,7 +915,7 @@ class ProxyGenerator {
         c.set_lb_policy(cluster_v3::Cluster::CLUSTER_PROVIDED);
         *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
         setBindSource(c, f.self);
-        addCluster(c);
+        addCluster(std::move(c));
         listener_v3::Listener l;
         l.set_name(name);
         setSocketAddress(*l.mutable_address(), f.any, tp.redirect_port_inbound());
@@ -904,7 +923,7 @@ class ProxyGenerator {
         l.mutable_enable_reuse_port()->set_value(options_.reusePort);
         l.set_traffic_direction(core_v3::INBOUND);
         addInboundPassthroughChains(l, name);
-        addListener(l);
+        addListener(std::move(l));
       }
     }
   }
@@ -937,10 +956,11 @@ class ProxyGenerator {
   const model::Resource& dataplane_;
   const Dataplane& spec_;
   const ProxyOptions& options_;
+  ProxyContext proxy_;
   ProxyPolicies policies_;
-  policies::mtp::DataplaneView permissionsView_;
-  absl::Status viewStatus_;
+  std::vector<InboundTarget> inboundTargets_;
   bool transparent_ = false;
+  ResourceSet resources_;
   GeneratedResources out_;
 };
 
@@ -985,13 +1005,6 @@ size_t GeneratedResources::size() const {
 absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
                                             const model::Resource& dataplane,
                                             const ProxyOptions& options) {
-  return generate(context, dataplane, options, policies::xdsPolicyPlugins());
-}
-
-absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
-                                            const model::Resource& dataplane,
-                                            const ProxyOptions& options,
-                                            const PolicyPluginList& plugins) {
   const auto* spec = model::protoSpecOf<Dataplane>(dataplane);
   if (spec == nullptr) {
     return absl::InvalidArgumentError(
@@ -1010,7 +1023,9 @@ absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
     return absl::InvalidArgumentError(
         absl::StrCat("Dataplane ", dataplane.meta.name, " has no networking.address"));
   }
-  ProxyGenerator generator(context, dataplane, *spec, options, plugins);
+  static const PolicyPluginList kNoPlugins;
+  ProxyGenerator generator(context, dataplane, *spec, options,
+                           options.plugins != nullptr ? *options.plugins : kNoPlugins);
   if (absl::Status s = generator.run(); !s.ok()) {
     return s;
   }

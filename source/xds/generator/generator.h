@@ -6,7 +6,9 @@
 // (shared through the MeshContext), transparent-proxy passthrough listeners and the admin
 // listener. Resources carry no version: the reconciler assigns versions per type.
 //
-//   KUMA_ASSIGN_OR_RETURN(GeneratedResources out, generate(*meshContext, *dataplane, {}));
+//   ProxyOptions options;
+//   options.plugins = pluginTable;  // shared_ptr<const PolicyPluginList>
+//   KUMA_ASSIGN_OR_RETURN(GeneratedResources out, generate(*meshContext, *dataplane, options));
 //   out.types[kListenerType]["inbound:10.0.0.1:8080"]->serialized;
 
 #include <cstdint>
@@ -95,6 +97,11 @@ struct ProxyOptions {
    * the Mesh and are generated either way; without this the two Secret resources are missing.
    */
   ProxyTlsSecretsConstSharedPtr tls = nullptr;
+  /**
+   * The policy plugins to run, sorted by order() (the control plane's registered table,
+   * policies::makeXdsPolicyPlugins()). nullptr: none, the bare Envoy config.
+   */
+  PolicyPluginListConstSharedPtr plugins = nullptr;
 };
 
 /**
@@ -132,26 +139,16 @@ struct GeneratedResources {
 
 /**
  * Generates the Envoy resources of `dataplane` (a Dataplane of `context`'s mesh).
- * Outbound clusters and ClusterLoadAssignments come from `context`'s shared cache: two proxies
- * selected by the same policies get the very same Resource objects.
+ * The policy plugins of `options.plugins` (none when null) shape the resources
+ * (kuma/xds/policy_plugin.h). Outbound clusters and ClusterLoadAssignments come from `context`'s
+ * shared cache: two proxies selected by the same policies get the very same Resource objects, so
+ * every generation from one context must use the same plugin table.
  * Thread-safe: many proxies of one context may be generated concurrently.
  * @return InvalidArgument when `dataplane` is not a Dataplane of this mesh; Unimplemented for
- *         gateways.
+ *         gateways; the first error a plugin returns.
  */
 absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
                                             const model::Resource& dataplane,
                                             const ProxyOptions& options);
-
-/**
- * generate() with an explicit policy plugin table instead of the registered one
- * (policies::xdsPolicyPlugins()): every plugin's configurer hooks run on the resources it
- * covers. Every generation from one `context` must use the same table, since shared outbound
- * clusters are keyed by the selected policies, not by the plugin implementations.
- * @return as generate(), or the first error a plugin hook returns.
- */
-absl::StatusOr<GeneratedResources> generate(const MeshContext& context,
-                                            const model::Resource& dataplane,
-                                            const ProxyOptions& options,
-                                            const PolicyPluginList& plugins);
 
 }  // namespace kuma::xds

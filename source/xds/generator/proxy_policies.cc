@@ -8,8 +8,8 @@
 namespace kuma::xds {
 
 ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& dataplane,
-                             const mesh::v1alpha1::Dataplane& spec,
-                             const PolicyPluginList& plugins) {
+                             const mesh::v1alpha1::Dataplane& spec, const PolicyPluginList& plugins,
+                             const ProxyContext& proxyContext) {
   policies::ProxyView proxy;
   proxy.name = dataplane.meta.name;
   proxy.labels = dataplane.meta.labels;
@@ -19,10 +19,11 @@ ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& 
   for (const PolicyPluginPtr& plugin : plugins) {
     selected_.push_back({plugin.get(), {}});
   }
-  std::stable_sort(selected_.begin(), selected_.end(), [](const Selected& a, const Selected& b) {
-    return a.plugin->order() < b.plugin->order();
-  });
-  for (Selected& s : selected_) {
+  std::stable_sort(selected_.begin(), selected_.end(),
+                   [](const PluginSpecs& a, const PluginSpecs& b) {
+                     return a.plugin->order() < b.plugin->order();
+                   });
+  for (PluginSpecs& s : selected_) {
     absl::StrAppend(&signature_, std::string(s.plugin->policyType()), ":");
     for (const PolicyEntry& e : context.policies(s.plugin->policyType())) {
       if (policies::selectsProxy(e.targetRef, proxy)) {
@@ -30,15 +31,16 @@ ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& 
         absl::StrAppend(&signature_, e.resource->meta.name, ",");
       }
     }
-    absl::StrAppend(&signature_, ";");
+    absl::StrAppend(&signature_, s.plugin->signatureOf(proxyContext), ";");
   }
 }
 
 PluginConfs ProxyPolicies::inbound() const {
   PluginConfs out;
   out.reserve(selected_.size());
-  for (const Selected& s : selected_) {
-    out.push_back({s.plugin, policies::mergeInboundConf(s.specs)});
+  for (const PluginSpecs& s : selected_) {
+    std::optional<nlohmann::json> conf = s.plugin->inboundConf(s.specs);
+    out.push_back({s.plugin, conf ? *std::move(conf) : policies::mergeInboundConf(s.specs)});
   }
   return out;
 }
@@ -46,8 +48,10 @@ PluginConfs ProxyPolicies::inbound() const {
 PluginConfs ProxyPolicies::outbound(const std::string& service) const {
   PluginConfs out;
   out.reserve(selected_.size());
-  for (const Selected& s : selected_) {
-    out.push_back({s.plugin, policies::mergeDestinationConf(s.specs, service)});
+  for (const PluginSpecs& s : selected_) {
+    std::optional<nlohmann::json> conf = s.plugin->destinationConf(s.specs, service);
+    out.push_back(
+        {s.plugin, conf ? *std::move(conf) : policies::mergeDestinationConf(s.specs, service)});
   }
   return out;
 }

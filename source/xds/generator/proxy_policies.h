@@ -6,7 +6,7 @@
 // inbounds and for each destination service (source/plugins/policies/core/rules.h), ready to be
 // handed to the plugins' configurer hooks (kuma/xds/policy_plugin.h).
 //
-//   ProxyPolicies policies(context, dataplane, spec, policies::xdsPolicyPlugins());
+//   ProxyPolicies policies(context, dataplane, spec, *options.plugins, proxyContext);
 //   PluginConfs confs = policies.outbound("backend");
 //   KUMA_RETURN_IF_ERROR(applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& c) {
 //     return p.configureOutboundCluster(c, target, cluster);
@@ -32,19 +32,28 @@ struct PluginConf {
 /** Every plugin's conf, in plugin order. */
 using PluginConfs = std::vector<PluginConf>;
 
+/** One plugin with the policies of its type that select the proxy, in precedence order. */
+struct PluginSpecs {
+  const PolicyPlugin* plugin = nullptr;
+  std::vector<const nlohmann::json*> specs;
+};
+
 /** The policies selecting one proxy, per plugin, in precedence order. Immutable. */
 class ProxyPolicies {
  public:
   /**
    * Selects, for every plugin of `plugins` (run in order(), stable), the policies of its type in
    * `context` whose top-level targetRef selects `dataplane`. `plugins` must outlive this object.
+   * `proxy` feeds the plugins' PolicyPlugin::signatureOf().
    */
   ProxyPolicies(const MeshContext& context, const model::Resource& dataplane,
-                const mesh::v1alpha1::Dataplane& spec, const PolicyPluginList& plugins);
+                const mesh::v1alpha1::Dataplane& spec, const PolicyPluginList& plugins,
+                const ProxyContext& proxy);
 
   /**
    * A key identifying the selected set (equal keys ⇒ equal confs for every destination), used to
-   * share outbound resources between proxies. Names every plugin type and selected policy.
+   * share outbound resources between proxies. Names every plugin type, every selected policy and
+   * every plugin's signatureOf().
    */
   const std::string& signature() const { return signature_; }
 
@@ -52,13 +61,11 @@ class ProxyPolicies {
   PluginConfs inbound() const;
   /** Every plugin's conf for traffic to `service` (`to[]`). */
   PluginConfs outbound(const std::string& service) const;
+  /** Every plugin with its selected policies, in plugin order. */
+  const std::vector<PluginSpecs>& selected() const { return selected_; }
 
  private:
-  struct Selected {
-    const PolicyPlugin* plugin;
-    std::vector<const nlohmann::json*> specs;
-  };
-  std::vector<Selected> selected_;
+  std::vector<PluginSpecs> selected_;
   std::string signature_;
 };
 

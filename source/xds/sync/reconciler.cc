@@ -505,6 +505,7 @@ absl::StatusOr<GeneratedResources> Reconciler::inspect(const std::string& mesh,
     return adminTls.status();
   }
   options.adminTls = *adminTls;
+  options.plugins = options_.plugins;
   return xds::generate(**context, **dataplane, options);
 }
 
@@ -666,6 +667,7 @@ void Reconciler::reconcile(const std::string& nodeId) {
   }
   proxy.options.tls = tls;
   proxy.options.adminTls = *adminTls;
+  proxy.options.plugins = options_.plugins;
   auto generated = xds::generate(**context, **dataplane, proxy.options);
   if (!generated.ok()) {
     log->error("could not generate the config of {}: {}", nodeId,

@@ -76,6 +76,11 @@ struct ReconcilerOptions {
    * Kuma; the refresh tick retries. Must outlive the reconciler.
    */
   EnvoyAdminTls* envoyAdminTls = nullptr;
+  /**
+   * The policy plugins every generation runs (ProxyOptions::plugins; the control plane passes
+   * policies::makeXdsPolicyPlugins()). nullptr: none.
+   */
+  PolicyPluginListConstSharedPtr plugins = nullptr;
 };
 
 /**

@@ -19,6 +19,21 @@
 namespace kuma::policies {
 namespace {
 
+xds::OutboundTarget outTarget(const std::string& service, xds::Protocol protocol) {
+  xds::OutboundTarget t;
+  t.service = service;
+  t.protocol = protocol;
+  t.clusterName = service;
+  return t;
+}
+
+xds::InboundTarget inTarget(uint32_t port, xds::Protocol protocol) {
+  xds::InboundTarget t;
+  t.port = port;
+  t.protocol = protocol;
+  return t;
+}
+
 using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::milliseconds;
@@ -101,7 +116,8 @@ TEST(MeshTimeoutXds, MalformedValuesKeepTheDefaults) {
 TEST(MeshTimeoutXds, OutboundClusterOfHttpServiceGetsConnectAndCommonOptions) {
   meshtimeout::XdsConfigurer plugin;
   cluster_v3::Cluster c = clusterWithHttpOptions(true);
-  ASSERT_TRUE(plugin.configureOutboundCluster(kConf, {"api", xds::Protocol::Http}, c).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundCluster(kConf, outTarget("api", xds::Protocol::Http), c).ok());
   EXPECT_EQ(ms(c.connect_timeout()), 2000);
   const auto expected = common(20000, 8000, 7000);
   // Byte-identical to composing the options with the common ones up front.
@@ -114,7 +130,8 @@ TEST(MeshTimeoutXds, OutboundClusterOfTcpServiceGetsOnlyConnectTimeout) {
   cluster_v3::Cluster c = clusterWithHttpOptions(true);
   const std::string before =
       c.typed_extension_protocol_options().at(xds::kHttpProtocolOptionsKey).value();
-  ASSERT_TRUE(plugin.configureOutboundCluster(json(), {"redis", xds::Protocol::Tcp}, c).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundCluster(json(), outTarget("redis", xds::Protocol::Tcp), c).ok());
   EXPECT_EQ(ms(c.connect_timeout()), 5000);
   EXPECT_EQ(c.typed_extension_protocol_options().at(xds::kHttpProtocolOptionsKey).value(), before);
 }
@@ -122,14 +139,15 @@ TEST(MeshTimeoutXds, OutboundClusterOfTcpServiceGetsOnlyConnectTimeout) {
 TEST(MeshTimeoutXds, InboundClusterCommonOptionsOnlyWhenHttp) {
   meshtimeout::XdsConfigurer plugin;
   cluster_v3::Cluster http1 = clusterWithHttpOptions(false);
-  ASSERT_TRUE(plugin.configureInboundCluster(json(), {8080, xds::Protocol::Http}, http1).ok());
+  ASSERT_TRUE(
+      plugin.configureInboundCluster(json(), inTarget(8080, xds::Protocol::Http), http1).ok());
   EXPECT_EQ(ms(http1.connect_timeout()), 5000);
   const auto defaults = common(3600 * 1000, 0, 0);
   EXPECT_EQ(http1.typed_extension_protocol_options().at(xds::kHttpProtocolOptionsKey).value(),
             xds::httpProtocolOptionsAny(false, &defaults).value());
 
   cluster_v3::Cluster tcp;  // the generator gives TCP inbounds no HTTP options
-  ASSERT_TRUE(plugin.configureInboundCluster(kConf, {6379, xds::Protocol::Tcp}, tcp).ok());
+  ASSERT_TRUE(plugin.configureInboundCluster(kConf, inTarget(6379, xds::Protocol::Tcp), tcp).ok());
   EXPECT_EQ(ms(tcp.connect_timeout()), 2000);
   EXPECT_TRUE(tcp.typed_extension_protocol_options().empty());
 }
@@ -139,28 +157,30 @@ TEST(MeshTimeoutXds, ForeignProtocolOptionsAreAnError) {
   cluster_v3::Cluster c;
   auto& any = (*c.mutable_typed_extension_protocol_options())[xds::kHttpProtocolOptionsKey];
   any.set_type_url("type.googleapis.com/some.Other");
-  EXPECT_EQ(plugin.configureOutboundCluster(kConf, {"api", xds::Protocol::Http}, c).code(),
+  EXPECT_EQ(plugin.configureOutboundCluster(kConf, outTarget("api", xds::Protocol::Http), c).code(),
             absl::StatusCode::kInvalidArgument);
   any.set_type_url(xds::kHttpProtocolOptionsType);
   any.set_value(std::string("\x0a\xff", 2));  // truncated length-delimited field
-  EXPECT_EQ(plugin.configureOutboundCluster(kConf, {"api", xds::Protocol::Http}, c).code(),
+  EXPECT_EQ(plugin.configureOutboundCluster(kConf, outTarget("api", xds::Protocol::Http), c).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
 TEST(MeshTimeoutXds, HcmTimeoutsDifferByDirection) {
   meshtimeout::XdsConfigurer plugin;
   hcm_v3::HttpConnectionManager inbound;
-  ASSERT_TRUE(plugin.configureInboundHcm(kConf, {8080, xds::Protocol::Http}, inbound).ok());
+  ASSERT_TRUE(plugin.configureInboundHcm(kConf, inTarget(8080, xds::Protocol::Http), inbound).ok());
   EXPECT_EQ(ms(inbound.stream_idle_timeout()), 40000);
   EXPECT_EQ(ms(inbound.request_headers_timeout()), 300);
 
   hcm_v3::HttpConnectionManager outbound;
-  ASSERT_TRUE(plugin.configureOutboundHcm(kConf, {"api", xds::Protocol::Http}, outbound).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundHcm(kConf, outTarget("api", xds::Protocol::Http), outbound).ok());
   EXPECT_FALSE(outbound.has_stream_idle_timeout());
   EXPECT_EQ(ms(outbound.request_headers_timeout()), 300);
 
   hcm_v3::HttpConnectionManager defaults;
-  ASSERT_TRUE(plugin.configureInboundHcm(json(), {8080, xds::Protocol::Http}, defaults).ok());
+  ASSERT_TRUE(
+      plugin.configureInboundHcm(json(), inTarget(8080, xds::Protocol::Http), defaults).ok());
   EXPECT_EQ(ms(defaults.stream_idle_timeout()), 30 * 60 * 1000);
   EXPECT_TRUE(defaults.has_request_headers_timeout());
   EXPECT_EQ(ms(defaults.request_headers_timeout()), 0);
@@ -169,38 +189,42 @@ TEST(MeshTimeoutXds, HcmTimeoutsDifferByDirection) {
 TEST(MeshTimeoutXds, RouteTimeouts) {
   meshtimeout::XdsConfigurer plugin;
   auto in = routeToCluster();
-  ASSERT_TRUE(plugin.configureInboundRoute(json(), {8080, xds::Protocol::Http}, in).ok());
+  ASSERT_TRUE(plugin.configureInboundRoute(json(), inTarget(8080, xds::Protocol::Http), in).ok());
   EXPECT_EQ(ms(in.route().timeout()), 15000);
   EXPECT_EQ(ms(in.route().idle_timeout()), 30 * 60 * 1000);
 
   auto out = routeToCluster();
-  ASSERT_TRUE(plugin.configureOutboundRoute(kConf, {"api", xds::Protocol::Grpc}, out).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundRoute(kConf, outTarget("api", xds::Protocol::Grpc), out).ok());
   EXPECT_EQ(ms(out.route().timeout()), 1500);
   EXPECT_EQ(ms(out.route().idle_timeout()), 40000);
 
   envoy::config::route::v3::Route redirect;
   redirect.mutable_redirect()->set_path_redirect("/x");
-  ASSERT_TRUE(plugin.configureOutboundRoute(kConf, {"api", xds::Protocol::Http}, redirect).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundRoute(kConf, outTarget("api", xds::Protocol::Http), redirect).ok());
   EXPECT_FALSE(redirect.has_route());
 }
 
 TEST(MeshTimeoutXds, TcpProxyIdleTimeout) {
   meshtimeout::XdsConfigurer plugin;
   tcp_v3::TcpProxy in;
-  ASSERT_TRUE(plugin.configureInboundTcpProxy(json(), {6379, xds::Protocol::Tcp}, in).ok());
+  ASSERT_TRUE(plugin.configureInboundTcpProxy(json(), inTarget(6379, xds::Protocol::Tcp), in).ok());
   EXPECT_EQ(ms(in.idle_timeout()), 3600 * 1000);
   tcp_v3::TcpProxy out;
-  ASSERT_TRUE(plugin.configureOutboundTcpProxy(kConf, {"redis", xds::Protocol::Tcp}, out).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundTcpProxy(kConf, outTarget("redis", xds::Protocol::Tcp), out).ok());
   EXPECT_EQ(ms(out.idle_timeout()), 20000);
 }
 
 TEST(MeshCircuitBreakerXds, ConnectionLimitsBecomeAThreshold) {
   meshcircuitbreaker::XdsConfigurer plugin;
   cluster_v3::Cluster none;
-  ASSERT_TRUE(plugin.configureOutboundCluster(json(), {"api", xds::Protocol::Http}, none).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundCluster(json(), outTarget("api", xds::Protocol::Http), none).ok());
   ASSERT_TRUE(plugin
                   .configureOutboundCluster(json::parse(R"({"outlierDetection": {}})"),
-                                            {"api", xds::Protocol::Http}, none)
+                                            outTarget("api", xds::Protocol::Http), none)
                   .ok());
   EXPECT_FALSE(none.has_circuit_breakers());
 
@@ -209,7 +233,7 @@ TEST(MeshCircuitBreakerXds, ConnectionLimitsBecomeAThreshold) {
       plugin
           .configureOutboundCluster(json::parse(R"({"connectionLimits": {"maxConnections": 3,
                           "maxRequests": 0, "maxRetries": -1}})"),
-                                    {"api", xds::Protocol::Tcp}, c)
+                                    outTarget("api", xds::Protocol::Tcp), c)
           .ok());
   ASSERT_EQ(c.circuit_breakers().thresholds_size(), 1);
   const auto& th = c.circuit_breakers().thresholds(0);
@@ -228,7 +252,8 @@ TEST(MeshRetryXds, RouteRetryPolicyPerProtocol) {
     "grpc": {"retryOn": []},
     "tcp": {"maxConnectAttempt": 4}})");
   auto http = routeToCluster();
-  ASSERT_TRUE(plugin.configureOutboundRoute(conf, {"api", xds::Protocol::Http}, http).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundRoute(conf, outTarget("api", xds::Protocol::Http), http).ok());
   const auto& rp = http.route().retry_policy();
   EXPECT_EQ(rp.retry_on(), "5xx,retriable-status-codes");
   ASSERT_EQ(rp.retriable_status_codes_size(), 2);
@@ -239,34 +264,39 @@ TEST(MeshRetryXds, RouteRetryPolicyPerProtocol) {
   EXPECT_EQ(ms(rp.retry_back_off().max_interval()), 1000);
 
   auto grpc = routeToCluster();
-  ASSERT_TRUE(plugin.configureOutboundRoute(conf, {"api", xds::Protocol::Grpc}, grpc).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundRoute(conf, outTarget("api", xds::Protocol::Grpc), grpc).ok());
   EXPECT_EQ(grpc.route().retry_policy().retry_on(),
             "cancelled,connect-failure,gateway-error,refused-stream,reset,resource-exhausted,"
             "unavailable");
 
   auto none = routeToCluster();
-  ASSERT_TRUE(plugin.configureOutboundRoute(json(), {"api", xds::Protocol::Http}, none).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundRoute(json(), outTarget("api", xds::Protocol::Http), none).ok());
   EXPECT_FALSE(none.route().has_retry_policy());
 
   tcp_v3::TcpProxy tcp;
-  ASSERT_TRUE(plugin.configureOutboundTcpProxy(conf, {"redis", xds::Protocol::Tcp}, tcp).ok());
+  ASSERT_TRUE(
+      plugin.configureOutboundTcpProxy(conf, outTarget("redis", xds::Protocol::Tcp), tcp).ok());
   EXPECT_EQ(tcp.max_connect_attempts().value(), 4u);
   tcp_v3::TcpProxy untouched;
   ASSERT_TRUE(
-      plugin.configureOutboundTcpProxy(json(), {"redis", xds::Protocol::Tcp}, untouched).ok());
+      plugin.configureOutboundTcpProxy(json(), outTarget("redis", xds::Protocol::Tcp), untouched)
+          .ok());
   EXPECT_FALSE(untouched.has_max_connect_attempts());
 }
 
-TEST(XdsPolicyPlugins, TableIsSortedByOrderWithOnePluginPerType) {
-  const xds::PolicyPluginList& plugins = xdsPolicyPlugins();
-  ASSERT_EQ(plugins.size(), 3u);
-  EXPECT_EQ(plugins[0]->policyType(), "MeshTimeout");
-  EXPECT_EQ(plugins[1]->policyType(), "MeshCircuitBreaker");
-  EXPECT_EQ(plugins[2]->policyType(), "MeshRetry");
-  for (size_t i = 1; i < plugins.size(); ++i) {
-    EXPECT_LE(plugins[i - 1]->order(), plugins[i]->order());
+TEST(XdsPolicyPlugins, TableIsSortedByKumasOrderWithOnePluginPerType) {
+  const xds::PolicyPluginListConstSharedPtr plugins = makeXdsPolicyPlugins();
+  std::vector<std::pair<std::string, int>> got;
+  for (const auto& plugin : *plugins) {
+    got.emplace_back(std::string(plugin->policyType()), plugin->order());
   }
-  EXPECT_EQ(&xdsPolicyPlugins(), &plugins);  // one immutable table
+  // Kuma 2.14's orders (each policy type's descriptor `Order`).
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"MeshTimeout", 1000},
+                                                           {"MeshTrafficPermission", 1100},
+                                                           {"MeshCircuitBreaker", 1300},
+                                                           {"MeshRetry", 1400}}));
 }
 
 }  // namespace

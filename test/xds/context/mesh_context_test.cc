@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "source/core/resources/mesh_types.h"
 #include "source/plugins/resources/memory/memory_store.h"
+#include "source/plugins/policies/meshtrafficpermission/xds_configurer.h"
 #include "test/xds/context/xds_fixtures.h"
 
 namespace kuma::xds {
@@ -296,7 +297,7 @@ TEST(XdsMeshContext, LoadsTrafficPermissionsOfTheMeshOnly) {
   ASSERT_EQ(loaded->policies["MeshTrafficPermission"].size(), 1u);
 
   auto ctx = mustBuild(*loaded);
-  const auto& perms = ctx->permissions();
+  const auto perms = *policies::meshtrafficpermission::permissionsOf(*ctx);
   EXPECT_EQ(perms.meshName(), "default");
   EXPECT_FALSE(perms.mtlsEnabled());
   ASSERT_EQ(perms.trafficPermissions().size(), 1u);
@@ -313,7 +314,7 @@ TEST(XdsMeshContext, PermissionsAreOrderedByPrecedenceAndFollowTheMeshMtls) {
       meshResources({mtlsMesh, allowMtpYaml("z-service", "MeshService"),
                      allowMtpYaml("b-mesh", "Mesh"), allowMtpYaml("a-mesh", "Mesh"),
                      trafficPermissionYaml("tp-b", "web"), trafficPermissionYaml("tp-a", "web")}));
-  const auto& perms = ctx->permissions();
+  const auto perms = *policies::meshtrafficpermission::permissionsOf(*ctx);
   EXPECT_TRUE(perms.mtlsEnabled());
   std::vector<std::string> mtps;
   for (const auto& m : perms.meshTrafficPermissions()) {
@@ -358,8 +359,9 @@ TEST(XdsMeshContext, SkipsTrafficPermissionsWithoutATrafficPermissionSpec) {
   resources.trafficPermissions.push_back(nullptr);
   auto ctx = MeshContext::build(std::move(resources));
   ASSERT_TRUE(ctx.ok()) << ctx.status();
-  ASSERT_EQ((*ctx)->permissions().trafficPermissions().size(), 1u);
-  EXPECT_EQ((*ctx)->permissions().trafficPermissions()[0].name, "tp-1");
+  const auto perms = policies::meshtrafficpermission::permissionsOf(**ctx);
+  ASSERT_EQ(perms->trafficPermissions().size(), 1u);
+  EXPECT_EQ(perms->trafficPermissions()[0].name, "tp-1");
 }
 
 // An incremental build (reusing the previous context's per-Dataplane work) must give exactly what

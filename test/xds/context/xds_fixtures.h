@@ -13,9 +13,23 @@
 #include "source/core/model/rest_codec.h"
 #include "source/core/resources/mesh_types.h"
 #include "source/plugins/policies/register.h"
+#include "source/plugins/policies/xds_plugins.h"
 #include "source/xds/context/mesh_context.h"
 
 namespace kuma::xds::testing {
+
+/** The registered policy plugin table (what the control plane runs); link kuma::policies_xds. */
+inline PolicyPluginListConstSharedPtr policyPlugins() {
+  static const PolicyPluginListConstSharedPtr plugins = policies::makeXdsPolicyPlugins();
+  return plugins;
+}
+
+/** `options` with the registered policy plugins (ProxyOptions::plugins). */
+template <class Options>
+Options withPlugins(Options options) {
+  options.plugins = policyPlugins();
+  return options;
+}
 
 inline const model::TypeRegistry& registry() {
   static const model::TypeRegistry* r = [] {

@@ -32,7 +32,7 @@ EnvoyAdminTlsCertsConstSharedPtr fakeAdminTls() {
 absl::StatusOr<GeneratedResources> generateCaseA(const ProxyOptions& options) {
   auto ctx = MeshContext::build(testing::caseResources(testing::caseADataplane()));
   EXPECT_TRUE(ctx.ok()) << ctx.status();
-  return generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), options);
+  return generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(options));
 }
 
 hcm_v3::HttpConnectionManager hcmOf(const FilterChain& chain) {
@@ -200,7 +200,7 @@ TEST(XdsAdmin, NeedsEnvoyAdminTlsExactlyWhenTheListenerIsGenerated) {
            {local, ProxyOptions{.adminPort = std::nullopt, .adminAddress = "::"}, true}}) {
     EXPECT_EQ(needsEnvoyAdminTls(*dp, options), expected)
         << dp->meta.name << " " << options.adminAddress;
-    auto out = generate(**ctx, *dp, options);
+    auto out = generate(**ctx, *dp, testing::withPlugins(options));
     if (out.ok()) {
       EXPECT_EQ(out->find(kListenerType, "kuma:envoy:admin") != nullptr, expected)
           << dp->meta.name << " " << options.adminAddress;

@@ -69,7 +69,8 @@ nlohmann::json bootstrapOf(const GeneratedResources& out) {
 void expectEnvoyAccepts(const std::string& name, const std::string& proxyYaml) {
   auto ctx = MeshContext::build(testing::caseResources(proxyYaml));
   ASSERT_TRUE(ctx.ok()) << ctx.status();
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), {});
+  auto out =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(ProxyOptions{}));
   ASSERT_TRUE(out.ok()) << out.status();
   const auto dir =
       std::filesystem::temp_directory_path() / ("kuma-xds-validate-" + std::to_string(getpid()));

@@ -31,7 +31,7 @@ Generated generateFor(MeshResources resources, const std::string& dp,
   EXPECT_TRUE(ctx.ok()) << ctx.status();
   Generated g;
   g.context = *ctx;
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, dp), options);
+  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, dp), testing::withPlugins(options));
   EXPECT_TRUE(out.ok()) << out.status();
   if (out.ok()) {
     g.out = std::move(*out);
@@ -270,15 +270,18 @@ TEST(XdsGenerator, SharedOutboundResourcesAreTheSameObjectForTwoProxies) {
   }
   auto ctx = MeshContext::build(testing::meshResources(yamls));
   ASSERT_TRUE(ctx.ok());
-  auto a = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), {});
-  auto b = generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), {});
+  auto a =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(ProxyOptions{}));
+  auto b =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), testing::withPlugins(ProxyOptions{}));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->find(kClusterType, "api").get(), b->find(kClusterType, "api").get());
   EXPECT_EQ(a->find(kEndpointType, "api").get(), b->find(kEndpointType, "api").get());
   EXPECT_NE(a->find(kListenerType, "kuma:envoy:admin").get(),
             b->find(kListenerType, "kuma:envoy:admin").get());
   // Regenerating the same proxy reuses the shared objects and yields identical bytes.
-  auto again = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), {});
+  auto again =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(ProxyOptions{}));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->find(kClusterType, "api").get(), a->find(kClusterType, "api").get());
   EXPECT_EQ(again->find(kListenerType, "inbound:10.0.0.1:8080")->serialized,
@@ -304,13 +307,18 @@ spec:
 )");
   auto ctx = MeshContext::build(testing::meshResources(yamls));
   ASSERT_TRUE(ctx.ok());
-  auto a = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), {});
-  auto b = generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), {});
+  auto a =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(ProxyOptions{}));
+  auto b =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), testing::withPlugins(ProxyOptions{}));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->find(kClusterType, "api").get(), b->find(kClusterType, "api").get());
   EXPECT_EQ(seconds(testing::decode<Cluster>(*a, kClusterType, "api").connect_timeout()), 5);
   EXPECT_EQ(seconds(testing::decode<Cluster>(*b, kClusterType, "api").connect_timeout()), 2);
-  EXPECT_EQ(a->find(kEndpointType, "api").get(), b->find(kEndpointType, "api").get());
+  // Nothing is shared across a policy boundary, not even the endpoints (a policy may change
+  // them); here they are the same bytes.
+  EXPECT_NE(a->find(kEndpointType, "api").get(), b->find(kEndpointType, "api").get());
+  EXPECT_EQ(a->find(kEndpointType, "api")->serialized, b->find(kEndpointType, "api")->serialized);
 }
 
 TEST(XdsGenerator, ProtocolDependentFilters) {
@@ -413,12 +421,15 @@ TEST(XdsGenerator, RejectsForeignOrUnsupportedDataplanes) {
   auto ctx = MeshContext::build(testing::caseResources(testing::caseADataplane()));
   ASSERT_TRUE(ctx.ok());
   auto other = testing::parse(testing::dataplaneYaml("x", "10.0.0.1", "", "other"));
-  EXPECT_EQ(generate(**ctx, *other, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(generate(**ctx, *other, testing::withPlugins(ProxyOptions{})).status().code(),
+            absl::StatusCode::kInvalidArgument);
   auto mesh = testing::parse(testing::meshYaml());
-  EXPECT_EQ(generate(**ctx, *mesh, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(generate(**ctx, *mesh, testing::withPlugins(ProxyOptions{})).status().code(),
+            absl::StatusCode::kInvalidArgument);
   auto gateway = testing::parse(testing::dataplaneYaml(
       "gw", "10.0.0.1", "  gateway: {type: BUILTIN, tags: {kuma.io/service: edge}}\n"));
-  EXPECT_EQ(generate(**ctx, *gateway, {}).status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(generate(**ctx, *gateway, testing::withPlugins(ProxyOptions{})).status().code(),
+            absl::StatusCode::kUnimplemented);
 }
 
 TEST(XdsGenerator, ResourceToJsonRejectsUnknownTypesAndBadBytes) {

@@ -24,7 +24,7 @@ void expectGolden(const std::string& name, MeshResources resources,
                   const ProxyOptions& options = {}) {
   auto ctx = MeshContext::build(std::move(resources));
   ASSERT_TRUE(ctx.ok()) << ctx.status();
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), options);
+  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(options));
   ASSERT_TRUE(out.ok()) << out.status();
   const std::string actual = testing::toJson(*out).dump(2) + "\n";
   const auto path = goldenPath(name);

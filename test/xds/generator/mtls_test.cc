@@ -33,7 +33,7 @@ Generated generateCaseA(const std::string& mode, bool withSecrets = true) {
   if (withSecrets) {
     options.tls = testing::fakeTlsSecrets();
   }
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), options);
+  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(options));
   EXPECT_TRUE(out.ok()) << out.status();
   return {*ctx, out.ok() ? *std::move(out) : GeneratedResources{}};
 }
@@ -148,7 +148,8 @@ TEST(XdsMtls, SniCarriesExtraTagsSortedWithMesh) {
                                  "STRICT");
   auto ctx = MeshContext::build(std::move(resources));
   ASSERT_TRUE(ctx.ok());
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), {});
+  auto out =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(ProxyOptions{}));
   ASSERT_TRUE(out.ok());
   const auto names = testing::namesOf(*out, kClusterType);
   std::string cluster;
@@ -203,8 +204,8 @@ TEST(XdsMtls, OutboundClustersStaySharedAcrossProxies) {
   a.tls = testing::fakeTlsSecrets();
   ProxyOptions b;
   b.tls = std::make_shared<ProxyTlsSecrets>(ProxyTlsSecrets{"other", "key", "<mesh CA PEM>"});
-  auto first = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), a);
-  auto second = generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), b);
+  auto first = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(a));
+  auto second = generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), testing::withPlugins(b));
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(first->find(kClusterType, "api"), second->find(kClusterType, "api"));
   EXPECT_NE(first->find(kSecretType, "identity_cert:secret:default")->serialized,

@@ -1,6 +1,8 @@
-// The generator's side of the policy-plugin contract: every registered plugin's hooks run on the
-// resources they cover, in plugin order, with the plugin's merged conf (null when no policy of
-// its type applies), and a hook's error fails the generation.
+// The generator's side of the policy-plugin contract (docs/adr/0008-policy-seam.md): every
+// plugin's hooks run on the resources they cover, in plugin order, with the plugin's merged conf
+// (null when no policy of its type applies); a hook's error fails the generation; plugins add,
+// remove and edit any resource of the proxy's resource set; shared resources never cross a
+// policy boundary.
 
 #include <map>
 #include <string>
@@ -12,6 +14,9 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "source/xds/envoy/resource_set.h"
 #include "source/xds/generator/generator.h"
 #include "test/xds/generator/generator_test_util.h"
 
@@ -22,6 +27,20 @@ using envoy::config::cluster::v3::Cluster;
 using nlohmann::json;
 
 // Records "<type>:<hook>:<what>=<conf>" for every call; optionally fails one hook.
+// ProxyOptions running `plugins` (moved into the shared table the options hold).
+ProxyOptions withTable(PolicyPluginList& plugins) {
+  auto table = std::make_shared<PolicyPluginList>();
+  for (auto& p : plugins) {
+    table->push_back(std::move(p));
+  }
+  plugins.clear();
+  std::stable_sort(table->begin(), table->end(),
+                   [](const auto& a, const auto& b) { return a->order() < b->order(); });
+  ProxyOptions options;
+  options.plugins = std::move(table);
+  return options;
+}
+
 class RecordingPlugin : public PolicyPlugin {
  public:
   RecordingPlugin(std::string type, int order, std::vector<std::string>& log, absl::Mutex& mu,
@@ -137,7 +156,7 @@ TEST(XdsPluginHooks, EveryHookRunsInPluginOrderWithTheMergedConf) {
   // Table order is not run order: order() is.
   plugins.push_back(std::make_unique<RecordingPlugin>("MeshRetry", 20, log, mu));
   plugins.push_back(std::make_unique<RecordingPlugin>("MeshCircuitBreaker", 10, log, mu));
-  auto out = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), {}, plugins);
+  auto out = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), withTable(plugins));
   ASSERT_TRUE(out.ok()) << out.status();
 
   // Inbound 8080 is http: cluster, route and HCM hooks; inbound confs are objects.
@@ -171,8 +190,9 @@ TEST(XdsPluginHooks, SharedClusterHooksRunOncePerSignature) {
   absl::Mutex mu;
   PolicyPluginList plugins;
   plugins.push_back(std::make_unique<RecordingPlugin>("MeshRetry", 1, log, mu));
-  auto first = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), {}, plugins);
-  auto second = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), {}, plugins);
+  const ProxyOptions options = withTable(plugins);
+  auto first = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), options);
+  auto second = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), options);
   ASSERT_TRUE(first.ok() && second.ok());
   size_t clusterHooks = 0;
   for (const std::string& entry : log) {
@@ -191,7 +211,7 @@ TEST(XdsPluginHooks, HookErrorsFailTheGeneration) {
     absl::Mutex mu;
     PolicyPluginList plugins;
     plugins.push_back(std::make_unique<RecordingPlugin>("MeshRetry", 1, log, mu, hook));
-    auto out = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), {}, plugins);
+    auto out = generate(*ctx, *testing::dataplaneOf(*ctx, "web-1"), withTable(plugins));
     ASSERT_FALSE(out.ok()) << hook;
     EXPECT_EQ(out.status().code(), absl::StatusCode::kFailedPrecondition) << hook;
     EXPECT_NE(std::string(out.status().message()).find(hook), std::string::npos);
@@ -207,10 +227,127 @@ TEST(XdsPluginHooks, InboundTcpProxyHookForNonHttpInbounds) {
   absl::Mutex mu;
   PolicyPluginList plugins;
   plugins.push_back(std::make_unique<RecordingPlugin>("MeshTimeout", 1, log, mu, "inboundTcp"));
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "redis-1"), {}, plugins);
+  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "redis-1"), withTable(plugins));
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), absl::StatusCode::kFailedPrecondition);
   indexOf(log, "MeshTimeout:inboundCluster:6379={}");
+}
+
+// A plugin that uses the resource-set part of the seam: adds a subset cluster to a destination's
+// shared group, then, per proxy, edits a shared cluster, removes a listener and adds a cluster.
+class ResourceSetPlugin : public PolicyPlugin {
+ public:
+  std::string_view policyType() const override { return "MeshLoadBalancingStrategy"; }
+  int order() const override { return 400; }
+  absl::Status configureOutboundResources(const json&, const OutboundTarget& t,
+                                          OutboundResources& res) const override {
+    if (t.proxy != nullptr) {
+      return absl::InternalError("shared hook got a proxy");
+    }
+    if (t.service != "api") {
+      return absl::OkStatus();
+    }
+    auto subset = std::make_unique<Cluster>(*res.clusters.front());
+    subset->set_name("api-v2");
+    res.clusters.push_back(std::move(subset));
+    auto cla = std::make_unique<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+        *res.endpoints.front());
+    cla->set_cluster_name("api-v2");
+    cla->mutable_endpoints(0)->mutable_lb_endpoints()->DeleteSubrange(1, 1);
+    res.endpoints.push_back(std::move(cla));
+    return absl::OkStatus();
+  }
+  absl::Status apply(const ProxyContext& proxy, const std::vector<const json*>&,
+                     ResourceSet& resources) const override {
+    if (proxy.dataplane->meta.name != "web-1" || proxy.inbounds->size() != 1) {
+      return absl::OkStatus();
+    }
+    Cluster* api = resources.find<Cluster>("api");
+    if (api == nullptr) {
+      return absl::NotFoundError("no api cluster");
+    }
+    api->set_lb_policy(Cluster::LEAST_REQUEST);
+    if (!resources.remove(kListenerType, "outbound:127.0.0.1:10001")) {
+      return absl::NotFoundError("no redis listener");
+    }
+    Cluster extra;
+    extra.set_name("extra");
+    resources.add(std::move(extra));
+    return absl::OkStatus();
+  }
+};
+
+TEST(XdsPluginHooks, PluginsAddRemoveAndEditResourcesOfTheProxy) {
+  std::vector<std::string> yamls = testing::caseAOthers();
+  yamls.push_back(testing::caseADataplane());
+  std::string web2 = testing::caseADataplane();
+  web2.replace(web2.find("web-1"), 5, "web-2");
+  yamls.push_back(web2);
+  auto ctx = MeshContext::build(testing::meshResources(yamls));
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  PolicyPluginList plugins;
+  plugins.push_back(std::make_unique<ResourceSetPlugin>());
+  const ProxyOptions options = withTable(plugins);
+  auto one = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), options);
+  auto two = generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), options);
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_TRUE(two.ok()) << two.status();
+
+  // The subset cluster and its endpoints, shared by both proxies (one build).
+  ASSERT_NE(one->find(kClusterType, "api-v2"), nullptr);
+  EXPECT_EQ(one->find(kClusterType, "api-v2").get(), two->find(kClusterType, "api-v2").get());
+  const auto subset = testing::decode<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+      *one, kEndpointType, "api-v2");
+  EXPECT_EQ(subset.endpoints(0).lb_endpoints_size(), 1);
+  const auto all = testing::decode<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+      *one, kEndpointType, "api");
+  EXPECT_EQ(all.endpoints(0).lb_endpoints_size(), 2);
+
+  // web-1's own edits: a private copy of the api cluster, the redis listener gone, one cluster
+  // more. web-2 keeps the shared cluster and its listener.
+  EXPECT_EQ(testing::decode<Cluster>(*one, kClusterType, "api").lb_policy(),
+            Cluster::LEAST_REQUEST);
+  EXPECT_EQ(testing::decode<Cluster>(*two, kClusterType, "api").lb_policy(), Cluster::ROUND_ROBIN);
+  EXPECT_NE(one->find(kClusterType, "api").get(), two->find(kClusterType, "api").get());
+  EXPECT_EQ(one->find(kListenerType, "outbound:127.0.0.1:10001"), nullptr);
+  EXPECT_NE(two->find(kListenerType, "outbound:127.0.0.1:10001"), nullptr);
+  EXPECT_NE(one->find(kClusterType, "extra"), nullptr);
+  EXPECT_EQ(two->find(kClusterType, "extra"), nullptr);
+}
+
+// Two proxies with different matched policies never share a resource; two with the same do.
+TEST(XdsPluginHooks, SharedResourcesNeverCrossAPolicyBoundary) {
+  std::vector<std::string> yamls = testing::caseAOthers();
+  for (const char* name : {"web-1", "web-2", "web-3"}) {
+    std::string dp = testing::caseADataplane();
+    dp.replace(dp.find("web-1"), 5, name);
+    yamls.push_back(dp);
+  }
+  // Selects web-1 only; its conf for api equals the built-in default, so only the policy
+  // signature (not the bytes) tells the proxies apart.
+  yamls.push_back(R"(type: MeshTimeout
+mesh: default
+name: web-1-only
+spec:
+  targetRef: {kind: Dataplane, name: web-1}
+  to:
+  - targetRef: {kind: Mesh}
+    default: {connectionTimeout: 5s}
+)");
+  auto ctx = MeshContext::build(testing::meshResources(yamls));
+  ASSERT_TRUE(ctx.ok()) << ctx.status();
+  const ProxyOptions options = testing::withPlugins(ProxyOptions{});
+  auto one = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), options);
+  auto two = generate(**ctx, *testing::dataplaneOf(**ctx, "web-2"), options);
+  auto three = generate(**ctx, *testing::dataplaneOf(**ctx, "web-3"), options);
+  ASSERT_TRUE(one.ok() && two.ok() && three.ok());
+  for (const char* type : {kClusterType, kEndpointType}) {
+    for (const char* name : {"api", "redis"}) {
+      ASSERT_NE(one->find(type, name), nullptr) << type << " " << name;
+      EXPECT_NE(one->find(type, name).get(), two->find(type, name).get()) << type << " " << name;
+      EXPECT_EQ(two->find(type, name).get(), three->find(type, name).get()) << type << " " << name;
+    }
+  }
 }
 
 }  // namespace

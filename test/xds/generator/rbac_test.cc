@@ -58,7 +58,7 @@ MeshContextConstSharedPtr context(const std::string& mode, const std::vector<std
 GeneratedResources generateFor(const MeshContext& ctx, const std::string& dataplane) {
   ProxyOptions options;
   options.tls = testing::fakeTlsSecrets();
-  auto out = generate(ctx, *testing::dataplaneOf(ctx, dataplane), options);
+  auto out = generate(ctx, *testing::dataplaneOf(ctx, dataplane), testing::withPlugins(options));
   EXPECT_TRUE(out.ok()) << out.status();
   return out.ok() ? *std::move(out) : GeneratedResources{};
 }

@@ -44,7 +44,7 @@ GeneratedResources generateWith(const std::string& mtlsMode, bool feature,
   ProxyOptions options;
   options.strictInboundPorts = feature;
   options.tls = testing::fakeTlsSecrets();
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), options);
+  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(options));
   EXPECT_TRUE(out.ok()) << out.status();
   return out.ok() ? *std::move(out) : GeneratedResources{};
 }

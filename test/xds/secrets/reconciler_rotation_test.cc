@@ -13,6 +13,7 @@
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/server/all_types.h"
 #include "source/xds/sync/reconciler.h"
+#include "source/plugins/policies/xds_plugins.h"
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
 
 namespace kuma::xds {
@@ -45,6 +46,7 @@ class ReconcilerRotationTest : public ::testing::Test {
     secretsOptions.clock = [this] { return absl::FromUnixNanos(nowNanos_.load()); };
     secrets_ = std::make_unique<DataplaneSecrets>(cas_, secretsOptions);
     sync::ReconcilerOptions options;
+    options.plugins = policies::makeXdsPolicyPlugins();
     options.refreshInterval = std::chrono::milliseconds(50);
     options.secrets = secrets_.get();
     reconciler_ = std::make_unique<sync::Reconciler>(*store_, registry_, cache_, options);

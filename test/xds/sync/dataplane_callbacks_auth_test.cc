@@ -12,6 +12,7 @@
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/server/all_types.h"
 #include "source/xds/sync/dataplane_callbacks.h"
+#include "source/plugins/policies/xds_plugins.h"
 
 namespace kuma::xds::sync {
 namespace {
@@ -32,6 +33,7 @@ class DataplaneCallbacksAuthTest : public ::testing::Test {
          {"data", absl::Base64Escape(key)}});
     put(dataplane("stored-1", "web"));
     ReconcilerOptions options;
+    options.plugins = policies::makeXdsPolicyPlugins();
     options.refreshInterval = std::chrono::hours(1);
     reconciler_ = std::make_unique<Reconciler>(*store_, registry_, cache_, options);
     reconciler_->start();

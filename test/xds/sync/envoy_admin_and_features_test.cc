@@ -21,6 +21,7 @@
 #include "source/server/all_types.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/sync/dataplane_callbacks.h"
+#include "source/plugins/policies/xds_plugins.h"
 
 namespace kuma::xds::sync {
 namespace {
@@ -98,6 +99,7 @@ class EnvoyAdminReconcileTest : public ::testing::Test {
       return ca_.certPem + ca_.keyPem;
     });
     ReconcilerOptions options;
+    options.plugins = policies::makeXdsPolicyPlugins();
     options.refreshInterval = std::chrono::milliseconds(50);
     options.envoyAdminTls = adminTls_.get();
     reconciler_ = std::make_unique<Reconciler>(*store_, registry_, cache_, options);

@@ -14,6 +14,7 @@
 #include "source/server/all_types.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/sync/reconciler.h"
+#include "source/plugins/policies/xds_plugins.h"
 
 namespace kuma::xds::sync {
 namespace {
@@ -38,6 +39,7 @@ class PermissionVersionsTest : public ::testing::Test {
     put(dataplane("backend-1", "backend", "10.0.0.2", false));
     put(dataplane("other-1", "other", "10.0.0.3", true));
     ReconcilerOptions options;
+    options.plugins = policies::makeXdsPolicyPlugins();
     // No refresh tick within a test: whatever is published was caused by the change itself.
     options.refreshInterval = std::chrono::hours(1);
     options.workers = 2;

@@ -12,6 +12,7 @@
 #include "source/server/all_types.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/sync/dataplane_callbacks.h"
+#include "source/plugins/policies/xds_plugins.h"
 
 namespace kuma::xds::sync {
 namespace {
@@ -84,6 +85,7 @@ class ReconcilerTest : public ::testing::Test {
     put(dataplane("web-1", "web", "10.0.0.1"));
     put(dataplane("backend-1", "backend", "10.0.0.2"));
     ReconcilerOptions options;
+    options.plugins = policies::makeXdsPolicyPlugins();
     options.refreshInterval = refreshInterval_;
     options.workers = workers_;
     options.rebuildGapFactor = rebuildGapFactor_;
@@ -227,8 +229,9 @@ TEST_F(ReconcilerTest, OneContextBuildPerChangeAndOneSerializationPerSharedResou
   ASSERT_NE(firstCluster, nullptr);
   auto firstContext = reconciler_->currentMeshContext("default");
   ASSERT_TRUE(firstContext.ok()) << firstContext.status();
-  // Shared per context: the `backend` cluster and its ClusterLoadAssignment, nothing else.
-  EXPECT_EQ((*firstContext)->sharedBuilds(), 2u);
+  // Shared per context: one group, the `backend` cluster and its ClusterLoadAssignment, nothing
+  // else.
+  EXPECT_EQ((*firstContext)->sharedBuilds(), 1u);
   // Refresh ticks pass: no rebuild, no regeneration, not even a pass (nothing can have changed
   // without a store event; at 10 000 proxies the skip passes alone were 8 % of a core).
   const ReconcilerStats settled = reconciler_->stats();
@@ -249,8 +252,8 @@ TEST_F(ReconcilerTest, OneContextBuildPerChangeAndOneSerializationPerSharedResou
   auto secondContext = reconciler_->currentMeshContext("default");
   ASSERT_TRUE(secondContext.ok());
   EXPECT_NE(secondContext->get(), firstContext->get());
-  EXPECT_EQ((*secondContext)->sharedBuilds(), 2u);
-  EXPECT_EQ((*firstContext)->sharedBuilds(), 2u);
+  EXPECT_EQ((*secondContext)->sharedBuilds(), 1u);
+  EXPECT_EQ((*firstContext)->sharedBuilds(), 1u);
   // A new context serializes its own cluster object (same bytes: the cluster did not change).
   EXPECT_NE(secondCluster.get(), firstCluster.get());
   EXPECT_EQ(secondCluster->serialized, firstCluster->serialized);
@@ -364,6 +367,7 @@ class ReconcilerResyncTest : public ReconcilerWithoutTickTest {
     reconciler_->stop();
     lossy_ = std::make_unique<LossyEventsStore>(*store_);
     ReconcilerOptions options;
+    options.plugins = policies::makeXdsPolicyPlugins();
     options.refreshInterval = refreshInterval_;
     options.workers = workers_;
     reconciler_ = std::make_unique<Reconciler>(*lossy_, registry_, cache_, options);

@@ -25,7 +25,7 @@ std::string_view XdsConfigurer::policyType() const {
 }
 
 int XdsConfigurer::order() const {
-  return 70;
+  return 1300;  // Kuma's MeshCircuitBreaker order
 }
 
 absl::Status XdsConfigurer::configureOutboundCluster(

@@ -90,7 +90,7 @@ std::string_view XdsConfigurer::policyType() const {
 }
 
 int XdsConfigurer::order() const {
-  return 120;
+  return 1400;  // Kuma's MeshRetry order
 }
 
 absl::Status XdsConfigurer::configureOutboundRoute(const json& conf,

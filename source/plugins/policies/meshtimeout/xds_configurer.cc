@@ -70,7 +70,7 @@ std::string_view XdsConfigurer::policyType() const {
 }
 
 int XdsConfigurer::order() const {
-  return 60;
+  return 1000;  // Kuma's MeshTimeout order
 }
 
 absl::Status XdsConfigurer::configureInboundCluster(const json& conf, const xds::InboundTarget&,

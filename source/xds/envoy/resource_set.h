@@ -1,0 +1,84 @@
+#pragma once
+
+// File: resource_set.h
+// The Envoy resources of one proxy while they are generated and the policy plugins edit them
+// (kuma/xds/policy_plugin.h): per type URL, name → either a message still being edited or a
+// finished, serialized resource shared with other proxies. finalize() serializes the messages.
+//
+//   ResourceSet rs;
+//   rs.add(cluster);                                  // a message, by its name
+//   rs.addShared(kClusterType, sharedCluster);        // serialized once, shared
+//   if (auto* c = rs.find<envoy::config::cluster::v3::Cluster>("backend")) { ... }  // copy on
+//   write std::map<std::string, std::map<std::string, ResourceConstSharedPtr>> out = rs.finalize();
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "google/protobuf/message.h"
+#include "kuma/xds/snapshot.h"
+
+namespace kuma::xds {
+
+class ResourceSet {
+ public:
+  using Types = std::map<std::string, std::map<std::string, ResourceConstSharedPtr>>;
+
+  /** The type URL of message type T ("type.googleapis.com/envoy.config.cluster.v3.Cluster"). */
+  template <class T>
+  static std::string typeUrlOf() {
+    return std::string("type.googleapis.com/") + std::string(T::descriptor()->full_name());
+  }
+
+  /** Adds (or replaces) `message` of `typeUrl` under `name`. */
+  void add(const std::string& typeUrl, std::string name,
+           std::unique_ptr<google::protobuf::Message> message);
+  /** Adds (or replaces) a message under its own name (`name`, or `cluster_name` for endpoints). */
+  template <class T>
+  void add(T message) {
+    std::string name = nameOf(message);
+    add(typeUrlOf<T>(), std::move(name), std::make_unique<T>(std::move(message)));
+  }
+  /** Adds (or replaces) a finished resource; it stays shared until mutably accessed. */
+  void addShared(const std::string& typeUrl, ResourceConstSharedPtr resource);
+
+  bool contains(const std::string& typeUrl, const std::string& name) const;
+  /** Removes the resource; false when there was none. */
+  bool remove(const std::string& typeUrl, const std::string& name);
+  /** Names of every resource of `typeUrl`, sorted. */
+  std::vector<std::string> names(const std::string& typeUrl) const;
+
+  /**
+   * The resource `name` of T's type for editing, or nullptr. A shared entry is parsed into a
+   * private copy first (it stops being shared with other proxies).
+   */
+  template <class T>
+  T* find(const std::string& name) {
+    return static_cast<T*>(mutableMessage(typeUrlOf<T>(), name, T::default_instance()));
+  }
+
+  /** Serializes every message; the set is empty afterwards. */
+  Types finalize();
+
+ private:
+  struct Entry {
+    std::unique_ptr<google::protobuf::Message> message;  // set while editable
+    ResourceConstSharedPtr shared;                       // set while finished and shared
+  };
+  template <class T>
+  static std::string nameOf(const T& message) {
+    if constexpr (requires { message.cluster_name(); }) {
+      return message.cluster_name();
+    } else {
+      return message.name();
+    }
+  }
+  google::protobuf::Message* mutableMessage(const std::string& typeUrl, const std::string& name,
+                                            const google::protobuf::Message& prototype);
+
+  std::map<std::string, std::map<std::string, Entry>> types_;
+};
+
+}  // namespace kuma::xds
