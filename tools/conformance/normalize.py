@@ -11,6 +11,7 @@ matters).
 flatten() turns the result into {path: leaf value}; diff() compares two flattened dumps.
 """
 
+import json
 import re
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -88,8 +89,20 @@ def _normalize_version_metadata(bootstrap):
     if "user_agent_build_version" in node:
         node["user_agent_build_version"] = "<envoy-version>"
     metadata = node.get("metadata")
-    if isinstance(metadata, dict) and "version" in metadata:
+    if not isinstance(metadata, dict):
+        return
+    if "version" in metadata:
         metadata["version"] = "<kuma-dp-and-envoy-versions>"
+    # kuma-dp's feature flags are a set (Kuma's kuma-dp sends them in map order): one field each.
+    if isinstance(metadata.get("features"), list):
+        metadata["features"] = {f"[{f}]": True for f in sorted(metadata["features"], key=str)}
+    # The Dataplane kuma-dp sent, as a JSON string: compared field by field.
+    resource = metadata.get("dataplane.resource")
+    if isinstance(resource, str):
+        try:
+            metadata["dataplane.resource"] = json.loads(resource)
+        except ValueError:
+            pass
 
 
 def _walk(value, ctx, key=None):

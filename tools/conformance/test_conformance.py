@@ -106,7 +106,7 @@ class NormalizeTest(unittest.TestCase):
         self.assertEqual(clusters["[sock]"]["cluster"]["path"], "<dp-workdir>/kuma-envoy-admin.sock")
         self.assertEqual(clusters["[sock]"]["cluster"]["url"], "127.0.0.1:<port:dp-server>")
 
-    def test_version_metadata_and_envoy_extensions_are_masked(self):
+    def test_bootstrap_node_versions_extensions_features_and_dataplane(self):
         dump = {
             "configs": [
                 {
@@ -115,16 +115,30 @@ class NormalizeTest(unittest.TestCase):
                         "node": {
                             "user_agent_build_version": {"version": {"major_number": 1}},
                             "extensions": [{"name": "a"}, {"name": "b"}],
-                            "metadata": {"version": {"kumaDp": {"version": "2.14.3"}}, "workdir": "/w"},
+                            "metadata": {
+                                "version": {"kumaDp": {"version": "2.14.3"}},
+                                "workdir": "/w",
+                                "features": ["b", "a"],
+                                "dataplane.resource": '{"name":"web","port":27123}',
+                            },
                         }
                     },
                 }
             ]
         }
-        node = normalize.normalize(dump)["BootstrapConfigDump"]["bootstrap"]["node"]
+        ctx = normalize.Context(ports={27123: "web"})
+        node = normalize.normalize(dump, ctx)["BootstrapConfigDump"]["bootstrap"]["node"]
         self.assertEqual(node["user_agent_build_version"], "<envoy-version>")
         self.assertEqual(node["extensions"], "<envoy-extensions>")
-        self.assertEqual(node["metadata"], {"version": "<kuma-dp-and-envoy-versions>", "workdir": "/w"})
+        self.assertEqual(
+            node["metadata"],
+            {
+                "version": "<kuma-dp-and-envoy-versions>",
+                "workdir": "/w",
+                "features": {"[a]": True, "[b]": True},
+                "dataplane.resource": {"name": "web", "port": "<port:web>"},
+            },
+        )
 
     def test_resource_lists_ignore_order_inner_named_lists_keep_it(self):
         a = cluster_dump([{"name": "x", "filters": [{"name": "f1"}, {"name": "f2"}]}, {"name": "y"}])
