@@ -103,8 +103,12 @@ class Ports:
 
 
 def _port_free(port):
-    for family, kind in ((socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_DGRAM)):
-        s = socket.socket(family, kind)
+    """Nothing listens on the port (TCP, as servers bind it: TIME_WAIT leftovers do not count) and
+    no UDP socket holds it."""
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET, kind)
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -250,10 +254,20 @@ class CaseFailure(Exception):
     pass
 
 
-def run_side(case, side, args, ports_pool):
+def case_ports(case, pool, previous=None):
+    """Ports for every label of a case, ascending in label order (so that, for example, backend-v1's
+    port is below backend-v2's on both sides). The second side reuses the first side's ports when
+    they are still free, so that both control planes see the same addresses."""
+    labels = sorted(list(CP_PORT_ENV) + case.port_labels + ["dp-readiness"])
+    if previous and all(_port_free(p) for p in previous.values()):
+        return dict(previous)
+    ports = sorted(pool.take() for _ in labels)
+    return dict(zip(labels, ports))
+
+
+def run_side(case, side, args, ports):
     """Runs `case` on one control plane; returns (raw dump, normalisation Context)."""
     tmp = tempfile.mkdtemp(prefix="kconf-", dir="/tmp")
-    ports = {label: ports_pool.take() for label in list(CP_PORT_ENV) + case.port_labels}
     cp_work = os.path.join(tmp, "cp")
     dp_work = os.path.join(tmp, "dp")
     os.makedirs(cp_work)
@@ -306,9 +320,7 @@ def run_side(case, side, args, ports_pool):
         with open(proxy_file, "w") as f:
             f.write(case.render(case.proxy_file, ports))
         proxy = yamlite.load_all(case.render(case.proxy_file, ports))[0]
-        readiness = ports_pool.take()
-        context.ports[readiness] = "dp-readiness"
-        context = normalize.Context(ports=context.ports, paths=dict(context.paths))
+        readiness = ports["dp-readiness"]
         ca_cert = os.path.join(cp_work, "kuma-cp.crt")
         if not wait_until(lambda: os.path.exists(ca_cert), 10):
             raise CaseFailure(f"{side.label} kuma-cp wrote no {ca_cert}")
@@ -469,11 +481,13 @@ def main(argv=None):
         os.makedirs(out_dir, exist_ok=True)
         normalised = {}
         failure = None
+        ports = None
         for side in sides:
             log(f"[{name}] {side.label} ...")
             t0 = time.monotonic()
+            ports = case_ports(case, pool, ports)
             try:
-                dump, ctx = run_side(case, side, args, pool)
+                dump, ctx = run_side(case, side, args, ports)
             except (CaseFailure, ValueError, OSError) as e:
                 failure = f"{side.label} failed: {str(e).splitlines()[0]}"
                 log(f"[{name}] {e}")
