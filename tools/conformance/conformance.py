@@ -311,7 +311,7 @@ def run_side(case, side, args, ports):
                 if status not in (200, 201):
                     raise CaseFailure(
                         f"{side.label} rejected {os.path.basename(path)} "
-                        f"{resource.get('type')} {resource.get('name')}: {status} {body.strip()}"
+                        f"{resource.get('type')} {resource.get('name')}: {status} {' '.join(body.split())[:300]}"
                     )
         if args.settle > 0:
             time.sleep(args.settle)
