@@ -11,6 +11,12 @@ KUMA_CP_ARGS   ?=
 CTEST_ARGS     ?=
 # e.g. BENCH_ARGS="--benchmark_filter=generate_proxy --benchmark_format=json"
 BENCH_ARGS     ?=
+# `make conformance` (docs/conformance.md): the reference Kuma 2.14 kuma-cp (and optionally its
+# kuma-dp), or saved Kuma dumps to compare with instead; extra harness flags.
+REF_KUMA_CP    ?=
+REF_KUMA_DP    ?=
+REF_DUMPS      ?=
+CONFORMANCE_ARGS ?=
 # `make fuzz`: seconds per fuzz target, which targets (default all), extra libFuzzer flags.
 FUZZ_SECONDS   ?= 30
 FUZZ_TARGETS   ?=
@@ -27,7 +33,7 @@ export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all setup setup-test protos configure build run test test-unit test-asan bench bench-micro format \
-        format-check clean fuzz-build fuzz fuzz-smoke
+        format-check clean fuzz-build fuzz fuzz-smoke conformance
 
 all: build
 
@@ -91,6 +97,14 @@ fuzz-smoke: fuzz-build
 # of the main build.
 test: setup-test test-asan fuzz-smoke build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# The parity harness (optional, never part of `make test`): the fixtures of tools/conformance/cases
+# on kuma-cpp and on REF_KUMA_CP, one real kuma-dp + Envoy each, Envoy config dumps diffed.
+conformance: setup-test build
+	python3 tools/conformance/conformance.py --bin-dir $(BUILD_DIR)/bin \
+	  --envoy $(BUILD_DIR)/deps/envoy-venv/bin/envoy --out $(BUILD_DIR)/conformance \
+	  $(if $(REF_KUMA_CP),--ref-kuma-cp $(REF_KUMA_CP)) $(if $(REF_KUMA_DP),--ref-kuma-dp $(REF_KUMA_DP)) \
+	  $(if $(REF_DUMPS),--ref-dumps $(REF_DUMPS)) $(CONFORMANCE_ARGS)
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS) $(CTEST_ARGS)
