@@ -794,6 +794,7 @@ class ProxyGenerator {
       target.protocol = protocol;
       target.clusterName = clusterName;
       target.listenerName = absl::StrCat("outbound:", hostPort(o.address, o.port));
+      target.localZone = options_.zone;
       if (clustersDone.insert(clusterName).second) {
         auto group = outboundResources(clusterName, o.tags, target, confs);
         if (!group.ok()) {
