@@ -86,6 +86,23 @@ TEST(JsonYamlLimits, YamlNestingIsBounded) {
   EXPECT_FALSE(parseYaml(block + "x\n").ok());
 }
 
+// Found by rest_codec_fuzz: brackets inside plain scalars (block context) open no flow
+// collection, however many lines repeat them; kuma-cp must read back what it writes.
+TEST(JsonYamlLimits, BracketsInsidePlainScalarsAreNotNesting) {
+  const std::string brackets(200, '[');
+  const std::string doc = "mesh: a gate}" + brackets + "}~\nkri: b}" + brackets + "\nc: x:" +
+                          brackets + "\nd: y," + brackets + "\n";
+  auto v = parseYaml(doc);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ((*v)["mesh"], "a gate}" + brackets + "}~");
+  EXPECT_EQ((*v)["kri"], "b}" + brackets);
+  EXPECT_EQ((*v)["c"], "x:" + brackets);
+  // Real flow collections still count, also after `,` and `:` inside them.
+  EXPECT_FALSE(parseYaml("a: [" + std::string(300, '[') + "]\n").ok());
+  EXPECT_FALSE(parseYaml("a: [1," + std::string(300, '[') + "]\n").ok());
+  EXPECT_FALSE(parseYaml("a: {b:" + std::string(300, '{') + "}\n").ok());
+}
+
 TEST(JsonYamlLimits, RecursiveAliasIsRefused) {
   for (const char* doc : {"x: &a {y: *a}", "&a [*a]", "a: &x\n  b: &y\n    c: *x\n"}) {
     auto v = parseYaml(doc);
