@@ -1,14 +1,8 @@
 // MeshCircuitBreaker's xDS plugin: connection limits → the cluster's circuit-breaker threshold.
 
-#include <map>
-#include <set>
 #include <string>
 
 #include "envoy/config/cluster/v3/cluster.pb.h"
-#include "envoy/config/core/v3/protocol.pb.h"
-#include "envoy/config/route/v3/route.pb.h"
-#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
-#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "source/plugins/policies/meshcircuitbreaker/xds_configurer.h"
@@ -20,13 +14,7 @@ namespace {
 
 using namespace testing;  // NOLINT: outTarget, inTarget, ms, common, clusterWithHttpOptions
 using nlohmann::json;
-using std::chrono::hours;
-using std::chrono::milliseconds;
-using std::chrono::minutes;
-using std::chrono::seconds;
 namespace cluster_v3 = envoy::config::cluster::v3;
-namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
-namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
 
 const json kConf = json::parse(R"({
   "connectionTimeout": "2s", "idleTimeout": "20s",

@@ -1,8 +1,6 @@
 // MeshTimeout's xDS plugin: a merged conf → the Envoy fields it sets, with Kuma's built-in
 // defaults under every conf.
 
-#include <map>
-#include <set>
 #include <string>
 
 #include "envoy/config/cluster/v3/cluster.pb.h"
