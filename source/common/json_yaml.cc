@@ -438,6 +438,10 @@ class JsonGuard {
   std::vector<PathFrame> path_;
 };
 
+// Bytes of a key that, even with every byte escaped (`\xNN`, or `\uNNNN` per code point) and
+// quoted, stay within YAML's 1024-character limit of implicit keys.
+constexpr size_t kMaxPlainKeyBytes = 150;
+
 template <typename Json>
 void emit(YAML::Emitter& out, const Json& value) {
   if (value.is_object()) {
@@ -447,6 +451,11 @@ void emit(YAML::Emitter& out, const Json& value) {
     }
     out << YAML::BeginMap;
     for (auto it = value.begin(); it != value.end(); ++it) {
+      // An implicit key is at most 1024 characters as written (escapes included): longer ones
+      // become explicit (`? key`), or the YAML would not read back.
+      if (it.key().size() > kMaxPlainKeyBytes) {
+        out << YAML::LongKey;
+      }
       out << YAML::Key << it.key() << YAML::Value;
       emit(out, it.value());
     }
