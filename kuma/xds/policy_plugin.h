@@ -125,10 +125,10 @@ struct OutboundTarget {
   /** `outbound:<ip>:<port>` (empty in the shared hooks). */
   std::string listenerName;
   /**
-   * The control plane's zone (ProxyOptions::zone, Kuma's proxy.Zone). A shared hook that reads it
-   * must put it into its signatureOf().
+   * The control plane's zone (ProxyOptions::zone, Kuma's proxy.Zone; valid while the hook runs).
+   * A shared hook that reads it must put it into its signatureOf().
    */
-  std::string localZone;
+  std::string_view localZone;
 };
 
 /**

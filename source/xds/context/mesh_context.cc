@@ -529,9 +529,11 @@ ResourceConstSharedPtr MeshContext::sharedResource(
 }
 
 std::shared_ptr<const MeshContext::SharedGroup> MeshContext::sharedGroup(
-    const std::string& key, const std::function<std::shared_ptr<const SharedGroup>()>& make) const {
+    std::string_view signature, std::string_view name,
+    const std::function<std::shared_ptr<const SharedGroup>()>& make) const {
   return std::static_pointer_cast<const SharedGroup>(memoSlot(
-      absl::StrCat("group|", key), [&]() -> std::shared_ptr<const void> { return make(); }, true));
+      std::string("group|").append(signature).append("|").append(name),
+      [&]() -> std::shared_ptr<const void> { return make(); }, true));
 }
 
 std::shared_ptr<const void> MeshContext::memoSlot(

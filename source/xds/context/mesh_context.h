@@ -189,10 +189,13 @@ class MeshContext {
   ResourceConstSharedPtr sharedResource(const std::string& key,
                                         const std::function<ResourceConstSharedPtr()>& make) const;
 
-  /** sharedResource() for a group of resources built together (one destination's clusters). */
+  /**
+   * sharedResource() for a group of resources built together (one destination's clusters), keyed
+   * by the proxy's policy signature and the group's name.
+   */
   using SharedGroup = std::vector<std::pair<std::string, ResourceConstSharedPtr>>;  // type URL
   std::shared_ptr<const SharedGroup> sharedGroup(
-      const std::string& key,
+      std::string_view signature, std::string_view name,
       const std::function<std::shared_ptr<const SharedGroup>()>& make) const;
 
   /**

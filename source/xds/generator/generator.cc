@@ -732,8 +732,7 @@ class ProxyGenerator {
       const PluginConfs& confs) {
     absl::Status status;
     auto group = context_.sharedGroup(
-        absl::StrCat(policies_.signature(), "|", name),
-        [&]() -> std::shared_ptr<const MeshContext::SharedGroup> {
+        policies_.signature(), name, [&]() -> std::shared_ptr<const MeshContext::SharedGroup> {
           OutboundTarget target = proxyTarget;  // without the proxy: shared
           target.proxy = nullptr;
           target.listenerName.clear();
@@ -787,7 +786,6 @@ class ProxyGenerator {
     std::set<std::string> clustersDone;
     for (const OutboundSpec& o : outbounds()) {
       const std::string service = o.tags.at(kServiceTag);
-      const std::string clusterName = outboundClusterName(service, o.tags);
       const PluginConfs confs = policies_.outbound(service);
       const Protocol protocol = context_.protocol(service);
       OutboundTarget target;
@@ -795,9 +793,10 @@ class ProxyGenerator {
       target.mesh = &context_;
       target.service = service;
       target.protocol = protocol;
-      target.clusterName = clusterName;
+      target.clusterName = outboundClusterName(service, o.tags);
       target.listenerName = absl::StrCat("outbound:", hostPort(o.address, o.port));
       target.localZone = options_.zone;
+      const std::string& clusterName = target.clusterName;
       if (clustersDone.insert(clusterName).second) {
         auto group = outboundResources(clusterName, o.tags, target, confs);
         if (!group.ok()) {

@@ -112,7 +112,7 @@ uint32_t overprovisioningFactor(const json& conf) {
   return static_cast<uint32_t>(100 / *value) * 100;
 }
 
-void configureEndpoints(const json& conf, const std::string& localZone,
+void configureEndpoints(const json& conf, std::string_view localZone,
                         endpoint_v3::ClusterLoadAssignment& cla) {
   const json* la = member(conf, "localityAwareness");
   const json* disabled = la != nullptr ? member(*la, "disabled") : nullptr;
