@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -92,6 +94,32 @@ std::string readFile(const std::string& path) {
 }  // namespace
 
 uint16_t freePort() {
+  // KUMA_TEST_PORT_RANGE=<low>-<high>: ports from that range only (a shared machine where each
+  // developer has a range); the ports are handed out in turn from a random start, skipping
+  // those in use. Otherwise any free port the kernel picks.
+  static std::atomic<uint32_t> next{0};
+  uint32_t low = 0;
+  uint32_t high = 0;
+  if (const char* range = std::getenv("KUMA_TEST_PORT_RANGE");
+      range != nullptr && std::sscanf(range, "%u-%u", &low, &high) == 2 && low > 0 && low <= high &&
+      high <= 65535) {
+    const uint32_t size = high - low + 1;
+    uint32_t expected = 0;
+    next.compare_exchange_strong(expected, static_cast<uint32_t>(getpid()) % size + 1);
+    for (uint32_t attempt = 0; attempt < size; ++attempt) {
+      const uint16_t port = static_cast<uint16_t>(low + next.fetch_add(1) % size);
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(port);
+      const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      close(fd);
+      if (free) {
+        return port;
+      }
+    }
+  }
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

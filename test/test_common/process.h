@@ -19,7 +19,7 @@
 
 namespace kuma::test {
 
-/** A currently free TCP port on 127.0.0.1. */
+/** A currently free TCP port on 127.0.0.1 (within $KUMA_TEST_PORT_RANGE `low-high` when set). */
 uint16_t freePort();
 
 /** $KUMA_BUILD_DIR/bin/<name>. */

@@ -203,6 +203,8 @@ absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
   KUMA_ASSIGN_OR_RETURN(out.dataplanes, listOf(resources::kDataplaneType));
   KUMA_ASSIGN_OR_RETURN(out.externalServices, listOf(resources::kExternalServiceType));
   KUMA_ASSIGN_OR_RETURN(out.trafficPermissions, listOf(resources::kTrafficPermissionType));
+  KUMA_ASSIGN_OR_RETURN(out.trafficRoutes, listOf(resources::kTrafficRouteType));
+  KUMA_ASSIGN_OR_RETURN(out.timeouts, listOf(resources::kTimeoutType));
   for (const model::ResourceTypeDescriptor* d : registry.all()) {
     if (d->format != model::SpecFormat::SpecStatus || !d->isPolicy) {
       continue;
@@ -358,13 +360,17 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     ctx->policies_[type] = std::move(entries);
   }
 
-  // Legacy TrafficPermissions: their creation time breaks ties between equally specific
-  // selectors, so it is part of the content.
-  std::erase(resources.trafficPermissions, nullptr);
-  resources.trafficPermissions = sortedByName(std::move(resources.trafficPermissions));
-  for (const auto& tp : resources.trafficPermissions) {
-    appendCanonical(canonical, *tp);
-    absl::StrAppend(&canonical, "created|", absl::FormatTime(tp->meta.creationTime), "\n");
+  // Legacy TrafficPermissions, TrafficRoutes and Timeouts: their creation time breaks ties
+  // between equally specific selectors, so it is part of the content. They are base inputs: a
+  // TrafficRoute appearing switches every proxy of the mesh to the legacy outbound path.
+  for (auto* legacy :
+       {&resources.trafficPermissions, &resources.trafficRoutes, &resources.timeouts}) {
+    std::erase(*legacy, nullptr);
+    *legacy = sortedByName(std::move(*legacy));
+    for (const auto& r : *legacy) {
+      appendCanonical(canonical, *r);
+      absl::StrAppend(&canonical, "created|", absl::FormatTime(r->meta.creationTime), "\n");
+    }
   }
 
   if (!resources.vips.empty()) {
@@ -513,6 +519,33 @@ std::vector<std::string> MeshContext::services() const {
     out.push_back(service);
   }
   return out;
+}
+
+bool MeshContext::usesLegacyRouting(const model::Resource& dataplane) const {
+  if (inputs_.trafficRoutes.empty()) {
+    return false;
+  }
+  const auto& httpRoutes = policies(kMeshHTTPRoute);
+  const auto& tcpRoutes = policies(kMeshTCPRoute);
+  if (httpRoutes.empty() && tcpRoutes.empty()) {
+    return true;
+  }
+  policies::ProxyView proxy;
+  proxy.name = dataplane.meta.name;
+  proxy.labels = dataplane.meta.labels;
+  if (const auto* spec = model::protoSpecOf<Dataplane>(dataplane)) {
+    for (const auto& inbound : spec->networking().inbound()) {
+      proxy.inboundTags.emplace_back(inbound.tags().begin(), inbound.tags().end());
+    }
+  }
+  for (const auto* entries : {&httpRoutes, &tcpRoutes}) {
+    for (const PolicyEntry& e : *entries) {
+      if (policies::selectsProxy(e.targetRef, proxy)) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 const std::vector<PolicyEntry>& MeshContext::policies(std::string_view type) const {

@@ -62,6 +62,13 @@ struct MeshResources {
    */
   std::vector<model::ResourceConstSharedPtr> trafficPermissions;
   /**
+   * Legacy TrafficRoutes of this mesh: when there is one, proxies that no MeshHTTPRoute or
+   * MeshTCPRoute selects take Kuma's legacy outbound path (usesLegacyRouting()).
+   */
+  std::vector<model::ResourceConstSharedPtr> trafficRoutes;
+  /** Legacy Timeouts of this mesh: the timeouts of the legacy outbound path. */
+  std::vector<model::ResourceConstSharedPtr> timeouts;
+  /**
    * Persisted legacy VIPs (service → IPv4) from the VIP allocator, used as they are. Empty: the
    * context allocates them itself with the allocator's rules (§7.3.1) from `vipView`.
    */
@@ -80,8 +87,12 @@ inline constexpr std::string_view kMeshCircuitBreaker = "MeshCircuitBreaker";
 inline constexpr std::string_view kMeshRetry = "MeshRetry";
 inline constexpr std::string_view kMeshTrafficPermission = "MeshTrafficPermission";
 
+inline constexpr std::string_view kMeshHTTPRoute = "MeshHTTPRoute";
+inline constexpr std::string_view kMeshTCPRoute = "MeshTCPRoute";
+
 /**
- * Reads the Mesh `mesh` and every Dataplane, ExternalService, TrafficPermission and Mesh* policy
+ * Reads the Mesh `mesh` and every Dataplane, ExternalService, TrafficPermission, TrafficRoute,
+ * Timeout and Mesh* policy
  * of it from `store` (types looked up in `registry`; absent types are skipped).
  * @return NotFound when the Mesh does not exist, or the store's error.
  */
@@ -166,6 +177,21 @@ class MeshContext {
   const std::vector<model::ResourceConstSharedPtr>& trafficPermissions() const {
     return inputs_.trafficPermissions;
   }
+  /** Legacy TrafficRoutes of the mesh, sorted by name. */
+  const std::vector<model::ResourceConstSharedPtr>& trafficRoutes() const {
+    return inputs_.trafficRoutes;
+  }
+  /** Legacy Timeouts of the mesh, sorted by name. */
+  const std::vector<model::ResourceConstSharedPtr>& timeouts() const { return inputs_.timeouts; }
+
+  /**
+   * Kuma's legacy outbound path for `dataplane`: the mesh has at least one TrafficRoute and no
+   * MeshHTTPRoute or MeshTCPRoute selects the proxy (top-level targetRef). Kuma 2.14 then builds
+   * the outbounds from TrafficRoutes (OutboundProxyGenerator) and its MeshHTTPRoute/MeshTCPRoute
+   * plugins step aside; the legacy `Timeout` policy decides the outbound listeners' timeouts.
+   * Read by the trafficroute plugin, MeshTimeout, and the route plugins (to return early).
+   */
+  bool usesLegacyRouting(const model::Resource& dataplane) const;
 
   /**
    * A value derived once per context and shared by every proxy of it (a plugin's parsed view of

@@ -44,6 +44,11 @@ TEST(XdsPolicyPlugins, TableIsSortedByKumasOrderWithOnePluginPerType) {
                            "MeshRetry", "MeshLoadBalancingStrategy"}) {
     EXPECT_TRUE(types.contains(type)) << type;
   }
+  // The legacy TrafficRoute plugin stands for Kuma's legacy outbound generator, which runs
+  // before every policy plugin.
+  ASSERT_FALSE(plugins->empty());
+  EXPECT_EQ(plugins->front()->policyType(), "TrafficRoute");
+  EXPECT_EQ(plugins->front()->order(), 0);
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ inline std::vector<std::string> defaultPolicyYamls(const std::string& mesh = "de
 
 /**
  * MeshResources of `mesh` from YAML objects (Mesh, Dataplane, ExternalService, TrafficPermission,
- * Mesh* policy).
+ * TrafficRoute, Timeout, Mesh* policy).
  */
 inline MeshResources meshResources(const std::vector<std::string>& yamls,
                                    const std::string& mesh = "default") {
@@ -95,6 +95,10 @@ inline MeshResources meshResources(const std::vector<std::string>& yamls,
       out.externalServices.push_back(r);
     } else if (type == resources::kTrafficPermissionType) {
       out.trafficPermissions.push_back(r);
+    } else if (type == resources::kTrafficRouteType) {
+      out.trafficRoutes.push_back(r);
+    } else if (type == resources::kTimeoutType) {
+      out.timeouts.push_back(r);
     } else if (type == resources::kMeshType) {
       out.mesh = r;
     } else {

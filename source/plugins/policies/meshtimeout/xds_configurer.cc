@@ -7,6 +7,7 @@
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "source/plugins/policies/core/policy.h"
+#include "source/xds/context/mesh_context.h"
 #include "source/xds/envoy/envoy_util.h"
 
 namespace kuma::policies::meshtimeout {
@@ -49,6 +50,34 @@ void setRouteTimeouts(envoy::config::route::v3::Route& route, const Timeouts& t)
   *action->mutable_idle_timeout() = toDuration(t.streamIdleTimeout);
 }
 
+// Kuma's InboundProxyGenerator sets the inbound HCM's stream idle timeout from
+// DefaultInboundTimeout (2 × the 30 min default); MeshTimeout does not touch it.
+constexpr std::chrono::nanoseconds kInboundStreamIdleTimeout = std::chrono::hours(1);
+
+// Kuma's legacy outbound path (TrafficRoutes, see the file comment of the header).
+bool legacyPath(const xds::OutboundTarget& target) {
+  return target.proxy != nullptr && target.proxy->mesh != nullptr &&
+         target.proxy->dataplane != nullptr &&
+         target.proxy->mesh->usesLegacyRouting(*target.proxy->dataplane);
+}
+
+// ConfigureRouteAction of Kuma's DeprecatedListenerConfigurer: the request timeout (default
+// 15 s); the stream idle timeout when the conf gives one, else the 30 min default where the
+// route has none.
+void setLegacyRouteTimeouts(envoy::config::route::v3::Route& route, const json& conf) {
+  if (!route.has_route()) {
+    return;
+  }
+  const Timeouts t = timeoutsOf(conf);
+  auto* action = route.mutable_route();
+  *action->mutable_timeout() = toDuration(t.requestTimeout);
+  const json* http = member(conf, "http");
+  if ((http != nullptr && durationMember(*http, "streamIdleTimeout")) ||
+      !action->has_idle_timeout()) {
+    *action->mutable_idle_timeout() = toDuration(t.streamIdleTimeout);
+  }
+}
+
 }  // namespace
 
 Timeouts timeoutsOf(const json& conf) {
@@ -82,9 +111,8 @@ absl::Status XdsConfigurer::configureInboundCluster(const json& conf, const xds:
 
 absl::Status XdsConfigurer::configureInboundHcm(const json& conf, const xds::InboundTarget&,
                                                 hcm_v3::HttpConnectionManager& hcm) const {
-  const Timeouts t = timeoutsOf(conf);
-  *hcm.mutable_stream_idle_timeout() = toDuration(t.streamIdleTimeout);
-  *hcm.mutable_request_headers_timeout() = toDuration(t.requestHeadersTimeout);
+  *hcm.mutable_stream_idle_timeout() = toDuration(kInboundStreamIdleTimeout);
+  *hcm.mutable_request_headers_timeout() = toDuration(timeoutsOf(conf).requestHeadersTimeout);
   return absl::OkStatus();
 }
 
@@ -114,22 +142,43 @@ absl::Status XdsConfigurer::configureOutboundCluster(const json& conf,
   return setUpstreamCommonOptions(cluster, t);
 }
 
-absl::Status XdsConfigurer::configureOutboundHcm(const json& conf, const xds::OutboundTarget&,
+absl::Status XdsConfigurer::configureOutboundHcm(const json& conf,
+                                                 const xds::OutboundTarget& target,
                                                  hcm_v3::HttpConnectionManager& hcm) const {
+  if (legacyPath(target)) {
+    // Every legacy route of the outbound (they are all in place by now), only with a conf.
+    *hcm.mutable_common_http_protocol_options()->mutable_idle_timeout() =
+        toDuration(std::chrono::nanoseconds(0));
+    if (conf.is_null()) {
+      return absl::OkStatus();
+    }
+    for (auto& vh : *hcm.mutable_route_config()->mutable_virtual_hosts()) {
+      for (auto& route : *vh.mutable_routes()) {
+        setLegacyRouteTimeouts(route, conf);
+      }
+    }
+  }
   // Outbound stream idle is per route; only the request headers timeout sits on the HCM.
   *hcm.mutable_request_headers_timeout() = toDuration(timeoutsOf(conf).requestHeadersTimeout);
   return absl::OkStatus();
 }
 
-absl::Status XdsConfigurer::configureOutboundRoute(const json& conf, const xds::OutboundTarget&,
+absl::Status XdsConfigurer::configureOutboundRoute(const json& conf,
+                                                   const xds::OutboundTarget& target,
                                                    envoy::config::route::v3::Route& route) const {
+  if (legacyPath(target)) {
+    return absl::OkStatus();  // configureOutboundHcm, once every legacy route exists
+  }
   setRouteTimeouts(route, timeoutsOf(conf));
   return absl::OkStatus();
 }
 
 absl::Status XdsConfigurer::configureOutboundTcpProxy(
-    const json& conf, const xds::OutboundTarget&,
+    const json& conf, const xds::OutboundTarget& target,
     envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& proxy) const {
+  if (legacyPath(target) && conf.is_null()) {
+    return absl::OkStatus();  // the legacy Timeout's idle timeout stays
+  }
   *proxy.mutable_idle_timeout() = toDuration(timeoutsOf(conf).idleTimeout);
   return absl::OkStatus();
 }

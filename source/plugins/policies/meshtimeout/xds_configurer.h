@@ -2,9 +2,22 @@
 
 // File: xds_configurer.h
 // MeshTimeout's xDS plugin (Kuma's meshtimeout plugin/xds configurer): connect/idle timeouts on
-// clusters and tcp_proxy, upstream HTTP common options, HCM stream-idle / request-headers
-// timeouts and route timeouts. Kuma's built-in defaults apply under every merged conf, also when
-// no MeshTimeout selects the proxy.
+// clusters and tcp_proxy, upstream HTTP common options, HCM request-headers timeouts and route
+// timeouts. Kuma's built-in defaults apply under every merged conf, also when no MeshTimeout
+// selects the proxy, with two exceptions that follow Kuma 2.14:
+//
+// * The inbound HCM's stream_idle_timeout is Kuma's InboundProxyGenerator value
+//   (DefaultInboundTimeout: 2 × 30 min = 1h); MeshTimeout never changes it (its `from`
+//   streamIdleTimeout goes to the inbound route's idle_timeout).
+// * On Kuma's legacy outbound path (MeshContext::usesLegacyRouting(): TrafficRoutes in the mesh,
+//   no MeshHTTPRoute/MeshTCPRoute for the proxy) the outbound listeners carry the legacy
+//   `Timeout` policy's values (trafficroute plugin) and MeshTimeout edits them like Kuma's
+//   DeprecatedListenerConfigurer: without a MeshTimeout `to` conf for the destination it leaves
+//   the routes, request_headers_timeout and tcp_proxy idle alone (only the HCM's
+//   common_http_protocol_options.idle_timeout becomes 0s); with one it sets every route of the
+//   outbound (request timeout, stream idle when given or unset), request_headers_timeout and the
+//   tcp_proxy idle timeout from it and the defaults. Clusters get MeshTimeout's values on both
+//   paths.
 
 #include <chrono>
 

@@ -122,7 +122,8 @@ TEST(MeshTimeoutXds, HcmTimeoutsDifferByDirection) {
   meshtimeout::XdsConfigurer plugin;
   hcm_v3::HttpConnectionManager inbound;
   ASSERT_TRUE(plugin.configureInboundHcm(kConf, inTarget(8080, xds::Protocol::Http), inbound).ok());
-  EXPECT_EQ(ms(inbound.stream_idle_timeout()), 40000);
+  // Kuma's inbound generator (DefaultInboundTimeout) sets 1h; MeshTimeout never changes it.
+  EXPECT_EQ(ms(inbound.stream_idle_timeout()), 60 * 60 * 1000);
   EXPECT_EQ(ms(inbound.request_headers_timeout()), 300);
 
   hcm_v3::HttpConnectionManager outbound;
@@ -134,7 +135,7 @@ TEST(MeshTimeoutXds, HcmTimeoutsDifferByDirection) {
   hcm_v3::HttpConnectionManager defaults;
   ASSERT_TRUE(
       plugin.configureInboundHcm(json(), inTarget(8080, xds::Protocol::Http), defaults).ok());
-  EXPECT_EQ(ms(defaults.stream_idle_timeout()), 30 * 60 * 1000);
+  EXPECT_EQ(ms(defaults.stream_idle_timeout()), 60 * 60 * 1000);
   EXPECT_TRUE(defaults.has_request_headers_timeout());
   EXPECT_EQ(ms(defaults.request_headers_timeout()), 0);
 }

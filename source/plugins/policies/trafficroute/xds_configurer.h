@@ -1,0 +1,156 @@
+#pragma once
+
+// File: xds_configurer.h
+// The legacy TrafficRoute's xDS plugin: Kuma 2.14's legacy outbound path
+// (pkg/xds/generator/outbound_proxy_generator.go) for Universal sidecars.
+//
+// When MeshContext::usesLegacyRouting() holds for a proxy (the mesh has a TrafficRoute and no
+// MeshHTTPRoute/MeshTCPRoute selects the proxy), every outbound takes the TrafficRoute that
+// best matches it (Kuma's SelectOutboundConnectionPolicies: sources by the proxy's inbound tags,
+// destinations by the outbound's service, most specific aggregate selector rank, ties to the
+// later created): its `conf.http[]` become routes (in order, before the default route of
+// `conf.split` / `conf.destination`), every split destination a cluster named by Kuma's
+// DestinationClusterName (`backend-154693772bc47249`) with a ClusterLoadAssignment of the
+// endpoints carrying its tags, and `conf.loadBalancer` the clusters' LB. The outbound listeners'
+// timeouts come from the legacy `Timeout` policy that best matches the outbound (none: every
+// listener value 0s, i.e. disabled). MeshTimeout still runs afterwards (see
+// meshtimeout/xds_configurer.h) and is what decides the clusters' timeouts, as in Kuma.
+//
+// How the pieces run (docs/adr/0008-policy-seam.md): the typed hooks turn the generator's
+// catch-all route / tcp_proxy into the legacy ones (order 0, before every Mesh* plugin, like
+// Kuma's generator); apply() then replaces each outbound's main cluster by the route's clusters
+// (copies of the main cluster, so every plugin's cluster settings carry over) and their
+// ClusterLoadAssignments (the main one filtered by tags). Outbounds without a matching
+// TrafficRoute route nothing: their listener keeps an empty filter chain, as in Kuma.
+//
+// Not covered: destinations in another mesh (`kuma.io/mesh` tag), ExternalServices, outbounds
+// with tags beyond `kuma.io/service`, gateways, legacy RateLimit/Retry/HealthCheck/CircuitBreaker.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "api/mesh/v1alpha1/timeout.pb.h"
+#include "api/mesh/v1alpha1/traffic_route.pb.h"
+#include "kuma/model/resource.h"
+#include "kuma/xds/policy_plugin.h"
+
+namespace kuma::xds {
+class MeshContext;
+}  // namespace kuma::xds
+
+namespace kuma::policies::trafficroute {
+
+using Tags = std::map<std::string, std::string>;
+
+/** Kuma's TagSelectorRank: how specific a tag selector is. */
+struct SelectorRank {
+  int exact = 0;     // tags matched by value
+  int wildcard = 0;  // tags matched by `*`
+  /** More tags wins, then more exact ones; >0 when this one is more specific. */
+  int compare(const SelectorRank& other) const;
+  SelectorRank combinedWith(const SelectorRank& other) const {
+    return {exact + other.exact, wildcard + other.wildcard};
+  }
+};
+
+/** Kuma's TagSelector.Matches: every selector tag present with that value (or `*`). */
+bool selectorMatches(const Tags& selector, const Tags& tags);
+SelectorRank rankOf(const Tags& selector);
+
+/**
+ * Kuma's SelectConnectionPolicies for one destination: the TrafficRoute of `routes` whose best
+ * source selector matches some inbound of the proxy (`inboundTags`) and whose destination
+ * selector matches `{kuma.io/service: service}` with the highest combined rank (sources plus
+ * destination); ties go to the later created one, then to the name sorting first. nullptr when
+ * none (or when no resource holds a TrafficRoute spec).
+ */
+const model::Resource* selectTrafficRoute(const std::vector<model::ResourceConstSharedPtr>& routes,
+                                          const std::vector<Tags>& inboundTags,
+                                          const std::string& service);
+/** selectTrafficRoute() for legacy Timeout policies (Kuma's BuildTimeoutMap). */
+const model::Resource* selectTimeout(const std::vector<model::ResourceConstSharedPtr>& timeouts,
+                                     const std::vector<Tags>& inboundTags,
+                                     const std::string& service);
+
+/**
+ * Kuma's `Tags.DestinationClusterName`: the service alone when it is the only tag, else
+ * `<service>-<16 hex digits of sha256 over the sorted key,value bytes of every tag>`.
+ */
+std::string destinationClusterName(const Tags& tags);
+
+/** Kuma's `x-kuma-tags` value of the proxy's inbound tags: `&k=v1,v2&` per key, sorted. */
+std::string tagsHeader(const std::vector<Tags>& inboundTags);
+
+/** One cluster of a legacy route. */
+struct LegacyCluster {
+  std::string name;
+  std::string service;
+  Tags tags;  // destination tags after wildcard resolution (kuma.io/service included)
+  uint32_t weight = 1;
+};
+
+/** One route of a legacy outbound: an http[] entry or (http == nullptr) the default route. */
+struct LegacyRoute {
+  const mesh::v1alpha1::TrafficRoute::Http* http = nullptr;  // points into the policy's spec
+  std::vector<LegacyCluster> clusters;
+};
+
+/** The legacy routing of one outbound of one proxy. */
+struct OutboundRouting {
+  /** The selected TrafficRoute (null: none matches, the outbound routes nothing). */
+  const model::Resource* trafficRoute = nullptr;
+  /** http[] routes in order, then the default one; routes without clusters are left out. */
+  std::vector<LegacyRoute> routes;
+  mesh::v1alpha1::TrafficRoute::LoadBalancer loadBalancer;
+  /** The selected legacy Timeout's conf (empty: none, every value 0). */
+  mesh::v1alpha1::Timeout::Conf timeout;
+
+  /** Every cluster of every route, in route order, first occurrence of each name. */
+  std::vector<LegacyCluster> clusters() const;
+};
+
+/** The routing of the outbound to `service` of `dataplane` (Kuma's determineRoutes). */
+OutboundRouting outboundRouting(const xds::MeshContext& mesh, const model::Resource& dataplane,
+                                const std::string& service);
+
+/**
+ * Kuma's RoutesConfigurer for one route: match (http routes), cluster or weighted clusters,
+ * `timeout` = the legacy http.requestTimeout (0s without), header modifications, rewrites; no
+ * name. Resets what the route had of those.
+ */
+void configureRoute(const LegacyRoute& route, const mesh::v1alpha1::Timeout::Conf& timeout,
+                    envoy::config::route::v3::Route& out);
+
+/**
+ * Kuma's LbConfigurer (envoy_clusters.LB): roundRobin/none → ROUND_ROBIN, leastRequest →
+ * LEAST_REQUEST with choice_count (default 2), ringHash → RING_HASH with its hash function and
+ * ring sizes, random → RANDOM, maglev → MAGLEV.
+ * @return InvalidArgument for an unknown ring hash function (Kuma fails the same way).
+ */
+absl::Status setLoadBalancer(const mesh::v1alpha1::TrafficRoute::LoadBalancer& lb,
+                             envoy::config::cluster::v3::Cluster& cluster);
+
+class XdsConfigurer : public xds::PolicyPlugin {
+ public:
+  // kuma::xds::PolicyPlugin
+  std::string_view policyType() const override;
+  /** 0: Kuma's legacy generator runs before every policy plugin. */
+  int order() const override;
+  absl::Status configureOutboundRoute(const nlohmann::json& conf, const xds::OutboundTarget& target,
+                                      envoy::config::route::v3::Route& route) const override;
+  absl::Status configureOutboundHcm(
+      const nlohmann::json& conf, const xds::OutboundTarget& target,
+      envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager& hcm)
+      const override;
+  absl::Status configureOutboundTcpProxy(
+      const nlohmann::json& conf, const xds::OutboundTarget& target,
+      envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& proxy) const override;
+  absl::Status apply(const xds::ProxyContext& proxy,
+                     const std::vector<const nlohmann::json*>& specs,
+                     xds::ResourceSet& resources) const override;
+};
+
+}  // namespace kuma::policies::trafficroute
