@@ -1,0 +1,266 @@
+#include "source/plugins/policies/meshtcproute/xds_configurer.h"
+
+#include <map>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "source/plugins/policies/core/policy.h"
+#include "source/plugins/policies/core/rules.h"
+#include "source/plugins/policies/core/target_ref.h"
+#include "source/plugins/policies/meshhttproute/xds_configurer.h"
+#include "source/xds/context/mesh_context.h"
+#include "source/xds/envoy/envoy_util.h"
+#include "source/xds/envoy/resource_set.h"
+#include "source/xds/generator/generator.h"
+
+namespace kuma::policies::meshtcproute {
+namespace {
+
+using meshhttproute::Backend;
+using nlohmann::json;
+namespace cluster_v3 = envoy::config::cluster::v3;
+namespace endpoint_v3 = envoy::config::endpoint::v3;
+namespace listener_v3 = envoy::config::listener::v3;
+namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
+
+constexpr std::string_view kMeshTCPRoute = "MeshTCPRoute";
+constexpr char kTcpProxyName[] = "envoy.filters.network.tcp_proxy";
+constexpr char kTagsMetadataKey[] = "io.kuma.tags";
+
+// Kuma's MakeTCPSplit accepts backends of these protocols (not tls, not mysql).
+bool tcpSplitProtocol(xds::Protocol p) {
+  return p != xds::Protocol::Tls && p != xds::Protocol::Mysql;
+}
+
+// The split of a merged conf for the destination (Kuma's getBackendRefs + MakeTCPSplit).
+std::vector<Backend> splitOf(const json& conf, const xds::OutboundTarget& target) {
+  std::vector<Backend> out;
+  const json* def = conf.is_object() ? member(conf, "default") : nullptr;
+  const json* refs = def != nullptr ? member(*def, "backendRefs") : nullptr;
+  if (refs == nullptr || !refs->is_array()) {
+    return out;
+  }
+  for (const json& ref : *refs) {
+    auto b = meshhttproute::legacyBackend(ref, target.service, target.clusterName);
+    if (!b) {
+      continue;
+    }
+    const xds::Protocol p = b->service == target.service || target.mesh == nullptr
+                                ? target.protocol
+                                : target.mesh->protocol(b->service);
+    if (tcpSplitProtocol(p)) {
+      out.push_back(*std::move(b));
+    }
+  }
+  return out;
+}
+
+void setSplit(tcp_v3::TcpProxy& proxy, const std::vector<Backend>& split) {
+  proxy.clear_cluster_specifier();
+  if (split.size() == 1) {
+    proxy.set_cluster(split.front().clusterName);
+    return;
+  }
+  auto* weighted = proxy.mutable_weighted_clusters();
+  for (const Backend& b : split) {
+    auto* c = weighted->add_clusters();
+    c->set_name(b.clusterName);
+    c->set_weight(b.weight);
+  }
+}
+
+// The destination of an outbound listener: its `kuma.io/service` and tags (io.kuma.tags).
+std::map<std::string, std::string> listenerTags(const listener_v3::Listener& l) {
+  std::map<std::string, std::string> tags;
+  auto it = l.metadata().filter_metadata().find(kTagsMetadataKey);
+  if (it == l.metadata().filter_metadata().end()) {
+    return tags;
+  }
+  for (const auto& [k, v] : it->second.fields()) {
+    tags[k] = v.string_value();
+  }
+  return tags;
+}
+
+// Every plugin's conf for `service` and the proxy (as the generator computes them).
+json pluginConf(const xds::PolicyPlugin& plugin, const xds::ProxyContext& proxy,
+                const std::string& service) {
+  const std::vector<const json*> specs = meshhttproute::selectedSpecs(proxy, plugin.policyType());
+  if (std::optional<json> conf = plugin.destinationConf(specs, service)) {
+    return *std::move(conf);
+  }
+  return mergeDestinationConf(specs, service);
+}
+
+}  // namespace
+
+std::string_view XdsConfigurer::policyType() const {
+  return kMeshTCPRoute;
+}
+
+int XdsConfigurer::order() const {
+  return 200;  // Kuma's MeshTCPRoute order
+}
+
+std::optional<json> XdsConfigurer::destinationConf(const std::vector<const json*>& specs,
+                                                   const std::string& service) const {
+  // Kuma's To.GetDefault: the first rule, or without rules a rule to the item's own targetRef
+  // (weight 1); merged (RFC 7396) in precedence order.
+  json merged;
+  for (const json* spec : specs) {
+    const json* to = spec != nullptr ? member(*spec, "to") : nullptr;
+    if (to == nullptr || !to->is_array()) {
+      continue;
+    }
+    for (const json& item : *to) {
+      const json* ref = member(item, "targetRef");
+      if (!coversDestination(parseTargetRef(ref != nullptr ? *ref : json()), service)) {
+        continue;
+      }
+      json rule;
+      if (const json* rules = member(item, "rules");
+          rules != nullptr && rules->is_array() && !rules->empty()) {
+        rule = (*rules)[0];
+      } else {
+        json backend = ref != nullptr && ref->is_object() ? *ref : json::object();
+        backend["weight"] = 1;
+        rule = json{{"default", {{"backendRefs", json::array({backend})}}}};
+      }
+      if (merged.is_null()) {
+        merged = json::object();
+      }
+      merged.merge_patch(rule);
+    }
+  }
+  return merged;
+}
+
+absl::Status XdsConfigurer::configureOutboundResources(const json& conf,
+                                                       const xds::OutboundTarget& target,
+                                                       xds::OutboundResources& res) const {
+  // HTTP destinations: only without a MeshHTTPRoute, which the shared hook cannot see (apply()).
+  if (conf.is_null() || xds::isHttpProtocol(target.protocol)) {
+    return absl::OkStatus();
+  }
+  return meshhttproute::provideBackendClusters(target, splitOf(conf, target), res);
+}
+
+absl::Status XdsConfigurer::configureOutboundTcpProxy(const json& conf,
+                                                      const xds::OutboundTarget& target,
+                                                      tcp_v3::TcpProxy& proxy) const {
+  if (conf.is_null()) {
+    return absl::OkStatus();
+  }
+  const std::vector<Backend> split = splitOf(conf, target);
+  if (!split.empty()) {
+    setSplit(proxy, split);
+  }
+  return absl::OkStatus();
+}
+
+// An HTTP destination covered by a MeshTCPRoute and by no MeshHTTPRoute: Kuma replaces its
+// outbound listener with a tcp_proxy one (the later plugins then configure that tcp_proxy) and
+// makes the split's clusters.
+absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
+                                  const std::vector<const json*>& specs,
+                                  xds::ResourceSet& resources) const {
+  if (specs.empty() || proxy.mesh == nullptr) {
+    return absl::OkStatus();
+  }
+  const std::string listenerType = xds::ResourceSet::typeUrlOf<listener_v3::Listener>();
+  const std::string clusterType = xds::ResourceSet::typeUrlOf<cluster_v3::Cluster>();
+  const std::string endpointType =
+      xds::ResourceSet::typeUrlOf<endpoint_v3::ClusterLoadAssignment>();
+  std::vector<const json*> httpSpecs;
+  bool httpSpecsRead = false;
+  for (const std::string& name : resources.names(listenerType)) {
+    if (!absl::StartsWith(name, "outbound:") || absl::StartsWith(name, "outbound:passthrough")) {
+      continue;
+    }
+    auto* l = resources.find<listener_v3::Listener>(name);
+    const std::map<std::string, std::string> tags = listenerTags(*l);
+    auto svc = tags.find(xds::kServiceTag);
+    if (svc == tags.end()) {
+      continue;
+    }
+    const std::string service = svc->second;
+    xds::OutboundTarget target;
+    target.proxy = &proxy;
+    target.mesh = proxy.mesh;
+    target.service = service;
+    target.protocol = proxy.mesh->protocol(service);
+    target.clusterName = xds::outboundClusterName(service, tags);
+    target.listenerName = name;
+    if (!xds::isHttpProtocol(target.protocol)) {
+      continue;
+    }
+    std::optional<json> conf = destinationConf(specs, service);
+    if (!conf || conf->is_null()) {
+      continue;
+    }
+    if (!httpSpecsRead) {
+      httpSpecs = meshhttproute::selectedSpecs(proxy, kMeshHTTPRoute);
+      httpSpecsRead = true;
+    }
+    if (!meshhttproute::combineRules(httpSpecs, service).is_null()) {
+      continue;  // MeshHTTPRoute takes precedence on HTTP destinations
+    }
+    const std::vector<Backend> split = splitOf(*conf, target);
+
+    // The clusters: copies of the destination's own, as in the shared hook.
+    auto* main = resources.find<cluster_v3::Cluster>(target.clusterName);
+    auto* mainCla = resources.find<endpoint_v3::ClusterLoadAssignment>(target.clusterName);
+    if (main == nullptr || mainCla == nullptr) {
+      continue;
+    }
+    xds::OutboundResources res;
+    res.clusters.push_back(std::make_unique<cluster_v3::Cluster>(*main));
+    res.endpoints.push_back(std::make_unique<endpoint_v3::ClusterLoadAssignment>(*mainCla));
+    if (absl::Status s = meshhttproute::provideBackendClusters(target, split, res); !s.ok()) {
+      return s;
+    }
+    resources.remove(clusterType, target.clusterName);
+    resources.remove(endpointType, target.clusterName);
+    for (auto& c : res.clusters) {
+      resources.add(std::move(*c));
+    }
+    for (auto& e : res.endpoints) {
+      resources.add(std::move(*e));
+    }
+
+    // The listener: one chain with a tcp_proxy, configured by every other plugin.
+    tcp_v3::TcpProxy tcp;
+    tcp.set_stat_prefix(xds::sanitizeMetric(service));
+    if (!split.empty()) {
+      setSplit(tcp, split);
+    }
+    if (proxy.options != nullptr && proxy.options->plugins != nullptr) {
+      for (const xds::PolicyPluginPtr& plugin : *proxy.options->plugins) {
+        if (plugin.get() == this) {
+          continue;
+        }
+        if (absl::Status s =
+                plugin->configureOutboundTcpProxy(pluginConf(*plugin, proxy, service), target, tcp);
+            !s.ok()) {
+          return s;
+        }
+      }
+    }
+    l->clear_filter_chains();
+    if (!split.empty()) {
+      auto* filter = l->add_filter_chains()->add_filters();
+      filter->set_name(kTcpProxyName);
+      *filter->mutable_typed_config() = xds::packAny(tcp);
+    } else {
+      l->add_filter_chains();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kuma::policies::meshtcproute
