@@ -293,7 +293,9 @@ TEST(XdsPolicyPlugins, TableIsSortedByKumasOrderWithOnePluginPerType) {
     got.emplace_back(std::string(plugin->policyType()), plugin->order());
   }
   // Kuma 2.14's orders (each policy type's descriptor `Order`).
-  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"MeshTimeout", 1000},
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"MeshHTTPRoute", 100},
+                                                           {"MeshTCPRoute", 200},
+                                                           {"MeshTimeout", 1000},
                                                            {"MeshTrafficPermission", 1100},
                                                            {"MeshCircuitBreaker", 1300},
                                                            {"MeshRetry", 1400}}));
