@@ -465,18 +465,21 @@ TEST(MeshTcpRouteXds, WeightedClustersOnTheTcpProxyAsKuma) {
 }
 
 TEST(MeshTcpRouteXds, AnHttpDestinationBecomesTcpOnlyWithoutAMeshHttpRoute) {
-  // Only a MeshTCPRoute: Kuma's outbound listener is a tcp_proxy with the split.
+  // Only a MeshTCPRoute: Kuma's outbound listener is a tcp_proxy with the split, and neither
+  // MeshTimeout nor MeshRetry configure it (for them it is still an HTTP destination); the plain
+  // cluster MeshHTTPRoute's default made stays.
   Generated tcpOnly = generateWeb(caseResources("http", {kTcpSplitRoute}));
-  EXPECT_THAT(outboundClusters(tcpOnly.out, kClusterType), UnorderedElementsAre(kV1, kV2));
-  EXPECT_THAT(outboundClusters(tcpOnly.out, kEndpointType), UnorderedElementsAre(kV1, kV2));
+  EXPECT_THAT(outboundClusters(tcpOnly.out, kClusterType),
+              UnorderedElementsAre("backend", kV1, kV2));
+  EXPECT_THAT(outboundClusters(tcpOnly.out, kEndpointType),
+              UnorderedElementsAre("backend", kV1, kV2));
+  EXPECT_THAT(endpointsOf(tcpOnly.out, kV1), ElementsAre("10.0.0.1:7000"));
   expectProtoEq(outboundTcpProxy(tcpOnly.out), text<tcp_v3::TcpProxy>(R"(
     stat_prefix: "backend"
     weighted_clusters {
       clusters { name: "backend-154693772bc47249" weight: 80 }
       clusters { name: "backend-5b73b3f4adf20020" weight: 20 }
-    }
-    idle_timeout { seconds: 3600 }
-    max_connect_attempts { value: 5 })"));
+    })"));
 
   // With a MeshHTTPRoute too, the MeshHTTPRoute decides (here: only v2 on /v2, else backend).
   const std::string http = R"(type: MeshHTTPRoute

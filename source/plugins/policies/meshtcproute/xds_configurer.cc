@@ -16,7 +16,6 @@
 #include "source/xds/context/mesh_context.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/resource_set.h"
-#include "source/xds/generator/generator.h"
 
 namespace kuma::policies::meshtcproute {
 namespace {
@@ -87,16 +86,6 @@ std::map<std::string, std::string> listenerTags(const listener_v3::Listener& l) 
   return tags;
 }
 
-// Every plugin's conf for `service` and the proxy (as the generator computes them).
-json pluginConf(const xds::PolicyPlugin& plugin, const xds::ProxyContext& proxy,
-                const std::string& service) {
-  const std::vector<const json*> specs = meshhttproute::selectedSpecs(proxy, plugin.policyType());
-  if (std::optional<json> conf = plugin.destinationConf(specs, service)) {
-    return *std::move(conf);
-  }
-  return mergeDestinationConf(specs, service);
-}
-
 }  // namespace
 
 std::string_view XdsConfigurer::policyType() const {
@@ -164,8 +153,7 @@ absl::Status XdsConfigurer::configureOutboundTcpProxy(const json& conf,
 }
 
 // An HTTP destination covered by a MeshTCPRoute and by no MeshHTTPRoute: Kuma replaces its
-// outbound listener with a tcp_proxy one (the later plugins then configure that tcp_proxy) and
-// makes the split's clusters.
+// outbound listener with a tcp_proxy one and adds the split's clusters.
 absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
                                   const std::vector<const json*>& specs,
                                   xds::ResourceSet& resources) const {
@@ -212,7 +200,8 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     }
     const std::vector<Backend> split = splitOf(*conf, target);
 
-    // The clusters: copies of the destination's own, as in the shared hook.
+    // The split's clusters, copies of the destination's own as in the shared hook. Kuma's
+    // MeshHTTPRoute plugin (order 100) has made the destination's own cluster already; it stays.
     auto* main = resources.find<cluster_v3::Cluster>(target.clusterName);
     auto* mainCla = resources.find<endpoint_v3::ClusterLoadAssignment>(target.clusterName);
     if (main == nullptr || mainCla == nullptr) {
@@ -224,40 +213,28 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     if (absl::Status s = meshhttproute::provideBackendClusters(target, split, res); !s.ok()) {
       return s;
     }
-    resources.remove(clusterType, target.clusterName);
-    resources.remove(endpointType, target.clusterName);
     for (auto& c : res.clusters) {
-      resources.add(std::move(*c));
-    }
-    for (auto& e : res.endpoints) {
-      resources.add(std::move(*e));
-    }
-
-    // The listener: one chain with a tcp_proxy, configured by every other plugin.
-    tcp_v3::TcpProxy tcp;
-    tcp.set_stat_prefix(xds::sanitizeMetric(service));
-    if (!split.empty()) {
-      setSplit(tcp, split);
-    }
-    if (proxy.options != nullptr && proxy.options->plugins != nullptr) {
-      for (const xds::PolicyPluginPtr& plugin : *proxy.options->plugins) {
-        if (plugin.get() == this) {
-          continue;
-        }
-        if (absl::Status s =
-                plugin->configureOutboundTcpProxy(pluginConf(*plugin, proxy, service), target, tcp);
-            !s.ok()) {
-          return s;
-        }
+      if (c->name() != target.clusterName) {
+        resources.add(std::move(*c));
       }
     }
+    for (auto& e : res.endpoints) {
+      if (e->cluster_name() != target.clusterName) {
+        resources.add(std::move(*e));
+      }
+    }
+
+    // The listener: one chain with a tcp_proxy. The later plugins do not configure it: for Kuma
+    // the listener is still an HTTP destination's, and they look for its HTTP connection manager.
+    tcp_v3::TcpProxy tcp;
+    tcp.set_stat_prefix(xds::sanitizeMetric(service));
     l->clear_filter_chains();
+    auto* chain = l->add_filter_chains();
     if (!split.empty()) {
-      auto* filter = l->add_filter_chains()->add_filters();
+      setSplit(tcp, split);
+      auto* filter = chain->add_filters();
       filter->set_name(kTcpProxyName);
       *filter->mutable_typed_config() = xds::packAny(tcp);
-    } else {
-      l->add_filter_chains();
     }
   }
   return absl::OkStatus();

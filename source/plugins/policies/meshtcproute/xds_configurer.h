@@ -7,7 +7,7 @@
 // the outbound's tcp_proxy: one cluster or weighted clusters, a backend with tags getting its own
 // EDS cluster and ClusterLoadAssignment as MeshHTTPRoute's do. On an HTTP destination a
 // MeshTCPRoute applies only when no MeshHTTPRoute covers it: the outbound listener then becomes a
-// tcp_proxy (apply()).
+// bare tcp_proxy next to the destination's own cluster (apply(), as Kuma 2.14.3 leaves it).
 
 #include <optional>
 #include <string>
