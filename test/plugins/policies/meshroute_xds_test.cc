@@ -424,6 +424,42 @@ spec:
   }
 }
 
+TEST(MeshHttpRouteXds, ABackendOfAnotherServiceGetsThatServicesClusterAndEndpoints) {
+  const std::string other = xds::testing::dataplaneYaml(
+      "other-1", "10.0.0.9",
+      "  inbound:\n  - {port: 7000, tags: {kuma.io/service: other, kuma.io/protocol: http}}\n");
+  const std::string route = R"(type: MeshHTTPRoute
+mesh: default
+name: backend-to-other
+spec:
+  targetRef: {kind: Mesh}
+  to:
+  - targetRef: {kind: MeshService, name: backend}
+    rules:
+    - matches: [{path: {type: PathPrefix, value: /}}]
+      default:
+        backendRefs: [{kind: MeshService, name: other}]
+)";
+  Generated g =
+      generateWeb(caseResources("http", {other, route}, xds::testing::mtlsMeshYaml("STRICT")));
+  EXPECT_THAT(outboundClusters(g.out, kClusterType), ::testing::IsEmpty());
+  EXPECT_THAT(endpointsOf(g.out, "other"), ElementsAre("10.0.0.9:7000"));
+  const auto c = xds::testing::decode<cluster_v3::Cluster>(g.out, kClusterType, "other");
+  tls_v3::UpstreamTlsContext tls;
+  ASSERT_TRUE(c.transport_socket().typed_config().UnpackTo(&tls));
+  EXPECT_EQ(tls.sni(), "other{mesh=default}");
+  EXPECT_EQ(tls.common_tls_context()
+                .combined_validation_context()
+                .default_validation_context()
+                .match_typed_subject_alt_names(0)
+                .matcher()
+                .exact(),
+            "spiffe://default/other");
+  const auto routes = outboundRoutes(g.out);
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].route().cluster(), "other");
+}
+
 TEST(MeshHttpRouteXds, WithoutARouteTheDestinationKeepsItsDefaultRouteAndCluster) {
   Generated g = generateWeb(caseResources("http", {}));
   EXPECT_THAT(outboundClusters(g.out, kClusterType), ElementsAre("backend"));
