@@ -553,6 +553,48 @@ spec:
   EXPECT_EQ(outboundTcpProxy(g.out).cluster(), "backend");
 }
 
+TEST(MeshRouteXds, NoListenerWhereKumaGeneratesNone) {
+  // Every backend of the only (catch-all) rule has weight 0: no route, no listener, no cluster.
+  const std::string http = R"(type: MeshHTTPRoute
+mesh: default
+name: backend-nowhere
+spec:
+  targetRef: {kind: Mesh}
+  to:
+  - targetRef: {kind: MeshService, name: backend}
+    rules:
+    - matches: [{path: {type: PathPrefix, value: /}}]
+      default:
+        backendRefs: [{kind: MeshServiceSubset, name: backend, tags: {version: v1}, weight: 0}]
+)";
+  Generated g = generateWeb(caseResources("http", {http}));
+  EXPECT_EQ(g.out.find(kListenerType, kOutbound), nullptr);
+  EXPECT_THAT(outboundClusters(g.out, kClusterType), ::testing::IsEmpty());
+  EXPECT_THAT(outboundClusters(g.out, kEndpointType), ::testing::IsEmpty());
+
+  // A MeshTCPRoute whose backend does not resolve (a MeshExternalService, not generated here).
+  const std::string tcp = R"(type: MeshTCPRoute
+mesh: default
+name: backend-external
+spec:
+  targetRef: {kind: Mesh}
+  to:
+  - targetRef: {kind: MeshService, name: backend}
+    rules:
+    - default:
+        backendRefs: [{kind: MeshExternalService, name: somewhere}]
+)";
+  Generated t = generateWeb(caseResources("tcp", {tcp}));
+  EXPECT_EQ(t.out.find(kListenerType, kOutbound), nullptr);
+  EXPECT_THAT(outboundClusters(t.out, kClusterType), ::testing::IsEmpty());
+
+  // On an HTTP destination that MeshTCPRoute is ignored: the default HTTP outbound stays.
+  Generated h = generateWeb(caseResources("http", {tcp}));
+  const auto routes = outboundRoutes(h.out);
+  ASSERT_EQ(routes.size(), 1u);
+  EXPECT_EQ(routes[0].route().cluster(), "backend");
+}
+
 TEST(MeshRoutePlugins, RegisteredWithKumasOrders) {
   meshhttproute::XdsConfigurer http;
   meshtcproute::XdsConfigurer tcp;

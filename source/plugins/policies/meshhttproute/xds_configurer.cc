@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -23,7 +24,9 @@
 #include "source/plugins/policies/core/rules.h"
 #include "source/plugins/policies/core/target_ref.h"
 #include "source/xds/context/mesh_context.h"
+#include "envoy/config/listener/v3/listener.pb.h"
 #include "source/xds/envoy/envoy_util.h"
+#include "source/xds/envoy/resource_set.h"
 
 namespace kuma::policies::meshhttproute {
 namespace {
@@ -714,7 +717,7 @@ std::optional<Backend> legacyBackend(const json& backendRef, const std::string& 
   const TargetRef& t = ref.targetRef;
   const bool legacy = (t.kind == kMeshService && t.sectionName.empty() && !ref.port) ||
                       t.kind == kMeshServiceSubset;
-  if (!legacy || t.name.empty() || ref.weight == 0) {
+  if (!legacy || t.name.empty()) {
     return std::nullopt;
   }
   Backend b;
@@ -915,6 +918,46 @@ absl::Status XdsConfigurer::configureOutboundHcm(const json& conf,
   for (const Route& route : plan->routes) {
     for (const EnvoyMatch& m : envoyMatches(route.match)) {
       *vh->add_routes() = envoyRoute(route, m, base, target);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Kuma generates no outbound listener for an HTTP destination whose routes all ended up without
+// a backend (every split empty); its clusters are gone already (the shared hook kept none).
+absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
+                                  const std::vector<const json*>& specs,
+                                  xds::ResourceSet& resources) const {
+  if (specs.empty() || proxy.mesh == nullptr) {
+    return absl::OkStatus();
+  }
+  const std::string listenerType =
+      xds::ResourceSet::typeUrlOf<envoy::config::listener::v3::Listener>();
+  for (const std::string& name : resources.names(listenerType)) {
+    if (!absl::StartsWith(name, "outbound:") || absl::StartsWith(name, "outbound:passthrough")) {
+      continue;
+    }
+    const auto* l = resources.find<envoy::config::listener::v3::Listener>(name);
+    Tags tags;
+    if (auto md = l->metadata().filter_metadata().find("io.kuma.tags");
+        md != l->metadata().filter_metadata().end()) {
+      for (const auto& [k, v] : md->second.fields()) {
+        tags[k] = v.string_value();
+      }
+    }
+    auto svc = tags.find(kServiceTag);
+    if (svc == tags.end()) {
+      continue;
+    }
+    xds::OutboundTarget target;
+    target.proxy = &proxy;
+    target.mesh = proxy.mesh;
+    target.service = svc->second;
+    target.protocol = proxy.mesh->protocol(target.service);
+    target.clusterName = xds::outboundClusterName(target.service, tags);
+    std::optional<Plan> plan = planRoutes(combineRules(specs, target.service), target);
+    if (plan && plan->routes.empty()) {
+      resources.remove(listenerType, name);
     }
   }
   return absl::OkStatus();

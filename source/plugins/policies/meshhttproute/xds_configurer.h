@@ -54,10 +54,10 @@ std::string splitClusterName(const std::string& service, const Tags& tags);
 std::string hashMatches(const nlohmann::json& matches);
 
 /**
- * A legacy backendRef (MeshService without sectionName/port, MeshServiceSubset) as a Backend;
- * nullopt for references to real resources (not generated with meshServices disabled) and for an
- * explicit weight 0. `destination`/`destinationCluster`: the outbound being configured, whose own
- * cluster a tag-less reference to it names.
+ * A legacy backendRef (MeshService without sectionName/port, MeshServiceSubset) as a Backend (also
+ * with weight 0: it counts as a backend, but a split leaves it out); nullopt for references to
+ * real resources (not generated with meshServices disabled). `destination`/`destinationCluster`:
+ * the outbound being configured, whose own cluster a tag-less reference to it names.
  */
 std::optional<Backend> legacyBackend(const nlohmann::json& backendRef,
                                      const std::string& destination,
@@ -101,6 +101,9 @@ class XdsConfigurer : public xds::PolicyPlugin {
       const nlohmann::json& conf, const xds::OutboundTarget& target,
       envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager& hcm)
       const override;
+  absl::Status apply(const xds::ProxyContext& proxy,
+                     const std::vector<const nlohmann::json*>& specs,
+                     xds::ResourceSet& resources) const override;
 };
 
 }  // namespace kuma::policies::meshhttproute

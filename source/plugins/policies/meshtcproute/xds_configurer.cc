@@ -36,9 +36,16 @@ bool tcpSplitProtocol(xds::Protocol p) {
   return p != xds::Protocol::Tls && p != xds::Protocol::Mysql;
 }
 
-// The split of a merged conf for the destination (Kuma's getBackendRefs + MakeTCPSplit).
-std::vector<Backend> splitOf(const json& conf, const xds::OutboundTarget& target) {
-  std::vector<Backend> out;
+// The backends of a merged conf for the destination (Kuma's getBackendRefs: the resolved
+// references, weight 0 included) and its split (MakeTCPSplit: without weight 0 and without
+// tls/mysql services).
+struct Split {
+  size_t resolved = 0;
+  std::vector<Backend> backends;
+};
+
+Split splitOf(const json& conf, const xds::OutboundTarget& target) {
+  Split out;
   const json* def = conf.is_object() ? member(conf, "default") : nullptr;
   const json* refs = def != nullptr ? member(*def, "backendRefs") : nullptr;
   if (refs == nullptr || !refs->is_array()) {
@@ -49,11 +56,12 @@ std::vector<Backend> splitOf(const json& conf, const xds::OutboundTarget& target
     if (!b) {
       continue;
     }
+    ++out.resolved;
     const xds::Protocol p = b->service == target.service || target.mesh == nullptr
                                 ? target.protocol
                                 : target.mesh->protocol(b->service);
-    if (tcpSplitProtocol(p)) {
-      out.push_back(*std::move(b));
+    if (b->weight != 0 && tcpSplitProtocol(p)) {
+      out.backends.push_back(*std::move(b));
     }
   }
   return out;
@@ -136,7 +144,7 @@ absl::Status XdsConfigurer::configureOutboundResources(const json& conf,
   if (conf.is_null() || xds::isHttpProtocol(target.protocol)) {
     return absl::OkStatus();
   }
-  return meshhttproute::provideBackendClusters(target, splitOf(conf, target), res);
+  return meshhttproute::provideBackendClusters(target, splitOf(conf, target).backends, res);
 }
 
 absl::Status XdsConfigurer::configureOutboundTcpProxy(const json& conf,
@@ -145,7 +153,7 @@ absl::Status XdsConfigurer::configureOutboundTcpProxy(const json& conf,
   if (conf.is_null()) {
     return absl::OkStatus();
   }
-  const std::vector<Backend> split = splitOf(conf, target);
+  const std::vector<Backend> split = splitOf(conf, target).backends;
   if (!split.empty()) {
     setSplit(proxy, split);
   }
@@ -153,7 +161,8 @@ absl::Status XdsConfigurer::configureOutboundTcpProxy(const json& conf,
 }
 
 // An HTTP destination covered by a MeshTCPRoute and by no MeshHTTPRoute: Kuma replaces its
-// outbound listener with a tcp_proxy one and adds the split's clusters.
+// outbound listener with a tcp_proxy one and adds the split's clusters. A non-HTTP destination
+// whose rule has no usable backend: Kuma generates no listener for it.
 absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
                                   const std::vector<const json*>& specs,
                                   xds::ResourceSet& resources) const {
@@ -161,9 +170,6 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     return absl::OkStatus();
   }
   const std::string listenerType = xds::ResourceSet::typeUrlOf<listener_v3::Listener>();
-  const std::string clusterType = xds::ResourceSet::typeUrlOf<cluster_v3::Cluster>();
-  const std::string endpointType =
-      xds::ResourceSet::typeUrlOf<endpoint_v3::ClusterLoadAssignment>();
   std::vector<const json*> httpSpecs;
   bool httpSpecsRead = false;
   for (const std::string& name : resources.names(listenerType)) {
@@ -184,11 +190,21 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     target.protocol = proxy.mesh->protocol(service);
     target.clusterName = xds::outboundClusterName(service, tags);
     target.listenerName = name;
-    if (!xds::isHttpProtocol(target.protocol)) {
-      continue;
-    }
     std::optional<json> conf = destinationConf(specs, service);
     if (!conf || conf->is_null()) {
+      continue;
+    }
+    if (!xds::isHttpProtocol(target.protocol)) {
+      // Kuma generates no outbound listener when none of the rule's backends resolves, and a
+      // listener without a tcp_proxy when they resolve to an empty split (its clusters are gone
+      // already: the shared hook kept only the split's).
+      const Split split = splitOf(*conf, target);
+      if (split.resolved == 0) {
+        resources.remove(listenerType, name);
+      } else if (split.backends.empty()) {
+        l->clear_filter_chains();
+        l->add_filter_chains();
+      }
       continue;
     }
     if (!httpSpecsRead) {
@@ -198,7 +214,11 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     if (!meshhttproute::combineRules(httpSpecs, service).is_null()) {
       continue;  // MeshHTTPRoute takes precedence on HTTP destinations
     }
-    const std::vector<Backend> split = splitOf(*conf, target);
+    const Split resolved = splitOf(*conf, target);
+    if (resolved.resolved == 0) {
+      continue;  // Kuma's MeshTCPRoute plugin then leaves the HTTP listener alone
+    }
+    const std::vector<Backend>& split = resolved.backends;
 
     // The split's clusters, copies of the destination's own as in the shared hook. Kuma's
     // MeshHTTPRoute plugin (order 100) has made the destination's own cluster already; it stays.
@@ -230,7 +250,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     tcp.set_stat_prefix(xds::sanitizeMetric(service));
     l->clear_filter_chains();
     auto* chain = l->add_filter_chains();
-    if (!split.empty()) {
+    if (!split.empty()) {  // else Kuma's listener has a chain without filters
       setSplit(tcp, split);
       auto* filter = chain->add_filters();
       filter->set_name(kTcpProxyName);
