@@ -572,7 +572,9 @@ spec:
   EXPECT_THAT(outboundClusters(g.out, kClusterType), ::testing::IsEmpty());
   EXPECT_THAT(outboundClusters(g.out, kEndpointType), ::testing::IsEmpty());
 
-  // A MeshTCPRoute whose backend does not resolve (a MeshExternalService, not generated here).
+  // A MeshTCPRoute whose only backend is a MeshExternalService (resolved by Kuma, but no cluster
+  // is generated for it here): a listener without filters, no cluster (Kuma 2.14.3, case
+  // meshroute-no-backend).
   const std::string tcp = R"(type: MeshTCPRoute
 mesh: default
 name: backend-external
@@ -585,14 +587,18 @@ spec:
         backendRefs: [{kind: MeshExternalService, name: somewhere}]
 )";
   Generated t = generateWeb(caseResources("tcp", {tcp}));
-  EXPECT_EQ(t.out.find(kListenerType, kOutbound), nullptr);
+  const auto l = xds::testing::decode<listener_v3::Listener>(t.out, kListenerType, kOutbound);
+  ASSERT_EQ(l.filter_chains_size(), 1);
+  EXPECT_EQ(l.filter_chains(0).filters_size(), 0);
   EXPECT_THAT(outboundClusters(t.out, kClusterType), ::testing::IsEmpty());
 
-  // On an HTTP destination that MeshTCPRoute is ignored: the default HTTP outbound stays.
+  // On an HTTP destination the same: the MeshTCPRoute applies (no MeshHTTPRoute), a listener
+  // without filters; the plain cluster of MeshHTTPRoute's default stays.
   Generated h = generateWeb(caseResources("http", {tcp}));
-  const auto routes = outboundRoutes(h.out);
-  ASSERT_EQ(routes.size(), 1u);
-  EXPECT_EQ(routes[0].route().cluster(), "backend");
+  const auto hl = xds::testing::decode<listener_v3::Listener>(h.out, kListenerType, kOutbound);
+  ASSERT_EQ(hl.filter_chains_size(), 1);
+  EXPECT_EQ(hl.filter_chains(0).filters_size(), 0);
+  EXPECT_THAT(outboundClusters(h.out, kClusterType), ElementsAre("backend"));
 }
 
 TEST(MeshRoutePlugins, RegisteredWithKumasOrders) {

@@ -307,12 +307,14 @@ std::optional<Plan> planRoutes(const json& conf, const xds::OutboundTarget& targ
       p.match["path"] = catchAllMatch()["path"];
     }
     std::vector<Backend> resolved;
+    bool anyResolved = false;
     for (const json& ref : p.refs) {
+      anyResolved = anyResolved || resolvesAsBackend(ref);
       if (auto b = legacyBackend(ref, target.service, target.clusterName)) {
         resolved.push_back(*std::move(b));
       }
     }
-    if (resolved.empty()) {
+    if (!anyResolved) {
       // Kuma's DefaultBackendRef: the destination itself, weight 100.
       resolved.push_back(Backend{target.service, {}, target.clusterName, 100});
     }
@@ -728,6 +730,17 @@ std::optional<Backend> legacyBackend(const json& backendRef, const std::string& 
   b.clusterName = b.service == destination && b.tags.empty() ? destinationCluster
                                                              : splitClusterName(b.service, b.tags);
   return b;
+}
+
+bool resolvesAsBackend(const json& backendRef) {
+  const BackendRef ref = parseBackendRef(backendRef);
+  const TargetRef& t = ref.targetRef;
+  const bool real = (t.kind == kMeshService && (!t.sectionName.empty() || ref.port)) ||
+                    t.kind == kMeshExternalService || t.kind == kMeshMultiZoneService;
+  if (!real) {
+    return true;
+  }
+  return t.labels.empty() && !t.name.empty();
 }
 
 absl::Status provideBackendClusters(const xds::OutboundTarget& target,

@@ -64,6 +64,15 @@ std::optional<Backend> legacyBackend(const nlohmann::json& backendRef,
                                      const std::string& destinationCluster);
 
 /**
+ * Does Kuma's resolve.BackendRef accept `backendRef`? Legacy references always; references to
+ * real resources (MeshService with sectionName/port, MeshExternalService, MeshMultiZoneService)
+ * when they name the resource (label selectors are taken as resolving to nothing: with
+ * meshServices disabled there are no such resources here). An accepted reference that
+ * legacyBackend() does not turn into a Backend still counts as a backend of its rule.
+ */
+bool resolvesAsBackend(const nlohmann::json& backendRef);
+
+/**
  * Makes `res` hold exactly the clusters Kuma generates for `backends` of the destination
  * `target`: every backend other than the destination's own cluster gets a copy of that cluster
  * (so every plugin's cluster settings carry over) renamed, with the mTLS SNI and SAN Kuma sets for

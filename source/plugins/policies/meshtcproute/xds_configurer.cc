@@ -36,9 +36,9 @@ bool tcpSplitProtocol(xds::Protocol p) {
   return p != xds::Protocol::Tls && p != xds::Protocol::Mysql;
 }
 
-// The backends of a merged conf for the destination (Kuma's getBackendRefs: the resolved
-// references, weight 0 included) and its split (MakeTCPSplit: without weight 0 and without
-// tls/mysql services).
+// The backends of a merged conf for the destination (Kuma's getBackendRefs: how many references
+// resolve, weight 0 and real resources included) and its split (MakeTCPSplit: without weight 0 and
+// without tls/mysql services).
 struct Split {
   size_t resolved = 0;
   std::vector<Backend> backends;
@@ -52,11 +52,11 @@ Split splitOf(const json& conf, const xds::OutboundTarget& target) {
     return out;
   }
   for (const json& ref : *refs) {
+    out.resolved += meshhttproute::resolvesAsBackend(ref) ? 1 : 0;
     auto b = meshhttproute::legacyBackend(ref, target.service, target.clusterName);
     if (!b) {
       continue;
     }
-    ++out.resolved;
     const xds::Protocol p = b->service == target.service || target.mesh == nullptr
                                 ? target.protocol
                                 : target.mesh->protocol(b->service);
