@@ -412,29 +412,29 @@ def s3(bench, d, s):
     return r, report
 
 
-def meshtimeout(request_timeout_s):
-    return {"type": "MeshTimeout", "mesh": "default", "name": "mesh-timeout-all-default",
-            "spec": {"targetRef": {"kind": "Mesh", "proxyTypes": ["Sidecar"]},
-                     "from": [{"targetRef": {"kind": "Mesh"},
-                               "default": {"connectionTimeout": "10s", "idleTimeout": "2h0m0s",
-                                           "http": {"requestTimeout": "0s",
-                                                    "streamIdleTimeout": "1h0m0s",
-                                                    "maxStreamDuration": "0s"}}}],
-                     "to": [{"targetRef": {"kind": "Mesh"},
-                             "default": {"connectionTimeout": f"{5 + request_timeout_s % 2}s",
-                                         "idleTimeout": "1h0m0s",
-                                         "http": {"requestTimeout": f"{request_timeout_s}s",
-                                                  "streamIdleTimeout": "30m0s"}}}]}}
+def meshtimeout(default, request_timeout_s):
+    """The mesh's default MeshTimeout as the control plane created it (fetched, not written out
+    here: the defaults have one definition, in the product), with its outbound request timeout
+    (and connect timeout, so that clusters change too) set for one policy change."""
+    policy = {k: default[k] for k in ("type", "mesh", "name", "spec")}
+    to = policy["spec"]["to"][0]["default"]
+    to["connectionTimeout"] = f"{5 + request_timeout_s % 2}s"
+    to.setdefault("http", {})["requestTimeout"] = f"{request_timeout_s}s"
+    return policy
 
 
 def s4(bench, d, s):
     run_connected(bench, d, s, ["--reachable-services", "3"])
     time.sleep(3)
+    path = "/meshes/default/meshtimeouts/mesh-timeout-all-default"
+    code, body = bench.http("GET", "api", path)
+    if code != 200:
+        raise RuntimeError(f"GET the default MeshTimeout: {code} {body}")
+    default = json.loads(body)
     changes = []
     for i in range(bench.size["changes"]):
         t = now_ms()
-        code, body = bench.http("PUT", "api", "/meshes/default/meshtimeouts/mesh-timeout-all-default",
-                                meshtimeout(16 + i))
+        code, body = bench.http("PUT", "api", path, meshtimeout(default, 16 + i))
         if code not in (200, 201):
             raise RuntimeError(f"PUT MeshTimeout: {code} {body}")
         changes.append(t)

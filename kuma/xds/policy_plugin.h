@@ -124,6 +124,11 @@ struct OutboundTarget {
   std::string clusterName;
   /** `outbound:<ip>:<port>` (empty in the shared hooks). */
   std::string listenerName;
+  /**
+   * The control plane's zone (ProxyOptions::zone, Kuma's proxy.Zone). A shared hook that reads it
+   * must put it into its signatureOf().
+   */
+  std::string localZone;
 };
 
 /**

@@ -348,16 +348,18 @@ class JsonBuilder : public YAML::EventHandler {
 
 // yaml-cpp's scanner looks ahead across a whole unterminated flow collection before the parser
 // sees its first event (1 MB of `[` costs 1.6 s, 5 MB 22 s), so flow nesting is measured before
-// parsing. A flow indicator counts where it begins a node (after a line start, white space, `[`,
-// `{`, `,` or `:`); quoted scalars and comments are skipped. Block nesting is bounded by the
+// parsing. A flow indicator counts where it begins a node: outside flow collections only after
+// a line start or white space (`a}[[` and `a:[` are plain scalars there), inside them also after
+// `[`, `{`, `,` or `:`; quoted scalars and comments are skipped. Block nesting is bounded by the
 // event handler.
 bool flowNestingExceeds(std::string_view text, size_t limit) {
   size_t depth = 0;
   char prev = '\n';  // the last character outside quotes and comments
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    const bool atTokenStart = prev == '\n' || prev == ' ' || prev == '\t' || prev == '[' ||
-                              prev == '{' || prev == ',' || prev == ':' || prev == '\r';
+    const bool afterSpace = prev == '\n' || prev == ' ' || prev == '\t' || prev == '\r';
+    const bool atTokenStart =
+        afterSpace || (depth > 0 && (prev == '[' || prev == '{' || prev == ',' || prev == ':'));
     if (c == '#' && (prev == ' ' || prev == '\t' || prev == '\n')) {
       while (i < text.size() && text[i] != '\n') {
         ++i;
@@ -436,6 +438,10 @@ class JsonGuard {
   std::vector<PathFrame> path_;
 };
 
+// Bytes of a key that, even with every byte escaped (`\xNN`, or `\uNNNN` per code point) and
+// quoted, stay within YAML's 1024-character limit of implicit keys.
+constexpr size_t kMaxPlainKeyBytes = 150;
+
 template <typename Json>
 void emit(YAML::Emitter& out, const Json& value) {
   if (value.is_object()) {
@@ -445,6 +451,11 @@ void emit(YAML::Emitter& out, const Json& value) {
     }
     out << YAML::BeginMap;
     for (auto it = value.begin(); it != value.end(); ++it) {
+      // An implicit key is at most 1024 characters as written (escapes included): longer ones
+      // become explicit (`? key`), or the YAML would not read back.
+      if (it.key().size() > kMaxPlainKeyBytes) {
+        out << YAML::LongKey;
+      }
       out << YAML::Key << it.key() << YAML::Value;
       emit(out, it.value());
     }

@@ -370,6 +370,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   callbacksOptions.deregistrationDelay = cfg.xdsServer.dataplaneDeregistrationDelay;
   callbacksOptions.proxyDefaults.internalCidrs = cfg.ipam.knownInternalCIDRs;
   callbacksOptions.proxyDefaults.serviceVipPort = cfg.dnsServer.serviceVipPort;
+  callbacksOptions.proxyDefaults.zone = cfg.multizone.zone.name;
   cp->xdsCallbacks_ = std::make_unique<xds::sync::DataplaneCallbacks>(
       *cp->manager_, registry, *cp->reconciler_, callbacksOptions);
   xds::server::AdsServerOptions adsOptions;

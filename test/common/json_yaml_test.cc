@@ -86,6 +86,37 @@ TEST(JsonYamlLimits, YamlNestingIsBounded) {
   EXPECT_FALSE(parseYaml(block + "x\n").ok());
 }
 
+// Found by rest_codec_fuzz: brackets inside plain scalars (block context) open no flow
+// collection, however many lines repeat them; kuma-cp must read back what it writes.
+TEST(JsonYamlLimits, BracketsInsidePlainScalarsAreNotNesting) {
+  const std::string brackets(200, '[');
+  const std::string doc = "mesh: a gate}" + brackets + "}~\nkri: b}" + brackets +
+                          "\nc: x:" + brackets + "\nd: y," + brackets + "\n";
+  auto v = parseYaml(doc);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ((*v)["mesh"], "a gate}" + brackets + "}~");
+  EXPECT_EQ((*v)["kri"], "b}" + brackets);
+  EXPECT_EQ((*v)["c"], "x:" + brackets);
+  // Real flow collections still count, also after `,` and `:` inside them.
+  EXPECT_FALSE(parseYaml("a: [" + std::string(300, '[') + "]\n").ok());
+  EXPECT_FALSE(parseYaml("a: [1," + std::string(300, '[') + "]\n").ok());
+  EXPECT_FALSE(parseYaml("a: {b:" + std::string(300, '{') + "}\n").ok());
+}
+
+// Found by rest_codec_fuzz: a long key (control characters escaped make it longer still) must
+// be written as an explicit key, or YAML's 1024-character limit of implicit keys rejects it.
+TEST(JsonYamlLimits, LongKeysReadBack) {
+  for (const std::string& key :
+       {std::string(150, 'k'), std::string(151, 'k'), std::string(2000, 'k'),
+        "ku" + std::string(300, '\x04') + "ma.io/service", std::string(600, '\x0b')}) {
+    nlohmann::json doc = {{"match", {{key, "*"}}}, {"after", 1}};
+    const std::string yaml = toYaml(doc);
+    auto back = parseYaml(yaml);
+    ASSERT_TRUE(back.ok()) << back.status() << "\n" << yaml.substr(0, 200);
+    EXPECT_EQ(*back, doc);
+  }
+}
+
 TEST(JsonYamlLimits, RecursiveAliasIsRefused) {
   for (const char* doc : {"x: &a {y: *a}", "&a [*a]", "a: &x\n  b: &y\n    c: *x\n"}) {
     auto v = parseYaml(doc);

@@ -16,7 +16,8 @@ json meshRef() {
   return {{"kind", "Mesh"}};
 }
 
-// The default policies of a new mesh (spec §10), as REST JSON.
+}  // namespace
+
 std::vector<json> defaultPolicies(const std::string& mesh) {
   std::vector<json> out;
   out.push_back(
@@ -82,6 +83,8 @@ std::vector<json> defaultPolicies(const std::string& mesh) {
              {{"tcp", {{"maxConnectAttempt", 5}}}, {"http", retry}, {"grpc", retry}}}}}}}}});
   return out;
 }
+
+namespace {
 
 std::vector<json> routingResources(const std::string& mesh) {
   const json any = {{"match", {{"kuma.io/service", "*"}}}};

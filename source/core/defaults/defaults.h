@@ -6,8 +6,10 @@
 // default policies (unless the Mesh skips them via skipCreatingInitialPolicies).
 
 #include <string>
+#include <vector>
 
 #include "kuma/runtime/component.h"
+#include "nlohmann/json.hpp"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/model/registry.h"
 
@@ -43,6 +45,13 @@ class DefaultsComponent : public runtime::Component {
   const model::TypeRegistry& registry_;
   const DefaultsOptions options_;
 };
+
+/**
+ * The default policies Kuma 2.14 creates with a Mesh (spec §10; unless its
+ * skipCreatingInitialPolicies skips them), as REST JSON: MeshTimeouts for sidecars and gateways,
+ * MeshCircuitBreaker and MeshRetry. The one definition of them (tests and benchmarks use it too).
+ */
+std::vector<nlohmann::json> defaultPolicies(const std::string& mesh);
 
 /** Builds a resource of type `typeName` from its REST JSON through the registered descriptor. */
 absl::StatusOr<model::Resource> resourceFromJson(const model::TypeRegistry& registry,

@@ -1,76 +1,101 @@
 #include "source/xds/envoy/resource_set.h"
 
+#include <algorithm>
+
 #include "source/xds/envoy/envoy_util.h"
 
 namespace kuma::xds {
 
 void ResourceSet::add(const std::string& typeUrl, std::string name,
                       std::unique_ptr<google::protobuf::Message> message) {
-  Entry& e = types_[typeUrl][std::move(name)];
-  e.message = std::move(message);
-  e.shared = nullptr;
+  if (auto t = finished_.find(typeUrl); t != finished_.end()) {
+    t->second.erase(name);
+  }
+  editing_[typeUrl][std::move(name)] = std::move(message);
 }
 
 void ResourceSet::addShared(const std::string& typeUrl, ResourceConstSharedPtr resource) {
-  Entry& e = types_[typeUrl][resource->name];
-  e.message = nullptr;
-  e.shared = std::move(resource);
+  if (auto t = editing_.find(typeUrl); t != editing_.end()) {
+    t->second.erase(resource->name);
+  }
+  auto& bucket = finished_[typeUrl];
+  const std::string& name = resource->name;
+  bucket.insert_or_assign(name, std::move(resource));
 }
 
 bool ResourceSet::contains(const std::string& typeUrl, const std::string& name) const {
-  auto t = types_.find(typeUrl);
-  return t != types_.end() && t->second.contains(name);
+  auto f = finished_.find(typeUrl);
+  if (f != finished_.end() && f->second.contains(name)) {
+    return true;
+  }
+  auto e = editing_.find(typeUrl);
+  return e != editing_.end() && e->second.contains(name);
 }
 
 bool ResourceSet::remove(const std::string& typeUrl, const std::string& name) {
-  auto t = types_.find(typeUrl);
-  return t != types_.end() && t->second.erase(name) > 0;
+  size_t removed = 0;
+  if (auto f = finished_.find(typeUrl); f != finished_.end()) {
+    removed += f->second.erase(name);
+  }
+  if (auto e = editing_.find(typeUrl); e != editing_.end()) {
+    removed += e->second.erase(name);
+  }
+  return removed > 0;
 }
 
 std::vector<std::string> ResourceSet::names(const std::string& typeUrl) const {
   std::vector<std::string> out;
-  if (auto t = types_.find(typeUrl); t != types_.end()) {
-    out.reserve(t->second.size());
-    for (const auto& [name, entry] : t->second) {
+  if (auto f = finished_.find(typeUrl); f != finished_.end()) {
+    for (const auto& [name, resource] : f->second) {
       out.push_back(name);
     }
   }
+  if (auto e = editing_.find(typeUrl); e != editing_.end()) {
+    for (const auto& [name, message] : e->second) {
+      out.push_back(name);
+    }
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 
 google::protobuf::Message* ResourceSet::mutableMessage(const std::string& typeUrl,
                                                        const std::string& name,
                                                        const google::protobuf::Message& prototype) {
-  auto t = types_.find(typeUrl);
-  if (t == types_.end()) {
-    return nullptr;
-  }
-  auto e = t->second.find(name);
-  if (e == t->second.end()) {
-    return nullptr;
-  }
-  Entry& entry = e->second;
-  if (entry.message == nullptr) {
-    std::unique_ptr<google::protobuf::Message> copy(prototype.New());
-    if (!copy->ParseFromString(entry.shared->serialized)) {
-      return nullptr;  // bytes of another type: not the resource asked for
+  if (auto e = editing_.find(typeUrl); e != editing_.end()) {
+    if (auto m = e->second.find(name); m != e->second.end()) {
+      return m->second.get();
     }
-    entry.message = std::move(copy);
-    entry.shared = nullptr;
   }
-  return entry.message.get();
+  auto f = finished_.find(typeUrl);
+  if (f == finished_.end()) {
+    return nullptr;
+  }
+  auto r = f->second.find(name);
+  if (r == f->second.end()) {
+    return nullptr;
+  }
+  std::unique_ptr<google::protobuf::Message> copy(prototype.New());
+  if (!copy->ParseFromString(r->second->serialized)) {
+    return nullptr;  // bytes of another type: not the resource asked for
+  }
+  f->second.erase(r);
+  auto& slot = editing_[typeUrl][name];
+  slot = std::move(copy);
+  return slot.get();
 }
 
 ResourceSet::Types ResourceSet::finalize() {
-  Types out;
-  for (auto& [typeUrl, entries] : types_) {
-    auto& bucket = out[typeUrl];
-    for (auto& [name, entry] : entries) {
-      bucket.emplace(name, entry.message != nullptr ? makeResource(name, *entry.message)
-                                                    : std::move(entry.shared));
+  for (auto& [typeUrl, messages] : editing_) {
+    auto& bucket = finished_[typeUrl];
+    for (auto& [name, message] : messages) {
+      bucket.insert_or_assign(name, makeResource(name, *message));
     }
   }
-  types_.clear();
+  editing_.clear();
+  std::erase_if(finished_, [](const auto& type) { return type.second.empty(); });
+  Types out = std::move(finished_);
+  finished_.clear();
   return out;
 }
 

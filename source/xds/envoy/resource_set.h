@@ -63,10 +63,6 @@ class ResourceSet {
   Types finalize();
 
  private:
-  struct Entry {
-    std::unique_ptr<google::protobuf::Message> message;  // set while editable
-    ResourceConstSharedPtr shared;                       // set while finished and shared
-  };
   template <class T>
   static std::string nameOf(const T& message) {
     if constexpr (requires { message.cluster_name(); }) {
@@ -78,7 +74,11 @@ class ResourceSet {
   google::protobuf::Message* mutableMessage(const std::string& typeUrl, const std::string& name,
                                             const google::protobuf::Message& prototype);
 
-  std::map<std::string, std::map<std::string, Entry>> types_;
+  // A resource is in exactly one of the two: finished (serialized, possibly shared with other
+  // proxies) or being edited. finalize() moves the finished map out, so shared resources are
+  // inserted once.
+  Types finished_;
+  std::map<std::string, std::map<std::string, std::unique_ptr<google::protobuf::Message>>> editing_;
 };
 
 }  // namespace kuma::xds

@@ -368,10 +368,13 @@ class ProxyGenerator {
             ? staticCluster(kAdminName, *adminIp, port, std::chrono::seconds(5))
             : staticPipeCluster(kAdminName, options_.adminSocketPath, std::chrono::seconds(5));
     admin.set_alt_stat_name(sanitizeMetric(kAdminName));
+    // As Kuma: circuit-breaker stats with remaining capacity on both local clusters.
+    admin.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
     addCluster(std::move(admin));
     cluster_v3::Cluster readiness =
         staticCluster(kReadinessName, *adminIp, options_.readinessPort, std::chrono::seconds(5));
     readiness.set_alt_stat_name(sanitizeMetric(kReadinessName));
+    readiness.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
     addCluster(std::move(readiness));
 
     const std::string& dpAddress = spec_.networking().address();
@@ -794,6 +797,7 @@ class ProxyGenerator {
       target.protocol = protocol;
       target.clusterName = clusterName;
       target.listenerName = absl::StrCat("outbound:", hostPort(o.address, o.port));
+      target.localZone = options_.zone;
       if (clustersDone.insert(clusterName).second) {
         auto group = outboundResources(clusterName, o.tags, target, confs);
         if (!group.ok()) {

@@ -102,6 +102,8 @@ struct ProxyOptions {
    * policies::makeXdsPolicyPlugins()). nullptr: none, the bare Envoy config.
    */
   PolicyPluginListConstSharedPtr plugins = nullptr;
+  /** The control plane's zone (`multizone.zone.name`, Kuma's proxy.Zone): local endpoints. */
+  std::string zone = "default";
 };
 
 /**

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Checks the policy fixtures against Kuma's CRD openAPIV3Schema.
 
-Usage: crd_schema_test.py <testdata dir> <crds dir>
+Usage: crd_schema_test.py <policies dir> <crds dir>
+
+Fixtures: <policies dir>/<policy>/testdata/*.yaml (each policy folder keeps its own).
 
 Every `valid*.yaml` fixture's spec must satisfy the CRD schema of its type, and every
 `invalid-schema*.yaml` fixture's spec must violate it (those carry type/enum/bound errors
@@ -13,35 +15,32 @@ import sys
 import jsonschema
 import yaml
 
-PLURALS = {
-    "MeshTrafficPermission": "meshtrafficpermissions",
-    "MeshTimeout": "meshtimeouts",
-    "MeshRetry": "meshretries",
-    "MeshCircuitBreaker": "meshcircuitbreakers",
-    "MeshHealthCheck": "meshhealthchecks",
-    "MeshHTTPRoute": "meshhttproutes",
-    "MeshTCPRoute": "meshtcproutes",
-    "MeshLoadBalancingStrategy": "meshloadbalancingstrategies",
-    "MeshRateLimit": "meshratelimits",
-    "MeshFaultInjection": "meshfaultinjections",
-    "MeshAccessLog": "meshaccesslogs",
-}
-
-
-def spec_schema(crds: pathlib.Path, kind: str) -> dict:
-    crd = yaml.safe_load((crds / f"kuma.io_{PLURALS[kind]}.yaml").read_text())
-    version = next(v for v in crd["spec"]["versions"] if v.get("storage", True))
-    return version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+def spec_schemas(crds: pathlib.Path) -> dict:
+    """kind -> the spec schema of its storage version, for every CRD in `crds`."""
+    out = {}
+    for path in crds.glob("*.yaml"):
+        crd = yaml.safe_load(path.read_text())
+        if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
+            continue
+        version = next(v for v in crd["spec"]["versions"] if v.get("storage", True))
+        props = version["schema"]["openAPIV3Schema"].get("properties", {})
+        if "spec" in props:
+            out[crd["spec"]["names"]["kind"]] = props["spec"]
+    return out
 
 
 def main() -> int:
-    testdata, crds = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+    policies, crds = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+    schemas = spec_schemas(crds)
     failures, checked, rejected = [], 0, 0
-    for path in sorted(testdata.glob("*/*.yaml")):
+    for path in sorted(policies.glob("*/testdata/*.yaml")):
         if ".violations." in path.name:
             continue
         doc = yaml.safe_load(path.read_text())
-        schema = spec_schema(crds, doc["type"])
+        schema = schemas.get(doc["type"])
+        if schema is None:
+            failures.append(f"{path}: no CRD of kind {doc['type']} in {crds}")
+            continue
         errors = list(jsonschema.Draft4Validator(schema).iter_errors(doc.get("spec") or {}))
         if path.name.startswith("valid"):
             checked += 1
@@ -52,7 +51,7 @@ def main() -> int:
             if not errors:
                 failures.append(f"{path}: expected the CRD schema to reject this fixture")
     if checked == 0 or rejected == 0:
-        failures.append(f"no fixtures found under {testdata} ({checked} valid, {rejected} rejected)")
+        failures.append(f"no fixtures found under {policies} ({checked} valid, {rejected} rejected)")
     for f in failures:
         print(f, file=sys.stderr)
     print(f"checked {checked} valid and {rejected} schema-invalid fixtures")

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
 #include "source/common/json_yaml.h"
 #include "source/core/model/registry.h"
@@ -24,15 +25,11 @@ namespace fs = std::filesystem;
 using validators::ValidationError;
 using validators::Violation;
 
-const std::vector<std::string> kPolicyDirs = {
-    "meshtrafficpermission", "meshtimeout",        "meshretry",    "meshcircuitbreaker",
-    "meshhealthcheck",       "meshhttproute",      "meshtcproute", "meshloadbalancingstrategy",
-    "meshratelimit",         "meshfaultinjection", "meshaccesslog"};
-
-fs::path testdataDir() {
+// Each policy folder keeps its fixtures: source/plugins/policies/<policy>/testdata.
+fs::path policiesDir() {
   const char* root = std::getenv("KUMA_SOURCE_DIR");
   fs::path base = root != nullptr ? fs::path(root) : fs::current_path();
-  return base / "test/plugins/policies/testdata";
+  return base / "source/plugins/policies";
 }
 
 std::string readFile(const fs::path& path) {
@@ -108,8 +105,9 @@ struct Fixture {
 
 std::vector<Fixture> allFixtures() {
   std::vector<Fixture> out;
-  for (const auto& dir : kPolicyDirs) {
-    fs::path p = testdataDir() / dir;
+  for (const auto& folder : fs::directory_iterator(policiesDir())) {
+    const std::string dir = folder.path().filename().string();
+    fs::path p = folder.path() / "testdata";
     if (!fs::exists(p)) {
       continue;
     }
@@ -125,8 +123,20 @@ std::vector<Fixture> allFixtures() {
   return out;
 }
 
+// The folder of every registered Mesh* policy type: its name in lower case.
+std::vector<std::string> policyDirs() {
+  std::vector<std::string> out;
+  for (const model::ResourceTypeDescriptor* d : registry().all()) {
+    if (d->isPolicy && d->name.rfind("Mesh", 0) == 0) {
+      out.push_back(absl::AsciiStrToLower(d->name));
+    }
+  }
+  return out;
+}
+
 TEST(PoliciesFixtures, EveryPolicyHasValidAndInvalidFixtures) {
-  for (const auto& dir : kPolicyDirs) {
+  ASSERT_GE(policyDirs().size(), 11u);
+  for (const auto& dir : policyDirs()) {
     int valid = 0;
     int invalid = 0;
     for (const auto& f : allFixtures()) {
@@ -144,7 +154,7 @@ TEST(PoliciesFixtures, EveryPolicyHasValidAndInvalidFixtures) {
 
 TEST(PoliciesFixtures, ViolationsMatchExactly) {
   std::vector<Fixture> fixtures = allFixtures();
-  ASSERT_GE(fixtures.size(), 22u) << "testdata not found under " << testdataDir();
+  ASSERT_GE(fixtures.size(), 22u) << "testdata not found under " << policiesDir();
   for (const auto& f : fixtures) {
     SCOPED_TRACE(f.path.string());
     auto object = common::parseYaml(readFile(f.path));

@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "source/common/json_yaml.h"
+#include "source/core/defaults/defaults.h"
 #include "source/core/model/registry.h"
 #include "source/core/model/rest_codec.h"
 #include "source/core/resources/mesh_types.h"
@@ -65,80 +66,13 @@ inline std::string meshYaml(const std::string& name = "default") {
   return "type: Mesh\nname: " + name + "\n";
 }
 
-/** The four default policies Kuma 2.14 creates in a mesh (spec §10). */
+/** The product's default policies of a new mesh (defaults::defaultPolicies), as YAML (JSON). */
 inline std::vector<std::string> defaultPolicyYamls(const std::string& mesh = "default") {
-  return {
-      R"(type: MeshTimeout
-mesh: )" + mesh +
-          R"(
-name: mesh-timeout-all-)" +
-          mesh + R"(
-spec:
-  targetRef: {kind: Mesh, proxyTypes: [Sidecar]}
-  from:
-  - targetRef: {kind: Mesh}
-    default:
-      connectionTimeout: 10s
-      idleTimeout: 2h0m0s
-      http: {requestTimeout: 0s, streamIdleTimeout: 1h0m0s, maxStreamDuration: 0s}
-  to:
-  - targetRef: {kind: Mesh}
-    default:
-      connectionTimeout: 5s
-      idleTimeout: 1h0m0s
-      http: {requestTimeout: 15s, streamIdleTimeout: 30m0s}
-)",
-      R"(type: MeshTimeout
-mesh: )" + mesh +
-          R"(
-name: mesh-gateways-timeout-all-)" +
-          mesh + R"(
-spec:
-  targetRef: {kind: Mesh, proxyTypes: [Gateway]}
-  from:
-  - targetRef: {kind: Mesh}
-    default:
-      idleTimeout: 5m0s
-      http: {streamIdleTimeout: 5s, requestHeadersTimeout: 500ms}
-  to:
-  - targetRef: {kind: Mesh}
-    default:
-      idleTimeout: 1h0m0s
-      http: {streamIdleTimeout: 5s}
-)",
-      R"(type: MeshCircuitBreaker
-mesh: )" + mesh +
-          R"(
-name: mesh-circuit-breaker-all-)" +
-          mesh + R"(
-spec:
-  targetRef: {kind: Mesh}
-  to:
-  - targetRef: {kind: Mesh}
-    default:
-      connectionLimits: {maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3}
-)",
-      R"(type: MeshRetry
-mesh: )" + mesh +
-          R"(
-name: mesh-retry-all-)" +
-          mesh + R"(
-spec:
-  targetRef: {kind: Mesh}
-  to:
-  - targetRef: {kind: Mesh}
-    default:
-      tcp: {maxConnectAttempt: 5}
-      http:
-        numRetries: 5
-        perTryTimeout: 16s
-        backOff: {baseInterval: 25ms, maxInterval: 250ms}
-      grpc:
-        numRetries: 5
-        perTryTimeout: 16s
-        backOff: {baseInterval: 25ms, maxInterval: 250ms}
-)",
-  };
+  std::vector<std::string> out;
+  for (const nlohmann::json& policy : defaults::defaultPolicies(mesh)) {
+    out.push_back(policy.dump());
+  }
+  return out;
 }
 
 /**

@@ -1,4 +1,5 @@
-// End to end with real Envoys: MeshHTTPRoute and MeshTCPRoute (issue 13, section 3) on a builtin
+// End to end with real Envoys: MeshHTTPRoute and MeshTCPRoute (issue 13, section 3; one test
+// for both route plugins, kept in this folder) on a builtin
 // mTLS STRICT mesh. Two versions of an HTTP service and of a TCP service, each behind its own
 // sidecar tagged `version: v1|v2`; a web sidecar with one outbound to each. A MeshHTTPRoute
 // splits backend 80/20 by version and sends `x-version: v2` to v2 only; a MeshTCPRoute splits

@@ -1,6 +1,5 @@
-// Tests of MeshTimeout's xDS configurer: a merged conf → the Envoy fields it sets (with Kuma's
-// built-in defaults under every conf), plus the MeshCircuitBreaker / MeshRetry configurers and
-// the plugin table.
+// MeshTimeout's xDS plugin: a merged conf → the Envoy fields it sets, with Kuma's built-in
+// defaults under every conf.
 
 #include <string>
 
@@ -10,30 +9,15 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
-#include "source/plugins/policies/meshcircuitbreaker/xds_configurer.h"
-#include "source/plugins/policies/meshretry/xds_configurer.h"
+#include "nlohmann/json.hpp"
 #include "source/plugins/policies/meshtimeout/xds_configurer.h"
-#include "source/plugins/policies/xds_plugins.h"
 #include "source/xds/envoy/envoy_util.h"
+#include "test/plugins/policies/plugin_test_util.h"
 
 namespace kuma::policies {
 namespace {
 
-xds::OutboundTarget outTarget(const std::string& service, xds::Protocol protocol) {
-  xds::OutboundTarget t;
-  t.service = service;
-  t.protocol = protocol;
-  t.clusterName = service;
-  return t;
-}
-
-xds::InboundTarget inTarget(uint32_t port, xds::Protocol protocol) {
-  xds::InboundTarget t;
-  t.port = port;
-  t.protocol = protocol;
-  return t;
-}
-
+using namespace testing;  // NOLINT: outTarget, inTarget, ms, common, clusterWithHttpOptions
 using nlohmann::json;
 using std::chrono::hours;
 using std::chrono::milliseconds;
@@ -42,37 +26,6 @@ using std::chrono::seconds;
 namespace cluster_v3 = envoy::config::cluster::v3;
 namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
-
-int64_t ms(const google::protobuf::Duration& d) {
-  return d.seconds() * 1000 + d.nanos() / 1000000;
-}
-
-envoy::config::core::v3::HttpProtocolOptions common(int64_t idleMs, int64_t maxConnMs,
-                                                    int64_t maxStreamMs) {
-  envoy::config::core::v3::HttpProtocolOptions c;
-  c.mutable_idle_timeout()->set_seconds(idleMs / 1000);
-  c.mutable_idle_timeout()->set_nanos(static_cast<int32_t>(idleMs % 1000) * 1000000);
-  c.mutable_max_connection_duration()->set_seconds(maxConnMs / 1000);
-  c.mutable_max_connection_duration()->set_nanos(static_cast<int32_t>(maxConnMs % 1000) * 1000000);
-  c.mutable_max_stream_duration()->set_seconds(maxStreamMs / 1000);
-  c.mutable_max_stream_duration()->set_nanos(static_cast<int32_t>(maxStreamMs % 1000) * 1000000);
-  return c;
-}
-
-cluster_v3::Cluster clusterWithHttpOptions(bool http2) {
-  cluster_v3::Cluster c;
-  c.set_name("api");
-  (*c.mutable_typed_extension_protocol_options())[xds::kHttpProtocolOptionsKey] =
-      xds::httpProtocolOptionsAny(http2, nullptr);
-  return c;
-}
-
-envoy::config::route::v3::Route routeToCluster() {
-  envoy::config::route::v3::Route r;
-  r.mutable_match()->set_prefix("/");
-  r.mutable_route()->set_cluster("api");
-  return r;
-}
 
 const json kConf = json::parse(R"({
   "connectionTimeout": "2s", "idleTimeout": "20s",
@@ -215,90 +168,6 @@ TEST(MeshTimeoutXds, TcpProxyIdleTimeout) {
   ASSERT_TRUE(
       plugin.configureOutboundTcpProxy(kConf, outTarget("redis", xds::Protocol::Tcp), out).ok());
   EXPECT_EQ(ms(out.idle_timeout()), 20000);
-}
-
-TEST(MeshCircuitBreakerXds, ConnectionLimitsBecomeAThreshold) {
-  meshcircuitbreaker::XdsConfigurer plugin;
-  cluster_v3::Cluster none;
-  ASSERT_TRUE(
-      plugin.configureOutboundCluster(json(), outTarget("api", xds::Protocol::Http), none).ok());
-  ASSERT_TRUE(plugin
-                  .configureOutboundCluster(json::parse(R"({"outlierDetection": {}})"),
-                                            outTarget("api", xds::Protocol::Http), none)
-                  .ok());
-  EXPECT_FALSE(none.has_circuit_breakers());
-
-  cluster_v3::Cluster c;
-  ASSERT_TRUE(
-      plugin
-          .configureOutboundCluster(json::parse(R"({"connectionLimits": {"maxConnections": 3,
-                          "maxRequests": 0, "maxRetries": -1}})"),
-                                    outTarget("api", xds::Protocol::Tcp), c)
-          .ok());
-  ASSERT_EQ(c.circuit_breakers().thresholds_size(), 1);
-  const auto& th = c.circuit_breakers().thresholds(0);
-  EXPECT_EQ(th.max_connections().value(), 3u);
-  EXPECT_TRUE(th.has_max_requests());
-  EXPECT_FALSE(th.has_max_pending_requests());
-  EXPECT_FALSE(th.has_max_retries());  // negative: ignored
-  EXPECT_TRUE(th.track_remaining());
-}
-
-TEST(MeshRetryXds, RouteRetryPolicyPerProtocol) {
-  meshretry::XdsConfigurer plugin;
-  const json conf = json::parse(R"({
-    "http": {"numRetries": 2, "perTryTimeout": "1s", "retryOn": ["5xx", "503", "504", "Bogus"],
-             "backOff": {"baseInterval": "10ms", "maxInterval": "1s"}},
-    "grpc": {"retryOn": []},
-    "tcp": {"maxConnectAttempt": 4}})");
-  auto http = routeToCluster();
-  ASSERT_TRUE(
-      plugin.configureOutboundRoute(conf, outTarget("api", xds::Protocol::Http), http).ok());
-  const auto& rp = http.route().retry_policy();
-  EXPECT_EQ(rp.retry_on(), "5xx,retriable-status-codes");
-  ASSERT_EQ(rp.retriable_status_codes_size(), 2);
-  EXPECT_EQ(rp.retriable_status_codes(1), 504u);
-  EXPECT_EQ(rp.num_retries().value(), 2u);
-  EXPECT_EQ(ms(rp.per_try_timeout()), 1000);
-  EXPECT_EQ(ms(rp.retry_back_off().base_interval()), 10);
-  EXPECT_EQ(ms(rp.retry_back_off().max_interval()), 1000);
-
-  auto grpc = routeToCluster();
-  ASSERT_TRUE(
-      plugin.configureOutboundRoute(conf, outTarget("api", xds::Protocol::Grpc), grpc).ok());
-  EXPECT_EQ(grpc.route().retry_policy().retry_on(),
-            "cancelled,connect-failure,gateway-error,refused-stream,reset,resource-exhausted,"
-            "unavailable");
-
-  auto none = routeToCluster();
-  ASSERT_TRUE(
-      plugin.configureOutboundRoute(json(), outTarget("api", xds::Protocol::Http), none).ok());
-  EXPECT_FALSE(none.route().has_retry_policy());
-
-  tcp_v3::TcpProxy tcp;
-  ASSERT_TRUE(
-      plugin.configureOutboundTcpProxy(conf, outTarget("redis", xds::Protocol::Tcp), tcp).ok());
-  EXPECT_EQ(tcp.max_connect_attempts().value(), 4u);
-  tcp_v3::TcpProxy untouched;
-  ASSERT_TRUE(
-      plugin.configureOutboundTcpProxy(json(), outTarget("redis", xds::Protocol::Tcp), untouched)
-          .ok());
-  EXPECT_FALSE(untouched.has_max_connect_attempts());
-}
-
-TEST(XdsPolicyPlugins, TableIsSortedByKumasOrderWithOnePluginPerType) {
-  const xds::PolicyPluginListConstSharedPtr plugins = makeXdsPolicyPlugins();
-  std::vector<std::pair<std::string, int>> got;
-  for (const auto& plugin : *plugins) {
-    got.emplace_back(std::string(plugin->policyType()), plugin->order());
-  }
-  // Kuma 2.14's orders (each policy type's descriptor `Order`).
-  EXPECT_EQ(got, (std::vector<std::pair<std::string, int>>{{"MeshHTTPRoute", 100},
-                                                           {"MeshTCPRoute", 200},
-                                                           {"MeshTimeout", 1000},
-                                                           {"MeshTrafficPermission", 1100},
-                                                           {"MeshCircuitBreaker", 1300},
-                                                           {"MeshRetry", 1400}}));
 }
 
 }  // namespace

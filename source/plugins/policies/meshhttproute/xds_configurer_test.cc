@@ -1,8 +1,8 @@
-// Tests of the MeshHTTPRoute (order 100) and MeshTCPRoute (order 200) xDS plugins through the
-// real generator and plugin table: the Envoy routes, tcp_proxy splits, split clusters and their
-// ClusterLoadAssignments must be what Kuma 2.14.3 generates (expected values transcribed from
-// Kuma's config dumps of the conformance cases meshhttproute-split, meshhttproute-matches and
-// meshtcproute-split, /work/oracle/dumps), plus the naming and merge rules on their own.
+// Tests of the MeshHTTPRoute xDS plugin (order 100) through the real generator and plugin table:
+// the Envoy routes, split clusters and their ClusterLoadAssignments must be what Kuma 2.14.3
+// generates (expected values transcribed from Kuma's config dumps of the conformance cases
+// meshhttproute-split, meshhttproute-matches and meshhttproute-mtls), plus Kuma's naming and rule
+// merge on their own.
 
 #include <string>
 #include <vector>
@@ -134,18 +134,6 @@ std::vector<route_v3::Route> outboundRoutes(const xds::GeneratedResources& out) 
   }
   const auto& routes = hcm.route_config().virtual_hosts(0).routes();
   return {routes.begin(), routes.end()};
-}
-
-tcp_v3::TcpProxy outboundTcpProxy(const xds::GeneratedResources& out) {
-  const auto l = xds::testing::decode<listener_v3::Listener>(out, kListenerType, kOutbound);
-  tcp_v3::TcpProxy proxy;
-  if (l.filter_chains_size() == 1 && l.filter_chains(0).filters_size() == 1 &&
-      l.filter_chains(0).filters(0).name() == "envoy.filters.network.tcp_proxy") {
-    EXPECT_TRUE(l.filter_chains(0).filters(0).typed_config().UnpackTo(&proxy));
-  } else {
-    ADD_FAILURE() << "no tcp_proxy: " << l.DebugString();
-  }
-  return proxy;
 }
 
 std::vector<std::string> outboundClusters(const xds::GeneratedResources& out,
@@ -467,90 +455,6 @@ TEST(MeshHttpRouteXds, WithoutARouteTheDestinationKeepsItsDefaultRouteAndCluster
   ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0].route().cluster(), "backend");
   EXPECT_EQ(routes[0].name(), "9Zuf5Tg79OuZcQITwBbQykxAk2u4fRKrwYn3//AL4Yo=");
-}
-
-// ---- MeshTCPRoute ----
-
-const std::string kTcpSplitRoute = R"(type: MeshTCPRoute
-mesh: default
-name: backend-tcp-split
-spec:
-  targetRef: {kind: Mesh}
-  to:
-  - targetRef: {kind: MeshService, name: backend}
-    rules:
-    - default:
-        backendRefs:
-        - {kind: MeshServiceSubset, name: backend, tags: {version: v1}, weight: 80}
-        - {kind: MeshServiceSubset, name: backend, tags: {version: v2}, weight: 20}
-)";
-
-TEST(MeshTcpRouteXds, WeightedClustersOnTheTcpProxyAsKuma) {
-  Generated g = generateWeb(caseResources("tcp", {kTcpSplitRoute}));
-  EXPECT_THAT(outboundClusters(g.out, kClusterType), UnorderedElementsAre(kV1, kV2));
-  EXPECT_THAT(outboundClusters(g.out, kEndpointType), UnorderedElementsAre(kV1, kV2));
-  EXPECT_THAT(endpointsOf(g.out, kV2), ElementsAre("10.0.0.2:7000"));
-  expectProtoEq(outboundTcpProxy(g.out), text<tcp_v3::TcpProxy>(R"(
-    stat_prefix: "backend"
-    weighted_clusters {
-      clusters { name: "backend-154693772bc47249" weight: 80 }
-      clusters { name: "backend-5b73b3f4adf20020" weight: 20 }
-    }
-    idle_timeout { seconds: 3600 }
-    max_connect_attempts { value: 5 })"));
-}
-
-TEST(MeshTcpRouteXds, AnHttpDestinationBecomesTcpOnlyWithoutAMeshHttpRoute) {
-  // Only a MeshTCPRoute: Kuma's outbound listener is a tcp_proxy with the split, and neither
-  // MeshTimeout nor MeshRetry configure it (for them it is still an HTTP destination); the plain
-  // cluster MeshHTTPRoute's default made stays.
-  Generated tcpOnly = generateWeb(caseResources("http", {kTcpSplitRoute}));
-  EXPECT_THAT(outboundClusters(tcpOnly.out, kClusterType),
-              UnorderedElementsAre("backend", kV1, kV2));
-  EXPECT_THAT(outboundClusters(tcpOnly.out, kEndpointType),
-              UnorderedElementsAre("backend", kV1, kV2));
-  EXPECT_THAT(endpointsOf(tcpOnly.out, kV1), ElementsAre("10.0.0.1:7000"));
-  expectProtoEq(outboundTcpProxy(tcpOnly.out), text<tcp_v3::TcpProxy>(R"(
-    stat_prefix: "backend"
-    weighted_clusters {
-      clusters { name: "backend-154693772bc47249" weight: 80 }
-      clusters { name: "backend-5b73b3f4adf20020" weight: 20 }
-    })"));
-
-  // With a MeshHTTPRoute too, the MeshHTTPRoute decides (here: only v2 on /v2, else backend).
-  const std::string http = R"(type: MeshHTTPRoute
-mesh: default
-name: backend-v2-path
-spec:
-  targetRef: {kind: Mesh}
-  to:
-  - targetRef: {kind: MeshService, name: backend}
-    rules:
-    - matches: [{path: {type: Exact, value: /v2}}]
-      default:
-        backendRefs: [{kind: MeshServiceSubset, name: backend, tags: {version: v2}}]
-)";
-  Generated both = generateWeb(caseResources("http", {kTcpSplitRoute, http}));
-  EXPECT_THAT(outboundClusters(both.out, kClusterType), UnorderedElementsAre("backend", kV2));
-  const auto routes = outboundRoutes(both.out);
-  ASSERT_EQ(routes.size(), 2u);
-  EXPECT_EQ(routes[0].route().cluster(), kV2);
-  EXPECT_EQ(routes[1].route().cluster(), "backend");
-}
-
-TEST(MeshTcpRouteXds, ARuleLessItemRoutesToItsOwnTarget) {
-  const std::string route = R"(type: MeshTCPRoute
-mesh: default
-name: backend-self
-spec:
-  targetRef: {kind: Mesh}
-  to:
-  - targetRef: {kind: MeshService, name: backend}
-    rules: []
-)";
-  Generated g = generateWeb(caseResources("tcp", {route}));
-  EXPECT_THAT(outboundClusters(g.out, kClusterType), ElementsAre("backend"));
-  EXPECT_EQ(outboundTcpProxy(g.out).cluster(), "backend");
 }
 
 TEST(MeshRouteXds, NoListenerWhereKumaGeneratesNone) {

@@ -560,7 +560,7 @@ TEST(MtpRbacFilters, UnaffectedProxiesRenderIdenticalBytes) {
 std::filesystem::path goldenPath(const std::string& name) {
   const char* root = std::getenv("KUMA_SOURCE_DIR");
   return std::filesystem::path(root != nullptr ? root : ".") /
-         "test/plugins/policies/meshtrafficpermission/testdata" / (name + ".golden.json");
+         "source/plugins/policies/meshtrafficpermission/xds/testdata" / (name + ".golden.json");
 }
 
 json chainJson(const listener_v3::FilterChain& chain) {
