@@ -1,0 +1,269 @@
+// Tests of the MeshTCPRoute xDS plugin (order 200) through the real generator and plugin table:
+// tcp_proxy splits, split clusters and their ClusterLoadAssignments must be what Kuma 2.14.3
+// generates (expected values from Kuma's dumps of the conformance cases meshtcproute-split and
+// meshtcproute-on-http), also on HTTP destinations with and without a MeshHTTPRoute.
+
+#include <string>
+#include <vector>
+
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "source/plugins/policies/meshhttproute/xds_configurer.h"
+#include "source/plugins/policies/meshtcproute/xds_configurer.h"
+#include "test/xds/generator/generator_test_util.h"
+
+namespace kuma::policies {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+using xds::kClusterType;
+using xds::kEndpointType;
+using xds::kListenerType;
+namespace cluster_v3 = envoy::config::cluster::v3;
+namespace endpoint_v3 = envoy::config::endpoint::v3;
+namespace listener_v3 = envoy::config::listener::v3;
+namespace route_v3 = envoy::config::route::v3;
+namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
+namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
+namespace tls_v3 = envoy::extensions::transport_sockets::tls::v3;
+
+constexpr char kV1[] = "backend-154693772bc47249";  // Kuma's name of backend{version=v1}
+constexpr char kV2[] = "backend-5b73b3f4adf20020";  // Kuma's name of backend{version=v2}
+constexpr char kOutbound[] = "outbound:127.0.0.1:10001";
+
+std::string backendYaml(const std::string& name, const std::string& ip, const std::string& version,
+                        const std::string& protocol) {
+  return xds::testing::dataplaneYaml(name, ip,
+                                     "  inbound:\n  - {port: 7000, tags: {kuma.io/service: "
+                                     "backend, kuma.io/protocol: " +
+                                         protocol + ", version: " + version + "}}\n");
+}
+
+std::string webYaml(const std::string& protocol) {
+  return xds::testing::dataplaneYaml("web", "127.0.0.1",
+                                     "  inbound:\n  - {port: 7100, servicePort: 7101, tags: "
+                                     "{kuma.io/service: web, kuma.io/protocol: " +
+                                         protocol +
+                                         "}}\n  outbound:\n  - {port: 10001, tags: "
+                                         "{kuma.io/service: backend}}\n");
+}
+
+// The case's resources: two backend versions of `protocol`, the web proxy, the mesh's default
+// policies and `policies`.
+xds::MeshResources caseResources(const std::string& protocol,
+                                 const std::vector<std::string>& policies,
+                                 const std::string& meshYaml = "") {
+  std::vector<std::string> yamls = {backendYaml("backend-v1", "10.0.0.1", "v1", protocol),
+                                    backendYaml("backend-v2", "10.0.0.2", "v2", protocol),
+                                    webYaml(protocol)};
+  for (const auto& p : xds::testing::defaultPolicyYamls()) {
+    yamls.push_back(p);
+  }
+  yamls.insert(yamls.end(), policies.begin(), policies.end());
+  if (!meshYaml.empty()) {
+    yamls.push_back(meshYaml);
+  }
+  return xds::testing::meshResources(yamls);
+}
+
+struct Generated {
+  std::shared_ptr<const xds::MeshContext> context;
+  xds::GeneratedResources out;
+};
+
+Generated generateWeb(xds::MeshResources resources) {
+  auto ctx = xds::MeshContext::build(std::move(resources));
+  EXPECT_TRUE(ctx.ok()) << ctx.status();
+  Generated g;
+  if (!ctx.ok()) {
+    return g;
+  }
+  g.context = *ctx;
+  auto out = xds::generate(**ctx, *xds::testing::dataplaneOf(**ctx, "web"),
+                           xds::testing::withPlugins(xds::ProxyOptions{}));
+  EXPECT_TRUE(out.ok()) << out.status();
+  if (out.ok()) {
+    g.out = std::move(*out);
+  }
+  return g;
+}
+
+template <class T>
+T text(const std::string& s) {
+  T message;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(s, &message)) << s;
+  return message;
+}
+
+template <class T>
+void expectProtoEq(const T& actual, const T& expected) {
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(actual, expected))
+      << "actual:\n"
+      << actual.DebugString() << "\nexpected:\n"
+      << expected.DebugString();
+}
+
+hcm_v3::HttpConnectionManager outboundHcm(const xds::GeneratedResources& out) {
+  const auto l = xds::testing::decode<listener_v3::Listener>(out, kListenerType, kOutbound);
+  hcm_v3::HttpConnectionManager hcm;
+  EXPECT_EQ(l.filter_chains_size(), 1);
+  if (l.filter_chains_size() == 1 && l.filter_chains(0).filters_size() == 1) {
+    EXPECT_TRUE(l.filter_chains(0).filters(0).typed_config().UnpackTo(&hcm));
+  } else {
+    ADD_FAILURE() << l.DebugString();
+  }
+  return hcm;
+}
+
+std::vector<route_v3::Route> outboundRoutes(const xds::GeneratedResources& out) {
+  const hcm_v3::HttpConnectionManager hcm = outboundHcm(out);
+  EXPECT_EQ(hcm.route_config().virtual_hosts_size(), 1);
+  if (hcm.route_config().virtual_hosts_size() != 1) {
+    return {};
+  }
+  const auto& routes = hcm.route_config().virtual_hosts(0).routes();
+  return {routes.begin(), routes.end()};
+}
+
+tcp_v3::TcpProxy outboundTcpProxy(const xds::GeneratedResources& out) {
+  const auto l = xds::testing::decode<listener_v3::Listener>(out, kListenerType, kOutbound);
+  tcp_v3::TcpProxy proxy;
+  if (l.filter_chains_size() == 1 && l.filter_chains(0).filters_size() == 1 &&
+      l.filter_chains(0).filters(0).name() == "envoy.filters.network.tcp_proxy") {
+    EXPECT_TRUE(l.filter_chains(0).filters(0).typed_config().UnpackTo(&proxy));
+  } else {
+    ADD_FAILURE() << "no tcp_proxy: " << l.DebugString();
+  }
+  return proxy;
+}
+
+std::vector<std::string> outboundClusters(const xds::GeneratedResources& out,
+                                          const std::string& type) {
+  std::vector<std::string> names;
+  for (const auto& n : xds::testing::namesOf(out, type)) {
+    if (n.rfind("backend", 0) == 0) {
+      names.push_back(n);
+    }
+  }
+  return names;
+}
+
+// The endpoints (ip:port) of a ClusterLoadAssignment.
+std::vector<std::string> endpointsOf(const xds::GeneratedResources& out, const std::string& name) {
+  const auto cla =
+      xds::testing::decode<endpoint_v3::ClusterLoadAssignment>(out, kEndpointType, name);
+  std::vector<std::string> eps;
+  for (const auto& locality : cla.endpoints()) {
+    for (const auto& lb : locality.lb_endpoints()) {
+      const auto& sa = lb.endpoint().address().socket_address();
+      eps.push_back(sa.address() + ":" + std::to_string(sa.port_value()));
+    }
+  }
+  return eps;
+}
+
+// The route action's policy part every route gets from the mesh's default MeshTimeout/MeshRetry.
+constexpr char kDefaultActionPolicies[] = R"(
+  timeout { seconds: 15 } idle_timeout { seconds: 1800 }
+  retry_policy {
+    retry_on: "gateway-error,connect-failure,refused-stream" num_retries { value: 5 }
+    per_try_timeout { seconds: 16 }
+    retry_back_off { base_interval { nanos: 25000000 } max_interval { nanos: 250000000 } }
+  })";
+
+// ---- MeshTCPRoute ----
+
+const std::string kTcpSplitRoute = R"(type: MeshTCPRoute
+mesh: default
+name: backend-tcp-split
+spec:
+  targetRef: {kind: Mesh}
+  to:
+  - targetRef: {kind: MeshService, name: backend}
+    rules:
+    - default:
+        backendRefs:
+        - {kind: MeshServiceSubset, name: backend, tags: {version: v1}, weight: 80}
+        - {kind: MeshServiceSubset, name: backend, tags: {version: v2}, weight: 20}
+)";
+
+TEST(MeshTcpRouteXds, WeightedClustersOnTheTcpProxyAsKuma) {
+  Generated g = generateWeb(caseResources("tcp", {kTcpSplitRoute}));
+  EXPECT_THAT(outboundClusters(g.out, kClusterType), UnorderedElementsAre(kV1, kV2));
+  EXPECT_THAT(outboundClusters(g.out, kEndpointType), UnorderedElementsAre(kV1, kV2));
+  EXPECT_THAT(endpointsOf(g.out, kV2), ElementsAre("10.0.0.2:7000"));
+  expectProtoEq(outboundTcpProxy(g.out), text<tcp_v3::TcpProxy>(R"(
+    stat_prefix: "backend"
+    weighted_clusters {
+      clusters { name: "backend-154693772bc47249" weight: 80 }
+      clusters { name: "backend-5b73b3f4adf20020" weight: 20 }
+    }
+    idle_timeout { seconds: 3600 }
+    max_connect_attempts { value: 5 })"));
+}
+
+TEST(MeshTcpRouteXds, AnHttpDestinationBecomesTcpOnlyWithoutAMeshHttpRoute) {
+  // Only a MeshTCPRoute: Kuma's outbound listener is a tcp_proxy with the split, and neither
+  // MeshTimeout nor MeshRetry configure it (for them it is still an HTTP destination); the plain
+  // cluster MeshHTTPRoute's default made stays.
+  Generated tcpOnly = generateWeb(caseResources("http", {kTcpSplitRoute}));
+  EXPECT_THAT(outboundClusters(tcpOnly.out, kClusterType),
+              UnorderedElementsAre("backend", kV1, kV2));
+  EXPECT_THAT(outboundClusters(tcpOnly.out, kEndpointType),
+              UnorderedElementsAre("backend", kV1, kV2));
+  EXPECT_THAT(endpointsOf(tcpOnly.out, kV1), ElementsAre("10.0.0.1:7000"));
+  expectProtoEq(outboundTcpProxy(tcpOnly.out), text<tcp_v3::TcpProxy>(R"(
+    stat_prefix: "backend"
+    weighted_clusters {
+      clusters { name: "backend-154693772bc47249" weight: 80 }
+      clusters { name: "backend-5b73b3f4adf20020" weight: 20 }
+    })"));
+
+  // With a MeshHTTPRoute too, the MeshHTTPRoute decides (here: only v2 on /v2, else backend).
+  const std::string http = R"(type: MeshHTTPRoute
+mesh: default
+name: backend-v2-path
+spec:
+  targetRef: {kind: Mesh}
+  to:
+  - targetRef: {kind: MeshService, name: backend}
+    rules:
+    - matches: [{path: {type: Exact, value: /v2}}]
+      default:
+        backendRefs: [{kind: MeshServiceSubset, name: backend, tags: {version: v2}}]
+)";
+  Generated both = generateWeb(caseResources("http", {kTcpSplitRoute, http}));
+  EXPECT_THAT(outboundClusters(both.out, kClusterType), UnorderedElementsAre("backend", kV2));
+  const auto routes = outboundRoutes(both.out);
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0].route().cluster(), kV2);
+  EXPECT_EQ(routes[1].route().cluster(), "backend");
+}
+
+TEST(MeshTcpRouteXds, ARuleLessItemRoutesToItsOwnTarget) {
+  const std::string route = R"(type: MeshTCPRoute
+mesh: default
+name: backend-self
+spec:
+  targetRef: {kind: Mesh}
+  to:
+  - targetRef: {kind: MeshService, name: backend}
+    rules: []
+)";
+  Generated g = generateWeb(caseResources("tcp", {route}));
+  EXPECT_THAT(outboundClusters(g.out, kClusterType), ElementsAre("backend"));
+  EXPECT_EQ(outboundTcpProxy(g.out).cluster(), "backend");
+}
+
+}  // namespace
+}  // namespace kuma::policies
