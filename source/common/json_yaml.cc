@@ -442,6 +442,12 @@ class JsonGuard {
 // quoted, stay within YAML's 1024-character limit of implicit keys.
 constexpr size_t kMaxPlainKeyBytes = 150;
 
+// Strings with flow indicators are written quoted: the reader's flow-nesting pre-scan skips
+// quoted scalars, so a long run of brackets in a name reads back however it is placed.
+bool hasFlowIndicator(std::string_view s) {
+  return s.find_first_of("[]{}") != std::string_view::npos;
+}
+
 template <typename Json>
 void emit(YAML::Emitter& out, const Json& value) {
   if (value.is_object()) {
@@ -456,7 +462,11 @@ void emit(YAML::Emitter& out, const Json& value) {
       if (it.key().size() > kMaxPlainKeyBytes) {
         out << YAML::LongKey;
       }
-      out << YAML::Key << it.key() << YAML::Value;
+      out << YAML::Key;
+      if (hasFlowIndicator(it.key())) {
+        out << YAML::DoubleQuoted;
+      }
+      out << it.key() << YAML::Value;
       emit(out, it.value());
     }
     out << YAML::EndMap;
@@ -474,7 +484,7 @@ void emit(YAML::Emitter& out, const Json& value) {
     const std::string& s = value.template get_ref<const std::string&>();
     // Quote strings that would otherwise read back as another type.
     const nlohmann::json reread = plainScalar(s);
-    if (!reread.is_string() || s.empty()) {
+    if (!reread.is_string() || s.empty() || hasFlowIndicator(s)) {
       out << YAML::DoubleQuoted << s;
     } else {
       out << s;

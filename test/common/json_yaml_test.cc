@@ -97,6 +97,13 @@ TEST(JsonYamlLimits, BracketsInsidePlainScalarsAreNotNesting) {
   EXPECT_EQ((*v)["mesh"], "a gate}" + brackets + "}~");
   EXPECT_EQ((*v)["kri"], "b}" + brackets);
   EXPECT_EQ((*v)["c"], "x:" + brackets);
+  // What kuma-cp writes reads back, also brackets after a space inside a scalar or a key.
+  const nlohmann::json written = {{"mesh", "a " + brackets + " b " + brackets},
+                                  {"k " + brackets, "v"},
+                                  {"kri", "x " + brackets}};
+  auto reread = parseYaml(toYaml(written));
+  ASSERT_TRUE(reread.ok()) << reread.status();
+  EXPECT_EQ(*reread, written);
   // Real flow collections still count, also after `,` and `:` inside them.
   EXPECT_FALSE(parseYaml("a: [" + std::string(300, '[') + "]\n").ok());
   EXPECT_FALSE(parseYaml("a: [1," + std::string(300, '[') + "]\n").ok());
