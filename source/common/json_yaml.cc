@@ -443,9 +443,17 @@ class JsonGuard {
 constexpr size_t kMaxPlainKeyBytes = 150;
 
 // Strings with flow indicators are written quoted: the reader's flow-nesting pre-scan skips
-// quoted scalars, so a long run of brackets in a name reads back however it is placed.
-bool hasFlowIndicator(std::string_view s) {
-  return s.find_first_of("[]{}") != std::string_view::npos;
+// quoted scalars, so a long run of brackets in a name reads back however it is placed. So are
+// strings with control characters or line breaks: a plain or block scalar would fold or trim them
+// (a trailing `\r` read back as nothing), a double-quoted one escapes them.
+bool needsQuotes(std::string_view s) {
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '[' || c == ']' || c == '{' || c == '}' || u < 0x20 || u == 0x7f) {
+      return true;
+    }
+  }
+  return false;
 }
 
 template <typename Json>
@@ -463,7 +471,7 @@ void emit(YAML::Emitter& out, const Json& value) {
         out << YAML::LongKey;
       }
       out << YAML::Key;
-      if (hasFlowIndicator(it.key())) {
+      if (needsQuotes(it.key())) {
         out << YAML::DoubleQuoted;
       }
       out << it.key() << YAML::Value;
@@ -484,7 +492,7 @@ void emit(YAML::Emitter& out, const Json& value) {
     const std::string& s = value.template get_ref<const std::string&>();
     // Quote strings that would otherwise read back as another type.
     const nlohmann::json reread = plainScalar(s);
-    if (!reread.is_string() || s.empty() || hasFlowIndicator(s)) {
+    if (!reread.is_string() || s.empty() || needsQuotes(s)) {
       out << YAML::DoubleQuoted << s;
     } else {
       out << s;

@@ -124,6 +124,21 @@ TEST(JsonYamlLimits, LongKeysReadBack) {
   }
 }
 
+// Found by rest_codec_fuzz: a value ending in `\r` was written as a plain scalar and read back
+// without it. Every control character and line break in values and keys reads back as written.
+TEST(JsonYamlLimits, ControlCharactersReadBack) {
+  for (const std::string& s :
+       {std::string("o\r"), std::string("\ro"), std::string("a\r\nb"), std::string("a\n"),
+        std::string("\n"), std::string("x\t"), std::string(" \x7f"), std::string("a\x01b\x1f"),
+        std::string("line1\nline2\n\n")}) {
+    const nlohmann::json doc = {{"tags", {{"kuma.io/service", s}, {s, "v"}}}, {"list", {s}}};
+    const std::string yaml = toYaml(doc);
+    auto back = parseYaml(yaml);
+    ASSERT_TRUE(back.ok()) << back.status() << "\n" << yaml;
+    EXPECT_EQ(*back, doc) << yaml;
+  }
+}
+
 TEST(JsonYamlLimits, RecursiveAliasIsRefused) {
   for (const char* doc : {"x: &a {y: *a}", "&a [*a]", "a: &x\n  b: &y\n    c: *x\n"}) {
     auto v = parseYaml(doc);
