@@ -1,7 +1,9 @@
 #include "source/plugins/policies/core/policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "source/common/go_duration.h"
@@ -322,6 +324,88 @@ void validateRuleItems(const nlohmann::json& spec, const ConfValidator& conf,
   for (size_t i = 0; i < items->size(); ++i) {
     PathBuilder path = PathBuilder("spec").field("rules").index(i);
     conf(path.field("default"), member((*items)[i], "default"), errors);
+  }
+}
+
+// ---- the policy definition helper ----
+
+PolicyDefinition targetedPolicy(TargetedPolicy policy) {
+  PolicyDefinition d;
+  d.name = policy.names.name;
+  d.wsPath = policy.names.wsPath;
+  d.shortName = policy.names.shortName;
+  d.singularDisplayName = policy.names.singular;
+  d.pluralDisplayName = policy.names.plural;
+  d.flags.hasToTargetRef = policy.to;
+  d.flags.hasFromTargetRef = policy.from;
+  d.flags.hasRulesTargetRef = policy.rules;
+  d.flags.isFromAsRules = policy.fromAsRules;
+  d.isInbound = policy.from || policy.rules;
+  d.isOutbound = policy.to;
+  d.schema = policy.schema;
+  if (d.schema == nullptr) {
+    std::vector<SchemaField> fields = {field("targetRef", targetRefSchema())};
+    if (policy.from) {
+      fields.push_back(
+          field("from", arrayOf(targetedItemSchema(policy.conf, policy.defaultRequired))));
+    }
+    if (policy.to) {
+      fields.push_back(
+          field("to", arrayOf(targetedItemSchema(policy.conf, policy.defaultRequired))));
+    }
+    if (policy.rules) {
+      fields.push_back(
+          field("rules", arrayOf(ruleItemSchema(policy.conf, policy.ruleDefaultRequired))));
+    }
+    d.schema = object(std::move(fields));
+  }
+  d.validate = policy.validate;
+  if (!d.validate) {
+    auto shape = std::make_shared<const TargetedPolicy>(std::move(policy));
+    d.validate = [shape](const nlohmann::json& spec, ValidationError& errors) {
+      validateTargetedPolicy(*shape, spec, errors);
+    };
+  }
+  return d;
+}
+
+void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& spec,
+                            ValidationError& errors) {
+  const bool inbound = policy.from || policy.rules;
+  validateTopTargetRef(spec, {policy.topKinds, true, inbound, {}}, errors);
+  const std::string top = topLevelKind(spec);
+  const bool httpRouteOnTop =
+      top == kMeshHTTPRoute && std::find(policy.topKinds.begin(), policy.topKinds.end(),
+                                         kMeshHTTPRoute) != policy.topKinds.end();
+  const bool underGateway = top == kMeshGateway || httpRouteOnTop;
+  ConfValidator conf;
+  if (policy.validateConf) {
+    conf = [&policy, &top](const PathBuilder& path, const nlohmann::json* c, ValidationError& e) {
+      policy.validateConf(path, c, top, e);
+    };
+  }
+  if (!inbound) {
+    if (arraySize(spec, "to") == 0) {
+      errors.addViolationAt(PathBuilder("spec").field("to"), "needs at least one item");
+    }
+  } else {
+    const SectionSizes sections = validateSections(spec, errors);
+    if (policy.from) {
+      if (underGateway && !policy.fromUnderGateways && sections.from > 0) {
+        errors.addViolationAt(PathBuilder("spec").field("from"), "must not be defined");
+      } else {
+        validateTargetedItems(spec, "from", {policy.fromKinds, false, true, {}}, conf, errors);
+      }
+    }
+  }
+  if (policy.to) {
+    TargetRefOpts toOpts;
+    toOpts.supportedKinds =
+        policy.toKinds.has_value() ? *policy.toKinds : destinationKinds(underGateway);
+    validateTargetedItems(spec, "to", toOpts, conf, errors);
+  }
+  if (policy.rules) {
+    validateRuleItems(spec, conf, errors);
   }
 }
 

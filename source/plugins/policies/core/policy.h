@@ -29,9 +29,9 @@ struct PolicyDefinition {
   model::PolicyFlags flags;
   bool isInbound = false;
   bool isOutbound = false;
-  SchemaPtr schema;  // the whole `spec` object
+  SchemaPtr schema{};  // the whole `spec` object
   /** Semantic checks on the normalized spec; paths are rooted at "spec". */
-  std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate;
+  std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
 };
 
 model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& definition);
@@ -130,6 +130,62 @@ void validateTargetedItems(const nlohmann::json& spec, std::string_view section,
 /** Validates the `default` of every `spec.rules` item with `conf`. */
 void validateRuleItems(const nlohmann::json& spec, const ConfValidator& conf,
                        validators::ValidationError& errors);
+
+// ---- the policy definition helper ----
+
+/** A policy type's names in the REST API and kumactl. */
+struct PolicyNames {
+  std::string_view name;       // "MeshTimeout"
+  std::string_view wsPath;     // "meshtimeouts"
+  std::string_view shortName;  // "mt"
+  std::string_view singular;   // "Mesh Timeout"
+  std::string_view plural;     // "Mesh Timeouts"
+};
+
+/** Checks a `default` of a `to`/`from`/`rules` item; `top` is the top-level targetRef kind. */
+using DefaultValidator =
+    std::function<void(const validators::PathBuilder& defaultPath, const nlohmann::json* conf,
+                       std::string_view top, validators::ValidationError& errors)>;
+
+/**
+ * The shape of a targetRef policy. targetedPolicy() derives from it the REST flags, the spec
+ * schema (`targetRef` plus the sections, each item's `default` being `conf`) and Kuma's common
+ * validation (validateTargetedPolicy()); a policy with its own spec shape (routes, MTP) gives
+ * `schema` and `validate` instead.
+ */
+struct TargetedPolicy {
+  PolicyNames names{};
+  /** Kinds of the top-level targetRef. */
+  std::vector<std::string_view> topKinds{};
+  bool to = false;
+  bool from = false;
+  bool rules = false;
+  bool fromAsRules = false;
+  /** `default` is required in `to`/`from` items, in `rules` items. */
+  bool defaultRequired = false;
+  bool ruleDefaultRequired = false;
+  /** Kinds of `from[].targetRef`. */
+  std::vector<std::string_view> fromKinds = {kMesh};
+  /** Kinds of `to[].targetRef`; unset: destinationKinds() (only Mesh under a gateway/route). */
+  std::optional<std::vector<std::string_view>> toKinds{};
+  /** `from` may be given under a top-level MeshGateway or MeshHTTPRoute (else a violation). */
+  bool fromUnderGateways = false;
+  SchemaPtr conf{};
+  DefaultValidator validateConf{};
+  /** Overrides for policies whose spec is not `targetRef` + sections of `default`s. */
+  SchemaPtr schema{};
+  std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
+};
+
+PolicyDefinition targetedPolicy(TargetedPolicy policy);
+
+/**
+ * Kuma's common validation of a targetRef policy: the top-level targetRef against `topKinds`;
+ * a `to`-only policy needs at least one `to` item, others follow validateSections(); every
+ * item's targetRef against its section's kinds and its `default` with `validateConf`.
+ */
+void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& spec,
+                            validators::ValidationError& errors);
 
 /** Parses a decimal number (int or "12.5" string); nullopt when not a number. */
 std::optional<double> decimalOf(const nlohmann::json& value);

@@ -83,7 +83,8 @@ void validateFormat(const PathBuilder& path, const nlohmann::json* format,
   }
 }
 
-void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view /*top*/,
+                  ValidationError& errors) {
   const nlohmann::json* backends = conf != nullptr ? member(*conf, "backends") : nullptr;
   if (backends == nullptr) {
     errors.addViolationAt(path.field("backends"), "must be defined");
@@ -140,52 +141,22 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, Validatio
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  PathBuilder root("spec");
-  validateTopTargetRef(spec,
-                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
-                         kMeshHTTPRoute, kDataplane},
-                        true,
-                        true,
-                        {}},
-                       errors);
-  const SectionSizes sections = validateSections(spec, errors);
-  std::string top = topLevelKind(spec);
-  if ((top == kMeshGateway || top == kMeshHTTPRoute) && sections.from > 0) {
-    errors.addViolationAt(root.field("from"), "must not be defined");
-  } else {
-    validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
-  }
-  TargetRefOpts toOpts;
-  toOpts.supportedKinds = destinationKinds(top == kMeshGateway || top == kMeshHTTPRoute);
-  validateTargetedItems(spec, "to", toOpts, validateConf, errors);
-  validateRuleItems(spec, validateConf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  SchemaPtr conf = confSchema();
-  PolicyDefinition d;
-  d.name = "MeshAccessLog";
-  d.wsPath = "meshaccesslogs";
-  d.shortName = "mal";
-  d.singularDisplayName = "Mesh Access Log";
-  d.pluralDisplayName = "Mesh Access Logs";
-  d.flags.hasToTargetRef = true;
-  d.flags.hasFromTargetRef = true;
-  d.flags.hasRulesTargetRef = true;
-  d.flags.isFromAsRules = true;
-  d.isInbound = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("from", arrayOf(targetedItemSchema(conf, true))),
-      field("to", arrayOf(targetedItemSchema(conf, true))),
-      field("rules", arrayOf(ruleItemSchema(conf, true))),
+  return targetedPolicy({
+      .names = {"MeshAccessLog", "meshaccesslogs", "mal", "Mesh Access Log", "Mesh Access Logs"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                   kMeshHTTPRoute, kDataplane},
+      .to = true,
+      .from = true,
+      .rules = true,
+      .fromAsRules = true,
+      .defaultRequired = true,
+      .ruleDefaultRequired = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshaccesslog

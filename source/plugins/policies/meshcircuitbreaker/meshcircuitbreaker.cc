@@ -44,7 +44,8 @@ SchemaPtr confSchema() {
   });
 }
 
-void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view /*top*/,
+                  ValidationError& errors) {
   const nlohmann::json empty = nlohmann::json::object();
   const nlohmann::json& c = conf != nullptr ? *conf : empty;
   const nlohmann::json* limits = member(c, "connectionLimits");
@@ -98,52 +99,20 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, Validatio
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  PathBuilder root("spec");
-  validateTopTargetRef(
-      spec,
-      {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
-       true,
-       true,
-       {}},
-      errors);
-  const SectionSizes sections = validateSections(spec, errors);
-  std::string top = topLevelKind(spec);
-  if (top == kMeshGateway && sections.from > 0) {
-    errors.addViolationAt(root.field("from"), "must not be defined");
-  } else {
-    validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
-  }
-  TargetRefOpts toOpts;
-  toOpts.supportedKinds = destinationKinds(top == kMeshGateway);
-  validateTargetedItems(spec, "to", toOpts, validateConf, errors);
-  validateRuleItems(spec, validateConf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  SchemaPtr conf = confSchema();
-  PolicyDefinition d;
-  d.name = "MeshCircuitBreaker";
-  d.wsPath = "meshcircuitbreakers";
-  d.shortName = "mcb";
-  d.singularDisplayName = "Mesh Circuit Breaker";
-  d.pluralDisplayName = "Mesh Circuit Breakers";
-  d.flags.hasToTargetRef = true;
-  d.flags.hasFromTargetRef = true;
-  d.flags.hasRulesTargetRef = true;
-  d.flags.isFromAsRules = true;
-  d.isInbound = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("from", arrayOf(targetedItemSchema(conf, false))),
-      field("to", arrayOf(targetedItemSchema(conf, false))),
-      field("rules", arrayOf(ruleItemSchema(conf, false))),
+  return targetedPolicy({
+      .names = {"MeshCircuitBreaker", "meshcircuitbreakers", "mcb", "Mesh Circuit Breaker",
+                "Mesh Circuit Breakers"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
+      .to = true,
+      .from = true,
+      .rules = true,
+      .fromAsRules = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshcircuitbreaker

@@ -37,7 +37,8 @@ bool isBandwidth(std::string_view s) {
   return i > units && s.substr(i) == "bps";
 }
 
-void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view /*top*/,
+                  ValidationError& errors) {
   const nlohmann::json* http = conf != nullptr ? member(*conf, "http") : nullptr;
   if (http == nullptr) {
     return;
@@ -66,46 +67,24 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, Validatio
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  validateTopTargetRef(spec,
-                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
-                         kMeshHTTPRoute, kDataplane},
-                        true,
-                        true,
-                        {}},
-                       errors);
-  validateSections(spec, errors);
-  validateTargetedItems(spec, "from",
-                        {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset}, false, true, {}},
-                        validateConf, errors);
-  validateTargetedItems(spec, "to", {destinationKinds(false), false, false, {}}, validateConf,
-                        errors);
-  validateRuleItems(spec, validateConf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  SchemaPtr conf = confSchema();
-  PolicyDefinition d;
-  d.name = "MeshFaultInjection";
-  d.wsPath = "meshfaultinjections";
-  d.shortName = "mfi";
-  d.singularDisplayName = "Mesh Fault Injection";
-  d.pluralDisplayName = "Mesh Fault Injections";
-  d.flags.hasToTargetRef = true;
-  d.flags.hasFromTargetRef = true;
-  d.flags.hasRulesTargetRef = true;
-  d.isInbound = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("from", arrayOf(targetedItemSchema(conf, false))),
-      field("to", arrayOf(targetedItemSchema(conf, false))),
-      field("rules", arrayOf(ruleItemSchema(conf, true))),
+  return targetedPolicy({
+      .names = {"MeshFaultInjection", "meshfaultinjections", "mfi", "Mesh Fault Injection",
+                "Mesh Fault Injections"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                   kMeshHTTPRoute, kDataplane},
+      .to = true,
+      .from = true,
+      .rules = true,
+      .ruleDefaultRequired = true,
+      .fromKinds = {kMesh, kMeshSubset, kMeshService, kMeshServiceSubset},
+      .toKinds = destinationKinds(false),
+      .fromUnderGateways = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshfaultinjection

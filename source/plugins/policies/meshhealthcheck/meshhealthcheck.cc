@@ -34,7 +34,8 @@ SchemaPtr confSchema() {
   });
 }
 
-void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view /*top*/,
+                  ValidationError& errors) {
   if (conf == nullptr) {
     return;
   }
@@ -61,39 +62,17 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, Validatio
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  validateTopTargetRef(
-      spec,
-      {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
-       true,
-       false,
-       {}},
-      errors);
-  if (arraySize(spec, "to") == 0) {
-    errors.addViolationAt(PathBuilder("spec").field("to"), "needs at least one item");
-  }
-  TargetRefOpts toOpts;
-  toOpts.supportedKinds = destinationKinds(topLevelKind(spec) == kMeshGateway);
-  validateTargetedItems(spec, "to", toOpts, validateConf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  PolicyDefinition d;
-  d.name = "MeshHealthCheck";
-  d.wsPath = "meshhealthchecks";
-  d.shortName = "mhc";
-  d.singularDisplayName = "Mesh Health Check";
-  d.pluralDisplayName = "Mesh Health Checks";
-  d.flags.hasToTargetRef = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("to", arrayOf(targetedItemSchema(confSchema(), false))),
+  return targetedPolicy({
+      .names = {"MeshHealthCheck", "meshhealthchecks", "mhc", "Mesh Health Check",
+                "Mesh Health Checks"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
+      .to = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshhealthcheck

@@ -309,24 +309,19 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 }  // namespace
 
 PolicyDefinition definition() {
-  PolicyDefinition d;
-  d.name = "MeshHTTPRoute";
-  d.wsPath = "meshhttproutes";
-  d.shortName = "mhttpr";
-  d.singularDisplayName = "Mesh HTTP Route";
-  d.pluralDisplayName = "Mesh HTTP Routes";
-  d.flags.hasToTargetRef = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("to", arrayOf(object({
-                      required("targetRef", targetRefSchema()),
-                      field("hostnames", arrayOf(string())),
-                      required("rules", arrayOf(ruleSchema())),
-                  }))),
+  return targetedPolicy({
+      .names = {"MeshHTTPRoute", "meshhttproutes", "mhttpr", "Mesh HTTP Route", "Mesh HTTP Routes"},
+      .to = true,
+      .schema = object({
+          field("targetRef", targetRefSchema()),
+          field("to", arrayOf(object({
+                          required("targetRef", targetRefSchema()),
+                          field("hostnames", arrayOf(string())),
+                          required("rules", arrayOf(ruleSchema())),
+                      }))),
+      }),
+      .validate = validate,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshhttproute

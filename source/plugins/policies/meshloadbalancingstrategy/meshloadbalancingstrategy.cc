@@ -85,7 +85,8 @@ void validateHashPolicies(const PathBuilder& path, const nlohmann::json* policie
   }
 }
 
-void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view /*top*/,
+                  ValidationError& errors) {
   if (conf == nullptr) {
     return;
   }
@@ -147,39 +148,17 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, Validatio
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  validateTopTargetRef(
-      spec,
-      {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
-       true,
-       false,
-       {}},
-      errors);
-  if (arraySize(spec, "to") == 0) {
-    errors.addViolationAt(PathBuilder("spec").field("to"), "needs at least one item");
-  }
-  TargetRefOpts toOpts;
-  toOpts.supportedKinds = destinationKinds(topLevelKind(spec) == kMeshGateway);
-  validateTargetedItems(spec, "to", toOpts, validateConf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  PolicyDefinition d;
-  d.name = "MeshLoadBalancingStrategy";
-  d.wsPath = "meshloadbalancingstrategies";
-  d.shortName = "mlbs";
-  d.singularDisplayName = "Mesh Load Balancing Strategy";
-  d.pluralDisplayName = "Mesh Load Balancing Strategies";
-  d.flags.hasToTargetRef = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("to", arrayOf(targetedItemSchema(confSchema(), false))),
+  return targetedPolicy({
+      .names = {"MeshLoadBalancingStrategy", "meshloadbalancingstrategies", "mlbs",
+                "Mesh Load Balancing Strategy", "Mesh Load Balancing Strategies"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
+      .to = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshloadbalancingstrategy

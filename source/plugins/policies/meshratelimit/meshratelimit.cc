@@ -35,7 +35,8 @@ void validateRate(const PathBuilder& path, const nlohmann::json& rate, Validatio
   }
 }
 
-void validateConf(const PathBuilder& path, const nlohmann::json* conf, ValidationError& errors) {
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view /*top*/,
+                  ValidationError& errors) {
   const nlohmann::json* local = conf != nullptr ? member(*conf, "local") : nullptr;
   if (local == nullptr) {
     errors.addViolationAt(path.field("local"), "must be defined");
@@ -68,44 +69,22 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, Validatio
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  validateTopTargetRef(spec,
-                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
-                         kMeshHTTPRoute, kDataplane},
-                        true,
-                        true,
-                        {}},
-                       errors);
-  validateSections(spec, errors);
-  validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, validateConf, errors);
-  validateTargetedItems(spec, "to", {{kMesh}, false, false, {}}, validateConf, errors);
-  validateRuleItems(spec, validateConf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  SchemaPtr conf = confSchema();
-  PolicyDefinition d;
-  d.name = "MeshRateLimit";
-  d.wsPath = "meshratelimits";
-  d.shortName = "mrl";
-  d.singularDisplayName = "Mesh Rate Limit";
-  d.pluralDisplayName = "Mesh Rate Limits";
-  d.flags.hasToTargetRef = true;
-  d.flags.hasFromTargetRef = true;
-  d.flags.hasRulesTargetRef = true;
-  d.flags.isFromAsRules = true;
-  d.isInbound = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("from", arrayOf(targetedItemSchema(conf, false))),
-      field("to", arrayOf(targetedItemSchema(conf, false))),
-      field("rules", arrayOf(ruleItemSchema(conf, false))),
+  return targetedPolicy({
+      .names = {"MeshRateLimit", "meshratelimits", "mrl", "Mesh Rate Limit", "Mesh Rate Limits"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                   kMeshHTTPRoute, kDataplane},
+      .to = true,
+      .from = true,
+      .rules = true,
+      .fromAsRules = true,
+      .toKinds = std::vector<std::string_view>{kMesh},
+      .fromUnderGateways = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshratelimit

@@ -113,7 +113,7 @@ void validateBackOffs(const PathBuilder& path, const nlohmann::json& section,
 }
 
 void validateConf(const PathBuilder& defaultPath, const nlohmann::json* conf,
-                  ValidationError& errors) {
+                  std::string_view /*top*/, ValidationError& errors) {
   // Kuma roots these violations at "default.conf" (RootedAt("conf") in its validator).
   PathBuilder path = defaultPath.field("conf");
   const nlohmann::json empty = nlohmann::json::object();
@@ -173,40 +173,17 @@ void validateConf(const PathBuilder& defaultPath, const nlohmann::json* conf,
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  validateTopTargetRef(spec,
-                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
-                         kMeshHTTPRoute, kDataplane},
-                        true,
-                        false,
-                        {}},
-                       errors);
-  if (arraySize(spec, "to") == 0) {
-    errors.addViolationAt(PathBuilder("spec").field("to"), "needs at least one item");
-  }
-  std::string top = topLevelKind(spec);
-  TargetRefOpts toOpts;
-  toOpts.supportedKinds = destinationKinds(top == kMeshGateway || top == kMeshHTTPRoute);
-  validateTargetedItems(spec, "to", toOpts, validateConf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  PolicyDefinition d;
-  d.name = "MeshRetry";
-  d.wsPath = "meshretries";
-  d.shortName = "mr";
-  d.singularDisplayName = "Mesh Retry";
-  d.pluralDisplayName = "Mesh Retries";
-  d.flags.hasToTargetRef = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("to", arrayOf(targetedItemSchema(confSchema(), false))),
+  return targetedPolicy({
+      .names = {"MeshRetry", "meshretries", "mr", "Mesh Retry", "Mesh Retries"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                   kMeshHTTPRoute, kDataplane},
+      .to = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshretry

@@ -57,30 +57,25 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 }  // namespace
 
 PolicyDefinition definition() {
-  PolicyDefinition d;
-  d.name = "MeshTCPRoute";
-  d.wsPath = "meshtcproutes";
-  d.shortName = "mtcpr";
-  d.singularDisplayName = "Mesh TCP Route";
-  d.pluralDisplayName = "Mesh TCP Routes";
-  d.flags.hasToTargetRef = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("to",
-            arrayOf(
-                object({
-                    required("targetRef", targetRefSchema()),
-                    required("rules",
-                             arrayOf(object({required(
-                                         "default", object({field("backendRefs",
-                                                                  arrayOf(backendRefSchema()))}))}),
-                                     std::nullopt, 1)),
-                }),
-                1)),
+  return targetedPolicy({
+      .names = {"MeshTCPRoute", "meshtcproutes", "mtcpr", "Mesh TCP Route", "Mesh TCP Routes"},
+      .to = true,
+      .schema = object({
+          field("targetRef", targetRefSchema()),
+          field("to",
+                arrayOf(object({
+                            required("targetRef", targetRefSchema()),
+                            required("rules",
+                                     arrayOf(object({required(
+                                                 "default",
+                                                 object({field("backendRefs",
+                                                               arrayOf(backendRefSchema()))}))}),
+                                             std::nullopt, 1)),
+                        }),
+                        1)),
+      }),
+      .validate = validate,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshtcproute

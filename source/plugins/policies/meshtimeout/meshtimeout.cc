@@ -20,7 +20,7 @@ SchemaPtr confSchema() {
   });
 }
 
-void validateConf(const PathBuilder& path, const nlohmann::json* conf, const std::string& top,
+void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view top,
                   ValidationError& errors) {
   const nlohmann::json empty = nlohmann::json::object();
   const nlohmann::json& c = conf != nullptr ? *conf : empty;
@@ -63,56 +63,20 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, const std
   }
 }
 
-void validate(const nlohmann::json& spec, ValidationError& errors) {
-  PathBuilder root("spec");
-  validateTopTargetRef(spec,
-                       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
-                         kMeshHTTPRoute, kDataplane},
-                        true,
-                        true,
-                        {}},
-                       errors);
-  const SectionSizes sections = validateSections(spec, errors);
-  std::string top = topLevelKind(spec);
-  auto conf = [&top](const PathBuilder& p, const nlohmann::json* c, ValidationError& e) {
-    validateConf(p, c, top, e);
-  };
-  bool routeOrGateway = top == kMeshHTTPRoute || top == kMeshGateway;
-  if (routeOrGateway && sections.from > 0) {
-    errors.addViolationAt(root.field("from"), "must not be defined");
-  } else {
-    validateTargetedItems(spec, "from", {{kMesh}, false, true, {}}, conf, errors);
-  }
-  TargetRefOpts toOpts;
-  toOpts.supportedKinds = destinationKinds(routeOrGateway);
-  validateTargetedItems(spec, "to", toOpts, conf, errors);
-  validateRuleItems(spec, conf, errors);
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
-  SchemaPtr conf = confSchema();
-  PolicyDefinition d;
-  d.name = "MeshTimeout";
-  d.wsPath = "meshtimeouts";
-  d.shortName = "mt";
-  d.singularDisplayName = "Mesh Timeout";
-  d.pluralDisplayName = "Mesh Timeouts";
-  d.flags.hasToTargetRef = true;
-  d.flags.hasFromTargetRef = true;
-  d.flags.hasRulesTargetRef = true;
-  d.flags.isFromAsRules = true;
-  d.isInbound = true;
-  d.isOutbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("from", arrayOf(targetedItemSchema(conf, false))),
-      field("to", arrayOf(targetedItemSchema(conf, false))),
-      field("rules", arrayOf(ruleItemSchema(conf, false))),
+  return targetedPolicy({
+      .names = {"MeshTimeout", "meshtimeouts", "mt", "Mesh Timeout", "Mesh Timeouts"},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
+                   kMeshHTTPRoute, kDataplane},
+      .to = true,
+      .from = true,
+      .rules = true,
+      .fromAsRules = true,
+      .conf = confSchema(),
+      .validateConf = validateConf,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshtimeout

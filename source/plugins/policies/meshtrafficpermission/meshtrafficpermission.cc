@@ -65,26 +65,23 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 PolicyDefinition definition() {
   SchemaPtr matches = ruleMatchesSchema();
-  PolicyDefinition d;
-  d.name = "MeshTrafficPermission";
-  d.wsPath = "meshtrafficpermissions";
-  d.shortName = "mtp";
-  d.singularDisplayName = "Mesh Traffic Permission";
-  d.pluralDisplayName = "Mesh Traffic Permissions";
-  d.flags.hasFromTargetRef = true;
-  d.flags.hasRulesTargetRef = true;
-  d.isInbound = true;
-  d.schema = object({
-      field("targetRef", targetRefSchema()),
-      field("from", arrayOf(targetedItemSchema(
-                        object({field("action", enumOf({"Allow", "Deny", "AllowWithShadowDeny"}))}),
-                        false))),
-      field("rules", arrayOf(object({required(
-                         "default", object({field("allow", matches), field("deny", matches),
-                                            field("allowWithShadowDeny", matches)}))}))),
+  return targetedPolicy({
+      .names = {"MeshTrafficPermission", "meshtrafficpermissions", "mtp", "Mesh Traffic Permission",
+                "Mesh Traffic Permissions"},
+      .from = true,
+      .rules = true,
+      .schema = object({
+          field("targetRef", targetRefSchema()),
+          field("from",
+                arrayOf(targetedItemSchema(
+                    object({field("action", enumOf({"Allow", "Deny", "AllowWithShadowDeny"}))}),
+                    false))),
+          field("rules", arrayOf(object({required(
+                             "default", object({field("allow", matches), field("deny", matches),
+                                                field("allowWithShadowDeny", matches)}))}))),
+      }),
+      .validate = validate,
   });
-  d.validate = validate;
-  return d;
 }
 
 }  // namespace kuma::policies::meshtrafficpermission
