@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -278,7 +279,10 @@ class MeshContext {
     bool built ABSL_GUARDED_BY(mutex) = false;
   };
   mutable absl::Mutex mutex_;
-  mutable std::map<std::string, std::shared_ptr<SharedSlot>> shared_ ABSL_GUARDED_BY(mutex_);
+  // Hashed: the keys of shared groups start with long policy signatures that ordered
+  // comparisons would walk again and again.
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<SharedSlot>> shared_
+      ABSL_GUARDED_BY(mutex_);
   mutable std::atomic<uint64_t> sharedBuilds_{0};
 };
 using MeshContextConstSharedPtr = std::shared_ptr<const MeshContext>;

@@ -8,10 +8,11 @@ namespace kuma::xds {
 
 void ResourceSet::add(const std::string& typeUrl, std::string name,
                       std::unique_ptr<google::protobuf::Message> message) {
-  if (auto t = finished_.find(typeUrl); t != finished_.end()) {
+  if (auto t = editing_.find(typeUrl); t != editing_.end()) {
     t->second.erase(name);
   }
-  editing_[typeUrl][std::move(name)] = std::move(message);
+  ResourceConstSharedPtr r = makeResource(name, *message);
+  finished_[typeUrl].insert_or_assign(std::move(name), std::move(r));
 }
 
 void ResourceSet::addShared(const std::string& typeUrl, ResourceConstSharedPtr resource) {

@@ -2,11 +2,14 @@
 
 // File: resource_set.h
 // The Envoy resources of one proxy while they are generated and the policy plugins edit them
-// (kuma/xds/policy_plugin.h): per type URL, name → either a message still being edited or a
-// finished, serialized resource shared with other proxies. finalize() serializes the messages.
+// (kuma/xds/policy_plugin.h): per type URL, name → either a finished, serialized resource
+// (possibly shared with other proxies) or a message a plugin is editing. Resources are
+// serialized when added, while their message is still in cache: a proxy with a thousand
+// outbounds would otherwise keep a thousand listener messages alive (megabytes) and serialize
+// them cold at the end. find() parses one back for editing; finalize() serializes those again.
 //
 //   ResourceSet rs;
-//   rs.add(cluster);                                  // a message, by its name
+//   rs.add(cluster);                                  // serialized now, by its name
 //   rs.addShared(kClusterType, sharedCluster);        // serialized once, shared
 //   if (auto* c = rs.find<envoy::config::cluster::v3::Cluster>("backend")) { ... }  // copy on
 //   write std::map<std::string, std::map<std::string, ResourceConstSharedPtr>> out = rs.finalize();
@@ -32,7 +35,7 @@ class ResourceSet {
     return std::string("type.googleapis.com/") + std::string(T::descriptor()->full_name());
   }
 
-  /** Adds (or replaces) `message` of `typeUrl` under `name`. */
+  /** Adds (or replaces) `message` of `typeUrl` under `name`, serialized. */
   void add(const std::string& typeUrl, std::string name,
            std::unique_ptr<google::protobuf::Message> message);
   /** Adds (or replaces) a message under its own name (`name`, or `cluster_name` for endpoints). */
@@ -51,8 +54,9 @@ class ResourceSet {
   std::vector<std::string> names(const std::string& typeUrl) const;
 
   /**
-   * The resource `name` of T's type for editing, or nullptr. A shared entry is parsed into a
-   * private copy first (it stops being shared with other proxies).
+   * The resource `name` of T's type for editing, or nullptr. A finished entry is parsed into a
+   * private message first (a shared one stops being shared with other proxies); later calls
+   * return the same message.
    */
   template <class T>
   T* find(const std::string& name) {

@@ -9,7 +9,8 @@ namespace kuma::xds {
 
 ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& dataplane,
                              const mesh::v1alpha1::Dataplane& spec, const PolicyPluginList& plugins,
-                             const ProxyContext& proxyContext) {
+                             const ProxyContext& proxyContext)
+    : context_(context) {
   policies::ProxyView proxy;
   proxy.name = dataplane.meta.name;
   proxy.labels = dataplane.meta.labels;
@@ -35,25 +36,42 @@ ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& 
   }
 }
 
-PluginConfs ProxyPolicies::inbound() const {
+PluginConfs ProxyPolicies::withPlugins(
+    std::shared_ptr<const std::vector<nlohmann::json>> confs) const {
   PluginConfs out;
-  out.reserve(selected_.size());
-  for (const PluginSpecs& s : selected_) {
-    std::optional<nlohmann::json> conf = s.plugin->inboundConf(s.specs);
-    out.push_back({s.plugin, conf ? *std::move(conf) : policies::mergeInboundConf(s.specs)});
+  out.items.reserve(selected_.size());
+  for (size_t i = 0; i < selected_.size(); ++i) {
+    out.items.push_back({selected_[i].plugin, &(*confs)[i]});
   }
+  out.confs = std::move(confs);
   return out;
 }
 
-PluginConfs ProxyPolicies::outbound(const std::string& service) const {
-  PluginConfs out;
-  out.reserve(selected_.size());
+PluginConfs ProxyPolicies::inbound() const {
+  auto confs = std::make_shared<std::vector<nlohmann::json>>();
+  confs->reserve(selected_.size());
   for (const PluginSpecs& s : selected_) {
-    std::optional<nlohmann::json> conf = s.plugin->destinationConf(s.specs, service);
-    out.push_back(
-        {s.plugin, conf ? *std::move(conf) : policies::mergeDestinationConf(s.specs, service)});
+    std::optional<nlohmann::json> conf = s.plugin->inboundConf(s.specs);
+    confs->push_back(conf ? *std::move(conf) : policies::mergeInboundConf(s.specs));
   }
-  return out;
+  return withPlugins(std::move(confs));
+}
+
+PluginConfs ProxyPolicies::outbound(const std::string& service) const {
+  // Equal signatures select equal policies for every plugin (and equal signatureOf()), so the
+  // confs of a destination depend only on (signature, service).
+  return withPlugins(context_.memo<std::vector<nlohmann::json>>(
+      absl::StrCat("confs|", signature_, "|", service),
+      [&]() -> std::shared_ptr<const std::vector<nlohmann::json>> {
+        auto confs = std::make_shared<std::vector<nlohmann::json>>();
+        confs->reserve(selected_.size());
+        for (const PluginSpecs& s : selected_) {
+          std::optional<nlohmann::json> conf = s.plugin->destinationConf(s.specs, service);
+          confs->push_back(conf ? *std::move(conf)
+                                : policies::mergeDestinationConf(s.specs, service));
+        }
+        return confs;
+      }));
 }
 
 }  // namespace kuma::xds

@@ -12,6 +12,7 @@
 //     return p.configureOutboundCluster(c, target, cluster);
 //   }));
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,16 @@ namespace kuma::xds {
 /** One plugin with its merged conf for one inbound or destination (null: no policy applies). */
 struct PluginConf {
   const PolicyPlugin* plugin = nullptr;
-  nlohmann::json conf;
+  const nlohmann::json* conf = nullptr;  // owned by the PluginConfs
 };
-/** Every plugin's conf, in plugin order. */
-using PluginConfs = std::vector<PluginConf>;
+/** Every plugin's conf, in plugin order; holds the (possibly shared) confs it points to. */
+struct PluginConfs {
+  std::vector<PluginConf> items;
+  std::shared_ptr<const std::vector<nlohmann::json>> confs;
+
+  std::vector<PluginConf>::const_iterator begin() const { return items.begin(); }
+  std::vector<PluginConf>::const_iterator end() const { return items.end(); }
+};
 
 /** One plugin with the policies of its type that select the proxy, in precedence order. */
 struct PluginSpecs {
@@ -59,12 +66,18 @@ class ProxyPolicies {
 
   /** Every plugin's catch-all inbound conf (`from[]` and match-less `rules[]`). */
   PluginConfs inbound() const;
-  /** Every plugin's conf for traffic to `service` (`to[]`). */
+  /**
+   * Every plugin's conf for traffic to `service` (`to[]`). Merged once per (signature, service)
+   * in the mesh context and shared by every proxy with the same signature.
+   */
   PluginConfs outbound(const std::string& service) const;
   /** Every plugin with its selected policies, in plugin order. */
   const std::vector<PluginSpecs>& selected() const { return selected_; }
 
  private:
+  PluginConfs withPlugins(std::shared_ptr<const std::vector<nlohmann::json>> confs) const;
+
+  const MeshContext& context_;
   std::vector<PluginSpecs> selected_;
   std::string signature_;
 };
@@ -73,7 +86,7 @@ class ProxyPolicies {
 template <class Hook>
 absl::Status applyPlugins(const PluginConfs& confs, Hook&& hook) {
   for (const PluginConf& pc : confs) {
-    if (absl::Status s = hook(*pc.plugin, pc.conf); !s.ok()) {
+    if (absl::Status s = hook(*pc.plugin, *pc.conf); !s.ok()) {
       return s;
     }
   }
