@@ -35,6 +35,7 @@
 #include "nlohmann/json.hpp"
 #include "source/core/model/registry.h"
 #include "source/plugins/policies/core/target_ref.h"
+#include "source/xds/envoy/destination.h"
 
 namespace kuma::xds {
 
@@ -100,16 +101,6 @@ inline constexpr std::string_view kMeshTCPRoute = "MeshTCPRoute";
 absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
                                                 const model::TypeRegistry& registry,
                                                 const std::string& mesh);
-
-/** One healthy, Ready inbound of some Dataplane, as other proxies dial it. */
-struct Endpoint {
-  std::string address;  // advertisedAddress || inbound.address || networking.address
-  uint32_t port = 0;    // inbound port
-  std::map<std::string, std::string> tags;    // inbound tags
-  std::map<std::string, std::string> labels;  // Dataplane labels
-  std::string zone;                           // kuma.io/zone tag (or label); may be empty
-  std::string dataplane;                      // Dataplane name
-};
 
 /** A Mesh* policy with its parsed top-level targetRef, in precedence order. */
 struct PolicyEntry {

@@ -20,6 +20,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
+#include "source/xds/envoy/destination.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/resource_set.h"
 #include "source/xds/generator/proxy_policies.h"
@@ -59,13 +60,6 @@ void setSocketAddress(core_v3::Address& address, const std::string& ip, uint32_t
   auto* sa = address.mutable_socket_address();
   sa->set_address(ip);
   sa->set_port_value(port);
-}
-
-void setTagsMetadata(core_v3::Metadata& metadata, const std::string& key, const Tags& tags) {
-  auto& fields = (*metadata.mutable_filter_metadata())[key];
-  for (const auto& [k, v] : tags) {
-    (*fields.mutable_fields())[k].set_string_value(v);
-  }
 }
 
 // Connections to the workload come from 127.0.0.6 (::6) so that iptables does not redirect them.
@@ -251,24 +245,11 @@ void setDownstreamMtls(listener_v3::FilterChain& chain, const std::string& mesh)
   *socket->mutable_typed_config() = packAny(context);
 }
 
-// Kuma's SNI: `<service>{k=v,...}` of the cluster's other tags plus `mesh`, keys sorted.
-std::string meshSni(const std::string& mesh, const Tags& clusterTags) {
-  Tags extra = clusterTags;
-  const std::string service = extra[kServiceTag];
-  extra.erase(kServiceTag);
-  extra["mesh"] = mesh;
-  std::vector<std::string> pairs;
-  for (const auto& [k, v] : extra) {
-    pairs.push_back(absl::StrCat(k, "=", v));
-  }
-  return absl::StrCat(service, "{", absl::StrJoin(pairs, ","), "}");
-}
-
 // Client side of an outbound cluster: present the proxy's identity, verify the destination's.
 void setUpstreamMtls(cluster_v3::Cluster& c, const std::string& mesh, const Tags& clusterTags) {
   tls_v3::UpstreamTlsContext context;
-  context.set_sni(meshSni(mesh, clusterTags));
   const std::string service = clusterTags.at(kServiceTag);
+  context.set_sni(meshSni(mesh, service, clusterTags));
   *context.mutable_common_tls_context() =
       meshTlsContext(mesh, true, absl::StrCat("spiffe://", mesh, "/", service));
   context.mutable_common_tls_context()->add_alpn_protocols(kMeshAlpn);
@@ -681,47 +662,6 @@ class ProxyGenerator {
     return out;
   }
 
-  // The ClusterLoadAssignment of an outbound cluster: the service's endpoints carrying every
-  // tag of the outbound.
-  endpoint_v3::ClusterLoadAssignment loadAssignment(const std::string& name,
-                                                    const Tags& tags) const {
-    const std::string service = tags.at(kServiceTag);
-    endpoint_v3::ClusterLoadAssignment cla;
-    cla.set_cluster_name(name);
-    std::map<std::string, std::vector<const Endpoint*>> byZone;
-    for (const Endpoint& ep : context_.endpoints(service)) {
-      bool match = true;
-      for (const auto& [k, v] : tags) {
-        auto it = ep.tags.find(k);
-        match = match && it != ep.tags.end() && it->second == v;
-      }
-      if (match) {
-        byZone[ep.zone].push_back(&ep);
-      }
-    }
-    for (const auto& [zone, eps] : byZone) {
-      auto* locality = cla.add_endpoints();
-      if (!zone.empty()) {
-        locality->mutable_locality()->set_zone(zone);
-      }
-      for (const Endpoint* ep : eps) {
-        auto* lb = locality->add_lb_endpoints();
-        setSocketAddress(*lb->mutable_endpoint()->mutable_address(), ep->address, ep->port);
-        lb->mutable_load_balancing_weight()->set_value(1);
-        Tags lbTags = ep->tags;
-        lbTags.erase(kServiceTag);
-        if (!lbTags.empty()) {
-          setTagsMetadata(*lb->mutable_metadata(), "envoy.lb", lbTags);
-          setTagsMetadata(*lb->mutable_metadata(), "envoy.transport_socket_match", lbTags);
-        }
-        if (!ep->labels.empty()) {
-          setTagsMetadata(*lb->mutable_metadata(), "io.kuma.labels", ep->labels);
-        }
-      }
-    }
-    return cla;
-  }
-
   // The shared resources of one destination: its EDS cluster and ClusterLoadAssignment plus
   // whatever the plugins add (configureOutboundResources), built and serialized once per
   // (context, policy signature, cluster) and handed to every proxy with that signature. The
@@ -755,8 +695,8 @@ class ProxyGenerator {
           if (!status.ok()) {
             return nullptr;
           }
-          res.endpoints.push_back(
-              std::make_unique<endpoint_v3::ClusterLoadAssignment>(loadAssignment(name, tags)));
+          res.endpoints.push_back(std::make_unique<endpoint_v3::ClusterLoadAssignment>(
+              loadAssignment(context_.endpoints(tags.at(kServiceTag)), name, tags)));
           status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
             return p.configureOutboundResources(conf, target, res);
           });

@@ -25,6 +25,7 @@
 #include "source/plugins/policies/core/target_ref.h"
 #include "source/xds/context/mesh_context.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "source/xds/envoy/destination.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/resource_set.h"
 
@@ -37,7 +38,6 @@ namespace core_v3 = envoy::config::core::v3;
 namespace endpoint_v3 = envoy::config::endpoint::v3;
 namespace route_v3 = envoy::config::route::v3;
 namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
-namespace tls_v3 = envoy::extensions::transport_sockets::tls::v3;
 
 constexpr char kServiceTag[] = "kuma.io/service";
 
@@ -615,67 +615,6 @@ route_v3::Route envoyRoute(const Route& route, const EnvoyMatch& m, const route_
   return r;
 }
 
-// Kuma's SNI of a cluster: `<service>{k=v,...}` of the other tags plus `mesh`, keys sorted.
-std::string meshSni(const std::string& mesh, const std::string& service, const Tags& tags) {
-  Tags extra = tags;
-  extra.erase(kServiceTag);
-  extra["mesh"] = mesh;
-  std::vector<std::string> pairs;
-  for (const auto& [k, v] : extra) {
-    pairs.push_back(absl::StrCat(k, "=", v));
-  }
-  return absl::StrCat(service, "{", absl::StrJoin(pairs, ","), "}");
-}
-
-// Kuma's ClusterLoadAssignment of `service`'s endpoints carrying every tag of `tags` (the same
-// shape as the generator's outbound endpoints).
-endpoint_v3::ClusterLoadAssignment loadAssignment(const xds::MeshContext& mesh,
-                                                  const std::string& name,
-                                                  const std::string& service, const Tags& tags) {
-  endpoint_v3::ClusterLoadAssignment cla;
-  cla.set_cluster_name(name);
-  std::map<std::string, std::vector<const xds::Endpoint*>> byZone;
-  for (const xds::Endpoint& ep : mesh.endpoints(service)) {
-    bool match = true;
-    for (const auto& [k, v] : tags) {
-      auto it = ep.tags.find(k);
-      match = match && it != ep.tags.end() && it->second == v;
-    }
-    if (match) {
-      byZone[ep.zone].push_back(&ep);
-    }
-  }
-  const auto setMetadata = [](core_v3::Metadata& md, const std::string& key, const Tags& values) {
-    auto& fields = (*md.mutable_filter_metadata())[key];
-    for (const auto& [k, v] : values) {
-      (*fields.mutable_fields())[k].set_string_value(v);
-    }
-  };
-  for (const auto& [zone, eps] : byZone) {
-    auto* locality = cla.add_endpoints();
-    if (!zone.empty()) {
-      locality->mutable_locality()->set_zone(zone);
-    }
-    for (const xds::Endpoint* ep : eps) {
-      auto* lb = locality->add_lb_endpoints();
-      auto* sa = lb->mutable_endpoint()->mutable_address()->mutable_socket_address();
-      sa->set_address(ep->address);
-      sa->set_port_value(ep->port);
-      lb->mutable_load_balancing_weight()->set_value(1);
-      Tags lbTags = ep->tags;
-      lbTags.erase(kServiceTag);
-      if (!lbTags.empty()) {
-        setMetadata(*lb->mutable_metadata(), "envoy.lb", lbTags);
-        setMetadata(*lb->mutable_metadata(), "envoy.transport_socket_match", lbTags);
-      }
-      if (!ep->labels.empty()) {
-        setMetadata(*lb->mutable_metadata(), "io.kuma.labels", ep->labels);
-      }
-    }
-  }
-  return cla;
-}
-
 }  // namespace
 
 std::string splitClusterName(const std::string& service, const Tags& tags) {
@@ -770,27 +709,13 @@ absl::Status provideBackendClusters(const xds::OutboundTarget& target,
     }
     auto c = std::make_unique<cluster_v3::Cluster>(*main);
     c->set_name(b.clusterName);
-    if (c->has_transport_socket()) {
-      tls_v3::UpstreamTlsContext tls;
-      if (!c->transport_socket().typed_config().UnpackTo(&tls)) {
-        return absl::InternalError("destination cluster's transport socket does not parse");
-      }
-      tls.set_sni(meshSni(target.mesh->meshName(), b.service, b.tags));
-      auto* sans = tls.mutable_common_tls_context()
-                       ->mutable_combined_validation_context()
-                       ->mutable_default_validation_context()
-                       ->mutable_match_typed_subject_alt_names();
-      for (auto& san : *sans) {
-        if (san.matcher().has_exact()) {
-          san.mutable_matcher()->set_exact(
-              absl::StrCat("spiffe://", target.mesh->meshName(), "/", b.service));
-        }
-      }
-      *c->mutable_transport_socket()->mutable_typed_config() = xds::packAny(tls);
+    if (absl::Status s = xds::retargetUpstreamMtls(*c, target.mesh->meshName(), b.service, b.tags);
+        !s.ok()) {
+      return s;
     }
     clusters.push_back(std::move(c));
     endpoints.push_back(std::make_unique<endpoint_v3::ClusterLoadAssignment>(
-        loadAssignment(*target.mesh, b.clusterName, b.service, b.tags)));
+        xds::loadAssignment(target.mesh->endpoints(b.service), b.clusterName, b.tags)));
   }
   if (!mainUsed) {
     std::erase_if(res.clusters, [&](const auto& c) { return c->name() == target.clusterName; });

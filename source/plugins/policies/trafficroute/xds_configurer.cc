@@ -18,6 +18,7 @@
 #include "openssl/sha.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/context/mesh_context.h"
+#include "source/xds/envoy/destination.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/resource_set.h"
 
@@ -31,7 +32,6 @@ namespace listener_v3 = envoy::config::listener::v3;
 namespace route_v3 = envoy::config::route::v3;
 namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
-namespace tls_v3 = envoy::extensions::transport_sockets::tls::v3;
 using mesh::v1alpha1::Timeout;
 using mesh::v1alpha1::TrafficRoute;
 using StringMatcher = TrafficRoute::Http::Match::StringMatcher;
@@ -42,7 +42,6 @@ constexpr char kMatchAll[] = "*";
 constexpr char kTagsHeader[] = "x-kuma-tags";
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 constexpr char kLbMetadataKey[] = "envoy.lb";
-constexpr char kTlsTransportSocket[] = "envoy.transport_sockets.tls";
 
 Tags toTags(const google::protobuf::Map<std::string, std::string>& m) {
   return {m.begin(), m.end()};
@@ -192,41 +191,6 @@ void addHeaders(const TrafficRoute::Http::Modify::Headers& headers,
   for (const auto& r : headers.remove()) {
     *remove.Add() = r.name();
   }
-}
-
-// Kuma's SNI of a mesh cluster: `<service>{k=v,...}` of the other tags plus `mesh`, sorted.
-std::string meshSni(const std::string& mesh, const Tags& tags) {
-  Tags extra = tags;
-  const std::string service = extra[kServiceTag];
-  extra.erase(kServiceTag);
-  extra["mesh"] = mesh;
-  std::vector<std::string> pairs;
-  for (const auto& [k, v] : extra) {
-    pairs.push_back(absl::StrCat(k, "=", v));
-  }
-  return absl::StrCat(service, "{", absl::StrJoin(pairs, ","), "}");
-}
-
-// The subset cluster's mTLS identity: SNI of its tags, the destination service's SPIFFE ID.
-absl::Status setSubsetTls(cluster_v3::Cluster& c, const std::string& mesh, const Tags& tags) {
-  if (!c.has_transport_socket() || c.transport_socket().name() != kTlsTransportSocket) {
-    return absl::OkStatus();
-  }
-  tls_v3::UpstreamTlsContext context;
-  if (!c.transport_socket().typed_config().UnpackTo(&context)) {
-    return absl::InternalError(absl::StrCat("cluster ", c.name(), ": bad upstream TLS context"));
-  }
-  context.set_sni(meshSni(mesh, tags));
-  auto* validation = context.mutable_common_tls_context()
-                         ->mutable_combined_validation_context()
-                         ->mutable_default_validation_context();
-  for (auto& san : *validation->mutable_match_typed_subject_alt_names()) {
-    if (san.san_type() == tls_v3::SubjectAltNameMatcher::URI && san.matcher().has_exact()) {
-      san.mutable_matcher()->set_exact(absl::StrCat("spiffe://", mesh, "/", tags.at(kServiceTag)));
-    }
-  }
-  *c.mutable_transport_socket()->mutable_typed_config() = xds::packAny(context);
-  return absl::OkStatus();
 }
 
 // The endpoints of `from` whose `envoy.lb` metadata carries every tag of `tags` but the service.
@@ -702,7 +666,9 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
       }
       cluster_v3::Cluster subset = *main;
       subset.set_name(name);
-      if (absl::Status s = setSubsetTls(subset, proxy.mesh->meshName(), w.cluster.tags); !s.ok()) {
+      if (absl::Status s = xds::retargetUpstreamMtls(subset, proxy.mesh->meshName(),
+                                                     w.cluster.service, w.cluster.tags);
+          !s.ok()) {
         return s;
       }
       resources.add(std::move(subset));
