@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -140,6 +141,11 @@ struct OutboundTarget {
 struct OutboundResources {
   std::vector<std::unique_ptr<envoy::config::cluster::v3::Cluster>> clusters;
   std::vector<std::unique_ptr<envoy::config::endpoint::v3::ClusterLoadAssignment>> endpoints;
+  /**
+   * Other services whose endpoints went into these resources (a route's backends): the proxy
+   * is regenerated when they change, as for its own destinations.
+   */
+  std::set<std::string> services;
 };
 
 /** One policy type's effect on Envoy resources. */

@@ -211,7 +211,10 @@ class MeshContext {
    * sharedResource() for a group of resources built together (one destination's clusters), keyed
    * by the proxy's policy signature and the group's name.
    */
-  using SharedGroup = std::vector<std::pair<std::string, ResourceConstSharedPtr>>;  // type URL
+  struct SharedGroup {
+    std::vector<std::pair<std::string, ResourceConstSharedPtr>> resources;  // by type URL
+    std::vector<std::string> services;  // other services whose endpoints they carry
+  };
   std::shared_ptr<const SharedGroup> sharedGroup(
       std::string_view signature, std::string_view name,
       const std::function<std::shared_ptr<const SharedGroup>()>& make) const;

@@ -16,6 +16,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,13 @@ class ResourceSet {
     return static_cast<T*>(mutableMessage(typeUrlOf<T>(), name, T::default_instance()));
   }
 
+  /**
+   * Records that the set carries endpoints of `service` (a plugin added them from the mesh
+   * context): the proxy depends on that service as on its own destinations.
+   */
+  void dependOn(std::string service) { dependencies_.insert(std::move(service)); }
+  const std::set<std::string>& dependencies() const { return dependencies_; }
+
   /** Serializes every message; the set is empty afterwards. */
   Types finalize();
 
@@ -83,6 +91,7 @@ class ResourceSet {
   // inserted once.
   Types finished_;
   std::map<std::string, std::map<std::string, std::unique_ptr<google::protobuf::Message>>> editing_;
+  std::set<std::string> dependencies_;
 };
 
 }  // namespace kuma::xds

@@ -321,6 +321,12 @@ class ProxyGenerator {
   }
 
   GeneratedResources take() {
+    // Services whose endpoints plugins added (route backends) count as read, as the outbounds'.
+    std::vector<std::string>& services = out_.dependencies.services;
+    services.insert(services.end(), resources_.dependencies().begin(),
+                    resources_.dependencies().end());
+    std::sort(services.begin(), services.end());
+    services.erase(std::unique(services.begin(), services.end()), services.end());
     out_.types = resources_.finalize();
     return std::move(out_);
   }
@@ -705,11 +711,12 @@ class ProxyGenerator {
           }
           auto out = std::make_shared<MeshContext::SharedGroup>();
           for (const auto& cluster : res.clusters) {
-            out->emplace_back(kClusterType, makeResource(cluster->name(), *cluster));
+            out->resources.emplace_back(kClusterType, makeResource(cluster->name(), *cluster));
           }
           for (const auto& cla : res.endpoints) {
-            out->emplace_back(kEndpointType, makeResource(cla->cluster_name(), *cla));
+            out->resources.emplace_back(kEndpointType, makeResource(cla->cluster_name(), *cla));
           }
+          out->services.assign(res.services.begin(), res.services.end());
           return out;
         });
     if (!status.ok()) {
@@ -742,8 +749,11 @@ class ProxyGenerator {
         if (!group.ok()) {
           return group.status();
         }
-        for (const auto& [typeUrl, resource] : **group) {
+        for (const auto& [typeUrl, resource] : (*group)->resources) {
           resources_.addShared(typeUrl, resource);
+        }
+        for (const std::string& other : (*group)->services) {
+          resources_.dependOn(other);
         }
       }
 

@@ -716,6 +716,9 @@ absl::Status provideBackendClusters(const xds::OutboundTarget& target,
     clusters.push_back(std::move(c));
     endpoints.push_back(std::make_unique<endpoint_v3::ClusterLoadAssignment>(
         xds::loadAssignment(target.mesh->endpoints(b.service), b.clusterName, b.tags)));
+    if (b.service != target.service) {
+      res.services.insert(b.service);
+    }
   }
   if (!mainUsed) {
     std::erase_if(res.clusters, [&](const auto& c) { return c->name() == target.clusterName; });

@@ -317,6 +317,13 @@ spec:
   const auto routes = outboundRoutes(g.out);
   ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0].route().cluster(), "other");
+  // The proxy carries other's endpoints: it depends on other (the reconciler regenerates it when
+  // other's endpoints change), also when its resources come from the context's shared group.
+  EXPECT_THAT(g.out.dependencies.services, ElementsAre("backend", "other"));
+  auto again = xds::generate(*g.context, *xds::testing::dataplaneOf(*g.context, "web"),
+                             xds::testing::withPlugins(xds::ProxyOptions{}));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(again->dependencies.services, ElementsAre("backend", "other"));
 }
 
 TEST(MeshHttpRouteXds, WithoutARouteTheDestinationKeepsItsDefaultRouteAndCluster) {

@@ -243,6 +243,9 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
         resources.add(std::move(*e));
       }
     }
+    for (const std::string& other : res.services) {
+      resources.dependOn(other);
+    }
 
     // The listener: one chain with a tcp_proxy. The later plugins do not configure it: for Kuma
     // the listener is still an HTTP destination's, and they look for its HTTP connection manager.
