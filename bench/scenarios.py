@@ -8,7 +8,10 @@ scrapes the diagnostics /metrics at the end and writes
     docs/bench-results/<scenario>-<size>.json   summary, derived per-proxy figures, metrics
     docs/bench-results/<scenario>-<size>.csv    the /proc samples (kuma-cp and the generator)
 
-then prints a summary table with the command that produced it.
+then prints a summary table with the command that produced it. With `--baseline-cp PATH` (a
+Kuma 2.14 `kuma-cp`, built outside this repo: ../shared/spec/deps-notes.md, Appendix B) every
+scenario runs a second time, with the same load, against that binary; its results go to
+`<scenario>-<size>-baseline.{json,csv}` and a side-by-side table with the ratios follows.
 
     S1 ramp          N proxies, S services, 3 reachable services each, opened over a ramp-up
     S2 full mesh     S services x 2 proxies, transparent proxying without reachableServices
@@ -19,6 +22,7 @@ then prints a summary table with the command that produced it.
 
     python3 bench/scenarios.py --scenario all --size small            # what `make bench-scenarios` runs
     python3 bench/scenarios.py --scenario S1 --size large --dataplanes 10000
+    python3 bench/scenarios.py --scenario S1,S3,S4 --size small --baseline-cp $ORACLE/bin/kuma-cp
 
 Standard library only.
 """
@@ -149,11 +153,13 @@ class Sampler(threading.Thread):
 class Bench:
     """One scenario run: kuma-cp, the load generator, the sampler, the results."""
 
-    def __init__(self, args, scenario):
+    def __init__(self, args, scenario, cp_path=None, label="kuma-cpp"):
         self.args = args
         self.scenario = scenario
+        self.label = label
         self.size = dict(SIZES[args.size])
         self.bin = os.path.join(os.path.abspath(args.build_dir), "bin")
+        self.cp_path = os.path.abspath(cp_path) if cp_path else os.path.join(self.bin, "kuma-cp")
         self.work = tempfile.mkdtemp(prefix=f"kuma-bench-{scenario}-")
         self.ports = {k: free_port() for k in ("dp", "api", "https", "diag", "intercp")}
         self.cp = None
@@ -182,7 +188,7 @@ class Bench:
 
     def start_cp(self, extra_env=None):
         self.cp_log = open(os.path.join(self.work, "kuma-cp.log"), "ab")
-        cmd = ["taskset", "-c", self.args.cp_core, os.path.join(self.bin, "kuma-cp"), "run"]
+        cmd = ["taskset", "-c", self.args.cp_core, self.cp_path, "run"]
         self.cp = subprocess.Popen(cmd, env=self.cp_env(extra_env), stdout=self.cp_log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 60
@@ -285,7 +291,8 @@ class Bench:
     def write(self, result):
         out_dir = os.path.abspath(self.args.out_dir)
         os.makedirs(out_dir, exist_ok=True)
-        base = os.path.join(out_dir, f"{self.scenario}-{self.args.size}")
+        suffix = "" if self.label == "kuma-cpp" else f"-{self.label}"
+        base = os.path.join(out_dir, f"{self.scenario}-{self.args.size}{suffix}")
         with open(base + ".csv", "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["epoch_ms", "cp_cpu_s", "cp_rss_kb", "load_cpu_s", "load_rss_kb"])
@@ -576,6 +583,45 @@ def headline(r):
     return ""
 
 
+# The figures compared side by side: (scenario, label, path in the result, lower is better).
+COMPARED = [
+    ("S1", "ramp CPU s", ("cp_cpu_s_ramp",)),
+    ("S1", "time to first config p50 ms", ("ttfc_ms", "p50")),
+    ("S1", "time to first config p99 ms", ("ttfc_ms", "p99")),
+    ("S1", "RSS KiB per proxy", ("cp_rss_kb_per_proxy",)),
+    ("S2", "RSS KiB per proxy", ("cp_rss_kb_per_proxy",)),
+    ("S3", "idle CPU % of a core", ("idle_cpu_percent_of_core",)),
+    ("S4", "policy change p50 ms", ("latency_first_ms", "p50")),
+    ("S4", "policy change p99 ms", ("latency_first_ms", "p99")),
+    ("S5", "EDS latency p99 ms", ("latency_eds_ms", "p99")),
+    ("S6", "all complete after ready ms", ("all_complete_again_after_ready_ms",)),
+]
+
+
+def figure(result, path):
+    value = result
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value if isinstance(value, (int, float)) else None
+
+
+def side_by_side(results, baseline_label):
+    """Markdown rows: figure, kuma-cpp, the baseline, baseline / kuma-cpp."""
+    rows = [f"| scenario | figure | kuma-cpp | {baseline_label} | {baseline_label} ÷ kuma-cpp |",
+            "|---|---|---:|---:|---:|"]
+    for sc, name, path in COMPARED:
+        ours = figure(results.get((sc, "kuma-cpp"), {}), path)
+        theirs = figure(results.get((sc, baseline_label), {}), path)
+        if ours is None and theirs is None:
+            continue
+        ratio = f"{theirs / ours:.1f}×" if ours and theirs is not None else ""
+        rows.append(f"| {sc} | {name} | {'' if ours is None else ours} | "
+                    f"{'' if theirs is None else theirs} | {ratio} |")
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--scenario", default="all", help="S1..S6 or all (comma list allowed)")
@@ -590,6 +636,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for complete")
     ap.add_argument("--hold", type=float, default=5.0, help="S1/S2: seconds held after complete")
     ap.add_argument("--change-gap", type=float, default=3.0, help="S4: seconds between changes")
+    ap.add_argument("--baseline-cp", help="a Kuma 2.14 kuma-cp binary: run every scenario against "
+                                          "it too, with the same load, and compare")
+    ap.add_argument("--baseline-label", default="baseline",
+                    help="name of the baseline in file names and tables")
     args = ap.parse_args()
     wanted = SCENARIOS if args.scenario == "all" else [x.strip().upper()
                                                        for x in args.scenario.split(",")]
@@ -600,9 +650,15 @@ def main():
         if not os.access(os.path.join(args.build_dir, "bin", tool), os.X_OK):
             ap.error(f"{tool} not found in {args.build_dir}/bin (build it first)")
 
-    rows, failed = [], False
-    for sc in wanted:
-        bench = Bench(args, sc)
+    if args.baseline_cp and not os.access(args.baseline_cp, os.X_OK):
+        ap.error(f"--baseline-cp {args.baseline_cp} is not an executable")
+    targets = [("kuma-cpp", None)]
+    if args.baseline_cp:
+        targets.append((args.baseline_label, args.baseline_cp))
+
+    rows, failed, results = [], False, {}
+    for sc, (label, cp_path) in [(sc, t) for sc in wanted for t in targets]:
+        bench = Bench(args, sc, cp_path, label)
         size = bench.size
         if sc == "S2":
             s = args.services or size["s2_services"]
@@ -610,13 +666,15 @@ def main():
         else:
             d = args.dataplanes or size["dataplanes"]
             s = args.services or size["services"]
-        print(f"== {sc} {NAMES[sc]} ({args.size}: {d} dataplanes, {s} services, "
+        print(f"== {sc} {NAMES[sc]} on {label} ({args.size}: {d} dataplanes, {s} services, "
               f"{args.protocol}) work dir {bench.work}", flush=True)
         try:
             result, report = RUNNERS[sc](bench, d, s)
             result["complete"] = report["summary"]["complete"]
+            result["control_plane"] = {"label": label, "binary": bench.cp_path}
             base = bench.write(result)
-            rows.append((sc, NAMES[sc], d, s, result["complete"],
+            results[(sc, label)] = result
+            rows.append((sc, NAMES[sc], label, d, s, result["complete"],
                          result["cp_rss_kb_end"], result["cp_rss_kb_per_proxy"],
                          headline(result)))
             print(f"   -> {os.path.relpath(base, ROOT)}.json/.csv", flush=True)
@@ -633,13 +691,16 @@ def main():
     print("Command: " + portable_command())
     print(f"kuma-cp pinned to core {args.cp_core}, kuma-xds-load to core {args.load_core}; "
           f"memory store; KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE=none")
-    hdr = ("scenario", "name", "dataplanes", "services", "complete", "cp RSS KiB", "KiB/proxy",
-           "result")
+    hdr = ("scenario", "name", "control plane", "dataplanes", "services", "complete",
+           "cp RSS KiB", "KiB/proxy", "result")
     print("| " + " | ".join(hdr) + " |")
     print("|" + "---|" * len(hdr))
     for row in rows:
         print("| " + " | ".join("" if v is None else str(v) for v in row) + " |")
-    return 1 if failed or len(rows) != len(wanted) else 0
+    if args.baseline_cp:
+        print()
+        print("\n".join(side_by_side(results, args.baseline_label)))
+    return 1 if failed or len(rows) != len(wanted) * len(targets) else 0
 
 
 if __name__ == "__main__":
