@@ -33,6 +33,11 @@ bool ResourceSet::contains(const std::string& typeUrl, const std::string& name) 
   return e != editing_.end() && e->second.contains(name);
 }
 
+bool ResourceSet::isShared(const std::string& typeUrl, const std::string& name) const {
+  auto f = finished_.find(typeUrl);
+  return f != finished_.end() && f->second.contains(name);
+}
+
 bool ResourceSet::remove(const std::string& typeUrl, const std::string& name) {
   size_t removed = 0;
   if (auto f = finished_.find(typeUrl); f != finished_.end()) {

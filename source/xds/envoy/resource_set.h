@@ -48,6 +48,12 @@ class ResourceSet {
   void addShared(const std::string& typeUrl, ResourceConstSharedPtr resource);
 
   bool contains(const std::string& typeUrl, const std::string& name) const;
+  /**
+   * Is `name` a finished resource added with addShared() and not accessed mutably since (so
+   * that find() would copy it)? Lets a plugin that handled the shared resources in a shared hook
+   * edit only the proxy's own ones.
+   */
+  bool isShared(const std::string& typeUrl, const std::string& name) const;
   /** Removes the resource; false when there was none. */
   bool remove(const std::string& typeUrl, const std::string& name);
   /** Names of every resource of `typeUrl`, sorted. */
