@@ -15,6 +15,7 @@
 //   write std::map<std::string, std::map<std::string, ResourceConstSharedPtr>> out = rs.finalize();
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,8 +50,8 @@ class ResourceSet {
 
   bool contains(const std::string& typeUrl, const std::string& name) const;
   /**
-   * Is `name` a finished resource added with addShared() and not accessed mutably since (so
-   * that find() would copy it)? Lets a plugin that handled the shared resources in a shared hook
+   * Is `name` a resource added with addShared() and not accessed mutably since (find() would
+   * copy it for this proxy)? Lets a plugin that handled the shared resources in a shared hook
    * edit only the proxy's own ones.
    */
   bool isShared(const std::string& typeUrl, const std::string& name) const;
@@ -89,6 +90,8 @@ class ResourceSet {
   // inserted once.
   Types finished_;
   std::map<std::string, std::map<std::string, std::unique_ptr<google::protobuf::Message>>> editing_;
+  // Names of the finished entries that came from addShared() and were not accessed mutably.
+  std::map<std::string, std::set<std::string>> shared_;
 };
 
 }  // namespace kuma::xds

@@ -51,7 +51,14 @@ TEST(ResourceSet, SharedEntriesAreCopiedOnFirstMutableAccessOnly) {
   EXPECT_FALSE(edited.isShared(kClusterType, "api"));  // a private copy now
   EXPECT_TRUE(edited.contains(kClusterType, "api"));
   edited.add(cluster("own"));
-  EXPECT_FALSE(edited.isShared(kClusterType, "own"));
+  EXPECT_FALSE(edited.isShared(kClusterType, "own"));  // finished, but the proxy's own
+  ResourceSet replaced;
+  replaced.addShared(kClusterType, shared);
+  replaced.add(cluster("api"));
+  EXPECT_FALSE(replaced.isShared(kClusterType, "api"));
+  replaced.addShared(kClusterType, shared);
+  EXPECT_TRUE(replaced.remove(kClusterType, "api"));
+  EXPECT_FALSE(replaced.isShared(kClusterType, "api"));
   c->set_lb_policy(Cluster::RANDOM);
   EXPECT_EQ(edited.find<Cluster>("api"), c);  // the same private copy
   EXPECT_EQ(edited.find<Cluster>("nope"), nullptr);
