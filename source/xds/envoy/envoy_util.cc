@@ -16,6 +16,7 @@
 
 // Linked so that the core messages used inside hand-composed extension types are in the
 // generated pool.
+#include "envoy/config/core/v3/base.pb.h"
 #include "envoy/config/core/v3/protocol.pb.h"
 
 namespace kuma::xds {
@@ -229,12 +230,73 @@ constexpr char kTlsInspectorProto[] = R"pb(
   message_type { name: "TlsInspector" }
 )pb";
 
+// Extension configs of the resilience policies, also missing from the prebuilt library: the
+// health-check event file sink (MeshHealthCheck `eventLogPath`) and MeshRetry's host selection
+// predicates and retry priority. The plugins write their bytes by hand; these descriptors let
+// them be rendered as JSON (inspect API, tests).
+constexpr const char* kPolicyExtensionProtos[] = {
+    R"pb(
+      name: "kuma/xds/extra/health_check_event_file_sink.proto"
+      package: "envoy.extensions.health_check.event_sinks.file.v3"
+      syntax: "proto3"
+      message_type {
+        name: "HealthCheckEventFileSink"
+        field {
+          name: "event_log_path"
+          number: 1
+          label: LABEL_OPTIONAL
+          type: TYPE_STRING
+          json_name: "eventLogPath"
+        }
+      }
+    )pb",
+    R"pb(
+      name: "kuma/xds/extra/previous_hosts.proto"
+      package: "envoy.extensions.retry.host.previous_hosts.v3"
+      syntax: "proto3"
+      message_type { name: "PreviousHostsPredicate" }
+    )pb",
+    R"pb(
+      name: "kuma/xds/extra/omit_host_metadata.proto"
+      package: "envoy.extensions.retry.host.omit_host_metadata.v3"
+      dependency: "envoy/config/core/v3/base.proto"
+      syntax: "proto3"
+      message_type {
+        name: "OmitHostMetadataConfig"
+        field {
+          name: "metadata_match"
+          number: 1
+          label: LABEL_OPTIONAL
+          type: TYPE_MESSAGE
+          type_name: ".envoy.config.core.v3.Metadata"
+          json_name: "metadataMatch"
+        }
+      }
+    )pb",
+    R"pb(
+      name: "kuma/xds/extra/previous_priorities.proto"
+      package: "envoy.extensions.retry.priority.previous_priorities.v3"
+      syntax: "proto3"
+      message_type {
+        name: "PreviousPrioritiesConfig"
+        field {
+          name: "update_frequency"
+          number: 1
+          label: LABEL_OPTIONAL
+          type: TYPE_INT32
+          json_name: "updateFrequency"
+        }
+      }
+    )pb",
+};
+
 }  // namespace
 
 const google::protobuf::DescriptorPool& envoyDescriptorPool() {
   static const google::protobuf::DescriptorPool* pool = [] {
     // Make sure the dependency is registered in the generated pool before cross-linking.
     envoy::config::core::v3::HttpProtocolOptions::descriptor();
+    envoy::config::core::v3::Metadata::descriptor();
     auto* p =
         new google::protobuf::DescriptorPool(google::protobuf::DescriptorPool::generated_pool());
     google::protobuf::FileDescriptorProto file;
@@ -244,6 +306,12 @@ const google::protobuf::DescriptorPool& envoyDescriptorPool() {
     google::protobuf::FileDescriptorProto tlsInspector;
     if (google::protobuf::TextFormat::ParseFromString(kTlsInspectorProto, &tlsInspector)) {
       p->BuildFile(tlsInspector);
+    }
+    for (const char* text : kPolicyExtensionProtos) {
+      google::protobuf::FileDescriptorProto extension;
+      if (google::protobuf::TextFormat::ParseFromString(text, &extension)) {
+        p->BuildFile(extension);
+      }
     }
     return p;
   }();

@@ -11,6 +11,9 @@ void ResourceSet::add(const std::string& typeUrl, std::string name,
   if (auto t = editing_.find(typeUrl); t != editing_.end()) {
     t->second.erase(name);
   }
+  if (auto t = shared_.find(typeUrl); t != shared_.end()) {
+    t->second.erase(name);
+  }
   ResourceConstSharedPtr r = makeResource(name, *message);
   finished_[typeUrl].insert_or_assign(std::move(name), std::move(r));
 }
@@ -21,6 +24,7 @@ void ResourceSet::addShared(const std::string& typeUrl, ResourceConstSharedPtr r
   }
   auto& bucket = finished_[typeUrl];
   const std::string& name = resource->name;
+  shared_[typeUrl].insert(name);
   bucket.insert_or_assign(name, std::move(resource));
 }
 
@@ -33,7 +37,15 @@ bool ResourceSet::contains(const std::string& typeUrl, const std::string& name) 
   return e != editing_.end() && e->second.contains(name);
 }
 
+bool ResourceSet::isShared(const std::string& typeUrl, const std::string& name) const {
+  auto s = shared_.find(typeUrl);
+  return s != shared_.end() && s->second.contains(name);
+}
+
 bool ResourceSet::remove(const std::string& typeUrl, const std::string& name) {
+  if (auto s = shared_.find(typeUrl); s != shared_.end()) {
+    s->second.erase(name);
+  }
   size_t removed = 0;
   if (auto f = finished_.find(typeUrl); f != finished_.end()) {
     removed += f->second.erase(name);
@@ -81,6 +93,9 @@ google::protobuf::Message* ResourceSet::mutableMessage(const std::string& typeUr
     return nullptr;  // bytes of another type: not the resource asked for
   }
   f->second.erase(r);
+  if (auto s = shared_.find(typeUrl); s != shared_.end()) {
+    s->second.erase(name);
+  }
   auto& slot = editing_[typeUrl][name];
   slot = std::move(copy);
   return slot.get();
@@ -94,6 +109,7 @@ ResourceSet::Types ResourceSet::finalize() {
     }
   }
   editing_.clear();
+  shared_.clear();
   std::erase_if(finished_, [](const auto& type) { return type.second.empty(); });
   Types out = std::move(finished_);
   finished_.clear();

@@ -15,6 +15,7 @@
 //   write std::map<std::string, std::map<std::string, ResourceConstSharedPtr>> out = rs.finalize();
 
 #include <map>
+#include <set>
 #include <memory>
 #include <set>
 #include <string>
@@ -49,6 +50,12 @@ class ResourceSet {
   void addShared(const std::string& typeUrl, ResourceConstSharedPtr resource);
 
   bool contains(const std::string& typeUrl, const std::string& name) const;
+  /**
+   * Is `name` a resource added with addShared() and not accessed mutably since (find() would
+   * copy it for this proxy)? Lets a plugin that handled the shared resources in a shared hook
+   * edit only the proxy's own ones.
+   */
+  bool isShared(const std::string& typeUrl, const std::string& name) const;
   /** Removes the resource; false when there was none. */
   bool remove(const std::string& typeUrl, const std::string& name);
   /** Names of every resource of `typeUrl`, sorted. */
@@ -91,6 +98,8 @@ class ResourceSet {
   // inserted once.
   Types finished_;
   std::map<std::string, std::map<std::string, std::unique_ptr<google::protobuf::Message>>> editing_;
+  // Names of the finished entries that came from addShared() and were not accessed mutably.
+  std::map<std::string, std::set<std::string>> shared_;
   std::set<std::string> dependencies_;
 };
 

@@ -44,8 +44,21 @@ TEST(ResourceSet, SharedEntriesAreCopiedOnFirstMutableAccessOnly) {
   ResourceSet edited;
   edited.addShared(kClusterType, shared);
 
+  EXPECT_TRUE(edited.isShared(kClusterType, "api"));
+  EXPECT_FALSE(edited.isShared(kClusterType, "nope"));
   Cluster* c = edited.find<Cluster>("api");
   ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(edited.isShared(kClusterType, "api"));  // a private copy now
+  EXPECT_TRUE(edited.contains(kClusterType, "api"));
+  edited.add(cluster("own"));
+  EXPECT_FALSE(edited.isShared(kClusterType, "own"));  // finished, but the proxy's own
+  ResourceSet replaced;
+  replaced.addShared(kClusterType, shared);
+  replaced.add(cluster("api"));
+  EXPECT_FALSE(replaced.isShared(kClusterType, "api"));
+  replaced.addShared(kClusterType, shared);
+  EXPECT_TRUE(replaced.remove(kClusterType, "api"));
+  EXPECT_FALSE(replaced.isShared(kClusterType, "api"));
   c->set_lb_policy(Cluster::RANDOM);
   EXPECT_EQ(edited.find<Cluster>("api"), c);  // the same private copy
   EXPECT_EQ(edited.find<Cluster>("nope"), nullptr);
@@ -59,6 +72,21 @@ TEST(ResourceSet, SharedEntriesAreCopiedOnFirstMutableAccessOnly) {
   Cluster out;
   ASSERT_TRUE(out.ParseFromString(b.at(kClusterType).at("api")->serialized));
   EXPECT_EQ(out.lb_policy(), Cluster::RANDOM);
+}
+
+// The policy extension configs the plugins write by hand render as JSON (inspect API, tests).
+TEST(ResourceSet, PolicyExtensionConfigsRenderAsJson) {
+  Cluster c;
+  c.set_name("api");
+  auto* sink = c.add_health_checks()->add_event_logger();
+  sink->set_name("envoy.health_check.event_sinks.file");
+  sink->mutable_typed_config()->set_type_url(
+      "type.googleapis.com/envoy.extensions.health_check.event_sinks.file.v3."
+      "HealthCheckEventFileSink");
+  sink->mutable_typed_config()->set_value(std::string("\x0a\x06/tmp/x", 8));
+  auto json = resourceToJson(kClusterType, c.SerializeAsString());
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_NE(json->find("\"eventLogPath\": \"/tmp/x\""), std::string::npos) << *json;
 }
 
 TEST(ResourceSet, AddReplacesRemoveDeletesAndEmptyTypesDisappear) {

@@ -346,16 +346,18 @@ TEST(XdsGenerator, ProtocolDependentFilters) {
   EXPECT_EQ(g.out.find(kListenerType, "inbound:10.0.0.1:7003"), nullptr);
   EXPECT_EQ(name("outbound:127.0.0.1:9000"), "envoy.filters.network.http_connection_manager");
   EXPECT_EQ(name("outbound:127.0.0.1:9001"), "envoy.filters.network.tcp_proxy");
-  // No admin port: no admin resources, and no default policies: no retry, no circuit breakers.
+  // No admin port: no admin resources, and no default policies: no retry, no connection limits
+  // (Kuma's MeshCircuitBreaker plugin still sets track_remaining on every cluster).
   EXPECT_EQ(g.out.find(kListenerType, "kuma:envoy:admin"), nullptr);
   EXPECT_EQ(g.out.find(kClusterType, "kuma:readiness"), nullptr);
   auto tcp = filterConfig<TcpProxy>(
       testing::decode<Listener>(g.out, kListenerType, "outbound:127.0.0.1:9001"));
   EXPECT_FALSE(tcp.has_max_connect_attempts());
   EXPECT_EQ(seconds(tcp.idle_timeout()), 3600);  // MeshTimeout's built-in defaults
-  EXPECT_EQ(
-      testing::decode<Cluster>(g.out, kClusterType, "nobody").circuit_breakers().thresholds_size(),
-      0);
+  const Cluster nobody = testing::decode<Cluster>(g.out, kClusterType, "nobody");
+  ASSERT_EQ(nobody.circuit_breakers().thresholds_size(), 1);
+  EXPECT_TRUE(nobody.circuit_breakers().thresholds(0).track_remaining());
+  EXPECT_FALSE(nobody.circuit_breakers().thresholds(0).has_max_connections());
   auto empty = testing::decode<ClusterLoadAssignment>(g.out, kEndpointType, "nobody");
   EXPECT_EQ(empty.endpoints_size(), 0);
   // An outbound with extra tags gets its own hashed cluster with only matching endpoints.
