@@ -15,7 +15,6 @@
 //   write std::map<std::string, std::map<std::string, ResourceConstSharedPtr>> out = rs.finalize();
 
 #include <map>
-#include <set>
 #include <memory>
 #include <set>
 #include <string>
