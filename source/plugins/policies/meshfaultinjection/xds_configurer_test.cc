@@ -1,0 +1,237 @@
+// MeshFaultInjection's xDS plugin, through the generator with the registered plugin table: the
+// HTTP inbound listener of tools/conformance/cases/meshfaultinjection (`from`, Kuma's legacy
+// path) and meshfaultinjection-rules (`rules` with SPIFFE ID/SNI matches) as golden files checked
+// against Kuma 2.14.3's config dumps of those cases; Kuma's percentage conversion; TCP inbounds and
+// inbounds of other services left alone; faults before MeshRateLimit's filter.
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "gtest/gtest.h"
+#include "source/plugins/policies/meshfaultinjection/xds_configurer.h"
+#include "test/xds/generator/generator_test_util.h"
+
+namespace kuma::xds {
+namespace {
+
+using envoy::config::listener::v3::Listener;
+using envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+using envoy::type::v3::FractionalPercent;
+
+constexpr char kWebInbound[] = "inbound:127.0.0.1:8080";
+constexpr char kOtherInbound[] = "inbound:127.0.0.1:8081";
+constexpr char kTcpInbound[] = "inbound:127.0.0.1:5432";
+
+// The policies of the conformance cases meshfaultinjection and meshfaultinjection-rules.
+const char kFromPolicy[] = R"(type: MeshFaultInjection
+mesh: default
+name: web-faults
+spec:
+  targetRef: {kind: MeshService, name: web}
+  from:
+  - targetRef: {kind: Mesh}
+    default:
+      http:
+      - abort: {httpStatus: 503, percentage: 10}
+      - delay: {value: 2s, percentage: 5}
+      - responseBandwidth: {limit: 2Mbps, percentage: "12.5"}
+        delay: {value: 100ms, percentage: "0.125"}
+)";
+const char kRulesPolicy[] = R"(type: MeshFaultInjection
+mesh: default
+name: web-faults
+labels: {kuma.io/zone: default}
+spec:
+  targetRef: {kind: Mesh}
+  rules:
+  - default:
+      http:
+      - abort: {httpStatus: 503, percentage: 10}
+      - delay: {value: 2s, percentage: 5}
+  - matches: [{spiffeID: {type: Prefix, value: "spiffe://default/back"}}]
+    default:
+      http:
+      - abort: {httpStatus: 500, percentage: "2.5"}
+)";
+const char kRulesExactPolicy[] = R"(type: MeshFaultInjection
+mesh: default
+name: web-faults-exact
+labels: {kuma.io/zone: default}
+spec:
+  targetRef: {kind: MeshService, name: web}
+  rules:
+  - matches:
+    - spiffeID: {type: Exact, value: "spiffe://default/backend"}
+      sni: {type: Exact, value: web.default.svc}
+    default:
+      http:
+      - responseBandwidth: {limit: 50kbps, percentage: 100}
+)";
+
+std::string webDataplane() {
+  return testing::dataplaneYaml("web", "127.0.0.1", R"(  inbound:
+  - {port: 8080, servicePort: 18080, tags: {kuma.io/service: web, kuma.io/protocol: http}}
+  - {port: 8081, servicePort: 18081, tags: {kuma.io/service: web-admin, kuma.io/protocol: http}}
+  - {port: 5432, servicePort: 15432, tags: {kuma.io/service: web-db, kuma.io/protocol: tcp}}
+  outbound:
+  - {port: 10001, tags: {kuma.io/service: backend}}
+)");
+}
+
+GeneratedResources generateFor(const std::vector<std::string>& policies) {
+  std::vector<std::string> yamls = {webDataplane(),
+                                    testing::dataplaneYaml("backend-1", "127.0.0.2", R"(  inbound:
+  - {port: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: http}}
+)")};
+  yamls.insert(yamls.end(), policies.begin(), policies.end());
+  auto ctx = MeshContext::build(testing::meshResources(yamls));
+  EXPECT_TRUE(ctx.ok()) << ctx.status();
+  if (!ctx.ok()) {
+    return {};
+  }
+  auto out =
+      generate(**ctx, *testing::dataplaneOf(**ctx, "web"), testing::withPlugins(ProxyOptions{}));
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? *std::move(out) : GeneratedResources{};
+}
+
+std::filesystem::path goldenPath(const std::string& name) {
+  const char* root = std::getenv("KUMA_SOURCE_DIR");
+  return std::filesystem::path(root != nullptr ? root : ".") /
+         "source/plugins/policies/meshfaultinjection/testdata" / (name + ".golden.json");
+}
+
+// The listener `name` as JSON equals testdata/<golden>.golden.json (KUMA_UPDATE_GOLDEN=1 writes).
+void expectGolden(const GeneratedResources& out, const std::string& name,
+                  const std::string& golden) {
+  ResourceConstSharedPtr r = out.find(kListenerType, name);
+  ASSERT_NE(r, nullptr) << name;
+  absl::StatusOr<std::string> text = resourceToJson(kListenerType, r->serialized);
+  ASSERT_TRUE(text.ok()) << text.status();
+  const std::string actual = nlohmann::json::parse(*text).dump(2) + "\n";
+  const auto path = goldenPath(golden);
+  const char* update = std::getenv("KUMA_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(path) << actual;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with KUMA_UPDATE_GOLDEN=1)";
+  std::stringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(expected.str(), actual) << "golden " << path << " differs";
+}
+
+HttpConnectionManager hcmOf(const GeneratedResources& out, const std::string& name) {
+  const Listener l = testing::decode<Listener>(out, kListenerType, name);
+  HttpConnectionManager hcm;
+  EXPECT_TRUE(l.filter_chains(0).filters(0).typed_config().UnpackTo(&hcm));
+  return hcm;
+}
+
+std::vector<std::string> httpFilterNames(const HttpConnectionManager& hcm) {
+  std::vector<std::string> out;
+  for (const auto& f : hcm.http_filters()) {
+    out.push_back(f.name());
+  }
+  return out;
+}
+
+TEST(MeshFaultInjectionXds, FromAsKumaRendersIt) {
+  const GeneratedResources out = generateFor({kFromPolicy});
+  expectGolden(out, kWebInbound, "xds-from-inbound");
+  const HttpConnectionManager hcm = hcmOf(out, kWebInbound);
+  EXPECT_EQ(httpFilterNames(hcm),
+            (std::vector<std::string>{"envoy.filters.http.fault", "envoy.filters.http.fault",
+                                      "envoy.filters.http.fault", "envoy.filters.http.router"}));
+  envoy::extensions::filters::http::fault::v3::HTTPFault abort;
+  ASSERT_TRUE(hcm.http_filters(0).typed_config().UnpackTo(&abort));
+  EXPECT_EQ(abort.abort().http_status(), 503u);
+  EXPECT_EQ(abort.abort().percentage().numerator(), 10u);
+  EXPECT_EQ(abort.abort().percentage().denominator(), FractionalPercent::HUNDRED);
+  EXPECT_FALSE(abort.has_delay());
+  envoy::extensions::filters::http::fault::v3::HTTPFault delay;
+  ASSERT_TRUE(hcm.http_filters(1).typed_config().UnpackTo(&delay));
+  EXPECT_EQ(delay.delay().fixed_delay().seconds(), 2);
+  EXPECT_EQ(delay.delay().percentage().numerator(), 5u);
+
+  // Only the inbound of the targeted service; never a TCP inbound.
+  EXPECT_EQ(httpFilterNames(hcmOf(out, kOtherInbound)),
+            (std::vector<std::string>{"envoy.filters.http.router"}));
+  const Listener tcp = testing::decode<Listener>(out, kListenerType, kTcpInbound);
+  EXPECT_EQ(tcp.filter_chains(0).filters(0).name(), "envoy.filters.network.tcp_proxy");
+}
+
+TEST(MeshFaultInjectionXds, RulesAsKumaRenderThem) {
+  const GeneratedResources out = generateFor({kRulesPolicy, kRulesExactPolicy});
+  expectGolden(out, kWebInbound, "xds-rules-inbound");
+  // Most specific match first, then the catch-all rule's two faults; named by the policy KRI
+  // (Kuma's control plane labels every policy with its zone, `default` here).
+  EXPECT_EQ(httpFilterNames(hcmOf(out, kWebInbound)),
+            (std::vector<std::string>{
+                "kri_mfi_default_default__web-faults-exact_",
+                "kri_mfi_default_default__web-faults_", "kri_mfi_default_default__web-faults_",
+                "kri_mfi_default_default__web-faults_", "envoy.filters.http.router"}));
+  // The Mesh-wide policy reaches the other HTTP inbound, the MeshService one does not.
+  EXPECT_EQ(httpFilterNames(hcmOf(out, kOtherInbound)).size(), 4u);
+}
+
+TEST(MeshFaultInjectionXds, KumaPercentageConversion) {
+  auto expect = [](double p, uint32_t numerator, FractionalPercent::DenominatorType d) {
+    const FractionalPercent f = policies::meshfaultinjection::fractionalPercentOf(p);
+    EXPECT_EQ(f.numerator(), numerator) << p;
+    EXPECT_EQ(f.denominator(), d) << p;
+  };
+  expect(10, 10, FractionalPercent::HUNDRED);
+  expect(100, 100, FractionalPercent::HUNDRED);
+  expect(0, 0, FractionalPercent::HUNDRED);
+  expect(12.5, 1250, FractionalPercent::TEN_THOUSAND);
+  expect(2.5, 250, FractionalPercent::TEN_THOUSAND);
+  expect(0.125, 1250, FractionalPercent::MILLION);
+  expect(33.3333, 333333, FractionalPercent::MILLION);
+}
+
+// A `from` item for callers of one service (Kuma's x-kuma-tags subsets) is not applied yet;
+// Mesh-wide items are.
+TEST(MeshFaultInjectionXds, FromItemsOtherThanMeshAreSkipped) {
+  const GeneratedResources out = generateFor({R"(type: MeshFaultInjection
+mesh: default
+name: from-backend
+spec:
+  targetRef: {kind: Mesh}
+  from:
+  - targetRef: {kind: MeshService, name: backend}
+    default:
+      http:
+      - abort: {httpStatus: 500, percentage: 50}
+)"});
+  EXPECT_EQ(httpFilterNames(hcmOf(out, kWebInbound)),
+            (std::vector<std::string>{"envoy.filters.http.router"}));
+}
+
+TEST(MeshFaultInjectionXds, FaultsBeforeTheRateLimit) {
+  const GeneratedResources out = generateFor({kFromPolicy, R"(type: MeshRateLimit
+mesh: default
+name: rl
+spec:
+  targetRef: {kind: Mesh}
+  from:
+  - targetRef: {kind: Mesh}
+    default:
+      local:
+        http: {requestRate: {num: 100, interval: 1s}}
+)"});
+  EXPECT_EQ(httpFilterNames(hcmOf(out, kWebInbound)),
+            (std::vector<std::string>{
+                "envoy.filters.http.fault", "envoy.filters.http.fault", "envoy.filters.http.fault",
+                "envoy.filters.http.local_ratelimit", "envoy.filters.http.router"}));
+}
+
+}  // namespace
+}  // namespace kuma::xds
