@@ -10,6 +10,7 @@
 //     std::vector<const json*> mine = specsForInbound(proxy, "MeshRateLimit", specs, in.index);
 //   }
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,5 +30,28 @@ std::vector<const nlohmann::json*> specsForInbound(const xds::ProxyContext& prox
                                                    std::string_view type,
                                                    const std::vector<const nlohmann::json*>& specs,
                                                    int inboundIndex);
+
+/** One tag of a subset of callers: `key` = `value`, or ≠ when `negated`. */
+struct SubsetTag {
+  std::string key;
+  std::string value;
+  bool negated = false;
+};
+
+/** A rule of Kuma's legacy `from[]` rules: the callers it covers and their merged conf. */
+struct LegacyFromRule {
+  std::vector<SubsetTag> subset;  // empty: every caller
+  nlohmann::json conf;
+};
+
+/**
+ * Kuma's legacy BuildRules(fromItems, withNegations = true) over the `from[]` items of `specs`
+ * (precedence order, items in spec order; only the kinds Mesh, MeshSubset, MeshService and
+ * MeshServiceSubset): the items' subsets are grouped into maximal cliques of intersecting subsets
+ * (Kuma's default `useCliques`); for each clique, every combination of its tags (each key one of
+ * its values, or all of them negated) that some items cover gets the RFC 7396 merge of those items'
+ * `default`s. Rules with more positive tags come first. At most 64 items are considered.
+ */
+std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::json*>& specs);
 
 }  // namespace kuma::policies

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "envoy/config/route/v3/route_components.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/extensions/common/matching/v3/extension_matcher.pb.h"
 #include "envoy/extensions/filters/common/matcher/action/v3/skip_action.pb.h"
@@ -58,6 +62,40 @@ uint64_t kbpsOf(const std::string& limit) {
     return value * 1000000;
   }
   return value;
+}
+
+// Kuma's tags.MatchingRegex: `.*` then `&key=[^&]*value[,&].*` per key in key order (dots of
+// the value escaped; `*` matches any value).
+std::string matchingRegex(const std::map<std::string, std::string>& tags) {
+  std::string re = ".*";
+  for (const auto& [key, value] : tags) {
+    std::string v = value == "*" ? "" : absl::StrCat("[^&]*", value, "[,&]");
+    v = absl::StrReplaceAll(v, {{".", "\\."}});
+    absl::StrAppend(&re, "&", key, "=", v, ".*");
+  }
+  return re;
+}
+
+// Kuma's createHeaders for a legacy rule's callers: the positive tags must match the caller's
+// x-kuma-tags, the negated ones must not (one value per key: the subset's last).
+std::vector<envoy::config::route::v3::HeaderMatcher> headersOf(
+    const std::vector<SubsetTag>& subset) {
+  std::map<std::string, std::string> positive;
+  std::map<std::string, std::string> negated;
+  for (const SubsetTag& t : subset) {
+    (t.negated ? negated : positive)[t.key] = t.value;
+  }
+  std::vector<envoy::config::route::v3::HeaderMatcher> out;
+  for (const auto* tags : {&positive, &negated}) {
+    if (tags->empty()) {
+      continue;
+    }
+    auto& m = out.emplace_back();
+    m.set_name("x-kuma-tags");
+    m.mutable_string_match()->mutable_safe_regex()->set_regex(matchingRegex(*tags));
+    m.set_invert_match(tags == &negated);
+  }
+  return out;
 }
 
 // One rule of Kuma's inbound rules: its match (null: every caller), conf and origin policy.
@@ -206,28 +244,18 @@ std::vector<hcm_v3::HttpFilter> filtersOf(const kuma::xds::ProxyContext& proxy,
     }
     return filters;
   }
-  // Legacy: the merged `from` items (of kind Mesh: every caller).
-  json merged = json::object();
-  for (const json* spec : specs) {
-    const json* items = spec != nullptr ? member(*spec, "from") : nullptr;
-    if (items == nullptr || !items->is_array()) {
-      continue;
-    }
-    for (const json& item : *items) {
-      const json* ref = member(item, "targetRef");
-      const json* kind = ref != nullptr ? member(*ref, "kind") : nullptr;
-      if (kind == nullptr || *kind != "Mesh") {
-        continue;
+  // Kuma's legacy path: the `from` rules, most specific first, each fault with the rule's callers
+  // as x-kuma-tags header matchers.
+  for (const LegacyFromRule& rule : legacyFromRules(specs)) {
+    const std::vector<envoy::config::route::v3::HeaderMatcher> headers = headersOf(rule.subset);
+    for (fault_v3::HTTPFault& fault : faultsOf(&rule.conf)) {
+      for (const auto& h : headers) {
+        *fault.add_headers() = h;
       }
-      if (const json* conf = member(item, "default")) {
-        merged.merge_patch(*conf);
-      }
+      hcm_v3::HttpFilter& filter = filters.emplace_back();
+      filter.set_name(kFaultFilterName);
+      *filter.mutable_typed_config() = kuma::xds::packAny(fault);
     }
-  }
-  for (const fault_v3::HTTPFault& fault : faultsOf(&merged)) {
-    hcm_v3::HttpFilter& filter = filters.emplace_back();
-    filter.set_name(kFaultFilterName);
-    *filter.mutable_typed_config() = kuma::xds::packAny(fault);
   }
   return filters;
 }

@@ -15,10 +15,10 @@
 //   (`kri_mfi_<mesh>_<zone>_<namespace>_<name>_`) whose config is an ExtensionWithMatcher around
 //   the `envoy.filters.http.fault` config: an empty matcher for a catch-all rule, else a matcher
 //   that skips the fault for callers NOT matching the rule's SPIFFE ID/SNI.
-// * Otherwise Kuma's legacy path from `from[]`: the RFC 7396 merge of the `from` items'
-//   `default`s, filters named `envoy.filters.http.fault`. Only `from` items of kind Mesh are
-//   applied (Kuma's legacy subsets of MeshService/MeshSubset callers, matched on the
-//   x-kuma-tags header, are not implemented yet and are skipped).
+// * Otherwise Kuma's legacy path from `from[]` (policies::legacyFromRules: Kuma's subsets of
+//   callers with negations, grouped in cliques, most positive tags first), filters named
+//   `envoy.filters.http.fault`, each with the rule's callers as `x-kuma-tags` header matchers
+//   (Kuma's tags.MatchingRegex; positive tags must match, negated ones must not).
 //
 // It works in apply() so that its filters precede MeshRateLimit's (order 900), as in Kuma.
 

@@ -1,6 +1,7 @@
 // MeshFaultInjection's xDS plugin, through the generator with the registered plugin table: the
 // HTTP inbound listener of tools/conformance/cases/meshfaultinjection (`from`, Kuma's legacy
-// path) and meshfaultinjection-rules (`rules` with SPIFFE ID/SNI matches) as golden files checked
+// path), meshfaultinjection-from-subsets (legacy subsets of callers with x-kuma-tags matchers)
+// and meshfaultinjection-rules (`rules` with SPIFFE ID/SNI matches) as golden files checked
 // against Kuma 2.14.3's config dumps of those cases; Kuma's percentage conversion; TCP inbounds and
 // inbounds of other services left alone; faults before MeshRateLimit's filter.
 
@@ -197,9 +198,78 @@ TEST(MeshFaultInjectionXds, KumaPercentageConversion) {
   expect(33.3333, 333333, FractionalPercent::MILLION);
 }
 
-// A `from` item for callers of one service (Kuma's x-kuma-tags subsets) is not applied yet;
-// Mesh-wide items are.
-TEST(MeshFaultInjectionXds, FromItemsOtherThanMeshAreSkipped) {
+// Kuma's legacy subsets (tools/conformance/cases/meshfaultinjection-from-subsets): `from` items
+// for every caller, callers of `backend`, callers tagged `version: v2` and callers of `api.v1`
+// become eight rules over two cliques ({Mesh, backend, v2}, {Mesh, v2, api.v1}), most positive
+// tags first, each fault with x-kuma-tags header matchers (negated tags inverted).
+TEST(MeshFaultInjectionXds, FromSubsetsAsKumaRendersThem) {
+  const GeneratedResources out = generateFor({R"(type: MeshFaultInjection
+mesh: default
+name: web-faults
+spec:
+  targetRef: {kind: MeshService, name: web}
+  from:
+  - targetRef: {kind: Mesh}
+    default:
+      http:
+      - abort: {httpStatus: 503, percentage: 10}
+  - targetRef: {kind: MeshService, name: backend}
+    default:
+      http:
+      - delay: {value: 2s, percentage: 5}
+  - targetRef: {kind: MeshSubset, tags: {version: v2}}
+    default:
+      http:
+      - abort: {httpStatus: 500, percentage: "2.5"}
+  - targetRef: {kind: MeshService, name: api.v1}
+    default:
+      http:
+      - responseBandwidth: {limit: 1Gbps, percentage: 50}
+)"});
+  expectGolden(out, kWebInbound, "xds-from-subsets-inbound");
+  const HttpConnectionManager hcm = hcmOf(out, kWebInbound);
+  ASSERT_EQ(hcm.http_filters_size(), 9);
+  struct Expected {
+    std::string kind;                                   // abort503, abort500, delay, bandwidth
+    std::vector<std::pair<std::string, bool>> headers;  // regex, inverted
+  };
+  const std::string api = ".*&kuma.io/service=[^&]*api\\.v1[,&].*";
+  const std::string backend = ".*&kuma.io/service=[^&]*backend[,&].*";
+  const std::string v2 = ".*&version=[^&]*v2[,&].*";
+  const std::string apiV2 = ".*&kuma.io/service=[^&]*api\\.v1[,&].*&version=[^&]*v2[,&].*";
+  const std::string backendV2 = ".*&kuma.io/service=[^&]*backend[,&].*&version=[^&]*v2[,&].*";
+  const std::vector<Expected> expected = {
+      {"bandwidth", {{apiV2, false}}},
+      {"abort500", {{backendV2, false}}},
+      {"abort500", {{v2, false}, {api, true}}},
+      {"bandwidth", {{api, false}, {v2, true}}},
+      {"abort500", {{v2, false}, {backend, true}}},
+      {"delay", {{backend, false}, {v2, true}}},
+      {"abort503", {{apiV2, true}}},
+      {"abort503", {{backendV2, true}}},
+  };
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(hcm.http_filters(i).name(), "envoy.filters.http.fault");
+    envoy::extensions::filters::http::fault::v3::HTTPFault fault;
+    ASSERT_TRUE(hcm.http_filters(i).typed_config().UnpackTo(&fault));
+    const std::string kind = fault.has_delay()                    ? "delay"
+                             : fault.has_response_rate_limit()    ? "bandwidth"
+                             : fault.abort().http_status() == 503 ? "abort503"
+                                                                  : "abort500";
+    EXPECT_EQ(kind, expected[i].kind);
+    ASSERT_EQ(fault.headers_size(), static_cast<int>(expected[i].headers.size()));
+    for (int h = 0; h < fault.headers_size(); ++h) {
+      EXPECT_EQ(fault.headers(h).name(), "x-kuma-tags");
+      EXPECT_EQ(fault.headers(h).string_match().safe_regex().regex(), expected[i].headers[h].first);
+      EXPECT_EQ(fault.headers(h).invert_match(), expected[i].headers[h].second);
+    }
+  }
+  EXPECT_EQ(hcm.http_filters(8).name(), "envoy.filters.http.router");
+}
+
+// Callers of one service only: the rule of the negated subset has no item and no filter.
+TEST(MeshFaultInjectionXds, FromOneServiceOnly) {
   const GeneratedResources out = generateFor({R"(type: MeshFaultInjection
 mesh: default
 name: from-backend
@@ -211,8 +281,14 @@ spec:
       http:
       - abort: {httpStatus: 500, percentage: 50}
 )"});
-  EXPECT_EQ(httpFilterNames(hcmOf(out, kWebInbound)),
-            (std::vector<std::string>{"envoy.filters.http.router"}));
+  const HttpConnectionManager hcm = hcmOf(out, kWebInbound);
+  ASSERT_EQ(hcm.http_filters_size(), 2);
+  envoy::extensions::filters::http::fault::v3::HTTPFault fault;
+  ASSERT_TRUE(hcm.http_filters(0).typed_config().UnpackTo(&fault));
+  ASSERT_EQ(fault.headers_size(), 1);
+  EXPECT_EQ(fault.headers(0).string_match().safe_regex().regex(),
+            ".*&kuma.io/service=[^&]*backend[,&].*");
+  EXPECT_FALSE(fault.headers(0).invert_match());
 }
 
 TEST(MeshFaultInjectionXds, FaultsBeforeTheRateLimit) {
