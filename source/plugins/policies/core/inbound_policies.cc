@@ -158,9 +158,15 @@ void maximalCliques(const std::vector<uint64_t>& adj, uint64_t r, uint64_t p, ui
   }
 }
 
+// Bounds of the legacy rules (hostile input: the cliques and the combinations of their tags grow
+// exponentially): items considered, and combinations of tags over all cliques.
+constexpr size_t kMaxLegacyItems = 16;
+constexpr size_t kMaxCombinations = 1024;
+
 // Kuma's SubsetIter over sorted tags: an odometer over each key's values plus "all negated";
-// the all-zero state (first value of every key) comes last.
-std::vector<Subset> combinations(const Subset& tags) {
+// the all-zero state (first value of every key) comes last. Empty when there would be more than
+// `budget` (which is reduced by the number returned).
+std::vector<Subset> combinations(const Subset& tags, size_t& budget) {
   std::vector<std::pair<std::string, std::vector<std::string>>> dims;
   for (const SubsetTag& t : tags) {
     if (dims.empty() || dims.back().first != t.key) {
@@ -171,6 +177,14 @@ std::vector<Subset> combinations(const Subset& tags) {
       vals.push_back(t.value);
     }
   }
+  size_t total = 1;
+  for (const auto& dim : dims) {
+    total *= dim.second.size() + 1;
+    if (total > budget) {
+      return {};
+    }
+  }
+  budget -= total;
   std::vector<size_t> idx(dims.size(), 0);
   auto current = [&] {
     Subset out;
@@ -219,7 +233,7 @@ std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::js
     for (const nlohmann::json& item : *from) {
       const nlohmann::json* ref = member(item, "targetRef");
       std::optional<Subset> subset = asSubset(parseTargetRef(ref != nullptr ? *ref : nullptr));
-      if (subset && items.size() < 64) {
+      if (subset && items.size() < kMaxLegacyItems) {
         items.push_back({*std::move(subset), member(item, "default")});
       }
     }
@@ -238,7 +252,7 @@ std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::js
     }
   }
   std::vector<uint64_t> cliques;
-  const uint64_t all = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+  const uint64_t all = (uint64_t{1} << n) - 1;
   maximalCliques(adj, 0, all, 0, cliques);
   // Kuma's sortComponents: node ids ascending within a clique, cliques by their joined ids
   // ("0:1") in descending string order.
@@ -254,6 +268,7 @@ std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::js
   }
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  size_t budget = kMaxCombinations;
   for (const auto& [key, clique] : sorted) {
     std::set<std::pair<std::string, std::string>> tagSet;
     for (int v = 0; v < n; ++v) {
@@ -267,7 +282,7 @@ std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::js
     for (const auto& [k, v] : tagSet) {
       tags.push_back({k, v, false});
     }
-    for (Subset& ss : combinations(tags)) {
+    for (Subset& ss : combinations(tags, budget)) {
       nlohmann::json merged = nlohmann::json::object();
       bool relevant = false;
       for (const Item& item : items) {

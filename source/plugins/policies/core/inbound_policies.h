@@ -50,7 +50,9 @@ struct LegacyFromRule {
  * MeshServiceSubset): the items' subsets are grouped into maximal cliques of intersecting subsets
  * (Kuma's default `useCliques`); for each clique, every combination of its tags (each key one of
  * its values, or all of them negated) that some items cover gets the RFC 7396 merge of those items'
- * `default`s. Rules with more positive tags come first. At most 64 items are considered.
+ * `default`s. Rules with more positive tags come first. Bounded against hostile input: only the
+ * first 16 items count, and a clique whose combinations would exceed the 1024 left over all
+ * cliques gives no rule.
  */
 std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::json*>& specs);
 

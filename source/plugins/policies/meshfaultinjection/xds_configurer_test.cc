@@ -5,6 +5,7 @@
 // against Kuma 2.14.3's config dumps of those cases; Kuma's percentage conversion; TCP inbounds and
 // inbounds of other services left alone; faults before MeshRateLimit's filter.
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -289,6 +290,28 @@ spec:
   EXPECT_EQ(fault.headers(0).string_match().safe_regex().regex(),
             ".*&kuma.io/service=[^&]*backend[,&].*");
   EXPECT_FALSE(fault.headers(0).invert_match());
+}
+
+// Hostile input: 40 `from` items with a tag key each all intersect, one clique of 2^40 tag
+// combinations in Kuma's algorithm; the bounds (16 items, 1024 combinations) keep generation
+// quick and leave the Mesh-wide policy's other inbound config alone.
+TEST(MeshFaultInjectionXds, LegacySubsetsAreBounded) {
+  std::string policy = R"(type: MeshFaultInjection
+mesh: default
+name: many
+spec:
+  targetRef: {kind: MeshService, name: web}
+  from:
+)";
+  for (int i = 0; i < 40; ++i) {
+    policy += "  - targetRef: {kind: MeshSubset, tags: {k" + std::to_string(i) +
+              ": v}}\n    default: {http: [{abort: {httpStatus: 500, percentage: 1}}]}\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const GeneratedResources out = generateFor({policy});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(httpFilterNames(hcmOf(out, kWebInbound)),
+            (std::vector<std::string>{"envoy.filters.http.router"}));
 }
 
 TEST(MeshFaultInjectionXds, FaultsBeforeTheRateLimit) {
