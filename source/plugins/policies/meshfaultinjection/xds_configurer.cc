@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "envoy/config/route/v3/route_components.pb.h"
+#include "api/mesh/v1alpha1/dataplane.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route_components.pb.h"
 #include "envoy/extensions/common/matching/v3/extension_matcher.pb.h"
 #include "envoy/extensions/filters/common/matcher/action/v3/skip_action.pb.h"
 #include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
@@ -17,6 +20,7 @@
 #include "envoy/extensions/matching/common_inputs/network/v3/network_inputs.pb.h"
 #include "envoy/extensions/matching/common_inputs/ssl/v3/ssl_inputs.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "source/core/model/proto_spec.h"
 #include "source/core/model/rest_codec.h"
 #include "source/plugins/policies/core/inbound_policies.h"
 #include "source/plugins/policies/core/policy.h"
@@ -35,6 +39,25 @@ namespace fault_v3 = envoy::extensions::filters::http::fault::v3;
 using ::xds::type::matcher::v3::Matcher;
 
 constexpr char kFaultFilterName[] = "envoy.filters.http.fault";
+constexpr char kTagsHeader[] = "x-kuma-tags";
+
+// Kuma's tags.Serialize of the Dataplane's TagSet: `&key=v1,v2&` per key of its inbounds' tags,
+// keys and values sorted.
+std::string tagsHeaderValue(const model::Resource& dataplane) {
+  std::map<std::string, std::set<std::string>> set;
+  if (const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane)) {
+    for (const auto& inbound : spec->networking().inbound()) {
+      for (const auto& [k, v] : inbound.tags()) {
+        set[k].insert(v);
+      }
+    }
+  }
+  std::string out;
+  for (const auto& [k, values] : set) {
+    absl::StrAppend(&out, "&", k, "=", absl::StrJoin(values, ","), "&");
+  }
+  return out;
+}
 
 envoy::type::v3::FractionalPercent percentageMember(const json& obj) {
   const json* p = member(obj, "percentage");
@@ -312,6 +335,28 @@ std::string_view XdsConfigurer::policyType() const {
 
 int XdsConfigurer::order() const {
   return 800;  // Kuma's MeshFaultInjection order
+}
+
+absl::Status XdsConfigurer::configureOutboundHcm(const json&, const xds::OutboundTarget& target,
+                                                 hcm_v3::HttpConnectionManager& hcm) const {
+  if (target.proxy == nullptr || target.proxy->mesh == nullptr ||
+      target.proxy->dataplane == nullptr || target.proxy->mesh->policies(policyType()).empty() ||
+      !hcm.has_route_config()) {
+    return absl::OkStatus();
+  }
+  auto* rc = hcm.mutable_route_config();
+  for (const auto& h : rc->request_headers_to_add()) {
+    if (h.header().key() == kTagsHeader) {
+      return absl::OkStatus();
+    }
+  }
+  const std::string value = tagsHeaderValue(*target.proxy->dataplane);
+  if (!value.empty()) {
+    auto* header = rc->add_request_headers_to_add()->mutable_header();
+    header->set_key(kTagsHeader);
+    header->set_value(value);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,

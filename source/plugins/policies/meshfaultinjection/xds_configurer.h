@@ -21,6 +21,11 @@
 //   (Kuma's tags.MatchingRegex; positive tags must match, negated ones must not).
 //
 // It works in apply() so that its filters precede MeshRateLimit's (order 900), as in Kuma.
+//
+// The callers' side of the legacy matchers: while the mesh has any MeshFaultInjection (Kuma's
+// MeshContext.IsXKumaTagsUsed), every HTTP outbound route configuration of every proxy of the mesh
+// sends `x-kuma-tags` with the proxy's inbound tags (`&key=v1,v2&` per key, keys sorted), unless
+// the route configuration already has it (the legacy TrafficRoute path adds it itself).
 
 #include <optional>
 
@@ -47,6 +52,10 @@ class XdsConfigurer : public xds::PolicyPlugin {
   // kuma::xds::PolicyPlugin
   std::string_view policyType() const override;
   int order() const override;
+  absl::Status configureOutboundHcm(
+      const nlohmann::json& conf, const xds::OutboundTarget& target,
+      envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager& hcm)
+      const override;
   absl::Status apply(const xds::ProxyContext& proxy,
                      const std::vector<const nlohmann::json*>& specs,
                      xds::ResourceSet& resources) const override;

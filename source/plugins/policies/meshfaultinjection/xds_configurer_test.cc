@@ -314,6 +314,33 @@ spec:
             (std::vector<std::string>{"envoy.filters.http.router"}));
 }
 
+// The callers' side: with a MeshFaultInjection anywhere in the mesh, HTTP outbounds send the
+// proxy's tags in x-kuma-tags (Kuma's IsXKumaTagsUsed); without one they do not.
+TEST(MeshFaultInjectionXds, OutboundsSendTheTagsHeaderWhileTheMeshHasFaults) {
+  auto routeConfigOf = [](const GeneratedResources& out) {
+    return hcmOf(out, "outbound:127.0.0.1:10001").route_config();
+  };
+  EXPECT_EQ(routeConfigOf(generateFor({})).request_headers_to_add_size(), 0);
+  // A policy that selects another proxy only still turns the header on.
+  const GeneratedResources out = generateFor({R"(type: MeshFaultInjection
+mesh: default
+name: elsewhere
+spec:
+  targetRef: {kind: MeshService, name: backend}
+  from:
+  - targetRef: {kind: Mesh}
+    default: {http: [{abort: {httpStatus: 500, percentage: 1}}]}
+)"});
+  const auto rc = routeConfigOf(out);
+  ASSERT_EQ(rc.request_headers_to_add_size(), 1);
+  EXPECT_EQ(rc.request_headers_to_add(0).header().key(), "x-kuma-tags");
+  EXPECT_EQ(rc.request_headers_to_add(0).header().value(),
+            "&kuma.io/protocol=http,tcp&&kuma.io/service=web,web-admin,web-db&");
+  // The proxy's own inbound has no fault (the policy targets backend).
+  EXPECT_EQ(httpFilterNames(hcmOf(out, kWebInbound)),
+            (std::vector<std::string>{"envoy.filters.http.router"}));
+}
+
 TEST(MeshFaultInjectionXds, FaultsBeforeTheRateLimit) {
   const GeneratedResources out = generateFor({kFromPolicy, R"(type: MeshRateLimit
 mesh: default
