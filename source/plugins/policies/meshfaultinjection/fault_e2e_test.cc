@@ -2,7 +2,8 @@
 // the issue: an abort of 503 at 10 % and a delay of 2 s at 5 %, on the HTTP inbound of a sidecar
 // `web`. Of 400 requests the share of 503s (Envoy's "fault filter abort") must be 10 % ± 5 points;
 // delays must be observed (each 2 s, answered 200 by the app) at about 5 % of the rest;
-// Envoy's fault stats must count exactly what the client saw.
+// Envoy's fault stats must count exactly what the client saw. Then Kuma's legacy caller subsets
+// (x-kuma-tags) through a calling sidecar.
 
 #include <chrono>
 
@@ -99,6 +100,51 @@ TEST_F(XdsFaultInjectionTest, AbortShareAndDelayAsConfigured) {
       << httpGet(web_.adminPort, "/stats?filter=fault").value_or("");
   EXPECT_EQ(envoyStat(web_.adminPort, prefix + "delays_injected"), delayed);
   EXPECT_EQ(envoyStat(web_.adminPort, "listener_manager.lds.update_rejected"), 0);
+}
+
+// Kuma's legacy caller subsets through traffic: a fault for callers of `backend` only. The caller
+// sidecar `backend` sends its tags in x-kuma-tags (the mesh has a MeshFaultInjection), web's
+// inbound matches them: every request through backend's outbound is aborted, a request to web's
+// inbound from outside the mesh (no x-kuma-tags) is not.
+TEST_F(XdsFaultInjectionTest, FaultOnlyForCallersOfOneService) {
+  put("/meshes/default", {{"type", "Mesh"}, {"name", "default"}});
+  put("/meshes/default/meshfaultinjections/from-backend", json::parse(R"({
+    "type": "MeshFaultInjection", "mesh": "default", "name": "from-backend",
+    "spec": {"targetRef": {"kind": "MeshService", "name": "web"}, "from": [{
+      "targetRef": {"kind": "MeshService", "name": "backend"},
+      "default": {"http": [{"abort": {"httpStatus": 503, "percentage": 100}}]}}]}})"));
+
+  App webApp("web");
+  App backendApp("backend");
+  const uint16_t webInbound = freePort();
+  web_ = startSidecar(dataplane("web", freePort(), webInbound, webApp.port(), "web"), true, 532);
+  ASSERT_TRUE(web_.envoy);
+  const uint16_t toWeb = freePort();
+  json caller = dataplane("backend", freePort(), freePort(), backendApp.port(), "backend");
+  caller["networking"]["outbound"] = {{{"port", toWeb}, {"tags", {{"kuma.io/service", "web"}}}}};
+  Sidecar backend = startSidecar(caller, true, 533);
+  ASSERT_TRUE(backend.envoy);
+
+  auto get = [](uint16_t port) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(1s);
+    client.set_read_timeout(2s);
+    auto res = client.Get("/");
+    return res ? std::make_pair(res->status, res->body) : std::make_pair(0, std::string());
+  };
+  ASSERT_TRUE(eventually([&] { return get(toWeb).first == 503; }, 40s))
+      << diagnostics() << "\nbackend envoy:\n"
+      << backend.envoy->output();
+  for (int i = 0; i < 20; ++i) {
+    const auto [status, body] = get(toWeb);
+    EXPECT_EQ(status, 503) << i;
+    EXPECT_EQ(body, "fault filter abort") << i;
+  }
+  for (int i = 0; i < 20; ++i) {
+    const auto [status, body] = get(webInbound);
+    EXPECT_EQ(status, 200) << i;
+    EXPECT_EQ(body, "hello from web") << i;
+  }
 }
 
 }  // namespace
