@@ -1,6 +1,7 @@
 # The closure of Envoy API protos kuma-cpp compiles: the roots it imports (ADS, SDS, bootstrap,
 # listener/cluster/endpoint/route, HCM, tcp_proxy, network and HTTP RBAC, router, original_dst,
-# TLS) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
+# TLS, HTTP fault, HTTP and network local rate limit, ExtensionWithMatcher with its skip action and
+# the SSL/network matching inputs) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
 set(ENVOY_PROTO_FILES
   envoy/annotations/deprecation.proto
   envoy/annotations/resource.proto
@@ -10,6 +11,7 @@ set(ENVOY_PROTO_FILES
   envoy/config/cluster/v3/cluster.proto
   envoy/config/cluster/v3/filter.proto
   envoy/config/cluster/v3/outlier_detection.proto
+  envoy/config/common/matcher/v3/matcher.proto
   envoy/config/core/v3/address.proto
   envoy/config/core/v3/backoff.proto
   envoy/config/core/v3/base.proto
@@ -43,12 +45,21 @@ set(ENVOY_PROTO_FILES
   envoy/config/route/v3/scoped_route.proto
   envoy/config/trace/v3/http_tracer.proto
   envoy/data/accesslog/v3/accesslog.proto
+  envoy/extensions/common/matching/v3/extension_matcher.proto
+  envoy/extensions/common/ratelimit/v3/ratelimit.proto
+  envoy/extensions/filters/common/fault/v3/fault.proto
+  envoy/extensions/filters/common/matcher/action/v3/skip_action.proto
+  envoy/extensions/filters/http/fault/v3/fault.proto
+  envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto
   envoy/extensions/filters/http/rbac/v3/rbac.proto
   envoy/extensions/filters/http/router/v3/router.proto
   envoy/extensions/filters/listener/original_dst/v3/original_dst.proto
   envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto
+  envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit.proto
   envoy/extensions/filters/network/rbac/v3/rbac.proto
   envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto
+  envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto
+  envoy/extensions/matching/common_inputs/ssl/v3/ssl_inputs.proto
   envoy/extensions/transport_sockets/tls/v3/cert.proto
   envoy/extensions/transport_sockets/tls/v3/common.proto
   envoy/extensions/transport_sockets/tls/v3/secret.proto
@@ -69,9 +80,12 @@ set(ENVOY_PROTO_FILES
   envoy/type/tracing/v3/custom_tag.proto
   envoy/type/v3/hash_policy.proto
   envoy/type/v3/http.proto
+  envoy/type/v3/http_status.proto
   envoy/type/v3/percent.proto
   envoy/type/v3/range.proto
+  envoy/type/v3/ratelimit_unit.proto
   envoy/type/v3/semantic_version.proto
+  envoy/type/v3/token_bucket.proto
   google/api/annotations.proto
   google/api/expr/v1alpha1/checked.proto
   google/api/expr/v1alpha1/syntax.proto
