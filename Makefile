@@ -44,14 +44,17 @@ setup-test:
 	@bash tools/setup.sh
 
 # The Envoy API proto library: its own CMake project, Release, fixed flags, built once and shared
-# by every build flavour (see docs/adr/0001-build.md).
+# by every build flavour (see docs/adr/0001-build.md); rebuilt (incrementally) when a file of
+# third_party/envoy_protos, such as the proto list, is newer than the library.
 protos: setup
-	@if [ ! -f $(PROTOS_PREFIX)/lib/libenvoy_protos.a ]; then \
+	@if [ ! -f $(PROTOS_PREFIX)/lib/libenvoy_protos.a ] || \
+	    [ -n "$$(find third_party/envoy_protos -newer $(PROTOS_PREFIX)/lib/libenvoy_protos.a)" ]; then \
 	  cmake -S third_party/envoy_protos -B $(PROTOS_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
 	    -DENVOY_PROTO_ROOT=$(abspath $(PROTOS_SRC)) -DCMAKE_INSTALL_PREFIX=$(PROTOS_PREFIX) \
 	    > /dev/null && \
 	  cmake --build $(PROTOS_BUILD) -j $(JOBS) && \
-	  cmake --install $(PROTOS_BUILD) > /dev/null; \
+	  cmake --install $(PROTOS_BUILD) > /dev/null && \
+	  touch $(PROTOS_PREFIX)/lib/libenvoy_protos.a; \
 	fi
 
 configure: protos
