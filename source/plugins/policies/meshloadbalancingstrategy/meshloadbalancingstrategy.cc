@@ -93,12 +93,6 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
   if (const nlohmann::json* lb = member(*conf, "loadBalancer")) {
     PathBuilder lp = path.field("loadBalancer");
     if (const nlohmann::json* rh = member(*lb, "ringHash")) {
-      auto minSize = rh->value("minRingSize", int64_t{0});
-      auto maxSize = rh->value("maxRingSize", int64_t{0});
-      if (minSize > 0 && maxSize > 0 && minSize > maxSize) {
-        errors.addViolationAt(lp.field("ringHash").field("minRingSize"),
-                              "must be less than or equal to maxRingSize");
-      }
       validateHashPolicies(lp.field("ringHash").field("hashPolicies"), member(*rh, "hashPolicies"),
                            errors);
     }
@@ -120,11 +114,49 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
   }
   validateHashPolicies(path.field("hashPolicies"), member(*conf, "hashPolicies"), errors);
   if (const nlohmann::json* la = member(*conf, "localityAwareness")) {
+    // Kuma's validateLocalZone: non-empty keys, weights > 0, all or none weighted.
+    const nlohmann::json* lz = member(*la, "localZone");
+    const nlohmann::json* affinity = lz != nullptr ? member(*lz, "affinityTags") : nullptr;
+    if (affinity != nullptr && affinity->is_array()) {
+      PathBuilder ap = path.field("localityAwareness").field("localZone").field("affinityTags");
+      size_t weighted = 0;
+      for (size_t i = 0; i < affinity->size(); ++i) {
+        const nlohmann::json& tag = (*affinity)[i];
+        const nlohmann::json* key = member(tag, "key");
+        if (key != nullptr && key->is_string() && key->get<std::string>().empty()) {
+          errors.addViolationAt(ap.index(i).field("key"), "must not be empty");
+        }
+        if (const nlohmann::json* weight = member(tag, "weight")) {
+          if (weight->is_number_integer() && weight->get<int64_t>() <= 0) {
+            errors.addViolationAt(ap.index(i).field("weight"), "must be greater than 0");
+          }
+          ++weighted;
+        }
+      }
+      if (weighted > 0 && weighted != affinity->size()) {
+        errors.addViolationAt(ap, "all or none affinity tags should have weight");
+      }
+    }
     const nlohmann::json* cz = member(*la, "crossZone");
     const nlohmann::json* failover = cz != nullptr ? member(*cz, "failover") : nullptr;
     PathBuilder cp = path.field("localityAwareness").field("crossZone");
     if (failover != nullptr) {
       for (size_t i = 0; i < failover->size(); ++i) {
+        if (const nlohmann::json* from = member((*failover)[i], "from")) {
+          PathBuilder fp = cp.field("failover").index(i).field("from").field("zones");
+          const nlohmann::json* zones = member(*from, "zones");
+          if (zones == nullptr || !zones->is_array()) {
+            // required by the schema
+          } else if (zones->empty()) {
+            errors.addViolationAt(fp, "must not be empty");
+          } else {
+            for (size_t z = 0; z < zones->size(); ++z) {
+              if ((*zones)[z].is_string() && (*zones)[z].get<std::string>().empty()) {
+                errors.addViolationAt(fp.index(z), "must not be empty");
+              }
+            }
+          }
+        }
         const nlohmann::json* to = member((*failover)[i], "to");
         if (to == nullptr) {
           continue;
@@ -133,7 +165,7 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
         size_t zones = arraySize(*to, "zones");
         PathBuilder zp = cp.field("failover").index(i).field("to").field("zones");
         if ((type == "Only" || type == "AnyExcept") && zones == 0) {
-          errors.addViolationAt(zp, absl::StrCat("must be defined when type is ", type));
+          errors.addViolationAt(zp, absl::StrCat("must not be empty when type is ", type));
         }
         if ((type == "None" || type == "Any") && zones > 0) {
           errors.addViolationAt(zp, absl::StrCat("must be empty when type is ", type));
