@@ -105,10 +105,10 @@ struct ResourceTypeDescriptor {
   bool adminOnly = false;  // Secret, GlobalSecret: every verb needs admin
   bool isPolicy = false;   // listed by GET /policies
   bool isExperimental = false;
-  bool providedByZone = false;  // computed labels kuma.io/origin, kuma.io/zone, kuma.io/env
-  bool isProxy = false;         // computed label kuma.io/proxy-type
-  bool includeInFederation = false;
-  bool isInbound = false;  // GET /policies flags
+  bool providedByZone = false;       // computed labels kuma.io/origin, kuma.io/zone, kuma.io/env
+  bool isProxy = false;              // computed label kuma.io/proxy-type
+  bool includeInFederation = false;  // Kuma: synced global -> zones (GET /_resources, export)
+  bool isInbound = false;            // GET /policies flags
   bool isOutbound = false;
   PolicyFlags policy;
 

@@ -23,6 +23,7 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
   d.format = model::SpecFormat::SpecStatus;
   d.isPolicy = true;
   d.providedByZone = true;
+  d.includeInFederation = true;  // every Mesh* policy is synced global -> zones
   d.isInbound = def.isInbound;
   d.isOutbound = def.isOutbound;
   d.policy = def.flags;
