@@ -132,6 +132,12 @@ struct ResourceTypeDescriptor {
    */
   std::function<SpecConstSharedPtr(const Resource& resource, const DefaultingContext& ctx)>
       applyDefaults;
+
+  /**
+   * Optional: Kuma's Deprecations() of a stored resource, answered by PUT as
+   * `{"warnings": [...]}` (kumactl prints them). Unset or empty: no warnings.
+   */
+  std::function<std::vector<std::string>(const Resource& resource)> deprecations;
 };
 
 }  // namespace kuma::model

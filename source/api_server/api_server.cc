@@ -587,6 +587,9 @@ class ApiServer::Handlers {
     if (!dp.meta.labels.empty()) {
       out["labels"] = dp.meta.labels;
     }
+    if (std::string kri = model::kriOf(dp); !kri.empty()) {
+      out["kri"] = std::move(kri);  // the Dataplane's
+    }
     out["dataplane"] = dp.spec ? dp.spec->toJson() : nlohmann::ordered_json::object();
     nlohmann::ordered_json insight = nlohmann::ordered_json::object();
     if (insight_ != nullptr) {
@@ -803,7 +806,15 @@ class ApiServer::Handlers {
     if (!result.ok()) {
       return error(errorFromStatus(result.status(), title));
     }
-    return json(result->created ? 201 : 200, nlohmann::ordered_json::object());
+    // Kuma's CreateOrUpdateSuccessResponse: `warnings` from the resource's Deprecations().
+    nlohmann::ordered_json answer = nlohmann::ordered_json::object();
+    if (d.deprecations) {
+      std::vector<std::string> warnings = d.deprecations(*result->resource);
+      if (!warnings.empty()) {
+        answer["warnings"] = std::move(warnings);
+      }
+    }
+    return json(result->created ? 201 : 200, std::move(answer));
   }
 
   Reply remove(const model::ResourceTypeDescriptor& d, const std::string& mesh,

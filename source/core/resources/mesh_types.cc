@@ -81,6 +81,9 @@ void registerMeshTypes(model::TypeRegistry& registry) {
     d.shortName = "m";
     d.scope = Scope::Global;
     d.includeInFederation = true;
+    d.deprecations = [](const model::Resource& resource) {
+      return meshDeprecations(resource.meta.name);
+    };
     d.validate = [](const model::Resource& resource, ValidationError& errors) {
       if (const auto* spec = model::protoSpecOf<v1::Mesh>(resource)) {
         validateMesh(*spec, resource.meta.name, errors);
@@ -136,6 +139,7 @@ void registerMeshTypes(model::TypeRegistry& registry) {
     d.wsAliases = {"global-secrets"};
     d.scope = Scope::Global;
     d.adminOnly = true;
+    d.providedByZone = true;  // Kuma copies Secret's KDS flags: origin/zone/env labels
     d.includeInFederation = true;
     registry.add(std::move(d));
   }

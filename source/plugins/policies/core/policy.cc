@@ -33,6 +33,12 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
     return SchemaSpec::parse(*schema, object);
   };
   d.emptySpec = [] { return SchemaSpec::empty(); };
+  if (auto deprecations = def.deprecations) {
+    d.deprecations = [deprecations](const model::Resource& resource) {
+      const SchemaSpec* spec = schemaSpecOf(resource);
+      return spec == nullptr ? std::vector<std::string>{} : deprecations(spec->spec());
+    };
+  }
   auto validate = def.validate;
   d.validate = [validate](const model::Resource& resource, ValidationError& errors) {
     const SchemaSpec* spec = schemaSpecOf(resource);
@@ -45,6 +51,26 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
     }
   };
   return d;
+}
+
+std::vector<std::string> topLevelTargetRefDeprecations(const nlohmann::json& spec) {
+  const nlohmann::json* ref = member(spec, "targetRef");
+  const nlohmann::json* kind = ref == nullptr ? nullptr : member(*ref, "kind");
+  if (kind == nullptr || !kind->is_string()) {
+    return {};
+  }
+  const std::string& k = kind->get_ref<const std::string&>();
+  if (k == "MeshService" || k == "MeshServiceSubset" || k == "MeshSubset") {
+    return {absl::StrCat(k,
+                         " value for 'targetRef.kind' is deprecated, use Dataplane with labels "
+                         "instead")};
+  }
+  if (k == "MeshHTTPRoute") {
+    return {
+        "MeshHTTPRoute value for 'targetRef.kind' is deprecated, use MeshHTTPRoute in "
+        "spec.to[].targetRef"};
+  }
+  return {};
 }
 
 // ---- schema pieces ----

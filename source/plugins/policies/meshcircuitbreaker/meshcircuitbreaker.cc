@@ -122,6 +122,20 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshCircuitBreakerResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back("'from' field is deprecated, use 'rules' instead");
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   SchemaPtr conf = confSchema();
   PolicyDefinition d;
@@ -143,6 +157,7 @@ PolicyDefinition definition() {
       field("rules", arrayOf(ruleItemSchema(conf, false))),
   });
   d.validate = validate;
+  d.deprecations = deprecations;
   return d;
 }
 

@@ -85,6 +85,20 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshFaultInjectionResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back("'from' field is deprecated, use 'rules' with SPIFFE-based 'matches' instead");
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   SchemaPtr conf = confSchema();
   PolicyDefinition d;
@@ -105,6 +119,7 @@ PolicyDefinition definition() {
       field("rules", arrayOf(ruleItemSchema(conf, true))),
   });
   d.validate = validate;
+  d.deprecations = deprecations;
   return d;
 }
 

@@ -79,6 +79,24 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshHealthCheckResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out = topLevelTargetRefDeprecations(spec);
+  if (arraySize(spec, "to") > 0) {
+    for (const auto& to : spec["to"]) {
+      const nlohmann::json* conf = member(to, "default");
+      if (conf != nullptr && member(*conf, "healthyPanicThreshold") != nullptr) {
+        out.emplace_back(
+            "healthyPanicThreshold for 'to[].default' is deprecated. The setting has been moved "
+            "to MeshCircuitBreaker policy, please use MeshCircuitBreaker policy instead.");
+      }
+    }
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   PolicyDefinition d;
   d.name = "MeshHealthCheck";
@@ -93,6 +111,7 @@ PolicyDefinition definition() {
       field("to", arrayOf(targetedItemSchema(confSchema(), false))),
   });
   d.validate = validate;
+  d.deprecations = deprecations;
   return d;
 }
 

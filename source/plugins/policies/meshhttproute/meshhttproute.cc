@@ -308,6 +308,13 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshHTTPRouteResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  return topLevelTargetRefDeprecations(spec);
+}
+}  // namespace
+
 PolicyDefinition definition() {
   PolicyDefinition d;
   d.name = "MeshHTTPRoute";
@@ -326,6 +333,7 @@ PolicyDefinition definition() {
                   }))),
   });
   d.validate = validate;
+  d.deprecations = deprecations;
   return d;
 }
 

@@ -192,6 +192,13 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshRetryResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  return topLevelTargetRefDeprecations(spec);
+}
+}  // namespace
+
 PolicyDefinition definition() {
   PolicyDefinition d;
   d.name = "MeshRetry";
@@ -206,6 +213,7 @@ PolicyDefinition definition() {
       field("to", arrayOf(targetedItemSchema(confSchema(), false))),
   });
   d.validate = validate;
+  d.deprecations = deprecations;
   return d;
 }
 

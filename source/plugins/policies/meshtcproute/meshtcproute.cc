@@ -56,6 +56,13 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshTCPRouteResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  return topLevelTargetRefDeprecations(spec);
+}
+}  // namespace
+
 PolicyDefinition definition() {
   PolicyDefinition d;
   d.name = "MeshTCPRoute";
@@ -80,6 +87,7 @@ PolicyDefinition definition() {
                 1)),
   });
   d.validate = validate;
+  d.deprecations = deprecations;
   return d;
 }
 

@@ -91,6 +91,20 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshTimeoutResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back("'from' field is deprecated, use 'rules' instead");
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   SchemaPtr conf = confSchema();
   PolicyDefinition d;
@@ -112,6 +126,7 @@ PolicyDefinition definition() {
       field("rules", arrayOf(ruleItemSchema(conf, false))),
   });
   d.validate = validate;
+  d.deprecations = deprecations;
   return d;
 }
 
