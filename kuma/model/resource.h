@@ -105,10 +105,10 @@ struct ResourceTypeDescriptor {
   bool adminOnly = false;  // Secret, GlobalSecret: every verb needs admin
   bool isPolicy = false;   // listed by GET /policies
   bool isExperimental = false;
-  bool providedByZone = false;  // computed labels kuma.io/origin, kuma.io/zone, kuma.io/env
-  bool isProxy = false;         // computed label kuma.io/proxy-type
-  bool includeInFederation = false;
-  bool isInbound = false;  // GET /policies flags
+  bool providedByZone = false;       // computed labels kuma.io/origin, kuma.io/zone, kuma.io/env
+  bool isProxy = false;              // computed label kuma.io/proxy-type
+  bool includeInFederation = false;  // Kuma: synced global -> zones (GET /_resources, export)
+  bool isInbound = false;            // GET /policies flags
   bool isOutbound = false;
   PolicyFlags policy;
 
@@ -132,6 +132,12 @@ struct ResourceTypeDescriptor {
    */
   std::function<SpecConstSharedPtr(const Resource& resource, const DefaultingContext& ctx)>
       applyDefaults;
+
+  /**
+   * Optional: Kuma's Deprecations() of a stored resource, answered by PUT as
+   * `{"warnings": [...]}` (kumactl prints them). Unset or empty: no warnings.
+   */
+  std::function<std::vector<std::string>(const Resource& resource)> deprecations;
 };
 
 }  // namespace kuma::model

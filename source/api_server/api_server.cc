@@ -244,12 +244,13 @@ std::string nextLink(const httplib::Request& req, size_t offset, size_t size) {
   return absl::StrCat("http://", host, req.path, "?", query);
 }
 
+// Kuma's PolicyDescription; members in the order Go's encoder writes them (field order).
 nlohmann::ordered_json policyFlagsJson(const model::ResourceTypeDescriptor& d) {
-  return {{"isTargetRef", d.policy.isTargetRef},
-          {"hasToTargetRef", d.policy.hasToTargetRef},
-          {"hasFromTargetRef", d.policy.hasFromTargetRef},
+  return {{"hasFromTargetRef", d.policy.hasFromTargetRef},
           {"hasRulesTargetRef", d.policy.hasRulesTargetRef},
-          {"isFromAsRules", d.policy.isFromAsRules}};
+          {"hasToTargetRef", d.policy.hasToTargetRef},
+          {"isFromAsRules", d.policy.isFromAsRules},
+          {"isTargetRef", d.policy.isTargetRef}};
 }
 
 // The request head is bounded (64 KiB, 10 s); a request past it gets 431 or 408 with Kuma's body.
@@ -485,21 +486,24 @@ class ApiServer::Handlers {
                 options_.configJson ? options_.configJson() : nlohmann::ordered_json::object());
   }
 
+  // Kuma's MapResourceTypeDescription: sorted by name, members in ResourceTypeDescription's
+  // field order; `readOnly` also with apiServer.readOnly; `includeInFederation` for the types
+  // synced from global to zones that users write; `policy` for every policy, legacy ones too.
   Reply resources() {
     nlohmann::ordered_json items = nlohmann::ordered_json::array();
-    for (const model::ResourceTypeDescriptor* d : registry_.all()) {
+    for (const model::ResourceTypeDescriptor* d : registry_.all()) {  // sorted by name
       nlohmann::ordered_json item;
-      item["name"] = d->name;
-      item["readOnly"] = d->readOnly;
-      item["path"] = d->wsPath;
-      item["singularDisplayName"] = d->singularDisplayName;
-      item["pluralDisplayName"] = d->pluralDisplayName;
-      item["scope"] = d->scope == model::Scope::Global ? "Global" : "Mesh";
-      item["shortName"] = d->shortName;
       item["includeInFederation"] = d->includeInFederation && !d->readOnly;
-      if (d->policy.isTargetRef) {
+      item["name"] = d->name;
+      item["path"] = d->wsPath;
+      item["pluralDisplayName"] = d->pluralDisplayName;
+      if (d->isPolicy) {
         item["policy"] = policyFlagsJson(*d);
       }
+      item["readOnly"] = d->readOnly || options_.readOnly;
+      item["scope"] = d->scope == model::Scope::Global ? "Global" : "Mesh";
+      item["shortName"] = d->shortName;
+      item["singularDisplayName"] = d->singularDisplayName;
       items.push_back(std::move(item));
     }
     return json(200, {{"resources", items}});
@@ -513,14 +517,15 @@ class ApiServer::Handlers {
       }
       nlohmann::ordered_json item;
       item["name"] = d->name;
-      item["readOnly"] = d->readOnly;
+      item["readOnly"] = d->readOnly || options_.readOnly;
       item["path"] = d->wsPath;
       item["singularDisplayName"] = d->singularDisplayName;
       item["pluralDisplayName"] = d->pluralDisplayName;
       item["isExperimental"] = d->isExperimental;
       item["isTargetRefBased"] = d->policy.isTargetRef;
-      item["isInbound"] = d->isInbound;
-      item["isOutbound"] = d->isOutbound;
+      // Kuma's policies endpoint: inbound = has `from`, outbound = has `to`.
+      item["isInbound"] = d->policy.hasFromTargetRef;
+      item["isOutbound"] = d->policy.hasToTargetRef;
       items.push_back(std::move(item));
     }
     return json(200, {{"policies", items}});
@@ -581,6 +586,9 @@ class ApiServer::Handlers {
     out["modificationTime"] = model::formatTime(dp.meta.modificationTime);
     if (!dp.meta.labels.empty()) {
       out["labels"] = dp.meta.labels;
+    }
+    if (std::string kri = model::kriOf(dp); !kri.empty()) {
+      out["kri"] = std::move(kri);  // the Dataplane's
     }
     out["dataplane"] = dp.spec ? dp.spec->toJson() : nlohmann::ordered_json::object();
     nlohmann::ordered_json insight = nlohmann::ordered_json::object();
@@ -798,7 +806,15 @@ class ApiServer::Handlers {
     if (!result.ok()) {
       return error(errorFromStatus(result.status(), title));
     }
-    return json(result->created ? 201 : 200, nlohmann::ordered_json::object());
+    // Kuma's CreateOrUpdateSuccessResponse: `warnings` from the resource's Deprecations().
+    nlohmann::ordered_json answer = nlohmann::ordered_json::object();
+    if (d.deprecations) {
+      std::vector<std::string> warnings = d.deprecations(*result->resource);
+      if (!warnings.empty()) {
+        answer["warnings"] = std::move(warnings);
+      }
+    }
+    return json(result->created ? 201 : 200, std::move(answer));
   }
 
   Reply remove(const model::ResourceTypeDescriptor& d, const std::string& mesh,

@@ -384,6 +384,18 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   insightOptions.controlPlaneInstanceId = instanceId;
   insightOptions.flushInterval = cfg.xdsServer.dataplaneStatusFlushInterval;
   insightOptions.subscriptionLimit = cfg.metrics.dataplane.subscriptionLimit;
+  // The insight's mTLS block (Kuma: secrets.Info; supported backends = the enabled one).
+  insightOptions.identityCert =
+      [secrets = cp->secrets_.get()](
+          const std::string& mesh,
+          const std::string& name) -> std::optional<xds::sync::IdentityCertInfo> {
+    auto identity = secrets->info(mesh, name);
+    if (!identity.ok()) {
+      return std::nullopt;
+    }
+    return xds::sync::IdentityCertInfo{
+        identity->issuedAt, identity->notAfter, identity->backend, {identity->backend}};
+  };
   cp->insights_ =
       std::make_unique<xds::sync::InsightTracker>(*cp->manager_, registry, insightOptions);
   cp->streamCallbacks_ =

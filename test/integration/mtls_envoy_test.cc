@@ -16,6 +16,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/time/time.h"
 
 #include "test/integration/pem_scan.h"
 #include "test/integration/xds_envoy_fixture.h"
@@ -331,6 +332,48 @@ TEST_F(MtlsEnvoyTest, IdentityRotatesWithoutDroppingConnections) {
   // New connections handshake with the new identity.
   EXPECT_EQ(httpGet(webOutbound_, "/"), "hello from backend");
   expectNothingRejected();
+
+  // The insight shows the identity as Kuma's does (`kumactl inspect dataplanes`: generation
+  // time, expiry, rotation count, backend), and the overview its kri and kuma-dp compatibility.
+  json overview;
+  const bool counted = eventually(
+      [&] {
+        auto res = api.Get("/meshes/default/dataplanes/web-1/_overview");
+        if (!res || res->status != 200) {
+          return false;
+        }
+        overview = json::parse(res->body, nullptr, false);
+        const json& mtls = overview["dataplaneInsight"].value("mTLS", json::object());
+        return mtls.value("certificateRegenerations", 0) >= 2;
+      },
+      15s);
+  ASSERT_TRUE(counted) << overview.dump();
+  const json& mtls = overview["dataplaneInsight"]["mTLS"];
+  EXPECT_EQ(mtls["issuedBackend"], "ca-1");
+  EXPECT_EQ(mtls["supportedBackends"], json::array({"ca-1"}));
+  absl::Time generated;
+  absl::Time expires;
+  std::string err;
+  ASSERT_TRUE(absl::ParseTime(
+      absl::RFC3339_full, mtls["lastCertificateRegeneration"].get<std::string>(), &generated, &err))
+      << err;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full,
+                              mtls["certificateExpirationTime"].get<std::string>(), &expires, &err))
+      << err;
+  // dpCert.rotation.expiration 20s; the expiry is the certificate's notAfter (whole seconds).
+  EXPECT_GE(expires - generated, absl::Seconds(18));
+  EXPECT_LE(expires - generated, absl::Seconds(21));
+  EXPECT_LE(absl::Now() - generated, absl::Seconds(25));
+  EXPECT_EQ(overview["kri"], "kri_dp_default_default__web-1_");
+  const json& subscription = overview["dataplaneInsight"]["subscriptions"].back();
+  EXPECT_EQ(subscription["version"]["kumaDp"]["kumaCpCompatible"], true);
+  const json& metadata = overview["dataplaneInsight"]["metadata"];
+  EXPECT_EQ(metadata["version"]["kumaDp"]["version"], "2.14.3") << metadata.dump();
+  EXPECT_EQ(metadata["dataplane.proxyType"], "dataplane") << metadata.dump();
+  // Written by the control plane itself: no computed labels, as in Kuma.
+  auto insight = api.Get("/meshes/default/dataplane-insights/web-1");
+  ASSERT_TRUE(insight && insight->status == 200);
+  EXPECT_FALSE(json::parse(insight->body).contains("labels")) << insight->body;
   EXPECT_LT(std::chrono::steady_clock::now() - started, 90s);
 }
 

@@ -50,7 +50,8 @@ absl::Status createSecret(manager::ResourceManager& manager, const model::TypeRe
   secret.meta.name = name;
   secret.meta.mesh = mesh;
   secret.spec = resources::makeSecretSpec(std::move(spec));
-  return manager.create(std::move(secret)).status();
+  // Kuma's builtin CA manager stores its Secrets without labels.
+  return manager.createGenerated(std::move(secret)).status();
 }
 
 }  // namespace kuma::ca

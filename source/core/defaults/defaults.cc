@@ -118,7 +118,9 @@ bool skipped(const json& skipList, const std::string& type) {
 }
 
 // Creates `resource` unless it exists (defaults are never recreated over user changes).
-absl::Status ensure(manager::ResourceManager& manager, model::Resource resource) {
+// `generated`: without computed labels (the signing keys and CAs Kuma stores unlabelled).
+absl::Status ensure(manager::ResourceManager& manager, model::Resource resource,
+                    bool generated = false) {
   const model::ResourceTypeDescriptor& d = *resource.descriptor;
   auto existing = manager.get(d, {resource.meta.name, resource.meta.mesh});
   if (existing.ok()) {
@@ -127,7 +129,8 @@ absl::Status ensure(manager::ResourceManager& manager, model::Resource resource)
   if (!absl::IsNotFound(existing.status())) {
     return existing.status();
   }
-  auto created = manager.create(std::move(resource));
+  auto created = generated ? manager.createGenerated(std::move(resource))
+                           : manager.create(std::move(resource));
   if (!created.ok() && !absl::IsAlreadyExists(created.status())) {
     return created.status();
   }
@@ -156,7 +159,8 @@ absl::Status secretJson(const model::TypeRegistry& registry, manager::ResourceMa
   if (!mesh.empty()) {
     object["mesh"] = mesh;
   }
-  return ensureJson(manager, registry, object);
+  KUMA_ASSIGN_OR_RETURN(model::Resource resource, resourceFromJson(registry, type, object));
+  return ensure(manager, std::move(resource), /*generated=*/true);
 }
 
 absl::Status createMeshDefaults(manager::ResourceManager& manager,

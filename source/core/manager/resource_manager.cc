@@ -53,7 +53,8 @@ absl::StatusOr<store::ResourceList> ResourceManager::list(const ResourceTypeDesc
   return store_.list(type, options);
 }
 
-absl::Status ResourceManager::prepare(Resource& resource, const Resource* previous) const {
+absl::Status ResourceManager::prepare(Resource& resource, const Resource* previous,
+                                      bool computedLabels) const {
   const ResourceTypeDescriptor& type = *resource.descriptor;
   if (resource.spec == nullptr) {
     if (!type.emptySpec) {
@@ -111,16 +112,18 @@ absl::Status ResourceManager::prepare(Resource& resource, const Resource* previo
     }
   }
 
-  // Computed labels (Universal zone control plane).
-  if (type.scope == model::Scope::Mesh && !resource.meta.mesh.empty()) {
+  // Computed labels (Universal zone control plane). Read-only types (insights) are written
+  // only by the control plane itself, which Kuma does without computed labels.
+  computedLabels = computedLabels && !type.readOnly;
+  if (computedLabels && type.scope == model::Scope::Mesh && !resource.meta.mesh.empty()) {
     setDefaultLabel(labels, kMeshLabel, resource.meta.mesh);
   }
-  if (type.providedByZone) {
+  if (computedLabels && type.providedByZone) {
     setDefaultLabel(labels, kOriginLabel, "zone");
     setDefaultLabel(labels, kZoneLabel, options_.zone);
     setDefaultLabel(labels, kEnvLabel, "universal");
   }
-  if (type.isProxy) {
+  if (computedLabels && type.isProxy) {
     setDefaultLabel(labels, kProxyTypeLabel, "sidecar");
   }
 
@@ -140,15 +143,20 @@ absl::Status ResourceManager::prepare(Resource& resource, const Resource* previo
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::create(
     Resource resource, const store::CreateOptions& options) {
-  return createImpl(std::move(resource), options);
+  return createImpl(std::move(resource), options, /*computedLabels=*/true);
+}
+
+absl::StatusOr<ResourceConstSharedPtr> ResourceManager::createGenerated(
+    Resource resource, const store::CreateOptions& options) {
+  return createImpl(std::move(resource), options, /*computedLabels=*/false);
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::createImpl(
-    Resource resource, const store::CreateOptions& options) {
+    Resource resource, const store::CreateOptions& options, bool computedLabels) {
   if (resource.descriptor == nullptr) {
     return store::invalid("resource has no type descriptor");
   }
-  if (absl::Status status = prepare(resource, nullptr); !status.ok()) {
+  if (absl::Status status = prepare(resource, nullptr, computedLabels); !status.ok()) {
     return status;
   }
   if (absl::Status status = validateMeshWrite(resource); !status.ok()) {
@@ -290,7 +298,7 @@ absl::StatusOr<UpsertResult> ResourceManager::upsert(Resource resource) {
     if (!store::isNotFound(existing.status())) {
       return existing.status();
     }
-    auto created = createImpl(resource, {});
+    auto created = createImpl(resource, {}, /*computedLabels=*/true);
     if (created.ok()) {
       return UpsertResult{*created, true};
     }

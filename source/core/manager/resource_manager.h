@@ -98,6 +98,14 @@ class ResourceManager {
                                                        const store::CreateOptions& options = {});
 
   /**
+   * create() for what the control plane generates itself (CA and signing-key Secrets): no
+   * computed labels, as Kuma's CA and token managers store them (the REST API computes labels,
+   * the managers underneath do not). Caller labels are kept and checked as by create().
+   */
+  absl::StatusOr<model::ResourceConstSharedPtr> createGenerated(
+      model::Resource resource, const store::CreateOptions& options = {});
+
+  /**
    * Validates and updates an existing resource; `resource.meta.version` must be the version that
    * was read. Labels are replaced by the given ones (computed labels re-added when missing).
    * @return NotFound, Aborted (stale version), InvalidArgument, or a store error.
@@ -133,11 +141,13 @@ class ResourceManager {
 
  private:
   absl::StatusOr<model::ResourceConstSharedPtr> createImpl(model::Resource resource,
-                                                           const store::CreateOptions& options);
+                                                           const store::CreateOptions& options,
+                                                           bool computedLabels);
   absl::StatusOr<model::ResourceConstSharedPtr> updateImpl(model::Resource resource,
                                                            const model::Resource& existing);
   /** Meta + labels + defaults + spec validation, in place; `previous` is set on update. */
-  absl::Status prepare(model::Resource& resource, const model::Resource* previous) const;
+  absl::Status prepare(model::Resource& resource, const model::Resource* previous,
+                       bool computedLabels = true) const;
   /** The MeshValidators, for a Mesh; OK for other types. */
   absl::Status validateMeshWrite(const model::Resource& resource) const;
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/validation_helpers.h"
 
@@ -93,7 +94,8 @@ void validateMtls(const Mesh::Mtls& mtls, std::string_view meshName, ValidationE
                          "at most 255 characters"));
       }
     }
-    if (backend.type() == "provided") {
+    // Kuma checks a provided CA's conf in its CA plugin, which skipValidation skips.
+    if (backend.type() == "provided" && !mtls.skip_validation()) {
       for (const char* key : {"cert", "key"}) {
         const Value* v = structField(backend.conf(), key);
         if (v == nullptr || v->kind_case() != Value::kStructValue) {
@@ -316,6 +318,33 @@ std::optional<Mesh> meshWithDefaults(const Mesh& mesh) {
     return std::nullopt;
   }
   return out;
+}
+
+std::vector<std::string> meshDeprecations(std::string_view meshName) {
+  // k8s.io/apimachinery IsDNS1035Label: at most 63, [a-z]([-a-z0-9]*[a-z0-9])?
+  std::vector<std::string> errors;
+  if (meshName.size() > 63) {
+    errors.emplace_back("must be no more than 63 characters");
+  }
+  auto lowerAlnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  bool matches = !meshName.empty() && meshName.front() >= 'a' && meshName.front() <= 'z' &&
+                 lowerAlnum(meshName.back());
+  for (char c : meshName) {
+    matches = matches && (lowerAlnum(c) || c == '-');
+  }
+  if (!matches) {
+    errors.emplace_back(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+        "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+        "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
+  }
+  if (errors.empty()) {
+    return {};
+  }
+  return {absl::StrCat("Invalid Mesh resource name: '", std::string(meshName),
+                       "'. It does not conform to the DNS format (RFC 1035). This is deprecated. "
+                       "Errors: ",
+                       absl::StrJoin(errors, "; "))};
 }
 
 }  // namespace kuma::resources

@@ -6,7 +6,9 @@
 // and the prometheus metrics defaulting Kuma applies on every write.
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "api/mesh/v1alpha1/mesh.pb.h"
@@ -22,6 +24,12 @@ namespace kuma::resources {
  */
 void validateMesh(const mesh::v1alpha1::Mesh& mesh, std::string_view meshName,
                   validators::ValidationError& errors);
+
+/**
+ * Kuma's MeshResource.Deprecations: a warning when the name is not a DNS-1035 label
+ * (apimachinery's NameIsDNS1035Label texts). Empty when it is.
+ */
+std::vector<std::string> meshDeprecations(std::string_view meshName);
 
 /**
  * Rules that compare an update with the stored Mesh: changing `mtls.enabledBackend` while mTLS

@@ -55,6 +55,7 @@ ResourceTypeDescriptor legacyPolicy(std::string_view name, std::string_view wsPa
                                     void (*check)(const T&, ValidationError&)) {
   ResourceTypeDescriptor d = protoType<T>(name, wsPath, singular, plural, check);
   d.isPolicy = true;
+  d.includeInFederation = true;
   d.policy.isTargetRef = false;
   return d;
 }
@@ -79,6 +80,10 @@ void registerMeshTypes(model::TypeRegistry& registry) {
     ResourceTypeDescriptor d = protoType<v1::Mesh>(kMeshType, "meshes", "Mesh", "Meshes", nullptr);
     d.shortName = "m";
     d.scope = Scope::Global;
+    d.includeInFederation = true;
+    d.deprecations = [](const model::Resource& resource) {
+      return meshDeprecations(resource.meta.name);
+    };
     d.validate = [](const model::Resource& resource, ValidationError& errors) {
       if (const auto* spec = model::protoSpecOf<v1::Mesh>(resource)) {
         validateMesh(*spec, resource.meta.name, errors);
@@ -125,6 +130,7 @@ void registerMeshTypes(model::TypeRegistry& registry) {
         protoType<v1::Secret>(kSecretType, "secrets", "Secret", "Secrets", &validateSecret);
     d.adminOnly = true;
     d.providedByZone = true;
+    d.includeInFederation = true;
     registry.add(std::move(d));
   }
   {
@@ -133,11 +139,17 @@ void registerMeshTypes(model::TypeRegistry& registry) {
     d.wsAliases = {"global-secrets"};
     d.scope = Scope::Global;
     d.adminOnly = true;
+    d.providedByZone = true;  // Kuma copies Secret's KDS flags: origin/zone/env labels
+    d.includeInFederation = true;
     registry.add(std::move(d));
   }
-  registry.add(protoType<v1::ExternalService>(kExternalServiceType, "external-services",
-                                              "External Service", "External Services",
-                                              &validateExternalService));
+  {
+    ResourceTypeDescriptor d = protoType<v1::ExternalService>(
+        kExternalServiceType, "external-services", "External Service", "External Services",
+        &validateExternalService);
+    d.includeInFederation = true;
+    registry.add(std::move(d));
+  }
   registry.add(legacyPolicy<v1::TrafficPermission>(kTrafficPermissionType, "traffic-permissions",
                                                    "Traffic Permission", "Traffic Permissions",
                                                    &validateTrafficPermission));

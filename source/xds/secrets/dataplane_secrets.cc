@@ -124,7 +124,7 @@ absl::StatusOr<ProxyTlsSecretsConstSharedPtr> DataplaneSecrets::get(
   e->secrets = std::move(secrets);
   e->mtls = mesh.mtls();
   e->tags = tags;
-  e->identity = IdentityInfo{info->serialHex, now, now + lifetime};
+  e->identity = IdentityInfo{info->serialHex, now, now + lifetime, info->notAfter, backend->name()};
   e->rotateAt = now + lifetime * 4 / 5;
   e->lastError = absl::OkStatus();
   e->backoff = absl::ZeroDuration();

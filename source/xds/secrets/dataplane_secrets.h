@@ -49,7 +49,9 @@ struct DataplaneSecretsStats {
 struct IdentityInfo {
   std::string serialHex;
   absl::Time issuedAt;
-  absl::Time expiresAt;
+  absl::Time expiresAt;  // issuedAt + the backend's lifetime
+  absl::Time notAfter;   // the certificate's (whole seconds)
+  std::string backend;   // the CA backend that issued it (the mesh's enabled one)
 };
 
 /** The tag set of a Dataplane's identity: every inbound tag with all its values (§8.2). */

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "source/common/logging.h"
+#include "source/common/version.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
 #include "source/core/store/errors.h"
@@ -91,6 +92,43 @@ void readVersion(const envoy::config::core::v3::Node& node, v1::Version* version
   if (google::protobuf::util::JsonStringToMessage(json, &parsed, options).ok()) {
     *version = std::move(parsed);
   }
+  if (version->has_kuma_dp()) {
+    version->mutable_kuma_dp()->set_kuma_cp_compatible(
+        kumaDpVersionCompatible(version::kKumaCompatible, version->kuma_dp().version()));
+  }
+}
+
+/**
+ * Kuma's mTLS rule (dataplane_status_sink.go, DataplaneInsight.UpdateCert): no certificate
+ * removes the block; a certificate with another expiration or backends than the block shows
+ * counts as a regeneration.
+ */
+void updateMtls(v1::DataplaneInsight& insight, const std::optional<IdentityCertInfo>& cert) {
+  if (!cert) {
+    insight.clear_mtls();
+    return;
+  }
+  const auto& current = insight.mtls();
+  const bool same =
+      insight.has_mtls() && current.has_certificate_expiration_time() &&
+      absl::FromUnixSeconds(current.certificate_expiration_time().seconds()) +
+              absl::Nanoseconds(current.certificate_expiration_time().nanos()) ==
+          cert->expiration &&
+      current.issued_backend() == cert->issuedBackend &&
+      std::equal(current.supported_backends().begin(), current.supported_backends().end(),
+                 cert->supportedBackends.begin(), cert->supportedBackends.end());
+  if (same) {
+    return;
+  }
+  v1::DataplaneInsight::MTLS* mtls = insight.mutable_mtls();
+  setTime(mtls->mutable_certificate_expiration_time(), cert->expiration);
+  setTime(mtls->mutable_last_certificate_regeneration(), cert->generation);
+  mtls->set_certificate_regenerations(mtls->certificate_regenerations() + 1);
+  mtls->set_issued_backend(cert->issuedBackend);
+  mtls->mutable_supported_backends()->Clear();
+  for (const std::string& b : cert->supportedBackends) {
+    mtls->add_supported_backends(b);
+  }
 }
 
 /**
@@ -124,6 +162,73 @@ void mergeSubscription(v1::DataplaneInsight& insight, const v1::DiscoverySubscri
 }
 
 }  // namespace
+
+namespace {
+
+// Masterminds/semver's lenient parse: "v"?MAJOR(.MINOR(.PATCH)?)?(-pre)?(+build)?.
+struct SemVer {
+  int64_t major = 0;
+  int64_t minor = 0;
+  bool prerelease = false;
+};
+
+std::optional<SemVer> parseSemVer(std::string_view v) {
+  if (!v.empty() && (v.front() == 'v' || v.front() == 'V')) {
+    v.remove_prefix(1);
+  }
+  if (const size_t plus = v.find('+'); plus != std::string_view::npos) {
+    v = v.substr(0, plus);
+  }
+  SemVer out;
+  if (const size_t dash = v.find('-'); dash != std::string_view::npos) {
+    out.prerelease = true;
+    v = v.substr(0, dash);
+  }
+  int64_t numbers[3] = {0, 0, 0};
+  size_t count = 0;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = v.find('.', start);
+    const std::string_view part =
+        v.substr(start, dot == std::string_view::npos ? v.npos : dot - start);
+    if (count == 3 || part.empty() || part.size() > 9) {
+      return std::nullopt;
+    }
+    int64_t n = 0;
+    for (char c : part) {
+      if (c < '0' || c > '9') {
+        return std::nullopt;
+      }
+      n = n * 10 + (c - '0');
+    }
+    numbers[count++] = n;
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    start = dot + 1;
+  }
+  out.major = numbers[0];
+  out.minor = numbers[1];
+  return out;
+}
+
+}  // namespace
+
+bool kumaDpVersionCompatible(std::string_view cpVersion, std::string_view dpVersion) {
+  if (cpVersion.find("preview") != std::string_view::npos ||
+      dpVersion.find("preview") != std::string_view::npos) {
+    return true;
+  }
+  const std::optional<SemVer> cp = parseSemVer(cpVersion);
+  const std::optional<SemVer> dp = parseSemVer(dpVersion);
+  if (!cp || !dp) {
+    return true;  // some kind of dev version
+  }
+  // ">= MAJOR.(MINOR-2), <= MAJOR.(MINOR+2)"; a prerelease matches no plain constraint.
+  const int64_t minMinor = std::max<int64_t>(cp->minor - 2, 0);
+  return !dp->prerelease && dp->major == cp->major && dp->minor >= minMinor &&
+         dp->minor <= cp->minor + 2;
+}
 
 InsightTracker::InsightTracker(manager::ResourceManager& manager,
                                const model::TypeRegistry& registry, InsightTrackerOptions options)
@@ -169,6 +274,7 @@ absl::Status InsightTracker::onStreamOpen(int64_t streamId,
   status->mutable_lds();
   status->mutable_rds();
   readVersion(node, sub.mutable_version());
+  stream.metadata = node.metadata();
   absl::MutexLock lock(&mu_);
   if (stopping_) {
     return absl::OkStatus();
@@ -332,7 +438,8 @@ std::vector<InsightTracker::Pending> InsightTracker::collectLocked(bool force) {
     if (!force && !stream.urgent && now < stream.lastWrite + options_.flushInterval) {
       continue;
     }
-    out.push_back(Pending{id, stream.mesh, stream.name, stream.subscription, stream.closed});
+    out.push_back(
+        Pending{id, stream.mesh, stream.name, stream.subscription, stream.metadata, stream.closed});
     stream.dirty = false;
     stream.urgent = false;
     stream.lastWrite = now;
@@ -412,6 +519,11 @@ absl::Status InsightTracker::write(const Pending& p) {
       resource.meta.labels = (*existing)->meta.labels;
     }
     mergeSubscription(insight, p.subscription, options_.subscriptionLimit);
+    *insight.mutable_metadata() = p.metadata;
+    // A closed stream's proxy may already be forgotten by the identity cache: keep its block.
+    if (options_.identityCert && !p.closed) {
+      updateMtls(insight, options_.identityCert(p.mesh, p.name));
+    }
     resource.spec = resources::makeDataplaneInsightSpec(std::move(insight));
     absl::StatusOr<model::ResourceConstSharedPtr> result;
     if (existing.ok()) {

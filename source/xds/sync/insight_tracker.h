@@ -17,13 +17,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "api/mesh/v1alpha1/dataplane_insight.pb.h"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/model/registry.h"
@@ -31,7 +35,23 @@
 
 namespace kuma::xds::sync {
 
+/** A proxy's identity certificate as the `mTLS` block of its insight shows it (Kuma's
+ * secrets.Info). */
+struct IdentityCertInfo {
+  absl::Time generation;  // when the control plane issued it
+  absl::Time expiration;  // its notAfter
+  std::string issuedBackend;
+  std::vector<std::string> supportedBackends;
+};
+
 struct InsightTrackerOptions {
+  /**
+   * The current identity certificate of a proxy (mesh, name), or nullopt when it has none (mTLS
+   * off, or not issued yet): the insight's `mTLS` block is then removed, as Kuma does. Unset:
+   * the tracker leaves `mTLS` alone.
+   */
+  std::function<std::optional<IdentityCertInfo>(const std::string& mesh, const std::string& name)>
+      identityCert;
   /** Written as subscriptions[].controlPlaneInstanceId (the CP's instance id). */
   std::string controlPlaneInstanceId;
   /** xdsServer.dataplaneStatusFlushInterval: minimum time between two writes of a stream. */
@@ -41,6 +61,13 @@ struct InsightTrackerOptions {
   /** How long stop() may spend writing what is still pending (disconnects). */
   std::chrono::nanoseconds stopTimeout = std::chrono::seconds(3);
 };
+
+/**
+ * Kuma's DeploymentVersionCompatible: a kuma-dp of the control plane's major version and at
+ * most two minor versions away (a preview or unparsable version counts as compatible), shown as
+ * `version.kumaDp.kumaCpCompatible` in the insight.
+ */
+bool kumaDpVersionCompatible(std::string_view cpVersion, std::string_view dpVersion);
 
 /** What the tracker did so far (tests, diagnostics). */
 struct InsightTrackerStats {
@@ -91,7 +118,8 @@ class InsightTracker : public server::StreamCallbacks {
     std::string mesh;
     std::string name;
     mesh::v1alpha1::DiscoverySubscription subscription;
-    bool dirty = true;     // changed since the last write
+    google::protobuf::Struct metadata;  // the node metadata (the insight's `metadata`)
+    bool dirty = true;                  // changed since the last write
     bool urgent = true;    // connect/disconnect: write without waiting for the interval
     bool closed = false;   // onStreamClosed() seen; dropped once written
     int failedWrites = 0;  // consecutive failures (a closed stream is dropped after a few)
@@ -103,6 +131,7 @@ class InsightTracker : public server::StreamCallbacks {
     std::string mesh;
     std::string name;
     mesh::v1alpha1::DiscoverySubscription subscription;
+    google::protobuf::Struct metadata;
     bool closed = false;
   };
 

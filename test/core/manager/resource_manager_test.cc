@@ -62,6 +62,11 @@ model::TypeRegistry makeRegistry() {
   registry.add(std::move(policy));
 
   registry.add(makeJsonDescriptor("GlobalThing", "globalthings", model::Scope::Global));
+
+  auto insight = makeJsonDescriptor("TestInsight", "testinsights", model::Scope::Mesh);
+  insight.providedByZone = true;
+  insight.readOnly = true;
+  registry.add(std::move(insight));
   return registry;
 }
 
@@ -133,6 +138,32 @@ TEST_F(ResourceManagerTest, ComputesLabels) {
   auto global = mustCreate(makeResource(type("GlobalThing"), "", "g-1"));
   ASSERT_NE(global, nullptr);
   EXPECT_THAT(global->meta.labels, IsEmpty());
+}
+
+// Kuma's managers store what the control plane generates (CA and signing-key Secrets, insights)
+// without computed labels; only the REST API computes them.
+TEST_F(ResourceManagerTest, GeneratedResourcesCarryNoComputedLabels) {
+  reset(Options{.zone = "zone-1"});
+  ASSERT_NE(mustCreateMesh("default"), nullptr);
+  auto generated = manager_->createGenerated(makeResource(
+      type("TestPolicy"), "default", "gen-1", nlohmann::json{{"zone", "z"}}, {{"team", "a"}}));
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  EXPECT_EQ((*generated)->meta.labels, (std::map<std::string, std::string>{{"team", "a"}}));
+
+  // A read-only type is written only by the control plane: never computed labels, also not on
+  // update.
+  auto insight = mustCreate(makeResource(type("TestInsight"), "default", "web-1"));
+  ASSERT_NE(insight, nullptr);
+  EXPECT_THAT(insight->meta.labels, IsEmpty());
+  model::Resource changed = *insight;
+  auto updated = manager_->update(std::move(changed));
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_THAT((*updated)->meta.labels, IsEmpty());
+
+  // The same type written normally gets them.
+  auto normal = mustCreate(makeResource(type("TestPolicy"), "default", "p-1"));
+  ASSERT_NE(normal, nullptr);
+  EXPECT_THAT(normal->meta.labels, Contains(Pair("kuma.io/mesh", "default")));
 }
 
 TEST_F(ResourceManagerTest, ReportsEveryViolationTogether) {

@@ -94,8 +94,9 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
       {"DataplaneInsight", "dataplane-insights", "", "Dataplane Insight", "Dataplane Insights",
        Scope::Mesh, true, false, false, true, false},
       {"Secret", "secrets", "", "Secret", "Secrets", Scope::Mesh, false, true, false, true, false},
+      // Kuma's GlobalSecret copies Secret's KDS flags: computed origin/zone/env labels.
       {"GlobalSecret", "globalsecrets", "", "Global Secret", "Global Secrets", Scope::Global, false,
-       true, false, false, false},
+       true, false, true, false},
       {"ExternalService", "external-services", "", "External Service", "External Services",
        Scope::Mesh, false, false, false, false, false},
       {"TrafficPermission", "traffic-permissions", "", "Traffic Permission", "Traffic Permissions",
@@ -127,6 +128,8 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
     EXPECT_FALSE(d->policy.isTargetRef);
     EXPECT_EQ(d->providedByZone, c.providedByZone);
     EXPECT_EQ(d->isProxy, c.isProxy);
+    // Kuma: synced global -> zones and not read-only (GET /_resources, kumactl export).
+    EXPECT_EQ(d->includeInFederation, c.name != "Dataplane" && c.name != "DataplaneInsight");
     EXPECT_TRUE(d->parseSpec && d->emptySpec && d->validate);
     EXPECT_EQ(d->emptySpec()->toJson(), nlohmann::ordered_json::object());
   }

@@ -65,6 +65,10 @@ class InsightTrackerTest : public ::testing::Test {
   std::unique_ptr<InsightTracker> tracker(std::chrono::nanoseconds interval = std::chrono::hours(1),
                                           int limit = 2) {
     InsightTrackerOptions options;
+    options.identityCert = [this](const std::string& mesh, const std::string& name) {
+      absl::MutexLock lock(&certMu_);
+      return mesh == "default" && name == "web-1" ? cert_ : std::nullopt;
+    };
     options.controlPlaneInstanceId = "cp-test";
     options.flushInterval = interval;
     options.subscriptionLimit = limit;
@@ -106,6 +110,13 @@ class InsightTrackerTest : public ::testing::Test {
     return i.subscriptions_size() == n;
   }
 
+  void setCert(std::optional<IdentityCertInfo> cert) {
+    absl::MutexLock lock(&certMu_);
+    cert_ = std::move(cert);
+  }
+
+  absl::Mutex certMu_;
+  std::optional<IdentityCertInfo> cert_ ABSL_GUARDED_BY(certMu_);
   const model::TypeRegistry& registry_ = kuma::server::allTypes();
   store::ResourceStorePtr store_;
   std::unique_ptr<manager::ResourceManager> manager_;
@@ -128,10 +139,78 @@ TEST_F(InsightTrackerTest, ConnectWritesOneSubscriptionPromptlyOwnedByTheDatapla
   EXPECT_EQ(sub.version().kuma_dp().git_tag(), "v2.14.3");
   EXPECT_EQ(sub.version().envoy().version(), "1.38.2");
   EXPECT_TRUE(sub.version().envoy().kuma_dp_compatible());
+  EXPECT_TRUE(sub.version().kuma_dp().kuma_cp_compatible());  // 2.14.3 vs this CP's 2.14.3
+  // The node metadata as the proxy sent it; no identity yet: no mTLS block; no labels (Kuma).
+  EXPECT_EQ(found->metadata()
+                .fields()
+                .at("version")
+                .struct_value()
+                .fields()
+                .at("kumaDp")
+                .struct_value()
+                .fields()
+                .at("version")
+                .string_value(),
+            "2.14.3");
+  EXPECT_FALSE(found->has_mtls());
+  EXPECT_TRUE(insightResource()->meta.labels.empty());
 
   // Owned by the Dataplane: deleting it deletes the insight.
   ASSERT_TRUE(manager_->remove(*registry_.byName("Dataplane"), {"web-1", "default"}).ok());
   EXPECT_EQ(insightResource(), nullptr);
+}
+
+// Kuma's dataplane_status_sink: the block follows the proxy's identity; a new certificate (other
+// expiration or backend) counts as a regeneration; no identity removes it.
+TEST_F(InsightTrackerTest, MtlsBlockFollowsTheIdentityCertificate) {
+  auto t = tracker();
+  const absl::Time issued = absl::FromUnixSeconds(1800000000) + absl::Milliseconds(250);
+  setCert(IdentityCertInfo{issued, absl::FromUnixSeconds(1800086400), "ca-1", {"ca-1"}});
+  ASSERT_TRUE(t->onStreamOpen(1, node("default.web-1"), {}).ok());
+  auto first = waitFor([](const auto& i) { return i.has_mtls(); });
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->mtls().certificate_regenerations(), 1u);
+  EXPECT_EQ(first->mtls().issued_backend(), "ca-1");
+  EXPECT_THAT(first->mtls().supported_backends(), ::testing::ElementsAre("ca-1"));
+  EXPECT_EQ(first->mtls().certificate_expiration_time().seconds(), 1800086400);
+  EXPECT_EQ(first->mtls().last_certificate_regeneration().seconds(), 1800000000);
+  EXPECT_EQ(first->mtls().last_certificate_regeneration().nanos(), 250000000);
+  auto rest = model::toRestJson(*insightResource());
+  EXPECT_EQ(rest["mTLS"]["certificateExpirationTime"], "2027-01-16T08:00:00Z");
+  EXPECT_EQ(rest["mTLS"]["lastCertificateRegeneration"], "2027-01-15T08:00:00.250Z");
+  EXPECT_EQ(rest["mTLS"]["certificateRegenerations"], 1);
+
+  // The same certificate again: no new regeneration.
+  t->onResponse(1, kCds, "1", 1);
+  t->flush();
+  EXPECT_EQ(insight()->mtls().certificate_regenerations(), 1u);
+
+  // Rotated: counted.
+  setCert(IdentityCertInfo{
+      issued + absl::Hours(20), absl::FromUnixSeconds(1800158400), "ca-1", {"ca-1"}});
+  t->onResponse(1, kSds, "2", 1);
+  t->flush();
+  EXPECT_EQ(insight()->mtls().certificate_regenerations(), 2u);
+  EXPECT_EQ(insight()->mtls().certificate_expiration_time().seconds(), 1800158400);
+
+  // mTLS turned off: the block goes away.
+  setCert(std::nullopt);
+  t->onResponse(1, kCds, "3", 1);
+  t->flush();
+  EXPECT_FALSE(insight()->has_mtls());
+}
+
+TEST(KumaDpVersionCompatible, TwoMinorVersionsEitherWayOfTheSameMajor) {
+  EXPECT_TRUE(kumaDpVersionCompatible("2.14.3", "2.14.3"));
+  EXPECT_TRUE(kumaDpVersionCompatible("2.14.3", "2.12.0"));
+  EXPECT_TRUE(kumaDpVersionCompatible("2.14.3", "v2.16.9"));
+  EXPECT_FALSE(kumaDpVersionCompatible("2.14.3", "2.11.7"));
+  EXPECT_FALSE(kumaDpVersionCompatible("2.14.3", "2.17.0"));
+  EXPECT_FALSE(kumaDpVersionCompatible("2.14.3", "1.14.0"));
+  EXPECT_FALSE(kumaDpVersionCompatible("2.14.3", "2.14.0-rc1"));  // no prerelease in the range
+  EXPECT_TRUE(kumaDpVersionCompatible("2.14.3", "0.0.0-preview.abc"));
+  EXPECT_TRUE(kumaDpVersionCompatible("2.14.3", "dev"));  // unparsable: some dev build
+  EXPECT_TRUE(kumaDpVersionCompatible("2.1.0", "2.0.0"));
 }
 
 TEST_F(InsightTrackerTest, CountsSentAckedAndRejectedPerTypeOnFlushOnly) {

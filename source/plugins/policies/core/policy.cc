@@ -25,6 +25,7 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
   d.format = model::SpecFormat::SpecStatus;
   d.isPolicy = true;
   d.providedByZone = true;
+  d.includeInFederation = true;  // every Mesh* policy is synced global -> zones
   d.isInbound = def.isInbound;
   d.isOutbound = def.isOutbound;
   d.policy = def.flags;
@@ -34,6 +35,12 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
     return SchemaSpec::parse(*schema, object);
   };
   d.emptySpec = [] { return SchemaSpec::empty(); };
+  if (auto deprecations = def.deprecations) {
+    d.deprecations = [deprecations](const model::Resource& resource) {
+      const SchemaSpec* spec = schemaSpecOf(resource);
+      return spec == nullptr ? std::vector<std::string>{} : deprecations(spec->spec());
+    };
+  }
   auto validate = def.validate;
   d.validate = [validate](const model::Resource& resource, ValidationError& errors) {
     const SchemaSpec* spec = schemaSpecOf(resource);
@@ -46,6 +53,26 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
     }
   };
   return d;
+}
+
+std::vector<std::string> topLevelTargetRefDeprecations(const nlohmann::json& spec) {
+  const nlohmann::json* ref = member(spec, "targetRef");
+  const nlohmann::json* kind = ref == nullptr ? nullptr : member(*ref, "kind");
+  if (kind == nullptr || !kind->is_string()) {
+    return {};
+  }
+  const std::string& k = kind->get_ref<const std::string&>();
+  if (k == "MeshService" || k == "MeshServiceSubset" || k == "MeshSubset") {
+    return {absl::StrCat(k,
+                         " value for 'targetRef.kind' is deprecated, use Dataplane with labels "
+                         "instead")};
+  }
+  if (k == "MeshHTTPRoute") {
+    return {
+        "MeshHTTPRoute value for 'targetRef.kind' is deprecated, use MeshHTTPRoute in "
+        "spec.to[].targetRef"};
+  }
+  return {};
 }
 
 // ---- schema pieces ----
@@ -359,6 +386,7 @@ PolicyDefinition targetedPolicy(TargetedPolicy policy) {
     }
     d.schema = object(std::move(fields));
   }
+  d.deprecations = policy.deprecations;
   d.validate = policy.validate;
   if (!d.validate) {
     auto shape = std::make_shared<const TargetedPolicy>(std::move(policy));

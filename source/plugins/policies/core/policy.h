@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kuma/model/resource.h"
 #include "nlohmann/json.hpp"
@@ -32,9 +33,17 @@ struct PolicyDefinition {
   SchemaPtr schema{};  // the whole `spec` object
   /** Semantic checks on the normalized spec; paths are rooted at "spec". */
   std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
+  /** Optional: Kuma's deprecation warnings for the normalized spec (PUT's `warnings`). */
+  std::function<std::vector<std::string>(const nlohmann::json& spec)> deprecations{};
 };
 
 model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& definition);
+
+/**
+ * Kuma's TopLevelTargetRefDeprecations: the warning for a top-level `targetRef.kind` of
+ * MeshService, MeshServiceSubset, MeshSubset (use Dataplane) or MeshHTTPRoute (use `to`).
+ */
+std::vector<std::string> topLevelTargetRefDeprecations(const nlohmann::json& spec);
 
 // ---- schema pieces ----
 
@@ -175,6 +184,8 @@ struct TargetedPolicy {
   /** Overrides for policies whose spec is not `targetRef` + sections of `default`s. */
   SchemaPtr schema{};
   std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
+  /** Kuma's deprecation warnings for the normalized spec; optional. */
+  std::function<std::vector<std::string>(const nlohmann::json& spec)> deprecations{};
 };
 
 PolicyDefinition targetedPolicy(TargetedPolicy policy);

@@ -143,6 +143,44 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 
 }  // namespace
 
+namespace {
+// Kuma's MeshAccessLogResource.Deprecations (api/v1alpha1/deprecated.go): `from`, and an
+// inline OpenTelemetry endpoint (without backendRef) in any backend.
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back("'from' field is deprecated, use 'rules' instead");
+  }
+  bool inlineEndpoint = false;
+  for (const char* section : {"to", "from", "rules"}) {
+    for (size_t i = 0; i < arraySize(spec, section); ++i) {
+      const nlohmann::json* conf = member(spec[section][i], "default");
+      const nlohmann::json* backends = conf == nullptr ? nullptr : member(*conf, "backends");
+      if (backends == nullptr || !backends->is_array()) {
+        continue;
+      }
+      for (const auto& backend : *backends) {
+        const nlohmann::json* otel = member(backend, "openTelemetry");
+        const nlohmann::json* endpoint = otel == nullptr ? nullptr : member(*otel, "endpoint");
+        if (endpoint != nullptr && endpoint->is_string() && !endpoint->get<std::string>().empty() &&
+            member(*otel, "backendRef") == nullptr) {
+          inlineEndpoint = true;
+        }
+      }
+    }
+  }
+  if (inlineEndpoint) {
+    out.emplace_back(
+        "openTelemetry.endpoint is deprecated, use openTelemetry.backendRef with a "
+        "MeshOpenTelemetryBackend resource instead");
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshAccessLog", "meshaccesslogs", "mal", "Mesh Access Log", "Mesh Access Logs"},
@@ -156,6 +194,7 @@ PolicyDefinition definition() {
       .ruleDefaultRequired = true,
       .conf = confSchema(),
       .validateConf = validateConf,
+      .deprecations = deprecations,
   });
 }
 

@@ -101,6 +101,20 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 
 }  // namespace
 
+namespace {
+// Kuma's MeshCircuitBreakerResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back("'from' field is deprecated, use 'rules' instead");
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshCircuitBreaker", "meshcircuitbreakers", "mcb", "Mesh Circuit Breaker",
@@ -112,6 +126,7 @@ PolicyDefinition definition() {
       .fromAsRules = true,
       .conf = confSchema(),
       .validateConf = validateConf,
+      .deprecations = deprecations,
   });
 }
 

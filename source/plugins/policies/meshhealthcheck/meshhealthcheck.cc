@@ -64,6 +64,24 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 
 }  // namespace
 
+namespace {
+// Kuma's MeshHealthCheckResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out = topLevelTargetRefDeprecations(spec);
+  if (arraySize(spec, "to") > 0) {
+    for (const auto& to : spec["to"]) {
+      const nlohmann::json* conf = member(to, "default");
+      if (conf != nullptr && member(*conf, "healthyPanicThreshold") != nullptr) {
+        out.emplace_back(
+            "healthyPanicThreshold for 'to[].default' is deprecated. The setting has been moved "
+            "to MeshCircuitBreaker policy, please use MeshCircuitBreaker policy instead.");
+      }
+    }
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshHealthCheck", "meshhealthchecks", "mhc", "Mesh Health Check",
@@ -72,6 +90,7 @@ PolicyDefinition definition() {
       .to = true,
       .conf = confSchema(),
       .validateConf = validateConf,
+      .deprecations = deprecations,
   });
 }
 

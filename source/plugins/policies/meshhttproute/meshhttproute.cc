@@ -308,6 +308,13 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshHTTPRouteResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  return topLevelTargetRefDeprecations(spec);
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshHTTPRoute", "meshhttproutes", "mhttpr", "Mesh HTTP Route", "Mesh HTTP Routes"},
@@ -321,6 +328,7 @@ PolicyDefinition definition() {
                       }))),
       }),
       .validate = validate,
+      .deprecations = deprecations,
   });
 }
 

@@ -1,6 +1,7 @@
 #include "source/plugins/policies/meshloadbalancingstrategy/meshloadbalancingstrategy.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace kuma::policies::meshloadbalancingstrategy {
 namespace {
@@ -182,6 +183,47 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 
 }  // namespace
 
+namespace {
+// Kuma's MeshLoadBalancingStrategyResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < arraySize(spec, "to"); ++i) {
+    const nlohmann::json* conf = member(spec["to"][i], "default");
+    const nlohmann::json* lb = conf == nullptr ? nullptr : member(*conf, "loadBalancer");
+    const nlohmann::json* type = lb == nullptr ? nullptr : member(*lb, "type");
+    if (type == nullptr || (*type != "RingHash" && *type != "Maglev")) {
+      continue;
+    }
+    const std::string key = *type == "RingHash" ? "ringHash" : "maglev";
+    const nlohmann::json* hash = member(*lb, key);
+    const nlohmann::json* policies = hash == nullptr ? nullptr : member(*hash, "hashPolicies");
+    if (policies == nullptr) {
+      continue;
+    }
+    out.push_back(absl::StrFormat(
+        "configuration 'spec.to[%d].default.loadBalancer.%s.hashPolicies' is deprecated, use "
+        "'spec.to[%d].default.hashPolicies' instead",
+        i, key, i));
+    if (!policies->is_array()) {
+      continue;
+    }
+    for (size_t j = 0; j < policies->size(); ++j) {
+      const nlohmann::json* policyType = member((*policies)[j], "type");
+      if (policyType != nullptr && *policyType == "SourceIP") {
+        out.push_back(absl::StrFormat(
+            "SourceIP type for 'spec.to[%d].default.loadBalancer.%s.hashPolicies[%d].type' is "
+            "deprecated, use Connection instead",
+            i, key, j));
+      }
+    }
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshLoadBalancingStrategy", "meshloadbalancingstrategies", "mlbs",
@@ -190,6 +232,7 @@ PolicyDefinition definition() {
       .to = true,
       .conf = confSchema(),
       .validateConf = validateConf,
+      .deprecations = deprecations,
   });
 }
 

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "absl/strings/str_format.h"
+
 namespace kuma::policies::meshratelimit {
 namespace {
 
@@ -71,6 +73,42 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 
 }  // namespace
 
+namespace {
+// Kuma's MeshRateLimitResource.Deprecations (api/v1alpha1/deprecated.go): `from`, and an
+// onRateLimit status below 400 in from, rules and to.
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  auto statusBelow400 = [](const nlohmann::json& item) {
+    const nlohmann::json* conf = member(item, "default");
+    const nlohmann::json* local = conf == nullptr ? nullptr : member(*conf, "local");
+    const nlohmann::json* http = local == nullptr ? nullptr : member(*local, "http");
+    const nlohmann::json* on = http == nullptr ? nullptr : member(*http, "onRateLimit");
+    const nlohmann::json* status = on == nullptr ? nullptr : member(*on, "status");
+    return status != nullptr && status->is_number() && status->get<double>() < 400;
+  };
+  auto section = [&](const char* name) {
+    for (size_t i = 0; i < arraySize(spec, name); ++i) {
+      if (statusBelow400(spec[name][i])) {
+        out.push_back(absl::StrFormat(
+            "'spec.%s[%d].default.local.http.requestRate.status' must be 400 or higher. Please "
+            "update your configuration.",
+            name, i));
+      }
+    }
+  };
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back("'from' field is deprecated, use 'rules' instead");
+    section("from");
+  }
+  section("rules");
+  section("to");
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshRateLimit", "meshratelimits", "mrl", "Mesh Rate Limit", "Mesh Rate Limits"},
@@ -84,6 +122,7 @@ PolicyDefinition definition() {
       .fromUnderGateways = true,
       .conf = confSchema(),
       .validateConf = validateConf,
+      .deprecations = deprecations,
   });
 }
 

@@ -175,6 +175,13 @@ void validateConf(const PathBuilder& defaultPath, const nlohmann::json* conf,
 
 }  // namespace
 
+namespace {
+// Kuma's MeshRetryResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  return topLevelTargetRefDeprecations(spec);
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshRetry", "meshretries", "mr", "Mesh Retry", "Mesh Retries"},
@@ -183,6 +190,7 @@ PolicyDefinition definition() {
       .to = true,
       .conf = confSchema(),
       .validateConf = validateConf,
+      .deprecations = deprecations,
   });
 }
 

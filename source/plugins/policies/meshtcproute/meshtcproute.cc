@@ -56,6 +56,13 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshTCPRouteResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  return topLevelTargetRefDeprecations(spec);
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshTCPRoute", "meshtcproutes", "mtcpr", "Mesh TCP Route", "Mesh TCP Routes"},
@@ -75,6 +82,7 @@ PolicyDefinition definition() {
                         1)),
       }),
       .validate = validate,
+      .deprecations = deprecations,
   });
 }
 

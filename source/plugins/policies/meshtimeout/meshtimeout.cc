@@ -65,6 +65,20 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 
 }  // namespace
 
+namespace {
+// Kuma's MeshTimeoutResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back("'from' field is deprecated, use 'rules' instead");
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshTimeout", "meshtimeouts", "mt", "Mesh Timeout", "Mesh Timeouts"},
@@ -76,6 +90,7 @@ PolicyDefinition definition() {
       .fromAsRules = true,
       .conf = confSchema(),
       .validateConf = validateConf,
+      .deprecations = deprecations,
   });
 }
 

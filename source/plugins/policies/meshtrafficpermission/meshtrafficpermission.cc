@@ -63,6 +63,31 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
 
 }  // namespace
 
+namespace {
+// Kuma's MeshTrafficPermissionResource.Deprecations (api/v1alpha1/deprecated.go).
+std::vector<std::string> deprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  if (arraySize(spec, "from") > 0) {
+    out.emplace_back(
+        "'from' field is deprecated and will be removed in 3.0, use 'rules' with MeshIdentity "
+        "(spiffeId) instead");
+    for (const auto& from : spec["from"]) {
+      const nlohmann::json* ref = member(from, "targetRef");
+      const nlohmann::json* kind = ref == nullptr ? nullptr : member(*ref, "kind");
+      if (kind != nullptr && *kind == "MeshService") {
+        out.emplace_back(
+            "MeshService value for 'from[].targetRef.kind' is deprecated, use MeshSubset with "
+            "'kuma.io/service' instead");
+      }
+    }
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
 PolicyDefinition definition() {
   SchemaPtr matches = ruleMatchesSchema();
   return targetedPolicy({
@@ -81,6 +106,7 @@ PolicyDefinition definition() {
                                                 field("allowWithShadowDeny", matches)}))}))),
       }),
       .validate = validate,
+      .deprecations = deprecations,
   });
 }
 
