@@ -75,6 +75,22 @@ std::vector<std::string> topLevelTargetRefDeprecations(const nlohmann::json& spe
   return {};
 }
 
+std::vector<std::string> fromAndTargetRefDeprecations(const nlohmann::json& spec,
+                                                      const char* fromWarning,
+                                                      std::vector<std::string> own) {
+  std::vector<std::string> out;
+  if (fromWarning != nullptr && arraySize(spec, "from") > 0) {
+    out.emplace_back(fromWarning);
+  }
+  for (std::string& w : own) {
+    out.push_back(std::move(w));
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
 // ---- schema pieces ----
 
 namespace {

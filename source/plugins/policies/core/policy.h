@@ -45,6 +45,18 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& definition)
  */
 std::vector<std::string> topLevelTargetRefDeprecations(const nlohmann::json& spec);
 
+/** Kuma's warning for a non-empty `from` in policies that moved to `rules`. */
+inline constexpr const char* kFromDeprecatedUseRules =
+    "'from' field is deprecated, use 'rules' instead";
+
+/**
+ * The common shape of Kuma's Deprecations(): `fromWarning` when `spec.from` is non-empty (none
+ * when null), then the policy's own warnings, then topLevelTargetRefDeprecations.
+ */
+std::vector<std::string> fromAndTargetRefDeprecations(const nlohmann::json& spec,
+                                                      const char* fromWarning,
+                                                      std::vector<std::string> own = {});
+
 // ---- schema pieces ----
 
 /** A header name (common_api.HeaderName): 1..256 chars of the HTTP token set. */
