@@ -23,13 +23,13 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
   d.pluralDisplayName = def.pluralDisplayName;
   d.scope = model::Scope::Mesh;
   d.format = model::SpecFormat::SpecStatus;
-  d.isPolicy = true;
+  d.isPolicy = def.isPolicy;
   d.providedByZone = true;
   d.includeInFederation = true;  // every Mesh* policy is synced global -> zones
   d.isInbound = def.isInbound;
   d.isOutbound = def.isOutbound;
   d.policy = def.flags;
-  d.policy.isTargetRef = true;
+  d.policy.isTargetRef = def.isPolicy;
   SchemaPtr schema = def.schema;
   d.parseSpec = [schema](const nlohmann::json& object) {
     return SchemaSpec::parse(*schema, object);

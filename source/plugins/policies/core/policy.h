@@ -30,6 +30,9 @@ struct PolicyDefinition {
   model::PolicyFlags flags;
   bool isInbound = false;
   bool isOutbound = false;
+  /** false: a Mesh-scoped resource of a policy folder that is not a policy
+   *  (MeshOpenTelemetryBackend): not listed by GET /policies, no policy flags. */
+  bool isPolicy = true;
   SchemaPtr schema{};  // the whole `spec` object
   /** Semantic checks on the normalized spec; paths are rooted at "spec". */
   std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
