@@ -101,7 +101,7 @@ class TrafficPermissionTest : public XdsEnvoyTest {
   // Stats of the network RBAC filter (statPrefix "<sanitized listener name>.").
   long networkRbacStat(const std::string& name) {
     return envoyStat(backend_.adminPort,
-                     "inbound_127.0.0.1_" + std::to_string(backendInbound_) + ".rbac." + name);
+                     "inbound_127_0_0_1_" + std::to_string(backendInbound_) + ".rbac." + name);
   }
 
   std::unique_ptr<App> backendApp_;

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "source/xds/envoy/envoy_util.h"
+#include "source/xds/envoy/inbound_tls.h"
 
 namespace kuma::xds {
 namespace {
@@ -12,7 +13,6 @@ namespace tls_v3 = envoy::extensions::transport_sockets::tls::v3;
 using Tags = std::map<std::string, std::string>;
 
 constexpr char kServiceTag[] = "kuma.io/service";
-constexpr char kTlsTransportSocket[] = "envoy.transport_sockets.tls";
 
 }  // namespace
 

@@ -122,9 +122,12 @@ ResourceConstSharedPtr makeResource(std::string name, const google::protobuf::Me
 }
 
 std::string sanitizeMetric(std::string_view name) {
+  // Kuma's illegal characters: everything but [a-zA-Z_\-0-9] (dots break statsd → Prometheus).
   std::string out(name);
   for (char& c : out) {
-    if (c == ':') {
+    const bool legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == '-';
+    if (!legal) {
       c = '_';
     }
   }

@@ -46,7 +46,7 @@ std::string hashHex(uint64_t hash);
 /** Serializes `message` deterministically (map fields sorted) into a shared Resource. */
 ResourceConstSharedPtr makeResource(std::string name, const google::protobuf::Message& message);
 
-/** `util_xds.SanitizeMetric`: stat prefixes replace ':' with '_'. */
+/** Kuma's `util_xds.SanitizeMetric`: every character but [a-zA-Z0-9_-] becomes '_'. */
 std::string sanitizeMetric(std::string_view name);
 
 /** `<ip>:<port>`, IPv6 addresses in brackets (`[fd00::1]:80`). */

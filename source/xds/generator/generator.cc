@@ -22,6 +22,7 @@
 #include "source/core/model/proto_spec.h"
 #include "source/xds/envoy/destination.h"
 #include "source/xds/envoy/envoy_util.h"
+#include "source/xds/envoy/inbound_tls.h"
 #include "source/xds/envoy/resource_set.h"
 #include "source/xds/generator/proxy_policies.h"
 
@@ -44,10 +45,6 @@ constexpr char kAdminName[] = "kuma:envoy:admin";
 constexpr char kReadinessName[] = "kuma:readiness";
 // The only SAN a client of the admin listener's mTLS chain may present (the control plane).
 constexpr char kEnvoyAdminClientSan[] = "kuma-cp";
-// Strict inbound ports: the passthrough chain of an inbound on Kuma's reserved port 49151 (an
-// inbound without a real port) ends in this endpoint-less cluster.
-constexpr char kNoDestinationInbound[] = "self_transparentproxy_no_destination_inbound";
-constexpr uint32_t kTcpPortReserved = 49151;
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 // base64(sha256(`[{"path":{"value":"/","type":"PathPrefix"}}]`)): the catch-all route's name.
 constexpr char kDefaultRouteName[] = "9Zuf5Tg79OuZcQITwBbQykxAk2u4fRKrwYn3//AL4Yo=";
@@ -117,13 +114,6 @@ void addRouter(hcm_v3::HttpConnectionManager& hcm) {
   *router->mutable_typed_config() = packAny(envoy::extensions::filters::http::router::v3::Router());
 }
 
-// Passthrough traffic is not subject to policies: Kuma's default idle timeout.
-listener_v3::Filter passthroughTcpProxy(const std::string& name, const std::string& cluster) {
-  tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(name), cluster);
-  *proxy.mutable_idle_timeout() = toDuration(std::chrono::hours(1));
-  return tcpProxyFilter(proxy);
-}
-
 // ---- clusters ----
 
 // `connectTimeout` nullopt: left to the policy plugins (MeshTimeout).
@@ -183,13 +173,6 @@ uint32_t adminPortOf(const Dataplane& spec, const ProxyOptions& options) {
 }
 
 // ---- mTLS (spec §7.2, §8.3) ----
-
-constexpr char kTlsTransportSocket[] = "envoy.transport_sockets.tls";
-constexpr char kTlsInspectorName[] = "envoy.filters.listener.tls_inspector";
-constexpr char kTlsInspectorType[] =
-    "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
-// ALPN of mesh traffic: lets PERMISSIVE inbounds tell it from the application's own TLS.
-constexpr char kMeshAlpn[] = "kuma";
 
 enum class MtlsMode { kOff, kStrict, kPermissive };
 
@@ -561,28 +544,15 @@ class ProxyGenerator {
   // application-TLS and mesh-mTLS (ALPN `kuma`) chains.
   void addInboundChains(listener_v3::Listener& l, const listener_v3::FilterChain& base) {
     const MtlsMode mode = mtlsMode(context_.mesh());
+    auto* chain = l.add_filter_chains();
+    *chain = base;
     if (mode == MtlsMode::kOff) {
-      *l.add_filter_chains() = base;
       return;
     }
+    setDownstreamMtls(*chain, context_.meshName());
     if (mode == MtlsMode::kPermissive) {
-      auto* inspector = l.add_listener_filters();
-      inspector->set_name(kTlsInspectorName);
-      inspector->mutable_typed_config()->set_type_url(kTlsInspectorType);
-      auto* plaintext = l.add_filter_chains();
-      *plaintext = base;
-      plaintext->mutable_filter_chain_match()->set_transport_protocol("raw_buffer");
-      auto* appTls = l.add_filter_chains();
-      *appTls = base;
-      appTls->mutable_filter_chain_match()->set_transport_protocol("tls");
+      makeInboundPermissive(l);
     }
-    auto* mtls = l.add_filter_chains();
-    *mtls = base;
-    if (mode == MtlsMode::kPermissive) {
-      mtls->mutable_filter_chain_match()->set_transport_protocol("tls");
-      mtls->mutable_filter_chain_match()->add_application_protocols(kMeshAlpn);
-    }
-    setDownstreamMtls(*mtls, context_.meshName());
   }
 
   // §7.2 Secrets: the identity (chain + key) and the mesh CA, when the mesh has mTLS and the
@@ -847,6 +817,7 @@ class ProxyGenerator {
         if (outboundPassthrough) {
           cluster_v3::Cluster c;
           c.set_name(name);
+          c.set_alt_stat_name(sanitizeMetric(name));
           c.set_type(cluster_v3::Cluster::ORIGINAL_DST);
           c.set_lb_policy(cluster_v3::Cluster::CLUSTER_PROVIDED);
           *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
@@ -857,13 +828,14 @@ class ProxyGenerator {
         setSocketAddress(*l.mutable_address(), f.any, tp.redirect_port_outbound());
         l.mutable_use_original_dst()->set_value(true);
         l.set_traffic_direction(core_v3::OUTBOUND);
-        *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name, name);
+        setPassthroughChains(l, name, {}, false);
         addListener(std::move(l));
       }
       if (tp.redirect_port_inbound() != 0) {
         const std::string name = absl::StrCat("inbound:passthrough:", f.suffix);
         cluster_v3::Cluster c;
         c.set_name(name);
+        c.set_alt_stat_name(sanitizeMetric(name));
         c.set_type(cluster_v3::Cluster::ORIGINAL_DST);
         c.set_lb_policy(cluster_v3::Cluster::CLUSTER_PROVIDED);
         *c.mutable_connect_timeout() = toDuration(std::chrono::seconds(5));
@@ -886,23 +858,13 @@ class ProxyGenerator {
   // destination port), so traffic redirected to any other port finds no chain and is closed
   // instead of reaching the workload in plaintext around mTLS. Otherwise one catch-all chain.
   void addInboundPassthroughChains(listener_v3::Listener& l, const std::string& name) {
-    const auto& inbounds = spec_.networking().inbound();
-    const bool strict = options_.strictInboundPorts && !inbounds.empty() &&
-                        mtlsMode(context_.mesh()) == MtlsMode::kStrict;
-    if (!strict) {
-      *l.add_filter_chains()->add_filters() = passthroughTcpProxy(name, name);
-      return;
+    std::vector<uint32_t> ports;
+    for (const auto& inbound : spec_.networking().inbound()) {
+      ports.push_back(inbound.port());
     }
-    std::set<uint32_t> seen;
-    for (const auto& inbound : inbounds) {
-      if (!seen.insert(inbound.port()).second) {
-        continue;
-      }
-      auto* chain = l.add_filter_chains();
-      chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(inbound.port());
-      *chain->add_filters() = passthroughTcpProxy(
-          name, inbound.port() == kTcpPortReserved ? kNoDestinationInbound : name);
-    }
+    setPassthroughChains(
+        l, name, ports,
+        options_.strictInboundPorts && mtlsMode(context_.mesh()) == MtlsMode::kStrict);
   }
 
   const MeshContext& context_;

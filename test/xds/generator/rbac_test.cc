@@ -139,7 +139,7 @@ TEST(XdsRbac, MtlsWithoutAnyPermissionDeniesEverything) {
   ASSERT_EQ(redis.filter_chains_size(), 1);
   auto net = networkRbacOf(redis.filter_chains(0));
   ASSERT_TRUE(net.has_value());
-  EXPECT_EQ(net->stat_prefix(), "inbound_10.0.0.2_6379.");
+  EXPECT_EQ(net->stat_prefix(), "inbound_10_0_0_2_6379.");
   EXPECT_EQ(net->rules().policies_size(), 0);
   EXPECT_EQ(redis.filter_chains(0).filters(1).name(), "envoy.filters.network.tcp_proxy");
 }
@@ -207,7 +207,7 @@ TEST(XdsRbac, LegacyTrafficPermissionRendersTheNetworkFilterEvenOnHttp) {
   EXPECT_FALSE(httpRbacOf(api.filter_chains(0)).has_value());
   auto net = networkRbacOf(api.filter_chains(0));
   ASSERT_TRUE(net.has_value());
-  EXPECT_EQ(net->stat_prefix(), "inbound_10.0.0.3_8080.");
+  EXPECT_EQ(net->stat_prefix(), "inbound_10_0_0_3_8080.");
   EXPECT_EQ(principalsOf(net->rules(), "web-to-api"),
             std::vector<std::string>{"spiffe://default/web"});
   // The HCM stays behind it, untouched.

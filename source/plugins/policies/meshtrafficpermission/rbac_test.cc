@@ -491,7 +491,7 @@ TEST(MtpRbacFilters, MtpGoesIntoTheHcmOrFirstInTcpChains) {
   EXPECT_EQ(tcp.filters(1).name(), "envoy.filters.network.tcp_proxy");
   envoy::extensions::filters::network::rbac::v3::RBAC netConf;
   ASSERT_TRUE(tcp.filters(0).typed_config().UnpackTo(&netConf));
-  EXPECT_EQ(netConf.stat_prefix(), "inbound_10.0.0.1_8080.");
+  EXPECT_EQ(netConf.stat_prefix(), "inbound_10_0_0_1_8080.");
   EXPECT_EQ(dump(netConf.rules()), dump(rbac.rules));
   EXPECT_EQ(dump(netConf.shadow_rules()), dump(*rbac.shadowRules));
 }

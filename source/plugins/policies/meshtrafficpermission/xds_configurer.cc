@@ -5,14 +5,12 @@
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/context/mesh_context.h"
+#include "source/xds/envoy/inbound_tls.h"
 #include "source/xds/envoy/resource_set.h"
 
 namespace kuma::policies::meshtrafficpermission {
-namespace {
 
-constexpr char kTlsTransportSocket[] = "envoy.transport_sockets.tls";
-
-}  // namespace
+using xds::kTlsTransportSocket;
 
 std::shared_ptr<const mtp::MeshPermissions> permissionsOf(const xds::MeshContext& context) {
   return context.memo<mtp::MeshPermissions>(
