@@ -261,7 +261,7 @@ TEST(SchemaSpec, MissingSpecIsEmptyAndNonObjectSpecIsAViolation) {
   auto verr = ValidationError::fromStatus(bad.status());
   ASSERT_TRUE(verr.has_value());
   EXPECT_EQ(verr->violations(),
-            (std::vector<Violation>{{"spec", "spec in body must be of type object: \"string\""}}));
+            (std::vector<Violation>{{"", "spec in body must be of type object: \"string\""}}));
 
   EXPECT_FALSE(d->parseSpec(nlohmann::json::array()).ok());
 }

@@ -45,10 +45,17 @@ std::string jsonTypeName(const nlohmann::json& v) {
   }
 }
 
+// Kuma's REST answer names the field and says "in body ..."; a wrong type of the whole `spec` is
+// reported without a field, as "spec in body ...".
 void typeError(const PathBuilder& path, std::string_view expected, const nlohmann::json& v,
                ValidationError& errors) {
-  errors.addViolationAt(path, absl::StrCat(path.str(), " in body must be of type ",
-                                           std::string(expected), ": \"", jsonTypeName(v), "\""));
+  const std::string message = absl::StrCat("in body must be of type ", std::string(expected),
+                                           ": \"", jsonTypeName(v), "\"");
+  if (path.str() == "spec") {
+    errors.addViolationAt(PathBuilder(), absl::StrCat("spec ", message));
+  } else {
+    errors.addViolationAt(path, message);
+  }
 }
 
 size_t utf8Length(std::string_view s) {
@@ -110,22 +117,21 @@ nlohmann::ordered_json normalizeString(const Schema& schema, const nlohmann::jso
       found = found || e == s;
     }
     if (!found) {
-      errors.addViolationAt(path, absl::StrCat(path.str(), " in body should be one of [",
+      errors.addViolationAt(path, absl::StrCat("in body should be one of [",
                                                absl::StrJoin(schema.enumValues, " "), "]"));
     }
   }
   size_t len = utf8Length(s);
   if (schema.minLength && len < *schema.minLength) {
-    errors.addViolationAt(path, absl::StrCat(path.str(), " in body should be at least ",
-                                             *schema.minLength, " chars long"));
+    errors.addViolationAt(
+        path, absl::StrCat("in body should be at least ", *schema.minLength, " chars long"));
   }
   if (schema.maxLength && len > *schema.maxLength) {
-    errors.addViolationAt(path, absl::StrCat(path.str(), " in body should be at most ",
-                                             *schema.maxLength, " chars long"));
+    errors.addViolationAt(
+        path, absl::StrCat("in body should be at most ", *schema.maxLength, " chars long"));
   }
   if (schema.pattern && !schema.pattern->matches(s)) {
-    errors.addViolationAt(
-        path, absl::StrCat(path.str(), " in body should match '", schema.pattern->text, "'"));
+    errors.addViolationAt(path, absl::StrCat("in body should match '", schema.pattern->text, "'"));
   }
   return errors.violations().size() == before ? nlohmann::ordered_json(s) : nullptr;
 }
@@ -146,17 +152,17 @@ nlohmann::ordered_json normalizeInt(const Schema& schema, const nlohmann::json& 
       names.push_back(absl::StrCat(e));
     }
     if (!found) {
-      errors.addViolationAt(path, absl::StrCat(path.str(), " in body should be one of [",
-                                               absl::StrJoin(names, " "), "]"));
+      errors.addViolationAt(
+          path, absl::StrCat("in body should be one of [", absl::StrJoin(names, " "), "]"));
     }
   }
   if (schema.minimum && *n < *schema.minimum) {
-    errors.addViolationAt(path, absl::StrCat(path.str(), " in body should be greater than or ",
-                                             "equal to ", *schema.minimum));
+    errors.addViolationAt(
+        path, absl::StrCat("in body should be greater than or ", "equal to ", *schema.minimum));
   }
   if (schema.maximum && *n > *schema.maximum) {
-    errors.addViolationAt(path, absl::StrCat(path.str(), " in body should be less than or ",
-                                             "equal to ", *schema.maximum));
+    errors.addViolationAt(
+        path, absl::StrCat("in body should be less than or ", "equal to ", *schema.maximum));
   }
   return errors.violations().size() == before ? nlohmann::ordered_json(*n) : nullptr;
 }
@@ -289,8 +295,8 @@ nlohmann::ordered_json normalize(const Schema& schema, const nlohmann::json& val
       if (auto n = asInteger(value)) {
         return *n;
       }
-      errors.addViolationAt(
-          path, absl::StrCat(path.str(), " in body must validate at least one schema (anyOf)"));
+      errors.addViolationAt(path,
+                            absl::StrCat("in body must validate at least one schema (anyOf)"));
       return nullptr;
     case SchemaType::Object: {
       if (!value.is_object()) {
@@ -307,7 +313,7 @@ nlohmann::ordered_json normalize(const Schema& schema, const nlohmann::json& val
             out[f.name] = std::move(v);
           }
         } else if (f.required) {
-          errors.addViolationAt(child, absl::StrCat(child.str(), " in body is required"));
+          errors.addViolationAt(child, absl::StrCat("in body is required"));
         } else if (f.schema->defaultValue) {
           out[f.name] = toOrdered(*f.schema->defaultValue);
         }
@@ -320,12 +326,12 @@ nlohmann::ordered_json normalize(const Schema& schema, const nlohmann::json& val
         return nullptr;
       }
       if (schema.minItems && value.size() < *schema.minItems) {
-        errors.addViolationAt(path, absl::StrCat(path.str(), " in body should have at least ",
-                                                 *schema.minItems, " items"));
+        errors.addViolationAt(
+            path, absl::StrCat("in body should have at least ", *schema.minItems, " items"));
       }
       if (schema.maxItems && value.size() > *schema.maxItems) {
-        errors.addViolationAt(path, absl::StrCat(path.str(), " in body should have at most ",
-                                                 *schema.maxItems, " items"));
+        errors.addViolationAt(
+            path, absl::StrCat("in body should have at most ", *schema.maxItems, " items"));
       }
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
       for (size_t i = 0; i < value.size(); ++i) {
