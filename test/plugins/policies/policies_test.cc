@@ -422,6 +422,7 @@ TEST(Registration, DescriptorsMatchKuma) {
        false},
       {"MeshAccessLog", "meshaccesslogs", "mal", "Mesh Access Log", true, true, true, true},
       {"MeshTrace", "meshtraces", "mtr", "Mesh Trace", false, false, false, false},
+      {"MeshTLS", "meshtlses", "mtls", "Mesh TLS", false, true, true, true},
   };
   // Plus MeshOpenTelemetryBackend, a resource of a policy folder that is not a policy.
   EXPECT_EQ(registry().all().size(), wants.size() + 1);
