@@ -138,13 +138,7 @@ class MtlsEnvoyTest : public XdsEnvoyTest {
     ASSERT_TRUE(backend_.envoy && web_.envoy);
     const bool reached =
         eventually([&] { return httpGet(webOutbound_, "/") == "hello from backend"; }, 40s);
-    ASSERT_TRUE(reached) << diagnostics();
-  }
-
-  std::string diagnostics() const {
-    return "kuma-cp:\n" + cp_->output() + "\nweb envoy:\n" +
-           (web_.envoy ? web_.envoy->output() : "") + "\nbackend envoy:\n" +
-           (backend_.envoy ? backend_.envoy->output() : "");
+    ASSERT_TRUE(reached) << diagnostics({&web_, &backend_});
   }
 
   void expectNothingRejected() {
@@ -193,7 +187,8 @@ TEST_F(MtlsEnvoyTest, BuiltinStrictThenPermissive) {
   }
 
   // The hop web → backend is mTLS: handshakes on both sides.
-  EXPECT_GE(envoyStat(web_.adminPort, "cluster.backend.ssl.handshake"), 1) << diagnostics();
+  EXPECT_GE(envoyStat(web_.adminPort, "cluster.backend.ssl.handshake"), 1)
+      << diagnostics({&web_, &backend_});
   EXPECT_GE(envoyStat(backend_.adminPort,
                       "listener.127.0.0.1_" + std::to_string(backendInbound_) + ".ssl.handshake"),
             1);
@@ -209,7 +204,7 @@ TEST_F(MtlsEnvoyTest, BuiltinStrictThenPermissive) {
   ASSERT_EQ(put(api, "/meshes/default", builtinMesh("PERMISSIVE")), 200);
   const bool plaintextAccepted =
       eventually([&] { return httpGet(backendInbound_, "/") == "hello from backend"; }, 20s);
-  EXPECT_TRUE(plaintextAccepted) << diagnostics();
+  EXPECT_TRUE(plaintextAccepted) << diagnostics({&web_, &backend_});
   const long handshakes =
       envoyStat(backend_.adminPort,
                 "listener.127.0.0.1_" + std::to_string(backendInbound_) + ".ssl.handshake");
@@ -225,7 +220,7 @@ TEST_F(MtlsEnvoyTest, BuiltinStrictThenPermissive) {
                                                  ".ssl.handshake") > handshakes;
       },
       20s);
-  EXPECT_TRUE(meshStillMtls) << diagnostics();
+  EXPECT_TRUE(meshStillMtls) << diagnostics({&web_, &backend_});
   expectNothingRejected();
 }
 
@@ -319,7 +314,7 @@ TEST_F(MtlsEnvoyTest, IdentityRotatesWithoutDroppingConnections) {
         return rotated.size() == 1 && rotated != first;
       },
       30s))
-      << diagnostics();
+      << diagnostics({&web_, &backend_});
 
   // The same connections still carry traffic after the new identity is in place.
   auto after = client.Get("/");

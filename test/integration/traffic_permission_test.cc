@@ -104,12 +104,6 @@ class TrafficPermissionTest : public XdsEnvoyTest {
                      "inbound_127.0.0.1_" + std::to_string(backendInbound_) + ".rbac." + name);
   }
 
-  std::string diagnostics() const {
-    return "kuma-cp:\n" + cp_->output() + "\nweb envoy:\n" +
-           (web_.envoy ? web_.envoy->output() : "") + "\nbackend envoy:\n" +
-           (backend_.envoy ? backend_.envoy->output() : "");
-  }
-
   std::unique_ptr<App> backendApp_;
   std::unique_ptr<App> webApp_;
   uint16_t backendInbound_ = 0;
@@ -141,7 +135,7 @@ TEST_F(TrafficPermissionTest, AllowDenyShadowLegacyAndNothing) {
   ASSERT_TRUE(backend_.envoy && web_.envoy);
 
   // Allow: web reaches backend (over mTLS, with backend's SPIFFE identity).
-  ASSERT_TRUE(timeUntil(allowed, 40s).has_value()) << diagnostics();
+  ASSERT_TRUE(timeUntil(allowed, 40s).has_value()) << diagnostics({&web_, &backend_});
   const auto certs = httpGet(backend_.adminPort, "/certs");
   ASSERT_TRUE(certs.has_value());
   EXPECT_THAT(*certs, HasSubstr("spiffe://default/backend"));
@@ -155,7 +149,7 @@ TEST_F(TrafficPermissionTest, AllowDenyShadowLegacyAndNothing) {
   backendPermission("Deny");
   auto took = timeUntil(deniedByHttpRbac, 5s);
   ASSERT_TRUE(took.has_value()) << "never denied: " << get(webOutbound_).status << "\n"
-                                << diagnostics();
+                                << diagnostics({&web_, &backend_});
   EXPECT_LE(*took, kPropagation);
   RecordProperty("deny_ms", static_cast<int>(took->count()));
   EXPECT_GE(httpRbacStat("denied"), 1)
@@ -164,7 +158,7 @@ TEST_F(TrafficPermissionTest, AllowDenyShadowLegacyAndNothing) {
   // Allow again: succeeds within 2 × refresh interval.
   backendPermission("Allow");
   took = timeUntil(allowed, 5s);
-  ASSERT_TRUE(took.has_value()) << diagnostics();
+  ASSERT_TRUE(took.has_value()) << diagnostics({&web_, &backend_});
   EXPECT_LE(*took, kPropagation);
   RecordProperty("allow_again_ms", static_cast<int>(took->count()));
 
@@ -183,7 +177,7 @@ TEST_F(TrafficPermissionTest, AllowDenyShadowLegacyAndNothing) {
   // No permission at all (no MeshTrafficPermission, no TrafficPermission): denied.
   del("/meshes/default/meshtrafficpermissions/backend-perm");
   took = timeUntil(deniedByHttpRbac, 5s);
-  ASSERT_TRUE(took.has_value()) << diagnostics();
+  ASSERT_TRUE(took.has_value()) << diagnostics({&web_, &backend_});
   EXPECT_LE(*took, kPropagation);
   RecordProperty("no_permission_ms", static_cast<int>(took->count()));
 
@@ -195,7 +189,7 @@ TEST_F(TrafficPermissionTest, AllowDenyShadowLegacyAndNothing) {
        {"sources", {{{"match", {{"kuma.io/service", "web"}}}}}},
        {"destinations", {{{"match", {{"kuma.io/service", "backend"}}}}}}});
   took = timeUntil(allowed, 5s);
-  ASSERT_TRUE(took.has_value()) << diagnostics();
+  ASSERT_TRUE(took.has_value()) << diagnostics({&web_, &backend_});
   EXPECT_LE(*took, kPropagation);
   RecordProperty("legacy_allow_ms", static_cast<int>(took->count()));
   // It is the legacy network RBAC filter, named by backend's listener.
@@ -211,7 +205,7 @@ TEST_F(TrafficPermissionTest, AllowDenyShadowLegacyAndNothing) {
        {"sources", {{{"match", {{"kuma.io/service", "nobody"}}}}}},
        {"destinations", {{{"match", {{"kuma.io/service", "backend"}}}}}}});
   took = timeUntil([](const Answer& a) { return a.status != 200; }, 5s);
-  ASSERT_TRUE(took.has_value()) << diagnostics();
+  ASSERT_TRUE(took.has_value()) << diagnostics({&web_, &backend_});
   EXPECT_LE(*took, kPropagation);
   RecordProperty("legacy_deny_ms", static_cast<int>(took->count()));
   EXPECT_FALSE(allowed(get(webOutbound_)));

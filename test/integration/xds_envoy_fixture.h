@@ -52,11 +52,13 @@ inline std::optional<std::string> plainTcpExchange(uint16_t port, const std::str
   return out;
 }
 
-// A plain HTTP application standing for a workload next to its sidecar.
+// A plain HTTP application standing for a workload next to its sidecar: every request is
+// answered `status` with "hello from <name>".
 class App {
  public:
-  explicit App(std::string name) : name_(std::move(name)) {
+  explicit App(std::string name, int status = 200) : name_(std::move(name)), status_(status) {
     server_.Get(".*", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = status_;
       res.set_content("hello from " + name_, "text/plain");
     });
     port_ = static_cast<uint16_t>(server_.bind_to_any_port("127.0.0.1"));
@@ -70,10 +72,29 @@ class App {
 
  private:
   std::string name_;
+  int status_;
   httplib::Server server_;
   std::thread thread_;
   uint16_t port_ = 0;
 };
+
+struct Answer {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+
+// GET / on a fresh connection (so that a tcp_proxy picks its cluster per request).
+inline Answer getFresh(uint16_t port, const httplib::Headers& headers = {}) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(1s);
+  client.set_read_timeout(2s);
+  client.set_keep_alive(false);
+  auto res = client.Get("/", headers);
+  if (!res) {
+    return {};
+  }
+  return {res->status, res->body};
+}
 
 struct Sidecar {
   std::string name;
@@ -96,6 +117,23 @@ class XdsEnvoyTest : public ::testing::Test {
     auto cp = KumaCp::start(options);
     ASSERT_TRUE(cp.ok()) << cp.status();
     cp_ = std::move(*cp);
+  }
+
+  // PUTs a resource through the REST API; fails the test unless it is accepted.
+  void put(const std::string& path, const json& body) {
+    httplib::Client api("127.0.0.1", cp_->apiPort());
+    auto res = api.Put(path, body.dump(), "application/json");
+    ASSERT_TRUE(res) << path;
+    ASSERT_LT(res->status, 300) << path << ": " << res->body;
+  }
+
+  // kuma-cp's output and each sidecar's Envoy output, for failure messages.
+  std::string diagnostics(std::initializer_list<const Sidecar*> sidecars) const {
+    std::string out = "kuma-cp:\n" + cp_->output();
+    for (const Sidecar* s : sidecars) {
+      out += "\n" + s->name + " envoy:\n" + (s->envoy ? s->envoy->output() : "");
+    }
+    return out;
   }
 
   // Posts /bootstrap like kuma-dp 2.14 and starts Envoy with the answer. A non-empty

@@ -1,6 +1,7 @@
 # The closure of Envoy API protos kuma-cpp compiles: the roots it imports (ADS, SDS, bootstrap,
 # listener/cluster/endpoint/route, HCM, tcp_proxy, network and HTTP RBAC, router, original_dst,
-# TLS, HTTP fault, HTTP and network local rate limit, ExtensionWithMatcher with its skip action and
+# TLS, HTTP fault, HTTP and network local rate limit, the zipkin/datadog/OpenTelemetry tracers,
+# ExtensionWithMatcher with its skip action and
 # the SSL/network matching inputs) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
 set(ENVOY_PROTO_FILES
   envoy/annotations/deprecation.proto
@@ -43,7 +44,10 @@ set(ENVOY_PROTO_FILES
   envoy/config/route/v3/route.proto
   envoy/config/route/v3/route_components.proto
   envoy/config/route/v3/scoped_route.proto
+  envoy/config/trace/v3/datadog.proto
   envoy/config/trace/v3/http_tracer.proto
+  envoy/config/trace/v3/opentelemetry.proto
+  envoy/config/trace/v3/zipkin.proto
   envoy/data/accesslog/v3/accesslog.proto
   envoy/extensions/access_loggers/file/v3/file.proto
   envoy/extensions/access_loggers/filters/cel/v3/cel.proto

@@ -4,6 +4,7 @@ golden file of that plugin's unit test.
 
     extract_golden.py DUMP.json --cluster-keys health_checks,common_lb_config > golden.json
     extract_golden.py DUMP.json --route-keys retry_policy --tcp-keys max_connect_attempts
+    extract_golden.py DUMP.json --hcm-keys tracing --cluster-keys ALL --cluster-prefix meshtrace:
 
 The normalised dump keys named lists as {"[name]": ..., "#order": "a,b"}; they become plain lists
 again here, in their order, so that the result is Envoy's own JSON (proto field names) of those
@@ -31,6 +32,9 @@ def main():
     ap.add_argument("--cluster-keys", default="")
     ap.add_argument("--route-keys", default="")
     ap.add_argument("--tcp-keys", default="")
+    ap.add_argument("--hcm-keys", default="",
+                    help="HTTP connection manager fields of every listener's chains (in and out)")
+    ap.add_argument("--cluster-prefix", default="", help="only the clusters whose name starts so")
     args = ap.parse_args()
     dump = json.load(open(args.dump))
     out = {}
@@ -40,7 +44,10 @@ def main():
         dyn = dump.get("ClustersConfigDump", {}).get("dynamic_active_clusters", {})
         for name, entry in sorted(dyn.items()):
             c = entry["cluster"]
-            clusters[name[1:-1]] = {k: denormalise(c[k]) for k in keys if k in c}
+            if not name[1:-1].startswith(args.cluster_prefix):
+                continue
+            wanted = [k for k in c if k != "@type"] if keys == ["ALL"] else keys
+            clusters[name[1:-1]] = {k: denormalise(c[k]) for k in wanted if k in c}
         out["clusters"] = clusters
     if args.route_keys or args.tcp_keys:
         rkeys = [k for k in args.route_keys.split(",") if k]
@@ -67,6 +74,19 @@ def main():
             out["routes"] = routes
         if tkeys:
             out["tcp"] = tcp
+    if args.hcm_keys:
+        hkeys = args.hcm_keys.split(",")
+        hcms = {}
+        dyn = dump.get("ListenersConfigDump", {}).get("dynamic_listeners", {})
+        for name, entry in sorted(dyn.items()):
+            listener = entry["active_state"]["listener"]
+            for i, chain in enumerate(listener.get("filter_chains", [])):
+                for fname, f in chain.get("filters", {}).items():
+                    if fname == "[envoy.filters.network.http_connection_manager]":
+                        cfg = f.get("typed_config", {})
+                        hcms.setdefault(name[1:-1], []).append(
+                            {k: denormalise(cfg[k]) for k in hkeys if k in cfg})
+        out["hcm"] = hcms
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

@@ -206,7 +206,9 @@ absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
   KUMA_ASSIGN_OR_RETURN(out.trafficRoutes, listOf(resources::kTrafficRouteType));
   KUMA_ASSIGN_OR_RETURN(out.timeouts, listOf(resources::kTimeoutType));
   for (const model::ResourceTypeDescriptor* d : registry.all()) {
-    if (d->format != model::SpecFormat::SpecStatus || !d->isPolicy) {
+    // Every type of a policy folder: the policies and the resources they reference
+    // (MeshOpenTelemetryBackend), so that a change of either regenerates the mesh's proxies.
+    if (d->format != model::SpecFormat::SpecStatus) {
       continue;
     }
     KUMA_ASSIGN_OR_RETURN(auto items, listOf(d->name));

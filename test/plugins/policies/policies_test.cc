@@ -421,8 +421,21 @@ TEST(Registration, DescriptorsMatchKuma) {
       {"MeshFaultInjection", "meshfaultinjections", "mfi", "Mesh Fault Injection", true, true, true,
        false},
       {"MeshAccessLog", "meshaccesslogs", "mal", "Mesh Access Log", true, true, true, true},
+      {"MeshTrace", "meshtraces", "mtr", "Mesh Trace", false, false, false, false},
   };
-  EXPECT_EQ(registry().all().size(), wants.size());
+  // Plus MeshOpenTelemetryBackend, a resource of a policy folder that is not a policy.
+  EXPECT_EQ(registry().all().size(), wants.size() + 1);
+  const model::ResourceTypeDescriptor* motb = registry().byPath("meshopentelemetrybackends");
+  ASSERT_NE(motb, nullptr);
+  EXPECT_EQ(motb->name, "MeshOpenTelemetryBackend");
+  EXPECT_EQ(motb->shortName, "motb");
+  EXPECT_EQ(motb->singularDisplayName, "Mesh OpenTelemetry Backend");
+  EXPECT_EQ(motb->pluralDisplayName, "Mesh OpenTelemetry Backends");
+  EXPECT_EQ(motb->scope, model::Scope::Mesh);
+  EXPECT_FALSE(motb->isPolicy);
+  EXPECT_FALSE(motb->policy.isTargetRef);
+  EXPECT_TRUE(motb->providedByZone);
+  EXPECT_TRUE(motb->includeInFederation);
   for (const auto& w : wants) {
     SCOPED_TRACE(w.name);
     const model::ResourceTypeDescriptor* d = registry().byPath(w.path);

@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/generator/generator.h"
+#include "test/test_common/golden.h"
 #include "test/xds/context/xds_fixtures.h"
 
 namespace kuma::xds::testing {
@@ -107,6 +108,21 @@ inline model::ResourceConstSharedPtr dataplaneOf(const MeshContext& context,
   return nullptr;
 }
 
+/**
+ * What the generator with the registered policy plugins makes for the dataplane `proxy` of
+ * `context` (empty, and a failure, on error).
+ */
+inline GeneratedResources generateProxy(const MeshContext& context, const std::string& proxy,
+                                        ProxyOptions options = {}) {
+  auto dataplane = dataplaneOf(context, proxy);
+  if (dataplane == nullptr) {
+    return {};
+  }
+  auto out = generate(context, *dataplane, withPlugins(std::move(options)));
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? *std::move(out) : GeneratedResources{};
+}
+
 template <typename T>
 T decode(const GeneratedResources& out, const std::string& typeUrl, const std::string& name) {
   T message;
@@ -142,6 +158,26 @@ inline nlohmann::ordered_json toJson(const GeneratedResources& out) {
     }
   }
   return all;
+}
+
+/** The generated resource `name` of `typeUrl` as JSON (null, and a failure, when missing). */
+inline nlohmann::json resourceJson(const GeneratedResources& out, const std::string& typeUrl,
+                                   const std::string& name) {
+  auto r = out.find(typeUrl, name);
+  EXPECT_NE(r, nullptr) << typeUrl << " " << name;
+  if (r == nullptr) {
+    return nullptr;
+  }
+  absl::StatusOr<std::string> text = resourceToJson(typeUrl, r->serialized);
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? nlohmann::json::parse(*text) : nlohmann::json();
+}
+
+/** The generated resource `name` as indented JSON equals the golden file `path`. */
+inline void expectResourceGolden(const GeneratedResources& out, const std::string& typeUrl,
+                                 const std::string& name, const std::filesystem::path& path) {
+  ASSERT_NE(out.find(typeUrl, name), nullptr) << typeUrl << " " << name;
+  test::expectGoldenText(path, resourceJson(out, typeUrl, name).dump(2) + "\n");
 }
 
 }  // namespace kuma::xds::testing

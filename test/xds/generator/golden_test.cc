@@ -9,16 +9,11 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "test/test_common/golden.h"
 #include "test/xds/generator/generator_test_util.h"
 
 namespace kuma::xds {
 namespace {
-
-std::filesystem::path goldenPath(const std::string& name) {
-  const char* root = std::getenv("KUMA_SOURCE_DIR");
-  return std::filesystem::path(root != nullptr ? root : ".") / "test/xds/generator/testdata" /
-         (name + ".golden.json");
-}
 
 void expectGolden(const std::string& name, MeshResources resources,
                   const ProxyOptions& options = {}) {
@@ -27,17 +22,8 @@ void expectGolden(const std::string& name, MeshResources resources,
   auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web-1"), testing::withPlugins(options));
   ASSERT_TRUE(out.ok()) << out.status();
   const std::string actual = testing::toJson(*out).dump(2) + "\n";
-  const auto path = goldenPath(name);
-  const char* update = std::getenv("KUMA_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path) << actual;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with KUMA_UPDATE_GOLDEN=1)";
-  std::stringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(expected.str(), actual)
-      << "golden " << path << " differs (KUMA_UPDATE_GOLDEN=1 regenerates it)";
+  const auto path = test::sourcePath("test/xds/generator/testdata") / (name + ".golden.json");
+  test::expectGoldenText(path, actual);
 }
 
 TEST(XdsGolden, CaseASidecarWithoutMtls) {

@@ -23,13 +23,13 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
   d.pluralDisplayName = def.pluralDisplayName;
   d.scope = model::Scope::Mesh;
   d.format = model::SpecFormat::SpecStatus;
-  d.isPolicy = true;
+  d.isPolicy = def.isPolicy;
   d.providedByZone = true;
   d.includeInFederation = true;  // every Mesh* policy is synced global -> zones
   d.isInbound = def.isInbound;
   d.isOutbound = def.isOutbound;
   d.policy = def.flags;
-  d.policy.isTargetRef = true;
+  d.policy.isTargetRef = def.isPolicy;
   SchemaPtr schema = def.schema;
   d.parseSpec = [schema](const nlohmann::json& object) {
     return SchemaSpec::parse(*schema, object);
@@ -73,6 +73,22 @@ std::vector<std::string> topLevelTargetRefDeprecations(const nlohmann::json& spe
         "spec.to[].targetRef"};
   }
   return {};
+}
+
+std::vector<std::string> fromAndTargetRefDeprecations(const nlohmann::json& spec,
+                                                      const char* fromWarning,
+                                                      std::vector<std::string> own) {
+  std::vector<std::string> out;
+  if (fromWarning != nullptr && arraySize(spec, "from") > 0) {
+    out.emplace_back(fromWarning);
+  }
+  for (std::string& w : own) {
+    out.push_back(std::move(w));
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 // ---- schema pieces ----

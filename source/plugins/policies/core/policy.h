@@ -30,6 +30,9 @@ struct PolicyDefinition {
   model::PolicyFlags flags;
   bool isInbound = false;
   bool isOutbound = false;
+  /** false: a Mesh-scoped resource of a policy folder that is not a policy
+   *  (MeshOpenTelemetryBackend): not listed by GET /policies, no policy flags. */
+  bool isPolicy = true;
   SchemaPtr schema{};  // the whole `spec` object
   /** Semantic checks on the normalized spec; paths are rooted at "spec". */
   std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
@@ -44,6 +47,18 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& definition)
  * MeshService, MeshServiceSubset, MeshSubset (use Dataplane) or MeshHTTPRoute (use `to`).
  */
 std::vector<std::string> topLevelTargetRefDeprecations(const nlohmann::json& spec);
+
+/** Kuma's warning for a non-empty `from` in policies that moved to `rules`. */
+inline constexpr const char* kFromDeprecatedUseRules =
+    "'from' field is deprecated, use 'rules' instead";
+
+/**
+ * The common shape of Kuma's Deprecations(): `fromWarning` when `spec.from` is non-empty (none
+ * when null), then the policy's own warnings, then topLevelTargetRefDeprecations.
+ */
+std::vector<std::string> fromAndTargetRefDeprecations(const nlohmann::json& spec,
+                                                      const char* fromWarning,
+                                                      std::vector<std::string> own = {});
 
 // ---- schema pieces ----
 

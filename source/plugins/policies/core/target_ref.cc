@@ -212,7 +212,8 @@ ValidationError validateTargetRef(const nlohmann::json& ref, const TargetRefOpts
   }
   if (std::find(opts.supportedKinds.begin(), opts.supportedKinds.end(), kind) ==
       opts.supportedKinds.end()) {
-    err.addViolation("kind", "value is not supported");
+    // Kuma: fmt.Sprintf("value '%s' is not supported", ref.Kind).
+    err.addViolation("kind", "value '" + kind + "' is not supported");
     return err;
   }
   bool hasLabels = isSet(r, "labels");

@@ -448,9 +448,6 @@ namespace {
 // inline OpenTelemetry endpoint (without backendRef) in any backend.
 std::vector<std::string> deprecations(const nlohmann::json& spec) {
   std::vector<std::string> out;
-  if (arraySize(spec, "from") > 0) {
-    out.emplace_back("'from' field is deprecated, use 'rules' instead");
-  }
   bool inlineEndpoint = false;
   for (const char* section : {"to", "from", "rules"}) {
     for (size_t i = 0; i < arraySize(spec, section); ++i) {
@@ -474,10 +471,7 @@ std::vector<std::string> deprecations(const nlohmann::json& spec) {
         "openTelemetry.endpoint is deprecated, use openTelemetry.backendRef with a "
         "MeshOpenTelemetryBackend resource instead");
   }
-  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
-    out.push_back(std::move(w));
-  }
-  return out;
+  return fromAndTargetRefDeprecations(spec, kFromDeprecatedUseRules, std::move(out));
 }
 }  // namespace
 

@@ -10,58 +10,9 @@
 namespace kuma::test {
 namespace {
 
-// An HTTP workload answering every request with `status`.
-class StatusApp {
- public:
-  StatusApp(std::string name, int status) : name_(std::move(name)), status_(status) {
-    server_.Get(".*", [this](const httplib::Request&, httplib::Response& res) {
-      res.status = status_;
-      res.set_content("hello from " + name_, "text/plain");
-    });
-    port_ = static_cast<uint16_t>(server_.bind_to_any_port("127.0.0.1"));
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~StatusApp() {
-    server_.stop();
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  std::string name_;
-  int status_;
-  httplib::Server server_;
-  std::thread thread_;
-  uint16_t port_ = 0;
-};
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply get(uint16_t port) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(1s);
-  client.set_read_timeout(2s);
-  auto res = client.Get("/");
-  return res ? Reply{res->status, res->body} : Reply{};
-}
-
 class OutlierDetectionE2e : public XdsEnvoyTest {
  protected:
-  void put(const std::string& path, const json& body) {
-    httplib::Client api("127.0.0.1", cp_->apiPort());
-    auto res = api.Put(path, body.dump(), "application/json");
-    ASSERT_TRUE(res) << path;
-    ASSERT_LT(res->status, 300) << path << ": " << res->body;
-  }
-  std::string diagnostics() const {
-    return "kuma-cp:\n" + cp_->output() + "\nweb envoy:\n" +
-           (web_.envoy ? web_.envoy->output() : "");
-  }
-
-  std::vector<std::unique_ptr<StatusApp>> apps_;
+  std::vector<std::unique_ptr<App>> apps_;
   std::vector<Sidecar> backends_;
   std::unique_ptr<App> webApp_;
   Sidecar web_;
@@ -87,7 +38,7 @@ TEST_F(OutlierDetectionE2e, EndpointAnswering5xxIsEjected) {
   std::vector<uint16_t> inbounds;
   for (const auto& [name, status] :
        std::vector<std::pair<std::string, int>>{{"backend-1", 200}, {"backend-2", 503}}) {
-    auto& app = apps_.emplace_back(std::make_unique<StatusApp>(name, status));
+    auto& app = apps_.emplace_back(std::make_unique<App>(name, status));
     inbounds.push_back(freePort());
     backends_.push_back(startSidecar(
         dataplane(name, freePort(), inbounds.back(), app->port(), "backend"), false, baseId++));
@@ -103,12 +54,12 @@ TEST_F(OutlierDetectionE2e, EndpointAnswering5xxIsEjected) {
   // both endpoints and its outbound listener is up; nothing ejected yet.
   ASSERT_TRUE(eventually(
       [&] {
-        return get(inbounds[0]).status == 200 && get(inbounds[1]).status == 503 &&
+        return getFresh(inbounds[0]).status == 200 && getFresh(inbounds[1]).status == 503 &&
                envoyStat(web_.adminPort, "cluster.backend.membership_healthy") == 2 &&
                envoyStat(web_.adminPort, "listener_manager.total_listeners_active") >= 2;
       },
       40s))
-      << diagnostics();
+      << diagnostics({&web_});
   ASSERT_EQ(envoyStat(web_.adminPort, "cluster.backend.outlier_detection.ejections_enforced_total"),
             0);
 
@@ -120,7 +71,7 @@ TEST_F(OutlierDetectionE2e, EndpointAnswering5xxIsEjected) {
         1) {
       break;
     }
-    const Reply r = get(outbound);
+    const Answer r = getFresh(outbound);
     served503 += r.status == 503;
     seen += std::to_string(r.status) + ":" + r.body + " ";
   }
@@ -135,7 +86,7 @@ TEST_F(OutlierDetectionE2e, EndpointAnswering5xxIsEjected) {
 
   // Ejected for 60s: every request now reaches backend-1.
   for (int i = 0; i < 100; ++i) {
-    const Reply r = get(outbound);
+    const Answer r = getFresh(outbound);
     ASSERT_EQ(r.status, 200) << i;
     ASSERT_EQ(r.body, "hello from backend-1") << i;
   }

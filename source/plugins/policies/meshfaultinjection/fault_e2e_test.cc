@@ -19,18 +19,6 @@ constexpr auto kDelay = 2s;
 
 class XdsFaultInjectionTest : public XdsEnvoyTest {
  protected:
-  void put(const std::string& path, const json& body) {
-    httplib::Client api("127.0.0.1", cp_->apiPort());
-    auto res = api.Put(path, body.dump(), "application/json");
-    ASSERT_TRUE(res) << path;
-    ASSERT_LT(res->status, 300) << path << ": " << res->body;
-  }
-
-  std::string diagnostics() const {
-    return "kuma-cp:\n" + cp_->output() + "\nweb envoy:\n" +
-           (web_.envoy ? web_.envoy->output() : "");
-  }
-
   Sidecar web_;
 };
 
@@ -56,7 +44,7 @@ TEST_F(XdsFaultInjectionTest, AbortShareAndDelayAsConfigured) {
                envoyStat(web_.adminPort, "listener_manager.total_listeners_warming") == 0;
       },
       40s))
-      << diagnostics();
+      << diagnostics({&web_});
 
   int aborted = 0;
   int delayed = 0;
@@ -68,7 +56,7 @@ TEST_F(XdsFaultInjectionTest, AbortShareAndDelayAsConfigured) {
     const auto start = std::chrono::steady_clock::now();
     auto res = client.Get("/");
     const auto took = std::chrono::steady_clock::now() - start;
-    ASSERT_TRUE(res) << i << diagnostics();
+    ASSERT_TRUE(res) << i << diagnostics({&web_});
     if (res->status == 503) {
       EXPECT_EQ(res->body, "fault filter abort") << i;
       ++aborted;
@@ -133,7 +121,7 @@ TEST_F(XdsFaultInjectionTest, FaultOnlyForCallersOfOneService) {
     return res ? std::make_pair(res->status, res->body) : std::make_pair(0, std::string());
   };
   ASSERT_TRUE(eventually([&] { return get(toWeb).first == 503; }, 40s))
-      << diagnostics() << "\nbackend envoy:\n"
+      << diagnostics({&web_}) << "\nbackend envoy:\n"
       << backend.envoy->output();
   for (int i = 0; i < 20; ++i) {
     const auto [status, body] = get(toWeb);

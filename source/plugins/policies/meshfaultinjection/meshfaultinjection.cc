@@ -72,14 +72,8 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 namespace {
 // Kuma's MeshFaultInjectionResource.Deprecations (api/v1alpha1/deprecated.go).
 std::vector<std::string> deprecations(const nlohmann::json& spec) {
-  std::vector<std::string> out;
-  if (arraySize(spec, "from") > 0) {
-    out.emplace_back("'from' field is deprecated, use 'rules' with SPIFFE-based 'matches' instead");
-  }
-  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
-    out.push_back(std::move(w));
-  }
-  return out;
+  return fromAndTargetRefDeprecations(
+      spec, "'from' field is deprecated, use 'rules' with SPIFFE-based 'matches' instead");
 }
 }  // namespace
 

@@ -45,38 +45,18 @@ class HealthApp {
   uint16_t port_ = 0;
 };
 
-std::string getBody(uint16_t port) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(1s);
-  client.set_read_timeout(2s);
-  auto res = client.Get("/");
-  return res && res->status == 200 ? res->body : "";
-}
-
 class MeshHealthCheckE2e : public XdsEnvoyTest {
  protected:
-  void put(const std::string& path, const json& body) {
-    httplib::Client api("127.0.0.1", cp_->apiPort());
-    auto res = api.Put(path, body.dump(), "application/json");
-    ASSERT_TRUE(res) << path;
-    ASSERT_LT(res->status, 300) << path << ": " << res->body;
-  }
-
   // Answers of `n` requests through web's outbound: how many came from backend-1 / backend-2.
   std::pair<int, int> spread(uint16_t outbound, int n) {
     int one = 0;
     int two = 0;
     for (int i = 0; i < n; ++i) {
-      const std::string body = getBody(outbound);
+      const std::string body = getFresh(outbound).body;
       one += body == "hello from backend-1";
       two += body == "hello from backend-2";
     }
     return {one, two};
-  }
-
-  std::string diagnostics() const {
-    return "kuma-cp:\n" + cp_->output() + "\nweb envoy:\n" +
-           (web_.envoy ? web_.envoy->output() : "");
   }
 
   std::vector<std::unique_ptr<HealthApp>> apps_;
@@ -108,7 +88,7 @@ TEST_F(MeshHealthCheckE2e, FailingHealthCheckKeepsTrafficOffTheEndpoint) {
         return one > 0 && two > 0;
       },
       40s))
-      << diagnostics();
+      << diagnostics({&web_});
   EXPECT_EQ(apps_[1]->healthChecks(), 0);
 
   put("/meshes/default/meshhealthchecks/backend-hc", json::parse(R"({
@@ -127,7 +107,7 @@ TEST_F(MeshHealthCheckE2e, FailingHealthCheckKeepsTrafficOffTheEndpoint) {
                apps_[0]->healthChecks() > 0;
       },
       30s))
-      << httpGet(web_.adminPort, "/clusters").value_or("") << diagnostics();
+      << httpGet(web_.adminPort, "/clusters").value_or("") << diagnostics({&web_});
   EXPECT_GT(apps_[1]->healthChecks(), 0);
   EXPECT_EQ(envoyStat(web_.adminPort, "cluster.backend.health_check.healthy"), 1);
 

@@ -27,33 +27,8 @@ constexpr double kTolerance = 0.08;
 constexpr char kHttpV1[] = "backend-154693772bc47249";
 constexpr char kHttpV2[] = "backend-5b73b3f4adf20020";
 
-struct Answer {
-  int status = 0;
-  std::string body;
-};
-
-// One request on a fresh connection (so that a tcp_proxy picks a cluster per request).
-Answer get(uint16_t port, const httplib::Headers& headers = {}) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(1s);
-  client.set_read_timeout(2s);
-  client.set_keep_alive(false);
-  auto res = client.Get("/", headers);
-  if (!res) {
-    return {};
-  }
-  return {res->status, res->body};
-}
-
 class XdsRouteTest : public XdsEnvoyTest {
  protected:
-  void put(const std::string& path, const json& body) {
-    httplib::Client api("127.0.0.1", cp_->apiPort());
-    auto res = api.Put(path, body.dump(), "application/json");
-    ASSERT_TRUE(res) << path;
-    ASSERT_LT(res->status, 300) << path << ": " << res->body;
-  }
-
   static json backendDataplane(const std::string& name, const std::string& service,
                                const std::string& protocol, const std::string& version,
                                uint16_t inboundPort, uint16_t appPort) {
@@ -86,14 +61,6 @@ class XdsRouteTest : public XdsEnvoyTest {
       }
     }
     return v1;
-  }
-
-  std::string diagnostics() const {
-    std::string out = "kuma-cp:\n" + cp_->output();
-    for (const Sidecar* s : {&web_}) {
-      out += "\n" + s->name + " envoy:\n" + (s->envoy ? s->envoy->output() : "");
-    }
-    return out;
   }
 
   std::vector<std::unique_ptr<App>> apps_;
@@ -179,11 +146,11 @@ TEST_F(XdsRouteTest, HttpSplitHeaderMatchAndTcpSplitByVersionTag) {
             tcpHealthy.emplace(line.substr(0, line.find("::")));
           }
         }
-        return healthy == 2 && tcpHealthy.size() == 2 && get(httpOutbound).status == 200 &&
-               get(tcpOutbound).status == 200;
+        return healthy == 2 && tcpHealthy.size() == 2 && getFresh(httpOutbound).status == 200 &&
+               getFresh(tcpOutbound).status == 200;
       },
       40s))
-      << httpGet(web_.adminPort, "/clusters").value_or("") << diagnostics();
+      << httpGet(web_.adminPort, "/clusters").value_or("") << diagnostics({&web_});
 
   // Only the split clusters: Kuma generates no plain `backend` / `backend-tcp` cluster here.
   const std::string clusters = httpGet(web_.adminPort, "/clusters").value_or("");
@@ -193,20 +160,20 @@ TEST_F(XdsRouteTest, HttpSplitHeaderMatchAndTcpSplitByVersionTag) {
   EXPECT_EQ(clusters.find("\nbackend-tcp::"), std::string::npos) << clusters;
 
   // HTTP 80/20 by version.
-  const int httpV1 = countV1(kHttpRequests, "backend", [&] { return get(httpOutbound); });
+  const int httpV1 = countV1(kHttpRequests, "backend", [&] { return getFresh(httpOutbound); });
   const double httpShare = static_cast<double>(httpV1) / kHttpRequests;
   RecordProperty("http_v1_share_permille", static_cast<int>(httpShare * 1000));
   EXPECT_NEAR(httpShare, 0.8, kTolerance) << httpV1 << " of " << kHttpRequests;
 
   // The header rule: x-version: v2 always reaches v2.
   for (int i = 0; i < 50; ++i) {
-    const Answer a = get(httpOutbound, {{"x-version", "v2"}});
+    const Answer a = getFresh(httpOutbound, {{"x-version", "v2"}});
     ASSERT_EQ(a.status, 200) << i;
     ASSERT_EQ(a.body, "hello from backend-v2") << i;
   }
 
   // TCP 80/20 by version, one connection per request.
-  const int tcpV1 = countV1(kTcpConnections, "backend-tcp", [&] { return get(tcpOutbound); });
+  const int tcpV1 = countV1(kTcpConnections, "backend-tcp", [&] { return getFresh(tcpOutbound); });
   const double tcpShare = static_cast<double>(tcpV1) / kTcpConnections;
   RecordProperty("tcp_v1_share_permille", static_cast<int>(tcpShare * 1000));
   EXPECT_NEAR(tcpShare, 0.8, kTolerance) << tcpV1 << " of " << kTcpConnections;

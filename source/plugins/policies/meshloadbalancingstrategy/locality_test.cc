@@ -99,35 +99,11 @@ GeneratedResources generateIn(const MeshContext& ctx, const std::string& proxy) 
   return out.ok() ? *std::move(out) : GeneratedResources{};
 }
 
-json resourceJson(const GeneratedResources& out, const std::string& typeUrl,
-                  const std::string& name) {
-  ResourceConstSharedPtr resource = out.find(typeUrl, name);
-  EXPECT_NE(resource, nullptr) << name;
-  if (resource == nullptr) {
-    return json();
-  }
-  absl::StatusOr<std::string> text = resourceToJson(typeUrl, resource->serialized);
-  EXPECT_TRUE(text.ok()) << text.status();
-  return text.ok() ? json::parse(*text) : json();
-}
-
 void expectGolden(const std::string& name, const json& actualJson) {
-  const char* root = std::getenv("KUMA_SOURCE_DIR");
-  const std::filesystem::path path =
-      std::filesystem::path(root != nullptr ? root : ".") /
-      "source/plugins/policies/meshloadbalancingstrategy/testdata/xds" / (name + ".golden.json");
-  const std::string actual = actualJson.dump(2) + "\n";
-  const char* update = std::getenv("KUMA_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream(path) << actual;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with KUMA_UPDATE_GOLDEN=1)";
-  std::stringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(expected.str(), actual)
-      << "golden " << path << " differs (KUMA_UPDATE_GOLDEN=1 regenerates it)";
+  test::expectGoldenText(
+      test::sourcePath("source/plugins/policies/meshloadbalancingstrategy/testdata/xds") /
+          (name + ".golden.json"),
+      actualJson.dump(2) + "\n");
 }
 
 // (sub-zone or zone, priority, locality weight, endpoint addresses) per locality, in order.
@@ -179,9 +155,9 @@ TEST(MeshLoadBalancingStrategyLocality, AffinityGroupsAndFailoverAsKumaRendersTh
   EXPECT_TRUE(testing::decode<Cluster>(r1a, kClusterType, "api")
                   .common_lb_config()
                   .has_locality_weighted_lb_config());
-  expectGolden("affinity-rack-r1-az-a", resourceJson(r1a, kEndpointType, "api"));
-  expectGolden("affinity-rack-r2", resourceJson(r2, kEndpointType, "api"));
-  expectGolden("affinity-none", resourceJson(none, kEndpointType, "api"));
+  expectGolden("affinity-rack-r1-az-a", testing::resourceJson(r1a, kEndpointType, "api"));
+  expectGolden("affinity-rack-r2", testing::resourceJson(r2, kEndpointType, "api"));
+  expectGolden("affinity-none", testing::resourceJson(none, kEndpointType, "api"));
   // Destinations without the policy keep the generator's endpoints.
   EXPECT_FALSE(testing::decode<ClusterLoadAssignment>(r1a, kEndpointType, "redis").has_policy());
 }

@@ -52,10 +52,7 @@ MeshContextConstSharedPtr contextFor(const std::vector<std::string>& policies) {
 }
 
 GeneratedResources generateIn(const MeshContext& context, const std::string& proxy) {
-  auto out = generate(context, *testing::dataplaneOf(context, proxy),
-                      testing::withPlugins(ProxyOptions{}));
-  EXPECT_TRUE(out.ok()) << out.status();
-  return out.ok() ? *std::move(out) : GeneratedResources{};
+  return testing::generateProxy(context, proxy);
 }
 
 GeneratedResources generateFor(const std::vector<std::string>& policies) {

@@ -96,16 +96,10 @@ std::vector<std::string> deprecations(const nlohmann::json& spec) {
       }
     }
   };
-  if (arraySize(spec, "from") > 0) {
-    out.emplace_back("'from' field is deprecated, use 'rules' instead");
-    section("from");
-  }
+  section("from");
   section("rules");
   section("to");
-  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
-    out.push_back(std::move(w));
-  }
-  return out;
+  return fromAndTargetRefDeprecations(spec, kFromDeprecatedUseRules, std::move(out));
 }
 }  // namespace
 

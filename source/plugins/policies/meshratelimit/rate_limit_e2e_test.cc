@@ -20,13 +20,6 @@ constexpr int kConnectionBucket = 2;
 
 class XdsRateLimitTest : public XdsEnvoyTest {
  protected:
-  void put(const std::string& path, const json& body) {
-    httplib::Client api("127.0.0.1", cp_->apiPort());
-    auto res = api.Put(path, body.dump(), "application/json");
-    ASSERT_TRUE(res) << path;
-    ASSERT_LT(res->status, 300) << path << ": " << res->body;
-  }
-
   // The `rate_limited` counter of Envoy whose name contains `prefix` (the filter's stat prefix),
   // or -1.
   long rateLimited(const std::string& prefix) const {
@@ -42,11 +35,6 @@ class XdsRateLimitTest : public XdsEnvoyTest {
       }
     }
     return -1;
-  }
-
-  std::string diagnostics() const {
-    return "kuma-cp:\n" + cp_->output() + "\nweb envoy:\n" +
-           (web_.envoy ? web_.envoy->output() : "");
   }
 
   Sidecar web_;
@@ -91,7 +79,7 @@ TEST_F(XdsRateLimitTest, RequestsAndConnectionsBeyondTheRateAreRefused) {
                envoyStat(web_.adminPort, "listener_manager.total_listeners_warming") == 0;
       },
       40s))
-      << diagnostics();
+      << diagnostics({&web_});
 
   // HTTP: the first 5 requests pass, every later one gets the 429 with the header.
   int passed = 0;
@@ -101,7 +89,7 @@ TEST_F(XdsRateLimitTest, RequestsAndConnectionsBeyondTheRateAreRefused) {
     client.set_connection_timeout(1s);
     client.set_read_timeout(2s);
     auto res = client.Get("/");
-    ASSERT_TRUE(res) << i << diagnostics();
+    ASSERT_TRUE(res) << i << diagnostics({&web_});
     if (i < kRequestBucket) {
       EXPECT_EQ(res->status, 200) << i;
       EXPECT_EQ(res->body, "hello from web") << i;

@@ -86,35 +86,15 @@ GeneratedResources generateFor(const std::vector<std::string>& policies,
   }
   ProxyOptions options;
   options.tls = testing::fakeTlsSecrets();
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web"), testing::withPlugins(options));
-  EXPECT_TRUE(out.ok()) << out.status();
-  return out.ok() ? *std::move(out) : GeneratedResources{};
-}
-
-std::filesystem::path goldenPath(const std::string& name) {
-  const char* root = std::getenv("KUMA_SOURCE_DIR");
-  return std::filesystem::path(root != nullptr ? root : ".") /
-         "source/plugins/policies/meshratelimit/testdata" / (name + ".golden.json");
+  return testing::generateProxy(**ctx, "web", options);
 }
 
 // The listener `name` as JSON equals testdata/<golden>.golden.json (KUMA_UPDATE_GOLDEN=1 writes).
 void expectGolden(const GeneratedResources& out, const std::string& name,
                   const std::string& golden) {
-  ResourceConstSharedPtr r = out.find(kListenerType, name);
-  ASSERT_NE(r, nullptr) << name;
-  absl::StatusOr<std::string> text = resourceToJson(kListenerType, r->serialized);
-  ASSERT_TRUE(text.ok()) << text.status();
-  const std::string actual = nlohmann::json::parse(*text).dump(2) + "\n";
-  const auto path = goldenPath(golden);
-  const char* update = std::getenv("KUMA_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path) << actual;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with KUMA_UPDATE_GOLDEN=1)";
-  std::stringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(expected.str(), actual) << "golden " << path << " differs";
+  testing::expectResourceGolden(out, kListenerType, name,
+                                test::sourcePath("source/plugins/policies/meshratelimit/testdata") /
+                                    (golden + ".golden.json"));
 }
 
 HttpConnectionManager hcmOf(const envoy::config::listener::v3::FilterChain& chain) {

@@ -68,14 +68,7 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 namespace {
 // Kuma's MeshTimeoutResource.Deprecations (api/v1alpha1/deprecated.go).
 std::vector<std::string> deprecations(const nlohmann::json& spec) {
-  std::vector<std::string> out;
-  if (arraySize(spec, "from") > 0) {
-    out.emplace_back("'from' field is deprecated, use 'rules' instead");
-  }
-  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
-    out.push_back(std::move(w));
-  }
-  return out;
+  return fromAndTargetRefDeprecations(spec, kFromDeprecatedUseRules);
 }
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
+#include "test/test_common/golden.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/validators/validation_error.h"
 #include "source/plugins/policies/core/policy.h"
@@ -557,12 +558,6 @@ TEST(MtpRbacFilters, UnaffectedProxiesRenderIdenticalBytes) {
   EXPECT_NE(dump(compute(before, payments).rules), dump(compute(after, payments).rules));
 }
 
-std::filesystem::path goldenPath(const std::string& name) {
-  const char* root = std::getenv("KUMA_SOURCE_DIR");
-  return std::filesystem::path(root != nullptr ? root : ".") /
-         "source/plugins/policies/meshtrafficpermission/xds/testdata" / (name + ".golden.json");
-}
-
 json chainJson(const listener_v3::FilterChain& chain) {
   std::string bytes;
   EXPECT_TRUE(chain.SerializeToString(&bytes));
@@ -581,18 +576,9 @@ void expectGolden(const std::string& name, const MeshPermissions& p) {
   ASSERT_TRUE(configureFilterChain(rbac, kListener, tcp).ok());
   const std::string actual =
       json{{"httpFilterChain", chainJson(http)}, {"tcpFilterChain", chainJson(tcp)}}.dump(2) + "\n";
-  const auto path = goldenPath(name);
-  const char* update = std::getenv("KUMA_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream(path) << actual;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with KUMA_UPDATE_GOLDEN=1)";
-  std::stringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(expected.str(), actual)
-      << "golden " << path << " differs (KUMA_UPDATE_GOLDEN=1 regenerates it)";
+  const auto path = test::sourcePath("source/plugins/policies/meshtrafficpermission/xds/testdata") /
+                    (name + ".golden.json");
+  test::expectGoldenText(path, actual);
 }
 
 TEST(MtpRbacGolden, AllowService) {

@@ -1,6 +1,7 @@
 #include "source/plugins/policies/trafficroute/xds_configurer.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -503,6 +504,16 @@ std::string_view XdsConfigurer::policyType() const {
   return "TrafficRoute";
 }
 
+namespace {
+// The legacy routing of an outbound, when its proxy takes the legacy path.
+std::optional<OutboundRouting> legacyRouting(const xds::OutboundTarget& target) {
+  if (!legacyPath(target.proxy)) {
+    return std::nullopt;
+  }
+  return outboundRouting(*target.proxy->mesh, *target.proxy->dataplane, target.service);
+}
+}  // namespace
+
 int XdsConfigurer::order() const {
   return 0;
 }
@@ -510,11 +521,11 @@ int XdsConfigurer::order() const {
 absl::Status XdsConfigurer::configureOutboundRoute(const nlohmann::json&,
                                                    const xds::OutboundTarget& target,
                                                    route_v3::Route& route) const {
-  if (!legacyPath(target.proxy)) {
+  const std::optional<OutboundRouting> legacy = legacyRouting(target);
+  if (!legacy.has_value()) {
     return absl::OkStatus();
   }
-  const OutboundRouting r =
-      outboundRouting(*target.proxy->mesh, *target.proxy->dataplane, target.service);
+  const OutboundRouting& r = *legacy;
   if (!r.routes.empty()) {
     // The generator's catch-all route becomes the last legacy route (the default one); the
     // HCM hook adds the others in front of it.
@@ -526,11 +537,11 @@ absl::Status XdsConfigurer::configureOutboundRoute(const nlohmann::json&,
 absl::Status XdsConfigurer::configureOutboundHcm(const nlohmann::json&,
                                                  const xds::OutboundTarget& target,
                                                  hcm_v3::HttpConnectionManager& hcm) const {
-  if (!legacyPath(target.proxy)) {
+  const std::optional<OutboundRouting> legacy = legacyRouting(target);
+  if (!legacy.has_value()) {
     return absl::OkStatus();
   }
-  const OutboundRouting r =
-      outboundRouting(*target.proxy->mesh, *target.proxy->dataplane, target.service);
+  const OutboundRouting& r = *legacy;
   if (r.routes.empty()) {
     return absl::OkStatus();  // apply() empties the listener
   }
@@ -574,11 +585,11 @@ absl::Status XdsConfigurer::configureOutboundHcm(const nlohmann::json&,
 absl::Status XdsConfigurer::configureOutboundTcpProxy(const nlohmann::json&,
                                                       const xds::OutboundTarget& target,
                                                       tcp_v3::TcpProxy& proxy) const {
-  if (!legacyPath(target.proxy)) {
+  const std::optional<OutboundRouting> legacy = legacyRouting(target);
+  if (!legacy.has_value()) {
     return absl::OkStatus();
   }
-  const OutboundRouting r =
-      outboundRouting(*target.proxy->mesh, *target.proxy->dataplane, target.service);
+  const OutboundRouting& r = *legacy;
   if (r.routes.empty()) {
     return absl::OkStatus();  // apply() empties the listener
   }

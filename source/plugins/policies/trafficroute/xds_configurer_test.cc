@@ -101,9 +101,7 @@ Generated generateWeb(std::vector<std::string> yamls) {
   }
   ProxyOptions options;
   options.tls = testing::fakeTlsSecrets();
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web"), testing::withPlugins(options));
-  EXPECT_TRUE(out.ok()) << out.status();
-  return {*ctx, out.ok() ? *std::move(out) : GeneratedResources{}};
+  return {*ctx, testing::generateProxy(**ctx, "web", options)};
 }
 
 hcm_v3::HttpConnectionManager hcmOf(const Listener& l) {
