@@ -111,12 +111,6 @@ class MeshAccessLogE2eTest : public XdsEnvoyTest {
       EXPECT_EQ(web_.process->stop(SIGTERM, std::chrono::seconds(15)), 0) << web_.process->output();
     }
   }
-  void put(const std::string& path, const json& body) {
-    httplib::Client api("127.0.0.1", cp_->apiPort());
-    auto res = api.Put(path, body.dump(), "application/json");
-    ASSERT_TRUE(res) << path;
-    ASSERT_LT(res->status, 300) << path << ": " << res->body;
-  }
   std::string diagnostics() const {
     const auto clusters = httpGet(adminPort_, "/clusters");
     return "kuma-cp:\n" + cp_->output() + "\nkuma-dp:\n" +

@@ -18,6 +18,7 @@
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
 #include "source/plugins/policies/meshaccesslog/xds_configurer.h"
+#include "test/test_common/golden.h"
 #include "test/xds/generator/generator_test_util.h"
 
 namespace kuma::xds {
@@ -36,9 +37,8 @@ constexpr char kBackendOutbound[] = "outbound:127.0.0.1:10001";
 constexpr char kDbOutbound[] = "outbound:127.0.0.1:10002";
 
 std::string casePolicies(const std::string& caseName) {
-  const char* root = std::getenv("KUMA_SOURCE_DIR");
-  const std::filesystem::path path = std::filesystem::path(root != nullptr ? root : ".") /
-                                     "tools/conformance/cases" / caseName / "20-meshaccesslog.yaml";
+  const std::filesystem::path path =
+      test::sourcePath("tools/conformance/cases") / caseName / "20-meshaccesslog.yaml";
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << path;
   std::stringstream s;
@@ -90,35 +90,15 @@ GeneratedResources generateFor(const std::vector<std::string>& policies,
   }
   ProxyOptions options;
   options.workdir = workdir;
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web"), testing::withPlugins(options));
-  EXPECT_TRUE(out.ok()) << out.status();
-  return out.ok() ? *std::move(out) : GeneratedResources{};
-}
-
-std::filesystem::path goldenPath(const std::string& name) {
-  const char* root = std::getenv("KUMA_SOURCE_DIR");
-  return std::filesystem::path(root != nullptr ? root : ".") /
-         "source/plugins/policies/meshaccesslog/testdata" / (name + ".golden.json");
+  return testing::generateProxy(**ctx, "web", options);
 }
 
 // The listener `name` as JSON equals testdata/<golden>.golden.json (KUMA_UPDATE_GOLDEN=1 writes).
 void expectGolden(const GeneratedResources& out, const std::string& name,
                   const std::string& golden) {
-  ResourceConstSharedPtr r = out.find(kListenerType, name);
-  ASSERT_NE(r, nullptr) << name;
-  absl::StatusOr<std::string> text = resourceToJson(kListenerType, r->serialized);
-  ASSERT_TRUE(text.ok()) << text.status();
-  const std::string actual = nlohmann::json::parse(*text).dump(2) + "\n";
-  const auto path = goldenPath(golden);
-  const char* update = std::getenv("KUMA_UPDATE_GOLDEN");
-  if (update != nullptr && std::string(update) == "1") {
-    std::ofstream(path) << actual;
-  }
-  std::ifstream in(path);
-  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (run with KUMA_UPDATE_GOLDEN=1)";
-  std::stringstream expected;
-  expected << in.rdbuf();
-  EXPECT_EQ(expected.str(), actual) << "golden " << path << " differs";
+  testing::expectResourceGolden(out, kListenerType, name,
+                                test::sourcePath("source/plugins/policies/meshaccesslog/testdata") /
+                                    (golden + ".golden.json"));
 }
 
 std::vector<AccessLog> hcmLogs(const GeneratedResources& out, const std::string& name) {
