@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "source/common/go_duration.h"
 #include "source/common/logging.h"
+#include "source/dp/access_log_streamer.h"
 #include "source/dp/bootstrap_client.h"
 #include "source/dp/concurrency.h"
 #include "source/dp/dataplane_template.h"
@@ -276,6 +277,25 @@ class Supervisor {
       return fail(std::string(s.message()));
     }
 
+    // The Tcp access-log backend's FIFO (Kuma's AccessLogSocketName of the bootstrap's workdir,
+    // name and mesh): Envoy writes there, the streamer forwards the lines.
+    {
+      std::string mesh = config_.dataplane.mesh;
+      std::string name = config_.dataplane.name;
+      if (inputs.dataplane.is_object()) {
+        mesh = inputs.dataplane.value("mesh", "");
+        name = inputs.dataplane.value("name", "");
+      }
+      std::string fifo = absl::StrCat(workDir, "/kuma-al-", name, "-", mesh);
+      if (fifo.size() > 98) {
+        fifo.resize(98);
+      }
+      accessLogs_ = std::make_unique<AccessLogStreamer>(fifo + ".sock", log_);
+      if (absl::Status s = accessLogs_->start(); !s.ok()) {
+        return fail(std::string(s.message()));
+      }
+    }
+
     const std::vector<std::string> args = envoyArgs(config_, bootstrapPath, concurrency);
     log_->info("starting Envoy: {} {}", rt.binaryPath, absl::StrJoin(args, " "));
     auto envoy = EnvoyProcess::start(rt.binaryPath, args,
@@ -301,6 +321,9 @@ class Supervisor {
     }
     if (readiness_) {
       readiness_->stop();
+    }
+    if (accessLogs_) {
+      accessLogs_->stop();
     }
   }
 
@@ -371,6 +394,9 @@ class Supervisor {
       envoy_.reset();
     }
     readiness_->stop();
+    if (accessLogs_) {
+      accessLogs_->stop();
+    }
     log_->info("stopped");
     return kExitOk;
   }
@@ -396,6 +422,7 @@ class Supervisor {
   EnvoyAdminAddress admin_;
   RefusalWatch refusals_;
   std::unique_ptr<ReadinessReporter> readiness_;
+  std::unique_ptr<AccessLogStreamer> accessLogs_;
   std::unique_ptr<EnvoyProcess> envoy_;
 };
 

@@ -49,6 +49,8 @@ set(ENVOY_PROTO_FILES
   envoy/config/trace/v3/opentelemetry.proto
   envoy/config/trace/v3/zipkin.proto
   envoy/data/accesslog/v3/accesslog.proto
+  envoy/extensions/access_loggers/file/v3/file.proto
+  envoy/extensions/access_loggers/filters/cel/v3/cel.proto
   envoy/extensions/common/matching/v3/extension_matcher.proto
   envoy/extensions/common/ratelimit/v3/ratelimit.proto
   envoy/extensions/filters/common/fault/v3/fault.proto

@@ -104,6 +104,11 @@ struct ProxyOptions {
   PolicyPluginListConstSharedPtr plugins = nullptr;
   /** The control plane's zone (`multizone.zone.name`, Kuma's proxy.Zone): local endpoints. */
   std::string zone = "default";
+  /**
+   * kuma-dp's socket directory (metadata `workdir`, Kuma's proxy.Metadata.WorkDir): where the
+   * access-log FIFO `kuma-al-<name>-<mesh>.sock` of the Tcp access-log backend lives.
+   */
+  std::string workdir = "";
 };
 
 /**

@@ -121,6 +121,9 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
   if (metadata.adminSocketPath) {
     proxy.adminSocketPath = *metadata.adminSocketPath;
   }
+  if (metadata.workdir) {
+    proxy.workdir = *metadata.workdir;
+  }
   if (metadata.readinessPort) {
     proxy.readinessPort = *metadata.readinessPort;
   }

@@ -111,6 +111,9 @@ NodeProxyMetadata parseNodeProxyMetadata(const envoy::config::core::v3::Node& no
   if (const auto* path = metadataField(node, "dataplane.admin.socketPath")) {
     out.adminSocketPath = path->string_value();
   }
+  if (const auto* workdir = metadataField(node, "workdir")) {
+    out.workdir = workdir->string_value();
+  }
   out.readinessPort = metadataPort(node, "dataplane.readinessReporter.port");
   out.reusePort = hasFeature(node, "feature-reuse-port");
   out.strictInboundPorts = hasFeature(node, "feature-strict-inbound-ports");

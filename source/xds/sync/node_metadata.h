@@ -8,7 +8,7 @@
 //   - metadata `dataplane.resource`: the Dataplane in REST JSON or YAML (Universal
 //     self-registration), which must name the same mesh and name as node.id;
 //   - metadata `dataplane.admin.port`, `dataplane.admin.address`, `dataplane.admin.socketPath`,
-//     `dataplane.readinessReporter.port` and the `features` list.
+//     `workdir`, `dataplane.readinessReporter.port` and the `features` list.
 
 #include <cstdint>
 #include <optional>
@@ -45,6 +45,7 @@ struct NodeProxyMetadata {
   std::optional<uint32_t> adminPort;
   std::optional<std::string> adminAddress;
   std::optional<std::string> adminSocketPath;  // Envoy's admin Unix socket (envoyAdminUnixSocket)
+  std::optional<std::string> workdir;          // kuma-dp's socket directory (`workdir`)
   std::optional<uint32_t> readinessPort;
   bool reusePort = false;
   bool strictInboundPorts = false;  // feature-strict-inbound-ports

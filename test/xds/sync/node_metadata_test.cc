@@ -80,8 +80,10 @@ TEST(NodeMetadataTest, Refusals) {
 TEST(NodeMetadataTest, ProxyMetadata) {
   const NodeProxyMetadata m = parseNodeProxyMetadata(node(R"({"id":"default.dp-1","metadata":{
       "dataplane.admin.port":"9903","dataplane.admin.address":"0.0.0.0",
-      "dataplane.readinessReporter.port":9904,"features":["feature-reuse-port"]}})"));
+      "dataplane.readinessReporter.port":9904,"features":["feature-reuse-port"],
+      "workdir":"/var/run/kuma-dp"}})"));
   EXPECT_EQ(m.adminPort, 9903u);
+  EXPECT_EQ(m.workdir, "/var/run/kuma-dp");
   EXPECT_EQ(m.adminAddress, "0.0.0.0");
   EXPECT_EQ(m.readinessPort, 9904u);
   EXPECT_TRUE(m.reusePort);
@@ -92,6 +94,7 @@ TEST(NodeMetadataTest, ProxyMetadata) {
   EXPECT_FALSE(none.adminAddress.has_value());
   EXPECT_FALSE(none.readinessPort.has_value());
   EXPECT_FALSE(none.reusePort);
+  EXPECT_FALSE(none.workdir.has_value());
 }
 
 // Found by test/fuzz/node_metadata_fuzz.cc (UBSan float-cast-overflow): a numeric port outside

@@ -428,12 +428,23 @@ void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& 
       policy.validateConf(path, c, top, e);
     };
   }
+  auto validateTo = [&] {
+    if (policy.to) {
+      TargetRefOpts toOpts;
+      toOpts.supportedKinds =
+          policy.toKinds.has_value() ? *policy.toKinds : destinationKinds(underGateway);
+      validateTargetedItems(spec, "to", toOpts, conf, errors);
+    }
+  };
   if (!inbound) {
     if (arraySize(spec, "to") == 0) {
       errors.addViolationAt(PathBuilder("spec").field("to"), "needs at least one item");
     }
   } else {
     const SectionSizes sections = validateSections(spec, errors);
+    if (policy.toBeforeFrom) {
+      validateTo();
+    }
     if (policy.from) {
       if (underGateway && !policy.fromUnderGateways && sections.from > 0) {
         errors.addViolationAt(PathBuilder("spec").field("from"), "must not be defined");
@@ -442,11 +453,8 @@ void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& 
       }
     }
   }
-  if (policy.to) {
-    TargetRefOpts toOpts;
-    toOpts.supportedKinds =
-        policy.toKinds.has_value() ? *policy.toKinds : destinationKinds(underGateway);
-    validateTargetedItems(spec, "to", toOpts, conf, errors);
+  if (!inbound || !policy.toBeforeFrom) {
+    validateTo();
   }
   if (policy.rules) {
     validateRuleItems(spec, conf, errors);

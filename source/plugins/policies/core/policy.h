@@ -194,6 +194,8 @@ struct TargetedPolicy {
   std::optional<std::vector<std::string_view>> toKinds{};
   /** `from` may be given under a top-level MeshGateway or MeshHTTPRoute (else a violation). */
   bool fromUnderGateways = false;
+  /** Kuma validates the `to` items before the `from` items (MeshAccessLog); default: from first. */
+  bool toBeforeFrom = false;
   SchemaPtr conf{};
   DefaultValidator validateConf{};
   /** Overrides for policies whose spec is not `targetRef` + sections of `default`s. */

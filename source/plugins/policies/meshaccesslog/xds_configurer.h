@@ -1,0 +1,66 @@
+#pragma once
+
+// File: xds_configurer.h
+// MeshAccessLog's xDS plugin (Kuma's pkg/plugins/policies/meshaccesslog/plugin, order 600):
+// access logs on the proxy's listeners, appended to the HCM's `access_log` of HTTP chains and to
+// the tcp_proxy's `access_log` of TCP chains.
+//
+//   inbound listeners    every from[]/rules[] entry of the policies selecting the inbound is a rule
+//                        of its own (Kuma's IsFromAsRules inbound rules, not merged): each of its
+//                        backends logs; an entry with `matches` gets one access log per match
+//                        with a CEL filter (spiffeID / SNI). Values: source `unknown`, destination
+//                        the proxy's identifying service.
+//   outbound listeners   the merged `to[]` conf of the destination's kuma.io/service.
+//   outbound:passthrough the merged conf of `pass_through`, destination `external`, default
+//                        format Kuma's literal "tcp".
+//
+// Backends: File → envoy.access_loggers.file at `file.path`; Tcp → envoy.access_loggers.file
+// writing `{"address": <tcp.address>, "message": <line>}` JSON lines into kuma-dp's FIFO
+// `<workdir>/kuma-al-<name>-<mesh>.sock` (accessLogSocketPath), which kuma-dp forwards to the
+// address (source/dp/access_log_streamer.h). Formats: Kuma's default HTTP/TCP formats, `plain` or
+// `json`; the %KUMA_*% placeholders are substituted at generation time (interpolateKumaValues).
+// OpenTelemetry backends are skipped: the OpenTelemetry access-log protos are not in the Envoy
+// API library (see docs/xds-generation.md).
+
+#include <string>
+#include <vector>
+
+#include "kuma/xds/policy_plugin.h"
+#include "nlohmann/json.hpp"
+
+namespace kuma::policies::meshaccesslog {
+
+/** Kuma's default access-log format of HTTP listeners (DefaultFormat). */
+extern const char kDefaultHttpFormat[];
+/** Kuma's default access-log format of TCP listeners. */
+extern const char kDefaultNetworkFormat[];
+
+/** Kuma's KumaValues: what the %KUMA_*% placeholders become. */
+struct KumaValues {
+  std::string sourceService;
+  std::string sourceIp;
+  std::string destinationService;
+  std::string mesh;
+  std::string zone;
+  std::string workloadKri;
+  std::string trafficDirection;  // INBOUND, OUTBOUND, UNSPECIFIED
+};
+
+/** Kuma's InterpolateKumaValues: every %KUMA_*% placeholder of `format` replaced. */
+std::string interpolateKumaValues(std::string format, const KumaValues& values);
+
+/** Kuma's AccessLogSocketName: `<dir>/kuma-al-<name>-<mesh>` cut to 98 chars, plus `.sock`. */
+std::string accessLogSocketPath(const std::string& dir, const std::string& name,
+                                const std::string& mesh);
+
+class XdsConfigurer : public xds::PolicyPlugin {
+ public:
+  // kuma::xds::PolicyPlugin
+  std::string_view policyType() const override;
+  int order() const override;
+  absl::Status apply(const xds::ProxyContext& proxy,
+                     const std::vector<const nlohmann::json*>& specs,
+                     xds::ResourceSet& resources) const override;
+};
+
+}  // namespace kuma::policies::meshaccesslog
