@@ -55,6 +55,9 @@ std::vector<std::string> bootstrapFeatures(const Config& config) {
   if (config.runtime.reusePort) {
     features.push_back("feature-reuse-port");
   }
+  if (config.dns.proxyPort != 0) {
+    features.push_back("feature-embedded-dns");  // the DNS map comes through _kuma:dynamicconfig
+  }
   if (config.runtime.bindOutbounds) {
     features.push_back("feature-bind-outbounds");
   }
@@ -93,7 +96,8 @@ nlohmann::ordered_json buildBootstrapRequest(const Config& config, const Bootstr
         {"kumaDpCompatible", envoyVersionCompatible(in.envoy.version, version::kEnvoyVersion)}}}};
   body["caCert"] = in.caCertPem;
   body["dynamicMetadata"] = nullptr;
-  body["dnsPort"] = config.dns.enabled ? config.dns.envoyDnsPort : 0;
+  // As Kuma: always --dns-envoy-port, even with DNS off (the CP then still generates `kuma:dns`).
+  body["dnsPort"] = config.dns.envoyDnsPort;
   body["readinessPort"] = config.readinessPort;
   body["appProbeProxyDisabled"] = false;  // true would mean "enabled": there is no probe proxy
   body["operatingSystem"] = "linux";
