@@ -126,6 +126,11 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
   }
   proxy.reusePort = metadata.reusePort;
   proxy.strictInboundPorts = metadata.strictInboundPorts;
+  proxy.dnsPort = metadata.dnsPort;
+  proxy.embeddedDns = metadata.embeddedDns;
+  proxy.bindOutbounds = metadata.bindOutbounds;
+  proxy.workDir = metadata.workDir;
+  proxy.metadataIpv6Enabled = metadata.ipv6Enabled;
   {
     // The reconciler is told under mu_, in the order of the connections: see onStreamClosed.
     absl::MutexLock lock(&mu_);
