@@ -1,5 +1,8 @@
 #include "source/dp/bootstrap_client.h"
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -43,6 +46,23 @@ X509_STORE* storeFromPem(const std::string& pem) {
 }
 
 }  // namespace
+
+bool hasLocalIPv6() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    return false;
+  }
+  bool found = false;
+  for (const ifaddrs* a = list; a != nullptr && !found; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET6) {
+      continue;
+    }
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+    found = !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+  }
+  freeifaddrs(list);
+  return found;
+}
 
 std::vector<std::string> bootstrapFeatures(const Config& config) {
   // Kuma 2.14 also always sends feature-tcp-accesslog-via-named-pipe and (by default)
@@ -107,7 +127,7 @@ nlohmann::ordered_json buildBootstrapRequest(const Config& config, const Bootstr
   body["metricsResources"] = OJson{{"certPath", config.runtime.metricsCertPath},
                                    {"keyPath", config.runtime.metricsKeyPath}};
   body["systemCaPath"] = in.systemCaPath;
-  body["ipv6Enabled"] = config.runtime.ipv6Enabled;
+  body["ipv6Enabled"] = config.runtime.ipv6Enabled && in.hasLocalIPv6;
   body["spireResources"] = OJson{{"socketPath", ""}};
   return body;
 }

@@ -176,6 +176,7 @@ class Supervisor {
       inputs.caCertPem = std::move(*ca);
     }
     inputs.systemCaPath = systemCaPath();
+    inputs.hasLocalIPv6 = hasLocalIPv6();
 
     std::string workDir = rt.workDir;
     std::optional<TempDirGuard> tempGuard;

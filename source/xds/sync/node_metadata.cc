@@ -123,7 +123,8 @@ NodeProxyMetadata parseNodeProxyMetadata(const envoy::config::core::v3::Node& no
   if (const auto* workDir = metadataField(node, "workdir")) {
     out.workDir = workDir->string_value();
   }
-  if (const auto* ipv6 = metadataField(node, "ipv6Enabled")) {
+  if (const auto* ipv6 = metadataField(node, "ipv6Enabled");
+      ipv6 != nullptr && ipv6->has_bool_value()) {
     out.ipv6Enabled = ipv6->bool_value();
   }
   return out;

@@ -52,7 +52,7 @@ struct NodeProxyMetadata {
   bool embeddedDns = false;         // feature-embedded-dns
   bool bindOutbounds = false;       // feature-bind-outbounds
   std::string workDir;              // workdir
-  bool ipv6Enabled = false;         // ipv6Enabled
+  std::optional<bool> ipv6Enabled;  // ipv6Enabled (kuma-dp: the host has non-loopback IPv6)
 };
 
 /** Reads NodeProxyMetadata; a port that is not a whole number in [0, 2^32) (JSON number or
