@@ -112,7 +112,7 @@ struct ProxyOptions {
   /** The DP sent `feature-bind-outbounds` (no DNS is generated then). */
   bool bindOutbounds = false;
   /** kuma-dp's work directory (metadata `workdir`): the dynamic-config pipe lives there. */
-  std::string workDir;
+  std::string workDir = "";
   /** Metadata `ipv6Enabled` (kuma-dp's IPv6 support): the dynamic-config HCM's internal ::1. */
   bool metadataIpv6Enabled = false;
   /** `dnsServer.domain`: the suffix of the VIP names (`<service>.mesh`). */
