@@ -12,6 +12,7 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(GTest CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares) # kuma-dp's DNS proxy
 find_package(prometheus-cpp CONFIG REQUIRED) # target prometheus-cpp::core (text serializer only)
 if(NOT KUMA_UNIT_TESTS_ONLY AND NOT KUMA_FUZZ)
   find_package(benchmark CONFIG REQUIRED)

@@ -31,6 +31,7 @@ APT_PACKAGES=(
   python3-matplotlib
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libssl-dev libre2-dev libpqxx-dev libpq-dev postgresql
+  libc-ares-dev # kuma-dp's DNS proxy: name decoding and forwarding (docs/adr/0009-dns-proxy-c-ares.md)
   libgoogle-perftools-dev google-perftools
   nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev curl nodejs npm

@@ -1,5 +1,8 @@
 #include "source/dp/bootstrap_client.h"
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -44,6 +47,23 @@ X509_STORE* storeFromPem(const std::string& pem) {
 
 }  // namespace
 
+bool hasLocalIPv6() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    return false;
+  }
+  bool found = false;
+  for (const ifaddrs* a = list; a != nullptr && !found; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET6) {
+      continue;
+    }
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+    found = !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+  }
+  freeifaddrs(list);
+  return found;
+}
+
 std::vector<std::string> bootstrapFeatures(const Config& config) {
   // Kuma 2.14 also always sends feature-tcp-accesslog-via-named-pipe and (by default)
   // feature-otel-via-kuma-dp; kuma-cpp's kuma-dp serves neither pipe yet, so it leaves them out
@@ -54,6 +74,9 @@ std::vector<std::string> bootstrapFeatures(const Config& config) {
   }
   if (config.runtime.reusePort) {
     features.push_back("feature-reuse-port");
+  }
+  if (config.dns.proxyPort != 0) {
+    features.push_back("feature-embedded-dns");  // the DNS map comes through _kuma:dynamicconfig
   }
   if (config.runtime.bindOutbounds) {
     features.push_back("feature-bind-outbounds");
@@ -93,7 +116,8 @@ nlohmann::ordered_json buildBootstrapRequest(const Config& config, const Bootstr
         {"kumaDpCompatible", envoyVersionCompatible(in.envoy.version, version::kEnvoyVersion)}}}};
   body["caCert"] = in.caCertPem;
   body["dynamicMetadata"] = nullptr;
-  body["dnsPort"] = config.dns.enabled ? config.dns.envoyDnsPort : 0;
+  // As Kuma: always --dns-envoy-port, even with DNS off (the CP then still generates `kuma:dns`).
+  body["dnsPort"] = config.dns.envoyDnsPort;
   body["readinessPort"] = config.readinessPort;
   body["appProbeProxyDisabled"] = false;  // true would mean "enabled": there is no probe proxy
   body["operatingSystem"] = "linux";
@@ -103,7 +127,7 @@ nlohmann::ordered_json buildBootstrapRequest(const Config& config, const Bootstr
   body["metricsResources"] = OJson{{"certPath", config.runtime.metricsCertPath},
                                    {"keyPath", config.runtime.metricsKeyPath}};
   body["systemCaPath"] = in.systemCaPath;
-  body["ipv6Enabled"] = config.runtime.ipv6Enabled;
+  body["ipv6Enabled"] = config.runtime.ipv6Enabled && in.hasLocalIPv6;
   body["spireResources"] = OJson{{"socketPath", ""}};
   return body;
 }

@@ -33,7 +33,15 @@ struct BootstrapInputs {
   std::string caCertPem;
   /** A CA bundle found on this host, sent as systemCaPath. */
   std::string systemCaPath;
+  /**
+   * The host has a non-loopback IPv6 address (hasLocalIPv6()): as Kuma's kuma-dp, ipv6Enabled is
+   * reported only then.
+   */
+  bool hasLocalIPv6 = true;
 };
+
+/** Kuma's HasLocalIPv6: some interface has an IPv6 address other than ::1. */
+bool hasLocalIPv6();
 
 /** The features this kuma-dp implements (spec §5.2 list, restricted to what kuma-cpp does). */
 std::vector<std::string> bootstrapFeatures(const Config& config);

@@ -113,6 +113,8 @@ absl::Status applyEnvironment(const Environment& env, Config& c) {
   RuntimeConfig& rt = c.runtime;
   KUMA_RETURN_IF_ERROR(r.string("KUMA_DATAPLANE_RUNTIME_BINARY_PATH", rt.binaryPath));
   KUMA_RETURN_IF_ERROR(r.string("KUMA_DATAPLANE_RUNTIME_WORK_DIR", rt.workDir));
+  KUMA_RETURN_IF_ERROR(r.duration("KUMA_DATAPLANE_RUNTIME_DYNAMIC_CONFIGURATION_REFRESH_INTERVAL",
+                                  rt.dynamicConfigRefresh));
   KUMA_RETURN_IF_ERROR(r.uint32("KUMA_DATAPLANE_RUNTIME_CONCURRENCY", rt.concurrency));
   KUMA_RETURN_IF_ERROR(r.string("KUMA_DATAPLANE_RUNTIME_TOKEN_PATH", rt.tokenPath));
   KUMA_RETURN_IF_ERROR(r.string("KUMA_DATAPLANE_RUNTIME_TOKEN", rt.token));
@@ -304,11 +306,14 @@ void RunFlags::addTo(CLI::App* cmd) {
   opt("--metrics-key-path", metricsKeyPath_, "key for the metrics endpoint");
   flag("--bind-outbounds", bindOutbounds_, "bind outbound listeners to their own addresses");
   flag("--dns-enabled", dnsEnabled_,
-       "run the CoreDNS proxy next to Envoy [default: true]. kuma-cpp ships no CoreDNS and its "
-       "DNS proxy is not implemented yet: pass --dns-enabled=false");
+       "run kuma-dp's DNS proxy next to Envoy [default: true]: on --dns-coredns-port asking "
+       "Envoy's DNS listener first (in place of Kuma's CoreDNS), or the embedded proxy on "
+       "KUMA_DNS_PROXY_PORT; --dns-enabled=false turns it off");
   opt("--dns-envoy-port", dnsEnvoyPort_, "port of Envoy's DNS filter [default: 15054]");
-  opt("--dns-coredns-port", dnsCorednsPort_, "port CoreDNS listens on [default: 15053]");
-  opt("--dns-coredns-path", corednsPath_, "path to the coredns binary [default: coredns]");
+  opt("--dns-coredns-port", dnsCorednsPort_,
+      "port the DNS proxy listens on (Kuma's CoreDNS port) [default: 15053]");
+  opt("--dns-coredns-path", corednsPath_,
+      "path to the coredns binary [default: coredns; unused, kuma-cpp runs its own proxy]");
   opt("--dns-coredns-config-template-path", corednsTemplatePath_, "path to a Corefile template");
   opt("--dns-server-config-dir", dnsConfigDir_, "directory for the generated Corefile");
   opt("--dns-prometheus-port", dnsPrometheusPort_, "CoreDNS metrics port [default: 19153]");

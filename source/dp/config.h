@@ -65,6 +65,8 @@ struct RuntimeConfig {
   std::string envoyLogLevel;
   std::string envoyComponentLogLevel;
   std::string socketDir;
+  /** KUMA_DATAPLANE_RUNTIME_DYNAMIC_CONFIGURATION_REFRESH_INTERVAL: polls of Envoy's /dns. */
+  std::chrono::nanoseconds dynamicConfigRefresh = std::chrono::seconds(1);
   bool bindOutbounds = false;
   /** "" (GRPC) or DELTA_GRPC. */
   std::string xdsTransportProtocolVariant;

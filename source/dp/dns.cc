@@ -23,25 +23,24 @@ std::string findExecutable(const std::string& name, const std::string& pathEnv) 
   return "";
 }
 
-absl::Status checkDnsSupported(const DnsConfig& dns, const std::string& pathEnv) {
+DnsPlan planDns(const DnsConfig& dns) {
+  DnsPlan plan;
   if (!dns.enabled) {
-    return absl::OkStatus();
+    return plan;
   }
   if (dns.proxyPort != 0) {
-    return absl::FailedPreconditionError(
-        "the embedded DNS proxy (KUMA_DNS_PROXY_PORT) is not implemented by kuma-cpp's kuma-dp "
-        "yet; run with --dns-enabled=false (or KUMA_DNS_ENABLED=false)");
+    plan.run = true;
+    plan.embedded = true;
+    plan.listen = {{"127.0.0.1", dns.proxyPort}};
+    return plan;
   }
-  if (findExecutable(dns.coreDnsBinaryPath, pathEnv).empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "DNS is enabled (--dns-enabled defaults to true) but the CoreDNS binary \"",
-        dns.coreDnsBinaryPath,
-        "\" was not found (kuma-cpp does not ship CoreDNS); run with --dns-enabled=false (or "
-        "KUMA_DNS_ENABLED=false), or install coredns and point --dns-coredns-path at it"));
+  if (dns.coreDnsPort == 0 || dns.envoyDnsPort == 0) {
+    return plan;
   }
-  return absl::FailedPreconditionError(
-      "DNS through CoreDNS is not implemented by kuma-cpp's kuma-dp yet; run with "
-      "--dns-enabled=false (or KUMA_DNS_ENABLED=false)");
+  plan.run = true;
+  plan.listen = {{"127.0.0.1", dns.coreDnsPort}};
+  plan.envoyDnsPort = dns.envoyDnsPort;
+  return plan;
 }
 
 }  // namespace kuma::dp

@@ -135,6 +135,8 @@ absl::StatusOr<HttpAnswer> parseHttpResponse(std::string_view raw) {
     const std::string value(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
     if (name == "transfer-encoding" && absl::AsciiStrToLower(value) == "chunked") {
       chunked = true;
+    } else if (name == "etag") {
+      answer.etag = value;
     } else if (name == "content-length") {
       size_t n = 0;
       if (absl::SimpleAtoi(value, &n)) {
@@ -162,7 +164,8 @@ absl::StatusOr<HttpAnswer> parseHttpResponse(std::string_view raw) {
 
 absl::StatusOr<HttpAnswer> adminRequest(const EnvoyAdminAddress& address, std::string_view method,
                                         std::string_view pathAndQuery,
-                                        std::chrono::milliseconds timeout) {
+                                        std::chrono::milliseconds timeout,
+                                        std::string_view extraHeaders) {
   int family = AF_UNIX;
   sockaddr_storage storage{};
   socklen_t length = 0;
@@ -205,9 +208,10 @@ absl::StatusOr<HttpAnswer> adminRequest(const EnvoyAdminAddress& address, std::s
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     return errnoError(absl::StrCat("connect to Envoy admin ", address.describe()));
   }
-  const std::string request = absl::StrCat(
-      std::string(method), " ", std::string(pathAndQuery),
-      " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  const std::string request =
+      absl::StrCat(std::string(method), " ", std::string(pathAndQuery),
+                   " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n",
+                   std::string(extraHeaders), "\r\n");
   size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

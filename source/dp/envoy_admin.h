@@ -30,15 +30,19 @@ absl::StatusOr<EnvoyAdminAddress> adminAddressFromBootstrap(const nlohmann::json
 struct HttpAnswer {
   int status = 0;
   std::string body;
+  /** The `Etag` response header (empty when absent). */
+  std::string etag;
 };
 
 /**
  * One request (`Connection: close`, empty body), bounded by `timeout` for connect, send and each
- * read. Handles Content-Length, chunked and read-to-close bodies.
+ * read. Handles Content-Length, chunked and read-to-close bodies. `extraHeaders`: more request
+ * header lines, each ending in "\r\n".
  */
 absl::StatusOr<HttpAnswer> adminRequest(const EnvoyAdminAddress& address, std::string_view method,
                                         std::string_view pathAndQuery,
-                                        std::chrono::milliseconds timeout);
+                                        std::chrono::milliseconds timeout,
+                                        std::string_view extraHeaders = "");
 
 /** Parses a raw HTTP/1.1 response (status line, headers, body). */
 absl::StatusOr<HttpAnswer> parseHttpResponse(std::string_view raw);

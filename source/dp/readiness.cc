@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "source/common/logging.h"
 
 namespace kuma::dp {
 
@@ -14,6 +15,11 @@ ReadinessReporter::ReadinessReporter(EnvoyAdminAddress admin, std::string bindAd
 
 ReadinessReporter::~ReadinessReporter() {
   stop();
+}
+
+void ReadinessReporter::setDnsGate(std::function<bool()> ready, std::chrono::milliseconds timeout) {
+  dnsReady_ = std::move(ready);
+  dnsDeadline_ = std::chrono::steady_clock::now() + timeout;
 }
 
 absl::Status ReadinessReporter::start() {
@@ -31,6 +37,17 @@ absl::Status ReadinessReporter::start() {
       res.status = 503;
       res.set_content("terminating", "text/plain");
       return;
+    }
+    if (dnsReady_ && !dnsBypassed_ && !dnsReady_()) {
+      if (std::chrono::steady_clock::now() < dnsDeadline_) {
+        res.status = 503;
+        res.set_content("not ready", "text/plain");
+        return;
+      }
+      if (!dnsBypassed_.exchange(true)) {
+        logging::logger("kuma-dp")->warn(
+            "DNS proxy config not received within timeout, bypassing readiness gate");
+      }
     }
     auto answer = adminRequest(admin_, "GET", "/ready", std::chrono::seconds(2));
     const std::string state =

@@ -6,9 +6,13 @@
 //   200 "READY"        Envoy's admin /ready says LIVE
 //   503 <Envoy state>  anything else (PRE_INITIALIZING, admin unreachable: "not ready")
 //   503 "terminating"  once kuma-dp got SIGTERM
+//   503 "not ready"    the DNS proxy has no config from Envoy yet (setDnsGate; Kuma 2.14 gives
+//                      up waiting after 15 s and logs a warning)
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,6 +34,11 @@ class ReadinessReporter {
   /** Binds and serves on two fixed threads. Error when the port is taken. */
   absl::Status start();
   void stop();
+  /**
+   * Call before start(): /ready is also gated on `ready()` until it turns true or `timeout`
+   * from now has passed (then a warning is logged once and the gate is bypassed).
+   */
+  void setDnsGate(std::function<bool()> ready, std::chrono::milliseconds timeout);
   /** From now on /ready answers 503 "terminating". */
   void setTerminating() { terminating_ = true; }
 
@@ -38,6 +47,9 @@ class ReadinessReporter {
   std::string bindAddress_;
   uint16_t port_;
   std::atomic<bool> terminating_{false};
+  std::function<bool()> dnsReady_;
+  std::chrono::steady_clock::time_point dnsDeadline_;
+  std::atomic<bool> dnsBypassed_{false};
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

@@ -23,6 +23,7 @@
 #include "source/dp/concurrency.h"
 #include "source/dp/dataplane_template.h"
 #include "source/dp/dns.h"
+#include "source/dp/dns_proxy.h"
 #include "source/dp/envoy_admin.h"
 #include "source/dp/envoy_process.h"
 #include "source/dp/envoy_version.h"
@@ -38,6 +39,8 @@ constexpr auto kEnvoyStopGrace = 10s;
 constexpr auto kTick = 200ms;
 constexpr auto kLivenessPoll = 1s;
 constexpr auto kAdminTimeout = 2s;
+// Kuma 2.14's readiness reporter waits this long for the embedded DNS proxy's first map.
+constexpr auto kDnsConfigGateTimeout = 15s;
 const char* const kSystemCaPaths[] = {"/etc/ssl/certs/ca-certificates.crt",
                                       "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
                                       "/etc/ssl/cert.pem"};
@@ -136,10 +139,6 @@ class Supervisor {
           "transparent proxying (--transparent-proxy) is not supported by kuma-cpp's "
           "kuma-dp yet");
     }
-    const char* path = std::getenv("PATH");
-    if (absl::Status s = checkDnsSupported(config_.dns, path != nullptr ? path : ""); !s.ok()) {
-      return fail(std::string(s.message()));
-    }
     for (const std::string& w : config_.warnings) {
       log_->warn("{}", w);
     }
@@ -178,6 +177,7 @@ class Supervisor {
       inputs.caCertPem = std::move(*ca);
     }
     inputs.systemCaPath = systemCaPath();
+    inputs.hasLocalIPv6 = hasLocalIPv6();
 
     std::string workDir = rt.workDir;
     std::optional<TempDirGuard> tempGuard;
@@ -273,6 +273,9 @@ class Supervisor {
       }
     }
     readiness_ = std::make_unique<ReadinessReporter>(admin_, bind, config_.readinessPort);
+    if (absl::Status s = startDns(workDir); !s.ok()) {
+      return fail(std::string(s.message()));
+    }
     if (absl::Status s = readiness_->start(); !s.ok()) {
       return fail(std::string(s.message()));
     }
@@ -314,7 +317,55 @@ class Supervisor {
     return kExitError;
   }
 
+  // Kuma's MeshMetricsDynamicConfigurationSocketName: where the CP puts `_kuma:dynamicconfig`.
+  static std::string dynamicConfigSocket(const std::string& workDir) {
+    std::string base = absl::StrCat(workDir, "/kuma-mesh-metric-config");
+    return absl::StrCat(base.substr(0, std::min<size_t>(base.size(), 98)), ".sock");
+  }
+
+  // kuma-dp's DNS proxy (source/dp/dns.h): the embedded one also gates readiness on its first
+  // map from Envoy, as Kuma 2.14's.
+  absl::Status startDns(const std::string& workDir) {
+    const DnsPlan plan = planDns(config_.dns);
+    if (!plan.run) {
+      return absl::OkStatus();
+    }
+    DnsProxyOptions options;
+    options.listen = plan.listen;
+    options.envoyDnsPort = plan.envoyDnsPort;
+    // kuma-cpp only, for tests: the resolvers of non-mesh names instead of /etc/resolv.conf's.
+    if (const char* upstream = std::getenv("KUMA_DNS_PROXY_UPSTREAM");
+        upstream != nullptr && *upstream) {
+      options.upstreamServers = upstream;
+    }
+    auto proxy = DnsProxy::start(options);
+    if (!proxy.ok()) {
+      return proxy.status();
+    }
+    dnsProxy_ = std::move(*proxy);
+    log_->info("DNS proxy on {}:{} ({})", plan.listen.front().first, plan.listen.front().second,
+               plan.embedded
+                   ? "embedded, map from Envoy's /dns"
+                   : absl::StrCat("asking Envoy's DNS on 127.0.0.1:", plan.envoyDnsPort, " first"));
+    if (plan.embedded) {
+      dnsFetcher_ = std::make_unique<DynamicDnsConfigFetcher>(
+          dynamicConfigSocket(workDir), *dnsProxy_,
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::max<std::chrono::nanoseconds>(config_.runtime.dynamicConfigRefresh, 100ms)));
+      dnsFetcher_->start();
+      DnsProxy* raw = dnsProxy_.get();
+      readiness_->setDnsGate([raw] { return raw->configReady(); }, kDnsConfigGateTimeout);
+    }
+    return absl::OkStatus();
+  }
+
   void stopAll() {
+    if (dnsFetcher_) {
+      dnsFetcher_->stop();
+    }
+    if (dnsProxy_) {
+      dnsProxy_->stop();
+    }
     if (envoy_) {
       envoy_->stop(kEnvoyStopGrace);
       envoy_.reset();
@@ -397,6 +448,12 @@ class Supervisor {
     if (accessLogs_) {
       accessLogs_->stop();
     }
+    if (dnsFetcher_) {
+      dnsFetcher_->stop();
+    }
+    if (dnsProxy_) {
+      dnsProxy_->stop();
+    }
     log_->info("stopped");
     return kExitOk;
   }
@@ -423,6 +480,8 @@ class Supervisor {
   RefusalWatch refusals_;
   std::unique_ptr<ReadinessReporter> readiness_;
   std::unique_ptr<AccessLogStreamer> accessLogs_;
+  std::unique_ptr<DnsProxy> dnsProxy_;
+  std::unique_ptr<DynamicDnsConfigFetcher> dnsFetcher_;
   std::unique_ptr<EnvoyProcess> envoy_;
 };
 

@@ -265,7 +265,7 @@ TEST(BootstrapRequestTest, BodyHasKumaDpFields) {
   EXPECT_EQ(body["version"]["envoy"]["kumaDpCompatible"], true);
   EXPECT_EQ(body["version"]["kumaDp"]["version"], "2.14.3");
   EXPECT_EQ(body["readinessPort"], 19902);
-  EXPECT_EQ(body["dnsPort"], 0) << "no DNS listener without DNS";
+  EXPECT_EQ(body["dnsPort"], 15054) << "as Kuma: the Envoy DNS port even with DNS off";
   EXPECT_EQ(body["workdir"], "/tmp/kuma-dp-1");
   EXPECT_EQ(body["operatingSystem"], "linux");
   const auto features = body["features"].get<std::vector<std::string>>();
@@ -293,6 +293,22 @@ TEST(BootstrapFeatures, StrictInboundPortsByDefaultOffThroughTheEnvironment) {
   auto disabled = loadConfig(off, nullptr);
   ASSERT_TRUE(disabled.ok()) << disabled.status();
   EXPECT_THAT(bootstrapFeatures(*disabled), ::testing::ElementsAre("feature-reuse-port"));
+}
+
+// KUMA_DNS_PROXY_PORT ≠ 0 selects the embedded DNS proxy, whose map comes from Envoy's
+// `_kuma:dynamicconfig` listener: kuma-dp says so with feature-embedded-dns (as Kuma, whether or
+// not DNS is enabled).
+TEST(BootstrapFeatures, EmbeddedDnsOnlyWithTheProxyPort) {
+  const Environment named = {{"KUMA_DATAPLANE_NAME", "dp-1"}, {"KUMA_DATAPLANE_MESH", "default"}};
+  auto defaults = loadConfig(named, nullptr);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_THAT(bootstrapFeatures(*defaults),
+              ::testing::Not(::testing::Contains("feature-embedded-dns")));
+  Environment proxy = named;
+  proxy["KUMA_DNS_PROXY_PORT"] = "15053";
+  auto embedded = loadConfig(proxy, nullptr);
+  ASSERT_TRUE(embedded.ok()) << embedded.status();
+  EXPECT_THAT(bootstrapFeatures(*embedded), ::testing::Contains("feature-embedded-dns"));
 }
 
 }  // namespace

@@ -179,28 +179,36 @@ TEST(EnvoyProcessTest, StopEscalatesToKill) {
   EXPECT_EQ((*p)->stop(300ms), 128 + 9);
 }
 
-TEST(DnsTest, RefusesWhileDnsIsEnabled) {
-  DnsConfig dns;
-  dns.enabled = false;
-  EXPECT_TRUE(checkDnsSupported(dns, "").ok());
-  dns.enabled = true;
-  dns.coreDnsBinaryPath = "coredns";
-  auto missing = checkDnsSupported(dns, "/nonexistent");
-  ASSERT_FALSE(missing.ok());
-  EXPECT_THAT(std::string(missing.message()), HasSubstr("--dns-enabled=false"));
-  EXPECT_THAT(std::string(missing.message()), HasSubstr("not found"));
-
+TEST(DnsTest, FindsExecutablesOnThePath) {
   const fs::path dir = fs::temp_directory_path() / ("dp-dns-" + std::to_string(getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "coredns") << "#!/bin/sh\n";
   chmod((dir / "coredns").c_str(), 0755);
   EXPECT_EQ(findExecutable("coredns", "/nonexistent:" + dir.string()), (dir / "coredns").string());
-  auto present = checkDnsSupported(dns, dir.string());
-  ASSERT_FALSE(present.ok());
-  EXPECT_THAT(std::string(present.message()), HasSubstr("not implemented"));
-  dns.proxyPort = 15055;
-  EXPECT_FALSE(checkDnsSupported(dns, dir.string()).ok());
+  EXPECT_EQ(findExecutable("coredns", "/nonexistent"), "");
   fs::remove_all(dir);
+}
+
+// As Kuma's kuma-dp: DNS on by default (CoreDNS's port, Envoy asked first), the embedded proxy
+// with KUMA_DNS_PROXY_PORT, nothing with --dns-enabled=false.
+TEST(DnsTest, PlansWhereTheProxyRuns) {
+  DnsConfig dns;
+  DnsPlan plan = planDns(dns);
+  EXPECT_TRUE(plan.run);
+  EXPECT_FALSE(plan.embedded);
+  ASSERT_EQ(plan.listen.size(), 1u);
+  EXPECT_EQ(plan.listen[0], std::make_pair(std::string("127.0.0.1"), uint16_t{15053}));
+  EXPECT_EQ(plan.envoyDnsPort, 15054);
+
+  dns.proxyPort = 15055;
+  plan = planDns(dns);
+  EXPECT_TRUE(plan.run);
+  EXPECT_TRUE(plan.embedded);
+  EXPECT_EQ(plan.listen[0].second, 15055);
+  EXPECT_EQ(plan.envoyDnsPort, 0);
+
+  dns.enabled = false;
+  EXPECT_FALSE(planDns(dns).run);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -35,34 +36,42 @@ struct KumaDpProcess {
 };
 
 /**
- * `kuma-dp run -d <dataplaneYaml>` against `cp` (no DNS, 1s drain, token-less), its work dir
- * under `dir`, with `env` added to its environment.
+ * `kuma-dp run -d <dataplaneYaml>` against `cp` (no DNS unless `extraArgs` has a --dns-enabled
+ * flag, 1s drain, token-less), its work dir under `dir`, with `env` added to its environment and
+ * `extraArgs` to its flags.
  */
 inline KumaDpProcess startKumaDp(const KumaCp& cp, const std::string& envoy, const std::string& dir,
                                  const std::string& name, const std::string& dataplaneYaml,
-                                 std::map<std::string, std::string> env = {}) {
+                                 std::map<std::string, std::string> env = {},
+                                 const std::vector<std::string>& extraArgs = {}) {
   KumaDpProcess dp;
   dp.name = name;
   dp.workDir = dir + "/" + name;
   dp.readinessPort = freePort();
   const std::string file = dir + "/" + name + ".yaml";
   std::ofstream(file) << dataplaneYaml;
-  const std::vector<std::string> args = {"run",
-                                         "--cp-address",
-                                         "https://127.0.0.1:" + std::to_string(cp.dpServerPort()),
-                                         "--ca-cert-file",
-                                         cp.workDir() + "/kuma-cp.crt",
-                                         "--binary-path",
-                                         envoy,
-                                         "--dns-enabled=false",
-                                         "--drain-time",
-                                         "1s",
-                                         "--concurrency",
-                                         "1",
-                                         "--work-dir",
-                                         dp.workDir,
-                                         "-d",
-                                         file};
+  std::vector<std::string> args = {"run",
+                                   "--cp-address",
+                                   "https://127.0.0.1:" + std::to_string(cp.dpServerPort()),
+                                   "--ca-cert-file",
+                                   cp.workDir() + "/kuma-cp.crt",
+                                   "--binary-path",
+                                   envoy,
+                                   "--dns-enabled=false",
+                                   "--drain-time",
+                                   "1s",
+                                   "--concurrency",
+                                   "1",
+                                   "--work-dir",
+                                   dp.workDir,
+                                   "-d",
+                                   file};
+  for (const std::string& arg : extraArgs) {
+    if (arg.rfind("--dns-enabled", 0) == 0) {
+      args.erase(std::find(args.begin(), args.end(), "--dns-enabled=false"));
+    }
+  }
+  args.insert(args.end(), extraArgs.begin(), extraArgs.end());
   env["KUMA_READINESS_PORT"] = std::to_string(dp.readinessPort);
   env["KUMA_CONTROL_PLANE_RETRY_BACKOFF"] = "200ms";
   dp.process = ChildProcess::start(binaryPath("kuma-dp"), args, env, dir + "/" + name + ".log");

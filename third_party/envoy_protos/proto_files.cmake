@@ -1,8 +1,8 @@
 # The closure of Envoy API protos kuma-cpp compiles: the roots it imports (ADS, SDS, bootstrap,
 # listener/cluster/endpoint/route, HCM, tcp_proxy, network and HTTP RBAC, router, original_dst,
 # TLS, HTTP fault, HTTP and network local rate limit, the zipkin/datadog/OpenTelemetry tracers,
-# ExtensionWithMatcher with its skip action and
-# the SSL/network matching inputs) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
+# ExtensionWithMatcher with its skip action and the SSL/network matching inputs, the UDP DNS
+# filter, the file access logger and its CEL filter) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
 set(ENVOY_PROTO_FILES
   envoy/annotations/deprecation.proto
   envoy/annotations/resource.proto
@@ -51,6 +51,7 @@ set(ENVOY_PROTO_FILES
   envoy/data/accesslog/v3/accesslog.proto
   envoy/extensions/access_loggers/file/v3/file.proto
   envoy/extensions/access_loggers/filters/cel/v3/cel.proto
+  envoy/data/dns/v3/dns_table.proto
   envoy/extensions/common/matching/v3/extension_matcher.proto
   envoy/extensions/common/ratelimit/v3/ratelimit.proto
   envoy/extensions/filters/common/fault/v3/fault.proto
@@ -64,6 +65,7 @@ set(ENVOY_PROTO_FILES
   envoy/extensions/filters/network/local_ratelimit/v3/local_rate_limit.proto
   envoy/extensions/filters/network/rbac/v3/rbac.proto
   envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto
+  envoy/extensions/filters/udp/dns_filter/v3/dns_filter.proto
   envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto
   envoy/extensions/matching/common_inputs/ssl/v3/ssl_inputs.proto
   envoy/extensions/transport_sockets/tls/v3/cert.proto

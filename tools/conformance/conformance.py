@@ -127,8 +127,13 @@ class Case:
         if "proxy.yaml" not in files:
             raise ValueError(f"case {self.name}: no proxy.yaml (the Dataplane of the proxy under test)")
         self.resource_files = [os.path.join(directory, f) for f in files if f != "proxy.yaml"]
+        # Optional `kuma-dp.args`: extra kuma-dp flags (whitespace-separated, one or more per line)
+        # and `env NAME=VALUE` lines; `{{port:x}}` placeholders work there too. A `--dns-enabled`
+        # flag there replaces the harness's default `--dns-enabled=false`.
+        self.dp_args_file = os.path.join(directory, "kuma-dp.args")
+        extra = [self.dp_args_file] if os.path.exists(self.dp_args_file) else []
         labels = set()
-        for path in self.resource_files + [self.proxy_file]:
+        for path in self.resource_files + [self.proxy_file] + extra:
             with open(path) as f:
                 labels.update(PLACEHOLDER.findall(f.read()))
         self.port_labels = sorted(labels)
@@ -137,6 +142,22 @@ class Case:
         with open(path) as f:
             text = f.read()
         return PLACEHOLDER.sub(lambda m: str(ports[m.group(1)]), text)
+
+    def dp_extras(self, ports):
+        """(extra kuma-dp args, extra kuma-dp env) from `kuma-dp.args`."""
+        args, env = [], {}
+        if not os.path.exists(self.dp_args_file):
+            return args, env
+        for line in self.render(self.dp_args_file, ports).splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("env "):
+                name, _, value = line[4:].strip().partition("=")
+                env[name] = value
+            else:
+                args.extend(line.split())
+        return args, env
 
 
 class Process:
@@ -333,7 +354,6 @@ def run_side(case, side, args, ports):
             ca_cert,
             "--binary-path",
             args.envoy,
-            "--dns-enabled=false",
             "--drain-time",
             "1s",
             "--concurrency",
@@ -343,7 +363,12 @@ def run_side(case, side, args, ports):
             "-d",
             proxy_file,
         ]
+        extra_args, extra_env = case.dp_extras(ports)
+        if not any(a.startswith("--dns-enabled") for a in extra_args):
+            dp_argv.append("--dns-enabled=false")
+        dp_argv.extend(extra_args)
         dp_env = {"KUMA_READINESS_PORT": str(readiness), "KUMA_CONTROL_PLANE_RETRY_BACKOFF": "200ms"}
+        dp_env.update(extra_env)
         dp = Process(dp_argv, dp_env, os.path.join(tmp, "kuma-dp.log"))
         admin_port = ((proxy.get("networking") or {}).get("admin") or {}).get("port")
         admin = EnvoyAdmin(os.path.join(dp_work, "kuma-envoy-admin.sock"), admin_port)

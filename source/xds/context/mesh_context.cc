@@ -382,7 +382,10 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     for (const auto& [kind, name] : vipEntries) {
       names.push_back(absl::StrCat(kind, ":", name));
     }
-    KUMA_ASSIGN_OR_RETURN(auto allocated, allocateVips(names, kDefaultVipCidr, resources.vipView));
+    KUMA_ASSIGN_OR_RETURN(
+        auto allocated,
+        allocateVips(names, resources.vipCidr.empty() ? kDefaultVipCidr : resources.vipCidr,
+                     resources.vipView));
     ctx->vipAllocation_ = allocated;
     for (const auto& [key, vip] : allocated) {
       if (key.rfind("0:", 0) == 0) {

@@ -81,6 +81,8 @@ struct MeshResources {
    * the VIPs of the others (and with them every proxy's outbound listeners). Empty: a fresh view.
    */
   std::map<std::string, std::string> vipView;
+  /** `dnsServer.CIDR`: where the allocator takes legacy VIPs from. */
+  std::string vipCidr = "240.0.0.0/4";
 };
 
 /** Policy types the xDS generators read. */

@@ -24,6 +24,7 @@
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/inbound_tls.h"
 #include "source/xds/envoy/resource_set.h"
+#include "source/xds/generator/dns_generator.h"
 #include "source/xds/generator/proxy_policies.h"
 
 namespace kuma::xds {
@@ -292,6 +293,7 @@ class ProxyGenerator {
     }
     if (transparent_) {
       generatePassthrough();
+      generateDns();
     }
     generateSecrets();
     // Every plugin's whole-proxy step, in plugin order, over everything generated so far.
@@ -699,9 +701,30 @@ class ProxyGenerator {
     return group;
   }
 
+  // §7.3 DNS (Kuma's DNSGenerator): the VIP names of this proxy's outbounds, for kuma-dp's
+  // embedded DNS proxy through `_kuma:dynamicconfig` /dns, else as the `kuma:dns` UDP listener.
+  void generateDns() {
+    if (options_.dnsPort == 0 || options_.bindOutbounds) {
+      return;
+    }
+    const auto& tp = spec_.networking().transparent_proxying();
+    const bool ipv6 = tp.ip_family_mode() != Dataplane::Networking::TransparentProxying::IPv4;
+    const std::vector<DnsRecord> records =
+        dnsRecords(context_.vips(), outboundAddresses_, options_.dnsDomain, ipv6);
+    if (options_.embeddedDns) {
+      const std::string body =
+          dnsProxyConfigJson(records, dnsExtraLabels(context_.meshName(), dataplane_.meta.labels));
+      addListener(dynamicConfigListener(options_.workDir, {{"/dns", "/dns", body}},
+                                        options_.metadataIpv6Enabled));
+      return;
+    }
+    addListener(dnsListener(records, options_.dnsPort, options_.reusePort));
+  }
+
   absl::Status generateOutbounds() {
     std::set<std::string> clustersDone;
     for (const OutboundSpec& o : outbounds()) {
+      outboundAddresses_.insert(o.address);
       const std::string service = o.tags.at(kServiceTag);
       const PluginConfs confs = policies_.outbound(service);
       const Protocol protocol = context_.protocol(service);
@@ -875,6 +898,7 @@ class ProxyGenerator {
   ProxyPolicies policies_;
   std::vector<InboundTarget> inboundTargets_;
   bool transparent_ = false;
+  std::set<std::string> outboundAddresses_;  // every outbound's address (DNS answers only these)
   ResourceSet resources_;
   GeneratedResources out_;
 };

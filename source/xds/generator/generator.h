@@ -102,6 +102,21 @@ struct ProxyOptions {
    * policies::makeXdsPolicyPlugins()). nullptr: none, the bare Envoy config.
    */
   PolicyPluginListConstSharedPtr plugins = nullptr;
+  /**
+   * Envoy's DNS port kuma-dp reports (metadata `dataplane.dns.port`, `--dns-envoy-port`): non-zero
+   * turns on DNS for a transparent proxy (`kuma:dns` listener or the embedded-DNS map).
+   */
+  uint32_t dnsPort = 0;
+  /** The DP sent `feature-embedded-dns` (kuma-dp's DNS proxy, KUMA_DNS_PROXY_PORT ≠ 0). */
+  bool embeddedDns = false;
+  /** The DP sent `feature-bind-outbounds` (no DNS is generated then). */
+  bool bindOutbounds = false;
+  /** kuma-dp's work directory (metadata `workdir`): the dynamic-config pipe lives there. */
+  std::string workDir = "";
+  /** Metadata `ipv6Enabled` (kuma-dp's IPv6 support): the dynamic-config HCM's internal ::1. */
+  bool metadataIpv6Enabled = false;
+  /** `dnsServer.domain`: the suffix of the VIP names (`<service>.mesh`). */
+  std::string dnsDomain = "mesh";
   /** The control plane's zone (`multizone.zone.name`, Kuma's proxy.Zone): local endpoints. */
   std::string zone = "default";
   /**

@@ -129,6 +129,16 @@ absl::Status DataplaneCallbacks::onStreamOpen(int64_t streamId,
   }
   proxy.reusePort = metadata.reusePort;
   proxy.strictInboundPorts = metadata.strictInboundPorts;
+  proxy.dnsPort = metadata.dnsPort;
+  proxy.embeddedDns = metadata.embeddedDns;
+  proxy.bindOutbounds = metadata.bindOutbounds;
+  proxy.workDir = metadata.workDir;
+  // As Kuma (proxy.Metadata.GetIPv6Enabled()): the HCMs' IPv6 internal ranges only when kuma-dp
+  // says the host has IPv6; without the field the IPv6 ranges stay (older clients, tests).
+  proxy.metadataIpv6Enabled = metadata.ipv6Enabled.value_or(false);
+  if (metadata.ipv6Enabled.has_value()) {
+    proxy.ipv6Enabled = *metadata.ipv6Enabled;
+  }
   {
     // The reconciler is told under mu_, in the order of the connections: see onStreamClosed.
     absl::MutexLock lock(&mu_);

@@ -117,6 +117,19 @@ NodeProxyMetadata parseNodeProxyMetadata(const envoy::config::core::v3::Node& no
   out.readinessPort = metadataPort(node, "dataplane.readinessReporter.port");
   out.reusePort = hasFeature(node, "feature-reuse-port");
   out.strictInboundPorts = hasFeature(node, "feature-strict-inbound-ports");
+  out.dnsPort = metadataPort(node, "dataplane.dns.port").value_or(0);
+  if (out.dnsPort > 65535) {
+    out.dnsPort = 0;  // not a port: Envoy would reject the listener
+  }
+  out.embeddedDns = hasFeature(node, "feature-embedded-dns");
+  out.bindOutbounds = hasFeature(node, "feature-bind-outbounds");
+  if (const auto* workDir = metadataField(node, "workdir")) {
+    out.workDir = workDir->string_value();
+  }
+  if (const auto* ipv6 = metadataField(node, "ipv6Enabled");
+      ipv6 != nullptr && ipv6->has_bool_value()) {
+    out.ipv6Enabled = ipv6->bool_value();
+  }
   return out;
 }
 

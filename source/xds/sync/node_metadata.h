@@ -49,6 +49,11 @@ struct NodeProxyMetadata {
   std::optional<uint32_t> readinessPort;
   bool reusePort = false;
   bool strictInboundPorts = false;  // feature-strict-inbound-ports
+  uint32_t dnsPort = 0;             // dataplane.dns.port (0: absent)
+  bool embeddedDns = false;         // feature-embedded-dns
+  bool bindOutbounds = false;       // feature-bind-outbounds
+  std::string workDir;              // workdir
+  std::optional<bool> ipv6Enabled;  // ipv6Enabled (kuma-dp: the host has non-loopback IPv6)
 };
 
 /** Reads NodeProxyMetadata; a port that is not a whole number in [0, 2^32) (JSON number or

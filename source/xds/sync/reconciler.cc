@@ -574,6 +574,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
   if (previous != nullptr) {
     resources->vipView = previous->vipAllocation();  // VIPs stay where they are (§7.3.1)
   }
+  resources->vipCidr = options_.vipCidr;
   auto built = MeshContext::build(std::move(*resources), previous.get());
   absl::MutexLock lock(&mu_);
   MeshEntry& entry = meshes_[mesh];

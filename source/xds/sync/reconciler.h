@@ -49,6 +49,8 @@ struct ReconcilerOptions {
   std::chrono::nanoseconds refreshInterval = std::chrono::seconds(1);
   /** Worker threads generating configs. */
   size_t workers = 2;
+  /** `dnsServer.CIDR`: the legacy VIPs' range (§7.3.1). */
+  std::string vipCidr = "240.0.0.0/4";
   /**
    * After a mesh context build that took T, the next build of that mesh for the proxies starts
    * no earlier than `rebuildGapFactor` × T later; changes arriving meanwhile are coalesced into

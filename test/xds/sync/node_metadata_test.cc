@@ -97,6 +97,25 @@ TEST(NodeMetadataTest, ProxyMetadata) {
   EXPECT_FALSE(none.workdir.has_value());
 }
 
+// What the DNS generator needs (spec §7.3): the Envoy DNS port, the work dir, the features.
+TEST(NodeMetadataTest, DnsMetadata) {
+  const NodeProxyMetadata m = parseNodeProxyMetadata(node(R"({"id":"default.dp-1","metadata":{
+      "dataplane.dns.port":"15054","workdir":"/tmp/dp","ipv6Enabled":false,
+      "features":["feature-embedded-dns","feature-bind-outbounds"]}})"));
+  EXPECT_EQ(m.dnsPort, 15054u);
+  EXPECT_EQ(m.workDir, "/tmp/dp");
+  ASSERT_TRUE(m.ipv6Enabled.has_value());
+  EXPECT_FALSE(*m.ipv6Enabled);
+  EXPECT_TRUE(m.embeddedDns);
+  EXPECT_TRUE(m.bindOutbounds);
+
+  const NodeProxyMetadata none = parseNodeProxyMetadata(node(R"({"id":"default.dp-1",
+      "metadata":{"dataplane.dns.port":70000,"ipv6Enabled":"yes"}})"));
+  EXPECT_EQ(none.dnsPort, 0u) << "not a port";
+  EXPECT_FALSE(none.ipv6Enabled.has_value());
+  EXPECT_FALSE(none.embeddedDns);
+}
+
 // Found by test/fuzz/node_metadata_fuzz.cc (UBSan float-cast-overflow): a numeric port outside
 // uint32_t was converted with an undefined cast.
 TEST(NodeMetadataTest, NumericPortsOutOfRangeAreIgnored) {

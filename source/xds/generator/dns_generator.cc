@@ -1,0 +1,211 @@
+#include "source/xds/generator/dns_generator.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "envoy/data/dns/v3/dns_table.pb.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/filters/udp/dns_filter/v3/dns_filter.pb.h"
+#include "nlohmann/json.hpp"
+#include "source/xds/envoy/envoy_util.h"
+
+namespace kuma::xds {
+namespace {
+
+namespace core_v3 = envoy::config::core::v3;
+namespace listener_v3 = envoy::config::listener::v3;
+namespace route_v3 = envoy::config::route::v3;
+namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
+namespace dns_filter_v3 = envoy::extensions::filters::udp::dns_filter::v3;
+
+constexpr char kDynamicConfigListener[] = "_kuma:dynamicconfig";
+// Kuma: 30s, so that caches do not keep stale ExternalService answers (kumahq/kuma#13353).
+constexpr uint32_t kDnsTtlSeconds = 30;
+
+bool parseIPv4(const std::string& ip, uint8_t out[4]) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  if (std::sscanf(ip.c_str(), "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 ||
+      b > 255 || c > 255 || d > 255) {
+    return false;
+  }
+  out[0] = a;
+  out[1] = b;
+  out[2] = c;
+  out[3] = d;
+  return true;
+}
+
+}  // namespace
+
+std::string toV6(const std::string& ipv4) {
+  uint8_t b[4];
+  if (!parseIPv4(ipv4, b)) {
+    return ipv4;
+  }
+  return absl::StrFormat("::ffff:%x:%x", (uint32_t{b[0]} << 8) + b[1],
+                         (uint32_t{b[2]} << 8) + b[3]);
+}
+
+std::vector<DnsRecord> dnsRecords(const std::map<std::string, std::string>& vips,
+                                  const std::set<std::string>& outboundAddresses,
+                                  const std::string& domain, bool ipv6) {
+  std::map<std::string, std::vector<std::string>> byName;
+  for (const auto& [service, vip] : vips) {
+    if (!outboundAddresses.contains(vip)) {
+      continue;  // no outbound for this address: nothing to resolve it for
+    }
+    std::vector<std::string> ips = {vip};
+    if (const std::string v6 = toV6(vip); ipv6 && v6 != vip) {
+      ips.push_back(v6);
+    }
+    byName[absl::StrCat(service, ".", domain)] = ips;
+    if (service.find('_') != std::string::npos) {
+      byName[absl::StrCat(absl::StrReplaceAll(service, {{"_", "."}}), ".", domain)] = ips;
+    }
+  }
+  std::vector<DnsRecord> out;
+  out.reserve(byName.size());
+  for (auto& [name, ips] : byName) {
+    out.push_back(DnsRecord{name, std::move(ips)});
+  }
+  return out;
+}
+
+listener_v3::Listener dnsListener(const std::vector<DnsRecord>& records, uint32_t port,
+                                  bool reusePort) {
+  listener_v3::Listener l;
+  l.set_name("kuma:dns");
+  auto* address = l.mutable_address()->mutable_socket_address();
+  address->set_address("127.0.0.1");
+  address->set_port_value(port);
+  address->set_protocol(core_v3::SocketAddress::UDP);
+  l.set_traffic_direction(core_v3::INBOUND);
+  l.mutable_enable_reuse_port()->set_value(reusePort);
+  dns_filter_v3::DnsFilterConfig config;
+  config.set_stat_prefix("kuma_dns");
+  auto* table = config.mutable_server_config()->mutable_inline_dns_table();
+  for (const DnsRecord& record : records) {  // sorted by name
+    auto* domain = table->add_virtual_domains();
+    domain->set_name(record.name);
+    for (const std::string& ip : record.ips) {
+      domain->mutable_endpoint()->mutable_address_list()->add_address(ip);
+    }
+    domain->mutable_answer_ttl()->set_seconds(kDnsTtlSeconds);
+  }
+  auto* filter = l.add_listener_filters();
+  filter->set_name("envoy.filters.udp.dns_filter");
+  *filter->mutable_typed_config() = packAny(config);
+  return l;
+}
+
+std::string dnsProxyConfigJson(const std::vector<DnsRecord>& records,
+                               const std::map<std::string, std::string>& extraLabels) {
+  nlohmann::ordered_json doc;
+  doc["records"] = nlohmann::ordered_json::array();
+  for (const DnsRecord& record : records) {
+    nlohmann::ordered_json r;
+    r["name"] = record.name;
+    r["ips"] = record.ips;
+    doc["records"].push_back(std::move(r));
+  }
+  doc["ttl"] = kDnsTtlSeconds;
+  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : extraLabels) {  // sorted, as Go marshals a map
+    labels[key] = value;
+  }
+  doc["extraLabels"] = std::move(labels);
+  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::map<std::string, std::string> dnsExtraLabels(
+    const std::string& mesh, const std::map<std::string, std::string>& dataplaneLabels) {
+  std::map<std::string, std::string> out;
+  const auto copy = [&](const char* label, const char* key) {
+    if (auto it = dataplaneLabels.find(label); it != dataplaneLabels.end() && !it->second.empty()) {
+      out[key] = it->second;
+    }
+  };
+  copy("kuma.io/workload", "kuma_workload");
+  copy("k8s.kuma.io/namespace", "k8s_kuma_io_namespace");
+  out["mesh"] = mesh;
+  copy("kuma.io/zone", "kuma_io_zone");
+  return out;
+}
+
+std::string dynamicConfigSocketPath(const std::string& workDir) {
+  std::string base = workDir.empty() ? "kuma-mesh-metric-config"
+                                     : absl::StrCat(workDir, workDir.back() == '/' ? "" : "/",
+                                                    "kuma-mesh-metric-config");
+  return absl::StrCat(base.substr(0, std::min<size_t>(base.size(), 98)), ".sock");
+}
+
+std::string dynamicConfigEtag(const std::string& body) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char byte : digest) {
+    hex += kDigits[byte >> 4];
+    hex += kDigits[byte & 0xf];
+  }
+  return hex;
+}
+
+listener_v3::Listener dynamicConfigListener(const std::string& workDir,
+                                            const std::vector<DynamicConfigRoute>& routes,
+                                            bool ipv6Enabled) {
+  listener_v3::Listener l;
+  l.set_name(kDynamicConfigListener);
+  l.mutable_address()->mutable_pipe()->set_path(dynamicConfigSocketPath(workDir));
+  hcm_v3::HttpConnectionManager hcm;
+  hcm.set_stat_prefix(sanitizeMetric(kDynamicConfigListener));
+  auto* internal = hcm.mutable_internal_address_config();
+  auto* v4 = internal->add_cidr_ranges();
+  v4->set_address_prefix("127.0.0.1");
+  v4->mutable_prefix_len()->set_value(32);
+  if (ipv6Enabled) {
+    auto* v6 = internal->add_cidr_ranges();
+    v6->set_address_prefix("::1");
+    v6->mutable_prefix_len()->set_value(128);
+  }
+  auto* router = hcm.add_http_filters();
+  router->set_name("envoy.filters.http.router");
+  *router->mutable_typed_config() = packAny(envoy::extensions::filters::http::router::v3::Router());
+  auto* rc = hcm.mutable_route_config();
+  auto* vh = rc->add_virtual_hosts();
+  vh->set_name(kDynamicConfigListener);
+  vh->mutable_domains()->Add(std::string(1, '*'));
+  uint32_t maxBody = 0;
+  for (const DynamicConfigRoute& route : routes) {
+    const std::string etag = dynamicConfigEtag(route.body);
+    auto* notModified = vh->add_routes();
+    notModified->mutable_match()->set_path(route.path);
+    auto* header = notModified->mutable_match()->add_headers();
+    header->set_name("If-None-Match");
+    header->mutable_string_match()->set_exact(etag);
+    notModified->mutable_direct_response()->set_status(304);
+    auto* ok = vh->add_routes();
+    ok->set_name(absl::StrCat(kDynamicConfigListener, ":", route.name));
+    ok->mutable_match()->set_path(route.path);
+    auto* etagHeader = ok->add_response_headers_to_add()->mutable_header();
+    etagHeader->set_key("Etag");
+    etagHeader->set_value(etag);
+    ok->mutable_direct_response()->set_status(200);
+    ok->mutable_direct_response()->mutable_body()->set_inline_string(route.body);
+    maxBody = std::max<uint32_t>(maxBody, static_cast<uint32_t>(route.body.size()));
+  }
+  rc->mutable_max_direct_response_body_size_bytes()->set_value(maxBody);
+  auto* filter = l.add_filter_chains()->add_filters();
+  filter->set_name("envoy.filters.network.http_connection_manager");
+  *filter->mutable_typed_config() = packAny(hcm);
+  return l;
+}
+
+}  // namespace kuma::xds

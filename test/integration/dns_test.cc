@@ -1,0 +1,278 @@
+// End to end, DNS for a transparent proxy (spec §7.3, §7.3.1; Kuma 2.14's DNSGenerator, dynconf
+// and kuma-dp's DNS proxy): kuma-cp, kuma-dp and a real Envoy in a network namespace of the
+// test's own (Envoy's passthrough listeners bind 0.0.0.0), queried with c-ares-built packets.
+//
+//  * `web-1` (KUMA_DNS_PROXY_PORT set: the embedded proxy): kuma-dp becomes ready only with its
+//    map from Envoy's `_kuma:dynamicconfig` /dns; its DNS port answers `backend.mesh` with the
+//    VIP, and forwards `nothing.example` to the resolver (a fake one answering NXDOMAIN).
+//  * `web-2` (--dns-enabled=false): Envoy's `kuma:dns` UDP listener on --dns-envoy-port answers
+//    `backend.mesh` itself.
+//  * `web-3` (DNS on, no proxy port: where Kuma runs CoreDNS): kuma-dp's proxy on
+//    --dns-coredns-port asks Envoy's `kuma:dns` first and the resolver for the rest.
+
+#include <arpa/nameser.h>
+#include <ares.h>
+#include <netdb.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "test/integration/kuma_dp_start.h"
+#include "test/integration/xds_envoy_fixture.h"
+
+namespace kuma::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string bringUpLoopbackInOwnNamespace() {
+  if (unshare(CLONE_NEWNET) != 0) {
+    return std::string("unshare(CLONE_NEWNET) failed (this test needs root): ") +
+           std::strerror(errno);
+  }
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  const bool up = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 &&
+                  (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
+  const int err = errno;
+  close(fd);
+  return up ? "" : std::string("bringing lo up failed: ") + std::strerror(err);
+}
+
+int udpSocket(uint16_t* port) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+struct DnsReply {
+  int rcode = -1;
+  std::vector<std::string> a;
+};
+
+// One A query for `name` to 127.0.0.1:`port` (UDP); nullopt when nothing answers in 2 s.
+std::optional<DnsReply> queryA(uint16_t port, const std::string& name) {
+  unsigned char* q = nullptr;
+  int qlen = 0;
+  if (ares_create_query(name.c_str(), ns_c_in, ns_t_a, 0x5151, 1, &q, &qlen, 0) != ARES_SUCCESS) {
+    return std::nullopt;
+  }
+  uint16_t own = 0;
+  const int fd = udpSocket(&own);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::sendto(fd, q, static_cast<size_t>(qlen), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  ares_free_string(q);
+  pollfd p{fd, POLLIN, 0};
+  std::optional<DnsReply> out;
+  unsigned char buf[4096];
+  if (::poll(&p, 1, 2000) == 1) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n >= 12) {
+      DnsReply r;
+      r.rcode = buf[3] & 0x0f;
+      hostent* host = nullptr;
+      if (ares_parse_a_reply(buf, static_cast<int>(n), &host, nullptr, nullptr) == ARES_SUCCESS) {
+        for (char** addr = host->h_addr_list; *addr != nullptr; ++addr) {
+          char text[INET_ADDRSTRLEN];
+          inet_ntop(AF_INET, *addr, text, sizeof(text));
+          r.a.emplace_back(text);
+        }
+        ares_free_hostent(host);
+      }
+      out = r;
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// The host's resolver stand-in: NXDOMAIN for everything, counting the names asked.
+class FakeResolver {
+ public:
+  FakeResolver() {
+    fd_ = udpSocket(&port_);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) != 1) {
+          continue;
+        }
+        unsigned char buf[4096];
+        sockaddr_storage from{};
+        socklen_t len = sizeof(from);
+        const ssize_t n =
+            ::recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 12) {
+          continue;
+        }
+        ++queries_;
+        buf[2] = static_cast<unsigned char>(buf[2] | 0x80);        // QR
+        buf[3] = static_cast<unsigned char>((buf[3] & 0xf0) | 3);  // NXDOMAIN
+        ::sendto(fd_, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+    });
+  }
+  ~FakeResolver() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  int queries() const { return queries_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> queries_{0};
+  std::thread thread_;
+};
+
+std::string dataplane(const std::string& name, const std::string& service, uint16_t inbound,
+                      uint16_t app, uint16_t redirect) {
+  const auto n = [](uint32_t v) { return std::to_string(v); };
+  std::string yaml = "type: Dataplane\nmesh: default\nname: " + name +
+                     "\nnetworking:\n  address: 127.0.0.1\n  inbound:\n  - port: " + n(inbound) +
+                     "\n    servicePort: " + n(app) +
+                     "\n    tags:\n      kuma.io/service: " + service +
+                     "\n      kuma.io/protocol: http\n";
+  if (redirect != 0) {
+    yaml += "  transparentProxying:\n    redirectPortInbound: " + n(redirect) +
+            "\n    redirectPortOutbound: " + n(redirect + 1) + "\n    ipFamilyMode: IPv4\n";
+  }
+  return yaml;
+}
+
+class DnsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    namespaceError_ = new std::string(bringUpLoopbackInOwnNamespace());
+  }
+  static void TearDownTestSuite() {
+    delete namespaceError_;
+    namespaceError_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(namespaceError_, nullptr);
+    ASSERT_EQ(*namespaceError_, "");
+    envoy_ = std::getenv("KUMA_ENVOY_BINARY") != nullptr ? std::getenv("KUMA_ENVOY_BINARY") : "";
+    ASSERT_FALSE(envoy_.empty()) << "KUMA_ENVOY_BINARY is not set";
+    dir_ = makeTempDir("dns");
+    KumaCp::Options options;
+    options.env = {{"KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE", "none"}};
+    auto cp = KumaCp::start(options);
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    cp_ = std::move(*cp);
+    httplib::Client api("127.0.0.1", cp_->apiPort());
+    auto res =
+        api.Put("/meshes/default", R"({"type":"Mesh","name":"default"})", "application/json");
+    ASSERT_TRUE(res && res->status < 300) << (res ? res->body : "no answer");
+  }
+
+  void TearDown() override {
+    for (KumaDpProcess* dp : {&backend_, &web1_, &web2_, &web3_}) {
+      if (dp->process) {
+        EXPECT_EQ(dp->process->stop(SIGTERM, 15s), 0) << dp->process->output();
+      }
+    }
+  }
+
+  std::string envoy_;
+  std::string dir_;
+  std::unique_ptr<KumaCp> cp_;
+  KumaDpProcess backend_, web1_, web2_, web3_;
+  static std::string* namespaceError_;
+};
+
+std::string* DnsTest::namespaceError_ = nullptr;
+
+TEST_F(DnsTest, MeshNamesResolveToVipsThroughEveryKumaDpMode) {
+  FakeResolver resolver;
+  const std::string upstream = "127.0.0.1:" + std::to_string(resolver.port());
+  // backend and web: VIPs 240.0.0.0 and 240.0.0.1 (sorted by service, §7.3.1).
+  backend_ = startKumaDp(*cp_, envoy_, dir_, "backend-1",
+                         dataplane("backend-1", "backend", freePort(), freePort(), 0));
+  expectKumaDpReady(backend_, *cp_);
+
+  const uint16_t proxyPort = freePort();
+  const auto start = std::chrono::steady_clock::now();
+  web1_ = startKumaDp(
+      *cp_, envoy_, dir_, "web-1", dataplane("web-1", "web", freePort(), freePort(), 15006),
+      {{"KUMA_DNS_PROXY_PORT", std::to_string(proxyPort)}, {"KUMA_DNS_PROXY_UPSTREAM", upstream}},
+      {"--dns-enabled=true", "--dns-envoy-port", std::to_string(freePort())});
+  expectKumaDpReady(web1_, *cp_);  // gated on the DNS map
+  const auto readyAfter = std::chrono::steady_clock::now() - start;
+  auto answer = queryA(proxyPort, "backend.mesh");
+  ASSERT_TRUE(answer.has_value()) << web1_.process->output();
+  EXPECT_EQ(answer->rcode, 0);
+  EXPECT_THAT(answer->a, ::testing::ElementsAre("240.0.0.0")) << web1_.process->output();
+  auto own = queryA(proxyPort, "WEB.mesh");
+  ASSERT_TRUE(own.has_value());
+  EXPECT_THAT(own->a, ::testing::ElementsAre("240.0.0.1"));
+  auto unknown = queryA(proxyPort, "nothing.example");
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_EQ(unknown->rcode, 3) << "NXDOMAIN from the resolver";
+  EXPECT_EQ(resolver.queries(), 1);
+  EXPECT_THAT(web1_.process->output(),
+              ::testing::HasSubstr("DNS proxy received first configuration"));
+  EXPECT_LT(readyAfter, 15s) << "ready without the 15 s DNS gate timeout";
+
+  const uint16_t envoyDnsPort = freePort();
+  web2_ = startKumaDp(*cp_, envoy_, dir_, "web-2",
+                      dataplane("web-2", "web", freePort(), freePort(), 15016), {},
+                      {"--dns-envoy-port", std::to_string(envoyDnsPort)});
+  expectKumaDpReady(web2_, *cp_);
+  std::optional<DnsReply> fromEnvoy;
+  ASSERT_TRUE(eventually(
+      [&] {
+        fromEnvoy = queryA(envoyDnsPort, "backend.mesh");
+        return fromEnvoy.has_value() && !fromEnvoy->a.empty();
+      },
+      20s))
+      << web2_.process->output();
+  EXPECT_THAT(fromEnvoy->a, ::testing::ElementsAre("240.0.0.0"));
+
+  const uint16_t corednsPort = freePort();
+  const uint16_t envoyDnsPort3 = freePort();
+  web3_ = startKumaDp(*cp_, envoy_, dir_, "web-3",
+                      dataplane("web-3", "web", freePort(), freePort(), 15026),
+                      {{"KUMA_DNS_PROXY_UPSTREAM", upstream}},
+                      {"--dns-enabled=true", "--dns-coredns-port", std::to_string(corednsPort),
+                       "--dns-envoy-port", std::to_string(envoyDnsPort3)});
+  expectKumaDpReady(web3_, *cp_);
+  std::optional<DnsReply> viaEnvoy;
+  ASSERT_TRUE(eventually(
+      [&] {
+        viaEnvoy = queryA(corednsPort, "backend.mesh");
+        return viaEnvoy.has_value() && !viaEnvoy->a.empty();
+      },
+      20s))
+      << web3_.process->output();
+  EXPECT_THAT(viaEnvoy->a, ::testing::ElementsAre("240.0.0.0"));
+  const int before = resolver.queries();
+  auto fallback = queryA(corednsPort, "nothing.example");
+  ASSERT_TRUE(fallback.has_value());
+  EXPECT_EQ(fallback->rcode, 3);
+  EXPECT_EQ(resolver.queries(), before + 1) << "Envoy said NXDOMAIN, the resolver was asked";
+}
+
+}  // namespace
+}  // namespace kuma::test
