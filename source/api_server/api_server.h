@@ -73,6 +73,21 @@ struct ApiServerOptions {
                                             const std::string& path, const std::string& query)>
       envoyAdmin;
   /**
+   * GET /meshes/{mesh}/dataplanes/{name}/_rules (Kuma's InspectRulesResponse) for `dataplane`,
+   * a Dataplane of mesh `mesh` the server already read. Errors answer 500. Unset: 404.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const model::Resource& dataplane)>
+      dataplaneRules;
+  /**
+   * GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: does the targeted `policy`
+   * select `dataplane`? Unset: only legacy (selector based) policies select anything.
+   */
+  std::function<bool(const model::Resource& policy, const model::Resource& dataplane)>
+      policySelects;
+  /** This control plane's zone (`multizone.zone.name`): KRIs of this zone name local resources. */
+  std::string zone = "default";
+  /**
    * POST /tokens/dataplane (spec §4.5), called with the request body and a check of the caller's
    * rights that the implementation runs once the body is valid (Kuma answers 400 before 403).
    * @return the raw JWT (200 text/plain). Errors: InvalidArgument with an empty message → 400
