@@ -276,6 +276,7 @@ class ApiServer::Handlers {
       : options_(options),
         manager_(manager),
         registry_(registry),
+        insights_(options.insights, manager, registry),
         dataplane_(registry.byName("Dataplane")),
         insight_(registry.byName("DataplaneInsight")),
         mesh_(registry.byName("Mesh")) {}
@@ -314,6 +315,25 @@ class ApiServer::Handlers {
         options_.issueDataplaneToken) {
       return m == "POST" ? dataplaneToken(req) : methodNotAllowed();
     }
+    if (seg[0] == "mesh-insights" && seg.size() <= 2) {
+      if (!isGet) {
+        return methodNotAllowed();
+      }
+      return seg.size() == 1 ? listMeshInsights(req) : getMeshInsight(seg[1]);
+    }
+    if (seg.size() == 1 && seg[0] == "global-insight") {
+      if (!isGet) {
+        return methodNotAllowed();
+      }
+      auto global = insights_.globalInsight();
+      if (!global.ok()) {
+        return error(errorFromStatus(global.status(), "Could not retrieve GlobalInsight"));
+      }
+      return json(200, *global);
+    }
+    if (seg.size() == 1 && seg[0] == "service-insights") {
+      return isGet ? listServiceInsights(req, "") : methodNotAllowed();
+    }
     if (seg.size() == 2 && seg[0] == "_kri") {
       return isGet ? byKri(req, seg[1]) : methodNotAllowed();
     }
@@ -343,6 +363,22 @@ class ApiServer::Handlers {
     const std::string& mesh = seg[1];
     const bool isGet = req.method == "GET" || req.method == "HEAD";
     std::string ws = seg[2];
+    if (ws == "service-insights" && seg.size() <= 4) {
+      if (!isGet) {
+        return methodNotAllowed();
+      }
+      if (auto missing = requireMesh(mesh, dataplane_, req)) {
+        return *missing;
+      }
+      if (seg.size() == 3) {
+        return listServiceInsights(req, mesh);
+      }
+      auto one = insights_.serviceInsight(mesh, seg[3]);
+      if (!one.ok()) {
+        return error(errorFromStatus(one.status(), "Could not retrieve a resource"));
+      }
+      return json(200, *one);
+    }
     bool overview = false;
     if (ws == "dataplanes+insights") {
       overview = true;
@@ -397,6 +433,83 @@ class ApiServer::Handlers {
       return isGet ? list(req, *d, mesh) : methodNotAllowed();
     }
     return item(req, *d, mesh, seg[3]);
+  }
+
+  // A page of computed items (insights) as a list answer: {total, items, next}.
+  Reply pageOf(const httplib::Request& req, std::vector<nlohmann::ordered_json> all) {
+    auto q = parseListQuery(req);
+    if (!q.ok()) {
+      return error(errorFromStatus(q.status(), "Could not retrieve resources"));
+    }
+    std::vector<nlohmann::ordered_json> matching;
+    for (auto& item : all) {
+      if (q->name.empty() || absl::StrContains(item.value("name", ""), q->name)) {
+        matching.push_back(std::move(item));
+      }
+    }
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (size_t i = q->offset; i < matching.size() && i < q->offset + q->size; ++i) {
+      items.push_back(std::move(matching[i]));
+    }
+    nlohmann::ordered_json body;
+    body["total"] = matching.size();
+    body["items"] = std::move(items);
+    body["next"] = q->offset + q->size < matching.size()
+                       ? nlohmann::ordered_json(nextLink(req, q->offset + q->size, q->size))
+                       : nlohmann::ordered_json(nullptr);
+    return json(200, body);
+  }
+
+  std::vector<std::string> meshNames() {
+    std::vector<std::string> names;
+    if (mesh_ == nullptr) {
+      return names;
+    }
+    auto meshes = manager_.list(*mesh_, {});
+    if (meshes.ok()) {
+      for (const auto& m : meshes->items) {
+        names.push_back(m->meta.name);
+      }
+    }
+    return names;
+  }
+
+  // GET /mesh-insights: one MeshInsight per mesh (Kuma's resyncer, see insights.h).
+  Reply listMeshInsights(const httplib::Request& req) {
+    std::vector<nlohmann::ordered_json> all;
+    for (const std::string& mesh : meshNames()) {
+      auto insight = insights_.meshInsight(mesh);
+      if (insight.ok()) {
+        all.push_back(*std::move(insight));
+      }
+    }
+    return pageOf(req, std::move(all));
+  }
+
+  Reply getMeshInsight(const std::string& mesh) {
+    auto insight = insights_.meshInsight(mesh);
+    if (!insight.ok()) {
+      return error(errorFromStatus(insight.status(), "Could not retrieve a resource"));
+    }
+    return json(200, *insight);
+  }
+
+  // GET /meshes/{mesh}/service-insights (mesh empty: every mesh).
+  Reply listServiceInsights(const httplib::Request& req, const std::string& mesh) {
+    std::vector<nlohmann::ordered_json> all;
+    for (const std::string& m : mesh.empty() ? meshNames() : std::vector<std::string>{mesh}) {
+      auto services = insights_.serviceInsights(m);
+      if (!services.ok()) {
+        if (absl::IsNotFound(services.status())) {
+          continue;
+        }
+        return error(errorFromStatus(services.status(), "Could not retrieve resources"));
+      }
+      for (auto& s : *services) {
+        all.push_back(std::move(s));
+      }
+    }
+    return pageOf(req, std::move(all));
   }
 
   // The inspect routes under /meshes/{mesh}/{ws}/{name}/...; nullopt: not one of them.
@@ -1080,6 +1193,7 @@ class ApiServer::Handlers {
   const ApiServerOptions& options_;
   manager::ResourceManager& manager_;
   const model::TypeRegistry& registry_;
+  Insights insights_;
   const model::ResourceTypeDescriptor* const dataplane_;
   const model::ResourceTypeDescriptor* const insight_;
   const model::ResourceTypeDescriptor* const mesh_;

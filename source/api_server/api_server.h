@@ -14,6 +14,7 @@
 #include "kuma/runtime/component.h"
 #include "nlohmann/json.hpp"
 #include "source/core/manager/resource_manager.h"
+#include "source/api_server/insights.h"
 #include "source/core/model/registry.h"
 
 namespace httplib {
@@ -85,6 +86,8 @@ struct ApiServerOptions {
    */
   std::function<bool(const model::Resource& policy, const model::Resource& dataplane)>
       policySelects;
+  /** MeshInsight / ServiceInsight computation (`metrics.mesh`, `dnsServer`). */
+  InsightOptions insights;
   /** This control plane's zone (`multizone.zone.name`): KRIs of this zone name local resources. */
   std::string zone = "default";
   /**

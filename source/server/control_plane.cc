@@ -313,6 +313,9 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       return xds::policySelectsDataplane(policy, dataplane);
     };
     api.zone = cfg.multizone.zone.name;
+    api.insights.minResyncInterval = absl::FromChrono(cfg.metrics.mesh.minResyncInterval);
+    api.insights.dnsDomain = cfg.dnsServer.domain;
+    api.insights.vipPort = cfg.dnsServer.serviceVipPort;
     api.servedDataplaneConfig =
         [inspected](const std::string& mesh,
                     const std::string& name) -> absl::StatusOr<nlohmann::ordered_json> {
