@@ -522,8 +522,15 @@ class ApiServer::Handlers {
     if (d.isPolicy && seg.size() == 6 && seg[4] == "_resources" && seg[5] == "dataplanes") {
       return isGet ? matchingDataplanes(req, d, mesh, name) : methodNotAllowed();
     }
+    if (d.isPolicy && d.policy.isTargetRef && seg.size() == 5 && seg[4] == "dataplanes" &&
+        options_.policySelects) {
+      return isGet ? policyDataplanes(req, d, mesh, name) : methodNotAllowed();
+    }
     if (&d != dataplane_) {
       return std::nullopt;
+    }
+    if (seg.size() == 5 && seg[4] == "policies" && options_.dataplanePolicies) {
+      return isGet ? matchedPolicies(req, mesh, name) : methodNotAllowed();
     }
     if (seg.size() == 5 && seg[4] == "_rules" && options_.dataplaneRules) {
       return isGet ? dataplaneRules(req, mesh, name) : methodNotAllowed();
@@ -564,6 +571,66 @@ class ApiServer::Handlers {
       }
       return error(
           makeError(500, "Failed to build Mesh context", std::string(body.status().message())));
+    }
+    return json(200, *body);
+  }
+
+  // GET /meshes/{mesh}/{policyType}/{name}/dataplanes (Kuma's inspectPolicies, `kumactl inspect
+  // <policy> NAME`) for a targeted policy: every Dataplane it selects. An unknown policy selects
+  // nothing, as in Kuma.
+  Reply policyDataplanes(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+                         const std::string& mesh, const std::string& name) {
+    if (auto denied = authorize(req, d)) {
+      return *denied;
+    }
+    auto meshResource = manager_.get(*mesh_, {mesh, ""});
+    if (!meshResource.ok()) {
+      return error(errorFromStatus(meshResource.status(), "Could not list Dataplanes"));
+    }
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    auto policy = manager_.get(d, {name, mesh});
+    if (policy.ok()) {
+      store::ListOptions opts;
+      opts.mesh = mesh;
+      auto list = manager_.list(*dataplane_, opts);
+      if (!list.ok()) {
+        return error(errorFromStatus(list.status(), "Could not list Dataplanes"));
+      }
+      for (const auto& dp : list->items) {
+        if (!options_.policySelects(**policy, *dp)) {
+          continue;
+        }
+        nlohmann::ordered_json item;
+        item["kind"] = "SidecarDataplane";
+        item["dataplane"] = {{"mesh", dp->meta.mesh}, {"name", dp->meta.name}};
+        item["attachments"] = nlohmann::ordered_json::array({{{"type", "dataplane"}}});
+        items.push_back(std::move(item));
+      }
+    } else if (!absl::IsNotFound(policy.status())) {
+      return error(errorFromStatus(policy.status(), "Could not list Dataplanes"));
+    }
+    nlohmann::ordered_json body;
+    body["total"] = items.size();
+    body["items"] = std::move(items);
+    return json(200, body);
+  }
+
+  // GET /meshes/{mesh}/dataplanes/{name}/policies (`kumactl inspect dataplane --type=policies`).
+  Reply matchedPolicies(const httplib::Request& req, const std::string& mesh,
+                        const std::string& name) {
+    if (auto denied = authorize(req, *dataplane_)) {
+      return *denied;
+    }
+    if (auto m = manager_.get(*mesh_, {mesh, ""}); !m.ok()) {
+      return error(errorFromStatus(m.status(), "Could not build MeshContext"));
+    }
+    auto found = manager_.get(*dataplane_, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), "Could not get MatchedPolicies"));
+    }
+    auto body = options_.dataplanePolicies(mesh, **found);
+    if (!body.ok()) {
+      return error(errorFromStatus(body.status(), "Could not build MeshContext"));
     }
     return json(200, *body);
   }

@@ -81,6 +81,13 @@ struct ApiServerOptions {
                                                        const model::Resource& dataplane)>
       dataplaneRules;
   /**
+   * GET /meshes/{mesh}/dataplanes/{name}/policies (Kuma's DataplaneInspectResponse) for
+   * `dataplane` of mesh `mesh`. NotFound: the mesh does not exist. Unset: 404.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const model::Resource& dataplane)>
+      dataplanePolicies;
+  /**
    * GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: does the targeted `policy`
    * select `dataplane`? Unset: only legacy (selector based) policies select anything.
    */

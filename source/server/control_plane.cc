@@ -309,6 +309,19 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
       return xds::inspectRules(*context, dataplane, *spec);
     };
+    api.dataplanePolicies =
+        [inspected](const std::string& mesh,
+                    const model::Resource& dataplane) -> absl::StatusOr<nlohmann::ordered_json> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::UnavailableError("the xDS reconciler is not running");
+      }
+      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+      if (spec == nullptr) {
+        return absl::InternalError("the Dataplane has no spec");
+      }
+      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+      return xds::inspectMatchedPolicies(*context, dataplane, *spec);
+    };
     api.policySelects = [](const model::Resource& policy, const model::Resource& dataplane) {
       return xds::policySelectsDataplane(policy, dataplane);
     };

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "source/core/model/proto_spec.h"
+#include "source/core/model/rest_codec.h"
 #include "source/plugins/policies/core/inbound_policies.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
@@ -114,6 +115,35 @@ Json inspectMeta(const model::Resource& resource) {
   out["mesh"] = resource.meta.mesh;
   out["name"] = resource.meta.name;
   out["type"] = resource.descriptor != nullptr ? resource.descriptor->name : "";
+  return out;
+}
+
+Json inspectMatchedPolicies(const MeshContext& context, const model::Resource& dataplane,
+                            const mesh::v1alpha1::Dataplane& spec) {
+  const policies::ProxyView view = proxyViewOf(dataplane, spec);
+  std::map<std::string, Json> byType;  // Go's map order: sorted by type
+  for (const std::string& type : inspectedPolicyTypes()) {
+    Json list = Json::array();
+    for (const PolicyEntry* e : selectPolicies(context, type, view)) {
+      Json r = model::toRestJson(*e->resource);
+      r.erase("spec");
+      list.push_back(std::move(r));
+    }
+    if (!list.empty()) {
+      byType[type] = std::move(list);
+    }
+  }
+  Json matched = Json::object();
+  for (auto& [type, list] : byType) {
+    matched[type] = std::move(list);
+  }
+  Json item;
+  item["type"] = "dataplane";
+  item["matchedPolicies"] = std::move(matched);
+  Json out;
+  out["kind"] = "SidecarDataplane";
+  out["total"] = 1;
+  out["items"] = Json::array({std::move(item)});
   return out;
 }
 

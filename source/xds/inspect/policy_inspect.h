@@ -36,6 +36,16 @@ nlohmann::ordered_json inspectMeta(const model::Resource& resource);
 nlohmann::ordered_json inspectRules(const MeshContext& context, const model::Resource& dataplane,
                                     const mesh::v1alpha1::Dataplane& spec);
 
+/**
+ * Kuma's DataplaneInspectResponse of a sidecar (`/meshes/{mesh}/dataplanes/{name}/policies`,
+ * `kumactl inspect dataplane --type=policies`): `{"kind": "SidecarDataplane", "total": 1,
+ * "items": [{"type": "dataplane", "matchedPolicies": {<type>: [<resource without spec>]}}]}`,
+ * the targeted policies selecting the Dataplane per type, in precedence order.
+ */
+nlohmann::ordered_json inspectMatchedPolicies(const MeshContext& context,
+                                              const model::Resource& dataplane,
+                                              const mesh::v1alpha1::Dataplane& spec);
+
 /** Does the targeted policy `policy` (its top-level targetRef) select `dataplane`? */
 bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane);
 
