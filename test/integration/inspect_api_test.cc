@@ -1,6 +1,6 @@
 // End to end through the real kuma-cp binary: Kuma 2.14's inspect API. The expected answers in
 // testdata/inspect/ were recorded from Kuma 2.14.3 (/work/oracle/bin/kuma-cp, memory store,
-// Universal) after the same PUTs (testdata/inspect/insights_resources.json, in order): `paths.txt`
+// Universal) after the same PUTs (testdata/inspect/inspect_resources.json, in order): `paths.txt`
 // names each answer file and the request that produced it. Compared as parsed JSON (member order
 // aside), status code included; creation and modification times are not compared.
 #include <cstdlib>
@@ -72,7 +72,7 @@ class InspectApiTest : public ::testing::Test {
   void SetUp() override {
     cp_ = startCp({});
     ASSERT_NE(cp_, nullptr);
-    const json resources = json::parse(readFile(testdata("insights_resources.json")));
+    const json resources = json::parse(readFile(testdata("inspect_resources.json")));
     ASSERT_FALSE(resources.empty());
     for (const auto& r : resources) {
       Reply reply = call(cp_->apiPort(), "PUT", r["path"], r["body"].dump());

@@ -10,6 +10,7 @@
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
 #include "source/plugins/policies/core/schema_spec.h"
+#include "source/plugins/policies/meshhttproute/xds_configurer.h"
 #include "source/xds/generator/proxy_policies.h"
 
 namespace kuma::xds {
@@ -167,6 +168,7 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
   const bool exclusive =
       context.mesh().mesh_services().mode() == mesh::v1alpha1::Mesh_MeshServices_Mode_Exclusive;
   Json rules = Json::array();
+  std::map<std::string, nlohmann::json> httpMatches;  // by Kuma's HashMatches
   for (const std::string& type : inspectedPolicyTypes()) {
     const std::vector<const PolicyEntry*> entries = selectPolicies(context, type, view);
     if (entries.empty()) {
@@ -196,6 +198,11 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
         const nlohmann::json* ref = policies::member(item, "targetRef");
         policies::TargetRef target = policies::parseTargetRef(ref != nullptr ? *ref : nullptr);
         const nlohmann::json* conf = policies::member(item, "default");
+        if (type == "MeshTCPRoute") {
+          // Kuma's MeshTCPRoute To.GetDefault(): its first rule.
+          const nlohmann::json* rules = policies::member(item, "rules");
+          conf = rules != nullptr && rules->is_array() && !rules->empty() ? &(*rules)[0] : nullptr;
+        }
         if (target.kind == "Mesh") {
           if (conf != nullptr) {
             meshConf.merge_patch(*conf);
@@ -207,11 +214,34 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
         }
       }
     }
+    // MeshHTTPRoute confs are Kuma's PolicyDefault: the route rules merged by matches
+    // (the plugin's combineRules), for the destination the subset names.
+    const bool httpRoute = type == "MeshHTTPRoute";
+    auto routeConf = [&](const std::vector<policies::SubsetTag>& subset) {
+      std::string service;
+      for (const auto& t : subset) {
+        if (t.key == "kuma.io/service" && !t.negated) {
+          service = t.value;
+        }
+      }
+      nlohmann::json conf = policies::meshhttproute::combineRules(specs, service);
+      if (const nlohmann::json* rules = policies::member(conf, "rules")) {
+        for (const nlohmann::json& rule : *rules) {
+          const nlohmann::json* matches = policies::member(rule, "matches");
+          const nlohmann::json m = matches != nullptr ? *matches : nlohmann::json::array();
+          httpMatches[policies::meshhttproute::hashMatches(m)] = m;
+        }
+      }
+      return conf;
+    };
+    if (httpRoute && !meshOrigins.empty()) {
+      meshConf = routeConf({});
+    }
     Json toRules = Json::array();
     if (!exclusive) {
       for (policies::LegacyRule& rule : policies::legacyRules(toItems, false)) {
         Json r;
-        r["conf"] = ordered(rule.conf);
+        r["conf"] = ordered(httpRoute ? routeConf(rule.subset) : rule.conf);
         r["matchers"] = matchersJson(rule.subset);
         r["origin"] = originsJson(entries, rule.origins);
         toRules.push_back(std::move(r));
@@ -359,8 +389,12 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
     rule["warnings"] = Json::array();
     rules.push_back(std::move(rule));
   }
+  Json matches = Json::array();
+  for (const auto& [hash, match] : httpMatches) {
+    matches.push_back({{"hash", hash}, {"match", ordered(match)}});
+  }
   Json out;
-  out["httpMatches"] = Json::array();
+  out["httpMatches"] = std::move(matches);
   out["resource"] = inspectMeta(dataplane);
   out["rules"] = std::move(rules);
   return out;
