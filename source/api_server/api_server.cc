@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/mesh/v1alpha1/mesh.pb.h"
 #include "httplib.h"
 #include "source/api_server/auth.h"
 #include "source/api_server/errors.h"
@@ -17,6 +18,7 @@
 #include "source/common/http/http_listener.h"
 #include "source/common/json_yaml.h"
 #include "source/common/logging.h"
+#include "source/core/model/kri.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/model/rest_codec.h"
 #include "source/core/resources/dataplane.h"
@@ -274,6 +276,7 @@ class ApiServer::Handlers {
       : options_(options),
         manager_(manager),
         registry_(registry),
+        insights_(options.insights, manager, registry),
         dataplane_(registry.byName("Dataplane")),
         insight_(registry.byName("DataplaneInsight")),
         mesh_(registry.byName("Mesh")) {}
@@ -312,6 +315,28 @@ class ApiServer::Handlers {
         options_.issueDataplaneToken) {
       return m == "POST" ? dataplaneToken(req) : methodNotAllowed();
     }
+    if (seg[0] == "mesh-insights" && seg.size() <= 2) {
+      if (!isGet) {
+        return methodNotAllowed();
+      }
+      return seg.size() == 1 ? listMeshInsights(req) : getMeshInsight(seg[1]);
+    }
+    if (seg.size() == 1 && seg[0] == "global-insight") {
+      if (!isGet) {
+        return methodNotAllowed();
+      }
+      auto global = insights_.globalInsight();
+      if (!global.ok()) {
+        return error(errorFromStatus(global.status(), "Could not retrieve GlobalInsight"));
+      }
+      return json(200, *global);
+    }
+    if (seg.size() == 1 && seg[0] == "service-insights") {
+      return isGet ? listServiceInsights(req, "") : methodNotAllowed();
+    }
+    if (seg.size() == 2 && seg[0] == "_kri") {
+      return isGet ? byKri(req, seg[1]) : methodNotAllowed();
+    }
     // Cross-mesh overview of dataplanes.
     if (seg.size() == 2 && seg[0] == "dataplanes" && seg[1] == "_overview") {
       return isGet ? listOverviews(req, "") : methodNotAllowed();
@@ -338,13 +363,37 @@ class ApiServer::Handlers {
     const std::string& mesh = seg[1];
     const bool isGet = req.method == "GET" || req.method == "HEAD";
     std::string ws = seg[2];
+    if (ws == "service-insights" && seg.size() <= 4) {
+      if (!isGet) {
+        return methodNotAllowed();
+      }
+      if (auto missing = requireMesh(mesh, dataplane_, req)) {
+        return *missing;
+      }
+      if (seg.size() == 3) {
+        return listServiceInsights(req, mesh);
+      }
+      auto one = insights_.serviceInsight(mesh, seg[3]);
+      if (!one.ok()) {
+        return error(errorFromStatus(one.status(), "Could not retrieve a resource"));
+      }
+      return json(200, *one);
+    }
     bool overview = false;
     if (ws == "dataplanes+insights") {
       overview = true;
       ws = "dataplanes";
     }
     const model::ResourceTypeDescriptor* d = registry_.byPath(ws);
-    if (d == nullptr || d->scope != model::Scope::Mesh || seg.size() > 5) {
+    if (d == nullptr || d->scope != model::Scope::Mesh) {
+      return pageNotFound();
+    }
+    if (!overview) {
+      if (std::optional<Reply> inspected = inspectRoute(req, seg, *d)) {
+        return *inspected;
+      }
+    }
+    if (seg.size() > 5) {
       return pageNotFound();
     }
     if (d == dataplane_ && seg.size() == 4 && seg[3] == "_overview") {
@@ -384,6 +433,388 @@ class ApiServer::Handlers {
       return isGet ? list(req, *d, mesh) : methodNotAllowed();
     }
     return item(req, *d, mesh, seg[3]);
+  }
+
+  // A page of computed items (insights) as a list answer: {total, items, next}.
+  Reply pageOf(const httplib::Request& req, std::vector<nlohmann::ordered_json> all) {
+    auto q = parseListQuery(req);
+    if (!q.ok()) {
+      return error(errorFromStatus(q.status(), "Could not retrieve resources"));
+    }
+    std::vector<nlohmann::ordered_json> matching;
+    for (auto& item : all) {
+      if (q->name.empty() || absl::StrContains(item.value("name", ""), q->name)) {
+        matching.push_back(std::move(item));
+      }
+    }
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (size_t i = q->offset; i < matching.size() && i < q->offset + q->size; ++i) {
+      items.push_back(std::move(matching[i]));
+    }
+    nlohmann::ordered_json body;
+    body["total"] = matching.size();
+    body["items"] = std::move(items);
+    body["next"] = q->offset + q->size < matching.size()
+                       ? nlohmann::ordered_json(nextLink(req, q->offset + q->size, q->size))
+                       : nlohmann::ordered_json(nullptr);
+    return json(200, body);
+  }
+
+  std::vector<std::string> meshNames() {
+    std::vector<std::string> names;
+    if (mesh_ == nullptr) {
+      return names;
+    }
+    auto meshes = manager_.list(*mesh_, {});
+    if (meshes.ok()) {
+      for (const auto& m : meshes->items) {
+        names.push_back(m->meta.name);
+      }
+    }
+    return names;
+  }
+
+  // GET /mesh-insights: one MeshInsight per mesh (Kuma's resyncer, see insights.h).
+  Reply listMeshInsights(const httplib::Request& req) {
+    std::vector<nlohmann::ordered_json> all;
+    for (const std::string& mesh : meshNames()) {
+      auto insight = insights_.meshInsight(mesh);
+      if (insight.ok()) {
+        all.push_back(*std::move(insight));
+      }
+    }
+    return pageOf(req, std::move(all));
+  }
+
+  Reply getMeshInsight(const std::string& mesh) {
+    auto insight = insights_.meshInsight(mesh);
+    if (!insight.ok()) {
+      return error(errorFromStatus(insight.status(), "Could not retrieve a resource"));
+    }
+    return json(200, *insight);
+  }
+
+  // GET /meshes/{mesh}/service-insights (mesh empty: every mesh).
+  Reply listServiceInsights(const httplib::Request& req, const std::string& mesh) {
+    std::vector<nlohmann::ordered_json> all;
+    for (const std::string& m : mesh.empty() ? meshNames() : std::vector<std::string>{mesh}) {
+      auto services = insights_.serviceInsights(m);
+      if (!services.ok()) {
+        if (absl::IsNotFound(services.status())) {
+          continue;
+        }
+        return error(errorFromStatus(services.status(), "Could not retrieve resources"));
+      }
+      for (auto& s : *services) {
+        all.push_back(std::move(s));
+      }
+    }
+    return pageOf(req, std::move(all));
+  }
+
+  // The inspect routes under /meshes/{mesh}/{ws}/{name}/...; nullopt: not one of them.
+  std::optional<Reply> inspectRoute(const httplib::Request& req,
+                                    const std::vector<std::string>& seg,
+                                    const model::ResourceTypeDescriptor& d) {
+    const bool isGet = req.method == "GET" || req.method == "HEAD";
+    const std::string& mesh = seg[1];
+    const std::string& name = seg.size() > 3 ? seg[3] : "";
+    if (d.isPolicy && seg.size() == 6 && seg[4] == "_resources" && seg[5] == "dataplanes") {
+      return isGet ? matchingDataplanes(req, d, mesh, name) : methodNotAllowed();
+    }
+    if (d.isPolicy && d.policy.isTargetRef && seg.size() == 5 && seg[4] == "dataplanes" &&
+        options_.policySelects) {
+      return isGet ? policyDataplanes(req, d, mesh, name) : methodNotAllowed();
+    }
+    if (&d != dataplane_) {
+      return std::nullopt;
+    }
+    if (seg.size() == 5 && seg[4] == "policies" && options_.dataplanePolicies) {
+      return isGet ? matchedPolicies(req, mesh, name) : methodNotAllowed();
+    }
+    if (seg.size() == 5 && seg[4] == "_rules" && options_.dataplaneRules) {
+      return isGet ? dataplaneRules(req, mesh, name) : methodNotAllowed();
+    }
+    // Kuma's MeshService-only views (`_layout`, `_policies` and below).
+    const char* endpoint = nullptr;
+    if (seg.size() == 5 && (seg[4] == "_layout" || seg[4] == "_policies")) {
+      endpoint = seg[4] == "_layout" ? "_layout" : "_policies";
+    } else if (seg.size() == 7 && seg[4] == "_inbounds" && seg[6] == "_policies") {
+      endpoint = "_policies";
+    } else if (seg.size() == 7 && seg[4] == "_outbounds" &&
+               (seg[6] == "_policies" || seg[6] == "_routes")) {
+      endpoint = "_policies";
+    } else if (seg.size() == 9 && seg[4] == "_outbounds" && seg[6] == "_routes" &&
+               seg[8] == "_policies") {
+      endpoint = "_policies";
+    }
+    if (endpoint == nullptr) {
+      return std::nullopt;
+    }
+    return isGet ? meshServiceView(req, mesh, name, endpoint) : methodNotAllowed();
+  }
+
+  // GET /meshes/{mesh}/dataplanes/{name}/_rules: Kuma's rulesForResource.
+  Reply dataplaneRules(const httplib::Request& req, const std::string& mesh,
+                       const std::string& name) {
+    if (auto missing = requireMesh(mesh, dataplane_, req)) {
+      return *missing;
+    }
+    auto found = manager_.get(*dataplane_, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), "Could not retrieve Dataplane"));
+    }
+    auto body = options_.dataplaneRules(mesh, **found);
+    if (!body.ok()) {
+      if (absl::IsNotFound(body.status())) {
+        return error(makeError(404, "Failed to build Mesh context", "Not found"));
+      }
+      return error(
+          makeError(500, "Failed to build Mesh context", std::string(body.status().message())));
+    }
+    return json(200, *body);
+  }
+
+  // GET /meshes/{mesh}/{policyType}/{name}/dataplanes (Kuma's inspectPolicies, `kumactl inspect
+  // <policy> NAME`) for a targeted policy: every Dataplane it selects. An unknown policy selects
+  // nothing, as in Kuma.
+  Reply policyDataplanes(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+                         const std::string& mesh, const std::string& name) {
+    if (auto denied = authorize(req, d)) {
+      return *denied;
+    }
+    auto meshResource = manager_.get(*mesh_, {mesh, ""});
+    if (!meshResource.ok()) {
+      return error(errorFromStatus(meshResource.status(), "Could not list Dataplanes"));
+    }
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    auto policy = manager_.get(d, {name, mesh});
+    if (policy.ok()) {
+      store::ListOptions opts;
+      opts.mesh = mesh;
+      auto list = manager_.list(*dataplane_, opts);
+      if (!list.ok()) {
+        return error(errorFromStatus(list.status(), "Could not list Dataplanes"));
+      }
+      for (const auto& dp : list->items) {
+        if (!options_.policySelects(**policy, *dp)) {
+          continue;
+        }
+        nlohmann::ordered_json item;
+        item["kind"] = "SidecarDataplane";
+        item["dataplane"] = {{"mesh", dp->meta.mesh}, {"name", dp->meta.name}};
+        item["attachments"] = nlohmann::ordered_json::array({{{"type", "dataplane"}}});
+        items.push_back(std::move(item));
+      }
+    } else if (!absl::IsNotFound(policy.status())) {
+      return error(errorFromStatus(policy.status(), "Could not list Dataplanes"));
+    }
+    nlohmann::ordered_json body;
+    body["total"] = items.size();
+    body["items"] = std::move(items);
+    return json(200, body);
+  }
+
+  // GET /meshes/{mesh}/dataplanes/{name}/policies (`kumactl inspect dataplane --type=policies`).
+  Reply matchedPolicies(const httplib::Request& req, const std::string& mesh,
+                        const std::string& name) {
+    if (auto denied = authorize(req, *dataplane_)) {
+      return *denied;
+    }
+    if (auto m = manager_.get(*mesh_, {mesh, ""}); !m.ok()) {
+      return error(errorFromStatus(m.status(), "Could not build MeshContext"));
+    }
+    auto found = manager_.get(*dataplane_, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), "Could not get MatchedPolicies"));
+    }
+    auto body = options_.dataplanePolicies(mesh, **found);
+    if (!body.ok()) {
+      return error(errorFromStatus(body.status(), "Could not build MeshContext"));
+    }
+    return json(200, *body);
+  }
+
+  // `_layout`, `_policies`, `_inbounds/{kri}/_policies`, `_outbounds/{kri}/_policies|_routes`:
+  // Kuma computes them from MeshServices only, and answers 400 on a mesh without
+  // `meshServices.mode: Exclusive`. `_layout` checks the mode before the Dataplane.
+  Reply meshServiceView(const httplib::Request& req, const std::string& mesh,
+                        const std::string& name, const std::string& endpoint) {
+    if (auto missing = requireMesh(mesh, dataplane_, req)) {
+      return *missing;
+    }
+    auto meshResource = manager_.get(*mesh_, {mesh, ""});
+    if (!meshResource.ok()) {
+      return error(errorFromStatus(meshResource.status(), "Failed to retrieve Mesh"));
+    }
+    const auto* meshSpec = model::protoSpecOf<mesh::v1alpha1::Mesh>(**meshResource);
+    const bool exclusive =
+        meshSpec != nullptr &&
+        meshSpec->mesh_services().mode() == mesh::v1alpha1::Mesh_MeshServices_Mode_Exclusive;
+    auto notEnabled = [&] {
+      return error(makeError(400, "Bad Request",
+                             absl::StrCat("bad request: can't use ", endpoint,
+                                          " endpoint without meshService enabled")));
+    };
+    if (endpoint == "_layout" && !exclusive) {
+      return notEnabled();
+    }
+    auto found = manager_.get(*dataplane_, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), endpoint == "_layout"
+                                                       ? "Failed to retrieve Dataplane"
+                                                       : "Could not retrieve Dataplane"));
+    }
+    if (!exclusive) {
+      return notEnabled();
+    }
+    // MeshServices are not modelled by this control plane (docs/status.md).
+    return error(makeError(400, "Bad Request",
+                           absl::StrCat("bad request: ", endpoint,
+                                        " is not supported by this control plane: MeshService "
+                                        "resources are not implemented")));
+  }
+
+  // GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: the Dataplanes a policy
+  // selects (targetRef policies: their top-level targetRef; legacy ones: their selectors,
+  // sources and destinations), paginated like a list, each as a resource meta.
+  Reply matchingDataplanes(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+                           const std::string& mesh, const std::string& name) {
+    if (auto missing = requireMesh(mesh, &d, req)) {
+      return *missing;
+    }
+    auto q = parseListQuery(req);
+    if (!q.ok()) {
+      return error(errorFromStatus(q.status(), "Could not retrieve policy"));
+    }
+    auto policy = manager_.get(d, {name, mesh});
+    if (!policy.ok()) {
+      return error(errorFromStatus(policy.status(), "Could not retrieve policy"));
+    }
+    if (dataplane_ == nullptr) {
+      return pageNotFound();
+    }
+    model::ResourceConstSharedPtr selected = *policy;
+    std::function<bool(const model::Resource&)> selects;
+    if (d.policy.isTargetRef) {
+      if (!options_.policySelects) {
+        return pageNotFound();
+      }
+      selects = [this, selected](const model::Resource& dp) {
+        return options_.policySelects(*selected, dp);
+      };
+    } else {
+      selects = [selected](const model::Resource& dp) { return legacySelects(*selected, dp); };
+    }
+    store::ListOptions opts;
+    opts.mesh = mesh;
+    opts.nameContains = q->name;
+    opts.pageSize = q->size;
+    opts.offset = q->offset;
+    opts.predicate = selects;
+    auto list = manager_.list(*dataplane_, opts);
+    if (!list.ok()) {
+      return error(errorFromStatus(list.status(), "failed inspect"));
+    }
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (const auto& r : list->items) {
+      items.push_back(resourceMeta(*r));
+    }
+    nlohmann::ordered_json body;
+    body["items"] = std::move(items);
+    if (list->nextOffset.has_value()) {
+      body["next"] = nextLink(req, *list->nextOffset, q->size);
+    }
+    body["total"] = list->total;
+    return json(200, body);
+  }
+
+  // Kuma's Meta of an inspect answer.
+  static nlohmann::ordered_json resourceMeta(const model::Resource& r) {
+    nlohmann::ordered_json out;
+    nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : r.meta.labels) {
+      labels[k] = v;
+    }
+    out["labels"] = std::move(labels);
+    out["mesh"] = r.meta.mesh;
+    out["name"] = r.meta.name;
+    out["type"] = r.descriptor != nullptr ? r.descriptor->name : "";
+    return out;
+  }
+
+  // A legacy policy's selectors, sources or destinations select `dp` when one of its inbounds
+  // (or its gateway) carries every tag of one of them (`*` matches any value).
+  static bool legacySelects(const model::Resource& policy, const model::Resource& dp) {
+    if (policy.spec == nullptr) {
+      return false;
+    }
+    const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dp);
+    if (spec == nullptr) {
+      return false;
+    }
+    std::vector<std::map<std::string, std::string>> tagSets;
+    for (const auto& in : spec->networking().inbound()) {
+      tagSets.emplace_back(in.tags().begin(), in.tags().end());
+    }
+    if (spec->networking().has_gateway()) {
+      tagSets.emplace_back(spec->networking().gateway().tags().begin(),
+                           spec->networking().gateway().tags().end());
+    }
+    const nlohmann::ordered_json body = policy.spec->toJson();
+    for (const char* field : {"selectors", "sources", "destinations"}) {
+      auto it = body.find(field);
+      if (it == body.end() || !it->is_array()) {
+        continue;
+      }
+      for (const auto& selector : *it) {
+        auto match = selector.find("match");
+        if (match == selector.end() || !match->is_object()) {
+          continue;
+        }
+        for (const auto& tags : tagSets) {
+          bool all = true;
+          for (auto m = match->begin(); m != match->end() && all; ++m) {
+            auto t = tags.find(m.key());
+            all = t != tags.end() && m->is_string() &&
+                  (m->get<std::string>() == "*" || m->get<std::string>() == t->second);
+          }
+          if (all) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  // GET /_kri/{kri}: the resource a KRI names (Kuma's kri_endpoint.go). Resources of this zone
+  // are found by name; others would carry Kuma's KDS hash suffix, which no resource here has.
+  Reply byKri(const httplib::Request& req, const std::string& text) {
+    auto id = model::parseKri(text);
+    if (!id.ok()) {
+      return error(
+          makeError(400, "Bad Request", absl::StrCat("bad request: ", id.status().message())));
+    }
+    const model::ResourceTypeDescriptor* d = nullptr;
+    for (const model::ResourceTypeDescriptor* t : registry_.all()) {
+      if (!t->shortName.empty() && t->shortName == id->shortName) {
+        d = t;
+        break;
+      }
+    }
+    if (d == nullptr) {
+      return error(makeError(400, "Bad Request",
+                             absl::StrCat("bad request: unknown short name of resource type: ",
+                                          quoted(absl::string_view(id->shortName)))));
+    }
+    if (auto denied = authorize(req, *d)) {
+      return *denied;
+    }
+    if (id->zone != options_.zone) {
+      return error(makeError(404, "Could not retrieve a resource", "Not found"));
+    }
+    return getItem(req, *d, d->scope == model::Scope::Mesh ? id->mesh : "", id->name);
   }
 
   // 404 when the mesh of a mesh-scoped path does not exist (every verb).
@@ -829,6 +1260,7 @@ class ApiServer::Handlers {
   const ApiServerOptions& options_;
   manager::ResourceManager& manager_;
   const model::TypeRegistry& registry_;
+  Insights insights_;
   const model::ResourceTypeDescriptor* const dataplane_;
   const model::ResourceTypeDescriptor* const insight_;
   const model::ResourceTypeDescriptor* const mesh_;

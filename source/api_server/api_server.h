@@ -14,6 +14,7 @@
 #include "kuma/runtime/component.h"
 #include "nlohmann/json.hpp"
 #include "source/core/manager/resource_manager.h"
+#include "source/api_server/insights.h"
 #include "source/core/model/registry.h"
 
 namespace httplib {
@@ -72,6 +73,30 @@ struct ApiServerOptions {
   std::function<absl::StatusOr<std::string>(const std::string& mesh, const std::string& name,
                                             const std::string& path, const std::string& query)>
       envoyAdmin;
+  /**
+   * GET /meshes/{mesh}/dataplanes/{name}/_rules (Kuma's InspectRulesResponse) for `dataplane`,
+   * a Dataplane of mesh `mesh` the server already read. Errors answer 500. Unset: 404.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const model::Resource& dataplane)>
+      dataplaneRules;
+  /**
+   * GET /meshes/{mesh}/dataplanes/{name}/policies (Kuma's DataplaneInspectResponse) for
+   * `dataplane` of mesh `mesh`. NotFound: the mesh does not exist. Unset: 404.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const model::Resource& dataplane)>
+      dataplanePolicies;
+  /**
+   * GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: does the targeted `policy`
+   * select `dataplane`? Unset: only legacy (selector based) policies select anything.
+   */
+  std::function<bool(const model::Resource& policy, const model::Resource& dataplane)>
+      policySelects;
+  /** MeshInsight / ServiceInsight computation (`metrics.mesh`, `dnsServer`). */
+  InsightOptions insights;
+  /** This control plane's zone (`multizone.zone.name`): KRIs of this zone name local resources. */
+  std::string zone = "default";
   /**
    * POST /tokens/dataplane (spec §4.5), called with the request body and a check of the caller's
    * rights that the implementation runs once the body is valid (Kuma answers 400 before 403).

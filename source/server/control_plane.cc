@@ -27,6 +27,7 @@
 #include "source/common/status_macros.h"
 #include "source/xds/bootstrap/handler.h"
 #include "source/xds/envoy/redaction.h"
+#include "source/xds/inspect/policy_inspect.h"
 
 namespace kuma::server {
 namespace {
@@ -295,6 +296,40 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       KUMA_ASSIGN_OR_RETURN(auto generated, inspected->reconciler_->inspect(mesh, name, defaults));
       return xds::sync::xdsConfigJson(generated);
     };
+    // Inspect (`_rules`): the mesh's current context, matched as the generator matches.
+    api.dataplaneRules =
+        [inspected](const std::string& mesh,
+                    const model::Resource& dataplane) -> absl::StatusOr<nlohmann::ordered_json> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::UnavailableError("the xDS reconciler is not running");
+      }
+      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+      if (spec == nullptr) {
+        return absl::InternalError("the Dataplane has no spec");
+      }
+      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+      return xds::inspectRules(*context, dataplane, *spec);
+    };
+    api.dataplanePolicies =
+        [inspected](const std::string& mesh,
+                    const model::Resource& dataplane) -> absl::StatusOr<nlohmann::ordered_json> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::UnavailableError("the xDS reconciler is not running");
+      }
+      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+      if (spec == nullptr) {
+        return absl::InternalError("the Dataplane has no spec");
+      }
+      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+      return xds::inspectMatchedPolicies(*context, dataplane, *spec);
+    };
+    api.policySelects = [](const model::Resource& policy, const model::Resource& dataplane) {
+      return xds::policySelectsDataplane(policy, dataplane);
+    };
+    api.zone = cfg.multizone.zone.name;
+    api.insights.minResyncInterval = absl::FromChrono(cfg.metrics.mesh.minResyncInterval);
+    api.insights.dnsDomain = cfg.dnsServer.domain;
+    api.insights.vipPort = cfg.dnsServer.serviceVipPort;
     api.servedDataplaneConfig =
         [inspected](const std::string& mesh,
                     const std::string& name) -> absl::StatusOr<nlohmann::ordered_json> {

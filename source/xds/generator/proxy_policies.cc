@@ -7,16 +7,33 @@
 
 namespace kuma::xds {
 
-ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& dataplane,
-                             const mesh::v1alpha1::Dataplane& spec, const PolicyPluginList& plugins,
-                             const ProxyContext& proxyContext)
-    : context_(context) {
+policies::ProxyView proxyViewOf(const model::Resource& dataplane,
+                                const mesh::v1alpha1::Dataplane& spec) {
   policies::ProxyView proxy;
   proxy.name = dataplane.meta.name;
   proxy.labels = dataplane.meta.labels;
   for (const auto& inbound : spec.networking().inbound()) {
     proxy.inboundTags.emplace_back(inbound.tags().begin(), inbound.tags().end());
   }
+  return proxy;
+}
+
+std::vector<const PolicyEntry*> selectPolicies(const MeshContext& context, std::string_view type,
+                                               const policies::ProxyView& proxy) {
+  std::vector<const PolicyEntry*> out;
+  for (const PolicyEntry& e : context.policies(type)) {
+    if (policies::selectsProxy(e.targetRef, proxy)) {
+      out.push_back(&e);
+    }
+  }
+  return out;
+}
+
+ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& dataplane,
+                             const mesh::v1alpha1::Dataplane& spec, const PolicyPluginList& plugins,
+                             const ProxyContext& proxyContext)
+    : context_(context) {
+  const policies::ProxyView proxy = proxyViewOf(dataplane, spec);
   for (const PolicyPluginPtr& plugin : plugins) {
     selected_.push_back({plugin.get(), {}});
   }
@@ -26,11 +43,9 @@ ProxyPolicies::ProxyPolicies(const MeshContext& context, const model::Resource& 
                    });
   for (PluginSpecs& s : selected_) {
     absl::StrAppend(&signature_, std::string(s.plugin->policyType()), ":");
-    for (const PolicyEntry& e : context.policies(s.plugin->policyType())) {
-      if (policies::selectsProxy(e.targetRef, proxy)) {
-        s.specs.push_back(e.spec);
-        absl::StrAppend(&signature_, e.resource->meta.name, ",");
-      }
+    for (const PolicyEntry* e : selectPolicies(context, s.plugin->policyType(), proxy)) {
+      s.specs.push_back(e->spec);
+      absl::StrAppend(&signature_, e->resource->meta.name, ",");
     }
     absl::StrAppend(&signature_, s.plugin->signatureOf(proxyContext), ";");
   }

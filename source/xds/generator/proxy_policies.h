@@ -21,6 +21,7 @@
 #include "kuma/model/resource.h"
 #include "kuma/xds/policy_plugin.h"
 #include "nlohmann/json.hpp"
+#include "source/plugins/policies/core/rules.h"
 #include "source/xds/context/mesh_context.h"
 
 namespace kuma::xds {
@@ -81,6 +82,20 @@ class ProxyPolicies {
   std::vector<PluginSpecs> selected_;
   std::string signature_;
 };
+
+/**
+ * The view of `dataplane` that top-level targetRefs are matched against (its name, labels and the
+ * tags of every inbound); what ProxyPolicies selects with and what the inspect API reports.
+ */
+policies::ProxyView proxyViewOf(const model::Resource& dataplane,
+                                const mesh::v1alpha1::Dataplane& spec);
+
+/**
+ * The policies of `type` in `context` whose top-level targetRef selects `proxy`, in the mesh
+ * context's precedence order (the policy applied last comes last).
+ */
+std::vector<const PolicyEntry*> selectPolicies(const MeshContext& context, std::string_view type,
+                                               const policies::ProxyView& proxy);
 
 /** Calls `hook(plugin, conf)` for every entry of `confs` in order; stops at the first error. */
 template <class Hook>

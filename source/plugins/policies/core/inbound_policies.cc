@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "absl/strings/str_join.h"
 #include "api/mesh/v1alpha1/dataplane.pb.h"
@@ -219,27 +220,71 @@ std::vector<Subset> combinations(const Subset& tags, size_t& budget) {
 
 }  // namespace
 
-std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::json*>& specs) {
+std::vector<LegacyRule> legacyRules(const std::vector<LegacyRuleItem>& input, bool withNegations) {
   struct Item {
     Subset subset;
-    const nlohmann::json* conf = nullptr;
+    const LegacyRuleItem* item = nullptr;
   };
   std::vector<Item> items;
-  for (const nlohmann::json* spec : specs) {
-    const nlohmann::json* from = spec != nullptr ? member(*spec, "from") : nullptr;
-    if (from == nullptr || !from->is_array()) {
-      continue;
-    }
-    for (const nlohmann::json& item : *from) {
-      const nlohmann::json* ref = member(item, "targetRef");
-      std::optional<Subset> subset = asSubset(parseTargetRef(ref != nullptr ? *ref : nullptr));
-      if (subset && items.size() < kMaxLegacyItems) {
-        items.push_back({*std::move(subset), member(item, "default")});
-      }
+  for (const LegacyRuleItem& in : input) {
+    std::optional<Subset> subset = asSubset(in.targetRef);
+    if (subset && items.size() < kMaxLegacyItems) {
+      items.push_back({*std::move(subset), &in});
     }
   }
-  std::vector<LegacyFromRule> rules;
+  std::vector<LegacyRule> rules;
   if (items.empty()) {
+    return rules;
+  }
+  // Kuma's createRule: the merge of every item covering `ss`, with their origins.
+  auto createRule = [&](Subset ss) {
+    nlohmann::json merged = nlohmann::json::object();
+    std::vector<size_t> origins;
+    bool relevant = false;
+    for (const Item& item : items) {
+      if (isSubset(item.subset, ss)) {
+        relevant = true;
+        if (item.item->conf != nullptr) {
+          merged.merge_patch(*item.item->conf);
+        }
+        if (std::find(origins.begin(), origins.end(), item.item->origin) == origins.end()) {
+          origins.push_back(item.item->origin);
+        }
+      }
+    }
+    if (relevant) {
+      rules.push_back({std::move(ss), std::move(merged), std::move(origins)});
+    }
+  };
+  std::set<std::string> keys;
+  for (const Item& item : items) {
+    for (const SubsetTag& t : item.subset) {
+      keys.insert(t.key);
+    }
+  }
+  if (!withNegations && keys.size() <= 1) {
+    std::vector<Subset> distinct;
+    for (const Item& item : items) {
+      Subset sorted = item.subset;
+      std::sort(sorted.begin(), sorted.end(), [](const SubsetTag& a, const SubsetTag& b) {
+        return std::tie(a.key, a.value, a.negated) < std::tie(b.key, b.value, b.negated);
+      });
+      const bool seen = std::any_of(distinct.begin(), distinct.end(), [&](const Subset& d) {
+        return d.size() == sorted.size() &&
+               std::equal(d.begin(), d.end(), sorted.begin(), [](const auto& a, const auto& b) {
+                 return a.key == b.key && a.value == b.value && a.negated == b.negated;
+               });
+      });
+      if (!seen) {
+        distinct.push_back(std::move(sorted));
+      }
+    }
+    for (Subset& ss : distinct) {
+      createRule(std::move(ss));
+    }
+    std::stable_sort(rules.begin(), rules.end(), [](const LegacyRule& a, const LegacyRule& b) {
+      return a.subset.size() > b.subset.size();
+    });
     return rules;
   }
   const int n = static_cast<int>(items.size());
@@ -283,26 +328,34 @@ std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::js
       tags.push_back({k, v, false});
     }
     for (Subset& ss : combinations(tags, budget)) {
-      nlohmann::json merged = nlohmann::json::object();
-      bool relevant = false;
-      for (const Item& item : items) {
-        if (isSubset(item.subset, ss)) {
-          relevant = true;
-          if (item.conf != nullptr) {
-            merged.merge_patch(*item.conf);
-          }
-        }
-      }
-      if (relevant) {
-        rules.push_back({std::move(ss), std::move(merged)});
-      }
+      createRule(std::move(ss));
     }
   }
-  std::stable_sort(rules.begin(), rules.end(),
-                   [](const LegacyFromRule& a, const LegacyFromRule& b) {
-                     return numPositive(a.subset) > numPositive(b.subset);
-                   });
+  std::stable_sort(rules.begin(), rules.end(), [](const LegacyRule& a, const LegacyRule& b) {
+    return numPositive(a.subset) > numPositive(b.subset);
+  });
   return rules;
+}
+
+std::vector<LegacyFromRule> legacyFromRules(const std::vector<const nlohmann::json*>& specs) {
+  std::vector<LegacyRuleItem> items;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const nlohmann::json* spec = specs[i];
+    const nlohmann::json* from = spec != nullptr ? member(*spec, "from") : nullptr;
+    if (from == nullptr || !from->is_array()) {
+      continue;
+    }
+    for (const nlohmann::json& item : *from) {
+      const nlohmann::json* ref = member(item, "targetRef");
+      items.push_back(
+          {parseTargetRef(ref != nullptr ? *ref : nullptr), member(item, "default"), i});
+    }
+  }
+  std::vector<LegacyFromRule> out;
+  for (LegacyRule& rule : legacyRules(items, /*withNegations=*/true)) {
+    out.push_back({std::move(rule.subset), std::move(rule.conf)});
+  }
+  return out;
 }
 
 }  // namespace kuma::policies

@@ -16,6 +16,7 @@
 
 #include "kuma/xds/policy_plugin.h"
 #include "nlohmann/json.hpp"
+#include "source/plugins/policies/core/target_ref.h"
 
 namespace kuma::policies {
 
@@ -43,6 +44,31 @@ struct LegacyFromRule {
   std::vector<SubsetTag> subset;  // empty: every caller
   nlohmann::json conf;
 };
+
+/** One item of Kuma's legacy BuildRules: a `to[]` or `from[]` item. */
+struct LegacyRuleItem {
+  TargetRef targetRef;
+  const nlohmann::json* conf = nullptr;  // its `default` (may be null)
+  size_t origin = 0;                     // the caller's index of the policy it came from
+};
+
+/** A rule of Kuma's legacy BuildRules with the policies it was merged from. */
+struct LegacyRule {
+  std::vector<SubsetTag> subset;  // empty: everything
+  nlohmann::json conf;
+  /** `origin` of every item merged, first occurrence order, without duplicates. */
+  std::vector<size_t> origins;
+};
+
+/**
+ * Kuma's legacy BuildRules(items, withNegations) over `items` (precedence order; only the kinds
+ * Mesh, MeshSubset, MeshService and MeshServiceSubset count). Without negations and with at most
+ * one tag key, one rule per distinct subset (most tags first); otherwise the subsets are grouped
+ * into maximal cliques of intersecting subsets and every combination of a clique's tags (each key
+ * one of its values, or all of them negated) that some items cover gets the RFC 7396 merge of
+ * those items' `default`s, rules with more positive tags first. Bounded as legacyFromRules.
+ */
+std::vector<LegacyRule> legacyRules(const std::vector<LegacyRuleItem>& items, bool withNegations);
 
 /**
  * Kuma's legacy BuildRules(fromItems, withNegations = true) over the `from[]` items of `specs`

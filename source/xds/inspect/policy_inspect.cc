@@ -1,0 +1,403 @@
+#include "source/xds/inspect/policy_inspect.h"
+
+#include <algorithm>
+#include <map>
+#include <string_view>
+
+#include "source/core/model/proto_spec.h"
+#include "source/core/model/rest_codec.h"
+#include "source/plugins/policies/core/inbound_policies.h"
+#include "source/plugins/policies/core/policy.h"
+#include "source/plugins/policies/core/rules.h"
+#include "source/plugins/policies/core/schema_spec.h"
+#include "source/plugins/policies/meshhttproute/xds_configurer.h"
+#include "source/xds/generator/proxy_policies.h"
+
+namespace kuma::xds {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// nlohmann::json (sorted) to an ordered_json with the same (sorted) member order.
+Json ordered(const nlohmann::json& v) {
+  return Json::parse(v.dump());
+}
+
+bool isOldKind(std::string_view kind) {
+  return kind == "Mesh" || kind == "MeshSubset" || kind == "MeshService" ||
+         kind == "MeshServiceSubset";
+}
+
+Json originsJson(const std::vector<const PolicyEntry*>& entries,
+                 const std::vector<size_t>& origins) {
+  Json out = Json::array();
+  for (size_t i : origins) {
+    out.push_back(inspectMeta(*entries[i]->resource));
+  }
+  return out;
+}
+
+Json matchersJson(const std::vector<policies::SubsetTag>& subset) {
+  Json out = Json::array();
+  for (const auto& t : subset) {
+    out.push_back({{"key", t.key}, {"not", t.negated}, {"value", t.value}});
+  }
+  return out;
+}
+
+Json ruleOrigin(const PolicyEntry& entry, size_t ruleIndex) {
+  Json o;
+  o["resourceMeta"] = inspectMeta(*entry.resource);
+  o["ruleIndex"] = ruleIndex;
+  return o;
+}
+
+Json inboundJson(const mesh::v1alpha1::Dataplane_Networking_Inbound& inbound) {
+  Json out;
+  if (!inbound.name().empty()) {
+    out["name"] = inbound.name();
+  }
+  out["port"] = inbound.port();
+  Json tags = Json::object();
+  std::map<std::string, std::string> sorted(inbound.tags().begin(), inbound.tags().end());
+  for (const auto& [k, v] : sorted) {
+    tags[k] = v;
+  }
+  out["tags"] = std::move(tags);
+  return out;
+}
+
+// Kuma's inbound.CompareMatch: spiffeID matches first (Exact before Prefix), then SNI ones.
+int matchRank(const nlohmann::json* match) {
+  if (match == nullptr) {
+    return 0;
+  }
+  int rank = 0;
+  if (const nlohmann::json* spiffe = policies::member(*match, "spiffeID")) {
+    const nlohmann::json* type = policies::member(*spiffe, "type");
+    const std::string t = type != nullptr && type->is_string() ? type->get<std::string>() : "";
+    rank += 100 + (t == "Exact" ? 20 : t == "Prefix" ? 10 : 0);
+  }
+  if (policies::member(*match, "sni") != nullptr) {
+    rank += 1;
+  }
+  return rank;
+}
+
+}  // namespace
+
+const std::vector<std::string>& inspectedPolicyTypes() {
+  static const std::vector<std::string> kTypes = {"MeshHTTPRoute",
+                                                  "MeshTCPRoute",
+                                                  "MeshTLS",
+                                                  "MeshLoadBalancingStrategy",
+                                                  "MeshPassthrough",
+                                                  "MeshAccessLog",
+                                                  "MeshTrace",
+                                                  "MeshFaultInjection",
+                                                  "MeshRateLimit",
+                                                  "MeshTimeout",
+                                                  "MeshTrafficPermission",
+                                                  "MeshHealthCheck",
+                                                  "MeshCircuitBreaker",
+                                                  "MeshRetry",
+                                                  "MeshMetric",
+                                                  "MeshProxyPatch"};
+  return kTypes;
+}
+
+Json inspectMeta(const model::Resource& resource) {
+  Json out;
+  Json labels = Json::object();
+  for (const auto& [k, v] : resource.meta.labels) {
+    labels[k] = v;
+  }
+  out["labels"] = std::move(labels);
+  out["mesh"] = resource.meta.mesh;
+  out["name"] = resource.meta.name;
+  out["type"] = resource.descriptor != nullptr ? resource.descriptor->name : "";
+  return out;
+}
+
+Json inspectMatchedPolicies(const MeshContext& context, const model::Resource& dataplane,
+                            const mesh::v1alpha1::Dataplane& spec) {
+  const policies::ProxyView view = proxyViewOf(dataplane, spec);
+  std::map<std::string, Json> byType;  // Go's map order: sorted by type
+  for (const std::string& type : inspectedPolicyTypes()) {
+    Json list = Json::array();
+    for (const PolicyEntry* e : selectPolicies(context, type, view)) {
+      Json r = model::toRestJson(*e->resource);
+      r.erase("spec");
+      list.push_back(std::move(r));
+    }
+    if (!list.empty()) {
+      byType[type] = std::move(list);
+    }
+  }
+  Json matched = Json::object();
+  for (auto& [type, list] : byType) {
+    matched[type] = std::move(list);
+  }
+  Json item;
+  item["type"] = "dataplane";
+  item["matchedPolicies"] = std::move(matched);
+  Json out;
+  out["kind"] = "SidecarDataplane";
+  out["total"] = 1;
+  out["items"] = Json::array({std::move(item)});
+  return out;
+}
+
+bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane) {
+  const auto* spec = policies::schemaSpecOf(policy);
+  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+  if (spec == nullptr || dp == nullptr) {
+    return false;
+  }
+  const nlohmann::json* ref = policies::member(spec->spec(), "targetRef");
+  return policies::selectsProxy(policies::parseTargetRef(ref != nullptr ? *ref : nlohmann::json()),
+                                proxyViewOf(dataplane, *dp));
+}
+
+Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
+                  const mesh::v1alpha1::Dataplane& spec) {
+  const policies::ProxyView view = proxyViewOf(dataplane, spec);
+  ProxyContext proxy;
+  proxy.mesh = &context;
+  proxy.dataplane = &dataplane;
+  const bool exclusive =
+      context.mesh().mesh_services().mode() == mesh::v1alpha1::Mesh_MeshServices_Mode_Exclusive;
+  Json rules = Json::array();
+  std::map<std::string, nlohmann::json> httpMatches;  // by Kuma's HashMatches
+  for (const std::string& type : inspectedPolicyTypes()) {
+    const std::vector<const PolicyEntry*> entries = selectPolicies(context, type, view);
+    if (entries.empty()) {
+      continue;
+    }
+    std::vector<const nlohmann::json*> specs;
+    for (const PolicyEntry* e : entries) {
+      specs.push_back(e->spec);
+    }
+    const bool fromAsRules = entries.front()->resource->descriptor != nullptr &&
+                             entries.front()->resource->descriptor->policy.isFromAsRules;
+
+    // to[]: legacy rules over kuma.io/service subsets, and the items that target the Mesh.
+    std::vector<policies::LegacyRuleItem> toItems;
+    nlohmann::json meshConf = nlohmann::json::object();
+    Json meshOrigins = Json::array();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i]->targetRef.kind == "MeshHTTPRoute") {
+        continue;
+      }
+      const nlohmann::json* to = policies::member(*entries[i]->spec, "to");
+      if (to == nullptr || !to->is_array()) {
+        continue;
+      }
+      for (size_t j = 0; j < to->size(); ++j) {
+        const nlohmann::json& item = (*to)[j];
+        const nlohmann::json* ref = policies::member(item, "targetRef");
+        policies::TargetRef target = policies::parseTargetRef(ref != nullptr ? *ref : nullptr);
+        const nlohmann::json* conf = policies::member(item, "default");
+        if (type == "MeshTCPRoute") {
+          // Kuma's MeshTCPRoute To.GetDefault(): its first rule.
+          const nlohmann::json* rules = policies::member(item, "rules");
+          conf = rules != nullptr && rules->is_array() && !rules->empty() ? &(*rules)[0] : nullptr;
+        }
+        if (target.kind == "Mesh") {
+          if (conf != nullptr) {
+            meshConf.merge_patch(*conf);
+          }
+          meshOrigins.push_back(ruleOrigin(*entries[i], j));
+        }
+        if (isOldKind(target.kind)) {
+          toItems.push_back({std::move(target), conf, i});
+        }
+      }
+    }
+    // MeshHTTPRoute confs are Kuma's PolicyDefault: the route rules merged by matches
+    // (the plugin's combineRules), for the destination the subset names.
+    const bool httpRoute = type == "MeshHTTPRoute";
+    auto routeConf = [&](const std::vector<policies::SubsetTag>& subset) {
+      std::string service;
+      for (const auto& t : subset) {
+        if (t.key == "kuma.io/service" && !t.negated) {
+          service = t.value;
+        }
+      }
+      nlohmann::json conf = policies::meshhttproute::combineRules(specs, service);
+      if (const nlohmann::json* rules = policies::member(conf, "rules")) {
+        for (const nlohmann::json& rule : *rules) {
+          const nlohmann::json* matches = policies::member(rule, "matches");
+          const nlohmann::json m = matches != nullptr ? *matches : nlohmann::json::array();
+          httpMatches[policies::meshhttproute::hashMatches(m)] = m;
+        }
+      }
+      return conf;
+    };
+    if (httpRoute && !meshOrigins.empty()) {
+      meshConf = routeConf({});
+    }
+    Json toRules = Json::array();
+    if (!exclusive) {
+      for (policies::LegacyRule& rule : policies::legacyRules(toItems, false)) {
+        Json r;
+        r["conf"] = ordered(httpRoute ? routeConf(rule.subset) : rule.conf);
+        r["matchers"] = matchersJson(rule.subset);
+        r["origin"] = originsJson(entries, rule.origins);
+        toRules.push_back(std::move(r));
+      }
+    }
+    Json toResourceRules = Json::array();
+    if (!meshOrigins.empty()) {
+      Json meshMeta;
+      meshMeta["labels"] = Json::object();
+      meshMeta["mesh"] = "";
+      meshMeta["name"] = context.meshName();
+      meshMeta["type"] = "Mesh";
+      Json r;
+      r["conf"] = Json::array({ordered(meshConf)});
+      r["origin"] = std::move(meshOrigins);
+      r["resourceMeta"] = std::move(meshMeta);
+      r["resourceSectionName"] = "";
+      toResourceRules.push_back(std::move(r));
+    }
+
+    // Per inbound: legacy from[] rules and rules[] (from[] too for isFromAsRules types).
+    Json fromRules = Json::array();
+    Json inboundRules = Json::array();
+    std::vector<std::pair<uint32_t, int>> inbounds;  // port, index: sorted by port like Kuma
+    for (int i = 0; i < spec.networking().inbound_size(); ++i) {
+      inbounds.emplace_back(spec.networking().inbound(i).port(), i);
+    }
+    std::stable_sort(inbounds.begin(), inbounds.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [port, index] : inbounds) {
+      const auto& inbound = spec.networking().inbound(index);
+      std::vector<const nlohmann::json*> mine =
+          policies::specsForInbound(proxy, type, specs, index);
+      std::vector<const PolicyEntry*> mineEntries;
+      for (const nlohmann::json* s : mine) {
+        for (const PolicyEntry* e : entries) {
+          if (e->spec == s) {
+            mineEntries.push_back(e);
+            break;
+          }
+        }
+      }
+      std::vector<policies::LegacyRuleItem> fromItems;
+      struct InboundItem {
+        const PolicyEntry* entry;
+        size_t index;
+        const nlohmann::json* conf;
+        const nlohmann::json* match;
+      };
+      std::vector<InboundItem> inboundItems;
+      for (size_t i = 0; i < mineEntries.size(); ++i) {
+        const nlohmann::json& s = *mineEntries[i]->spec;
+        const nlohmann::json* from = policies::member(s, "from");
+        const nlohmann::json* rulesList = policies::member(s, "rules");
+        if (from != nullptr && from->is_array()) {
+          for (const nlohmann::json& item : *from) {
+            const nlohmann::json* ref = policies::member(item, "targetRef");
+            fromItems.push_back({policies::parseTargetRef(ref != nullptr ? *ref : nullptr),
+                                 policies::member(item, "default"), i});
+          }
+        }
+        if (rulesList != nullptr && rulesList->is_array() && !rulesList->empty()) {
+          for (size_t j = 0; j < rulesList->size(); ++j) {
+            const nlohmann::json& item = (*rulesList)[j];
+            const nlohmann::json* conf = policies::member(item, "default");
+            const nlohmann::json* matches = policies::member(item, "matches");
+            if (matches != nullptr && matches->is_array() && !matches->empty()) {
+              for (const nlohmann::json& m : *matches) {
+                inboundItems.push_back({mineEntries[i], j, conf, &m});
+              }
+            } else {
+              inboundItems.push_back({mineEntries[i], j, conf, nullptr});
+            }
+          }
+        } else if (fromAsRules && from != nullptr && from->is_array()) {
+          for (size_t j = 0; j < from->size(); ++j) {
+            inboundItems.push_back(
+                {mineEntries[i], j, policies::member((*from)[j], "default"), nullptr});
+          }
+        }
+      }
+      std::vector<policies::LegacyRule> legacy = policies::legacyRules(fromItems, true);
+      if (!legacy.empty()) {
+        Json list = Json::array();
+        for (policies::LegacyRule& rule : legacy) {
+          Json r;
+          r["conf"] = ordered(rule.conf);
+          r["matchers"] = matchersJson(rule.subset);
+          r["origin"] = originsJson(mineEntries, rule.origins);
+          list.push_back(std::move(r));
+        }
+        fromRules.push_back({{"inbound", inboundJson(inbound)}, {"rules", std::move(list)}});
+      }
+      if (!inboundItems.empty()) {
+        std::stable_sort(inboundItems.begin(), inboundItems.end(),
+                         [](const InboundItem& a, const InboundItem& b) {
+                           return matchRank(a.match) > matchRank(b.match);
+                         });
+        Json list = Json::array();
+        for (const InboundItem& item : inboundItems) {
+          Json r;
+          r["conf"] = Json::array({item.conf != nullptr ? ordered(*item.conf) : Json(nullptr)});
+          if (item.match != nullptr) {
+            r["match"] = ordered(*item.match);
+          }
+          r["origin"] = Json::array({ruleOrigin(*item.entry, item.index)});
+          list.push_back(std::move(r));
+        }
+        inboundRules.push_back({{"inbound", inboundJson(inbound)}, {"rules", std::move(list)}});
+      }
+    }
+
+    // Single-item policies: the merge of every selected policy's top-level `default`.
+    Json proxyRule;
+    {
+      nlohmann::json merged = nlohmann::json::object();
+      Json origin = Json::array();
+      for (const PolicyEntry* e : entries) {
+        const nlohmann::json* conf = policies::member(*e->spec, "default");
+        if (conf == nullptr) {
+          continue;
+        }
+        merged.merge_patch(*conf);
+        origin.push_back(inspectMeta(*e->resource));
+      }
+      if (!origin.empty()) {
+        proxyRule["conf"] = ordered(merged);
+        proxyRule["origin"] = std::move(origin);
+      }
+    }
+
+    if (proxyRule.is_null() && fromRules.empty() && toRules.empty() && toResourceRules.empty() &&
+        inboundRules.empty()) {
+      continue;
+    }
+    Json rule;
+    rule["fromRules"] = std::move(fromRules);
+    rule["inboundRules"] = std::move(inboundRules);
+    if (!proxyRule.is_null()) {
+      rule["proxyRule"] = std::move(proxyRule);
+    }
+    rule["toResourceRules"] = std::move(toResourceRules);
+    rule["toRules"] = std::move(toRules);
+    rule["type"] = type;
+    rule["warnings"] = Json::array();
+    rules.push_back(std::move(rule));
+  }
+  Json matches = Json::array();
+  for (const auto& [hash, match] : httpMatches) {
+    matches.push_back({{"hash", hash}, {"match", ordered(match)}});
+  }
+  Json out;
+  out["httpMatches"] = std::move(matches);
+  out["resource"] = inspectMeta(dataplane);
+  out["rules"] = std::move(rules);
+  return out;
+}
+
+}  // namespace kuma::xds

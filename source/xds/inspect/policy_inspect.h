@@ -1,0 +1,52 @@
+#pragma once
+
+// File: policy_inspect.h
+// Kuma's policy inspection of one proxy (the `_rules` API, Kuma's InspectRulesResponse): for
+// every policy type, in Kuma's plugin order, the policies of the mesh context that select the
+// Dataplane (selectPolicies, the generator's own matching) turned into Kuma's rule views:
+//   toRules          legacy `to[]` rules over subsets of kuma.io/service tags (BuildRules without
+//                    negations), each with its merged conf and origins;
+//   toResourceRules  `to[]` items that target real resources (here: the Mesh);
+//   fromRules        per inbound, legacy `from[]` rules (BuildRules with negations);
+//   inboundRules     per inbound, `rules[]` items (and `from[]` for isFromAsRules types);
+//   proxyRule        the merged top-level `default` of single-item policies.
+//
+//   nlohmann::ordered_json body = inspectRules(*context, *dataplane, *spec);
+
+#include <string>
+#include <vector>
+
+#include "api/mesh/v1alpha1/dataplane.pb.h"
+#include "kuma/model/resource.h"
+#include "nlohmann/json.hpp"
+#include "source/xds/context/mesh_context.h"
+
+namespace kuma::xds {
+
+/** Every targeted policy type in Kuma's plugin order (MeshHTTPRoute 100 … MeshProxyPatch 9999). */
+const std::vector<std::string>& inspectedPolicyTypes();
+
+/** Kuma's resource meta of an inspect answer: {labels, mesh, name, type}. */
+nlohmann::ordered_json inspectMeta(const model::Resource& resource);
+
+/**
+ * Kuma's InspectRulesResponse for `dataplane` (a Dataplane of the context's mesh):
+ * `{"httpMatches": [], "resource": meta, "rules": [...]}`; types without any rule are left out.
+ */
+nlohmann::ordered_json inspectRules(const MeshContext& context, const model::Resource& dataplane,
+                                    const mesh::v1alpha1::Dataplane& spec);
+
+/**
+ * Kuma's DataplaneInspectResponse of a sidecar (`/meshes/{mesh}/dataplanes/{name}/policies`,
+ * `kumactl inspect dataplane --type=policies`): `{"kind": "SidecarDataplane", "total": 1,
+ * "items": [{"type": "dataplane", "matchedPolicies": {<type>: [<resource without spec>]}}]}`,
+ * the targeted policies selecting the Dataplane per type, in precedence order.
+ */
+nlohmann::ordered_json inspectMatchedPolicies(const MeshContext& context,
+                                              const model::Resource& dataplane,
+                                              const mesh::v1alpha1::Dataplane& spec);
+
+/** Does the targeted policy `policy` (its top-level targetRef) select `dataplane`? */
+bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane);
+
+}  // namespace kuma::xds
