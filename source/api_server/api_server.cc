@@ -14,6 +14,7 @@
 #include "httplib.h"
 #include "source/api_server/auth.h"
 #include "source/api_server/errors.h"
+#include "source/common/go_quote.h"
 #include "source/common/http/bounded_server.h"
 #include "source/common/http/http_listener.h"
 #include "source/common/json_yaml.h"
@@ -100,34 +101,6 @@ std::string queryEscape(std::string_view s) {
       out += kHex[c & 15];
     }
   }
-  return out;
-}
-
-// Go's %q of a string: double quotes, with backslash escapes for quotes, backslashes and controls.
-std::string quoted(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
-  out += '"';
   return out;
 }
 
@@ -806,7 +779,7 @@ class ApiServer::Handlers {
     if (d == nullptr) {
       return error(makeError(400, "Bad Request",
                              absl::StrCat("bad request: unknown short name of resource type: ",
-                                          quoted(absl::string_view(id->shortName)))));
+                                          common::goQuote(id->shortName))));
     }
     if (auto denied = authorize(req, *d)) {
       return *denied;
@@ -1204,7 +1177,8 @@ class ApiServer::Handlers {
       // Kuma's InvalidResourceError: `invalid <Type> object: "<decoder error>"`.
       return error(makeError(
           400, "Bad Request",
-          absl::StrCat("invalid ", d.name, " object: ", quoted(parsed.status().message()))));
+          absl::StrCat("invalid ", d.name,
+                       " object: ", common::goQuote(std::string(parsed.status().message())))));
     }
     auto body = model::fromRestJson(d, *parsed);
     if (!body.ok()) {

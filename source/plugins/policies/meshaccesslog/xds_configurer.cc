@@ -17,6 +17,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "source/core/model/proto_spec.h"
+#include "source/common/go_quote.h"
 #include "source/plugins/policies/core/inbound_policies.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
@@ -58,41 +59,6 @@ constexpr char kTlsInspectorName[] = "envoy.filters.listener.tls_inspector";
 constexpr char kTlsInspectorType[] =
     "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
 
-// Go's strconv.Quote for the CEL string literals (printable ASCII kept, the rest escaped).
-std::string goQuote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\x";
-          out += hex[c >> 4];
-          out += hex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
-
 // Kuma's MatchToCEL: the conjunction of a rule match's spiffeID and SNI terms ("" for none).
 std::string matchToCel(const json* match) {
   if (match == nullptr || !match->is_object()) {
@@ -103,16 +69,17 @@ std::string matchToCel(const json* match) {
     const std::string type = spiffe->value("type", "");
     const std::string value = spiffe->value("value", "");
     if (type == "Exact") {
-      parts.push_back(absl::StrCat("connection.uri_san_peer_certificate == ", goQuote(value)));
-    } else if (type == "Prefix") {
       parts.push_back(
-          absl::StrCat("connection.uri_san_peer_certificate.startsWith(", goQuote(value), ")"));
+          absl::StrCat("connection.uri_san_peer_certificate == ", common::goQuote(value)));
+    } else if (type == "Prefix") {
+      parts.push_back(absl::StrCat("connection.uri_san_peer_certificate.startsWith(",
+                                   common::goQuote(value), ")"));
     }
   }
   if (const json* sni = member(*match, "sni"); sni != nullptr && sni->is_object()) {
     if (sni->value("type", "") == "Exact") {
-      parts.push_back(
-          absl::StrCat("connection.requested_server_name == ", goQuote(sni->value("value", ""))));
+      parts.push_back(absl::StrCat("connection.requested_server_name == ",
+                                   common::goQuote(sni->value("value", ""))));
     }
   }
   std::string out;
