@@ -13,60 +13,12 @@
 #include "nlohmann/json.hpp"
 #include "test/integration/kuma_cp_start.h"
 #include "test/integration/kuma_dp_start.h"
+#include "test/integration/recorded_answers.h"
 
 namespace kuma::test {
 namespace {
 
 using nlohmann::json;
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string testdata(const std::string& name) {
-  const char* dir = std::getenv("KUMA_INSPECT_TESTDATA");
-  EXPECT_NE(dir, nullptr);
-  return std::string(dir != nullptr ? dir : ".") + "/" + name;
-}
-
-struct Reply {
-  int status = 0;
-  std::string raw;
-};
-
-Reply call(uint16_t port, const std::string& method, const std::string& path,
-           const std::string& body = "") {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(std::chrono::seconds(10));
-  httplib::Result res =
-      method == "PUT" ? client.Put(path, body, "application/json") : client.Get(path);
-  Reply out;
-  if (!res) {
-    ADD_FAILURE() << method << " " << path << ": " << httplib::to_string(res.error());
-    return out;
-  }
-  out.status = res->status;
-  out.raw = res->body;
-  return out;
-}
-
-void dropTimes(json& v) {
-  if (v.is_object()) {
-    v.erase("creationTime");
-    v.erase("modificationTime");
-    v.erase("createdAt");
-    for (auto& [k, child] : v.items()) {
-      dropTimes(child);
-    }
-  } else if (v.is_array()) {
-    for (auto& child : v) {
-      dropTimes(child);
-    }
-  }
-}
 
 class InsightsApiTest : public ::testing::Test {
  protected:
@@ -78,7 +30,7 @@ class InsightsApiTest : public ::testing::Test {
     ASSERT_NE(cp_, nullptr);
     const json resources = json::parse(readFile(testdata("insights_resources.json")));
     for (const auto& r : resources) {
-      Reply reply = call(cp_->apiPort(), "PUT", r["path"], r["body"].dump());
+      RawReply reply = call(cp_->apiPort(), "PUT", r["path"], r["body"].dump());
       ASSERT_TRUE(reply.status == 200 || reply.status == 201) << r["path"] << ": " << reply.raw;
       if (r["body"]["name"] == "web-1") {
         webYaml_ = r["body"].dump();  // JSON is YAML
@@ -137,7 +89,7 @@ TEST_F(InsightsApiTest, AnswerAsKumaWithAConnectedProxy) {
     const int expectedStatus = expected.contains("status") && expected["status"].is_number()
                                    ? expected["status"].get<int>()
                                    : 200;
-    Reply reply = call(cp_->apiPort(), "GET", path);
+    RawReply reply = call(cp_->apiPort(), "GET", path);
     EXPECT_EQ(reply.status, expectedStatus) << reply.raw;
     json ours = json::parse(reply.raw, nullptr, false);
     ASSERT_FALSE(ours.is_discarded()) << reply.raw;

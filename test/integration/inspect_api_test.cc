@@ -12,60 +12,12 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "test/integration/kuma_cp_start.h"
+#include "test/integration/recorded_answers.h"
 
 namespace kuma::test {
 namespace {
 
 using nlohmann::json;
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string testdata(const std::string& name) {
-  const char* dir = std::getenv("KUMA_INSPECT_TESTDATA");
-  EXPECT_NE(dir, nullptr);
-  return std::string(dir != nullptr ? dir : ".") + "/" + name;
-}
-
-struct Reply {
-  int status = 0;
-  std::string raw;
-};
-
-Reply call(uint16_t port, const std::string& method, const std::string& path,
-           const std::string& body = "") {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(std::chrono::seconds(10));
-  httplib::Result res =
-      method == "PUT" ? client.Put(path, body, "application/json") : client.Get(path);
-  Reply out;
-  if (!res) {
-    ADD_FAILURE() << method << " " << path << ": " << httplib::to_string(res.error());
-    return out;
-  }
-  out.status = res->status;
-  out.raw = res->body;
-  return out;
-}
-
-// Drops the members that differ between any two control planes (times).
-void dropTimes(json& v) {
-  if (v.is_object()) {
-    v.erase("creationTime");
-    v.erase("modificationTime");
-    for (auto& [k, child] : v.items()) {
-      dropTimes(child);
-    }
-  } else if (v.is_array()) {
-    for (auto& child : v) {
-      dropTimes(child);
-    }
-  }
-}
 
 class InspectApiTest : public ::testing::Test {
  protected:
@@ -75,7 +27,7 @@ class InspectApiTest : public ::testing::Test {
     const json resources = json::parse(readFile(testdata("inspect_resources.json")));
     ASSERT_FALSE(resources.empty());
     for (const auto& r : resources) {
-      Reply reply = call(cp_->apiPort(), "PUT", r["path"], r["body"].dump());
+      RawReply reply = call(cp_->apiPort(), "PUT", r["path"], r["body"].dump());
       ASSERT_TRUE(reply.status == 200 || reply.status == 201) << r["path"] << ": " << reply.raw;
     }
   }
@@ -94,7 +46,7 @@ TEST_F(InspectApiTest, AnswersAsKuma) {
     const int expectedStatus = expected.contains("status") && expected["status"].is_number()
                                    ? expected["status"].get<int>()
                                    : 200;
-    Reply reply = call(cp_->apiPort(), "GET", path);
+    RawReply reply = call(cp_->apiPort(), "GET", path);
     EXPECT_EQ(reply.status, expectedStatus) << reply.raw;
     json ours = json::parse(reply.raw, nullptr, false);
     ASSERT_FALSE(ours.is_discarded()) << reply.raw;
@@ -124,7 +76,7 @@ TEST_F(InspectApiTest, HostileInspectPaths) {
         std::string("/meshes/default/meshtimeouts/mt-all/_resources/dataplanes?size=100000"),
         std::string("/meshes/default/meshtimeouts/mt-all/_resources/dataplanes?offset=-1")}) {
     SCOPED_TRACE(path.substr(0, 80));
-    Reply reply = call(cp_->apiPort(), "GET", path);
+    RawReply reply = call(cp_->apiPort(), "GET", path);
     EXPECT_GE(reply.status, 400);
     EXPECT_LT(reply.status, 500);
     json body = json::parse(reply.raw, nullptr, false);
@@ -133,7 +85,7 @@ TEST_F(InspectApiTest, HostileInspectPaths) {
     EXPECT_LT(reply.raw.size(), 20000u);
   }
   // Methods other than GET are refused.
-  Reply put = call(cp_->apiPort(), "PUT", "/meshes/default/dataplanes/web-1/_rules", "{}");
+  RawReply put = call(cp_->apiPort(), "PUT", "/meshes/default/dataplanes/web-1/_rules", "{}");
   EXPECT_EQ(put.status, 405);
 }
 

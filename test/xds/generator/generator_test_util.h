@@ -123,6 +123,17 @@ inline GeneratedResources generateProxy(const MeshContext& context, const std::s
   return out.ok() ? *std::move(out) : GeneratedResources{};
 }
 
+/** generateProxy() for `proxy` in the mesh context built from `yamls` (empty on error). */
+inline GeneratedResources generateFromYamls(const std::vector<std::string>& yamls,
+                                            const std::string& proxy, ProxyOptions options = {}) {
+  auto ctx = MeshContext::build(meshResources(yamls));
+  EXPECT_TRUE(ctx.ok()) << ctx.status();
+  if (!ctx.ok()) {
+    return {};
+  }
+  return generateProxy(**ctx, proxy, std::move(options));
+}
+
 template <typename T>
 T decode(const GeneratedResources& out, const std::string& typeUrl, const std::string& name) {
   T message;

@@ -83,14 +83,9 @@ GeneratedResources generateFor(const std::vector<std::string>& policies,
   - {port: 5432, tags: {kuma.io/service: db, kuma.io/protocol: tcp}}
 )")};
   yamls.insert(yamls.end(), policies.begin(), policies.end());
-  auto ctx = MeshContext::build(testing::meshResources(yamls));
-  EXPECT_TRUE(ctx.ok()) << ctx.status();
-  if (!ctx.ok()) {
-    return {};
-  }
   ProxyOptions options;
   options.workdir = workdir;
-  return testing::generateProxy(**ctx, "web", options);
+  return testing::generateFromYamls(yamls, "web", options);
 }
 
 // The listener `name` as JSON equals testdata/<golden>.golden.json (KUMA_UPDATE_GOLDEN=1 writes).

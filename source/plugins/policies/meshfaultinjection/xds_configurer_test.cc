@@ -93,12 +93,7 @@ GeneratedResources generateFor(const std::vector<std::string>& policies) {
   - {port: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: http}}
 )")};
   yamls.insert(yamls.end(), policies.begin(), policies.end());
-  auto ctx = MeshContext::build(testing::meshResources(yamls));
-  EXPECT_TRUE(ctx.ok()) << ctx.status();
-  if (!ctx.ok()) {
-    return {};
-  }
-  return testing::generateProxy(**ctx, "web");
+  return testing::generateFromYamls(yamls, "web");
 }
 
 // The listener `name` as JSON equals testdata/<golden>.golden.json (KUMA_UPDATE_GOLDEN=1 writes).

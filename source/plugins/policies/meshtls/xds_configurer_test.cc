@@ -68,14 +68,9 @@ GeneratedResources generateFor(const std::string& meshYaml,
   - {port: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: http}}
 )")};
   yamls.insert(yamls.end(), policies.begin(), policies.end());
-  auto ctx = MeshContext::build(testing::meshResources(yamls));
-  EXPECT_TRUE(ctx.ok()) << ctx.status();
-  if (!ctx.ok()) {
-    return {};
-  }
   ProxyOptions options;
   options.tls = testing::fakeTlsSecrets();
-  return testing::generateProxy(**ctx, "web", options);
+  return testing::generateFromYamls(yamls, "web", options);
 }
 
 // "raw_buffer", "tls", "tls+kuma" (the mTLS chain) or "mtls" (STRICT) per chain.

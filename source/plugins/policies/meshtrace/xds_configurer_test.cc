@@ -137,16 +137,9 @@ GeneratedResources generateWeb(const std::vector<std::string>& extra,
   - {port: 8080, tags: {kuma.io/service: backend, kuma.io/protocol: http}}
 )"));
   yamls.insert(yamls.end(), extra.begin(), extra.end());
-  auto ctx = MeshContext::build(testing::meshResources(yamls));
-  EXPECT_TRUE(ctx.ok()) << ctx.status();
-  if (!ctx.ok()) {
-    return {};
-  }
   ProxyOptions options;
   options.zone = "zone-1";
-  auto out = generate(**ctx, *testing::dataplaneOf(**ctx, "web"), testing::withPlugins(options));
-  EXPECT_TRUE(out.ok()) << out.status();
-  return out.ok() ? *std::move(out) : GeneratedResources{};
+  return testing::generateFromYamls(yamls, "web", options);
 }
 
 HttpConnectionManager hcmOf(const GeneratedResources& out, const std::string& listener) {
