@@ -296,33 +296,27 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       KUMA_ASSIGN_OR_RETURN(auto generated, inspected->reconciler_->inspect(mesh, name, defaults));
       return xds::sync::xdsConfigJson(generated);
     };
-    // Inspect (`_rules`): the mesh's current context, matched as the generator matches.
-    api.dataplaneRules =
-        [inspected](const std::string& mesh,
-                    const model::Resource& dataplane) -> absl::StatusOr<nlohmann::ordered_json> {
-      if (inspected->reconciler_ == nullptr) {
-        return absl::UnavailableError("the xDS reconciler is not running");
-      }
-      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
-      if (spec == nullptr) {
-        return absl::InternalError("the Dataplane has no spec");
-      }
-      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
-      return xds::inspectRules(*context, dataplane, *spec);
+    // Inspect (`_rules`, matched policies): the mesh's current context, matched as the
+    // generator matches.
+    using Inspect = nlohmann::ordered_json (*)(const xds::MeshContext&, const model::Resource&,
+                                               const mesh::v1alpha1::Dataplane&);
+    const auto inspectWith = [inspected](Inspect inspect) {
+      return [inspected, inspect](
+                 const std::string& mesh,
+                 const model::Resource& dataplane) -> absl::StatusOr<nlohmann::ordered_json> {
+        if (inspected->reconciler_ == nullptr) {
+          return absl::UnavailableError("the xDS reconciler is not running");
+        }
+        const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+        if (spec == nullptr) {
+          return absl::InternalError("the Dataplane has no spec");
+        }
+        KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+        return inspect(*context, dataplane, *spec);
+      };
     };
-    api.dataplanePolicies =
-        [inspected](const std::string& mesh,
-                    const model::Resource& dataplane) -> absl::StatusOr<nlohmann::ordered_json> {
-      if (inspected->reconciler_ == nullptr) {
-        return absl::UnavailableError("the xDS reconciler is not running");
-      }
-      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
-      if (spec == nullptr) {
-        return absl::InternalError("the Dataplane has no spec");
-      }
-      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
-      return xds::inspectMatchedPolicies(*context, dataplane, *spec);
-    };
+    api.dataplaneRules = inspectWith(&xds::inspectRules);
+    api.dataplanePolicies = inspectWith(&xds::inspectMatchedPolicies);
     api.policySelects = [](const model::Resource& policy, const model::Resource& dataplane) {
       return xds::policySelectsDataplane(policy, dataplane);
     };
