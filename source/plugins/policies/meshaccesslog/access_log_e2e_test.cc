@@ -141,6 +141,22 @@ class MeshAccessLogE2eTest : public XdsEnvoyTest {
     ASSERT_NO_FATAL_FAILURE(expectKumaDpReady(backend_, *cp_));
   }
 
+  // web-1: the proxy under test, in front of the `web` app, with an outbound to backend.
+  void startWeb(const std::string& dir, uint16_t appPort) {
+    outbound_ = freePort();
+    adminPort_ = freePort();
+    web_ = startKumaDp(
+        *cp_, envoy_, dir, "web-1",
+        "type: Dataplane\nmesh: default\nname: web-1\nnetworking:\n  address: 127.0.0.1\n"
+        "  admin:\n    port: " +
+            std::to_string(adminPort_) + "\n  inbound:\n  - port: " + std::to_string(freePort()) +
+            "\n    servicePort: " + std::to_string(appPort) +
+            "\n    tags:\n      kuma.io/service: web\n      kuma.io/protocol: http\n"
+            "  outbound:\n  - port: " +
+            std::to_string(outbound_) + "\n    tags:\n      kuma.io/service: backend\n");
+    ASSERT_NO_FATAL_FAILURE(expectKumaDpReady(web_, *cp_));
+  }
+
   KumaDpProcess backend_;
   KumaDpProcess web_;
   uint16_t outbound_ = 0;
@@ -172,19 +188,8 @@ TEST_F(MeshAccessLogE2eTest, FileAndTcpBackendsWriteKumaFormattedLines) {
             {"key": "code", "value": "%RESPONSE_CODE%"}]}}}]}}]}})"));
 
   App webApp("web");
-  outbound_ = freePort();
-  const std::string yaml =
-      "type: Dataplane\nmesh: default\nname: web-1\nnetworking:\n"
-      "  address: 127.0.0.1\n  admin:\n    port: " +
-      std::to_string(adminPort_ = freePort()) +
-      "\n  inbound:\n  - port: " + std::to_string(freePort()) +
-      "\n    servicePort: " + std::to_string(webApp.port()) +
-      "\n    tags:\n      kuma.io/service: web\n      kuma.io/protocol: "
-      "http\n  outbound:\n  - port: " +
-      std::to_string(outbound_) + "\n    tags:\n      kuma.io/service: backend\n";
   ASSERT_NO_FATAL_FAILURE(startBackend(dir, backend.port()));
-  web_ = startKumaDp(*cp_, envoy_, dir, "web-1", yaml);
-  ASSERT_NO_FATAL_FAILURE(expectKumaDpReady(web_, *cp_));
+  ASSERT_NO_FATAL_FAILURE(startWeb(dir, webApp.port()));
   // kuma-dp's FIFO, where kuma-cp pointed the Tcp backends.
   struct stat st {};
   ASSERT_EQ(stat((web_.workDir + "/kuma-al-web-1-default.sock").c_str(), &st), 0);
@@ -238,19 +243,8 @@ TEST_F(MeshAccessLogE2eTest, TcpDestinationDownUpDownUp) {
           "format": {"type": "Plain", "plain": "%REQ(:PATH)%"}}}]}}]}})"));
 
   App webApp("web");
-  outbound_ = freePort();
-  const std::string yaml =
-      "type: Dataplane\nmesh: default\nname: web-1\nnetworking:\n"
-      "  address: 127.0.0.1\n  admin:\n    port: " +
-      std::to_string(adminPort_ = freePort()) +
-      "\n  inbound:\n  - port: " + std::to_string(freePort()) +
-      "\n    servicePort: " + std::to_string(webApp.port()) +
-      "\n    tags:\n      kuma.io/service: web\n      kuma.io/protocol: "
-      "http\n  outbound:\n  - port: " +
-      std::to_string(outbound_) + "\n    tags:\n      kuma.io/service: backend\n";
   ASSERT_NO_FATAL_FAILURE(startBackend(dir, backend.port()));
-  web_ = startKumaDp(*cp_, envoy_, dir, "web-1", yaml);
-  ASSERT_NO_FATAL_FAILURE(expectKumaDpReady(web_, *cp_));
+  ASSERT_NO_FATAL_FAILURE(startWeb(dir, webApp.port()));
   ASSERT_TRUE(eventually([&] { return callBackend().has_value(); }, 30s)) << diagnostics();
 
   // Nobody listens: the line is dropped (kuma-dp logs it), kuma-dp keeps running.
