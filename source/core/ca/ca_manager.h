@@ -67,9 +67,6 @@ class CaManagers {
   std::map<std::string, CaManagerPtr> managers_;
 };
 
-/** The enabled backend of `mesh` (`mtls.enabledBackend`), or nullptr when mTLS is off. */
-const Backend* enabledBackend(const mesh::v1alpha1::Mesh& mesh);
-
 /**
  * Lifetime of identity certificates of `backend`: `dpCert.rotation.expiration`, default 24h
  * (also for "0" and unparsable text, which validation rejects anyway).

@@ -223,6 +223,18 @@ bool meshMtlsEnabled(const Mesh& mesh) {
   return mesh.has_mtls() && !mesh.mtls().enabled_backend().empty();
 }
 
+const mesh::v1alpha1::CertificateAuthorityBackend* enabledCaBackend(const Mesh& mesh) {
+  if (!meshMtlsEnabled(mesh)) {
+    return nullptr;
+  }
+  for (const auto& backend : mesh.mtls().backends()) {
+    if (backend.name() == mesh.mtls().enabled_backend()) {
+      return &backend;
+    }
+  }
+  return nullptr;
+}
+
 void validateMesh(const Mesh& mesh, std::string_view meshName, ValidationError& errors) {
   if (mesh.has_mtls()) {
     validateMtls(mesh.mtls(), meshName, errors);

@@ -54,4 +54,8 @@ std::optional<mesh::v1alpha1::Mesh> meshWithDefaults(const mesh::v1alpha1::Mesh&
 /** True when the Mesh has mTLS enabled (`mtls.enabledBackend` set). */
 bool meshMtlsEnabled(const mesh::v1alpha1::Mesh& mesh);
 
+/** The enabled CA backend of `mesh` (`mtls.enabledBackend`), or nullptr when mTLS is off. */
+const mesh::v1alpha1::CertificateAuthorityBackend* enabledCaBackend(
+    const mesh::v1alpha1::Mesh& mesh);
+
 }  // namespace kuma::resources

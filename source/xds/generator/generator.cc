@@ -1,3 +1,4 @@
+#include "source/core/resources/mesh.h"
 #include "source/xds/generator/generator.h"
 
 #include <algorithm>
@@ -178,16 +179,13 @@ uint32_t adminPortOf(const Dataplane& spec, const ProxyOptions& options) {
 enum class MtlsMode { kOff, kStrict, kPermissive };
 
 MtlsMode mtlsMode(const mesh::v1alpha1::Mesh& mesh) {
-  if (!mesh.has_mtls() || mesh.mtls().enabled_backend().empty()) {
+  // (Validation makes `enabledBackend` name a backend.)
+  const CertificateAuthorityBackend* backend = resources::enabledCaBackend(mesh);
+  if (backend == nullptr) {
     return MtlsMode::kOff;
   }
-  for (const auto& backend : mesh.mtls().backends()) {
-    if (backend.name() == mesh.mtls().enabled_backend()) {
-      return backend.mode() == CertificateAuthorityBackend::PERMISSIVE ? MtlsMode::kPermissive
-                                                                       : MtlsMode::kStrict;
-    }
-  }
-  return MtlsMode::kOff;  // validation makes enabledBackend name a backend
+  return backend->mode() == CertificateAuthorityBackend::PERMISSIVE ? MtlsMode::kPermissive
+                                                                    : MtlsMode::kStrict;
 }
 
 // SDS over the ADS stream.

@@ -1,3 +1,4 @@
+#include "source/core/resources/mesh.h"
 #include "source/xds/secrets/dataplane_secrets.h"
 
 #include "absl/strings/str_cat.h"
@@ -62,7 +63,7 @@ std::shared_ptr<DataplaneSecrets::Entry> DataplaneSecrets::entry(const std::stri
 absl::StatusOr<ProxyTlsSecretsConstSharedPtr> DataplaneSecrets::get(
     const std::string& meshName, const mesh::v1alpha1::Mesh& mesh,
     const model::Resource& dataplane) {
-  const ca::Backend* backend = ca::enabledBackend(mesh);
+  const ca::Backend* backend = resources::enabledCaBackend(mesh);
   if (backend == nullptr) {
     forget(meshName, dataplane.meta.name);
     return nullptr;

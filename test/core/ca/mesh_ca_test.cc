@@ -1,6 +1,7 @@
 // The CA backends on the Mesh write path (spec §3.4, §8.1): builtin Secrets appear on Mesh
 // create/update, provided CAs are validated like the spec (400 with field paths).
 
+#include "source/core/resources/mesh.h"
 #include "source/core/ca/mesh_ca.h"
 
 #include <cstdio>
@@ -255,14 +256,14 @@ TEST(IdentityLifetime, DefaultsAndRotationExpiration) {
   EXPECT_EQ(identityLifetime(backend), absl::Hours(24));
 }
 
-TEST(EnabledBackend, OnlyWhenNamed) {
+TEST(EnabledCaBackend, OnlyWhenNamed) {
   mesh::v1alpha1::Mesh mesh;
-  EXPECT_EQ(enabledBackend(mesh), nullptr);
+  EXPECT_EQ(resources::enabledCaBackend(mesh), nullptr);
   auto* b = mesh.mutable_mtls()->add_backends();
   b->set_name("ca-1");
-  EXPECT_EQ(enabledBackend(mesh), nullptr);
+  EXPECT_EQ(resources::enabledCaBackend(mesh), nullptr);
   mesh.mutable_mtls()->set_enabled_backend("ca-1");
-  EXPECT_EQ(enabledBackend(mesh), b);
+  EXPECT_EQ(resources::enabledCaBackend(mesh), b);
 }
 
 }  // namespace

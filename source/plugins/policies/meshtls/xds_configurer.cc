@@ -6,6 +6,7 @@
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "source/core/model/proto_spec.h"
+#include "source/core/resources/mesh.h"
 #include "source/plugins/policies/core/inbound_policies.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
@@ -45,19 +46,6 @@ void setCiphers(const json& ciphers, tls_v3::TlsParameters& params) {
       params.add_cipher_suites(c.get<std::string>());
     }
   }
-}
-
-// The mesh's enabled CA backend, or nullptr without mTLS.
-const CertificateAuthorityBackend* enabledBackend(const mesh::v1alpha1::Mesh& mesh) {
-  if (!mesh.has_mtls() || mesh.mtls().enabled_backend().empty()) {
-    return nullptr;
-  }
-  for (const auto& backend : mesh.mtls().backends()) {
-    if (backend.name() == mesh.mtls().enabled_backend()) {
-      return &backend;
-    }
-  }
-  return nullptr;
 }
 
 // Kuma's getMeshTLSMode (without workload identities): the conf's mode, else the backend's.
@@ -146,7 +134,8 @@ std::optional<json> XdsConfigurer::destinationConf(const std::vector<const json*
 absl::Status XdsConfigurer::configureOutboundResources(const json& conf,
                                                        const xds::OutboundTarget& target,
                                                        xds::OutboundResources& resources) const {
-  if (conf.is_null() || target.mesh == nullptr || enabledBackend(target.mesh->mesh()) == nullptr) {
+  if (conf.is_null() || target.mesh == nullptr ||
+      resources::enabledCaBackend(target.mesh->mesh()) == nullptr) {
     return absl::OkStatus();
   }
   for (auto& cluster : resources.clusters) {
@@ -165,7 +154,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   if (specs.empty() || proxy.inbounds == nullptr || proxy.mesh == nullptr) {
     return absl::OkStatus();
   }
-  const CertificateAuthorityBackend* backend = enabledBackend(proxy.mesh->mesh());
+  const CertificateAuthorityBackend* backend = resources::enabledCaBackend(proxy.mesh->mesh());
   if (backend == nullptr) {
     return absl::OkStatus();  // Kuma: MeshTLS needs mTLS
   }
