@@ -23,12 +23,8 @@ class MeshTlsE2e : public XdsEnvoyTest {
 
   // One request through web's outbound on a new connection: backend's answer?
   bool meshRequest() const {
-    httplib::Client c("127.0.0.1", webOutbound_);
-    c.set_keep_alive(false);
-    c.set_connection_timeout(1s);
-    c.set_read_timeout(2s);
-    auto res = c.Get("/", {{"connection", "close"}});
-    return res && res->status == 200 && res->body == "hello from backend";
+    const Answer answer = getFresh(webOutbound_);
+    return answer.status == 200 && answer.body == "hello from backend";
   }
 
   uint16_t backendInbound_ = 0;
