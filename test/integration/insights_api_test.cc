@@ -1,9 +1,9 @@
 // End to end through the real kuma-cp binary and a connected kuma-dp + Envoy: MeshInsight,
 // ServiceInsight and GlobalInsight (`kumactl inspect meshes|services`, the GUI's home page). The
 // expected answers in testdata/inspect/insight_*.json and global_insight.json were recorded from
-// Kuma 2.14.3 (/work/oracle/bin/kuma-cp, memory store, Universal) after the PUTs of
-// testdata/inspect/insights_resources.json with Dataplane web-1 connected (kuma-dp 2.14.3 and
-// the pinned Envoy). Compared as parsed JSON; times are not compared.
+// Kuma 2.14.3 ($ORACLE/bin/kuma-cp, built as docs/conformance.md says, memory store, Universal)
+// after the PUTs of testdata/inspect/insights_resources.json with Dataplane web-1 connected
+// (kuma-dp 2.14.3 and the pinned Envoy). Compared as parsed JSON; times are not compared.
 #include <cstdlib>
 #include <fstream>
 #include <sstream>

@@ -1,8 +1,9 @@
 // End to end through the real kuma-cp binary: Kuma 2.14's inspect API. The expected answers in
-// testdata/inspect/ were recorded from Kuma 2.14.3 (/work/oracle/bin/kuma-cp, memory store,
-// Universal) after the same PUTs (testdata/inspect/inspect_resources.json, in order): `paths.txt`
-// names each answer file and the request that produced it. Compared as parsed JSON (member order
-// aside), status code included; creation and modification times are not compared.
+// testdata/inspect/ were recorded from Kuma 2.14.3 ($ORACLE/bin/kuma-cp, built as
+// docs/conformance.md says, memory store, Universal) after the same PUTs
+// (testdata/inspect/inspect_resources.json, in order): `paths.txt` names each answer file and the
+// request that produced it. Compared as parsed JSON (member order aside), status code included;
+// creation and modification times are not compared.
 #include <cstdlib>
 #include <fstream>
 #include <sstream>

@@ -2,7 +2,7 @@
 // - the conformance cases meshtrace-zipkin, -otel and -datadog generated for their proxy `web`,
 //   the HCM `tracing` of every listener and the whole `meshtrace:*` collector cluster compared
 //   with Kuma 2.14.3's values, cut out of the oracle's dumps by
-//     tools/conformance/extract_golden.py /work/oracle/dumps/meshtrace-<case>.json
+//     tools/conformance/extract_golden.py $ORACLE/dumps/meshtrace-<case>.json
 //       --hcm-keys tracing --cluster-keys ALL --cluster-prefix meshtrace:
 //   into testdata/conformance-meshtrace-<case>.xds.json;
 // - a MeshOpenTelemetryBackend referenced by labels (gRPC and http: the HTTP service and its
