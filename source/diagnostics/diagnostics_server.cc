@@ -147,8 +147,11 @@ absl::Status DiagnosticsServer::start() {
         }
         return httplib::Server::HandlerResponse::Unhandled;
       }));
+  // The request line is logged before the response is written (httplib's post-routing hook), not
+  // after it (its logger): a client that has its answer knows the line is already out, so a
+  // level change it makes next cannot decide whether that line is written.
   auto log = logging::logger("diagnostics");
-  server_->set_logger([log](const httplib::Request& req, const httplib::Response& res) {
+  server_->set_post_routing_handler([log](const httplib::Request& req, httplib::Response& res) {
     log->debug("{} {} {}", req.method, req.target, res.status);
   });
   server_->set_read_timeout(1, 0);
