@@ -896,6 +896,9 @@ class ApiServer::Handlers {
   Reply resources() {
     nlohmann::ordered_json items = nlohmann::ordered_json::array();
     for (const model::ResourceTypeDescriptor* d : registry_.all()) {  // sorted by name
+      if (d->wsPath.empty()) {
+        continue;  // Config: not part of the API
+      }
       nlohmann::ordered_json item;
       item["includeInFederation"] = d->includeInFederation && !d->readOnly;
       item["name"] = d->name;

@@ -19,6 +19,7 @@
 #include "source/core/tokens/dataplane_token.h"
 #include "source/diagnostics/diagnostics_server.h"
 #include "source/core/resources/mesh.h"
+#include "source/core/resources/system_types.h"
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/plugins/resources/postgres/migrations.h"
@@ -54,6 +55,51 @@ std::string uuid() {
   const std::string h = randomHex(32);
   return absl::StrCat(h.substr(0, 8), "-", h.substr(8, 4), "-4", h.substr(13, 3), "-a",
                       h.substr(17, 3), "-", h.substr(20, 12));
+}
+
+/**
+ * Kuma's Config `kuma-cluster-id`: a UUID created by the first start and read by every later one
+ * (and by every instance on the same database), so the index's `clusterId` and the metrics'
+ * `cluster_id` survive restarts. Falls back to a fresh UUID (logged) when the store fails.
+ */
+std::string persistentClusterId(store::ResourceStore& store, const model::TypeRegistry& registry) {
+  constexpr char kName[] = "kuma-cluster-id";
+  const model::ResourceTypeDescriptor* type = registry.byName(resources::kConfigType);
+  absl::Status failure = absl::NotFoundError("no Config type");
+  for (int attempt = 0; type != nullptr && attempt < 2; ++attempt) {
+    auto existing = store.get(*type, {kName, ""});
+    if (existing.ok()) {
+      const auto* spec = model::protoSpecOf<system::v1alpha1::Config>(**existing);
+      if (spec != nullptr && !spec->config().empty()) {
+        return spec->config();
+      }
+      failure = absl::InvalidArgumentError("the stored cluster id is empty");
+      break;
+    }
+    if (!absl::IsNotFound(existing.status())) {
+      failure = existing.status();
+      break;
+    }
+    system::v1alpha1::Config config;
+    config.set_config(uuid());
+    model::Resource resource;
+    resource.descriptor = type;
+    resource.meta.name = kName;
+    resource.spec = resources::makeConfigSpec(config);
+    auto created = store.create(std::move(resource), {});
+    if (created.ok()) {
+      logging::logger("cluster-id")->info("created cluster ID {}", config.config());
+      return config.config();
+    }
+    failure = created.status();
+    if (!absl::IsAlreadyExists(failure)) {
+      break;  // AlreadyExists: another instance was first, read its id
+    }
+  }
+  logging::logger("cluster-id")
+      ->warn("could not read or store the cluster ID ({}); using a new one",
+             std::string(failure.message()));
+  return uuid();
 }
 
 uint16_t port(uint32_t p) {
@@ -279,7 +325,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
         absl::StrCat("kuma-cpp/", version::kBuildVersion, " (", version::kGitCommit, ")");
     api.hostname = hostname();
     api.instanceId = instanceId;
-    api.clusterId = uuid();
+    api.clusterId = persistentClusterId(*cp->timedStore_, registry);
     api.configJson = [config] { return config::toJson(*config); };
     // Inspect (`_config`): generated on demand by the reconciler, created below.
     ControlPlane* inspected = cp.get();
@@ -394,6 +440,10 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   cp->secrets_ = std::make_unique<xds::DataplaneSecrets>(*cp->cas_);
   reconcilerOptions.secrets = cp->secrets_.get();
   reconcilerOptions.envoyAdminTls = cp->envoyAdminTls_.get();
+  // The meshes' VIPs persist as Kuma's Config `kuma-<mesh>-dns-vips`; the leader writes them.
+  cp->vips_ = std::make_unique<xds::VipPersistence>(*cp->timedStore_, registry,
+                                                    [state = cp.get()] { return state->leader(); });
+  reconcilerOptions.vipPersistence = cp->vips_.get();
   cp->reconciler_ = std::make_unique<xds::sync::Reconciler>(
       cp->cacheProbe_->front(*cp->cachedStore_), registry, *cp->snapshots_, reconcilerOptions);
   xds::sync::DataplaneCallbacksOptions callbacksOptions;

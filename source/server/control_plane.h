@@ -25,6 +25,7 @@
 #include "source/plugins/resources/postgres/postgres_store.h"
 #include "source/server/leader_gate.h"
 #include "source/xds/cache/snapshot_cache.h"
+#include "source/xds/context/vip_persistence.h"
 #include "source/xds/server/ads_server.h"
 #include "source/xds/sync/composite_callbacks.h"
 #include "source/xds/sync/dataplane_callbacks.h"
@@ -90,6 +91,7 @@ class ControlPlane {
   std::unique_ptr<xds::DataplaneSecrets> secrets_;
   std::unique_ptr<xds::EnvoyAdminTls> envoyAdminTls_;
   std::unique_ptr<envoy_admin::EnvoyAdminClient> envoyAdminClient_;
+  std::unique_ptr<xds::VipPersistence> vips_;  // outlives the reconciler that uses it
   std::unique_ptr<xds::sync::Reconciler> reconciler_;
   std::unique_ptr<xds::sync::DataplaneCallbacks> xdsCallbacks_;
   std::unique_ptr<xds::sync::InsightTracker> insights_;

@@ -1,5 +1,6 @@
 // End to end with store.type postgres: the real kuma-cp binary against a throwaway PostgreSQL
-// (test/test_common/postgres_server.h). Boot gate and `migrate up`, persistence across restarts,
+// (test/test_common/postgres_server.h). Boot gate and `migrate up`, persistence across restarts
+// (resources, the meshes' VIPs and the cluster id),
 // the pool cap under 200 concurrent REST writers (seen from pg_stat_activity), the connection
 // timeout against a listener that never answers, two instances on one database (events, leader
 // election, takeover) and a database outage under load with a real Envoy connected.
@@ -203,6 +204,108 @@ TEST(PostgresE2e, BootGateMigrateUpAndDataSurvivesRestart) {
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_THAT((*rows)[0], HasSubstr("42s"));
+}
+
+nlohmann::json serviceDataplane(const std::string& name, const std::string& service,
+                                const std::string& address) {
+  return {{"type", "Dataplane"},
+          {"mesh", "default"},
+          {"name", name},
+          {"networking",
+           {{"address", address},
+            {"inbound", {{{"port", 8080}, {"tags", {{"kuma.io/service", service}}}}}}}}};
+}
+
+/** The text of the Config row `name`, as Kuma stores it (spec column `{"config": "..."}`). */
+std::string configRow(const std::string& db, const std::string& name) {
+  auto rows = server->superuserQuery(
+      "SELECT spec FROM resources WHERE type = 'Config' AND mesh = '' AND name = '" + name + "'",
+      db);
+  if (!rows.ok() || rows->size() != 1) {
+    return "";
+  }
+  auto spec = nlohmann::json::parse((*rows)[0], nullptr, false);
+  return spec.is_object() ? spec.value("config", std::string()) : "";
+}
+
+// Kuma keeps a mesh's VIPs in Config `kuma-<mesh>-dns-vips` and the cluster id in Config
+// `kuma-cluster-id` (spec §7.3.1, §12): after a restart a service that joined later keeps its
+// VIP, although a fresh allocation (sorted by name) would hand it another one, so every proxy
+// keeps its outbound listeners and DNS answers; the index reports the same clusterId.
+TEST(PostgresE2e, VipsAndClusterIdSurviveRestart) {
+  const std::string db = "vips";
+  auto env = freshDatabase(db);
+  migrate(env);
+  std::string clusterId;
+  const nlohmann::json client = {
+      {"type", "Dataplane"},
+      {"mesh", "default"},
+      {"name", "client-1"},
+      {"networking",
+       {{"address", "10.0.0.5"},
+        {"inbound", {{{"port", 8080}, {"tags", {{"kuma.io/service", "zclient"}}}}}},
+        {"transparentProxying",
+         {{"redirectPortInbound", 15006},
+          {"redirectPortOutbound", 15001},
+          {"reachableServices", {"api", "web"}}}}}}};
+  const auto configOf = [](httplib::Client& c) {
+    auto r = c.Get("/meshes/default/dataplanes/client-1/_config");
+    return r && r->status == 200 ? r->body : std::string();
+  };
+  {
+    auto cp = startCp(env);
+    ASSERT_TRUE(cp);
+    ASSERT_TRUE(waitForDefaultMesh(*cp)) << cp->output();
+    auto c = api(*cp);
+    auto index = c.Get("/");
+    ASSERT_TRUE(index);
+    clusterId = nlohmann::json::parse(index->body).value("clusterId", "");
+    ASSERT_FALSE(clusterId.empty());
+    EXPECT_EQ(configRow(db, "kuma-cluster-id"), clusterId);
+    // web and the client first: web takes 240.0.0.0 ...
+    for (const auto& dp : {serviceDataplane("web-1", "web", "10.0.0.1"), client}) {
+      auto put = c.Put("/meshes/default/dataplanes/" + dp["name"].get<std::string>(), dp.dump(),
+                       "application/json");
+      ASSERT_TRUE(put);
+      ASSERT_EQ(put->status, 201) << put->body;
+    }
+    ASSERT_TRUE(eventually([&] { return configOf(c).find("240.0.0.0") != std::string::npos; },
+                           std::chrono::seconds(10)));
+    // ... api joins later and takes the next free address, although it sorts first.
+    auto put = c.Put("/meshes/default/dataplanes/api-1",
+                     serviceDataplane("api-1", "api", "10.0.0.2").dump(), "application/json");
+    ASSERT_TRUE(put);
+    ASSERT_EQ(put->status, 201) << put->body;
+    ASSERT_TRUE(
+        eventually([&] { return configOf(c).find("outbound:240.0.0.2:80") != std::string::npos; },
+                   std::chrono::seconds(10)))
+        << configOf(c);
+    EXPECT_TRUE(eventually(
+        [&] {
+          return configRow(db, "kuma-default-dns-vips").find(R"("0:api":{"address":"240.0.0.2")") !=
+                 std::string::npos;
+        },
+        std::chrono::seconds(10)))
+        << configRow(db, "kuma-default-dns-vips");
+    EXPECT_EQ(cp->stop(SIGTERM, std::chrono::seconds(15)), 0) << cp->output();
+  }
+  const std::string stored = configRow(db, "kuma-default-dns-vips");
+  EXPECT_NE(stored.find(R"("0:web":{"address":"240.0.0.0","outbounds":[{"Port":0,"TagSet":)"
+                        R"({"kuma.io/service":"web"},"Origin":"service"}]})"),
+            std::string::npos)
+      << stored;
+
+  auto cp = startCp(env);
+  ASSERT_TRUE(cp);
+  auto c = api(*cp);
+  ASSERT_TRUE(eventually([&] { return !configOf(c).empty(); }, std::chrono::seconds(10)));
+  const std::string after = configOf(c);
+  EXPECT_NE(after.find("outbound:240.0.0.2:80"), std::string::npos) << after;
+  EXPECT_NE(after.find("outbound:240.0.0.0:80"), std::string::npos) << after;
+  EXPECT_EQ(configRow(db, "kuma-default-dns-vips"), stored);
+  auto index = c.Get("/");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(nlohmann::json::parse(index->body).value("clusterId", ""), clusterId);
 }
 
 TEST(PostgresE2e, PoolLimitHoldsUnder200ConcurrentWriters) {

@@ -15,7 +15,9 @@ void TypeRegistry::add(ResourceTypeDescriptor descriptor) {
     }
   };
   check(byName_.emplace(d->name, d).second, "name");
-  check(byPath_.emplace(d->wsPath, d).second, "path");
+  if (!d->wsPath.empty()) {  // a type without a REST path (Config) is found by name only
+    check(byPath_.emplace(d->wsPath, d).second, "path");
+  }
   for (const auto& alias : d->wsAliases) {
     check(byPath_.emplace(alias, d).second, "alias");
   }

@@ -14,6 +14,7 @@
 #include "source/core/resources/dataplane.h"
 #include "source/core/resources/mesh.h"
 #include "source/core/resources/policies.h"
+#include "source/core/resources/system_types.h"
 
 namespace kuma::resources {
 namespace {
@@ -73,6 +74,10 @@ model::SpecConstSharedPtr makeMeshSpec(v1::Mesh mesh) {
 }
 model::SpecConstSharedPtr makeSecretSpec(v1::Secret secret) {
   return std::make_shared<const ProtoSpec<v1::Secret>>(std::move(secret));
+}
+
+model::SpecConstSharedPtr makeConfigSpec(system::v1alpha1::Config config) {
+  return std::make_shared<const ProtoSpec<system::v1alpha1::Config>>(std::move(config));
 }
 
 void registerMeshTypes(model::TypeRegistry& registry) {
@@ -148,6 +153,13 @@ void registerMeshTypes(model::TypeRegistry& registry) {
         kExternalServiceType, "external-services", "External Service", "External Services",
         &validateExternalService);
     d.includeInFederation = true;
+    registry.add(std::move(d));
+  }
+  {
+    // Kuma's system Config: no REST path, no kumactl argument; visible only in the store.
+    ResourceTypeDescriptor d =
+        protoType<system::v1alpha1::Config>(kConfigType, "", "Config", "Configs", nullptr);
+    d.scope = Scope::Global;
     registry.add(std::move(d));
   }
   registry.add(legacyPolicy<v1::TrafficPermission>(kTrafficPermissionType, "traffic-permissions",

@@ -10,6 +10,7 @@
 #include "kuma/xds/snapshot.h"
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
+#include "source/xds/context/vip_persistence.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/redaction.h"
 
@@ -189,8 +190,17 @@ ReconcilerStats Reconciler::stats() const {
 
 void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
   const model::ResourceTypeDescriptor* type = event.resourceType;
-  // Insights are written by the control plane itself and are not inputs of any config.
+  // Insights are written by the control plane itself and are not inputs of any config; nor
+  // are the persisted VIPs, which only seed a mesh's first build.
   if (type == nullptr || type->name == "DataplaneInsight") {
+    return;
+  }
+  if (type->name == "Config") {
+    if (event.type == store::EventType::Delete && options_.vipPersistence != nullptr) {
+      if (std::string mesh = meshOfVipConfig(event.key.name); !mesh.empty()) {
+        options_.vipPersistence->forget(mesh);
+      }
+    }
     return;
   }
   absl::MutexLock lock(&mu_);
@@ -573,10 +583,12 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
   }
   if (previous != nullptr) {
     resources->vipView = previous->vipAllocation();  // VIPs stay where they are (§7.3.1)
+  } else if (options_.vipPersistence != nullptr) {
+    resources->vipView = options_.vipPersistence->load(mesh);  // ... across restarts too
   }
   resources->vipCidr = options_.vipCidr;
   auto built = MeshContext::build(std::move(*resources), previous.get());
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   MeshEntry& entry = meshes_[mesh];
   if (!built.ok()) {
     entry.dirty = true;
@@ -593,7 +605,12 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     enqueueAffected(entry, entry.context.get(), **built);
     entry.context = *built;
   }
-  return entry.context;
+  MeshContextConstSharedPtr current = entry.context;
+  lock.Release();
+  if (options_.vipPersistence != nullptr) {
+    options_.vipPersistence->save(current);  // written later by the persistence's thread
+  }
+  return current;
 }
 
 void Reconciler::reconcile(const std::string& nodeId) {

@@ -39,6 +39,10 @@
 #include "source/xds/secrets/dataplane_secrets.h"
 #include "source/xds/secrets/envoy_admin_tls.h"
 
+namespace kuma::xds {
+class VipPersistence;
+}  // namespace kuma::xds
+
 namespace kuma::xds::sync {
 
 /** How a reconcile pass ended (Kuma's `xds_generation` result, or `xds_generation_errors`). */
@@ -83,6 +87,12 @@ struct ReconcilerOptions {
    * policies::makeXdsPolicyPlugins()). nullptr: none.
    */
   PolicyPluginListConstSharedPtr plugins = nullptr;
+  /**
+   * Optional: the meshes' persisted VIPs (Config `kuma-<mesh>-dns-vips`). Read before a mesh's
+   * first context build, so VIPs stay where they were before a restart; given every new context
+   * to write a moved allocation. Must outlive the reconciler.
+   */
+  VipPersistence* vipPersistence = nullptr;
 };
 
 /**
