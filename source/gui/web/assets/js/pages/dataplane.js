@@ -47,7 +47,7 @@ function overview(o) {
     h('h2', 'Outbounds'), table(['Address', 'To'], outbound, { empty: 'No outbounds declared (transparent proxying or reachable services).', id: 'dp-outbounds' }),
     h('h2', 'xDS subscriptions'), table(['Control plane', 'Connected', 'Disconnected', 'Responses sent', 'Rejected'],
       subs.slice(-5).reverse().map((s) => [s.controlPlaneInstanceId || '—', formatTime(s.connectTime), formatTime(s.disconnectTime),
-        String(s.status?.total?.responsesSent ?? '—'), String(s.status?.total?.responsesRejected ?? '—')]), { empty: 'Never connected.' }),
+        String(s.status?.total?.responsesSent ?? (s.status ? 0 : '—')), String(s.status?.total?.responsesRejected ?? (s.status ? 0 : '—'))]), { empty: 'Never connected.' }),
   ];
 }
 
