@@ -145,7 +145,6 @@ def start_kuma_cp(work, extra_env=None):
         "KUMA_BOOTSTRAP_SERVER_PARAMS_READINESS_PORT": str(ports["readiness"]),
         "KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE": "none", "KUMA_DP_SERVER_AUTHN_ZONE_PROXY_TYPE": "none",
         "KUMA_DEFAULTS_SKIP_MESH_CREATION": "true", "KUMA_REPORTS_ENABLED": "false",
-        "KUMA_METRICS_DATAPLANE_IDLE_TIMEOUT": "10s",
     }
     env.update(extra_env or {})
     os.makedirs(work, exist_ok=True)
