@@ -26,6 +26,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tools", "conformance"))
+
+import conformance  # noqa: E402  (the parity harness's process and polling helpers)
 
 
 def selenium_python():
@@ -86,47 +89,11 @@ def http(method, url, body=None, headers=None, timeout=10):
 
 
 def wait_until(condition, timeout=TIMEOUT, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = condition()
-        if v:
-            return v
-        time.sleep(interval)
-    return None
+    return conformance.wait_until(condition, timeout, interval)
 
 
-class Process:
-    """A child in its own process group (kuma-dp's Envoy too), ended by the group id."""
-
-    def __init__(self, argv, env, log_path):
-        self.log_path = log_path
-        self.log = open(log_path, "wb")
-        self.popen = subprocess.Popen(argv, env={**os.environ, **env}, stdout=self.log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def stop(self):
-        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.popen.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.log.close()
-
-    def tail(self, n=30):
-        with open(self.log_path, errors="replace") as f:
-            return "".join(f.readlines()[-n:])
+# A child in its own process group (kuma-dp's Envoy too), ended by the group id.
+Process = conformance.Process
 
 
 def start_kuma_cp(work, extra_env=None):

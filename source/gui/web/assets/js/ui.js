@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the pages. Data from the API only ever goes into text nodes and
 // attributes (never innerHTML), so names and configs cannot inject markup.
 import { ApiError } from './api.js';
-import { base } from './router.js';
+import { base, setQuery } from './router.js';
 
 /** h('div.card', {title: 'x'}, child, 'text', [more]) */
 export function h(tag, attrs, ...children) {
@@ -162,4 +162,14 @@ export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
+}
+
+/** The offset of a paged list, from the page's query (`?offset=`). */
+export const offsetOf = (query) => Math.max(0, Number(query.get('offset')) || 0);
+
+/** Previous/next buttons of a paged list: they change `?offset=` (the page re-reads). */
+export function pager(el, offset, size, nextOffset, idPrefix) {
+  return fill(el,
+    h('button', { id: idPrefix && `${idPrefix}-prev`, disabled: offset === 0, onclick: () => setQuery({ offset: Math.max(0, offset - size) || '' }) }, '← Previous'),
+    h('button', { id: idPrefix && `${idPrefix}-next`, disabled: nextOffset === null, onclick: () => setQuery({ offset: nextOffset }) }, 'Next →'));
 }

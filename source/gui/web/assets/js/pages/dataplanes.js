@@ -3,7 +3,7 @@
 // status filter), which the page says.
 import { getPage, seg } from '../api.js';
 import { setQuery } from '../router.js';
-import { h, link, table, tags, errorBox, fill, meshNav, crumbs, dataplaneStatus, statusBadge, formatTime, relative } from '../ui.js';
+import { h, link, table, tags, errorBox, fill, meshNav, crumbs, dataplaneStatus, statusBadge, formatTime, relative, offsetOf, pager } from '../ui.js';
 
 export const name = 'data-planes';
 
@@ -40,7 +40,7 @@ export function row(mesh, o) {
 export function page({ params, query, signal }) {
   const mesh = params.mesh;
   const f = { name: query.get('name') || '', tag: query.get('tag') || '', status: query.get('status') || '' };
-  const offset = Math.max(0, Number(query.get('offset')) || 0);
+  const offset = offsetOf(query);
 
   const nameIn = h('input', { id: 'filter-name', type: 'search', placeholder: 'web-1', value: f.name });
   const tagIn = h('input', { id: 'filter-tag', type: 'search', placeholder: 'kuma.io/service:web', value: f.tag });
@@ -56,9 +56,9 @@ export function page({ params, query, signal }) {
   statusIn.addEventListener('change', apply);
   const summary = h('p.muted', { id: 'dp-summary' });
   const list = h('div', { id: 'dp-list' });
-  const pager = h('div.pager');
+  const pagerEl = h('div.pager');
   const el = h('section', crumbs(link('/', 'Meshes'), link(`/meshes/${seg(mesh)}`, mesh), 'Data plane proxies'),
-    h('h1', 'Data plane proxies'), meshNav(mesh, 'data-planes'), form, summary, list, pager);
+    h('h1', 'Data plane proxies'), meshNav(mesh, 'data-planes'), form, summary, list, pagerEl);
 
   async function refresh() {
     let p;
@@ -70,7 +70,7 @@ export function page({ params, query, signal }) {
       if (e.name === 'AbortError') throw e;
       fill(list, errorBox(e, 'Could not list the data plane proxies'));
       fill(summary);
-      fill(pager);
+      fill(pagerEl);
       return;
     }
     const rows = p.items.map((o) => row(mesh, o)).filter((r) => !f.status || r.status === f.status);
@@ -81,9 +81,7 @@ export function page({ params, query, signal }) {
       f.status ? ` · status filter “${f.status}” applies to this page` : '');
     fill(list, table(['Name', 'Status', 'Services', 'Address', 'kuma-dp', 'Envoy', 'Certificate expires', 'Connected'],
       rows.map((r) => r.cells), { empty: 'No proxies on this page match.', id: 'dp-table' }));
-    fill(pager,
-      h('button', { id: 'dp-prev', disabled: offset === 0, onclick: () => setQuery({ offset: Math.max(0, offset - PAGE_SIZE) || '' }) }, '← Previous'),
-      h('button', { id: 'dp-next', disabled: p.nextOffset === null, onclick: () => setQuery({ offset: p.nextOffset }) }, 'Next →'));
+    pager(pagerEl, offset, PAGE_SIZE, p.nextOffset, 'dp');
   }
   return { el, refresh };
 }

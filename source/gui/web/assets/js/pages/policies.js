@@ -1,8 +1,7 @@
 // Policies of a mesh: every policy type the control plane knows (`/_resources`, else `/policies`)
 // and, for the chosen type, its policies one page at a time.
 import { getJson, getPage, seg } from '../api.js';
-import { setQuery } from '../router.js';
-import { h, link, table, badge, errorBox, fill, meshNav, crumbs, formatTime } from '../ui.js';
+import { h, link, table, badge, errorBox, fill, meshNav, crumbs, formatTime, offsetOf, pager } from '../ui.js';
 
 export const name = 'policies';
 
@@ -30,13 +29,13 @@ function describeTarget(spec) {
 export function page({ params, query, signal }) {
   const mesh = params.mesh;
   const typePath = params.type || '';
-  const offset = Math.max(0, Number(query.get('offset')) || 0);
+  const offset = offsetOf(query);
   const typesEl = h('div', { id: 'policy-types' });
   const listEl = h('div', { id: 'policy-list' });
-  const pager = h('div.pager');
+  const pagerEl = h('div.pager');
   const el = h('section', crumbs(link('/', 'Meshes'), link(`/meshes/${seg(mesh)}`, mesh), 'Policies'),
     h('h1', 'Policies'), meshNav(mesh, 'policies'), h('div.grid2', { style: 'grid-template-columns: 280px 1fr' },
-      h('div', h('h2', 'Types'), typesEl), h('div', listEl, pager)));
+      h('div', h('h2', 'Types'), typesEl), h('div', listEl, pagerEl)));
   let types = null;
 
   async function refresh() {
@@ -83,9 +82,7 @@ export function page({ params, query, signal }) {
         link(`/meshes/${seg(mesh)}/policies/${seg(type.path)}/${seg(r.name)}`, r.name), describeTarget(r.spec || r), formatTime(r.modificationTime),
       ]), { empty: `No ${type.name} in this mesh.`, id: 'policy-table' }),
       h('p.muted', p.total ? `${offset + 1}–${offset + p.items.length} of ${p.total}` : ''));
-    fill(pager,
-      h('button', { disabled: offset === 0, onclick: () => setQuery({ offset: Math.max(0, offset - PAGE_SIZE) || '' }) }, '← Previous'),
-      h('button', { disabled: p.nextOffset === null, onclick: () => setQuery({ offset: p.nextOffset }) }, 'Next →'));
+    pager(pagerEl, offset, PAGE_SIZE, p.nextOffset);
   }
   return { el, refresh };
 }

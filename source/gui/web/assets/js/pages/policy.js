@@ -1,7 +1,6 @@
 // One policy: its YAML and the proxies it selects (`…/{type}/{name}/_resources/dataplanes`).
 import { getJson, getPage, seg } from '../api.js';
-import { setQuery } from '../router.js';
-import { h, link, table, errorBox, unsupported, fill, meshNav, crumbs, toYaml, code } from '../ui.js';
+import { h, link, table, errorBox, unsupported, fill, meshNav, crumbs, toYaml, code, offsetOf, pager } from '../ui.js';
 
 export const name = 'policy';
 
@@ -9,14 +8,14 @@ const PAGE_SIZE = 50;
 
 export function page({ params, query, signal }) {
   const { mesh, type, name: policyName } = params;
-  const offset = Math.max(0, Number(query.get('offset')) || 0);
+  const offset = offsetOf(query);
   const yamlEl = h('div', { id: 'policy-yaml' });
   const dpsEl = h('div', { id: 'policy-dataplanes' });
-  const pager = h('div.pager');
+  const pagerEl = h('div.pager');
   const el = h('section', crumbs(link('/', 'Meshes'), link(`/meshes/${seg(mesh)}`, mesh), link(`/meshes/${seg(mesh)}/policies`, 'Policies'),
     link(`/meshes/${seg(mesh)}/policies/${seg(type)}`, type), policyName),
   h('h1', policyName), meshNav(mesh, 'policies'),
-  h('div.grid2', h('div', h('h2', 'YAML'), yamlEl), h('div', h('h2', 'Selected data plane proxies'), dpsEl, pager)));
+  h('div.grid2', h('div', h('h2', 'YAML'), yamlEl), h('div', h('h2', 'Selected data plane proxies'), dpsEl, pagerEl)));
   const path = `/meshes/${seg(mesh)}/${seg(type)}/${seg(policyName)}`;
 
   async function refresh() {
@@ -31,9 +30,7 @@ export function page({ params, query, signal }) {
       fill(dpsEl, table(['Proxy'], p.items.map((d) => [link(`/meshes/${seg(d.mesh || mesh)}/data-planes/${seg(d.name)}`, d.name)]),
         { empty: 'This policy selects no proxy.', id: 'policy-dp-table' }),
       h('p.muted', p.total ? `${offset + 1}–${offset + p.items.length} of ${p.total}` : ''));
-      fill(pager,
-        h('button', { disabled: offset === 0, onclick: () => setQuery({ offset: Math.max(0, offset - PAGE_SIZE) || '' }) }, '← Previous'),
-        h('button', { disabled: p.nextOffset === null, onclick: () => setQuery({ offset: p.nextOffset }) }, 'Next →'));
+      pager(pagerEl, offset, PAGE_SIZE, p.nextOffset);
     } else {
       fill(dpsEl, unsupported(dps.reason, 'The proxies this policy selects'));
     }

@@ -1,7 +1,6 @@
 // Services of a mesh, from the service insights, one page at a time.
 import { getPage, seg } from '../api.js';
-import { setQuery } from '../router.js';
-import { h, link, table, badge, errorBox, fill, meshNav, crumbs } from '../ui.js';
+import { h, link, table, badge, errorBox, fill, meshNav, crumbs, offsetOf, pager } from '../ui.js';
 
 export const name = 'services';
 
@@ -11,12 +10,12 @@ const statusKind = (s) => (s === 'online' ? 'online' : s === 'offline' ? 'offlin
 
 export function page({ params, query, signal }) {
   const mesh = params.mesh;
-  const offset = Math.max(0, Number(query.get('offset')) || 0);
+  const offset = offsetOf(query);
   const list = h('div', { id: 'svc-list' });
-  const pager = h('div.pager');
+  const pagerEl = h('div.pager');
   const summary = h('p.muted');
   const el = h('section', crumbs(link('/', 'Meshes'), link(`/meshes/${seg(mesh)}`, mesh), 'Services'),
-    h('h1', 'Services'), meshNav(mesh, 'services'), summary, list, pager);
+    h('h1', 'Services'), meshNav(mesh, 'services'), summary, list, pagerEl);
 
   async function refresh() {
     let p;
@@ -38,9 +37,7 @@ export function page({ params, query, signal }) {
         s.addressPort || '—',
       ];
     }), { empty: 'No services in this mesh.', id: 'svc-table' }));
-    fill(pager,
-      h('button', { disabled: offset === 0, onclick: () => setQuery({ offset: Math.max(0, offset - PAGE_SIZE) || '' }) }, '← Previous'),
-      h('button', { disabled: p.nextOffset === null, onclick: () => setQuery({ offset: p.nextOffset }) }, 'Next →'));
+    pager(pagerEl, offset, PAGE_SIZE, p.nextOffset);
   }
   return { el, refresh };
 }
