@@ -31,7 +31,11 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 PAGE_JS = """
 const rows = document.querySelectorAll('#dp-table tbody tr');
 const summary = document.querySelector('#dp-summary');
-return rows.length ? {rows: rows.length, at: performance.now(), summary: summary && summary.textContent} : null;
+if (!rows.length) return null;
+const nav = performance.getEntriesByType('navigation')[0];
+const list = performance.getEntriesByType('resource').find((e) => e.name.includes('/dataplanes/_overview'));
+return {rows: rows.length, at: performance.now(), summary: summary && summary.textContent,
+        html: nav ? nav.responseEnd : -1, api: list ? [list.startTime, list.responseEnd] : [-1, -1]};
 """
 
 
@@ -95,6 +99,7 @@ def main():
             online = driver.execute_script("return document.querySelectorAll('#dp-table .badge.online').length")
             times.append(got["at"])
             print(f"run {i + 1}: first page ({got['rows']} rows, {online} online) at {got['at']:.0f} ms"
+                  f" (index.html at {got['html']:.0f} ms, _overview {got['api'][0]:.0f}–{got['api'][1]:.0f} ms)"
                   f" — {got['summary']}")
         med = statistics.median(times)
         print(f"proxies page, {args.dataplanes} proxies: median {med:.0f} ms, worst {max(times):.0f} ms "

@@ -98,7 +98,18 @@ TEST(GuiTest, EmbeddedFilesIncludeTheApp) {
   EXPECT_TRUE(has("assets/style.css"));
   EXPECT_TRUE(has("assets/js/app.js"));
   Gui gui("/gui");
-  EXPECT_NE(gui.serve("/gui/", "").body.find("/gui/assets/js/app.js"), std::string::npos);
+  const std::string index = gui.serve("/gui/", "").body;
+  EXPECT_NE(index.find("/gui/assets/js/app.js"), std::string::npos);
+  // Every file index.html names (stylesheet, app, module preloads) is embedded.
+  size_t named = 0;
+  for (size_t at = index.find("href=\"/gui/assets/"); at != std::string::npos;
+       at = index.find("href=\"/gui/assets/", at + 1)) {
+    const size_t start = at + 6;
+    const std::string path = index.substr(start, index.find('"', start) - start);
+    EXPECT_EQ(gui.serve(path, "").status, 200) << path;
+    ++named;
+  }
+  EXPECT_GE(named, 3u);
 }
 
 }  // namespace
