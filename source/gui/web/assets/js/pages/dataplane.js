@@ -65,6 +65,9 @@ async function policies(base, signal) {
   } else out.push(h('h2', '_rules'), unsupported(r.reason, 'Matched rules'));
   if (p.status === 'fulfilled') {
     out.push(h('h2', 'Policies (_policies)'), code(toYaml(p.value)));
+  } else if (p.reason?.status === 400) {
+    // Kuma answers 400 while the mesh does not use MeshServices (meshServices.mode Exclusive).
+    out.push(h('h2', '_policies'), h('div.notice', `The per-inbound/outbound policy view (_policies) is not available: ${p.reason.details || p.reason.message}`));
   } else out.push(h('h2', '_policies'), unsupported(p.reason, 'The proxy’s policies'));
   if (legacy.status === 'fulfilled') {
     const items = legacy.value.items || [];
