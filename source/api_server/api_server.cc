@@ -23,6 +23,7 @@
 #include "source/core/model/proto_spec.h"
 #include "source/core/model/rest_codec.h"
 #include "source/core/resources/dataplane.h"
+#include "source/gui/gui.h"
 
 namespace kuma::api_server {
 namespace {
@@ -252,7 +253,34 @@ class ApiServer::Handlers {
         insights_(options.insights, manager, registry),
         dataplane_(registry.byName("Dataplane")),
         insight_(registry.byName("DataplaneInsight")),
-        mesh_(registry.byName("Mesh")) {}
+        mesh_(registry.byName("Mesh")) {
+    if (options.guiEnabled) {
+      gui_.emplace(options.guiBasePath);
+    }
+  }
+
+  // The web GUI (docs/gui.md) under apiServer.gui.basePath: true when `req` was the GUI's and
+  // `res` holds the answer. Disabled, those paths answer 404 like any unknown route.
+  bool gui(const httplib::Request& req, httplib::Response& res) {
+    if (!gui_.has_value() || !gui_->owns(req.path)) {
+      return false;
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+      Reply r = methodNotAllowed();
+      res.status = r.status;
+      res.set_content(std::move(r.body), r.contentType);
+      return true;
+    }
+    gui::GuiReply g = gui_->serve(req.path, req.get_header_value("If-None-Match"));
+    res.status = g.status;
+    for (const auto& [name, value] : g.headers) {
+      res.set_header(name, value);
+    }
+    if (g.status != 304) {
+      res.set_content(std::move(g.body), g.contentType);
+    }
+    return true;
+  }
 
   Reply handle(const httplib::Request& req) {
     // go-restful's Consumes(application/json): a body of another type (or none) is refused before
@@ -1241,6 +1269,7 @@ class ApiServer::Handlers {
   const model::ResourceTypeDescriptor* const dataplane_;
   const model::ResourceTypeDescriptor* const insight_;
   const model::ResourceTypeDescriptor* const mesh_;
+  std::optional<gui::Gui> gui_;
 };
 
 ApiServer::ApiServer(ApiServerOptions options, manager::ResourceManager& manager,
@@ -1258,11 +1287,14 @@ absl::Status ApiServer::start() {
   auto log = logging::logger("api-server");
   server_->set_payload_max_length(options_.maxBodyBytes);
   const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    Reply reply = handlers_->handle(req);
-    res.status = reply.status;
     if (!options_.buildVersion.empty()) {
       res.set_header("x-kuma-cpp-version", options_.buildVersion);
     }
+    if (handlers_->gui(req, res)) {
+      return;
+    }
+    Reply reply = handlers_->handle(req);
+    res.status = reply.status;
     res.set_content(std::move(reply.body), reply.contentType.c_str());
   };
   // Every path, including decoded control characters (`.` does not match CR or LF). httplib
