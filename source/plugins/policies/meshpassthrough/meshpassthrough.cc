@@ -57,7 +57,8 @@ bool isCidr(std::string_view value) {
   const std::string_view ip = value.substr(0, slash);
   const std::string_view bits = value.substr(slash + 1);
   uint32_t len = 0;
-  if (bits.empty() || bits.size() > 3 || !absl::SimpleAtoi(std::string(bits), &len) || !resources::isIp(ip)) {
+  if (bits.empty() || bits.size() > 3 || !absl::SimpleAtoi(std::string(bits), &len) ||
+      !resources::isIp(ip)) {
     return false;
   }
   for (char c : bits) {

@@ -45,10 +45,9 @@ spec:
     - {type: IP, value: "9942:9abf:d0e0:f2da:2290:333b:e590:f497", port: 9091, protocol: tcp}
 )";
 
-std::string policy(const std::string& name, const std::string& targetRef,
-                   const std::string& conf) {
-  return "type: MeshPassthrough\nmesh: default\nname: " + name + "\nspec:\n  targetRef: " +
-         targetRef + "\n  default: " + conf + "\n";
+std::string policy(const std::string& name, const std::string& targetRef, const std::string& conf) {
+  return "type: MeshPassthrough\nmesh: default\nname: " + name +
+         "\nspec:\n  targetRef: " + targetRef + "\n  default: " + conf + "\n";
 }
 
 std::string webDataplane(bool transparent) {
@@ -67,8 +66,8 @@ std::string webDataplane(bool transparent) {
 }
 
 std::string meshWithPassthrough(bool passthrough) {
-  return testing::meshYaml() + "networking:\n  outbound:\n    passthrough: " +
-         (passthrough ? "true" : "false") + "\n";
+  return testing::meshYaml() +
+         "networking:\n  outbound:\n    passthrough: " + (passthrough ? "true" : "false") + "\n";
 }
 
 GeneratedResources generateFor(const std::vector<std::string>& policies, bool transparent = true,
@@ -124,23 +123,29 @@ TEST(MeshPassthroughPlugin, BasicMatchesGiveKumasListenersAndClusters) {
                 "meshpassthrough_http_10.42.0.8_*", "meshpassthrough_http_192.168.0.0/16_8126",
                 "meshpassthrough_http_240.0.0.0/4_8126", "meshpassthrough_http_8080",
                 "meshpassthrough_http_80"}));
-  EXPECT_EQ(passthroughClusters(out),
-            (std::vector<std::string>{
-                "meshpassthrough_http_10.42.0.8_*", "meshpassthrough_http_10.42.0.8_443",
-                "meshpassthrough_http_10.42.0.8_80", "meshpassthrough_http_10.42.0.8_8080",
-                "meshpassthrough_http_10.42.0.8_8126", "meshpassthrough_http_10.42.0.8_9091",
-                "meshpassthrough_http_192.168.0.0/16_8126", "meshpassthrough_http_240.0.0.0/4_8126",
-                "meshpassthrough_http_example.com_8080", "meshpassthrough_http_other.com_8080",
-                "meshpassthrough_http_www.google.com_80",
-                "meshpassthrough_tcp_9942:9abf:d0e0:f2da:2290:333b:e590:f497_9091",
-                "meshpassthrough_tls_*.example.com_443", "meshpassthrough_tls_api.example.com_443",
-                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_*",
-                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_443",
-                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_80",
-                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_8080",
-                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_8126",
-                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_9091",
-                "meshpassthrough_tls_example.com_443"}));
+  EXPECT_EQ(
+      passthroughClusters(out),
+      (std::vector<std::string>{"meshpassthrough_http_10.42.0.8_*",
+                                "meshpassthrough_http_10.42.0.8_443",
+                                "meshpassthrough_http_10.42.0.8_80",
+                                "meshpassthrough_http_10.42.0.8_8080",
+                                "meshpassthrough_http_10.42.0.8_8126",
+                                "meshpassthrough_http_10.42.0.8_9091",
+                                "meshpassthrough_http_192.168.0.0/16_8126",
+                                "meshpassthrough_http_240.0.0.0/4_8126",
+                                "meshpassthrough_http_example.com_8080",
+                                "meshpassthrough_http_other.com_8080",
+                                "meshpassthrough_http_www.google.com_80",
+                                "meshpassthrough_tcp_9942:9abf:d0e0:f2da:2290:333b:e590:f497_9091",
+                                "meshpassthrough_tls_*.example.com_443",
+                                "meshpassthrough_tls_api.example.com_443",
+                                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_*",
+                                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_443",
+                                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_80",
+                                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_8080",
+                                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_8126",
+                                "meshpassthrough_tls_b6e5:a45e:70ae:e77f:d24e:5023:375d:20a6_9091",
+                                "meshpassthrough_tls_example.com_443"}));
   expectGolden(out, kClusterType, "meshpassthrough_http_www.google.com_80", "cluster-http");
 }
 
@@ -170,21 +175,21 @@ TEST(MeshPassthroughPlugin, ModesAgainstTheMeshsPassthrough) {
   EXPECT_EQ(opened.find(kClusterType, kIpv4)->serialized,
             generateFor({}).find(kClusterType, kIpv4)->serialized);
   // Matches under All or None change nothing.
-  const std::string allWithMatches = policy(
-      "all", "{kind: Mesh}",
-      "{passthroughMode: All, appendMatch: [{type: IP, value: 1.1.1.1, protocol: tcp}]}");
+  const std::string allWithMatches =
+      policy("all", "{kind: Mesh}",
+             "{passthroughMode: All, appendMatch: [{type: IP, value: 1.1.1.1, protocol: tcp}]}");
   EXPECT_EQ(passthroughClusters(generateFor({allWithMatches})), defaults);
 }
 
 TEST(MeshPassthroughPlugin, MatchesOfEveryPolicyAreAppendedTheMostSpecificModeWins) {
-  const std::string mesh = policy(
-      "mesh", "{kind: Mesh}",
-      "{passthroughMode: None, appendMatch: [{type: IP, value: 10.0.0.1, port: 80, "
-      "protocol: tcp}]}");
-  const std::string dp = policy(
-      "dp", "{kind: Dataplane, name: web}",
-      "{passthroughMode: Matched, appendMatch: [{type: CIDR, value: 10.1.0.0/16, protocol: "
-      "tcp}]}");
+  const std::string mesh =
+      policy("mesh", "{kind: Mesh}",
+             "{passthroughMode: None, appendMatch: [{type: IP, value: 10.0.0.1, port: 80, "
+             "protocol: tcp}]}");
+  const std::string dp =
+      policy("dp", "{kind: Dataplane, name: web}",
+             "{passthroughMode: Matched, appendMatch: [{type: CIDR, value: 10.1.0.0/16, protocol: "
+             "tcp}]}");
   const GeneratedResources out = generateFor({mesh, dp});
   EXPECT_EQ(chainNames(testing::decode<Listener>(out, kListenerType, kIpv4)),
             (std::vector<std::string>{"meshpassthrough_tcp_10.0.0.1_80",
