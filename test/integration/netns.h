@@ -13,11 +13,13 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "test/test_common/process.h"
 
 namespace kuma::test {
@@ -63,5 +65,31 @@ inline std::string iptables(const std::vector<std::string>& args) {
   }
   return "";
 }
+
+/**
+ * A fixture whose suite runs in a network namespace that `SetUpNamespace` (e.g.
+ * enterNetworkNamespace plus rules; "" or what failed) prepares once, before anything starts.
+ * SetUp() fails the test when that failed or KUMA_ENVOY_BINARY is unset and sets envoy_; a
+ * subclass's SetUp() calls it first and returns on HasFatalFailure().
+ */
+template <std::string (*SetUpNamespace)()>
+class InNetworkNamespace : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { namespaceError() = SetUpNamespace(); }
+
+  void SetUp() override {
+    ASSERT_EQ(namespaceError(), "") << "could not set up the network namespace";
+    const char* envoy = std::getenv("KUMA_ENVOY_BINARY");
+    ASSERT_TRUE(envoy != nullptr && *envoy != '\0') << "KUMA_ENVOY_BINARY is not set";
+    envoy_ = envoy;
+  }
+
+  static std::string& namespaceError() {
+    static std::string error = "SetUpTestSuite did not run";
+    return error;
+  }
+
+  std::string envoy_;
+};
 
 }  // namespace kuma::test

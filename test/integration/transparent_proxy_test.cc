@@ -73,19 +73,13 @@ std::string transparentDataplane(const std::string& name, const std::string& add
          "\n    ipFamilyMode: IPv4\n";
 }
 
-class TransparentProxyTest : public ::testing::Test {
+class TransparentProxyTest : public InNetworkNamespace<setUpNetworkNamespace> {
  protected:
-  static void SetUpTestSuite() { namespaceError_ = new std::string(setUpNetworkNamespace()); }
-  static void TearDownTestSuite() {
-    delete namespaceError_;
-    namespaceError_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(namespaceError_, nullptr);
-    ASSERT_EQ(*namespaceError_, "") << "could not set up the network namespace";
-    envoy_ = std::getenv("KUMA_ENVOY_BINARY") != nullptr ? std::getenv("KUMA_ENVOY_BINARY") : "";
-    ASSERT_FALSE(envoy_.empty()) << "KUMA_ENVOY_BINARY is not set";
+    InNetworkNamespace::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     dir_ = makeTempDir("transparent-proxy");
     KumaCp::Options options;
     options.env = {{"KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE", "none"}};
@@ -143,16 +137,12 @@ class TransparentProxyTest : public ::testing::Test {
                                  ["inbound:passthrough:ipv4"];
   }
 
-  std::string envoy_;
   std::string dir_;
   std::unique_ptr<KumaCp> cp_;
   KumaDpProcess strict_;
   KumaDpProcess open_;
   KumaDpProcess web_;
-  static std::string* namespaceError_;
 };
-
-std::string* TransparentProxyTest::namespaceError_ = nullptr;
 
 TEST_F(TransparentProxyTest, StrictInboundPortsRefuseUndeclaredPortsOnAStrictMesh) {
   App backendApp("backend");

@@ -43,19 +43,13 @@ std::string request(const std::string& host) {
   return "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
 }
 
-class MeshPassthroughE2eTest : public ::testing::Test {
+class MeshPassthroughE2eTest : public InNetworkNamespace<setUpNetworkNamespace> {
  protected:
-  static void SetUpTestSuite() { namespaceError_ = new std::string(setUpNetworkNamespace()); }
-  static void TearDownTestSuite() {
-    delete namespaceError_;
-    namespaceError_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(namespaceError_, nullptr);
-    ASSERT_EQ(*namespaceError_, "") << "could not set up the network namespace";
-    envoy_ = std::getenv("KUMA_ENVOY_BINARY") != nullptr ? std::getenv("KUMA_ENVOY_BINARY") : "";
-    ASSERT_FALSE(envoy_.empty()) << "KUMA_ENVOY_BINARY is not set";
+    InNetworkNamespace::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     dir_ = makeTempDir("meshpassthrough");
     KumaCp::Options options;
     options.env = {{"KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE", "none"},
@@ -86,14 +80,10 @@ class MeshPassthroughE2eTest : public ::testing::Test {
          {"spec", {{"targetRef", {{"kind", "Mesh"}}}, {"default", conf}}}});
   }
 
-  std::string envoy_;
   std::string dir_;
   std::unique_ptr<KumaCp> cp_;
   KumaDpProcess web_;
-  static std::string* namespaceError_;
 };
-
-std::string* MeshPassthroughE2eTest::namespaceError_ = nullptr;
 
 TEST_F(MeshPassthroughE2eTest, OnlyMatchedTrafficLeavesTheMesh) {
   const uint16_t tcpPort = freePort();
