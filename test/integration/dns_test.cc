@@ -25,27 +25,13 @@
 
 #include "gmock/gmock.h"
 #include "test/integration/kuma_dp_start.h"
+#include "test/integration/netns.h"
 #include "test/integration/xds_envoy_fixture.h"
 
 namespace kuma::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string bringUpLoopbackInOwnNamespace() {
-  if (unshare(CLONE_NEWNET) != 0) {
-    return std::string("unshare(CLONE_NEWNET) failed (this test needs root): ") +
-           std::strerror(errno);
-  }
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  const bool up = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 &&
-                  (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
-  const int err = errno;
-  close(fd);
-  return up ? "" : std::string("bringing lo up failed: ") + std::strerror(err);
-}
 
 int udpSocket(uint16_t* port) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -162,9 +148,7 @@ std::string dataplane(const std::string& name, const std::string& service, uint1
 
 class DnsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    namespaceError_ = new std::string(bringUpLoopbackInOwnNamespace());
-  }
+  static void SetUpTestSuite() { namespaceError_ = new std::string(enterNetworkNamespace()); }
   static void TearDownTestSuite() {
     delete namespaceError_;
     namespaceError_ = nullptr;

@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -133,13 +135,9 @@ inline std::optional<std::pair<int, std::string>> unixHttpGet(const std::string&
   return std::make_pair(std::atoi(response.c_str() + space + 1), response.substr(headersEnd + 4));
 }
 
-/**
- * Opens a TCP connection to `ip`:`port`, sends `request` and returns what came back before the
- * peer closed or 2 s passed; nullopt when the connection could not be opened.
- */
-inline std::optional<std::string> tcpExchange(const std::string& ip, uint16_t port,
-                                              const std::string& request) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+/** Connects the socket `fd` to `ip`:`port` and exchanges as tcpExchange() does; closes `fd`. */
+inline std::optional<std::string> exchangeOn(int fd, const std::string& ip, uint16_t port,
+                                             const std::string& request) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -160,5 +158,58 @@ inline std::optional<std::string> tcpExchange(const std::string& ip, uint16_t po
   close(fd);
   return out;
 }
+
+/**
+ * Opens a TCP connection to `ip`:`port`, sends `request` and returns what came back before the
+ * peer closed or 2 s passed; nullopt when the connection could not be opened.
+ */
+inline std::optional<std::string> tcpExchange(const std::string& ip, uint16_t port,
+                                              const std::string& request) {
+  return exchangeOn(socket(AF_INET, SOCK_STREAM, 0), ip, port, request);
+}
+
+/**
+ * tcpExchange() from the local address `source` (bound before connecting): lets iptables rules
+ * match the test's own connections by source and leave Envoy's upstream connections alone.
+ */
+inline std::optional<std::string> tcpExchangeFrom(const std::string& source, const std::string& ip,
+                                                  uint16_t port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+    close(fd);
+    return std::nullopt;
+  }
+  return exchangeOn(fd, ip, port, request);
+}
+
+/** A plain HTTP workload on `address`:`port` counting what reaches it. */
+class CountingApp {
+ public:
+  CountingApp(std::string name, uint16_t port, const std::string& address = "0.0.0.0")
+      : name_(std::move(name)) {
+    server_.Get(".*", [this](const httplib::Request&, httplib::Response& res) {
+      ++hits_;
+      res.set_content("hello from " + name_, "text/plain");
+    });
+    bound_ = server_.bind_to_port(address, port);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~CountingApp() {
+    server_.stop();
+    thread_.join();
+  }
+  bool bound() const { return bound_; }
+  int hits() const { return hits_; }
+
+ private:
+  std::string name_;
+  httplib::Server server_;
+  std::thread thread_;
+  std::atomic<int> hits_ = 0;
+  bool bound_ = false;
+};
 
 }  // namespace kuma::test

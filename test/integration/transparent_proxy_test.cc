@@ -16,17 +16,9 @@
 // address, except what Envoy's inbound passthrough sends from 127.0.0.6, to its
 // redirectPortInbound. Root is needed; without it, or without iptables, the test fails.
 
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
-
-#include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-
 #include "gmock/gmock.h"
 #include "test/integration/kuma_dp_start.h"
+#include "test/integration/netns.h"
 #include "test/integration/xds_envoy_fixture.h"
 
 namespace kuma::test {
@@ -39,46 +31,19 @@ constexpr char kOpenAddress[] = "127.0.0.3";
 constexpr uint16_t kStrictRedirectInbound = 15006;
 constexpr uint16_t kOpenRedirectInbound = 15016;
 
-std::string iptablesBinary() {
-  for (const char* path : {"/usr/sbin/iptables", "/sbin/iptables", "/usr/bin/iptables"}) {
-    if (std::filesystem::exists(path)) {
-      return path;
-    }
-  }
-  return "";
-}
-
 // Enters a new network namespace with its loopback up and the transparent proxy's nat rules.
 // @return "" or what failed.
 std::string setUpNetworkNamespace() {
-  if (unshare(CLONE_NEWNET) != 0) {
-    return std::string("unshare(CLONE_NEWNET) failed (this test needs root): ") +
-           std::strerror(errno);
-  }
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  const bool up = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 &&
-                  (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
-  const int err = errno;
-  close(fd);
-  if (!up) {
-    return std::string("bringing lo up in the new network namespace failed: ") + std::strerror(err);
-  }
-  const std::string iptables = iptablesBinary();
-  if (iptables.empty()) {
-    return "iptables not found (tools/setup.sh installs the iptables package)";
+  if (std::string error = enterNetworkNamespace(); !error.empty()) {
+    return error;
   }
   for (const auto& [address, port] : std::vector<std::pair<std::string, uint16_t>>{
            {kStrictAddress, kStrictRedirectInbound}, {kOpenAddress, kOpenRedirectInbound}}) {
-    const ExitResult r =
-        runToExit(iptables,
-                  {"-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", address, "!", "-s", "127.0.0.6",
-                   "-j", "REDIRECT", "--to-ports", std::to_string(port)},
-                  {}, std::chrono::seconds(10));
-    if (r.exitCode != 0) {
-      return "iptables -t nat -A OUTPUT ... REDIRECT failed (" + std::to_string(r.exitCode) +
-             "): " + r.output;
+    if (std::string error =
+            iptables({"-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", address, "!", "-s",
+                      "127.0.0.6", "-j", "REDIRECT", "--to-ports", std::to_string(port)});
+        !error.empty()) {
+      return error;
     }
   }
   return "";
@@ -95,32 +60,6 @@ std::optional<std::string> httpGet(uint16_t port, const std::string& path) {
   return res->body;
 }
 
-// A plain HTTP workload on 0.0.0.0:`port` counting what reaches it.
-class CountingApp {
- public:
-  CountingApp(std::string name, uint16_t port) : name_(std::move(name)) {
-    server_.Get(".*", [this](const httplib::Request&, httplib::Response& res) {
-      ++hits_;
-      res.set_content("hello from " + name_, "text/plain");
-    });
-    bound_ = server_.bind_to_port("0.0.0.0", port);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~CountingApp() {
-    server_.stop();
-    thread_.join();
-  }
-  bool bound() const { return bound_; }
-  int hits() const { return hits_; }
-
- private:
-  std::string name_;
-  httplib::Server server_;
-  std::thread thread_;
-  std::atomic<int> hits_ = 0;
-  bool bound_ = false;
-};
-
 std::string transparentDataplane(const std::string& name, const std::string& address,
                                  const std::string& service, uint16_t inboundPort, uint16_t appPort,
                                  uint16_t redirectInbound) {
@@ -134,19 +73,13 @@ std::string transparentDataplane(const std::string& name, const std::string& add
          "\n    ipFamilyMode: IPv4\n";
 }
 
-class TransparentProxyTest : public ::testing::Test {
+class TransparentProxyTest : public InNetworkNamespace<setUpNetworkNamespace> {
  protected:
-  static void SetUpTestSuite() { namespaceError_ = new std::string(setUpNetworkNamespace()); }
-  static void TearDownTestSuite() {
-    delete namespaceError_;
-    namespaceError_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(namespaceError_, nullptr);
-    ASSERT_EQ(*namespaceError_, "") << "could not set up the network namespace";
-    envoy_ = std::getenv("KUMA_ENVOY_BINARY") != nullptr ? std::getenv("KUMA_ENVOY_BINARY") : "";
-    ASSERT_FALSE(envoy_.empty()) << "KUMA_ENVOY_BINARY is not set";
+    InNetworkNamespace::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     dir_ = makeTempDir("transparent-proxy");
     KumaCp::Options options;
     options.env = {{"KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE", "none"}};
@@ -204,16 +137,12 @@ class TransparentProxyTest : public ::testing::Test {
                                  ["inbound:passthrough:ipv4"];
   }
 
-  std::string envoy_;
   std::string dir_;
   std::unique_ptr<KumaCp> cp_;
   KumaDpProcess strict_;
   KumaDpProcess open_;
   KumaDpProcess web_;
-  static std::string* namespaceError_;
 };
-
-std::string* TransparentProxyTest::namespaceError_ = nullptr;
 
 TEST_F(TransparentProxyTest, StrictInboundPortsRefuseUndeclaredPortsOnAStrictMesh) {
   App backendApp("backend");

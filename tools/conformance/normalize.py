@@ -142,9 +142,16 @@ def _keyed(items, name_path, keep_order):
     if any(n is None for n in names) or len(set(names)) != len(names):
         if keep_order:
             return None
-        # Resource lists are never ambiguous in a well-formed dump; fall back to positions.
+        # Nameless entries fall back to positions. Entries sharing a name (the inline route
+        # configurations of two listeners, which Envoy lists in no fixed order) are numbered by
+        # their rank among that name's entries ordered by content, not by their position.
         names = [n if n is not None else f"#{i}" for i, n in enumerate(names)]
-        names = [f"{n}#{i}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+        canonical = [json.dumps(item, sort_keys=True) for item in items]
+        ranked = {}
+        for i in sorted(range(len(items)), key=lambda i: (names[i], canonical[i])):
+            if names.count(names[i]) > 1:
+                ranked[i] = f"{names[i]}#{sum(1 for j in ranked if names[j] == names[i])}"
+        names = [ranked.get(i, n) for i, n in enumerate(names)]
     out = {f"[{n}]": item for n, item in zip(names, items)}
     if keep_order and len(items) > 1:
         out["#order"] = ",".join(names)

@@ -149,6 +149,16 @@ class NormalizeTest(unittest.TestCase):
         self.assertEqual(d.only_theirs, [])
         self.assertEqual(d.compared, d.equal + 1)
 
+    def test_resources_sharing_a_name_are_keyed_by_content_not_position(self):
+        # Two listeners' inline route configurations of one name, listed by Envoy in any order.
+        a = cluster_dump([{"name": "r", "v": 1}, {"name": "x"}, {"name": "r", "v": 2}])
+        b = cluster_dump([{"name": "r", "v": 2}, {"name": "r", "v": 1}, {"name": "x"}], version="7")
+        d = normalize.diff(normalize.normalize(a), normalize.normalize(b))
+        self.assertEqual((d.different, d.only_ours, d.only_theirs), ([], [], []))
+        clusters = normalize.normalize(a)["ClustersConfigDump"]["dynamic_active_clusters"]
+        self.assertEqual(sorted(clusters), ["[r#0]", "[r#1]", "[x]"])
+        self.assertEqual(clusters["[r#1]"]["cluster"]["v"], 2)
+
     def test_unnamed_or_duplicate_inner_lists_stay_positional(self):
         out = normalize.normalize(cluster_dump([{"name": "x", "l": [{"name": "a"}, {"name": "a"}], "m": [1, 2]}]))
         cluster = out["ClustersConfigDump"]["dynamic_active_clusters"]["[x]"]["cluster"]

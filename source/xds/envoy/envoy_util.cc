@@ -238,6 +238,13 @@ constexpr char kTlsInspectorProto[] = R"pb(
 // predicates and retry priority. The plugins write their bytes by hand; these descriptors let
 // them be rendered as JSON (inspect API, tests).
 constexpr const char* kPolicyExtensionProtos[] = {
+    // The HTTP inspector listener filter (MeshPassthrough's outbound passthrough listener).
+    R"pb(
+      name: "kuma/xds/extra/http_inspector.proto"
+      package: "envoy.extensions.filters.listener.http_inspector.v3"
+      syntax: "proto3"
+      message_type { name: "HttpInspector" }
+    )pb",
     R"pb(
       name: "kuma/xds/extra/health_check_event_file_sink.proto"
       package: "envoy.extensions.health_check.event_sinks.file.v3"

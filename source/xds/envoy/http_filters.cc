@@ -1,5 +1,8 @@
 #include "source/xds/envoy/http_filters.h"
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "source/xds/envoy/envoy_util.h"
 
 namespace kuma::xds {
@@ -51,6 +54,27 @@ absl::Status updateHttpConnectionManager(
     *filter.mutable_typed_config() = packAny(hcm);
   }
   return absl::OkStatus();
+}
+
+void addInternalAddresses(hcm_v3::HttpConnectionManager& hcm, const std::vector<std::string>& cidrs,
+                          bool ipv6) {
+  auto* config = hcm.mutable_internal_address_config();
+  for (const auto& cidr : cidrs) {
+    std::vector<std::string> parts = absl::StrSplit(cidr, '/');
+    uint32_t len = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &len) || (!ipv6 && isIPv6(parts[0]))) {
+      continue;
+    }
+    auto* range = config->add_cidr_ranges();
+    range->set_address_prefix(parts[0]);
+    range->mutable_prefix_len()->set_value(len);
+  }
+}
+
+void addRouter(hcm_v3::HttpConnectionManager& hcm) {
+  auto* router = hcm.add_http_filters();
+  router->set_name(kRouterFilterName);
+  *router->mutable_typed_config() = packAny(envoy::extensions::filters::http::router::v3::Router());
 }
 
 }  // namespace kuma::xds

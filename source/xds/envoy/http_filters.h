@@ -11,6 +11,7 @@
 //   if (absl::Status s = insertHttpFiltersBeforeRouter(hcm, {fault}); !s.ok()) return s;
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -41,5 +42,17 @@ absl::Status updateHttpConnectionManager(
     const std::function<absl::Status(
         envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager&)>&
         edit);
+
+/**
+ * Kuma's HCM internal address config: each CIDR of `cidrs` ("ip/len") as an internal address
+ * range, the IPv6 ones only when `ipv6`; malformed entries are skipped.
+ */
+void addInternalAddresses(
+    envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager& hcm,
+    const std::vector<std::string>& cidrs, bool ipv6);
+
+/** Appends the `envoy.filters.http.router` filter to `hcm`. */
+void addRouter(
+    envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager& hcm);
 
 }  // namespace kuma::xds

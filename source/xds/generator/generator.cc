@@ -14,6 +14,7 @@
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "source/xds/envoy/http_filters.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "envoy/extensions/transport_sockets/tls/v3/secret.pb.h"
@@ -88,32 +89,11 @@ listener_v3::Filter tcpProxyFilter(const tcp_v3::TcpProxy& proxy) {
   return filter;
 }
 
-void addInternalAddresses(hcm_v3::HttpConnectionManager& hcm, const std::vector<std::string>& cidrs,
-                          bool ipv6) {
-  auto* config = hcm.mutable_internal_address_config();
-  for (const auto& cidr : cidrs) {
-    std::vector<std::string> parts = absl::StrSplit(cidr, '/');
-    uint32_t len = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &len) || (!ipv6 && isIPv6(parts[0]))) {
-      continue;
-    }
-    auto* range = config->add_cidr_ranges();
-    range->set_address_prefix(parts[0]);
-    range->mutable_prefix_len()->set_value(len);
-  }
-}
-
 listener_v3::Filter hcmFilter(const hcm_v3::HttpConnectionManager& hcm) {
   listener_v3::Filter filter;
   filter.set_name("envoy.filters.network.http_connection_manager");
   *filter.mutable_typed_config() = packAny(hcm);
   return filter;
-}
-
-void addRouter(hcm_v3::HttpConnectionManager& hcm) {
-  auto* router = hcm.add_http_filters();
-  router->set_name("envoy.filters.http.router");
-  *router->mutable_typed_config() = packAny(envoy::extensions::filters::http::router::v3::Router());
 }
 
 // ---- clusters ----
