@@ -5,6 +5,8 @@
 // of that case); a patch of a shared outbound cluster leaves another proxy's copy untouched; a
 // patch that fails at generation time fails that proxy's generation with Kuma's message.
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -80,90 +82,18 @@ std::vector<std::string> filterNames(const Listener& listener) {
   return out;
 }
 
-// The modifications of the conformance case meshproxypatch.
-const char kCasePolicy[] = R"(type: MeshProxyPatch
-mesh: default
-name: patch-web
-spec:
-  targetRef: {kind: MeshService, name: web}
-  default:
-    appendModifications:
-    - cluster:
-        operation: Patch
-        match: {name: backend, origin: outbound}
-        value: |
-          connectTimeout: 7s
-          perConnectionBufferLimitBytes: 65536
-    - cluster:
-        operation: Patch
-        match: {origin: inbound}
-        jsonPatches:
-        - {op: add, path: /commonLbConfig/healthyPanicThreshold/value, value: 12}
-    - cluster:
-        operation: Add
-        value: |
-          name: extra-cluster
-          connectTimeout: 3s
-          type: STATIC
-          loadAssignment:
-            clusterName: extra-cluster
-            endpoints:
-            - lbEndpoints:
-              - endpoint:
-                  address:
-                    socketAddress: {address: 127.0.0.1, portValue: 9999}
-    - listener:
-        operation: Patch
-        match:
-          origin: inbound
-          tags: {kuma.io/service: web}
-        value: |
-          perConnectionBufferLimitBytes: 32768
-    - httpFilter:
-        operation: AddBefore
-        match: {name: envoy.filters.http.router, origin: inbound}
-        value: |
-          name: envoy.filters.http.fault
-          typedConfig:
-            '@type': type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-            abort:
-              httpStatus: 418
-              percentage: {numerator: 0}
-    - httpFilter:
-        operation: Patch
-        match: {name: envoy.filters.http.router, listenerName: outbound:127.0.0.1:10001}
-        jsonPatches:
-        - {op: add, path: /suppressEnvoyHeaders, value: true}
-    - networkFilter:
-        operation: AddFirst
-        match: {listenerName: inbound:127.0.0.1:8080}
-        value: |
-          name: envoy.filters.network.local_ratelimit
-          typedConfig:
-            '@type': type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit
-            statPrefix: patched
-            tokenBucket: {maxTokens: 50, fillInterval: 1s}
-    - virtualHost:
-        operation: Patch
-        match: {name: web, origin: inbound}
-        jsonPatches:
-        - op: add
-          path: /responseHeadersToAdd
-          value:
-          - header: {key: x-patched-by, value: mesh-proxy-patch}
-    - virtualHost:
-        operation: Add
-        match: {routeConfigurationName: outbound:backend}
-        value: |
-          name: extra-vhost
-          domains: [extra.local]
-          routes:
-          - match: {prefix: /}
-            directResponse: {status: 204}
-)";
+// The policy of the conformance case meshproxypatch (the same file).
+std::string casePolicy() {
+  std::ifstream in(
+      test::sourcePath("tools/conformance/cases/meshproxypatch/20-meshproxypatch.yaml"));
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_FALSE(text.str().empty());
+  return text.str();
+}
 
 TEST(MeshProxyPatchXds, EveryModificationKindAsKumaRendersIt) {
-  const GeneratedResources out = generateFor({kCasePolicy});
+  const GeneratedResources out = generateFor({casePolicy()});
   const auto dir = test::sourcePath("source/plugins/policies/meshproxypatch/testdata");
   testing::expectResourceGolden(out, kListenerType, kInbound, dir / "xds-inbound.golden.json");
   testing::expectResourceGolden(out, kListenerType, kOutbound, dir / "xds-outbound.golden.json");
