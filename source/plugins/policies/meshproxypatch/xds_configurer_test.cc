@@ -308,5 +308,26 @@ TEST(MeshProxyPatchValue, MergeReplacesDurationsAndKeepsTheRest) {
   EXPECT_EQ(dst.name(), "keep");
 }
 
+// Values Kuma rejects with Go's error text (recorded from Kuma 2.14.3: a bad Duration, text that
+// is neither YAML nor JSON, a number for a list) are rejected here too, with protobuf's wording;
+// unknown fields are ignored as in Kuma; a value larger than the bound is refused.
+TEST(MeshProxyPatchValue, InvalidValuesAreRejected) {
+  using policies::meshproxypatch::validateNativeValue;
+  using policies::meshproxypatch::ValueKind;
+  EXPECT_FALSE(validateNativeValue(ValueKind::Cluster, "name: x\nconnectTimeout: abc", false).ok());
+  EXPECT_FALSE(validateNativeValue(ValueKind::Listener, "not: [valid", false).ok());
+  EXPECT_FALSE(validateNativeValue(ValueKind::VirtualHost, "name: v\ndomains: 5", false).ok());
+  EXPECT_FALSE(validateNativeValue(ValueKind::Cluster, "- a list", false).ok());
+  EXPECT_TRUE(
+      validateNativeValue(ValueKind::Cluster, "unknownField: 1\nconnectTimeout: 1s", true).ok());
+  EXPECT_TRUE(
+      validateNativeValue(ValueKind::Cluster, R"({"name": "json", "connectTimeout": "1s"})", false)
+          .ok());
+  EXPECT_FALSE(validateNativeValue(
+                   ValueKind::Cluster,
+                   "name: " + std::string(policies::meshproxypatch::kMaxValueBytes, 'x'), false)
+                   .ok());
+}
+
 }  // namespace
 }  // namespace kuma::xds
