@@ -423,8 +423,7 @@ TEST(Registration, DescriptorsMatchKuma) {
       {"MeshAccessLog", "meshaccesslogs", "mal", "Mesh Access Log", true, true, true, true},
       {"MeshTrace", "meshtraces", "mtr", "Mesh Trace", false, false, false, false},
       {"MeshTLS", "meshtlses", "mtls", "Mesh TLS", false, true, true, true},
-      {"MeshProxyPatch", "meshproxypatches", "mpp", "Mesh Proxy Patch", false, false, false,
-       false},
+      {"MeshProxyPatch", "meshproxypatches", "mpp", "Mesh Proxy Patch", false, false, false, false},
   };
   // Plus MeshOpenTelemetryBackend, a resource of a policy folder that is not a policy.
   EXPECT_EQ(registry().all().size(), wants.size() + 1);
