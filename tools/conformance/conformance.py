@@ -79,7 +79,7 @@ def resource_path(resource):
     plural = LEGACY_PATHS.get(kind)
     if plural is None:
         lower = kind.lower()
-        plural = lower[:-1] + "ies" if lower.endswith("y") else lower + ("es" if lower.endswith("s") else "s")
+        plural = lower[:-1] + "ies" if lower.endswith("y") else lower + ("es" if lower.endswith(("s", "ch", "sh", "x")) else "s")
     return f"/meshes/{mesh}/{plural}/{name}"
 
 

@@ -424,6 +424,7 @@ TEST(Registration, DescriptorsMatchKuma) {
       {"MeshTrace", "meshtraces", "mtr", "Mesh Trace", false, false, false, false},
       {"MeshTLS", "meshtlses", "mtls", "Mesh TLS", false, true, true, true},
       {"MeshPassthrough", "meshpassthroughs", "mp", "Mesh Passthrough", false, false, false, false},
+      {"MeshProxyPatch", "meshproxypatches", "mpp", "Mesh Proxy Patch", false, false, false, false},
   };
   // Plus MeshOpenTelemetryBackend, a resource of a policy folder that is not a policy.
   EXPECT_EQ(registry().all().size(), wants.size() + 1);
