@@ -137,11 +137,11 @@ def table(results):
     return "\n".join(lines)
 
 
-def cdf(ax, samples, label):
+def cdf(ax, samples, label, color=None):
     v = sorted(samples)
     if not v:
         return
-    ax.plot(v, [(i + 1) / len(v) for i in range(len(v))], label=label)
+    ax.plot(v, [(i + 1) / len(v) for i in range(len(v))], label=label, color=color)
 
 
 def plots(all_results, out_dir):
@@ -204,14 +204,15 @@ def side_by_side_plots(results, out_dir, plt):
         fig, ((ax_cpu, ax_rss), (ax4, ax5)) = plt.subplots(2, 2, figsize=(11, 8))
         for r in at_size:
             name = r["_label"]
+            color = "tab:orange" if name == OURS else "tab:blue"  # the same in every plot
             if r["scenario"] == "S1":
                 t, cpu, rss = samples(r)
-                ax_cpu.plot(t, cpu, label=name)
-                ax_rss.plot(t, rss, label=name)
+                ax_cpu.plot(t, cpu, label=name, color=color)
+                ax_rss.plot(t, rss, label=name, color=color)
             elif r["scenario"] == "S4":
-                cdf(ax4, r.get("latency_samples_ms", []), name)
+                cdf(ax4, r.get("latency_samples_ms", []), name, color)
             elif r["scenario"] == "S5":
-                cdf(ax5, r.get("latency_samples_ms", []), name)
+                cdf(ax5, r.get("latency_samples_ms", []), name, color)
         n = next((r["dataplanes"] for r in at_size if r["scenario"] == "S1"), "?")
         for ax, title, xlabel, ylabel in (
                 (ax_cpu, f"S1 ramp of {n} proxies: kuma-cp CPU", "seconds", "CPU seconds"),
