@@ -28,11 +28,10 @@ using nlohmann::json;
 
 // Operations of the document this control plane does not serve yet: the CRUD of the types it does
 // not model (MeshService, MeshExternalService, MeshMultiZoneService, MeshZoneAddress,
-// HostnameGenerator, Workload, MeshIdentity, MeshTrust, MeshGateway, ZoneIngress, ZoneEgress,
-// MeshOpenTelemetryBackend and the policies MeshMetric, MeshTrace, MeshTLS, MeshProxyPatch:
-// 4 operations each, 64) plus `meshservices/{name}/_dataplanes` and
+// HostnameGenerator, Workload, MeshIdentity, MeshTrust, MeshGateway, ZoneIngress, ZoneEgress and
+// the policy MeshMetric: 4 operations each, 48) plus `meshservices/{name}/_dataplanes` and
 // `{serviceType}/{serviceName}/_hostnames`, which need MeshServices (docs/status.md).
-constexpr int kMaxMissing = 66;
+constexpr int kMaxMissing = 50;
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
@@ -130,6 +129,7 @@ TEST(OpenApiWalkTest, EveryOperationIsRouted) {
             << list;
   EXPECT_EQ(operations, 141);
   EXPECT_LE(static_cast<int>(missing.size()), kMaxMissing) << list;
+  std::cout << missing.size() << " of " << operations << " operations answer 404" << std::endl;
   EXPECT_TRUE(serverErrors.empty()) << serverErrors.front();
 }
 

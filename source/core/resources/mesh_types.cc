@@ -160,6 +160,8 @@ void registerMeshTypes(model::TypeRegistry& registry) {
     ResourceTypeDescriptor d =
         protoType<system::v1alpha1::Config>(kConfigType, "", "Config", "Configs", nullptr);
     d.scope = Scope::Global;
+    d.providedByZone = true;  // Kuma's KDS flags: GlobalToZones | ProvidedByZone
+    d.includeInFederation = true;
     registry.add(std::move(d));
   }
   registry.add(legacyPolicy<v1::TrafficPermission>(kTrafficPermissionType, "traffic-permissions",

@@ -110,13 +110,15 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
       {"Timeout", "timeouts", "", "Timeout", "Timeouts", Scope::Mesh, false, false, true, false,
        false},
       {"Retry", "retries", "", "Retry", "Retries", Scope::Mesh, false, false, true, false, false},
+      // Kuma's system Config: no REST path (WsPath ""), found by name only.
+      {"Config", "", "", "Config", "Configs", Scope::Global, false, false, false, true, false},
   };
   EXPECT_EQ(registry_.all().size(), cases.size());
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     const ResourceTypeDescriptor* d = registry_.byName(c.name);
     ASSERT_NE(d, nullptr);
-    EXPECT_EQ(registry_.byPath(c.path), d);
+    EXPECT_EQ(registry_.byPath(c.path), c.path.empty() ? nullptr : d);
     EXPECT_EQ(d->shortName, c.shortName);
     EXPECT_EQ(d->singularDisplayName, c.singular);
     EXPECT_EQ(d->pluralDisplayName, c.plural);
