@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -678,14 +679,18 @@ def main():
                          result["cp_rss_kb_end"], result["cp_rss_kb_per_proxy"],
                          headline(result)))
             print(f"   -> {os.path.relpath(base, ROOT)}.json/.csv", flush=True)
+            succeeded = True
         except Exception as e:  # noqa: BLE001 - report and go on with the next scenario
             failed = True
-            print(f"   {sc} failed: {e}", file=sys.stderr, flush=True)
+            succeeded = False
+            print(f"   {sc} failed: {e} (logs kept in {bench.work})", file=sys.stderr, flush=True)
         finally:
             bench.sampler.stop_event.set()
             if bench.load and bench.load.poll() is None:
                 bench.load.kill()
             bench.stop_cp()
+        if succeeded:  # the results are written; only a failed run keeps its logs
+            shutil.rmtree(bench.work, ignore_errors=True)
 
     print()
     print("Command: " + portable_command())
