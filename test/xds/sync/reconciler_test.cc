@@ -473,6 +473,14 @@ TEST_F(ReconcilerWithoutTickTest, ChangesVisitOnlyTheProxiesThatReadThem) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let queued passes run
   };
+  // The registrations above may still have a (coalesced, spaced) context build pending when the
+  // last client got its config: wait until builds and passes stop for 300 ms before counting.
+  for (int stable = 0, i = 0; stable < 6 && i < 200; ++i) {
+    const ReconcilerStats a = reconciler_->stats();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const ReconcilerStats b = reconciler_->stats();
+    stable = a.contextBuilds == b.contextBuilds && a.reconciles == b.reconciles ? stable + 1 : 0;
+  }
   const ReconcilerStats before = reconciler_->stats();
 
   // A Dataplane of a service nobody dials and no proxy serves: one context build, no pass.
