@@ -20,13 +20,13 @@
 #include "source/plugins/policies/core/rules.h"
 #include "source/plugins/policies/core/schema_spec.h"
 #include "source/xds/envoy/envoy_util.h"
+#include "source/xds/envoy/inbound_tls.h"
 
 namespace kuma::xds {
 namespace {
 
 using mesh::v1alpha1::Dataplane;
 
-constexpr uint32_t kNoDestinationPort = 49151;  // TP's "no destination" inbound port
 constexpr char kDefaultVipCidr[] = "240.0.0.0/4";
 
 // Layers of each protocol, most specific first; the common protocol of several endpoints is
@@ -439,7 +439,7 @@ absl::StatusOr<std::shared_ptr<const MeshContext::DataplaneDigest>> MeshContext:
       continue;
     }
     if (inbound.state() != Dataplane::Networking::Inbound::Ignored &&
-        inbound.port() != kNoDestinationPort) {
+        inbound.port() != kTcpPortReserved) {
       digest->vipServices.push_back(svc->second);
     }
     if (!inboundUsable(inbound)) {

@@ -14,6 +14,7 @@
 #include "source/core/resources/mesh_types.h"
 #include "source/core/resources/system_types.h"
 #include "source/core/resources/validation_helpers.h"
+#include "source/xds/envoy/inbound_tls.h"
 
 namespace kuma::xds {
 namespace {
@@ -24,7 +25,6 @@ using mesh::v1alpha1::ExternalService;
 const std::string kPrefix = "kuma-";
 const std::string kSuffix = "-dns-vips";
 constexpr size_t kMaxConfigBytes = 64u << 20;
-constexpr uint32_t kNoDestinationPort = 49151;  // the transparent proxy's "no destination" port
 
 // One OutboundEntry of Kuma's view (its JSON uses Go's field names).
 struct Outbound {
@@ -124,7 +124,7 @@ std::string vipConfigText(const MeshContext& context,
       auto svc = inbound.tags().find(serviceTag);
       if (svc == inbound.tags().end() || svc->second.empty() ||
           inbound.state() == Dataplane::Networking::Inbound::Ignored ||
-          inbound.port() == kNoDestinationPort) {
+          inbound.port() == kTcpPortReserved) {
         continue;
       }
       add(outbounds, absl::StrCat("0:", svc->second), {0, svc->second, "service"});
