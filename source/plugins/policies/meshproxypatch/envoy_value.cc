@@ -32,6 +32,12 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using json = nlohmann::json;
 
+// Serializes without throwing: keys or strings with invalid UTF-8 (a patch path can make one
+// out of a multi-byte character's tail) become U+FFFD instead of a type_error.
+std::string dumpJson(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 absl::Status invalid(const std::string& message) {
   return absl::InvalidArgumentError(message);
 }
@@ -121,7 +127,7 @@ absl::Status fromJson(const json& value, Message& out) {
   out.Clear();
   std::string binary;
   const auto status = google::protobuf::util::JsonToBinaryString(&resolver(), typeUrlOf(out),
-                                                                 value.dump(), &binary, options);
+                                                                 dumpJson(value), &binary, options);
   if (!status.ok()) {
     return invalid(messageOf(status));
   }
@@ -170,12 +176,18 @@ void clearReplacedDurations(Message& dst, const Message& src) {
   }
 }
 
-std::vector<std::string> pointerTokens(const std::string& path) {
+// Splits a JSON pointer as evanphx's json-patch does: whatever precedes the first '/' is
+// ignored, and a non-empty path without any '/' names nothing (nullopt).
+std::optional<std::vector<std::string>> pointerTokens(const std::string& path) {
   std::vector<std::string> tokens;
   if (path.empty()) {
     return tokens;
   }
-  size_t start = 1;
+  const size_t first = path.find('/');
+  if (first == std::string::npos) {
+    return std::nullopt;
+  }
+  size_t start = first + 1;
   while (true) {
     const size_t slash = path.find('/', start);
     std::string token =
@@ -222,7 +234,11 @@ bool isIndex(const std::string& token) {
 // (or arrays, before an index) made on the way. Returns the rewritten pointer, or nullopt when
 // a parent is missing and not created.
 std::optional<std::string> resolvePath(json& doc, const std::string& path, bool create) {
-  std::vector<std::string> tokens = pointerTokens(path);
+  std::optional<std::vector<std::string>> split = pointerTokens(path);
+  if (!split.has_value()) {
+    return std::nullopt;
+  }
+  std::vector<std::string>& tokens = *split;
   json* node = &doc;
   for (size_t i = 0; i < tokens.size(); ++i) {
     std::string& t = tokens[i];
@@ -302,7 +318,7 @@ absl::Status patchJson(const json& patches, json& doc) {
       }
       one["from"] = *from;
       if (op == "copy" && exists(doc, *from)) {
-        copied += doc.at(json::json_pointer(*from)).dump().size();
+        copied += dumpJson(doc.at(json::json_pointer(*from))).size();
         if (copied > kMaxPatchedBytes) {
           return invalid("failed to patch: the patches copy more than the size limit");
         }
@@ -314,7 +330,7 @@ absl::Status patchJson(const json& patches, json& doc) {
       return invalid(absl::StrCat("failed to patch: apply json patches: ", e.what()));
     }
   }
-  if (doc.dump().size() > kMaxPatchedBytes) {
+  if (dumpJson(doc).size() > kMaxPatchedBytes) {
     return invalid("failed to patch: the patched resource is larger than the size limit");
   }
   return absl::OkStatus();

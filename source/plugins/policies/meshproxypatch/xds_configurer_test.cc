@@ -294,6 +294,34 @@ TEST(MeshProxyPatchValue, JsonPatchOptionsAndBounds) {
   EXPECT_NE(std::string(s.message()).find("size limit"), std::string::npos) << s;
 }
 
+// Paths are split as evanphx's json-patch splits them: whatever precedes the first '/' is
+// ignored, a path without '/' names nothing, and a split multi-byte character never throws
+// (found by the proxy_patch fuzz target).
+TEST(MeshProxyPatchValue, PathsSplitAsKumaSplitsThem) {
+  using policies::meshproxypatch::applyJsonPatches;
+  Cluster c;
+  c.set_name("c");
+  ASSERT_TRUE(applyJsonPatches(nlohmann::json::parse(R"([
+    {"op": "add", "path": "ignored/altStatName", "value": "x"}
+  ])"),
+                               c)
+                  .ok());
+  EXPECT_EQ(c.alt_stat_name(), "x");
+  EXPECT_FALSE(applyJsonPatches(nlohmann::json::parse(R"([
+    {"op": "add", "path": "altStatName", "value": "y"}
+  ])"),
+                                c)
+                   .ok());
+  EXPECT_EQ(c.alt_stat_name(), "x");
+  nlohmann::json split = nlohmann::json::array();
+  split.push_back({{"op", "add"},
+                   {"path", "\xd1/\xa2ommonLbConfig/healthyPanicThreshold/value"},
+                   {"value", 5}});
+  // The key becomes "\uFFFDommonLbConfig", an unknown field that Kuma's unmarshaler ignores.
+  EXPECT_TRUE(applyJsonPatches(split, c).ok());
+  EXPECT_FALSE(c.has_common_lb_config());
+}
+
 TEST(MeshProxyPatchValue, MergeReplacesDurationsAndKeepsTheRest) {
   using policies::meshproxypatch::mergeMessage;
   Cluster dst;
