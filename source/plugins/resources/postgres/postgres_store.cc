@@ -103,6 +103,12 @@ std::string encodeLabels(const std::map<std::string, std::string>& labels) {
   return nlohmann::json(labels).dump();
 }
 
+// A row's labels as Kuma writes them: Go marshals a resource without labels (a nil map) as
+// JSON `null`, so Mesh, Secret and Config rows carry `null`, not `{}`.
+std::string encodeStoredLabels(const std::map<std::string, std::string>& labels) {
+  return labels.empty() ? std::string("null") : encodeLabels(labels);
+}
+
 std::map<std::string, std::string> decodeLabels(const pqxx::field& field) {
   std::map<std::string, std::string> out;
   if (field.is_null()) {
@@ -617,7 +623,7 @@ absl::StatusOr<ResourceConstSharedPtr> Store::create(Resource resource,
   const std::string& typeName = resource.descriptor->name;
   const absl::Time now = nowMicros();
   const std::string nowText = formatTimestamp(now);
-  const std::string labels = encodeLabels(resource.meta.labels);
+  const std::string labels = encodeStoredLabels(resource.meta.labels);
   const uint64_t token = beginWrite();
   absl::Status status = run("create", false, [&](pqxx::connection& conn) {
     pqxx::work tx(conn);
@@ -665,7 +671,7 @@ absl::StatusOr<ResourceConstSharedPtr> Store::update(Resource resource) {
     if (!encoded.ok()) {
       return encoded.status();
     }
-    const std::string labels = encodeLabels(resource.meta.labels);
+    const std::string labels = encodeStoredLabels(resource.meta.labels);
     const uint64_t token = beginWrite();
     absl::Status status = run("update", false, [&](pqxx::connection& conn) {
       pqxx::work tx(conn);

@@ -67,7 +67,7 @@ TEST(PostgresStoreTest, RowsUseKumaEncoding) {
   EXPECT_EQ(query(db,
                   "SELECT owner_name IS NULL, labels::text FROM resources WHERE type = "
                   "'TestMesh'"),
-            std::vector<std::string>{"t\t{}"});
+            std::vector<std::string>{"t\tnull"});  // Go marshals a nil map as null
   model::Resource next = **created;
   next.spec = conformance::jsonSpec({{"port", 9090}});
   auto updated = store->update(next);
