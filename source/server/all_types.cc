@@ -2,6 +2,7 @@
 
 #include "source/core/resources/mesh_types.h"
 #include "source/plugins/policies/register.h"
+#include "source/plugins/services/register.h"
 
 namespace kuma::server {
 
@@ -10,6 +11,7 @@ const model::TypeRegistry& allTypes() {
     auto* r = new model::TypeRegistry();
     resources::registerMeshTypes(*r);
     policies::registerPolicies(*r);
+    services::registerServiceTypes(*r);
     return r;
   }();
   return *registry;

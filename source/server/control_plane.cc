@@ -264,6 +264,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   defaultsOptions.skipMeshCreation = cfg.defaults.skipMeshCreation;
   defaultsOptions.skipTenantResources = cfg.defaults.skipTenantResources;
   defaultsOptions.createMeshRoutingResources = cfg.defaults.createMeshRoutingResources;
+  defaultsOptions.skipHostnameGenerators = cfg.defaults.skipHostnameGenerators;
   defaults::installMeshDefaults(*cp->manager_, registry, defaultsOptions);
   auto defaultsComponent =
       std::make_unique<defaults::DefaultsComponent>(*cp->manager_, registry, defaultsOptions);

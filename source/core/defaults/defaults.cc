@@ -1,5 +1,7 @@
 #include "source/core/defaults/defaults.h"
 
+#include <tuple>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/crypto/pki.h"
@@ -138,10 +140,10 @@ absl::Status ensure(manager::ResourceManager& manager, model::Resource resource,
 }
 
 absl::Status ensureJson(manager::ResourceManager& manager, const model::TypeRegistry& registry,
-                        const json& object) {
+                        const json& object, bool generated = false) {
   KUMA_ASSIGN_OR_RETURN(model::Resource resource,
                         resourceFromJson(registry, object.at("type").get<std::string>(), object));
-  return ensure(manager, std::move(resource));
+  return ensure(manager, std::move(resource), generated);
 }
 
 absl::Status secretJson(const model::TypeRegistry& registry, manager::ResourceManager& manager,
@@ -235,6 +237,24 @@ absl::Status DefaultsComponent::start() {
   KUMA_RETURN_IF_ERROR(secretJson(registry_, manager_, "GlobalSecret", "",
                                   "zone-token-signing-key-1",
                                   [] { return crypto::generateRsaKeyPem(2048); }));
+  // (A registry without the type, as in tests of other parts, has nothing to default.)
+  if (!options_.skipHostnameGenerators && registry_.byName("HostnameGenerator") != nullptr) {
+    // Kuma's zone defaults on Universal: hostnames for the zone's own MeshExternalServices and
+    // MeshServices.
+    for (const auto& [name, selector, suffix] :
+         {std::tuple{"local-mesh-external-service", "meshExternalService", "extsvc"},
+          std::tuple{"local-universal-mesh-service", "meshService", "svc"}}) {
+      KUMA_RETURN_IF_ERROR(
+          ensureJson(manager_, registry_,
+                     {{"type", "HostnameGenerator"},
+                      {"name", name},
+                      {"labels", {{"kuma.io/origin", "zone"}}},
+                      {"spec",
+                       {{"selector", {{selector, {{"matchLabels", {{"kuma.io/origin", "zone"}}}}}}},
+                        {"template", absl::StrCat("{{ .DisplayName }}.", suffix, ".mesh.local")}}}},
+                     /*generated=*/true));  // Kuma's manager call: only the origin label it gives
+    }
+  }
   if (!options_.skipMeshCreation) {
     KUMA_RETURN_IF_ERROR(ensureJson(manager_, registry_, {{"type", "Mesh"}, {"name", "default"}}));
     log->info("default mesh is present");

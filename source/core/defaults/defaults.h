@@ -19,6 +19,7 @@ struct DefaultsOptions {
   bool skipMeshCreation = false;            // defaults.skipMeshCreation
   bool skipTenantResources = false;         // defaults.skipTenantResources: skips everything
   bool createMeshRoutingResources = false;  // defaults.createMeshRoutingResources
+  bool skipHostnameGenerators = false;      // defaults.SkipHostnameGenerators
 };
 
 /**

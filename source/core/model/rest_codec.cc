@@ -12,6 +12,50 @@ const std::string& labelOr(const Resource& r, const std::string& key) {
   return it == r.meta.labels.end() ? kEmpty : it->second;
 }
 
+// Kuma's REST answer lists the SNIs of the destinations whose KRI renders as one
+// (sni.SectionLister: MeshService and MeshMultiZoneService per port, by name or number;
+// MeshExternalService for its match port): sni.<short>.<mesh>[.<zone>].<name>.<section>.
+nlohmann::ordered_json snisOf(const Resource& resource, const nlohmann::ordered_json& object) {
+  const std::string& shortName = resource.descriptor->shortName;
+  const bool ports = shortName == "msvc" || shortName == "mzsvc";
+  if (!ports && shortName != "extsvc") {
+    return nlohmann::ordered_json::array();
+  }
+  const std::string zone = labelOr(resource, "kuma.io/zone");
+  const std::string prefix =
+      absl::StrCat("sni.", shortName, ".", resource.meta.mesh, zone.empty() ? "" : ".", zone, ".",
+                   resource.meta.name, ".");
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  const auto add = [&](const nlohmann::ordered_json& port, const std::string& section) {
+    out.push_back({{"port", port}, {"sni", absl::StrCat(prefix, section)}});
+  };
+  auto spec = object.find("spec");
+  if (spec == object.end() || !spec->is_object()) {
+    return out;
+  }
+  if (ports) {
+    auto list = spec->find("ports");
+    if (list == spec->end() || !list->is_array()) {
+      return out;
+    }
+    for (const auto& port : *list) {
+      auto number = port.find("port");
+      if (number == port.end() || !number->is_number_integer()) {
+        continue;
+      }
+      auto name = port.find("name");
+      add(*number, name != port.end() && name->is_string()
+                       ? name->get<std::string>()
+                       : std::to_string(number->get<int64_t>()));
+    }
+  } else if (auto match = spec->find("match"); match != spec->end() && match->is_object()) {
+    if (auto number = match->find("port"); number != match->end() && number->is_number_integer()) {
+      add(*number, std::to_string(number->get<int64_t>()));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string formatTime(absl::Time t) {
@@ -51,6 +95,9 @@ nlohmann::ordered_json toRestJson(const Resource& resource) {
     return out;
   }
   nlohmann::ordered_json spec = resource.spec->toJson();
+  if (nlohmann::ordered_json snis = snisOf(resource, spec); !snis.empty()) {
+    out["snis"] = std::move(snis);
+  }
   if (d.format == SpecFormat::SpecStatus && !spec.contains("spec")) {
     out["spec"] = nlohmann::ordered_json::object();
   }
@@ -98,7 +145,16 @@ absl::StatusOr<RestBody> fromRestJson(const ResourceTypeDescriptor& descriptor,
       out.resource.meta.labels[l.key()] = l.value().get<std::string>();
     }
   }
-  auto spec = descriptor.parseSpec(body);
+  // A `status` is written by the control plane's own controllers, never through REST: Kuma
+  // drops the one a PUT carries.
+  absl::StatusOr<SpecConstSharedPtr> spec;
+  if (descriptor.format == SpecFormat::SpecStatus && body.contains("status")) {
+    nlohmann::json withoutStatus = body;
+    withoutStatus.erase("status");
+    spec = descriptor.parseSpec(withoutStatus);
+  } else {
+    spec = descriptor.parseSpec(body);
+  }
   if (!spec.ok()) {
     return spec.status();
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -21,28 +22,47 @@ model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
   d.shortName = def.shortName;
   d.singularDisplayName = def.singularDisplayName;
   d.pluralDisplayName = def.pluralDisplayName;
-  d.scope = model::Scope::Mesh;
+  d.scope = def.scope;
   d.format = model::SpecFormat::SpecStatus;
   d.isPolicy = def.isPolicy;
-  d.providedByZone = true;
-  d.includeInFederation = true;  // every Mesh* policy is synced global -> zones
+  d.providedByZone = def.providedByZone;
+  d.includeInFederation = def.includeInFederation;
   d.isInbound = def.isInbound;
   d.isOutbound = def.isOutbound;
   d.policy = def.flags;
   d.policy.isTargetRef = def.isPolicy;
   SchemaPtr schema = def.schema;
-  d.parseSpec = [schema](const nlohmann::json& object) {
-    return SchemaSpec::parse(*schema, object);
-  };
-  d.emptySpec = [] { return SchemaSpec::empty(); };
+  if (SchemaPtr status = def.statusSchema) {
+    d.parseSpec = [schema, status](const nlohmann::json& object) {
+      return SchemaSpec::parseWithStatus(*schema, *status, object);
+    };
+    d.emptySpec = [status]() -> model::SpecConstSharedPtr {
+      ValidationError unused;
+      return std::make_shared<const SchemaSpec>(
+          nlohmann::ordered_json::object(),
+          normalize(*status, nlohmann::json::object(), validators::PathBuilder("status"), unused));
+    };
+  } else {
+    d.parseSpec = [schema](const nlohmann::json& object) {
+      return SchemaSpec::parse(*schema, object);
+    };
+    d.emptySpec = [] { return SchemaSpec::empty(); };
+  }
   if (auto deprecations = def.deprecations) {
     d.deprecations = [deprecations](const model::Resource& resource) {
       const SchemaSpec* spec = schemaSpecOf(resource);
       return spec == nullptr ? std::vector<std::string>{} : deprecations(spec->spec());
     };
+  } else if (auto ofResource = def.resourceDeprecations) {
+    d.deprecations = ofResource;
   }
   auto validate = def.validate;
-  d.validate = [validate](const model::Resource& resource, ValidationError& errors) {
+  auto validateResource = def.validateResource;
+  d.validate = [validate, validateResource](const model::Resource& resource,
+                                            ValidationError& errors) {
+    if (validateResource) {
+      validateResource(resource, errors);
+    }
     const SchemaSpec* spec = schemaSpecOf(resource);
     if (spec == nullptr) {
       errors.addViolation("spec", "must be a policy spec");
@@ -458,6 +478,22 @@ void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& 
   }
   if (policy.rules) {
     validateRuleItems(spec, conf, errors);
+  }
+}
+
+void validateTlsVersionOrder(const PathBuilder& path, const nlohmann::json& version,
+                             ValidationError& errors) {
+  static const std::map<std::string, int, std::less<>> order = {
+      {"TLS10", 0}, {"TLS11", 1}, {"TLS12", 2}, {"TLS13", 3}};
+  const nlohmann::json* min = member(version, "min");
+  const nlohmann::json* max = member(version, "max");
+  if (min == nullptr || max == nullptr || !min->is_string() || !max->is_string()) {
+    return;
+  }
+  auto lo = order.find(min->get_ref<const std::string&>());
+  auto hi = order.find(max->get_ref<const std::string&>());
+  if (lo != order.end() && hi != order.end() && lo->second > hi->second) {
+    errors.addViolationAt(path.field("min"), "min version must be lower than max");
   }
 }
 

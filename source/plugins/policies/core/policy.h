@@ -34,10 +34,23 @@ struct PolicyDefinition {
    *  (MeshOpenTelemetryBackend): not listed by GET /policies, no policy flags. */
   bool isPolicy = true;
   SchemaPtr schema{};  // the whole `spec` object
+  /** Types with a `status` (MeshService, ...): its schema (defaults give Go's zero value). */
+  SchemaPtr statusSchema{};
+  /** Mesh-scoped unless said otherwise (HostnameGenerator is Global). */
+  model::Scope scope = model::Scope::Mesh;
+  /** GET /_resources `includeInFederation`: true for every Mesh* policy, not for all types. */
+  bool includeInFederation = true;
+  /** Computed labels kuma.io/origin, zone and env (not on global-only MeshMultiZoneService). */
+  bool providedByZone = true;
   /** Semantic checks on the normalized spec; paths are rooted at "spec". */
   std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
   /** Optional: Kuma's deprecation warnings for the normalized spec (PUT's `warnings`). */
   std::function<std::vector<std::string>(const nlohmann::json& spec)> deprecations{};
+  /** Optional: checks that need the resource's meta too (name length, ...). */
+  std::function<void(const model::Resource& resource, validators::ValidationError& errors)>
+      validateResource{};
+  /** Optional: deprecation warnings that need the resource's meta (name, mesh, labels). */
+  std::function<std::vector<std::string>(const model::Resource& resource)> resourceDeprecations{};
 };
 
 model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& definition);
@@ -133,6 +146,10 @@ void validateIntPercentageOrNil(const validators::PathBuilder& path, const nlohm
 void validateStatusCode(const validators::PathBuilder& path, const nlohmann::json& obj,
                         std::string_view key, validators::ValidationError& errors);
 
+/** Kuma's common_tls.ValidateVersion past the schema's enum: `min` above `max` (TLSAuto aside). */
+void validateTlsVersionOrder(const validators::PathBuilder& path, const nlohmann::json& version,
+                             validators::ValidationError& errors);
+
 // ---- structure validators ----
 
 using ConfValidator =
@@ -203,6 +220,11 @@ struct TargetedPolicy {
   std::function<void(const nlohmann::json& spec, validators::ValidationError& errors)> validate{};
   /** Kuma's deprecation warnings for the normalized spec; optional. */
   std::function<std::vector<std::string>(const nlohmann::json& spec)> deprecations{};
+  /** Optional: checks that need the resource's meta too (name length, ...). */
+  std::function<void(const model::Resource& resource, validators::ValidationError& errors)>
+      validateResource{};
+  /** Optional: deprecation warnings that need the resource's meta (name, mesh, labels). */
+  std::function<std::vector<std::string>(const model::Resource& resource)> resourceDeprecations{};
 };
 
 PolicyDefinition targetedPolicy(TargetedPolicy policy);

@@ -33,23 +33,6 @@ SchemaPtr specSchema() {
   });
 }
 
-// Kuma's common_tls.ValidateVersion (the enum is the schema's): min above max.
-void validateVersion(const PathBuilder& path, const nlohmann::json& version,
-                     ValidationError& errors) {
-  static const std::map<std::string, int> order = {
-      {"TLS10", 0}, {"TLS11", 1}, {"TLS12", 2}, {"TLS13", 3}};
-  const nlohmann::json* min = member(version, "min");
-  const nlohmann::json* max = member(version, "max");
-  if (min == nullptr || max == nullptr || !min->is_string() || !max->is_string()) {
-    return;
-  }
-  auto lo = order.find(min->get<std::string>());
-  auto hi = order.find(max->get<std::string>());
-  if (lo != order.end() && hi != order.end() && lo->second > hi->second) {
-    errors.addViolationAt(path.field("min"), "min version must be lower than max");
-  }
-}
-
 // Kuma's validateDefault: TLS versions and ciphers only under a top-level Mesh.
 void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::string_view top,
                   ValidationError& errors) {
@@ -65,7 +48,7 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
       errors.addViolationAt(path.field("tlsVersion"),
                             "tlsVersion can only be defined with top level targetRef kind: Mesh");
     } else {
-      validateVersion(path.field("tlsVersion"), *version, errors);
+      validateTlsVersionOrder(path.field("tlsVersion"), *version, errors);
     }
   }
 }

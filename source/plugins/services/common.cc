@@ -1,0 +1,169 @@
+#include "source/plugins/services/common.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "source/common/absl_compat.h"
+#include "source/common/go_quote.h"
+#include "source/plugins/policies/core/policy.h"
+#include "source/plugins/policies/core/schema_spec.h"
+
+namespace kuma::services {
+namespace {
+
+using namespace policies;  // NOLINT: the schema builders
+using common::av;
+
+bool isLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+constexpr size_t kMaxLabel = 63;
+constexpr size_t kMaxHostname = 253;
+
+}  // namespace
+
+SchemaPtr labelSelectorSchema() {
+  return object({field("matchLabels", mapOf(string()))});
+}
+
+SchemaPtr addressSchema() {
+  return object({field("hostname", string()), field("origin", string()),
+                 field("hostnameGeneratorRef", object({required("coreName", string())}))});
+}
+
+SchemaPtr conditionSchema() {
+  return object({
+      required("type", withLength(string(), std::nullopt, 316)),
+      required("status", enumOf({"True", "False", "Unknown"})),
+      required("reason", withLength(string(), 1, 1024)),
+      required("message", withLength(string(), std::nullopt, 32768)),
+  });
+}
+
+SchemaPtr hostnameGeneratorStatusSchema() {
+  return object({required("hostnameGeneratorRef", object({required("coreName", string())})),
+                 field("conditions", arrayOf(conditionSchema()))});
+}
+
+SchemaPtr vipSchema() {
+  return object({field("ip", string())});
+}
+
+SchemaPtr extensionSchema() {
+  return object({required("type", string()), field("config", any())});
+}
+
+std::vector<std::string> portSectionNames(const model::Resource& resource) {
+  std::vector<std::string> out;
+  const SchemaSpec* spec = schemaSpecOf(resource);
+  const nlohmann::json* ports = spec == nullptr ? nullptr : member(spec->spec(), "ports");
+  if (ports == nullptr || !ports->is_array()) {
+    return out;
+  }
+  for (const nlohmann::json& port : *ports) {
+    if (const nlohmann::json* name = member(port, "name"); name != nullptr && name->is_string()) {
+      out.push_back(name->get<std::string>());
+    } else if (const nlohmann::json* number = member(port, "port");
+               number != nullptr && number->is_number_integer()) {
+      out.push_back(std::to_string(number->get<int64_t>()));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> dns1123LabelErrors(std::string_view value) {
+  std::vector<std::string> out;
+  if (value.size() > kMaxLabel) {
+    out.push_back(absl::StrCat("must be no more than ", kMaxLabel, " characters"));
+  }
+  bool ok = !value.empty() && isLowerAlnum(value.front()) && isLowerAlnum(value.back());
+  for (char c : value) {
+    ok = ok && (isLowerAlnum(c) || c == '-');
+  }
+  if (!ok) {
+    out.push_back(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
+        "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  }
+  return out;
+}
+
+namespace {
+
+// k8s IsDNS1035Label messages (empty when valid).
+std::vector<std::string> dns1035LabelErrors(std::string_view value) {
+  std::vector<std::string> out;
+  if (value.size() > kMaxLabel) {
+    out.push_back(absl::StrCat("must be no more than ", kMaxLabel, " characters"));
+  }
+  bool ok =
+      !value.empty() && value.front() >= 'a' && value.front() <= 'z' && isLowerAlnum(value.back());
+  for (char c : value) {
+    ok = ok && (isLowerAlnum(c) || c == '-');
+  }
+  if (!ok) {
+    out.push_back(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+        "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+        "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> destinationDeprecations(const model::Resource& resource,
+                                                 std::string_view typeName,
+                                                 std::string_view shortName,
+                                                 const std::vector<std::string>& sectionNames) {
+  std::vector<std::string> out;
+  const std::string& name = resource.meta.name;
+  if (auto errors = dns1035LabelErrors(name); !errors.empty()) {
+    out.push_back(absl::StrCat("Invalid ", av(typeName), " resource name: '", name,
+                               "'. It does not conform to the DNS format (RFC 1035). This is "
+                               "deprecated. Errors: ",
+                               absl::StrJoin(errors, "; ")));
+  }
+  std::string zone;
+  if (auto it = resource.meta.labels.find("kuma.io/zone"); it != resource.meta.labels.end()) {
+    zone = it->second;
+  }
+  const std::string& mesh = resource.meta.mesh;
+  for (const std::string& section : sectionNames) {
+    std::vector<std::string> errors;
+    if (mesh.empty() || name.empty() || section.empty()) {
+      errors.push_back("mesh, name and sectionName must be non-empty");
+    } else {
+      std::vector<std::pair<const char*, const std::string*>> fields = {{"mesh", &mesh},
+                                                                        {"name", &name}};
+      if (!zone.empty()) {
+        fields.emplace_back("zone", &zone);
+      }
+      for (const auto& [label, value] : fields) {
+        if (auto msgs = dns1123LabelErrors(*value); !msgs.empty()) {
+          errors.push_back(
+              absl::StrCat(label, " ", common::goQuote(*value),
+                           " does not conform to RFC 1123: ", absl::StrJoin(msgs, "; ")));
+        }
+      }
+      if (auto msgs = dns1123LabelErrors(section); !msgs.empty()) {
+        errors.push_back(absl::StrJoin(msgs, "; "));
+      }
+      const std::string sni = absl::StrCat("sni.", av(shortName), ".", mesh,
+                                           zone.empty() ? "" : ".", zone, ".", name, ".", section);
+      if (sni.size() > kMaxHostname) {
+        errors.push_back(absl::StrCat("computed SNI is ", sni.size(),
+                                      " characters which exceeds the DNS hostname limit (",
+                                      kMaxHostname, ")"));
+      }
+    }
+    for (const std::string& e : errors) {
+      out.push_back(absl::StrCat("Invalid ", av(typeName), " SNI (port ", common::goQuote(section),
+                                 "): ", e, ". This is deprecated."));
+    }
+  }
+  return out;
+}
+
+}  // namespace kuma::services

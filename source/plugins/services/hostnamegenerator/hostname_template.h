@@ -1,0 +1,37 @@
+#pragma once
+
+// File: hostname_template.h
+// HostnameGenerator templates: the part of Go's text/template that hostname templates use.
+// Text with actions `{{ .Name }}`, `{{ .DisplayName }}`, `{{ .Namespace }}`, `{{ .Mesh }}`,
+// `{{ .Zone }}` and `{{ label "key" }}` (string or raw-string argument), with `{{-`/`-}}`
+// trim markers and comments `{{/* ... */}}`. Other actions (if, range, pipelines, other
+// functions) are refused. Errors carry Go's wording where Kuma shows it.
+//
+//   auto out = renderHostnameTemplate("{{ .DisplayName }}.svc.mesh.local", values);
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace kuma::services::hostnamegenerator {
+
+struct TemplateValues {
+  std::map<std::string, std::string, std::less<>> fields;  // "Name", "DisplayName", ...
+  /** `label "key"`: the value, or an error (Kuma: the label is missing). */
+  std::function<absl::StatusOr<std::string>(std::string_view key)> label;
+};
+
+/** Longest template accepted (bytes); Kuma's hostnames are at most 253 characters. */
+inline constexpr size_t kMaxTemplateBytes = 4096;
+
+/**
+ * Renders `text`. InvalidArgument with "couldn't parse template: ..." for a template that
+ * does not parse, or "couldn't render template ...: ..." for one that fails to execute.
+ */
+absl::StatusOr<std::string> renderHostnameTemplate(std::string_view text,
+                                                   const TemplateValues& values);
+
+}  // namespace kuma::services::hostnamegenerator
