@@ -21,17 +21,9 @@ ETCD_VERSION="${KUMA_ETCD_VERSION:-v3.6.16}"
 CACHE="${KUMA_K8S_CACHE:-$HOME/.cache/kuma-cpp/k8s}"
 GO_CACHE="${KUMA_GO_CACHE:-$HOME/.cache/kuma-cpp/go}"
 
-GO="${KUMA_GO:-}"
-[ -z "$GO" ] && GO="$(command -v go || true)"
-[ -z "$GO" ] && [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
-if [ -z "$GO" ]; then
-  echo "k8s build: no Go toolchain (set KUMA_GO, or put go >= 1.26 on the PATH)" >&2
-  exit 1
-fi
-
-export GOPATH="$GO_CACHE/path" GOMODCACHE="$GO_CACHE/mod" GOCACHE="$GO_CACHE/build"
-export GOFLAGS="-modcacherw -trimpath -buildvcs=false"
-export GOTOOLCHAIN=local CGO_ENABLED=0
+# shellcheck source=../go_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../go_env.sh"
+kuma_go_env "k8s build" 1.26 "$GO_CACHE"
 
 log() { printf '[k8s] %s\n' "$*" >&2; }
 

@@ -1,9 +1,8 @@
 #include "source/plugins/k8s/crds.h"
 
 #include <algorithm>
-#include <cctype>
+#include <initializer_list>
 #include <optional>
-#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -17,49 +16,34 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Types kept as native Kubernetes objects in Kuma (Secrets, a ConfigMap): no CRD.
-const std::set<std::string, std::less<>>& typesWithoutCrd() {
-  static const auto* const types =
-      new std::set<std::string, std::less<>>{"Secret", "GlobalSecret", "Config"};
-  return *types;
+using Names = std::initializer_list<std::string_view>;
+
+bool oneOf(Names names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
+
+// Types kept as native Kubernetes objects in Kuma (Secrets, a ConfigMap): no CRD.
+const Names kTypesWithoutCrd = {"Secret", "GlobalSecret", "Config"};
 
 // Kuma's protobuf-based types whose custom resources live in a namespace (the system namespace
 // or the workload's); every other protobuf-based type is cluster-scoped, mesh-scoped legacy
 // policies included (their mesh is the resource's `mesh` field).
-const std::set<std::string, std::less<>>& namespacedProtoTypes() {
-  static const auto* const types = new std::set<std::string, std::less<>>{
-      "Dataplane",  "DataplaneInsight",   "ZoneIngress",
-      "ZoneEgress", "ZoneIngressInsight", "ZoneEgressInsight"};
-  return *types;
-}
+const Names kNamespacedProtoTypes = {"Dataplane",  "DataplaneInsight",   "ZoneIngress",
+                                     "ZoneEgress", "ZoneIngressInsight", "ZoneEgressInsight"};
 
 // Protobuf-based types whose CRD carries the message as `status` instead of `spec`.
-const std::set<std::string, std::less<>>& statusOnlyTypes() {
-  static const auto* const types = new std::set<std::string, std::less<>>{"DataplaneInsight"};
-  return *types;
-}
+const Names kStatusOnlyTypes = {"DataplaneInsight"};
 
 // Kuma's CRDs with an empty `subresources: {}`: the protobuf-based types below and every Mesh*
 // type except those listed after them.
-const std::set<std::string, std::less<>>& protoTypesWithSubresources() {
-  static const auto* const types =
-      new std::set<std::string, std::less<>>{"Dataplane", "ZoneIngress", "ZoneEgress"};
-  return *types;
-}
-const std::set<std::string, std::less<>>& meshTypesWithoutSubresources() {
-  static const auto* const types = new std::set<std::string, std::less<>>{
-      "MeshOpenTelemetryBackend", "MeshIdentity", "MeshTrust",     "MeshZoneAddress",
-      "HostnameGenerator",        "Workload",     "ContainerPatch"};
-  return *types;
-}
+const Names kProtoTypesWithSubresources = {"Dataplane", "ZoneIngress", "ZoneEgress"};
+const Names kMeshTypesWithoutSubresources = {
+    "MeshOpenTelemetryBackend", "MeshIdentity", "MeshTrust",     "MeshZoneAddress",
+    "HostnameGenerator",        "Workload",     "ContainerPatch"};
 
 // Mesh* types whose CRD has Kuma's `status: {conditions: [...]}`.
-const std::set<std::string, std::less<>>& typesWithConditions() {
-  static const auto* const types = new std::set<std::string, std::less<>>{
-      "MeshAccessLog", "MeshTrace", "MeshOpenTelemetryBackend", "MeshMetric"};
-  return *types;
-}
+const Names kTypesWithConditions = {"MeshAccessLog", "MeshTrace", "MeshOpenTelemetryBackend",
+                                    "MeshMetric"};
 
 // Kuma's condition list (a subset of metav1.Condition), built with the policy schema builders.
 Json conditionsStatusSchema() {
@@ -129,14 +113,14 @@ Json printerColumns(const model::ResourceTypeDescriptor& type, const policies::S
 }  // namespace
 
 bool hasCrd(const model::ResourceTypeDescriptor& type) {
-  return !type.wsPath.empty() && typesWithoutCrd().count(type.name) == 0;
+  return !type.wsPath.empty() && !oneOf(kTypesWithoutCrd, type.name);
 }
 
 std::string_view crdScope(const model::ResourceTypeDescriptor& type) {
   if (type.format == model::SpecFormat::SpecStatus) {
     return "Namespaced";
   }
-  return namespacedProtoTypes().count(type.name) > 0 ? "Namespaced" : "Cluster";
+  return oneOf(kNamespacedProtoTypes, type.name) ? "Namespaced" : "Cluster";
 }
 
 std::string crdPlural(const model::ResourceTypeDescriptor& type) {
@@ -170,7 +154,7 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
         "types).");
   }
   properties["metadata"] = Json{{"type", "object"}};
-  if (protoBased && statusOnlyTypes().count(type.name) > 0) {
+  if (protoBased && oneOf(kStatusOnlyTypes, type.name)) {
     properties["status"] = Json{{"description", "Status is the status the Kuma resource."},
                                 {"x-kubernetes-preserve-unknown-fields", true}};
   } else {
@@ -187,7 +171,7 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
     }
     properties["spec"] = std::move(specSchema);
   }
-  if (!protoBased && typesWithConditions().count(type.name) > 0) {
+  if (!protoBased && oneOf(kTypesWithConditions, type.name)) {
     Json status = Json::object();
     status["description"] =
         absl::StrCat("Status is the current status of the Kuma ", type.name, " resource.");
@@ -207,8 +191,8 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
       Json{{"openAPIV3Schema", Json{{"properties", std::move(properties)}, {"type", "object"}}}};
   version["served"] = true;
   version["storage"] = true;
-  if (protoBased ? protoTypesWithSubresources().count(type.name) > 0
-                 : meshTypesWithoutSubresources().count(type.name) == 0) {
+  if (protoBased ? oneOf(kProtoTypesWithSubresources, type.name)
+                 : !oneOf(kMeshTypesWithoutSubresources, type.name)) {
     version["subresources"] = Json::object();
   }
 
