@@ -1,9 +1,15 @@
 // Kubernetes mode, first step (docs/kubernetes.md): a real etcd + kube-apiserver
 // (test/test_common/kube_apiserver.h), the CRDs of `kuma-cp install crds` applied to it and
 // Established, and Kuma resources created and read back through the Kubernetes API, with the
-// API server enforcing the generated schemas (pruning, enums).
+// API server enforcing the generated schemas (pruning, enums), also on every policy fixture of
+// source/plugins/policies/*/testdata.
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -220,6 +226,78 @@ TEST(KubernetesCrdsTest, MeshTimeoutIsCreatedReadBackAndValidatedByItsSchema) {
   EXPECT_THAT(rejected->body, HasSubstr("spec.targetRef.kind"));
   EXPECT_THAT(rejected->body, HasSubstr("Unsupported value: \\\"Frobnicator\\\""));
   EXPECT_THAT(rejected->body, HasSubstr("spec.to[0].default.idleTimeout"));
+}
+
+/** A DNS-1123 name from a fixture's file name ("valid-Rules_1" -> "valid-rules-1"). */
+std::string objectName(const std::string& stem) {
+  std::string out;
+  for (char c : stem) {
+    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
+  }
+  return out;
+}
+
+// Every policy fixture the REST tests use (source/plugins/policies/<policy>/testdata): the
+// schema-valid ones (`valid*.yaml`) are accepted by the API server with the generated CRDs, the
+// schema-invalid ones (`invalid-schema*.yaml`) refused with 422, as crd_schema_test.py checks
+// them against Kuma's own CRDs.
+TEST(KubernetesCrdsTest, PolicyFixturesAreCheckedByTheGeneratedSchemas) {
+  ensureCrds();
+  std::map<std::string, std::string> plurals;
+  for (const nlohmann::json& crd : installCrds()) {
+    plurals[crd["spec"]["names"]["kind"]] = crd["spec"]["names"]["plural"];
+  }
+  const char* source = std::getenv("KUMA_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  std::vector<std::filesystem::path> fixtures;
+  for (const auto& dir : std::filesystem::directory_iterator(std::filesystem::path(source) /
+                                                             "source/plugins/policies")) {
+    const auto testdata = dir.path() / "testdata";
+    if (!std::filesystem::is_directory(testdata)) {
+      continue;
+    }
+    for (const auto& f : std::filesystem::directory_iterator(testdata)) {
+      const std::string name = f.path().filename().string();
+      if (f.path().extension() == ".yaml" && name.find(".violations.") == std::string::npos &&
+          (name.rfind("valid", 0) == 0 || name.rfind("invalid-schema", 0) == 0)) {
+        fixtures.push_back(f.path());
+      }
+    }
+  }
+  size_t accepted = 0;
+  size_t refused = 0;
+  for (const auto& path : fixtures) {
+    SCOPED_TRACE(path.string());
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto doc = common::parseYaml(text.str());
+    ASSERT_TRUE(doc.ok()) << doc.status();
+    const std::string kind = doc->value("type", "");
+    ASSERT_EQ(plurals.count(kind), 1u) << "no CRD for " << kind;
+    const std::string fixtureDir = path.parent_path().parent_path().filename().string();
+    const nlohmann::json object = {
+        {"apiVersion", "kuma.io/v1alpha1"},
+        {"kind", kind},
+        {"metadata",
+         {{"name", objectName(fixtureDir + "-" + path.stem().string())},
+          {"namespace", "kuma-system"},
+          {"labels", {{"kuma.io/mesh", doc->value("mesh", "default")}}}}},
+        {"spec", doc->value("spec", nlohmann::json::object())}};
+    auto answer = k8s->request(
+        "POST", absl::StrCat("/apis/kuma.io/v1alpha1/namespaces/kuma-system/", plurals[kind]),
+        object.dump());
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    if (path.filename().string().rfind("valid", 0) == 0) {
+      ++accepted;
+      EXPECT_EQ(answer->status, 201) << answer->body;
+    } else {
+      ++refused;
+      EXPECT_EQ(answer->status, 422) << answer->body;
+    }
+  }
+  EXPECT_GE(accepted, 15u);
+  EXPECT_GE(refused, 10u);
 }
 
 }  // namespace
