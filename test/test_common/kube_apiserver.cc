@@ -101,15 +101,18 @@ absl::Status KubeApiServer::startEtcd(const Options& options) {
   http.set_read_timeout(std::chrono::seconds(2));
   const bool healthy = eventually(
       [&] {
+        if (!etcd_->running()) {
+          return true;  // reported below
+        }
         auto answer = http.Get("/health");
         return answer && answer->status == 200 &&
                answer->body.find("\"health\":\"true\"") != std::string::npos;
       },
       options.readyTimeout);
   if (!healthy || !etcd_->running()) {
-    return absl::DeadlineExceededError(absl::StrCat("etcd did not become healthy on ", client,
-                                                    " within ", options.readyTimeout.count(),
-                                                    " s:\n", tail(etcd_->output(), 4000)));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "etcd did not become healthy on ", client, " within ", options.readyTimeout.count(),
+        " s (or exited):\n", tail(etcd_->output(), 4000)));
   }
   return absl::OkStatus();
 }

@@ -150,8 +150,8 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
       "Kind is a string value representing the REST resource this object represents.");
   if (protoBased) {
     properties["mesh"] = stringProperty(
-        "Mesh is the name of the Kuma mesh this resource belongs to (empty for cluster-scoped "
-        "types).");
+        "Mesh is the name of the Kuma mesh this resource belongs to (empty for types outside "
+        "meshes, such as Mesh itself).");
   }
   properties["metadata"] = Json{{"type", "object"}};
   if (protoBased && oneOf(kStatusOnlyTypes, type.name)) {
