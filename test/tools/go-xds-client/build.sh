@@ -12,22 +12,10 @@ set -euo pipefail
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${KUMA_GO_CACHE:-$HOME/.cache/kuma-cpp/go}"
 
-GO="${KUMA_GO:-}"
-if [ -z "$GO" ]; then
-  GO="$(command -v go || true)"
-fi
-if [ -z "$GO" ] && [ -x /usr/local/go/bin/go ]; then
-  GO=/usr/local/go/bin/go
-fi
-if [ -z "$GO" ]; then
-  echo "go-xds-client: no Go toolchain (set KUMA_GO, or put go >= 1.24 on the PATH)" >&2
-  exit 1
-fi
-
-export GOPATH="$CACHE/path" GOMODCACHE="$CACHE/mod" GOCACHE="$CACHE/build"
-# The module cache is read-only by default, which makes `rm -rf` of the cache fail.
-export GOFLAGS="-modcacherw -mod=readonly -trimpath -buildvcs=false"
-export GOTOOLCHAIN=local CGO_ENABLED=0
+# shellcheck source=../../../tools/go_env.sh
+source "$SRC/../../../tools/go_env.sh"
+kuma_go_env go-xds-client 1.24 "$CACHE"
+export GOFLAGS="$GOFLAGS -mod=readonly"
 
 hash="$(
   cd "$SRC"

@@ -1,0 +1,304 @@
+// Kubernetes mode, first step (docs/kubernetes.md): a real etcd + kube-apiserver
+// (test/test_common/kube_apiserver.h), the CRDs of `kuma-cp install crds` applied to it and
+// Established, and Kuma resources created and read back through the Kubernetes API, with the
+// API server enforcing the generated schemas (pruning, enums), also on every policy fixture of
+// source/plugins/policies/*/testdata.
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "source/common/json_yaml.h"
+#include "test/test_common/kube_apiserver.h"
+#include "test/test_common/process.h"
+
+namespace kuma::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+KubeApiServer* k8s = nullptr;
+
+class KubeEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto launched = KubeApiServer::launch();
+    ASSERT_TRUE(launched.ok()) << launched.status();
+    owned_ = std::move(*launched);
+    k8s = owned_.get();
+  }
+  void TearDown() override {
+    k8s = nullptr;
+    owned_.reset();
+  }
+
+ private:
+  std::unique_ptr<KubeApiServer> owned_;
+};
+
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new KubeEnvironment());
+
+constexpr char kCrdsPath[] = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+
+/** The documents of `kuma-cp install crds`, as JSON. */
+std::vector<nlohmann::json> installCrds() {
+  ExitResult run = runToExit(binaryPath("kuma-cp"), {"install", "crds"}, {});
+  EXPECT_EQ(run.exitCode, 0) << run.output;
+  std::vector<nlohmann::json> docs;
+  size_t start = 0;
+  const std::string& text = run.output;
+  while (start < text.size()) {
+    size_t end = text.find("---\n", start);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    if (end > start) {
+      auto doc = common::parseYaml(std::string_view(text).substr(start, end - start));
+      EXPECT_TRUE(doc.ok()) << doc.status();
+      if (doc.ok() && !doc->is_null()) {
+        docs.push_back(*doc);
+      }
+    }
+    start = end + 4;
+  }
+  return docs;
+}
+
+nlohmann::json getJson(const std::string& path) {
+  auto answer = k8s->request("GET", path);
+  if (!answer.ok() || answer->status != 200) {
+    return nullptr;
+  }
+  return nlohmann::json::parse(answer->body, nullptr, false);
+}
+
+bool established(const std::string& name) {
+  nlohmann::json crd = getJson(absl::StrCat(kCrdsPath, "/", name));
+  if (!crd.is_object()) {
+    return false;
+  }
+  for (const auto& c : crd["status"].value("conditions", nlohmann::json::array())) {
+    if (c.value("type", "") == "Established" && c.value("status", "") == "True") {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Applies the generated CRDs once per process and waits until each is Established. */
+void ensureCrds() {
+  static bool done = false;
+  if (done) {
+    return;
+  }
+  std::vector<nlohmann::json> crds = installCrds();
+  ASSERT_FALSE(crds.empty());
+  for (const nlohmann::json& crd : crds) {
+    auto answer = k8s->request("POST", kCrdsPath, crd.dump());
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    ASSERT_EQ(answer->status, 201) << crd["metadata"]["name"] << ": " << answer->body;
+  }
+  for (const nlohmann::json& crd : crds) {
+    const std::string name = crd["metadata"]["name"];
+    ASSERT_TRUE(eventually([&] { return established(name); }, std::chrono::seconds(60)))
+        << name << " not Established: " << getJson(absl::StrCat(kCrdsPath, "/", name)).dump();
+  }
+  auto ns =
+      k8s->request("POST", "/api/v1/namespaces",
+                   R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"kuma-system"}})");
+  ASSERT_TRUE(ns.ok()) << ns.status();
+  ASSERT_EQ(ns->status, 201) << ns->body;
+  done = true;
+}
+
+TEST(KubernetesFixtureTest, ServesTheApiOverVerifiedTlsToTheAdmin) {
+  nlohmann::json version = getJson("/version");
+  ASSERT_TRUE(version.is_object());
+  EXPECT_EQ(version["gitVersion"], "v1.37.2");
+  EXPECT_TRUE(getJson("/api/v1/namespaces/default").is_object());
+
+  // Without the token the request is anonymous and RBAC refuses it (403); a wrong token is not
+  // authenticated at all (401). The certificate verifies against the fixture's CA in both.
+  httplib::SSLClient other(k8s->host(), k8s->port());
+  other.set_ca_cert_path(k8s->caFile().c_str());
+  other.enable_server_certificate_verification(true);
+  other.set_connection_timeout(std::chrono::seconds(2));
+  auto anonymous = other.Get("/api/v1/namespaces");
+  ASSERT_TRUE(anonymous) << httplib::to_string(anonymous.error());
+  EXPECT_EQ(anonymous->status, 403);
+  EXPECT_THAT(anonymous->body, HasSubstr("system:anonymous"));
+  other.set_bearer_token_auth("not-the-token");
+  auto wrong = other.Get("/api/v1/namespaces");
+  ASSERT_TRUE(wrong) << httplib::to_string(wrong.error());
+  EXPECT_EQ(wrong->status, 401);
+}
+
+TEST(KubernetesCrdsTest, EveryGeneratedCrdIsAcceptedAndEstablished) {
+  ensureCrds();
+  nlohmann::json list = getJson(kCrdsPath);
+  ASSERT_TRUE(list.is_object());
+  size_t kuma = 0;
+  for (const auto& crd : list["items"]) {
+    if (crd["spec"]["group"] == "kuma.io") {
+      ++kuma;
+    }
+  }
+  EXPECT_EQ(kuma, installCrds().size());
+  // Discovery serves the group with Kuma's names.
+  nlohmann::json group = getJson("/apis/kuma.io/v1alpha1");
+  ASSERT_TRUE(group.is_object());
+  std::map<std::string, nlohmann::json> byName;
+  for (const auto& r : group["resources"]) {
+    byName[r["name"].get<std::string>()] = r;
+  }
+  ASSERT_EQ(byName.count("meshtimeouts"), 1u);
+  EXPECT_EQ(byName["meshtimeouts"]["namespaced"], true);
+  EXPECT_EQ(byName["meshtimeouts"]["shortNames"], nlohmann::json::array({"mt"}));
+  ASSERT_EQ(byName.count("meshes"), 1u);
+  EXPECT_EQ(byName["meshes"]["namespaced"], false);
+}
+
+TEST(KubernetesCrdsTest, MeshIsCreatedAndReadBack) {
+  ensureCrds();
+  const nlohmann::json mesh = {
+      {"apiVersion", "kuma.io/v1alpha1"},
+      {"kind", "Mesh"},
+      {"metadata", {{"name", "default"}}},
+      {"spec",
+       {{"mtls",
+         {{"enabledBackend", "ca-1"},
+          {"backends", nlohmann::json::array({{{"name", "ca-1"}, {"type", "builtin"}}})}}}}}};
+  auto created = k8s->request("POST", "/apis/kuma.io/v1alpha1/meshes", mesh.dump());
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_EQ(created->status, 201) << created->body;
+  nlohmann::json read = getJson("/apis/kuma.io/v1alpha1/meshes/default");
+  ASSERT_TRUE(read.is_object());
+  EXPECT_EQ(read["spec"], mesh["spec"]);  // kept whole (x-kubernetes-preserve-unknown-fields)
+  EXPECT_FALSE(read["metadata"].contains("namespace"));
+}
+
+TEST(KubernetesCrdsTest, MeshTimeoutIsCreatedReadBackAndValidatedByItsSchema) {
+  ensureCrds();
+  const std::string path = "/apis/kuma.io/v1alpha1/namespaces/kuma-system/meshtimeouts";
+  nlohmann::json timeout = {{"apiVersion", "kuma.io/v1alpha1"},
+                            {"kind", "MeshTimeout"},
+                            {"metadata",
+                             {{"name", "timeout-1"},
+                              {"namespace", "kuma-system"},
+                              {"labels", {{"kuma.io/mesh", "default"}}}}},
+                            {"spec",
+                             {{"targetRef", {{"kind", "Mesh"}}},
+                              {"to", nlohmann::json::array({{{"targetRef", {{"kind", "Mesh"}}},
+                                                             {"default",
+                                                              {{"idleTimeout", "20s"},
+                                                               {"http", {{"requestTimeout", "2s"}}},
+                                                               {"notAField", 1}}}}})}}}};
+  auto created = k8s->request("POST", path, timeout.dump());
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_EQ(created->status, 201) << created->body;
+  nlohmann::json read = getJson(path + "/timeout-1");
+  ASSERT_TRUE(read.is_object());
+  EXPECT_EQ(read["metadata"]["namespace"], "kuma-system");
+  EXPECT_EQ(read["metadata"]["labels"]["kuma.io/mesh"], "default");
+  // The schema is structural: the unknown field is pruned, the rest is kept as sent.
+  nlohmann::json expected = timeout["spec"];
+  expected["to"][0]["default"].erase("notAField");
+  EXPECT_EQ(read["spec"], expected);
+
+  // The enum of targetRef.kind and the type of a duration come from the policy schema.
+  nlohmann::json bad = timeout;
+  bad["metadata"]["name"] = "timeout-2";
+  bad["spec"]["targetRef"]["kind"] = "Frobnicator";
+  bad["spec"]["to"][0]["default"]["idleTimeout"] = 20;
+  auto rejected = k8s->request("POST", path, bad.dump());
+  ASSERT_TRUE(rejected.ok()) << rejected.status();
+  EXPECT_EQ(rejected->status, 422) << rejected->body;
+  EXPECT_THAT(rejected->body, HasSubstr("spec.targetRef.kind"));
+  EXPECT_THAT(rejected->body, HasSubstr("Unsupported value: \\\"Frobnicator\\\""));
+  EXPECT_THAT(rejected->body, HasSubstr("spec.to[0].default.idleTimeout"));
+}
+
+/** A DNS-1123 name from a fixture's file name ("valid-Rules_1" -> "valid-rules-1"). */
+std::string objectName(const std::string& stem) {
+  std::string out;
+  for (char c : stem) {
+    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '-';
+  }
+  return out;
+}
+
+// Every policy fixture the REST tests use (source/plugins/policies/<policy>/testdata): the
+// schema-valid ones (`valid*.yaml`) are accepted by the API server with the generated CRDs, the
+// schema-invalid ones (`invalid-schema*.yaml`) refused with 422, as crd_schema_test.py checks
+// them against Kuma's own CRDs.
+TEST(KubernetesCrdsTest, PolicyFixturesAreCheckedByTheGeneratedSchemas) {
+  ensureCrds();
+  std::map<std::string, std::string> plurals;
+  for (const nlohmann::json& crd : installCrds()) {
+    plurals[crd["spec"]["names"]["kind"]] = crd["spec"]["names"]["plural"];
+  }
+  const char* source = std::getenv("KUMA_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  std::vector<std::filesystem::path> fixtures;
+  for (const auto& dir : std::filesystem::directory_iterator(std::filesystem::path(source) /
+                                                             "source/plugins/policies")) {
+    const auto testdata = dir.path() / "testdata";
+    if (!std::filesystem::is_directory(testdata)) {
+      continue;
+    }
+    for (const auto& f : std::filesystem::directory_iterator(testdata)) {
+      const std::string name = f.path().filename().string();
+      if (f.path().extension() == ".yaml" && name.find(".violations.") == std::string::npos &&
+          (name.rfind("valid", 0) == 0 || name.rfind("invalid-schema", 0) == 0)) {
+        fixtures.push_back(f.path());
+      }
+    }
+  }
+  size_t accepted = 0;
+  size_t refused = 0;
+  for (const auto& path : fixtures) {
+    SCOPED_TRACE(path.string());
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto doc = common::parseYaml(text.str());
+    ASSERT_TRUE(doc.ok()) << doc.status();
+    const std::string kind = doc->value("type", "");
+    ASSERT_EQ(plurals.count(kind), 1u) << "no CRD for " << kind;
+    const std::string fixtureDir = path.parent_path().parent_path().filename().string();
+    const nlohmann::json object = {
+        {"apiVersion", "kuma.io/v1alpha1"},
+        {"kind", kind},
+        {"metadata",
+         {{"name", objectName(fixtureDir + "-" + path.stem().string())},
+          {"namespace", "kuma-system"},
+          {"labels", {{"kuma.io/mesh", doc->value("mesh", "default")}}}}},
+        {"spec", doc->value("spec", nlohmann::json::object())}};
+    auto answer = k8s->request(
+        "POST", absl::StrCat("/apis/kuma.io/v1alpha1/namespaces/kuma-system/", plurals[kind]),
+        object.dump());
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    if (path.filename().string().rfind("valid", 0) == 0) {
+      ++accepted;
+      EXPECT_EQ(answer->status, 201) << answer->body;
+    } else {
+      ++refused;
+      EXPECT_EQ(answer->status, 422) << answer->body;
+    }
+  }
+  EXPECT_GE(accepted, 15u);
+  EXPECT_GE(refused, 10u);
+}
+
+}  // namespace
+}  // namespace kuma::test
