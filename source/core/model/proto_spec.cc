@@ -1,11 +1,14 @@
 #include "source/core/model/proto_spec.h"
 
+#include <chrono>
 #include <memory>
+#include <string>
 
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
+#include "source/common/go_duration.h"
 
 namespace kuma::model {
 
@@ -39,9 +42,77 @@ nlohmann::ordered_json protoToJson(const google::protobuf::Message& message) {
   return nlohmann::ordered_json::parse(out);
 }
 
-absl::Status protoFromJson(const nlohmann::json& json, google::protobuf::Message& message) {
+namespace {
+
+// The proto JSON text of a Duration ("-1.500000000s").
+std::string protoDurationText(std::chrono::nanoseconds d) {
+  const int64_t ns = d.count();
+  const uint64_t magnitude = ns < 0 ? -static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  std::string out = ns < 0 ? "-" : "";
+  out += std::to_string(magnitude / 1000000000ULL);
+  if (const uint64_t frac = magnitude % 1000000000ULL; frac != 0) {
+    std::string digits = std::to_string(frac);
+    out += "." + std::string(9 - digits.size(), '0') + digits;
+  }
+  return out + "s";
+}
+
+// Kuma reads proto specs with github.com/golang/protobuf's jsonpb, which parses a Duration with
+// Go's time.ParseDuration ("200ms", "1m30s", "0.2s"): such strings become proto JSON durations
+// here, for every Duration field at any depth (other strings are left to the proto parser).
+void normalizeDurations(nlohmann::json& json, const google::protobuf::Descriptor& descriptor,
+                        int depth) {
+  if (!json.is_object() || depth > 64) {
+    return;
+  }
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = descriptor.field(i);
+    const google::protobuf::Descriptor* type = field->message_type();
+    if (type == nullptr) {
+      continue;
+    }
+    for (const std::string& key : {std::string(field->json_name()), std::string(field->name())}) {
+      auto it = json.find(key);
+      if (it == json.end()) {
+        continue;
+      }
+      const auto visit = [&](nlohmann::json& value) {
+        if (type->full_name() == "google.protobuf.Duration") {
+          if (value.is_string()) {
+            if (auto d = common::parseGoDuration(value.get<std::string>()); d.ok()) {
+              value = protoDurationText(*d);
+            }
+          }
+        } else if (!field->is_map() && type->file()->package() != "google.protobuf") {
+          normalizeDurations(value, *type, depth + 1);
+        }
+      };
+      if (field->is_map()) {
+        const google::protobuf::FieldDescriptor* mapped = type->map_value();
+        if (mapped->message_type() != nullptr && it->is_object() &&
+            mapped->message_type()->file()->package() != "google.protobuf") {
+          for (auto& [k, v] : it->items()) {
+            normalizeDurations(v, *mapped->message_type(), depth + 1);
+          }
+        }
+      } else if (field->is_repeated() && it->is_array()) {
+        for (auto& v : *it) {
+          visit(v);
+        }
+      } else {
+        visit(*it);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status protoFromJson(const nlohmann::json& input, google::protobuf::Message& message) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
+  nlohmann::json json = input;
+  normalizeDurations(json, *message.GetDescriptor(), 0);
   std::string text;
   try {
     text = json.dump();

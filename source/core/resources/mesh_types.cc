@@ -5,7 +5,9 @@
 
 #include "api/mesh/v1alpha1/circuit_breaker.pb.h"
 #include "api/mesh/v1alpha1/external_service.pb.h"
+#include "api/mesh/v1alpha1/fault_injection.pb.h"
 #include "api/mesh/v1alpha1/health_check.pb.h"
+#include "api/mesh/v1alpha1/traffic_trace.pb.h"
 #include "api/mesh/v1alpha1/retry.pb.h"
 #include "api/mesh/v1alpha1/timeout.pb.h"
 #include "api/mesh/v1alpha1/traffic_permission.pb.h"
@@ -177,6 +179,11 @@ void registerMeshTypes(model::TypeRegistry& registry) {
   registry.add(
       legacyPolicy<v1::Timeout>(kTimeoutType, "timeouts", "Timeout", "Timeouts", &validateTimeout));
   registry.add(legacyPolicy<v1::Retry>(kRetryType, "retries", "Retry", "Retries", &validateRetry));
+  registry.add(legacyPolicy<v1::FaultInjection>(kFaultInjectionType, "fault-injections",
+                                                "Fault Injection", "Fault Injections",
+                                                &validateFaultInjection));
+  registry.add(legacyPolicy<v1::TrafficTrace>(kTrafficTraceType, "traffic-traces", "Traffic Trace",
+                                              "Traffic Traces", &validateTrafficTrace));
 }
 
 }  // namespace kuma::resources

@@ -3,7 +3,8 @@
 // File: mesh_types.h
 // Registration of Kuma's proto-based ("unversioned", flat) resource types: Mesh, Dataplane,
 // DataplaneInsight, Secret, GlobalSecret, ExternalService and the legacy selector policies
-// TrafficPermission, TrafficRoute, HealthCheck, CircuitBreaker, Timeout, Retry.
+// TrafficPermission, TrafficRoute, HealthCheck, CircuitBreaker, Timeout, Retry, FaultInjection,
+// TrafficTrace.
 //
 //   kuma::model::TypeRegistry registry;
 //   kuma::resources::registerMeshTypes(registry);
@@ -32,6 +33,8 @@ inline constexpr std::string_view kHealthCheckType = "HealthCheck";
 inline constexpr std::string_view kCircuitBreakerType = "CircuitBreaker";
 inline constexpr std::string_view kTimeoutType = "Timeout";
 inline constexpr std::string_view kRetryType = "Retry";
+inline constexpr std::string_view kFaultInjectionType = "FaultInjection";
+inline constexpr std::string_view kTrafficTraceType = "TrafficTrace";
 
 /** Adds the descriptors of every type listed above. Called once at start-up. */
 void registerMeshTypes(model::TypeRegistry& registry);

@@ -1,9 +1,12 @@
 #include "source/core/resources/policies.h"
 
 #include <map>
+#include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -420,6 +423,106 @@ void validateExternalService(const ExternalService& spec, ValidationError& error
   TagsOptions options;
   options.requireService = true;
   validateTags(PathBuilder("tags"), spec.tags(), options, errors);
+}
+
+namespace {
+
+// Go's http.StatusText knows these codes; Kuma refuses the others.
+bool knownHttpStatus(uint32_t code) {
+  static const std::set<uint32_t> kKnown = {
+      100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301,
+      302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409,
+      410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424, 425, 426, 428,
+      429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511};
+  return kKnown.contains(code);
+}
+
+template <typename Fault>
+void validateFaultPercentage(const PathBuilder& path, const Fault& fault, ValidationError& errors) {
+  if (!fault.has_percentage()) {
+    errors.addViolationAt(path.field("percentage"), "cannot be empty");
+    return;
+  }
+  const double v = fault.percentage().value();
+  if (v < 0.0 || v > 100.0) {
+    errors.addViolationAt(path.field("percentage"), "has to be in [0.0 - 100.0] range");
+  }
+}
+
+// Kuma's Has* of a fault: present and not an empty message.
+template <typename Fault>
+bool hasFault(bool present, const Fault& fault) {
+  return present && fault.ByteSizeLong() > 0;
+}
+
+}  // namespace
+
+void validateFaultInjection(const FaultInjection& spec, ValidationError& errors) {
+  SelectorsOptions sources;
+  sources.requireAtLeastOneSelector = true;
+  sources.tags.requireAtLeastOneTag = true;
+  validateSelectors(PathBuilder("sources"), spec.sources(), sources, errors);
+  SelectorsOptions destinations = sources;
+  // Kuma's ProtocolValidator(HTTPBasedProtocols).
+  destinations.tags.extra.push_back(
+      [](const PathBuilder& path, const TagMap& selector, ValidationError& errs) {
+        auto it = selector.find(std::string(kProtocolTag));
+        if (it == selector.end()) {
+          errs.addViolationAt(path, "protocol must be specified");
+          return;
+        }
+        const std::string p = absl::AsciiStrToLower(it->second);
+        if (p != "http" && p != "http2" && p != "grpc") {
+          errs.addViolationAt(path.key(std::string(kProtocolTag)),
+                              "must be one of the [http, http2, grpc]");
+        }
+      });
+  validateSelectors(PathBuilder("destinations"), spec.destinations(), destinations, errors);
+
+  const PathBuilder root("conf");
+  const auto& conf = spec.conf();
+  const bool delay = hasFault(conf.has_delay(), conf.delay());
+  const bool abort = hasFault(conf.has_abort(), conf.abort());
+  const bool bandwidth = hasFault(conf.has_response_bandwidth(), conf.response_bandwidth());
+  if (!delay && !abort && !bandwidth) {
+    errors.addViolationAt(root, "must have at least one of the faults configured");
+  }
+  if (delay) {
+    const PathBuilder path = root.field("delay");
+    validateFaultPercentage(path, conf.delay(), errors);
+    if (!conf.delay().has_value()) {
+      errors.addViolationAt(path.field("value"), "cannot be empty");
+    }
+  }
+  if (abort) {
+    const PathBuilder path = root.field("abort");
+    validateFaultPercentage(path, conf.abort(), errors);
+    if (!conf.abort().has_httpstatus()) {
+      errors.addViolationAt(path.field("httpStatus"), "cannot be empty");
+    } else if (!knownHttpStatus(conf.abort().httpstatus().value())) {
+      errors.addViolationAt(path.field("httpStatus"), "http status code is incorrect");
+    }
+  }
+  if (bandwidth) {
+    const PathBuilder path = root.field("responseBandwidth");
+    validateFaultPercentage(path, conf.response_bandwidth(), errors);
+    if (!conf.response_bandwidth().has_limit()) {
+      errors.addViolationAt(path.field("limit"), "cannot be empty");
+    } else {
+      static const std::regex kLimit(R"(\d*\s?[gmk]bps)");
+      if (!std::regex_search(conf.response_bandwidth().limit().value(), kLimit)) {
+        errors.addViolationAt(path.field("limit"), "has to be in kbps/mbps/gbps units");
+      }
+    }
+  }
+}
+
+void validateTrafficTrace(const TrafficTrace& spec, ValidationError& errors) {
+  // The conf and its backend may be empty: the Mesh's default backend.
+  SelectorsOptions selectors;
+  selectors.requireAtLeastOneSelector = true;
+  selectors.tags.requireAtLeastOneTag = true;
+  validateSelectors(PathBuilder("selectors"), spec.selectors(), selectors, errors);
 }
 
 }  // namespace kuma::resources

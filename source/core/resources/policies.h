@@ -2,13 +2,16 @@
 
 // File: policies.h
 // Validators of the legacy selector-based policies (TrafficPermission, TrafficRoute, HealthCheck,
-// CircuitBreaker, Timeout, Retry), Secret/GlobalSecret and ExternalService. Each appends every
-// violation with Kuma's field path (`sources[0].match`, `conf.split[1].weight`, `data`, ...).
+// CircuitBreaker, Timeout, Retry, FaultInjection, TrafficTrace), Secret/GlobalSecret and
+// ExternalService. Each appends every violation with Kuma's field path (`sources[0].match`,
+// `conf.split[1].weight`, `data`, ...).
 
 #include "api/mesh/v1alpha1/circuit_breaker.pb.h"
 #include "api/mesh/v1alpha1/external_service.pb.h"
 #include "api/mesh/v1alpha1/health_check.pb.h"
+#include "api/mesh/v1alpha1/fault_injection.pb.h"
 #include "api/mesh/v1alpha1/retry.pb.h"
+#include "api/mesh/v1alpha1/traffic_trace.pb.h"
 #include "api/mesh/v1alpha1/secret.pb.h"
 #include "api/mesh/v1alpha1/timeout.pb.h"
 #include "api/mesh/v1alpha1/traffic_permission.pb.h"
@@ -27,6 +30,10 @@ void validateCircuitBreaker(const mesh::v1alpha1::CircuitBreaker& spec,
                             validators::ValidationError& errors);
 void validateTimeout(const mesh::v1alpha1::Timeout& spec, validators::ValidationError& errors);
 void validateRetry(const mesh::v1alpha1::Retry& spec, validators::ValidationError& errors);
+void validateFaultInjection(const mesh::v1alpha1::FaultInjection& spec,
+                            validators::ValidationError& errors);
+void validateTrafficTrace(const mesh::v1alpha1::TrafficTrace& spec,
+                          validators::ValidationError& errors);
 
 /** Secret and GlobalSecret: `data` must be present and non-empty. */
 void validateSecret(const mesh::v1alpha1::Secret& spec, validators::ValidationError& errors);

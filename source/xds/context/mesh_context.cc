@@ -205,6 +205,12 @@ absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
   KUMA_ASSIGN_OR_RETURN(out.trafficPermissions, listOf(resources::kTrafficPermissionType));
   KUMA_ASSIGN_OR_RETURN(out.trafficRoutes, listOf(resources::kTrafficRouteType));
   KUMA_ASSIGN_OR_RETURN(out.timeouts, listOf(resources::kTimeoutType));
+  for (std::string_view type : kLegacyPolicyTypes) {
+    KUMA_ASSIGN_OR_RETURN(auto items, listOf(type));
+    if (!items.empty()) {
+      out.legacy[std::string(type)] = std::move(items);
+    }
+  }
   for (const model::ResourceTypeDescriptor* d : registry.all()) {
     // Every type of a policy folder: the policies and the resources they reference
     // (MeshOpenTelemetryBackend), so that a change of either regenerates the mesh's proxies.
@@ -362,11 +368,17 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     ctx->policies_[type] = std::move(entries);
   }
 
-  // Legacy TrafficPermissions, TrafficRoutes and Timeouts: their creation time breaks ties
-  // between equally specific selectors, so it is part of the content. They are base inputs: a
-  // TrafficRoute appearing switches every proxy of the mesh to the legacy outbound path.
-  for (auto* legacy :
-       {&resources.trafficPermissions, &resources.trafficRoutes, &resources.timeouts}) {
+  // Legacy TrafficPermissions, TrafficRoutes, Timeouts and the other legacy policies: their
+  // creation time breaks ties between equally specific selectors, so it is part of the content.
+  // They are base inputs: a TrafficRoute appearing switches every proxy of the mesh to the legacy
+  // outbound path.
+  std::vector<std::vector<model::ResourceConstSharedPtr>*> legacyLists = {
+      &resources.trafficPermissions, &resources.trafficRoutes, &resources.timeouts};
+  for (auto& [type, list] : resources.legacy) {  // by type name: a stable canonical order
+    absl::StrAppend(&canonical, "legacy|", type, "\n");
+    legacyLists.push_back(&list);
+  }
+  for (auto* legacy : legacyLists) {
     std::erase(*legacy, nullptr);
     *legacy = sortedByName(std::move(*legacy));
     for (const auto& r : *legacy) {
@@ -524,6 +536,13 @@ std::vector<std::string> MeshContext::services() const {
     out.push_back(service);
   }
   return out;
+}
+
+const std::vector<model::ResourceConstSharedPtr>& MeshContext::legacyPolicies(
+    std::string_view type) const {
+  static const std::vector<model::ResourceConstSharedPtr> kNone;
+  auto it = inputs_.legacy.find(std::string(type));
+  return it == inputs_.legacy.end() ? kNone : it->second;
 }
 
 bool MeshContext::usesLegacyRouting(const model::Resource& dataplane) const {

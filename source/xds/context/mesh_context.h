@@ -71,6 +71,11 @@ struct MeshResources {
   /** Legacy Timeouts of this mesh: the timeouts of the legacy outbound path. */
   std::vector<model::ResourceConstSharedPtr> timeouts;
   /**
+   * The other legacy policies of this mesh by type name (kLegacyPolicyTypes: HealthCheck,
+   * CircuitBreaker, Retry, FaultInjection ...), read by their plugins (legacyPolicies()).
+   */
+  std::map<std::string, std::vector<model::ResourceConstSharedPtr>> legacy;
+  /**
    * Persisted legacy VIPs (service → IPv4) from the VIP allocator, used as they are. Empty: the
    * context allocates them itself with the allocator's rules (§7.3.1) from `vipView`.
    */
@@ -85,6 +90,14 @@ struct MeshResources {
   std::string vipCidr = "240.0.0.0/4";
 };
 
+/**
+ * Legacy selector policy types in MeshResources::legacy, each read by the plugin of its folder
+ * (source/plugins/policies/<type>/): their changes rebuild the mesh context.
+ */
+inline constexpr std::string_view kLegacyPolicyTypes[] = {
+    "HealthCheck", "CircuitBreaker", "Retry",       "FaultInjection",
+    "RateLimit",   "TrafficLog",     "TrafficTrace"};
+
 /** Policy types the xDS generators read. */
 inline constexpr std::string_view kMeshTimeout = "MeshTimeout";
 inline constexpr std::string_view kMeshCircuitBreaker = "MeshCircuitBreaker";
@@ -96,7 +109,7 @@ inline constexpr std::string_view kMeshTCPRoute = "MeshTCPRoute";
 
 /**
  * Reads the Mesh `mesh` and every Dataplane, ExternalService, TrafficPermission, TrafficRoute,
- * Timeout and Mesh* policy
+ * Timeout, legacy policy of kLegacyPolicyTypes and Mesh* policy
  * of it from `store` (types looked up in `registry`; absent types are skipped).
  * @return NotFound when the Mesh does not exist, or the store's error.
  */
@@ -177,6 +190,8 @@ class MeshContext {
   }
   /** Legacy Timeouts of the mesh, sorted by name. */
   const std::vector<model::ResourceConstSharedPtr>& timeouts() const { return inputs_.timeouts; }
+  /** The legacy policies of `type` (one of kLegacyPolicyTypes) of the mesh, sorted by name. */
+  const std::vector<model::ResourceConstSharedPtr>& legacyPolicies(std::string_view type) const;
 
   /**
    * Kuma's legacy outbound path for `dataplane`: the mesh has at least one TrafficRoute and no

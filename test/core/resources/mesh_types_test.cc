@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 
 #include "source/common/json_yaml.h"
+#include "api/mesh/v1alpha1/retry.pb.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/dataplane.h"
 #include "source/core/resources/mesh.h"
@@ -110,6 +111,10 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
       {"Timeout", "timeouts", "", "Timeout", "Timeouts", Scope::Mesh, false, false, true, false,
        false},
       {"Retry", "retries", "", "Retry", "Retries", Scope::Mesh, false, false, true, false, false},
+      {"FaultInjection", "fault-injections", "", "Fault Injection", "Fault Injections", Scope::Mesh,
+       false, false, true, false, false},
+      {"TrafficTrace", "traffic-traces", "", "Traffic Trace", "Traffic Traces", Scope::Mesh, false,
+       false, true, false, false},
       // Kuma's system Config: no REST path (WsPath ""), found by name only.
       {"Config", "", "", "Config", "Configs", Scope::Global, false, false, false, true, false},
   };
@@ -146,12 +151,31 @@ TEST_F(MeshTypesTest, ValidFixturesHaveNoViolations) {
         "mesh_example.yaml", "secret_valid.yaml", "global_secret_valid.yaml",
         "dataplane_insight_valid.yaml", "external_service_valid.yaml",
         "traffic_permission_valid.yaml", "traffic_route_valid.yaml", "health_check_valid.yaml",
-        "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml"}) {
+        "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml",
+        "fault_injection_valid.yaml", "traffic_trace_valid.yaml"}) {
     SCOPED_TRACE(fixture);
     Resource r = parseFixture(fixture);
     ASSERT_NE(r.descriptor, nullptr);
     EXPECT_THAT(violations(r), ::testing::IsEmpty());
   }
+}
+
+// Kuma reads legacy specs with jsonpb, whose Durations are Go duration strings: "200ms" and
+// "1m30s" are accepted as well as proto JSON's "0.2s", at any depth.
+TEST_F(MeshTypesTest, LegacyDurationsAcceptGoDurationStrings) {
+  Resource r = parse(nlohmann::json::parse(R"({"type": "Retry", "mesh": "default", "name": "r",
+    "sources": [{"match": {"kuma.io/service": "*"}}],
+    "destinations": [{"match": {"kuma.io/service": "*"}}],
+    "conf": {"http": {"perTryTimeout": "200ms", "backOff": {"baseInterval": "1m30s",
+                                                            "maxInterval": "0.5s"}},
+             "grpc": {"perTryTimeout": "-1.5us"}}})"));
+  const auto* spec = model::protoSpecOf<mesh::v1alpha1::Retry>(r);
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(spec->conf().http().per_try_timeout().seconds(), 0);
+  EXPECT_EQ(spec->conf().http().per_try_timeout().nanos(), 200000000);
+  EXPECT_EQ(spec->conf().http().back_off().base_interval().seconds(), 90);
+  EXPECT_EQ(spec->conf().http().back_off().max_interval().nanos(), 500000000);
+  EXPECT_EQ(spec->conf().grpc().per_try_timeout().nanos(), -1500);
 }
 
 TEST_F(MeshTypesTest, ParsedFixturesCarryTheirFields) {
@@ -320,6 +344,23 @@ TEST_F(MeshTypesTest, InvalidFixturesReportEveryViolation) {
            {"conf.grpc.backOff.baseInterval", "has to be defined"},
            {"conf.tcp.maxConnectAttempts", "has to be greater than 0"},
        }},
+      {"fault_injection_invalid.yaml",
+       {
+           {"sources[0].match", "must have at least one tag"},
+           {"destinations[0].match", "protocol must be specified"},
+           {"destinations[1].match[\"kuma.io/protocol\"]",
+            "must be one of the [http, http2, grpc]"},
+           {"conf.delay.percentage", "has to be in [0.0 - 100.0] range"},
+           {"conf.delay.value", "cannot be empty"},
+           {"conf.abort.httpStatus", "http status code is incorrect"},
+           {"conf.responseBandwidth.percentage", "cannot be empty"},
+           {"conf.responseBandwidth.limit", "has to be in kbps/mbps/gbps units"},
+       }},
+      {"traffic_trace_invalid.yaml",
+       {
+           {"selectors[0].match", "must have at least one tag"},
+           {"selectors[1].match[\"kuma.io/service\"]", "tag value must be non-empty"},
+       }},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.fixture);
@@ -381,7 +422,8 @@ TEST_F(MeshTypesTest, JsonRoundTripIsStable) {
        {"dataplane_example_1.yaml", "dataplane_example_2.yaml", "dataplane_example_3.yaml",
         "mesh_example.yaml", "secret_valid.yaml", "dataplane_insight_valid.yaml",
         "external_service_valid.yaml", "traffic_route_valid.yaml", "health_check_valid.yaml",
-        "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml"}) {
+        "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml",
+        "fault_injection_valid.yaml", "traffic_trace_valid.yaml"}) {
     SCOPED_TRACE(fixture);
     Resource first = parseFixture(fixture);
     ASSERT_NE(first.spec, nullptr);

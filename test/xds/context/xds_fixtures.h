@@ -4,6 +4,7 @@
 // Test helpers for xDS generation: resources parsed from REST YAML through the real type
 // registry (so tests exercise the same specs the store holds) and the default policies of a mesh.
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,9 @@ inline MeshResources meshResources(const std::vector<std::string>& yamls,
       out.trafficRoutes.push_back(r);
     } else if (type == resources::kTimeoutType) {
       out.timeouts.push_back(r);
+    } else if (std::find(std::begin(kLegacyPolicyTypes), std::end(kLegacyPolicyTypes), type) !=
+               std::end(kLegacyPolicyTypes)) {
+      out.legacy[type].push_back(r);
     } else if (type == resources::kMeshType) {
       out.mesh = r;
     } else {

@@ -24,6 +24,7 @@
 #include "source/core/model/rest_codec.h"
 #include "source/plugins/policies/core/inbound_policies.h"
 #include "source/plugins/policies/core/policy.h"
+#include "source/core/resources/mesh_types.h"
 #include "source/xds/context/mesh_context.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/http_filters.h"
@@ -62,41 +63,6 @@ std::string tagsHeaderValue(const model::Resource& dataplane) {
 envoy::type::v3::FractionalPercent percentageMember(const json& obj) {
   const json* p = member(obj, "percentage");
   return fractionalPercentOf(p != nullptr ? decimalOf(*p).value_or(0) : 0);
-}
-
-// Kuma's ConvertBandwidthToKbps: `<digits><kbps|Mbps|Gbps>` (validated).
-uint64_t kbpsOf(const std::string& limit) {
-  size_t i = 0;
-  while (i < limit.size() && limit[i] >= '0' && limit[i] <= '9') {
-    ++i;
-  }
-  uint64_t value = 0;
-  if (!absl::SimpleAtoi(limit.substr(0, i), &value)) {
-    return 0;
-  }
-  std::string_view unit = std::string_view(limit).substr(i);
-  if (!unit.empty() && unit.front() == ' ') {
-    unit.remove_prefix(1);
-  }
-  if (unit == "Mbps") {
-    return value * 1000;
-  }
-  if (unit == "Gbps") {
-    return value * 1000000;
-  }
-  return value;
-}
-
-// Kuma's tags.MatchingRegex: `.*` then `&key=[^&]*value[,&].*` per key in key order (dots of
-// the value escaped; `*` matches any value).
-std::string matchingRegex(const std::map<std::string, std::string>& tags) {
-  std::string re = ".*";
-  for (const auto& [key, value] : tags) {
-    std::string v = value == "*" ? "" : absl::StrCat("[^&]*", value, "[,&]");
-    v = absl::StrReplaceAll(v, {{".", "\\."}});
-    absl::StrAppend(&re, "&", key, "=", v, ".*");
-  }
-  return re;
 }
 
 // Kuma's createHeaders for a legacy rule's callers: the positive tags must match the caller's
@@ -285,6 +251,41 @@ std::vector<hcm_v3::HttpFilter> filtersOf(const kuma::xds::ProxyContext& proxy,
 
 }  // namespace
 
+// Kuma's ConvertBandwidthToKbps: `<digits><kbps|Mbps|Gbps>` (validated).
+uint64_t kbpsOf(const std::string& limit) {
+  size_t i = 0;
+  while (i < limit.size() && limit[i] >= '0' && limit[i] <= '9') {
+    ++i;
+  }
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(limit.substr(0, i), &value)) {
+    return 0;
+  }
+  std::string_view unit = std::string_view(limit).substr(i);
+  if (!unit.empty() && unit.front() == ' ') {
+    unit.remove_prefix(1);
+  }
+  if (unit == "Mbps") {
+    return value * 1000;
+  }
+  if (unit == "Gbps") {
+    return value * 1000000;
+  }
+  return value;
+}
+
+// Kuma's tags.MatchingRegex: `.*` then `&key=[^&]*value[,&].*` per key in key order (dots of
+// the value escaped; `*` matches any value).
+std::string matchingRegex(const std::map<std::string, std::string>& tags) {
+  std::string re = ".*";
+  for (const auto& [key, value] : tags) {
+    std::string v = value == "*" ? "" : absl::StrCat("[^&]*", value, "[,&]");
+    v = absl::StrReplaceAll(v, {{".", "\\."}});
+    absl::StrAppend(&re, "&", key, "=", v, ".*");
+  }
+  return re;
+}
+
 envoy::type::v3::FractionalPercent fractionalPercentOf(double value) {
   envoy::type::v3::FractionalPercent out;
   if (std::floor(value) == value) {
@@ -340,8 +341,14 @@ int XdsConfigurer::order() const {
 absl::Status XdsConfigurer::configureOutboundHcm(const json&, const xds::OutboundTarget& target,
                                                  hcm_v3::HttpConnectionManager& hcm) const {
   if (target.proxy == nullptr || target.proxy->mesh == nullptr ||
-      target.proxy->dataplane == nullptr || target.proxy->mesh->policies(policyType()).empty() ||
-      !hcm.has_route_config()) {
+      target.proxy->dataplane == nullptr || !hcm.has_route_config()) {
+    return absl::OkStatus();
+  }
+  // Kuma's IsXKumaTagsUsed: any MeshFaultInjection, legacy FaultInjection or legacy RateLimit.
+  const xds::MeshContext& mesh = *target.proxy->mesh;
+  if (mesh.policies(policyType()).empty() &&
+      mesh.legacyPolicies(resources::kFaultInjectionType).empty() &&
+      mesh.legacyPolicies("RateLimit").empty()) {
     return absl::OkStatus();
   }
   auto* rc = hcm.mutable_route_config();

@@ -22,12 +22,16 @@
 //
 // It works in apply() so that its filters precede MeshRateLimit's (order 900), as in Kuma.
 //
-// The callers' side of the legacy matchers: while the mesh has any MeshFaultInjection (Kuma's
-// MeshContext.IsXKumaTagsUsed), every HTTP outbound route configuration of every proxy of the mesh
-// sends `x-kuma-tags` with the proxy's inbound tags (`&key=v1,v2&` per key, keys sorted), unless
-// the route configuration already has it (the legacy TrafficRoute path adds it itself).
+// The callers' side of the legacy matchers: while the mesh has any MeshFaultInjection, legacy
+// FaultInjection or legacy RateLimit (Kuma's MeshContext.IsXKumaTagsUsed), every HTTP outbound
+// route configuration of every proxy of the mesh sends `x-kuma-tags` with the proxy's inbound tags
+// (`&key=v1,v2&` per key, keys sorted), unless the route configuration already has it (the legacy
+// TrafficRoute path adds it itself).
 
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
 
 #include "kuma/xds/policy_plugin.h"
 #include "nlohmann/json.hpp"
@@ -43,6 +47,15 @@ namespace kuma::policies::meshfaultinjection {
 
 /** Kuma's ConvertPercentage of a percentage (int or decimal string). */
 envoy::type::v3::FractionalPercent fractionalPercentOf(double percentage);
+
+/** Kuma's ConvertBandwidthToKbps: `<digits>[ ]<kbps|Mbps|Gbps>` in kbps (0 when unparsable). */
+uint64_t kbpsOf(const std::string& limit);
+
+/**
+ * Kuma's tags.MatchingRegex: `.*` then `&key=[^&]*value[,&].*` per key in key order (dots of
+ * the value escaped; `*` matches any value), matched against the caller's `x-kuma-tags`.
+ */
+std::string matchingRegex(const std::map<std::string, std::string>& tags);
 
 /** The HTTPFault of one item of a conf's `http` list. */
 envoy::extensions::filters::http::fault::v3::HTTPFault httpFaultOf(const nlohmann::json& fault);

@@ -282,25 +282,6 @@ absl::Status configureListener(const Plan& plan, const std::string& datadogServi
   return absl::OkStatus();
 }
 
-// Kuma's IdentifyingName: the first of the Dataplane's `kuma.io/service` values, sorted.
-std::string identifyingName(const mesh::v1alpha1::Dataplane* dp) {
-  std::set<std::string> services;
-  if (dp != nullptr) {
-    for (const auto& inbound : dp->networking().inbound()) {
-      if (auto it = inbound.tags().find(kServiceTag); it != inbound.tags().end()) {
-        services.insert(it->second);
-      }
-    }
-    if (dp->networking().has_gateway()) {
-      if (auto it = dp->networking().gateway().tags().find(kServiceTag);
-          it != dp->networking().gateway().tags().end()) {
-        services.insert(it->second);
-      }
-    }
-  }
-  return services.empty() ? std::string("unknown") : *services.begin();
-}
-
 std::string datadogName(const Plan& plan, std::string_view direction,
                         const std::string& destination) {
   const json* datadog = member(*plan.backend, "datadog");
@@ -324,17 +305,38 @@ json mergedConf(const std::vector<const json*>& specs) {
   return conf;
 }
 
-cluster_v3::Cluster collectorCluster(const std::string& name, const Collector& collector,
-                                     bool http2, bool ipv6Proxy) {
+}  // namespace
+
+// Kuma's IdentifyingName: the first of the Dataplane's `kuma.io/service` values, sorted.
+std::string identifyingName(const mesh::v1alpha1::Dataplane* dp) {
+  std::set<std::string> services;
+  if (dp != nullptr) {
+    for (const auto& inbound : dp->networking().inbound()) {
+      if (auto it = inbound.tags().find(kServiceTag); it != inbound.tags().end()) {
+        services.insert(it->second);
+      }
+    }
+    if (dp->networking().has_gateway()) {
+      if (auto it = dp->networking().gateway().tags().find(kServiceTag);
+          it != dp->networking().gateway().tags().end()) {
+        services.insert(it->second);
+      }
+    }
+  }
+  return services.empty() ? std::string("unknown") : *services.begin();
+}
+
+cluster_v3::Cluster collectorCluster(const std::string& name, const std::string& host,
+                                     uint32_t port, bool http2, bool ipv6Proxy) {
   cluster_v3::Cluster c;
   c.set_name(name);
   c.set_alt_stat_name(xds::sanitizeMetric(name));
   c.mutable_connect_timeout()->set_seconds(5);
   c.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
-  const bool isIp = xds::isIPv6(collector.host) ||
-                    (!collector.host.empty() &&
-                     std::all_of(collector.host.begin(), collector.host.end(),
-                                 [](char ch) { return (ch >= '0' && ch <= '9') || ch == '.'; }));
+  const bool isIp =
+      xds::isIPv6(host) || (!host.empty() && std::all_of(host.begin(), host.end(), [](char ch) {
+        return (ch >= '0' && ch <= '9') || ch == '.';
+      }));
   if (isIp) {
     c.set_type(cluster_v3::Cluster::STATIC);
   } else {
@@ -344,8 +346,8 @@ cluster_v3::Cluster collectorCluster(const std::string& name, const Collector& c
   auto* cla = c.mutable_load_assignment();
   cla->set_cluster_name(name);
   auto* address = cla->add_endpoints()->add_lb_endpoints()->mutable_endpoint()->mutable_address();
-  address->mutable_socket_address()->set_address(collector.host);
-  address->mutable_socket_address()->set_port_value(collector.port);
+  address->mutable_socket_address()->set_address(host);
+  address->mutable_socket_address()->set_port_value(port);
   if (http2) {
     (*c.mutable_typed_extension_protocol_options())
         ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"] =
@@ -353,8 +355,6 @@ cluster_v3::Cluster collectorCluster(const std::string& name, const Collector& c
   }
   return c;
 }
-
-}  // namespace
 
 std::string_view XdsConfigurer::policyType() const {
   return "MeshTrace";
@@ -474,18 +474,18 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
         parseRequestUri(stringMember(*member(*plan.backend, "zipkin"), "url"));
     if (url) {
       uint32_t port = url->port.empty() ? 0 : static_cast<uint32_t>(std::stoul(url->port));
-      resources.add(collectorCluster("meshtrace:zipkin", {url->hostname, port}, false, ipv6Proxy));
+      resources.add(collectorCluster("meshtrace:zipkin", url->hostname, port, false, ipv6Proxy));
     }
   } else if (plan.backendType == "Datadog") {
     std::optional<RequestUri> url =
         parseRequestUri(stringMember(*member(*plan.backend, "datadog"), "url"));
     if (url) {
       uint32_t port = url->port.empty() ? 0 : static_cast<uint32_t>(std::stoul(url->port));
-      resources.add(collectorCluster("meshtrace:datadog", {url->hostname, port}, false, ipv6Proxy));
+      resources.add(collectorCluster("meshtrace:datadog", url->hostname, port, false, ipv6Proxy));
     }
   } else if (plan.backendType == "OpenTelemetry" && plan.otel) {
-    resources.add(collectorCluster("meshtrace:opentelemetry", plan.otel->collector,
-                                   !plan.otel->http, ipv6Proxy));
+    resources.add(collectorCluster("meshtrace:opentelemetry", plan.otel->collector.host,
+                                   plan.otel->collector.port, !plan.otel->http, ipv6Proxy));
   }
   return absl::OkStatus();
 }

@@ -44,28 +44,6 @@ constexpr char kTagsHeader[] = "x-kuma-tags";
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 constexpr char kLbMetadataKey[] = "envoy.lb";
 
-Tags toTags(const google::protobuf::Map<std::string, std::string>& m) {
-  return {m.begin(), m.end()};
-}
-
-std::vector<Tags> inboundTagsOf(const model::Resource& dataplane) {
-  std::vector<Tags> out;
-  if (const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane)) {
-    for (const auto& inbound : spec->networking().inbound()) {
-      out.push_back(toTags(inbound.tags()));
-    }
-  }
-  return out;
-}
-
-// Kuma's Dataplane.Matches: some inbound carries the selector's tags (a sidecar's gateway tags
-// are empty, so an empty selector matches any proxy).
-bool dataplaneMatches(const Tags& selector, const std::vector<Tags>& inboundTags) {
-  return std::any_of(inboundTags.begin(), inboundTags.end(),
-                     [&](const Tags& t) { return selectorMatches(selector, t); }) ||
-         selector.empty();
-}
-
 // handleWildcardTagsFor: the route's tags without `*` values, completed by the outbound's tags.
 Tags resolveWildcards(const Tags& outboundTags,
                       const google::protobuf::Map<std::string, std::string>& routeTags) {
@@ -229,11 +207,6 @@ endpoint_v3::ClusterLoadAssignment subsetLoadAssignment(
   return out;
 }
 
-bool legacyPath(const xds::ProxyContext* proxy) {
-  return proxy != nullptr && proxy->mesh != nullptr && proxy->dataplane != nullptr &&
-         proxy->mesh->usesLegacyRouting(*proxy->dataplane);
-}
-
 }  // namespace
 
 // ---- selection ----
@@ -262,68 +235,41 @@ SelectorRank rankOf(const Tags& selector) {
   return r;
 }
 
-namespace {
-
-template <class Spec>
-const model::Resource* selectOf(const std::vector<model::ResourceConstSharedPtr>& policies,
-                                const std::vector<Tags>& inboundTags, const std::string& service) {
-  std::vector<const model::Resource*> byName;
-  for (const auto& p : policies) {
-    if (p != nullptr && model::protoSpecOf<Spec>(*p) != nullptr) {
-      byName.push_back(p.get());
-    }
-  }
-  std::stable_sort(byName.begin(), byName.end(),
-                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
-  const Tags outboundTags{{kServiceTag, service}};
-  const model::Resource* best = nullptr;
-  SelectorRank bestRank;
-  for (const model::Resource* p : byName) {
-    const Spec& spec = *model::protoSpecOf<Spec>(*p);
-    // The most specific source selector matching the proxy.
-    bool matches = false;
-    SelectorRank sourceRank;
-    for (const auto& source : spec.sources()) {
-      const Tags selector = toTags(source.match());
-      if (dataplaneMatches(selector, inboundTags)) {
-        const SelectorRank rank = rankOf(selector);
-        if (!matches || rank.compare(sourceRank) > 0) {
-          sourceRank = rank;
-        }
-        matches = true;
-      }
-    }
-    if (!matches) {
-      continue;
-    }
-    for (const auto& destination : spec.destinations()) {
-      const Tags selector = toTags(destination.match());
-      if (!selectorMatches(selector, outboundTags)) {
-        continue;
-      }
-      const SelectorRank rank = rankOf(selector).combinedWith(sourceRank);
-      if (best == nullptr || rank.compare(bestRank) > 0 ||
-          (rank.compare(bestRank) == 0 && p->meta.creationTime > best->meta.creationTime)) {
-        best = p;
-        bestRank = rank;
-      }
-    }
-  }
-  return best;
+Tags toTags(const google::protobuf::Map<std::string, std::string>& m) {
+  return {m.begin(), m.end()};
 }
 
-}  // namespace
+std::vector<Tags> inboundTagsOf(const model::Resource& dataplane) {
+  std::vector<Tags> out;
+  if (const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane)) {
+    for (const auto& inbound : spec->networking().inbound()) {
+      out.push_back(toTags(inbound.tags()));
+    }
+  }
+  return out;
+}
+
+bool dataplaneMatches(const Tags& selector, const std::vector<Tags>& inboundTags) {
+  return std::any_of(inboundTags.begin(), inboundTags.end(),
+                     [&](const Tags& t) { return selectorMatches(selector, t); }) ||
+         selector.empty();
+}
+
+bool legacyPath(const xds::ProxyContext* proxy) {
+  return proxy != nullptr && proxy->mesh != nullptr && proxy->dataplane != nullptr &&
+         proxy->mesh->usesLegacyRouting(*proxy->dataplane);
+}
 
 const model::Resource* selectTrafficRoute(const std::vector<model::ResourceConstSharedPtr>& routes,
                                           const std::vector<Tags>& inboundTags,
                                           const std::string& service) {
-  return selectOf<TrafficRoute>(routes, inboundTags, service);
+  return selectConnectionPolicy<TrafficRoute>(routes, inboundTags, service);
 }
 
 const model::Resource* selectTimeout(const std::vector<model::ResourceConstSharedPtr>& timeouts,
                                      const std::vector<Tags>& inboundTags,
                                      const std::string& service) {
-  return selectOf<Timeout>(timeouts, inboundTags, service);
+  return selectConnectionPolicy<Timeout>(timeouts, inboundTags, service);
 }
 
 // ---- names ----
@@ -382,10 +328,12 @@ OutboundRouting outboundRouting(const xds::MeshContext& mesh, const model::Resou
                                 const std::string& service) {
   OutboundRouting out;
   const std::vector<Tags> inboundTags = inboundTagsOf(dataplane);
-  if (const model::Resource* t = selectOf<Timeout>(mesh.timeouts(), inboundTags, service)) {
+  if (const model::Resource* t =
+          selectConnectionPolicy<Timeout>(mesh.timeouts(), inboundTags, service)) {
     out.timeout = model::protoSpecOf<Timeout>(*t)->conf();
   }
-  const model::Resource* tr = selectOf<TrafficRoute>(mesh.trafficRoutes(), inboundTags, service);
+  const model::Resource* tr =
+      selectConnectionPolicy<TrafficRoute>(mesh.trafficRoutes(), inboundTags, service);
   if (tr == nullptr) {
     return out;
   }
@@ -402,6 +350,49 @@ OutboundRouting outboundRouting(const xds::MeshContext& mesh, const model::Resou
   auto clusters = clustersOf(conf.split(), conf.destination(), outboundTags);
   if (!clusters.empty()) {
     out.routes.push_back({nullptr, std::move(clusters)});
+  }
+  return out;
+}
+
+std::vector<LegacyOutbound> legacyOutbounds(xds::ResourceSet& resources) {
+  std::vector<LegacyOutbound> out;
+  for (const std::string& name :
+       resources.names(xds::ResourceSet::typeUrlOf<listener_v3::Listener>())) {
+    if (!absl::StartsWith(name, "outbound:") || absl::StartsWith(name, "outbound:passthrough:")) {
+      continue;
+    }
+    const auto* listener = resources.find<listener_v3::Listener>(name);
+    const auto& md = listener->metadata().filter_metadata();
+    auto tags = md.find(kTagsMetadataKey);
+    if (tags == md.end()) {
+      continue;
+    }
+    LegacyOutbound o;
+    o.listenerName = name;
+    for (const auto& [k, v] : tags->second.fields()) {
+      o.tags[k] = v.string_value();
+    }
+    auto service = o.tags.find(kServiceTag);
+    if (service == o.tags.end()) {
+      continue;
+    }
+    o.service = service->second;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::vector<LegacyCluster> legacyClusters(const xds::ProxyContext& proxy,
+                                          xds::ResourceSet& resources) {
+  std::vector<LegacyCluster> out;
+  std::set<std::string> seen;
+  for (const LegacyOutbound& outbound : legacyOutbounds(resources)) {
+    for (LegacyCluster& c :
+         outboundRouting(*proxy.mesh, *proxy.dataplane, outbound.service).clusters()) {
+      if (seen.insert(c.name).second) {
+        out.push_back(std::move(c));
+      }
+    }
   }
   return out;
 }
@@ -621,7 +612,6 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   if (!legacyPath(&proxy)) {
     return absl::OkStatus();
   }
-  const std::string listenerType = xds::ResourceSet::typeUrlOf<listener_v3::Listener>();
   const std::string clusterType = xds::ResourceSet::typeUrlOf<cluster_v3::Cluster>();
   const std::string endpointType =
       xds::ResourceSet::typeUrlOf<endpoint_v3::ClusterLoadAssignment>();
@@ -632,29 +622,13 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   };
   std::map<std::string, Wanted> wanted;  // by cluster name; the first outbound wins
   std::set<std::string> mains;           // the generator's clusters of the legacy outbounds
-  for (const std::string& name : resources.names(listenerType)) {
-    if (!absl::StartsWith(name, "outbound:") || absl::StartsWith(name, "outbound:passthrough:")) {
-      continue;
-    }
-    auto* listener = resources.find<listener_v3::Listener>(name);
-    const auto& md = listener->metadata().filter_metadata();
-    auto tags = md.find(kTagsMetadataKey);
-    if (tags == md.end()) {
-      continue;
-    }
-    Tags outboundTags;
-    for (const auto& [k, v] : tags->second.fields()) {
-      outboundTags[k] = v.string_value();
-    }
-    auto service = outboundTags.find(kServiceTag);
-    if (service == outboundTags.end()) {
-      continue;
-    }
-    const std::string main = xds::outboundClusterName(service->second, outboundTags);
+  for (const LegacyOutbound& outbound : legacyOutbounds(resources)) {
+    const std::string main = xds::outboundClusterName(outbound.service, outbound.tags);
     mains.insert(main);
-    const OutboundRouting r = outboundRouting(*proxy.mesh, *proxy.dataplane, service->second);
+    const OutboundRouting r = outboundRouting(*proxy.mesh, *proxy.dataplane, outbound.service);
     if (r.routes.empty()) {
       // No TrafficRoute for this outbound: Kuma routes nothing (a chain without filters).
+      auto* listener = resources.find<listener_v3::Listener>(outbound.listenerName);
       for (auto& chain : *listener->mutable_filter_chains()) {
         chain.clear_filters();
       }

@@ -24,8 +24,11 @@
 // TrafficRoute route nothing: their listener keeps an empty filter chain, as in Kuma.
 //
 // Not covered: destinations in another mesh (`kuma.io/mesh` tag), ExternalServices, outbounds
-// with tags beyond `kuma.io/service`, gateways, legacy RateLimit/Retry/HealthCheck/CircuitBreaker.
+// with tags beyond `kuma.io/service`, gateways, legacy RateLimit. Legacy HealthCheck,
+// CircuitBreaker and Retry have their own folders (healthcheck/, circuitbreaker/, retry/) and
+// reuse this folder's selection (selectConnectionPolicy).
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -35,6 +38,7 @@
 #include "api/mesh/v1alpha1/timeout.pb.h"
 #include "api/mesh/v1alpha1/traffic_route.pb.h"
 #include "kuma/model/resource.h"
+#include "source/core/model/proto_spec.h"
 #include "kuma/xds/policy_plugin.h"
 
 namespace kuma::xds {
@@ -59,6 +63,71 @@ struct SelectorRank {
 /** Kuma's TagSelector.Matches: every selector tag present with that value (or `*`). */
 bool selectorMatches(const Tags& selector, const Tags& tags);
 SelectorRank rankOf(const Tags& selector);
+
+/** Kuma's Dataplane.Matches: some inbound carries the selector's tags (or it is empty). */
+bool dataplaneMatches(const Tags& selector, const std::vector<Tags>& inboundTags);
+/** The tags of every inbound of `dataplane` (empty when it holds no Dataplane spec). */
+std::vector<Tags> inboundTagsOf(const model::Resource& dataplane);
+Tags toTags(const google::protobuf::Map<std::string, std::string>& m);
+/** Whether `proxy` takes Kuma's legacy outbound path (MeshContext::usesLegacyRouting()). */
+bool legacyPath(const xds::ProxyContext* proxy);
+
+/**
+ * Kuma's SelectConnectionPolicies (pkg/core/policy) for one destination service, for every legacy
+ * connection policy type `Spec` (sources/destinations selectors: TrafficRoute, Timeout,
+ * HealthCheck, CircuitBreaker, Retry): the policy whose best source selector matches some
+ * inbound of the proxy and whose destination selector matches `{kuma.io/service: service}` with
+ * the highest combined rank (sources plus destination); ties go to the later created one, then
+ * to the name sorting first. nullptr when none (resources without a `Spec` are skipped).
+ */
+template <class Spec>
+const model::Resource* selectConnectionPolicy(
+    const std::vector<model::ResourceConstSharedPtr>& policies,
+    const std::vector<Tags>& inboundTags, const std::string& service) {
+  std::vector<const model::Resource*> byName;
+  for (const auto& p : policies) {
+    if (p != nullptr && model::protoSpecOf<Spec>(*p) != nullptr) {
+      byName.push_back(p.get());
+    }
+  }
+  std::stable_sort(byName.begin(), byName.end(),
+                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
+  const Tags outboundTags{{"kuma.io/service", service}};
+  const model::Resource* best = nullptr;
+  SelectorRank bestRank;
+  for (const model::Resource* p : byName) {
+    const Spec& spec = *model::protoSpecOf<Spec>(*p);
+    // The most specific source selector matching the proxy.
+    bool matches = false;
+    SelectorRank sourceRank;
+    for (const auto& source : spec.sources()) {
+      const Tags selector = toTags(source.match());
+      if (dataplaneMatches(selector, inboundTags)) {
+        const SelectorRank rank = rankOf(selector);
+        if (!matches || rank.compare(sourceRank) > 0) {
+          sourceRank = rank;
+        }
+        matches = true;
+      }
+    }
+    if (!matches) {
+      continue;
+    }
+    for (const auto& destination : spec.destinations()) {
+      const Tags selector = toTags(destination.match());
+      if (!selectorMatches(selector, outboundTags)) {
+        continue;
+      }
+      const SelectorRank rank = rankOf(selector).combinedWith(sourceRank);
+      if (best == nullptr || rank.compare(bestRank) > 0 ||
+          (rank.compare(bestRank) == 0 && p->meta.creationTime > best->meta.creationTime)) {
+        best = p;
+        bestRank = rank;
+      }
+    }
+  }
+  return best;
+}
 
 /**
  * Kuma's SelectConnectionPolicies for one destination: the TrafficRoute of `routes` whose best
@@ -115,6 +184,21 @@ struct OutboundRouting {
 /** The routing of the outbound to `service` of `dataplane` (Kuma's determineRoutes). */
 OutboundRouting outboundRouting(const xds::MeshContext& mesh, const model::Resource& dataplane,
                                 const std::string& service);
+
+/** One outbound listener of a proxy (Kuma's `io.kuma.tags` metadata, passthrough excluded). */
+struct LegacyOutbound {
+  std::string listenerName;
+  Tags tags;
+  std::string service;
+};
+std::vector<LegacyOutbound> legacyOutbounds(xds::ResourceSet& resources);
+
+/**
+ * Every cluster of the legacy routes of the proxy's outbounds, first occurrence by name (Kuma's
+ * services accumulator: what generateCDS configures with the legacy HealthCheck/CircuitBreaker).
+ */
+std::vector<LegacyCluster> legacyClusters(const xds::ProxyContext& proxy,
+                                          xds::ResourceSet& resources);
 
 /**
  * Kuma's RoutesConfigurer for one route: match (http routes), cluster or weighted clusters,

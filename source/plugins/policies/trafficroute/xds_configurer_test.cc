@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "source/plugins/policies/trafficroute/xds_configurer.h"
 #include "test/xds/generator/generator_test_util.h"
+#include "test/xds/generator/legacy_fixtures.h"
 
 namespace kuma::xds {
 namespace {
@@ -63,15 +64,7 @@ std::vector<std::string> peers() {
   };
 }
 
-const char kRouteAll[] = R"(type: TrafficRoute
-mesh: default
-name: route-all-default
-sources: [{match: {kuma.io/service: "*"}}]
-destinations: [{match: {kuma.io/service: "*"}}]
-conf:
-  loadBalancer: {roundRobin: {}}
-  destination: {kuma.io/service: "*"}
-)";
+using testing::legacy::kRouteAll;
 
 const char kBackendSplit[] = R"(type: TrafficRoute
 mesh: default
