@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <utility>
 
@@ -105,6 +106,28 @@ bool anyOf(const std::vector<Selector>& selectors, std::string_view name) {
   return std::any_of(selectors.begin(), selectors.end(),
                      [&](const Selector& s) { return s(name); });
 }
+
+// The lines of a text, without their '\n'.
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : text_(text) {}
+  std::optional<std::string_view> next() {
+    if (pos_ >= text_.size()) {
+      return std::nullopt;
+    }
+    size_t end = text_.find('\n', pos_);
+    if (end == std::string_view::npos) {
+      end = text_.size();
+    }
+    const std::string_view line = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    return line;
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
 
 // A sample line split into metric name, labels (name, raw escaped value) and the rest.
 struct Sample {
@@ -368,13 +391,8 @@ std::string filterEnvoyMetrics(std::string_view text, const MeshMetricConfig& co
     return in;
   };
   Sample sample;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (LineReader lines(text); std::optional<std::string_view> next = lines.next();) {
+    const std::string_view line = *next;
     if (line.empty()) {
       continue;
     }
@@ -432,13 +450,8 @@ std::string addLabels(std::string_view text, const std::map<std::string, std::st
   }
   std::string out;
   Sample sample;
-  for (size_t pos = 0; pos < text.size();) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (LineReader lines(text); std::optional<std::string_view> next = lines.next();) {
+    const std::string_view line = *next;
     if (line.empty() || line.front() == '#' || !parseSample(line, sample)) {
       out.append(line).append("\n");
       continue;

@@ -43,10 +43,7 @@ void addRoutes(envoy::config::route::v3::RouteConfiguration& rc, const DynamicCo
 }  // namespace
 
 std::string dynamicConfigSocketPath(const std::string& workDir) {
-  std::string base = workDir.empty() ? "kuma-mesh-metric-config"
-                                     : absl::StrCat(workDir, workDir.back() == '/' ? "" : "/",
-                                                    "kuma-mesh-metric-config");
-  return absl::StrCat(base.substr(0, std::min<size_t>(base.size(), 98)), ".sock");
+  return kumaDpSocketPath(workDir, "kuma-mesh-metric-config");
 }
 
 std::string dynamicConfigEtag(const std::string& body) {

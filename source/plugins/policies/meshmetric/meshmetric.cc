@@ -2,8 +2,6 @@
 
 #include <regex>
 
-#include "source/core/resources/validation_helpers.h"
-
 namespace kuma::policies::meshmetric {
 namespace {
 
@@ -130,34 +128,6 @@ void validateSidecar(const PathBuilder& path, const nlohmann::json& sidecar,
   }
 }
 
-// validators.ValidateOtelBackendRefOrEndpoint with MeshMetric's host:port check.
-void validateOpenTelemetry(const PathBuilder& path, const nlohmann::json& otel,
-                           ValidationError& errors) {
-  const std::string endpoint = stringMember(otel, "endpoint");
-  const nlohmann::json* ref = member(otel, "backendRef");
-  if (!endpoint.empty() && ref != nullptr) {
-    errors.addViolationAt(path,
-                          "openTelemetry must have only one type defined: endpoint, backendRef");
-  } else if (endpoint.empty() && ref == nullptr) {
-    errors.addViolationAt(path,
-                          "openTelemetry must have exactly one defined: endpoint, backendRef");
-  } else if (ref != nullptr) {
-    if (stringMember(*ref, "kind") != "MeshOpenTelemetryBackend") {
-      errors.addViolationAt(path.field("backendRef").field("kind"),
-                            "kind must be one of: MeshOpenTelemetryBackend");
-    }
-    const nlohmann::json* labels = member(*ref, "labels");
-    if (labels == nullptr || labels->empty()) {
-      errors.addViolationAt(path.field("backendRef"),
-                            "backendRef must have exactly one defined: labels");
-    }
-  } else if (endpoint.find_first_of("/?#") != std::string::npos) {
-    errors.addViolationAt(path.field("endpoint"), "must be in host:port format, not a URL");
-  } else if (std::string host, port; !resources::splitHostPort(endpoint, host, port)) {
-    errors.addViolationAt(path.field("endpoint"), "must be in host:port format");
-  }
-}
-
 void validateDefault(const nlohmann::json* conf, ValidationError& errors) {
   if (conf == nullptr) {
     return;
@@ -186,7 +156,8 @@ void validateDefault(const nlohmann::json* conf, ValidationError& errors) {
       if (otel == nullptr) {
         errors.addViolationAt(bp.field("openTelemetry"), "must be defined");
       } else {
-        validateOpenTelemetry(bp.field("openTelemetry"), *otel, errors);
+        validateOtelBackendRefOrEndpoint(bp.field("openTelemetry"), *otel, /*hostPort=*/true,
+                                         errors);
       }
     } else {
       errors.addViolationAt(bp, "unrecognized type");
@@ -207,30 +178,6 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
   validateDefault(member(spec, "default"), errors);
 }
 
-// Kuma's MeshMetricResource.Deprecations: an inline OpenTelemetry endpoint, then the top-level
-// targetRef kinds.
-std::vector<std::string> deprecations(const nlohmann::json& spec) {
-  std::vector<std::string> out;
-  const nlohmann::json* conf = member(spec, "default");
-  const nlohmann::json* backends = conf == nullptr ? nullptr : member(*conf, "backends");
-  if (backends != nullptr && backends->is_array()) {
-    for (const nlohmann::json& backend : *backends) {
-      const nlohmann::json* otel = member(backend, "openTelemetry");
-      if (otel != nullptr && !stringMember(*otel, "endpoint").empty() &&
-          member(*otel, "backendRef") == nullptr) {
-        out.emplace_back(
-            "openTelemetry.endpoint is deprecated, use openTelemetry.backendRef with a "
-            "MeshOpenTelemetryBackend resource instead");
-        break;
-      }
-    }
-  }
-  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
-    out.push_back(std::move(w));
-  }
-  return out;
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
@@ -239,7 +186,7 @@ PolicyDefinition definition() {
       .topKinds = {kMesh, kMeshSubset, kMeshService, kMeshServiceSubset, kMeshGateway, kDataplane},
       .schema = specSchema(),
       .validate = validate,
-      .deprecations = deprecations,
+      .deprecations = otelBackendPolicyDeprecations,
   });
 }
 

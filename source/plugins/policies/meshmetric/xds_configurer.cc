@@ -48,22 +48,6 @@ uint32_t portMember(const json& obj, std::string_view key, uint32_t fallback) {
   return v != nullptr && v->is_number_integer() ? v->get<uint32_t>() : fallback;
 }
 
-// Kuma's socketName: the path cut to 98 characters, then ".sock".
-std::string socketPath(const std::string& dir, const std::string& base) {
-  std::string path = base;
-  if (!dir.empty()) {
-    std::string d = dir;
-    while (d.size() > 1 && d.back() == '/') {
-      d.pop_back();
-    }
-    path = d == "/" ? absl::StrCat("/", base) : absl::StrCat(d, "/", base);
-  }
-  if (path.size() > 98) {
-    path.resize(98);
-  }
-  return absl::StrCat(path, ".sock");
-}
-
 // Kuma's backendNameFrom: '/' removed, ':' → '-' (the name is a directory/socket name).
 std::string otelBackendName(const std::string& endpoint) {
   return absl::StrReplaceAll(endpoint, {{"/", ""}, {":", "-"}});
@@ -190,17 +174,6 @@ listener_v3::Listener otelListener(const std::string& name, const std::string& s
   return l;
 }
 
-// The merged `default` of `specs` (RFC 7396, in precedence order).
-json mergedConf(const std::vector<const json*>& specs) {
-  json conf = json::object();
-  for (const json* spec : specs) {
-    if (const json* d = member(*spec, "default")) {
-      conf.merge_patch(*d);
-    }
-  }
-  return conf;
-}
-
 std::string goBool(bool b) {
   return b ? "true" : "false";
 }
@@ -286,11 +259,11 @@ std::string dynamicConfigJson(const json& conf, bool prometheus, const std::vect
     backends.emplace_back("{\"type\":\"Prometheus\",\"name\":null}");
   }
   for (const OtelPlan& o : otel) {
-    backends.push_back(
-        absl::StrCat("{\"type\":\"OpenTelemetry\",\"name\":", goJsonString(o.name),
-                     ",\"openTelemetry\":{\"endpoint\":",
-                     goJsonString(socketPath(workdir, absl::StrCat("kuma-otel-", o.name))),
-                     ",\"refreshInterval\":", goJsonString(o.refreshInterval), "}}"));
+    backends.push_back(absl::StrCat(
+        "{\"type\":\"OpenTelemetry\",\"name\":", goJsonString(o.name),
+        ",\"openTelemetry\":{\"endpoint\":",
+        goJsonString(xds::kumaDpSocketPath(workdir, absl::StrCat("kuma-otel-", o.name))),
+        ",\"refreshInterval\":", goJsonString(o.refreshInterval), "}}"));
   }
   std::map<std::string, std::string> labels;
   labels["mesh"] = dataplane.meta.mesh;
@@ -345,7 +318,7 @@ std::string dynamicConfigJson(const json& conf, bool prometheus, const std::vect
 
 std::string metricsHijackerSocketPath(const std::string& workdir, const std::string& name,
                                       const std::string& mesh) {
-  return socketPath(workdir, absl::StrCat("kuma-mh-", name, "-", mesh));
+  return xds::kumaDpSocketPath(workdir, absl::StrCat("kuma-mh-", name, "-", mesh));
 }
 
 std::string goJsonString(const std::string& s) {
@@ -386,7 +359,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   if (specs.empty() || proxy.dataplane == nullptr || proxy.options == nullptr) {
     return absl::OkStatus();
   }
-  const json conf = mergedConf(specs);
+  const json conf = mergedDefault(specs);
   const json* backends = member(conf, "backends");
   if (backends == nullptr || !backends->is_array() || backends->empty()) {
     return absl::OkStatus();
@@ -428,8 +401,8 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
       const std::string name = absl::StrCat("_kuma:metrics:opentelemetry:", plan.name);
       const bool ipv6Proxy = xds::isIPv6(address);
       resources.add(otelCluster(name, parseOtelEndpoint(endpoint), ipv6Proxy));
-      resources.add(
-          otelListener(name, socketPath(workdir, absl::StrCat("kuma-otel-", plan.name)), ipv6));
+      resources.add(otelListener(
+          name, xds::kumaDpSocketPath(workdir, absl::StrCat("kuma-otel-", plan.name)), ipv6));
       otel.push_back(std::move(plan));
     }
   }

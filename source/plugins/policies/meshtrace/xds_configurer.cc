@@ -220,17 +220,6 @@ std::string datadogName(const Plan& plan, std::string_view direction,
   return absl::StrCat(plan.service, "_OUTBOUND_", destination);
 }
 
-// The merged `default` of `specs` (RFC 7396, in precedence order).
-json mergedConf(const std::vector<const json*>& specs) {
-  json conf = json::object();
-  for (const json* spec : specs) {
-    if (const json* d = member(*spec, "default")) {
-      conf.merge_patch(*d);
-    }
-  }
-  return conf;
-}
-
 cluster_v3::Cluster collectorCluster(const std::string& name, const Collector& collector,
                                      bool http2, bool ipv6Proxy) {
   cluster_v3::Cluster c;
@@ -278,7 +267,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     return absl::OkStatus();
   }
   const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*proxy.dataplane);
-  const json conf = mergedConf(specs);
+  const json conf = mergedDefault(specs);
   const json* backends = member(conf, "backends");
   if (backends == nullptr || !backends->is_array() || backends->empty()) {
     return absl::OkStatus();  // Kuma leaves the listeners alone without a backend
@@ -334,7 +323,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
       if (mine.empty()) {
         continue;
       }
-      const json inboundConf = mine.size() == specs.size() ? conf : mergedConf(mine);
+      const json inboundConf = mine.size() == specs.size() ? conf : mergedDefault(mine);
       const json* ib = member(inboundConf, "backends");
       if (ib == nullptr || !ib->is_array() || ib->empty()) {
         continue;
