@@ -19,6 +19,7 @@
 #include "source/common/go_duration.h"
 #include "source/common/logging.h"
 #include "source/dp/access_log_streamer.h"
+#include "source/dp/metrics_hijacker.h"
 #include "source/dp/bootstrap_client.h"
 #include "source/dp/concurrency.h"
 #include "source/dp/dataplane_template.h"
@@ -297,6 +298,27 @@ class Supervisor {
       if (absl::Status s = accessLogs_->start(); !s.ok()) {
         return fail(std::string(s.message()));
       }
+      // MeshMetric's Prometheus backends: Kuma's MetricsHijackerSocketName, the cluster
+      // `_kuma:metrics:hijacker` of the `_kuma:metrics:prometheus:*` listeners.
+      std::string hijackerSocket = absl::StrCat(workDir, "/kuma-mh-", name, "-", mesh);
+      if (hijackerSocket.size() > 98) {
+        hijackerSocket.resize(98);
+      }
+      MetricsHijacker::Options metrics;
+      metrics.socketPath = hijackerSocket + ".sock";
+      metrics.admin = admin_;
+      metrics.dynamicConfigSocket = dynamicConfigSocket(workDir);
+      if (sidecar.is_object()) {
+        const std::string address =
+            sidecar.value("networking", nlohmann::json::object()).value("address", std::string());
+        if (!address.empty()) {
+          metrics.defaultAddress = address;
+        }
+      }
+      metricsHijacker_ = std::make_unique<MetricsHijacker>(std::move(metrics), log_);
+      if (absl::Status s = metricsHijacker_->start(); !s.ok()) {
+        return fail(std::string(s.message()));
+      }
     }
 
     const std::vector<std::string> args = envoyArgs(config_, bootstrapPath, concurrency);
@@ -376,6 +398,9 @@ class Supervisor {
     if (accessLogs_) {
       accessLogs_->stop();
     }
+    if (metricsHijacker_) {
+      metricsHijacker_->stop();
+    }
   }
 
   bool envoyLive() {
@@ -448,6 +473,9 @@ class Supervisor {
     if (accessLogs_) {
       accessLogs_->stop();
     }
+    if (metricsHijacker_) {
+      metricsHijacker_->stop();
+    }
     if (dnsFetcher_) {
       dnsFetcher_->stop();
     }
@@ -480,6 +508,7 @@ class Supervisor {
   RefusalWatch refusals_;
   std::unique_ptr<ReadinessReporter> readiness_;
   std::unique_ptr<AccessLogStreamer> accessLogs_;
+  std::unique_ptr<MetricsHijacker> metricsHijacker_;
   std::unique_ptr<DnsProxy> dnsProxy_;
   std::unique_ptr<DynamicDnsConfigFetcher> dnsFetcher_;
   std::unique_ptr<EnvoyProcess> envoy_;

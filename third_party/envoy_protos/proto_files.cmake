@@ -57,6 +57,7 @@ set(ENVOY_PROTO_FILES
   envoy/extensions/filters/common/fault/v3/fault.proto
   envoy/extensions/filters/common/matcher/action/v3/skip_action.proto
   envoy/extensions/filters/http/fault/v3/fault.proto
+  envoy/extensions/filters/http/grpc_stats/v3/config.proto
   envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto
   envoy/extensions/filters/http/rbac/v3/rbac.proto
   envoy/extensions/filters/http/router/v3/router.proto

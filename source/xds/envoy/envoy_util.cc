@@ -138,6 +138,21 @@ bool isIPv6(std::string_view ip) {
   return ip.find(':') != std::string_view::npos;
 }
 
+std::string kumaDpSocketPath(const std::string& dir, const std::string& base) {
+  std::string path = base;
+  if (!dir.empty()) {
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') {
+      d.pop_back();
+    }
+    path = d == "/" ? absl::StrCat("/", base) : absl::StrCat(d, "/", base);
+  }
+  if (path.size() > 98) {
+    path.resize(98);
+  }
+  return absl::StrCat(path, ".sock");
+}
+
 std::string hostPort(std::string_view ip, uint32_t port) {
   if (isIPv6(ip)) {
     return absl::StrCat("[", std::string(ip), "]:", port);

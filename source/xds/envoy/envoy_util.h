@@ -56,6 +56,12 @@ std::string hostPort(std::string_view ip, uint32_t port);
 bool isIPv6(std::string_view ip);
 
 /**
+ * Kuma's socketName(filepath.Join(dir, base)): the path of one of kuma-dp's Unix sockets in its
+ * work directory (`kuma-al-…`, `kuma-mh-…`, `kuma-otel-…`), cut to 98 characters, then `.sock`.
+ */
+std::string kumaDpSocketPath(const std::string& dir, const std::string& base);
+
+/**
  * Kuma's outbound cluster name: the service, or `<service>-<16 hex of sha256>` over the sorted
  * `key=value` pairs of the other tags when the outbound selects a subset.
  */

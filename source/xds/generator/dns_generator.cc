@@ -1,7 +1,5 @@
 #include "source/xds/generator/dns_generator.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -24,7 +22,6 @@ namespace route_v3 = envoy::config::route::v3;
 namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace dns_filter_v3 = envoy::extensions::filters::udp::dns_filter::v3;
 
-constexpr char kDynamicConfigListener[] = "_kuma:dynamicconfig";
 // Kuma: 30s, so that caches do not keep stale ExternalService answers (kumahq/kuma#13353).
 constexpr uint32_t kDnsTtlSeconds = 30;
 
@@ -137,75 +134,6 @@ std::map<std::string, std::string> dnsExtraLabels(
   out["mesh"] = mesh;
   copy("kuma.io/zone", "kuma_io_zone");
   return out;
-}
-
-std::string dynamicConfigSocketPath(const std::string& workDir) {
-  std::string base = workDir.empty() ? "kuma-mesh-metric-config"
-                                     : absl::StrCat(workDir, workDir.back() == '/' ? "" : "/",
-                                                    "kuma-mesh-metric-config");
-  return absl::StrCat(base.substr(0, std::min<size_t>(base.size(), 98)), ".sock");
-}
-
-std::string dynamicConfigEtag(const std::string& body) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex += kDigits[byte >> 4];
-    hex += kDigits[byte & 0xf];
-  }
-  return hex;
-}
-
-listener_v3::Listener dynamicConfigListener(const std::string& workDir,
-                                            const std::vector<DynamicConfigRoute>& routes,
-                                            bool ipv6Enabled) {
-  listener_v3::Listener l;
-  l.set_name(kDynamicConfigListener);
-  l.mutable_address()->mutable_pipe()->set_path(dynamicConfigSocketPath(workDir));
-  hcm_v3::HttpConnectionManager hcm;
-  hcm.set_stat_prefix(sanitizeMetric(kDynamicConfigListener));
-  auto* internal = hcm.mutable_internal_address_config();
-  auto* v4 = internal->add_cidr_ranges();
-  v4->set_address_prefix("127.0.0.1");
-  v4->mutable_prefix_len()->set_value(32);
-  if (ipv6Enabled) {
-    auto* v6 = internal->add_cidr_ranges();
-    v6->set_address_prefix("::1");
-    v6->mutable_prefix_len()->set_value(128);
-  }
-  auto* router = hcm.add_http_filters();
-  router->set_name("envoy.filters.http.router");
-  *router->mutable_typed_config() = packAny(envoy::extensions::filters::http::router::v3::Router());
-  auto* rc = hcm.mutable_route_config();
-  auto* vh = rc->add_virtual_hosts();
-  vh->set_name(kDynamicConfigListener);
-  vh->mutable_domains()->Add(std::string(1, '*'));
-  uint32_t maxBody = 0;
-  for (const DynamicConfigRoute& route : routes) {
-    const std::string etag = dynamicConfigEtag(route.body);
-    auto* notModified = vh->add_routes();
-    notModified->mutable_match()->set_path(route.path);
-    auto* header = notModified->mutable_match()->add_headers();
-    header->set_name("If-None-Match");
-    header->mutable_string_match()->set_exact(etag);
-    notModified->mutable_direct_response()->set_status(304);
-    auto* ok = vh->add_routes();
-    ok->set_name(absl::StrCat(kDynamicConfigListener, ":", route.name));
-    ok->mutable_match()->set_path(route.path);
-    auto* etagHeader = ok->add_response_headers_to_add()->mutable_header();
-    etagHeader->set_key("Etag");
-    etagHeader->set_value(etag);
-    ok->mutable_direct_response()->set_status(200);
-    ok->mutable_direct_response()->mutable_body()->set_inline_string(route.body);
-    maxBody = std::max<uint32_t>(maxBody, static_cast<uint32_t>(route.body.size()));
-  }
-  rc->mutable_max_direct_response_body_size_bytes()->set_value(maxBody);
-  auto* filter = l.add_filter_chains()->add_filters();
-  filter->set_name("envoy.filters.network.http_connection_manager");
-  *filter->mutable_typed_config() = packAny(hcm);
-  return l;
 }
 
 }  // namespace kuma::xds

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "source/xds/envoy/dynamic_config.h"
 
 namespace kuma::xds {
 
@@ -53,25 +54,5 @@ std::string dnsProxyConfigJson(const std::vector<DnsRecord>& records,
 /** dnsExtraLabels: mesh, and kuma_workload / k8s_kuma_io_namespace / kuma_io_zone from labels. */
 std::map<std::string, std::string> dnsExtraLabels(
     const std::string& mesh, const std::map<std::string, std::string>& dataplaneLabels);
-
-/** One direct-response route of the dynamic-config listener: `path` answers `body`. */
-struct DynamicConfigRoute {
-  std::string name;  // `_kuma:dynamicconfig:<name>`
-  std::string path;
-  std::string body;
-};
-
-/** `<workdir>/kuma-mesh-metric-config.sock` (the path cut to 98 characters before `.sock`). */
-std::string dynamicConfigSocketPath(const std::string& workDir);
-
-/** Lowercase hex sha256 of `body`: the route's `Etag`. */
-std::string dynamicConfigEtag(const std::string& body);
-
-/**
- * Listener `_kuma:dynamicconfig` on the pipe `dynamicConfigSocketPath(workDir)`: per route a 304
- * for `If-None-Match: <etag>` and a 200 with the body and an `Etag` header.
- */
-envoy::config::listener::v3::Listener dynamicConfigListener(
-    const std::string& workDir, const std::vector<DynamicConfigRoute>& routes, bool ipv6Enabled);
 
 }  // namespace kuma::xds

@@ -425,6 +425,7 @@ TEST(Registration, DescriptorsMatchKuma) {
       {"MeshTLS", "meshtlses", "mtls", "Mesh TLS", false, true, true, true},
       {"MeshPassthrough", "meshpassthroughs", "mp", "Mesh Passthrough", false, false, false, false},
       {"MeshProxyPatch", "meshproxypatches", "mpp", "Mesh Proxy Patch", false, false, false, false},
+      {"MeshMetric", "meshmetrics", "mm", "Mesh Metric", false, false, false, false},
   };
   // Plus MeshOpenTelemetryBackend, a resource of a policy folder that is not a policy.
   EXPECT_EQ(registry().all().size(), wants.size() + 1);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "source/common/go_duration.h"
+#include "source/core/resources/validation_helpers.h"
 #include "source/plugins/policies/core/schema_spec.h"
 
 namespace kuma::policies {
@@ -495,6 +496,70 @@ void validateTlsVersionOrder(const PathBuilder& path, const nlohmann::json& vers
   if (lo != order.end() && hi != order.end() && lo->second > hi->second) {
     errors.addViolationAt(path.field("min"), "min version must be lower than max");
   }
+}
+
+nlohmann::json mergedDefault(const std::vector<const nlohmann::json*>& specs) {
+  nlohmann::json conf = nlohmann::json::object();
+  for (const nlohmann::json* spec : specs) {
+    if (const nlohmann::json* d = member(*spec, "default")) {
+      conf.merge_patch(*d);
+    }
+  }
+  return conf;
+}
+
+void validateOtelBackendRefOrEndpoint(const validators::PathBuilder& path,
+                                      const nlohmann::json& otel, bool hostPort,
+                                      validators::ValidationError& errors) {
+  const nlohmann::json* ep = member(otel, "endpoint");
+  const std::string endpoint =
+      ep != nullptr && ep->is_string() ? ep->get<std::string>() : std::string();
+  const nlohmann::json* ref = member(otel, "backendRef");
+  if (!endpoint.empty() && ref != nullptr) {
+    errors.addViolationAt(path,
+                          "openTelemetry must have only one type defined: endpoint, backendRef");
+  } else if (endpoint.empty() && ref == nullptr) {
+    errors.addViolationAt(path,
+                          "openTelemetry must have exactly one defined: endpoint, backendRef");
+  } else if (ref != nullptr) {
+    const nlohmann::json* kind = member(*ref, "kind");
+    if (kind == nullptr || *kind != "MeshOpenTelemetryBackend") {
+      errors.addViolationAt(path.field("backendRef").field("kind"),
+                            "kind must be one of: MeshOpenTelemetryBackend");
+    }
+    const nlohmann::json* labels = member(*ref, "labels");
+    if (labels == nullptr || labels->empty()) {
+      errors.addViolationAt(path.field("backendRef"),
+                            "backendRef must have exactly one defined: labels");
+    }
+  } else if (endpoint.find_first_of("/?#") != std::string::npos) {
+    errors.addViolationAt(path.field("endpoint"), "must be in host:port format, not a URL");
+  } else if (std::string host, port; hostPort && !resources::splitHostPort(endpoint, host, port)) {
+    errors.addViolationAt(path.field("endpoint"), "must be in host:port format");
+  }
+}
+
+std::vector<std::string> otelBackendPolicyDeprecations(const nlohmann::json& spec) {
+  std::vector<std::string> out;
+  const nlohmann::json* conf = member(spec, "default");
+  const nlohmann::json* backends = conf == nullptr ? nullptr : member(*conf, "backends");
+  if (backends != nullptr && backends->is_array()) {
+    for (const nlohmann::json& backend : *backends) {
+      const nlohmann::json* otel = member(backend, "openTelemetry");
+      const nlohmann::json* ep = otel == nullptr ? nullptr : member(*otel, "endpoint");
+      if (ep != nullptr && ep->is_string() && !ep->get<std::string>().empty() &&
+          member(*otel, "backendRef") == nullptr) {
+        out.emplace_back(
+            "openTelemetry.endpoint is deprecated, use openTelemetry.backendRef with a "
+            "MeshOpenTelemetryBackend resource instead");
+        break;
+      }
+    }
+  }
+  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 }  // namespace kuma::policies

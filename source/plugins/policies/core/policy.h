@@ -240,4 +240,22 @@ void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& 
 /** Parses a decimal number (int or "12.5" string); nullopt when not a number. */
 std::optional<double> decimalOf(const nlohmann::json& value);
 
+/** The RFC 7396 merge of the `default`s of `specs`, in precedence order (single-item policies). */
+nlohmann::json mergedDefault(const std::vector<const nlohmann::json*>& specs);
+
+/**
+ * Kuma's ValidateOtelBackendRefOrEndpoint for the `openTelemetry` object `otel` at `path`:
+ * exactly one of `endpoint` and `backendRef` (kind MeshOpenTelemetryBackend, labels), an
+ * endpoint without URL characters and, with `hostPort` (MeshMetric), in host:port form.
+ */
+void validateOtelBackendRefOrEndpoint(const validators::PathBuilder& path,
+                                      const nlohmann::json& otel, bool hostPort,
+                                      validators::ValidationError& errors);
+
+/**
+ * The Deprecations of MeshTrace and MeshMetric: an inline OpenTelemetry `endpoint` (without
+ * `backendRef`) in any of `spec.default.backends` (once), then the top-level targetRef's.
+ */
+std::vector<std::string> otelBackendPolicyDeprecations(const nlohmann::json& spec);
+
 }  // namespace kuma::policies

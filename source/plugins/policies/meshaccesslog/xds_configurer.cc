@@ -382,21 +382,7 @@ std::string interpolateKumaValues(std::string format, const KumaValues& values) 
 
 std::string accessLogSocketPath(const std::string& dir, const std::string& name,
                                 const std::string& mesh) {
-  std::string base = absl::StrCat("kuma-al-", name, "-", mesh);
-  std::string path;
-  if (dir.empty()) {
-    path = base;
-  } else {
-    path = dir;
-    while (path.size() > 1 && path.back() == '/') {
-      path.pop_back();
-    }
-    path = path == "/" ? absl::StrCat("/", base) : absl::StrCat(path, "/", base);
-  }
-  if (path.size() > 98) {
-    path.resize(98);
-  }
-  return absl::StrCat(path, ".sock");
+  return xds::kumaDpSocketPath(dir, absl::StrCat("kuma-al-", name, "-", mesh));
 }
 
 std::string_view XdsConfigurer::policyType() const {

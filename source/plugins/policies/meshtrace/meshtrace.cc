@@ -176,31 +176,6 @@ void validateDatadogUrl(const PathBuilder& path, const std::string& url, Validat
   }
 }
 
-void validateOpenTelemetry(const PathBuilder& path, const nlohmann::json& otel,
-                           ValidationError& errors) {
-  const std::string endpoint = stringMember(otel, "endpoint");
-  const nlohmann::json* ref = member(otel, "backendRef");
-  if (!endpoint.empty() && ref != nullptr) {
-    errors.addViolationAt(path,
-                          "openTelemetry must have only one type defined: endpoint, backendRef");
-  } else if (endpoint.empty() && ref == nullptr) {
-    errors.addViolationAt(path,
-                          "openTelemetry must have exactly one defined: endpoint, backendRef");
-  } else if (ref != nullptr) {
-    if (stringMember(*ref, "kind") != "MeshOpenTelemetryBackend") {
-      errors.addViolationAt(path.field("backendRef").field("kind"),
-                            "kind must be one of: MeshOpenTelemetryBackend");
-    }
-    const nlohmann::json* labels = member(*ref, "labels");
-    if (labels == nullptr || labels->empty()) {
-      errors.addViolationAt(path.field("backendRef"),
-                            "backendRef must have exactly one defined: labels");
-    }
-  } else if (endpoint.find_first_of("/?#") != std::string::npos) {
-    errors.addViolationAt(path.field("endpoint"), "must be in host:port format, not a URL");
-  }
-}
-
 void validateBackend(const PathBuilder& path, const nlohmann::json& backend,
                      ValidationError& errors) {
   const std::string type = stringMember(backend, "type");
@@ -229,7 +204,8 @@ void validateBackend(const PathBuilder& path, const nlohmann::json& backend,
       errors.addViolationAt(path.field("openTelemetry"), "must be defined");
       return;
     }
-    validateOpenTelemetry(path.field("openTelemetry"), *otel, errors);
+    validateOtelBackendRefOrEndpoint(path.field("openTelemetry"), *otel, /*hostPort=*/false,
+                                     errors);
   }
 }
 
@@ -275,30 +251,6 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
        {}},
       errors);
   validateDefault(member(spec, "default"), errors);
-}
-
-// Kuma's MeshTraceResource.Deprecations: an inline OpenTelemetry endpoint, then the top-level
-// targetRef kinds.
-std::vector<std::string> deprecations(const nlohmann::json& spec) {
-  std::vector<std::string> out;
-  const nlohmann::json* conf = member(spec, "default");
-  const nlohmann::json* backends = conf == nullptr ? nullptr : member(*conf, "backends");
-  if (backends != nullptr && backends->is_array()) {
-    for (const nlohmann::json& backend : *backends) {
-      const nlohmann::json* otel = member(backend, "openTelemetry");
-      if (otel != nullptr && !stringMember(*otel, "endpoint").empty() &&
-          member(*otel, "backendRef") == nullptr) {
-        out.emplace_back(
-            "openTelemetry.endpoint is deprecated, use openTelemetry.backendRef with a "
-            "MeshOpenTelemetryBackend resource instead");
-        break;
-      }
-    }
-  }
-  for (std::string& w : topLevelTargetRefDeprecations(spec)) {
-    out.push_back(std::move(w));
-  }
-  return out;
 }
 
 }  // namespace
@@ -386,7 +338,7 @@ PolicyDefinition definition() {
       .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
       .schema = specSchema(),
       .validate = validate,
-      .deprecations = deprecations,
+      .deprecations = otelBackendPolicyDeprecations,
   });
 }
 

@@ -21,6 +21,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/type/tracing/v3/custom_tag.pb.h"
 #include "source/core/model/proto_spec.h"
+#include "source/plugins/policies/core/otel_backend.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/meshtrace/meshtrace.h"
 #include "source/xds/context/mesh_context.h"
@@ -48,99 +49,6 @@ std::string stringMember(const json& obj, std::string_view key) {
 bool boolMember(const json& obj, std::string_view key, bool fallback) {
   const json* v = member(obj, key);
   return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
-}
-
-// The collector a backend sends to.
-struct Collector {
-  std::string host;  // IP or hostname; empty with `pipe`
-  uint32_t port = 0;
-};
-
-// A resolved OpenTelemetry backend (Kuma's ResolvedOtelBackend).
-struct OtelBackend {
-  Collector collector;
-  bool http = false;  // protocol http (else gRPC)
-  bool https = false;
-  std::string path;  // base path (http), may be empty
-};
-
-// Kuma's ParseOtelEndpoint: "host:port" (port 4317 when absent or invalid).
-Collector parseOtelEndpoint(const std::string& endpoint) {
-  constexpr uint32_t kDefaultPort = 4317;
-  if (std::count(endpoint.begin(), endpoint.end(), ':') > 1 &&
-      endpoint.find('[') == std::string::npos) {
-    return {endpoint, kDefaultPort};
-  }
-  std::string host = endpoint;
-  std::string port;
-  if (!host.empty() && host.front() == '[') {
-    size_t close = host.find(']');
-    if (close != std::string::npos) {
-      port = close + 1 < host.size() && host[close + 1] == ':' ? host.substr(close + 2) : "";
-      host = host.substr(1, close - 1);
-    }
-  } else if (size_t colon = host.rfind(':'); colon != std::string::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-  }
-  Collector out{host, kDefaultPort};
-  if (host.empty()) {
-    return {endpoint, kDefaultPort};
-  }
-  if (!port.empty() && port.size() <= 5 &&
-      std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    const uint32_t p = static_cast<uint32_t>(std::stoul(port));
-    if (p > 0 && p <= 65535) {
-      out.port = p;
-    }
-  }
-  return out;
-}
-
-// Kuma's resolveFromBackendRef: the MeshOpenTelemetryBackend carrying every label, the oldest
-// on a tie; nullopt when none.
-std::optional<OtelBackend> resolveBackendRef(const xds::MeshContext& mesh, const json& ref) {
-  const json* labels = member(ref, "labels");
-  if (labels == nullptr || !labels->is_object() || labels->empty()) {
-    return std::nullopt;
-  }
-  const xds::PolicyEntry* best = nullptr;
-  for (const xds::PolicyEntry& e : mesh.policies(kMotbType)) {
-    bool matches = true;
-    for (const auto& [k, v] : labels->items()) {
-      auto it = e.resource->meta.labels.find(k);
-      matches = matches && v.is_string() && it != e.resource->meta.labels.end() &&
-                it->second == v.get<std::string>();
-    }
-    if (!matches) {
-      continue;
-    }
-    if (best == nullptr || e.resource->meta.creationTime < best->resource->meta.creationTime ||
-        (e.resource->meta.creationTime == best->resource->meta.creationTime &&
-         e.resource->meta.name < best->resource->meta.name)) {
-      best = &e;
-    }
-  }
-  if (best == nullptr || best->spec == nullptr) {
-    return std::nullopt;
-  }
-  const json& spec = *best->spec;
-  OtelBackend out;
-  out.http = stringMember(spec, "protocol") == "http";
-  out.collector.port = 4317;
-  if (const json* ep = member(spec, "endpoint")) {
-    out.collector.host = stringMember(*ep, "address");
-    if (const json* port = member(*ep, "port"); port != nullptr && port->is_number_integer()) {
-      out.collector.port = static_cast<uint32_t>(port->get<int64_t>());
-    }
-    out.path = stringMember(*ep, "path");
-  }
-  if (out.collector.host.empty()) {
-    // Kuma's ResolveAddressForDirectExport without the node's host IP.
-    out.collector.host = "127.0.0.1";
-  }
-  out.https = out.http && out.collector.port == 443;
-  return out;
 }
 
 // path.Join(base, "v1/traces") with base "/" when empty.
@@ -294,17 +202,6 @@ std::string datadogName(const Plan& plan, std::string_view direction,
   return absl::StrCat(plan.service, "_OUTBOUND_", destination);
 }
 
-// The merged `default` of `specs` (RFC 7396, in precedence order).
-json mergedConf(const std::vector<const json*>& specs) {
-  json conf = json::object();
-  for (const json* spec : specs) {
-    if (const json* d = member(*spec, "default")) {
-      conf.merge_patch(*d);
-    }
-  }
-  return conf;
-}
-
 }  // namespace
 
 // Kuma's IdentifyingName: the first of the Dataplane's `kuma.io/service` values, sorted.
@@ -371,7 +268,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     return absl::OkStatus();
   }
   const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*proxy.dataplane);
-  const json conf = mergedConf(specs);
+  const json conf = mergedDefault(specs);
   const json* backends = member(conf, "backends");
   if (backends == nullptr || !backends->is_array() || backends->empty()) {
     return absl::OkStatus();  // Kuma leaves the listeners alone without a backend
@@ -427,7 +324,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
       if (mine.empty()) {
         continue;
       }
-      const json inboundConf = mine.size() == specs.size() ? conf : mergedConf(mine);
+      const json inboundConf = mine.size() == specs.size() ? conf : mergedDefault(mine);
       const json* ib = member(inboundConf, "backends");
       if (ib == nullptr || !ib->is_array() || ib->empty()) {
         continue;
