@@ -10,6 +10,7 @@
 #include "source/common/json_yaml.h"
 #include "source/plugins/policies/core/schema_openapi.h"
 #include "source/plugins/policies/register.h"
+#include "source/plugins/services/register.h"
 
 namespace kuma::k8s {
 namespace {
@@ -99,6 +100,9 @@ Json printerColumns(const model::ResourceTypeDescriptor& type, const policies::S
                         absl::StrCat("Service tag of the ", ordinals[i], " inbound"),
                         i >= 2 ? std::optional<int>(1) : std::nullopt));
     }
+  } else if (type.name == "MeshService" || type.name == "MeshExternalService" ||
+             type.name == "MeshMultiZoneService") {
+    columns.push_back(printerColumn("Hostname", ".status.addresses[0].hostname", std::nullopt));
   } else if (type.name == "ZoneIngress" || type.name == "ZoneEgress") {
     columns.push_back(printerColumn("zone", ".spec.zone", "Zone name"));
   } else if (spec != nullptr && type.isPolicy &&
@@ -131,7 +135,12 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
   const std::string plural = crdPlural(type);
   const std::string singular = absl::AsciiStrToLower(type.name);
   const bool protoBased = type.format == model::SpecFormat::Flat;
+  // Service types (MeshService, ...) carry their own spec and status schemas.
+  const policies::PolicyDefinition* service = services::serviceDefinition(type.name);
   const policies::Schema* spec = policies::policySpecSchema(type.name);
+  if (spec == nullptr && service != nullptr) {
+    spec = service->schema.get();
+  }
 
   Json names = Json::object();
   names["categories"] = Json::array({"kuma"});
@@ -171,7 +180,28 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
     }
     properties["spec"] = std::move(specSchema);
   }
-  if (!protoBased && oneOf(kTypesWithConditions, type.name)) {
+  if (service != nullptr && service->statusSchema != nullptr) {
+    Json status = Json::object();
+    status["description"] =
+        absl::StrCat("Status is the current status of the Kuma ", type.name, " resource.");
+    Json generated = policies::toOpenApi(*service->statusSchema);
+    // The status schema's `default`s only give Go's zero-value marshalling in REST answers
+    // (e.g. `tls: {}`); Kuma's CRDs have none.
+    for (auto& [key, value] : generated["properties"].items()) {
+      value.erase("default");
+    }
+    // Kuma's HostnameGeneratorStatus conditions are a list map keyed by `type`.
+    if (auto hg = generated["properties"].find("hostnameGenerators");
+        hg != generated["properties"].end()) {
+      Json& conditions = (*hg)["items"]["properties"]["conditions"];
+      conditions["x-kubernetes-list-map-keys"] = Json::array({"type"});
+      conditions["x-kubernetes-list-type"] = "map";
+    }
+    for (const auto& [key, value] : generated.items()) {
+      status[key] = value;
+    }
+    properties["status"] = std::move(status);
+  } else if (!protoBased && oneOf(kTypesWithConditions, type.name)) {
     Json status = Json::object();
     status["description"] =
         absl::StrCat("Status is the current status of the Kuma ", type.name, " resource.");

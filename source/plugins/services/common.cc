@@ -1,5 +1,8 @@
 #include "source/plugins/services/common.h"
 
+#include <memory>
+#include <regex>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "source/common/absl_compat.h"
@@ -31,11 +34,23 @@ SchemaPtr addressSchema() {
                  field("hostnameGeneratorRef", object({required("coreName", string())}))});
 }
 
+// metav1.Condition's patterns (the lengths are bounded first, so std::regex sees short input).
+constexpr const char* kReasonPattern = "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$";
+constexpr const char* kTypePattern =
+    "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$";
+
+policies::StringPattern patternOf(const char* text) {
+  auto re = std::make_shared<const std::regex>(text, std::regex::ECMAScript);
+  return {text, [re](std::string_view s) { return std::regex_match(s.begin(), s.end(), *re); }};
+}
+
 SchemaPtr conditionSchema() {
   return object({
-      required("type", withLength(string(), std::nullopt, 316)),
+      required("type",
+               withPattern(withLength(string(), std::nullopt, 316), patternOf(kTypePattern))),
       required("status", enumOf({"True", "False", "Unknown"})),
-      required("reason", withLength(string(), 1, 1024)),
+      required("reason", withPattern(withLength(string(), 1, 1024), patternOf(kReasonPattern))),
       required("message", withLength(string(), std::nullopt, 32768)),
   });
 }
@@ -51,6 +66,13 @@ SchemaPtr vipSchema() {
 
 SchemaPtr extensionSchema() {
   return object({required("type", string()), field("config", any())});
+}
+
+void validateNameLength(const model::Resource& resource, validators::ValidationError& errors) {
+  if (resource.meta.name.size() > kMaxLabel) {
+    errors.addViolationAt(validators::PathBuilder("name"),
+                          absl::StrCat("must not be longer than ", kMaxLabel, " characters"));
+  }
 }
 
 std::vector<std::string> portSectionNames(const model::Resource& resource) {

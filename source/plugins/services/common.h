@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kuma/model/resource.h"
+#include "source/core/validators/validation_error.h"
 #include "source/plugins/policies/core/schema.h"
 
 namespace kuma::services {
@@ -39,6 +40,9 @@ std::vector<std::string> destinationDeprecations(const model::Resource& resource
                                                  std::string_view typeName,
                                                  std::string_view shortName,
                                                  const std::vector<std::string>& sectionNames);
+
+/** Kuma's ValidateLength on a destination's name: at most 63 characters (a DNS label). */
+void validateNameLength(const model::Resource& resource, validators::ValidationError& errors);
 
 /** Kuma's Port.GetName() of each `spec.ports` item: its name, or its port number. */
 std::vector<std::string> portSectionNames(const model::Resource& resource);

@@ -3,7 +3,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "source/core/resources/validation_helpers.h"
 #include "source/plugins/policies/core/schema_spec.h"
 #include "source/plugins/services/common.h"
@@ -15,7 +14,6 @@ using namespace policies;  // NOLINT: the schema builders
 using validators::PathBuilder;
 using validators::ValidationError;
 
-constexpr size_t kMaxNameLength = 63;
 constexpr const char* kPortMessage = "port must be a valid (1-65535)";
 
 SchemaPtr dataSourceSchema() {
@@ -154,13 +152,6 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
   }
 }
 
-void validateName(const model::Resource& resource, ValidationError& errors) {
-  if (resource.meta.name.size() > kMaxNameLength) {
-    errors.addViolationAt(PathBuilder("name"),
-                          absl::StrCat("must not be longer than ", kMaxNameLength, " characters"));
-  }
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
@@ -174,7 +165,7 @@ PolicyDefinition definition() {
   d.schema = specSchema();
   d.statusSchema = statusSchema();
   d.validate = validate;
-  d.validateResource = validateName;
+  d.validateResource = validateNameLength;
   // Kuma's Match.GetName(): the match port's number is the SNI section.
   d.resourceDeprecations = [](const model::Resource& resource) {
     std::vector<std::string> sections;

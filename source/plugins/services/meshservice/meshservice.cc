@@ -3,7 +3,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "source/plugins/services/common.h"
 
 namespace kuma::services::meshservice {
@@ -12,8 +11,6 @@ namespace {
 using namespace policies;  // NOLINT: the schema builders
 using validators::PathBuilder;
 using validators::ValidationError;
-
-constexpr size_t kMaxNameLength = 63;
 
 // Field order is Kuma's Go struct order (the order of the stored and returned spec).
 SchemaPtr specSchema() {
@@ -38,7 +35,8 @@ SchemaPtr specSchema() {
   });
 }
 
-// Go marshals the non-pointer structs `tls` and `dataplaneProxies` even when empty.
+// Go marshals the non-pointer structs `tls` and `dataplaneProxies` even when empty (their
+// `default`s here; docs/kubernetes.md: not in the CRD). The counters are Go `int`s.
 SchemaPtr statusSchema() {
   return object({
       field("addresses", arrayOf(addressSchema())),
@@ -47,8 +45,8 @@ SchemaPtr statusSchema() {
                                nlohmann::json::object())),
       field("hostnameGenerators", arrayOf(hostnameGeneratorStatusSchema())),
       field("dataplaneProxies",
-            withDefault(object({field("connected", int32()), field("healthy", int32()),
-                                field("total", int32())}),
+            withDefault(object({field("connected", int64()), field("healthy", int64()),
+                                field("total", int64())}),
                         nlohmann::json::object())),
   });
 }
@@ -69,13 +67,6 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
   }
 }
 
-void validateName(const model::Resource& resource, ValidationError& errors) {
-  if (resource.meta.name.size() > kMaxNameLength) {
-    errors.addViolationAt(PathBuilder("name"),
-                          absl::StrCat("must not be longer than ", kMaxNameLength, " characters"));
-  }
-}
-
 }  // namespace
 
 PolicyDefinition definition() {
@@ -90,7 +81,7 @@ PolicyDefinition definition() {
   d.schema = specSchema();
   d.statusSchema = statusSchema();
   d.validate = validate;
-  d.validateResource = validateName;
+  d.validateResource = validateNameLength;
   d.resourceDeprecations = [](const model::Resource& resource) {
     return destinationDeprecations(resource, "MeshService", "msvc", portSectionNames(resource));
   };
