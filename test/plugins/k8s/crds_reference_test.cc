@@ -211,6 +211,10 @@ TEST_F(CrdsReferenceTest, StatusSchemaAsKuma) {
       continue;
     }
     SCOPED_TRACE(kind);
+    if (!schemaOf(reference_.at(kind))["properties"].contains("status")) {
+      ADD_FAILURE() << "a status where Kuma's CRD has none";
+      continue;
+    }
     EXPECT_EQ(structural(schemaOf(ours)["properties"]["status"]),
               structural(schemaOf(reference_.at(kind))["properties"]["status"]));
   }
@@ -224,7 +228,8 @@ TEST_F(CrdsReferenceTest, PolicySpecSchemasAsKuma) {
   };
   std::set<std::string> found;
   for (const auto& [kind, ours] : generated_) {
-    if (reference_.count(kind) == 0 ||
+    // (DataplaneInsight's CRD has a `status` and no `spec`.)
+    if (reference_.count(kind) == 0 || !schemaOf(ours)["properties"].contains("spec") ||
         !schemaOf(ours)["properties"]["spec"].contains("properties")) {
       continue;
     }
