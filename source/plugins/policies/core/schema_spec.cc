@@ -48,42 +48,49 @@ bool SchemaSpec::equals(const model::Spec& other) const {
   return o != nullptr && o->spec_ == spec_ && o->status_ == status_;
 }
 
+namespace {
+
+// The member `key` of a REST or stored object (missing or null: an empty object) normalized
+// with `schema`; violations are rooted at `key`.
+nlohmann::ordered_json normalizeMember(const Schema& schema, const nlohmann::json& object,
+                                       const char* key, validators::ValidationError& errors) {
+  nlohmann::json input = nlohmann::json::object();
+  if (auto it = object.find(key); it != object.end() && !it->is_null()) {
+    input = *it;
+  }
+  return normalize(schema, input, validators::PathBuilder(key), errors);
+}
+
+}  // namespace
+
 absl::StatusOr<model::SpecConstSharedPtr> SchemaSpec::parse(const Schema& schema,
                                                             const nlohmann::json& object) {
   if (!object.is_object()) {
     return absl::InvalidArgumentError("resource must be a JSON object");
   }
-  nlohmann::json input = nlohmann::json::object();
-  if (auto it = object.find("spec"); it != object.end() && !it->is_null()) {
-    input = *it;
-  }
   validators::ValidationError errors;
-  nlohmann::ordered_json normalized =
-      normalize(schema, input, validators::PathBuilder("spec"), errors);
+  nlohmann::ordered_json spec = normalizeMember(schema, object, "spec", errors);
   if (!errors.empty()) {
     return errors.toStatus();
   }
-  return std::make_shared<const SchemaSpec>(std::move(normalized));
+  return std::make_shared<const SchemaSpec>(std::move(spec));
 }
 
 absl::StatusOr<model::SpecConstSharedPtr> SchemaSpec::parseWithStatus(
     const Schema& schema, const Schema& statusSchema, const nlohmann::json& object) {
-  auto parsed = parse(schema, object);
-  if (!parsed.ok()) {
-    return parsed.status();
-  }
-  const auto& spec = static_cast<const SchemaSpec&>(**parsed);
-  nlohmann::json input = nlohmann::json::object();
-  if (auto it = object.find("status"); it != object.end() && !it->is_null()) {
-    input = *it;
+  if (!object.is_object()) {
+    return absl::InvalidArgumentError("resource must be a JSON object");
   }
   validators::ValidationError errors;
-  nlohmann::ordered_json status =
-      normalize(statusSchema, input, validators::PathBuilder("status"), errors);
+  nlohmann::ordered_json spec = normalizeMember(schema, object, "spec", errors);
   if (!errors.empty()) {
     return errors.toStatus();
   }
-  return std::make_shared<const SchemaSpec>(spec.orderedSpec(), std::move(status));
+  nlohmann::ordered_json status = normalizeMember(statusSchema, object, "status", errors);
+  if (!errors.empty()) {
+    return errors.toStatus();
+  }
+  return std::make_shared<const SchemaSpec>(std::move(spec), std::move(status));
 }
 
 model::SpecConstSharedPtr SchemaSpec::empty() {
