@@ -527,6 +527,14 @@ class ApiServer::Handlers {
         options_.policySelects) {
       return isGet ? policyDataplanes(req, d, mesh, name) : methodNotAllowed();
     }
+    if (d.name == "MeshService" && options_.meshServiceSelects &&
+        ((seg.size() == 5 && seg[4] == "_dataplanes") ||
+         (seg.size() == 6 && seg[4] == "_resources" && seg[5] == "dataplanes"))) {
+      return isGet ? matchingDataplanes(req, d, mesh, name) : methodNotAllowed();
+    }
+    if (seg.size() == 5 && seg[4] == "_hostnames" && options_.serviceHostnames) {
+      return isGet ? serviceHostnames(d, mesh, name) : methodNotAllowed();
+    }
     if (&d != dataplane_) {
       return std::nullopt;
     }
@@ -553,6 +561,36 @@ class ApiServer::Handlers {
       return std::nullopt;
     }
     return isGet ? meshServiceView(req, mesh, name, endpoint) : methodNotAllowed();
+  }
+
+  // GET /meshes/{mesh}/{serviceType}/{name}/_hostnames: Kuma's InspectHostnames, each hostname
+  // with the zone of the service (its `kuma.io/zone` label).
+  Reply serviceHostnames(const model::ResourceTypeDescriptor& d, const std::string& mesh,
+                         const std::string& name) {
+    if (d.name != "MeshService" && d.name != "MeshExternalService" &&
+        d.name != "MeshMultiZoneService") {
+      return error(makeError(400,
+                             "only \"meshservices,meshexternalservices,meshmultizoneservices\" "
+                             "are available for inspection",
+                             "Resource is not valid"));
+    }
+    auto found = manager_.get(d, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), "could not retrieve service"));
+    }
+    auto hostnames = options_.serviceHostnames(**found);
+    if (!hostnames.ok()) {
+      return error(errorFromStatus(hostnames.status(), "could not generate hostname"));
+    }
+    auto zone = (*found)->meta.labels.find("kuma.io/zone");
+    const std::string zoneName = zone == (*found)->meta.labels.end() ? "" : zone->second;
+    std::set<std::string> sorted(hostnames->begin(), hostnames->end());
+    nlohmann::ordered_json items = nullptr;  // Go's nil slice when there is none
+    for (const std::string& hostname : sorted) {
+      items.push_back({{"hostname", hostname}, {"zones", {{{"name", zoneName}}}}});
+    }
+    nlohmann::ordered_json body = {{"items", std::move(items)}, {"total", sorted.size()}};
+    return json(200, body);
   }
 
   // GET /meshes/{mesh}/dataplanes/{name}/_rules: Kuma's rulesForResource.
@@ -697,7 +735,11 @@ class ApiServer::Handlers {
     }
     model::ResourceConstSharedPtr selected = *policy;
     std::function<bool(const model::Resource&)> selects;
-    if (d.policy.isTargetRef) {
+    if (d.name == "MeshService") {
+      selects = [this, selected](const model::Resource& dp) {
+        return options_.meshServiceSelects(*selected, dp);
+      };
+    } else if (d.policy.isTargetRef) {
       if (!options_.policySelects) {
         return pageNotFound();
       }

@@ -93,6 +93,19 @@ struct ApiServerOptions {
    */
   std::function<bool(const model::Resource& policy, const model::Resource& dataplane)>
       policySelects;
+  /**
+   * GET /meshes/{mesh}/{serviceType}/{name}/_hostnames: the hostnames every HostnameGenerator
+   * gives `service` (a MeshService, MeshExternalService or MeshMultiZoneService the server
+   * already read), without the DNS check, as Kuma's inspect view. Unset: 404.
+   */
+  std::function<absl::StatusOr<std::vector<std::string>>(const model::Resource& service)>
+      serviceHostnames;
+  /**
+   * GET /meshes/{mesh}/meshservices/{name}/_dataplanes (and `_resources/dataplanes`): does the
+   * MeshService `service` select `dataplane`? Unset: 404.
+   */
+  std::function<bool(const model::Resource& service, const model::Resource& dataplane)>
+      meshServiceSelects;
   /** MeshInsight / ServiceInsight computation (`metrics.mesh`, `dnsServer`). */
   InsightOptions insights;
   /** This control plane's zone (`multizone.zone.name`): KRIs of this zone name local resources. */

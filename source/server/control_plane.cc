@@ -23,6 +23,10 @@
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/plugins/resources/postgres/migrations.h"
+#include "source/plugins/services/controllers/hostname_generator.h"
+#include "source/plugins/services/controllers/meshservice_status.h"
+#include "source/plugins/services/controllers/service_resource.h"
+#include "source/plugins/services/controllers/service_controllers.h"
 #include "source/server/all_types.h"
 #include "kuma/runtime/function_component.h"
 #include "source/common/status_macros.h"
@@ -268,13 +272,33 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   defaults::installMeshDefaults(*cp->manager_, registry, defaultsOptions);
   auto defaultsComponent =
       std::make_unique<defaults::DefaultsComponent>(*cp->manager_, registry, defaultsOptions);
+  // Service discovery's controllers (MeshService generator, VIPs, hostnames, status).
+  services::ServiceControllersOptions serviceOptions;
+  serviceOptions.zone = cfg.multizone.zone.name;
+  serviceOptions.generator.zone = cfg.multizone.zone.name;
+  serviceOptions.generator.deletionGracePeriod =
+      absl::FromChrono(cfg.meshService.deletionGracePeriod);
+  serviceOptions.generator.inboundTagsDisabled = cfg.experimental.inboundTagsDisabled;
+  serviceOptions.generationInterval = absl::FromChrono(cfg.meshService.generationInterval);
+  serviceOptions.allocationInterval = absl::FromChrono(cfg.ipam.allocationInterval);
+  serviceOptions.statusInterval = absl::FromChrono(cfg.coreResources.status.meshServiceInterval);
+  serviceOptions.multiZoneStatusInterval =
+      absl::FromChrono(cfg.coreResources.status.meshMultiZoneServiceInterval);
+  serviceOptions.meshServiceCidr = cfg.ipam.meshService.cidr;
+  serviceOptions.meshExternalServiceCidr = cfg.ipam.meshExternalService.cidr;
+  serviceOptions.meshMultiZoneServiceCidr = cfg.ipam.meshMultiZoneService.cidr;
+  serviceOptions.enabledTypes = cfg.coreResources.enabled;
+  auto serviceControllers =
+      std::make_unique<services::ServiceControllers>(*cp->manager_, registry, serviceOptions);
   if (cp->postgres_ == nullptr) {
     // Memory store: this instance is always leader.
     cp->components_.add(std::move(defaultsComponent));
+    cp->components_.add(std::move(serviceControllers));
   } else {
     // Leader-only components run while this instance holds Kuma's lock (spec §12.5).
     cp->leaderGate_ = std::make_unique<LeaderGate>();
     cp->leaderGate_->add(std::move(defaultsComponent));
+    cp->leaderGate_->add(std::move(serviceControllers));
     store::postgres::LeaderElectorOptions electorOptions;
     KUMA_ASSIGN_OR_RETURN(electorOptions.connection,
                           store::postgres::connectionSettingsFromConfig(cfg.store.postgres));
@@ -404,6 +428,13 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
         return xds::redactConfigDump(body);
       }
       return body;
+    };
+    api.meshServiceSelects = [](const model::Resource& service, const model::Resource& dp) {
+      return services::meshServiceSelects(services::specAndStatusOf(service).spec, dp);
+    };
+    api.serviceHostnames = [manager, &registry,
+                            zone = cfg.multizone.zone.name](const model::Resource& service) {
+      return services::inspectHostnames(*manager, registry, zone, service);
     };
     api.issueDataplaneToken = tokens::dataplaneTokenEndpoint(
         *cp->manager_, registry, cfg.dpServer.authn.dpProxy.dpToken.enableIssuer);

@@ -22,11 +22,13 @@ struct HttpReply {
 
 class ApiTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { startKumaCp({}); }
+  /** For suites that need their own settings: call from their SetUpTestSuite. */
+  static void startKumaCp(KumaCp::Options options) {
     // The server may answer and close before a large request is sent (413, 431): a write to
     // that socket must fail, not kill the test with SIGPIPE.
     std::signal(SIGPIPE, SIG_IGN);
-    auto started = KumaCp::start({});
+    auto started = KumaCp::start(std::move(options));
     ASSERT_TRUE(started.ok()) << started.status();
     cp_ = std::move(*started);
   }

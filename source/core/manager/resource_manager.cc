@@ -54,7 +54,7 @@ absl::StatusOr<store::ResourceList> ResourceManager::list(const ResourceTypeDesc
 }
 
 absl::Status ResourceManager::prepare(Resource& resource, const Resource* previous,
-                                      bool computedLabels) const {
+                                      bool computedLabels, bool checkLabelFormat) const {
   const ResourceTypeDescriptor& type = *resource.descriptor;
   if (resource.spec == nullptr) {
     if (!type.emptySpec) {
@@ -78,7 +78,9 @@ absl::Status ResourceManager::prepare(Resource& resource, const Resource* previo
 
   // Labels given by the caller.
   auto& labels = resource.meta.labels;
-  validateLabels(labels, errors);
+  if (checkLabelFormat) {
+    validateLabels(labels, errors);
+  }
   std::set<std::string> reported;
   if (auto it = labels.find(kZoneLabel); it != labels.end() && it->second != options_.zone) {
     errors.addViolationAt(labelPath(kZoneLabel), "kuma.io/zone label should have default value");
@@ -211,9 +213,22 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::update(Resource resource
   return updateImpl(std::move(resource), **existing);
 }
 
+absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateGenerated(Resource resource) {
+  if (resource.descriptor == nullptr) {
+    return store::invalid("resource has no type descriptor");
+  }
+  auto existing = store_.get(*resource.descriptor, store::keyOf(resource));
+  if (!existing.ok()) {
+    return existing.status();
+  }
+  return updateImpl(std::move(resource), **existing, /*checkLabelFormat=*/false);
+}
+
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateImpl(Resource resource,
-                                                                   const Resource& existing) {
-  if (absl::Status status = prepare(resource, &existing); !status.ok()) {
+                                                                   const Resource& existing,
+                                                                   bool checkLabelFormat) {
+  if (absl::Status status = prepare(resource, &existing, /*computedLabels=*/true, checkLabelFormat);
+      !status.ok()) {
     return status;
   }
   UpdateValidator validator;
@@ -267,6 +282,32 @@ absl::Status ResourceManager::validateMeshWrite(const Resource& resource) const 
   return absl::OkStatus();
 }
 
+namespace {
+
+// A `status` belongs to the control plane's controllers (VIPs, hostnames, counters): an upsert
+// replaces the spec and keeps the stored status, as Kuma's REST update sets only the spec.
+void keepStatus(Resource& next, const Resource& existing) {
+  const ResourceTypeDescriptor& type = *next.descriptor;
+  if (type.format != model::SpecFormat::SpecStatus || !type.parseSpec || next.spec == nullptr ||
+      existing.spec == nullptr) {
+    return;
+  }
+  nlohmann::ordered_json stored = existing.spec->toJson();
+  auto status = stored.find("status");
+  if (status == stored.end()) {
+    return;
+  }
+  nlohmann::ordered_json incoming = next.spec->toJson();
+  nlohmann::json merged = nlohmann::json::object();
+  merged["spec"] = incoming.contains("spec") ? incoming["spec"] : nlohmann::ordered_json::object();
+  merged["status"] = *status;
+  if (auto spec = type.parseSpec(merged); spec.ok()) {
+    next.spec = std::move(*spec);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<UpsertResult> ResourceManager::upsert(Resource resource) {
   if (resource.descriptor == nullptr) {
     return store::invalid("resource has no type descriptor");
@@ -284,6 +325,7 @@ absl::StatusOr<UpsertResult> ResourceManager::upsert(Resource resource) {
     if (existing.ok()) {
       Resource next = resource;
       next.meta.version = (*existing)->meta.version;
+      keepStatus(next, **existing);
       auto updated = updateImpl(std::move(next), **existing);
       if (updated.ok()) {
         return UpsertResult{*updated, false};

@@ -113,8 +113,16 @@ class ResourceManager {
   absl::StatusOr<model::ResourceConstSharedPtr> update(model::Resource resource);
 
   /**
+   * update() for the control plane's own controllers: label values are stored without Kuma's
+   * REST label-format check (Kuma's MeshService generator writes a timestamp with ':' into
+   * `kuma.io/deletion-grace-period-started-at`; Kuma's manager accepts it, only REST checks).
+   */
+  absl::StatusOr<model::ResourceConstSharedPtr> updateGenerated(model::Resource resource);
+
+  /**
    * Creates the resource or replaces the spec and labels of the existing one (the given version
-   * is ignored); conflicts with concurrent writers are retried (Options).
+   * is ignored; a stored `status` is kept, it belongs to the controllers); conflicts with
+   * concurrent writers are retried (Options).
    */
   absl::StatusOr<UpsertResult> upsert(model::Resource resource);
 
@@ -144,10 +152,11 @@ class ResourceManager {
                                                            const store::CreateOptions& options,
                                                            bool computedLabels);
   absl::StatusOr<model::ResourceConstSharedPtr> updateImpl(model::Resource resource,
-                                                           const model::Resource& existing);
+                                                           const model::Resource& existing,
+                                                           bool checkLabelFormat = true);
   /** Meta + labels + defaults + spec validation, in place; `previous` is set on update. */
   absl::Status prepare(model::Resource& resource, const model::Resource* previous,
-                       bool computedLabels = true) const;
+                       bool computedLabels = true, bool checkLabelFormat = true) const;
   /** The MeshValidators, for a Mesh; OK for other types. */
   absl::Status validateMeshWrite(const model::Resource& resource) const;
 

@@ -111,9 +111,6 @@ std::vector<std::string> dns1123LabelErrors(std::string_view value) {
   return out;
 }
 
-namespace {
-
-// k8s IsDNS1035Label messages (empty when valid).
 std::vector<std::string> dns1035LabelErrors(std::string_view value) {
   std::vector<std::string> out;
   if (value.size() > kMaxLabel) {
@@ -132,8 +129,6 @@ std::vector<std::string> dns1035LabelErrors(std::string_view value) {
   }
   return out;
 }
-
-}  // namespace
 
 std::vector<std::string> destinationDeprecations(const model::Resource& resource,
                                                  std::string_view typeName,

@@ -1,0 +1,73 @@
+#include "source/plugins/services/controllers/service_resource.h"
+
+#include "source/core/manager/resource_manager.h"
+#include "source/plugins/policies/core/schema_spec.h"
+
+namespace kuma::services {
+
+SpecAndStatus specAndStatusOf(const model::Resource& resource) {
+  SpecAndStatus out;
+  if (const policies::SchemaSpec* spec = policies::schemaSpecOf(resource)) {
+    out.spec = spec->spec();
+    if (const nlohmann::ordered_json* status = spec->status()) {
+      out.status = *status;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<model::Resource> withSpecAndStatus(const model::Resource& resource,
+                                                  const nlohmann::json& spec,
+                                                  const nlohmann::json& status) {
+  if (resource.descriptor == nullptr || !resource.descriptor->parseSpec) {
+    return absl::InternalError("resource without a type");
+  }
+  auto parsed = resource.descriptor->parseSpec(nlohmann::json{{"spec", spec}, {"status", status}});
+  if (!parsed.ok()) {
+    return parsed.status();
+  }
+  model::Resource out = resource;
+  out.spec = std::move(*parsed);
+  return out;
+}
+
+bool isLocalResource(const model::Resource& resource) {
+  auto it = resource.meta.labels.find(manager::kOriginLabel);
+  return it == resource.meta.labels.end() || it->second == "zone";
+}
+
+bool labelSelectorMatches(const nlohmann::json& selector,
+                          const std::map<std::string, std::string>& labels) {
+  auto match = selector.find("matchLabels");
+  if (match == selector.end() || !match->is_object()) {
+    return true;
+  }
+  for (const auto& [key, value] : match->items()) {
+    auto it = labels.find(key);
+    if (it == labels.end() || !value.is_string() ||
+        it->second != value.get_ref<const std::string&>()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool tagSelectorMatches(const nlohmann::json& selector,
+                        const google::protobuf::Map<std::string, std::string>& tags) {
+  if (!selector.is_object()) {
+    return false;
+  }
+  for (const auto& [key, value] : selector.items()) {
+    auto it = tags.find(key);
+    if (it == tags.end() || !value.is_string()) {
+      return false;
+    }
+    const std::string& want = value.get_ref<const std::string&>();
+    if (want != "*" && want != it->second) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace kuma::services
