@@ -161,7 +161,11 @@ class DnsTest : public ::testing::Test {
     ASSERT_FALSE(envoy_.empty()) << "KUMA_ENVOY_BINARY is not set";
     dir_ = makeTempDir("dns");
     KumaCp::Options options;
-    options.env = {{"KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE", "none"}};
+    // Short controller intervals: MeshServices, their VIPs and hostnames within a second.
+    options.env = {{"KUMA_DP_SERVER_AUTHN_DP_PROXY_TYPE", "none"},
+                   {"KUMA_MESH_SERVICE_GENERATION_INTERVAL", "200ms"},
+                   {"KUMA_IPAM_ALLOCATION_INTERVAL", "200ms"},
+                   {"KUMA_CORE_RESOURCES_STATUS_MESH_SERVICE_INTERVAL", "200ms"}};
     auto cp = KumaCp::start(options);
     ASSERT_TRUE(cp.ok()) << cp.status();
     cp_ = std::move(*cp);
@@ -256,6 +260,63 @@ TEST_F(DnsTest, MeshNamesResolveToVipsThroughEveryKumaDpMode) {
   ASSERT_TRUE(fallback.has_value());
   EXPECT_EQ(fallback->rcode, 3);
   EXPECT_EQ(resolver.queries(), before + 1) << "Envoy said NXDOMAIN, the resolver was asked";
+}
+
+// A mesh in `meshServices.mode: Exclusive`: kuma-cp derives the MeshService `backend` from the
+// Dataplane, gives it the VIP 241.0.0.0 and the hostname `backend.svc.mesh.local` (Kuma's
+// default HostnameGenerator); kuma-dp's DNS proxy answers that name, and an application calling
+// the VIP (redirected by iptables to web's outbound port, as a transparent proxy does) reaches
+// the backend through both Envoys over the MeshService outbound.
+TEST_F(DnsTest, MeshServiceHostnamesResolveAndCarryTraffic) {
+  ASSERT_EQ(addLoopbackNetwork("241.255.255.254", "255.0.0.0"), "");
+  ASSERT_EQ(iptables({"-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", "241.0.0.0/8", "-j",
+                      "REDIRECT", "--to-ports", "15037"}),
+            "");
+  httplib::Client api("127.0.0.1", cp_->apiPort());
+  auto res = api.Put("/meshes/default",
+                     R"({"type":"Mesh","name":"default","meshServices":{"mode":"Exclusive"}})",
+                     "application/json");
+  ASSERT_TRUE(res && res->status < 300) << (res ? res->body : "no answer");
+  FakeResolver resolver;
+  App app("backend");
+  const uint16_t backendPort = freePort();
+  backend_ = startKumaDp(*cp_, envoy_, dir_, "backend-1",
+                         dataplane("backend-1", "backend", backendPort, app.port(), 0));
+  expectKumaDpReady(backend_, *cp_);
+
+  const uint16_t proxyPort = freePort();
+  web1_ = startKumaDp(*cp_, envoy_, dir_, "web-1",
+                      dataplane("web-1", "web", freePort(), freePort(), 15036),
+                      {{"KUMA_DNS_PROXY_PORT", std::to_string(proxyPort)},
+                       {"KUMA_DNS_PROXY_UPSTREAM", "127.0.0.1:" + std::to_string(resolver.port())}},
+                      {"--dns-enabled=true", "--dns-envoy-port", std::to_string(freePort())});
+  expectKumaDpReady(web1_, *cp_);
+  std::optional<DnsReply> answer;
+  ASSERT_TRUE(eventually(
+      [&] {
+        answer = queryA(proxyPort, "backend.svc.mesh.local");
+        return answer.has_value() && !answer->a.empty();
+      },
+      30s))
+      << web1_.process->output();
+  EXPECT_THAT(answer->a, ::testing::ElementsAre("241.0.0.0"));
+  EXPECT_EQ(resolver.queries(), 0) << "a mesh name is answered by the proxy itself";
+
+  std::string body;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto got = tcpExchange("241.0.0.0", backendPort,
+                               "GET / HTTP/1.1\r\nHost: backend.svc.mesh.local\r\n"
+                               "Connection: close\r\n\r\n");
+        body = got.value_or("");
+        return body.find("hello from backend") != std::string::npos;
+      },
+      30s))
+      << body << "\n"
+      << unixHttpGet(web1_.adminSocket(), "/stats?filter=(msvc|passthrough|241)")
+             .value_or(std::make_pair(0, std::string()))
+             .second;
+  EXPECT_THAT(body, ::testing::StartsWith("HTTP/1.1 200 OK"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // of its own (every child inherits it) with its loopback up, where it may add iptables rules.
 // Root is needed; without it, or without iptables, the helpers say what failed.
 
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -51,6 +52,35 @@ inline std::string enterNetworkNamespace() {
     return std::string("bringing lo up in the new network namespace failed: ") + std::strerror(err);
   }
   return "";
+}
+
+/**
+ * Makes the IPv4 network of `address`/`mask` ("241.255.255.254", "255.0.0.0") local to this
+ * namespace through an address on the loopback alias `lo:1`: connections to its other
+ * addresses (VIPs nothing listens on) then meet the nat OUTPUT rules, as they would on a host
+ * whose default route leaves through a real interface. @return "" or what failed.
+ */
+inline std::string addLoopbackNetwork(const char* address, const char* mask) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  std::string error;
+  for (const auto& [request, value] :
+       {std::pair{static_cast<unsigned long>(SIOCSIFADDR), address},
+        std::pair{static_cast<unsigned long>(SIOCSIFNETMASK), mask}}) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo:1", IFNAMSIZ - 1);
+    auto* in = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+    in->sin_family = AF_INET;
+    if (inet_pton(AF_INET, value, &in->sin_addr) != 1) {
+      error = std::string("bad address ") + value;
+      break;
+    }
+    if (ioctl(fd, request, &ifr) != 0) {
+      error = std::string("configuring lo:1 failed: ") + std::strerror(errno);
+      break;
+    }
+  }
+  close(fd);
+  return error;
 }
 
 /** Runs `iptables args...` (10 s at most). @return "" or what failed. */

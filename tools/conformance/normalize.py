@@ -218,6 +218,28 @@ class Diff:
         return 100.0 * self.equal / self.compared if self.compared else 100.0
 
 
+def _rekey_nameless_route_configs(normalised):
+    """Nameless static route configurations (`_kuma:dynamicconfig`'s) keyed by their virtual
+    hosts instead of their position: Envoy lists them in the order their listeners last changed,
+    which says nothing about the configuration (applied at comparison time, so that dumps saved
+    with positions still compare)."""
+    routes = normalised.get("RoutesConfigDump", {}).get("static_route_configs")
+    if not isinstance(routes, dict):
+        return normalised
+    rekeyed = {}
+    for key, value in routes.items():
+        hosts = value.get("route_config", {}).get("virtual_hosts") if isinstance(value, dict) else None
+        if key.startswith("[#") and isinstance(hosts, dict) and hosts:
+            candidate = "[vhosts=" + ",".join(sorted(k for k in hosts if k.startswith("["))) + "]"
+            if candidate not in routes and candidate not in rekeyed:
+                key = candidate
+        rekeyed[key] = value
+    out = dict(normalised)
+    out["RoutesConfigDump"] = dict(out["RoutesConfigDump"], static_route_configs=rekeyed)
+    return out
+
+
 def diff(ours_normalised, theirs_normalised):
     """A Diff of two normalised dumps (ours = kuma-cpp, theirs = Kuma)."""
-    return Diff(flatten(ours_normalised), flatten(theirs_normalised))
+    return Diff(flatten(_rekey_nameless_route_configs(ours_normalised)),
+                flatten(_rekey_nameless_route_configs(theirs_normalised)))

@@ -178,6 +178,20 @@ class DiffTest(unittest.TestCase):
         self.assertEqual(d.only_theirs, ["theirs/d"])
         self.assertAlmostEqual(d.percent, 40.0)
 
+    def test_nameless_route_configs_compare_by_virtual_hosts_not_position(self):
+        def routes(configs):
+            return {"RoutesConfigDump": {"static_route_configs": configs}}
+
+        dyn = {"route_config": {"virtual_hosts": {"[_kuma:dynamicconfig]": {"name": "x"}}}}
+        named = {"route_config": {"name": "inbound:web"}}
+        ours = routes({"[#3]": dyn, "[inbound:web]": named})
+        theirs = routes({"[#0]": dyn, "[inbound:web]": named})
+        d = normalize.diff(ours, theirs)
+        self.assertEqual((d.different, d.only_ours, d.only_theirs), ([], [], []))
+        changed = routes({"[#0]": {"route_config": {"virtual_hosts": {"[other]": {"name": "y"}}}}})
+        d = normalize.diff(changed, theirs)
+        self.assertTrue(d.only_ours and d.only_theirs)
+
     def test_type_matters_true_is_not_one(self):
         d = normalize.diff({"a": True}, {"a": 1})
         self.assertEqual(d.different, ["a"])

@@ -27,6 +27,7 @@
 #include "source/xds/envoy/inbound_tls.h"
 #include "source/xds/envoy/resource_set.h"
 #include "source/xds/generator/dns_generator.h"
+#include "source/xds/generator/meshservice_outbounds.h"
 #include "source/xds/generator/proxy_policies.h"
 
 namespace kuma::xds {
@@ -50,6 +51,7 @@ constexpr char kReadinessName[] = "kuma:readiness";
 constexpr char kEnvoyAdminClientSan[] = "kuma-cp";
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 // base64(sha256(`[{"path":{"value":"/","type":"PathPrefix"}}]`)): the catch-all route's name.
+constexpr char kUnifiedNameTag[] = "kuma.io/unified-name";
 constexpr char kDefaultRouteName[] = "9Zuf5Tg79OuZcQITwBbQykxAk2u4fRKrwYn3//AL4Yo=";
 
 google::protobuf::Duration toDuration(std::chrono::nanoseconds d) {
@@ -208,10 +210,12 @@ void setDownstreamMtls(listener_v3::FilterChain& chain, const std::string& mesh)
 }
 
 // Client side of an outbound cluster: present the proxy's identity, verify the destination's.
-void setUpstreamMtls(cluster_v3::Cluster& c, const std::string& mesh, const Tags& clusterTags) {
+// `sni`: the SNI of a MeshService port (meshServiceSni); empty: the legacy tag-based SNI.
+void setUpstreamMtls(cluster_v3::Cluster& c, const std::string& mesh, const Tags& clusterTags,
+                     const std::string& sni = "") {
   tls_v3::UpstreamTlsContext context;
   const std::string service = clusterTags.at(kServiceTag);
-  context.set_sni(meshSni(mesh, service, clusterTags));
+  context.set_sni(sni.empty() ? meshSni(mesh, service, clusterTags) : sni);
   *context.mutable_common_tls_context() =
       meshTlsContext(mesh, true, absl::StrCat("spiffe://", mesh, "/", service));
   context.mutable_common_tls_context()->add_alpn_protocols(kMeshAlpn);
@@ -227,6 +231,8 @@ struct OutboundSpec {
   uint32_t port = 0;
   Tags tags;
   bool bindToPort = true;
+  /** Set for a MeshService port (meshservice_outbounds.h): its names, protocol, endpoints. */
+  std::optional<MeshServiceOutbound> meshService;
 };
 
 class ProxyGenerator {
@@ -450,7 +456,7 @@ class ProxyGenerator {
         l.mutable_bind_to_port()->set_value(false);
       }
       setTagsMetadata(*l.mutable_metadata(), kTagsMetadataKey,
-                      tags.empty() ? Tags{{"kuma.io/unified-name", listenerName}} : tags);
+                      tags.empty() ? Tags{{kUnifiedNameTag, listenerName}} : tags);
       // The chain's filters, copied below into one (off, STRICT) or three (PERMISSIVE) chains.
       listener_v3::FilterChain base;
       auto* chain = &base;
@@ -576,6 +582,7 @@ class ProxyGenerator {
         s.tags = Tags(o.tags().begin(), o.tags().end());
         out.push_back(std::move(s));
       }
+      addMeshServiceOutbounds(out, /*transparent=*/false);
       recordDependencies();
       return out;
     }
@@ -601,7 +608,10 @@ class ProxyGenerator {
       dependsOn.insert(service);
     };
     const auto& vips = context_.vips();
-    if (keep.empty()) {
+    if (context_.mesh().mesh_services().mode() ==
+        mesh::v1alpha1::Mesh_MeshServices_Mode_Exclusive) {
+      // Kuma: no legacy VIP outbounds in a MeshService-only mesh.
+    } else if (keep.empty()) {
       for (const auto& [service, vip] : vips) {
         addVip(service, vip);
       }
@@ -614,8 +624,21 @@ class ProxyGenerator {
         }
       }
     }
+    addMeshServiceOutbounds(out, /*transparent=*/true);
     recordDependencies();
     return out;
+  }
+
+  void addMeshServiceOutbounds(std::vector<OutboundSpec>& out, bool transparent) {
+    for (MeshServiceOutbound& o : meshServiceOutbounds(context_, dataplane_, spec_, transparent)) {
+      OutboundSpec s;
+      s.address = o.address;
+      s.port = o.port;
+      s.bindToPort = o.bindToPort;
+      s.tags = {{kServiceTag, o.name}};
+      s.meshService = std::move(o);
+      out.push_back(std::move(s));
+    }
   }
 
   // The shared resources of one destination: its EDS cluster and ClusterLoadAssignment plus
@@ -625,7 +648,7 @@ class ProxyGenerator {
   // only on the mesh (one per context) and the destination, so it stays shared.
   absl::StatusOr<std::shared_ptr<const MeshContext::SharedGroup>> outboundResources(
       const std::string& name, const Tags& tags, const OutboundTarget& proxyTarget,
-      const PluginConfs& confs) {
+      const PluginConfs& confs, const MeshServiceOutbound* meshService) {
     absl::Status status;
     auto group = context_.sharedGroup(
         policies_.signature(), name, [&]() -> std::shared_ptr<const MeshContext::SharedGroup> {
@@ -643,7 +666,8 @@ class ProxyGenerator {
           (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
               httpProtocolOptionsAny(true, nullptr);
           if (mtlsMode(context_.mesh()) != MtlsMode::kOff) {
-            setUpstreamMtls(c, context_.meshName(), tags);
+            setUpstreamMtls(c, context_.meshName(), tags,
+                            meshService != nullptr ? meshService->sni : "");
           }
           status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
             return p.configureOutboundCluster(conf, target, c);
@@ -651,8 +675,18 @@ class ProxyGenerator {
           if (!status.ok()) {
             return nullptr;
           }
-          res.endpoints.push_back(std::make_unique<endpoint_v3::ClusterLoadAssignment>(
-              loadAssignment(context_.endpoints(tags.at(kServiceTag)), name, tags)));
+          if (meshService != nullptr) {
+            // The Dataplanes the MeshService selects, on its port's targetPort.
+            std::vector<std::string> read;
+            res.endpoints.push_back(std::make_unique<endpoint_v3::ClusterLoadAssignment>(
+                loadAssignment(meshServiceEndpoints(context_, *meshService->meshService,
+                                                    meshService->servicePort, read),
+                               name, {})));
+            res.services.insert(read.begin(), read.end());
+          } else {
+            res.endpoints.push_back(std::make_unique<endpoint_v3::ClusterLoadAssignment>(
+                loadAssignment(context_.endpoints(tags.at(kServiceTag)), name, tags)));
+          }
           status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
             return p.configureOutboundResources(conf, target, res);
           });
@@ -687,8 +721,9 @@ class ProxyGenerator {
     }
     const auto& tp = spec_.networking().transparent_proxying();
     const bool ipv6 = tp.ip_family_mode() != Dataplane::Networking::TransparentProxying::IPv4;
-    const std::vector<DnsRecord> records =
+    std::vector<DnsRecord> records =
         dnsRecords(context_.vips(), outboundAddresses_, options_.dnsDomain, ipv6);
+    mergeDnsRecords(records, meshServiceDnsRecords(context_, outboundAddresses_, ipv6));
     if (options_.embeddedDns) {
       const std::string body =
           dnsProxyConfigJson(records, dnsExtraLabels(context_.meshName(), dataplane_.meta.labels));
@@ -705,18 +740,22 @@ class ProxyGenerator {
       outboundAddresses_.insert(o.address);
       const std::string service = o.tags.at(kServiceTag);
       const PluginConfs confs = policies_.outbound(service);
-      const Protocol protocol = context_.protocol(service);
+      const MeshServiceOutbound* ms = o.meshService.has_value() ? &*o.meshService : nullptr;
+      const Protocol protocol = ms != nullptr ? ms->protocol : context_.protocol(service);
       OutboundTarget target;
       target.proxy = &proxy_;
       target.mesh = &context_;
       target.service = service;
       target.protocol = protocol;
-      target.clusterName = outboundClusterName(service, o.tags);
+      target.clusterName = ms != nullptr ? ms->clusterName : outboundClusterName(service, o.tags);
+      // Kuma's legacy names of a MeshService port: the cluster name is also the stat prefix and
+      // virtual host, the port's KRI names the route configuration and tags the listener.
+      const std::string statPrefix = ms != nullptr ? ms->clusterName : sanitizeMetric(service);
       target.listenerName = absl::StrCat("outbound:", hostPort(o.address, o.port));
       target.localZone = options_.zone;
       const std::string& clusterName = target.clusterName;
       if (clustersDone.insert(clusterName).second) {
-        auto group = outboundResources(clusterName, o.tags, target, confs);
+        auto group = outboundResources(clusterName, o.tags, target, confs, ms);
         if (!group.ok()) {
           return group.status();
         }
@@ -735,21 +774,22 @@ class ProxyGenerator {
       if (!o.bindToPort) {
         l.mutable_bind_to_port()->set_value(false);
       }
-      setTagsMetadata(*l.mutable_metadata(), kTagsMetadataKey, o.tags);
+      setTagsMetadata(*l.mutable_metadata(), kTagsMetadataKey,
+                      ms != nullptr ? Tags{{kUnifiedNameTag, ms->kri}} : o.tags);
       auto* chain = l.add_filter_chains();
       if (isHttpProtocol(protocol)) {
         hcm_v3::HttpConnectionManager hcm;
-        hcm.set_stat_prefix(sanitizeMetric(service));
+        hcm.set_stat_prefix(statPrefix);
         hcm.mutable_normalize_path()->set_value(true);
         addInternalAddresses(hcm, options_.internalCidrs, options_.ipv6Enabled);
         *hcm.mutable_common_http_protocol_options()->mutable_idle_timeout() =
             toDuration(std::chrono::nanoseconds(0));
         addRouter(hcm);
         auto* rc = hcm.mutable_route_config();
-        rc->set_name(absl::StrCat("outbound:", service));
+        rc->set_name(ms != nullptr ? ms->kri : absl::StrCat("outbound:", service));
         rc->mutable_validate_clusters()->set_value(false);
         auto* vh = rc->add_virtual_hosts();
-        vh->set_name(service);
+        vh->set_name(ms != nullptr ? ms->clusterName : service);
         vh->add_domains("*");
         auto* route = vh->add_routes();
         route->set_name(kDefaultRouteName);
@@ -771,7 +811,7 @@ class ProxyGenerator {
         }
         *chain->add_filters() = hcmFilter(hcm);
       } else {
-        tcp_v3::TcpProxy proxy = tcpProxy(sanitizeMetric(service), clusterName);
+        tcp_v3::TcpProxy proxy = tcpProxy(statPrefix, clusterName);
         if (absl::Status s = applyPlugins(confs,
                                           [&](const PolicyPlugin& p, const nlohmann::json& conf) {
                                             return p.configureOutboundTcpProxy(conf, target, proxy);

@@ -1,0 +1,202 @@
+// MeshService outbounds (meshservice_outbounds.h): the listeners, clusters, endpoints and DNS
+// names a proxy gets for the mesh's MeshServices, checked against what Kuma 2.14.3 generated for
+// the same resources (conformance cases meshservice-exclusive and meshservice-mtls, docs/
+// conformance.md), with a golden of the whole output.
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "source/common/json_yaml.h"
+#include "source/xds/generator/meshservice_outbounds.h"
+#include "source/plugins/services/register.h"
+#include "test/test_common/golden.h"
+#include "test/xds/generator/generator_test_util.h"
+
+namespace kuma::xds {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+
+constexpr char kListener[] = "type.googleapis.com/envoy.config.listener.v3.Listener";
+constexpr char kCluster[] = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+constexpr char kEndpoints[] = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+const model::TypeRegistry& serviceRegistry() {
+  static const model::TypeRegistry* r = [] {
+    auto* reg = new model::TypeRegistry();
+    services::registerServiceTypes(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+// A MeshService as the controllers leave it: spec and status (REST would drop the status).
+model::ResourceConstSharedPtr meshService(const std::string& yaml) {
+  auto object = common::parseYaml(yaml);
+  EXPECT_TRUE(object.ok()) << object.status();
+  const model::ResourceTypeDescriptor* d = serviceRegistry().byName("MeshService");
+  auto spec = d->parseSpec(*object);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  auto r = std::make_shared<model::Resource>();
+  r->descriptor = d;
+  r->meta.name = object->value("name", "");
+  r->meta.mesh = "default";
+  r->meta.labels = {{"kuma.io/origin", "zone"},
+                    {"kuma.io/zone", "default"},
+                    {"kuma.io/display-name", r->meta.name}};
+  r->spec = spec.ok() ? *spec : nullptr;
+  return r;
+}
+
+std::string backendService(const std::string& name, int port, const std::string& protocol,
+                           const std::string& vip) {
+  return "name: " + name +
+         "\nspec:\n  selector:\n    dataplaneTags:\n      kuma.io/service: " + name +
+         "\n  ports:\n  - {name: \"" + std::to_string(port) + "\", port: " + std::to_string(port) +
+         ", targetPort: " + std::to_string(port) + ", appProtocol: " + protocol +
+         "}\nstatus:\n  vips:\n  - ip: " + vip + "\n  addresses:\n  - {hostname: " + name +
+         ".svc.mesh.local, origin: HostnameGenerator, hostnameGeneratorRef: {coreName: "
+         "local-universal-mesh-service}}\n";
+}
+
+MeshResources meshServiceMesh(const std::string& meshExtra, const std::string& proxy) {
+  std::vector<std::string> yamls = testing::defaultPolicyYamls();
+  yamls.push_back(R"(type: Dataplane
+mesh: default
+name: backend-1
+networking:
+  address: 10.0.0.2
+  inbound:
+  - {port: 8080, servicePort: 18080, tags: {kuma.io/service: backend, kuma.io/protocol: http}}
+)");
+  yamls.push_back(R"(type: Dataplane
+mesh: default
+name: db-1
+networking:
+  address: 10.0.0.3
+  inbound:
+  - {port: 5432, tags: {kuma.io/service: db, kuma.io/protocol: tcp}}
+)");
+  yamls.push_back(proxy);
+  MeshResources resources = testing::meshResources(yamls);
+  resources.mesh =
+      testing::parse("type: Mesh\nname: default\nmeshServices:\n  mode: Exclusive\n" + meshExtra);
+  resources.policies["MeshService"] = {
+      meshService(backendService("backend", 8080, "http", "241.0.0.0")),
+      meshService(backendService("db", 5432, "tcp", "241.0.0.1"))};
+  return resources;
+}
+
+const char kTransparentWeb[] = R"(type: Dataplane
+mesh: default
+name: web-1
+networking:
+  address: 10.0.0.1
+  inbound:
+  - {port: 9000, servicePort: 19000, tags: {kuma.io/service: web, kuma.io/protocol: http}}
+  transparentProxying:
+    redirectPortInbound: 15006
+    redirectPortOutbound: 15001
+    ipFamilyMode: IPv4
+)";
+
+GeneratedResources generateWeb(MeshResources resources, ProxyOptions options = {}) {
+  auto ctx = MeshContext::build(std::move(resources));
+  EXPECT_TRUE(ctx.ok()) << ctx.status();
+  if (!ctx.ok()) {
+    return {};
+  }
+  return testing::generateProxy(**ctx, "web-1", std::move(options));
+}
+
+TEST(MeshServiceOutbounds, KumasNamesForEveryVipAndPort) {
+  ProxyOptions options;
+  options.dnsPort = 15053;
+  options.embeddedDns = true;
+  options.workDir = "/tmp/kuma-dp-web-1";
+  GeneratedResources out = generateWeb(meshServiceMesh("", kTransparentWeb), options);
+  std::vector<std::string> listeners = testing::namesOf(out, kListener);
+  EXPECT_THAT(listeners,
+              ::testing::IsSupersetOf({"outbound:241.0.0.0:8080", "outbound:241.0.0.1:5432"}));
+  // No legacy VIP outbounds in Exclusive mode.
+  for (const std::string& name : listeners) {
+    EXPECT_FALSE(absl::StartsWith(name, "outbound:240.")) << name;
+  }
+  json http = testing::resourceJson(out, kListener, "outbound:241.0.0.0:8080");
+  EXPECT_EQ(http["bindToPort"], false);
+  EXPECT_EQ(http["metadata"]["filterMetadata"]["io.kuma.tags"],
+            json({{"kuma.io/unified-name", "kri_msvc_default_default__backend_8080"}}));
+  const json& hcm = http["filterChains"][0]["filters"][0]["typedConfig"];
+  EXPECT_EQ(hcm["statPrefix"], "default_backend__default_msvc_8080");
+  EXPECT_EQ(hcm["routeConfig"]["name"], "kri_msvc_default_default__backend_8080");
+  EXPECT_EQ(hcm["routeConfig"]["virtualHosts"][0]["name"], "default_backend__default_msvc_8080");
+  EXPECT_EQ(hcm["routeConfig"]["virtualHosts"][0]["routes"][0]["route"]["cluster"],
+            "default_backend__default_msvc_8080");
+  json tcp = testing::resourceJson(out, kListener, "outbound:241.0.0.1:5432");
+  EXPECT_EQ(tcp["filterChains"][0]["filters"][0]["typedConfig"]["statPrefix"],
+            "default_db__default_msvc_5432");
+  json cla = testing::resourceJson(out, kEndpoints, "default_backend__default_msvc_8080");
+  ASSERT_EQ(cla["endpoints"].size(), 1u);
+  EXPECT_EQ(cla["endpoints"][0]["lbEndpoints"][0]["endpoint"]["address"]["socketAddress"],
+            json::parse(R"({"address": "10.0.0.2", "portValue": 8080})"));
+  // kuma-dp's DNS map: the HostnameGenerator names of the outbounds' VIPs.
+  json dynconf = testing::resourceJson(out, kListener, "_kuma:dynamicconfig");
+  const std::string map = dynconf.dump();
+  EXPECT_THAT(
+      map, ::testing::HasSubstr(R"(\"name\":\"backend.svc.mesh.local\",\"ips\":[\"241.0.0.0\"])"));
+  EXPECT_THAT(map,
+              ::testing::HasSubstr(R"(\"name\":\"db.svc.mesh.local\",\"ips\":[\"241.0.0.1\"])"));
+  test::expectGoldenText(
+      test::sourcePath("test/xds/generator/testdata") / "meshservice_exclusive.golden.json",
+      testing::toJson(out).dump(2) + "\n");
+}
+
+TEST(MeshServiceOutbounds, ReachableBackendsSelectAndReachableServicesExclude) {
+  std::string onlyDb = kTransparentWeb;
+  onlyDb += "    reachableBackends:\n      refs:\n      - {kind: MeshService, name: db}\n";
+  EXPECT_THAT(testing::namesOf(generateWeb(meshServiceMesh("", onlyDb)), kCluster),
+              ::testing::Contains("default_db__default_msvc_5432"));
+  EXPECT_THAT(testing::namesOf(generateWeb(meshServiceMesh("", onlyDb)), kCluster),
+              ::testing::Not(::testing::Contains("default_backend__default_msvc_8080")));
+  std::string legacyOnly = kTransparentWeb;
+  legacyOnly += "    reachableServices: [backend]\n";
+  EXPECT_THAT(testing::namesOf(generateWeb(meshServiceMesh("", legacyOnly)), kCluster),
+              ::testing::Not(::testing::Contains("default_backend__default_msvc_8080")));
+}
+
+// Kuma 2.14.3's SNI of a MeshService port under mTLS (tls.SNIForResource).
+TEST(MeshServiceOutbounds, SniAndBackendRefOutbounds) {
+  // Kuma's values (its port was another one; the hash does not cover the port).
+  EXPECT_EQ(meshServiceSni("backend", "default", 8080),
+            "a601e0c00295a9fbe.backend.8080.default.ms");
+  EXPECT_EQ(meshServiceSni("db", "default", 5432), "ac9958bc5b99c273a.db.5432.default.ms");
+  EXPECT_EQ(meshServiceSni(std::string(70, 'n'), "m", 1),
+            absl::StrCat(meshServiceSni(std::string(70, 'n'), "m", 1).substr(0, 17), ".",
+                         std::string(62, 'n'), "x.1.m.ms"));
+  const std::string sidecar = R"(type: Dataplane
+mesh: default
+name: web-1
+networking:
+  address: 10.0.0.1
+  inbound:
+  - {port: 9000, servicePort: 19000, tags: {kuma.io/service: web, kuma.io/protocol: http}}
+  outbound:
+  - port: 10001
+    backendRef: {kind: MeshService, name: backend, port: 8080}
+  - port: 10002
+    backendRef: {kind: MeshService, name: nothing, port: 80}
+)";
+  GeneratedResources out = generateWeb(meshServiceMesh(
+      "mtls:\n  enabledBackend: ca-1\n  backends:\n  - {name: ca-1, type: builtin}\n", sidecar));
+  EXPECT_THAT(testing::namesOf(out, kListener), ::testing::Contains("outbound:127.0.0.1:10001"));
+  EXPECT_THAT(testing::namesOf(out, kListener),
+              ::testing::Not(::testing::Contains("outbound:127.0.0.1:10002")));
+  json cluster = testing::resourceJson(out, kCluster, "default_backend__default_msvc_8080");
+  EXPECT_EQ(cluster["transportSocket"]["typedConfig"]["sni"],
+            meshServiceSni("backend", "default", 8080));
+}
+
+}  // namespace
+}  // namespace kuma::xds
