@@ -203,17 +203,15 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::createImpl(
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::update(Resource resource) {
-  if (resource.descriptor == nullptr) {
-    return store::invalid("resource has no type descriptor");
-  }
-  auto existing = store_.get(*resource.descriptor, store::keyOf(resource));
-  if (!existing.ok()) {
-    return existing.status();
-  }
-  return updateImpl(std::move(resource), **existing);
+  return updateStored(std::move(resource), /*checkLabelFormat=*/true);
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateGenerated(Resource resource) {
+  return updateStored(std::move(resource), /*checkLabelFormat=*/false);
+}
+
+absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateStored(Resource resource,
+                                                                     bool checkLabelFormat) {
   if (resource.descriptor == nullptr) {
     return store::invalid("resource has no type descriptor");
   }
@@ -221,7 +219,7 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateGenerated(Resource
   if (!existing.ok()) {
     return existing.status();
   }
-  return updateImpl(std::move(resource), **existing, /*checkLabelFormat=*/false);
+  return updateImpl(std::move(resource), **existing, checkLabelFormat);
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateImpl(Resource resource,

@@ -151,6 +151,9 @@ class ResourceManager {
   absl::StatusOr<model::ResourceConstSharedPtr> createImpl(model::Resource resource,
                                                            const store::CreateOptions& options,
                                                            bool computedLabels);
+  /** update() and updateGenerated(): reads the stored version and updates it. */
+  absl::StatusOr<model::ResourceConstSharedPtr> updateStored(model::Resource resource,
+                                                             bool checkLabelFormat);
   absl::StatusOr<model::ResourceConstSharedPtr> updateImpl(model::Resource resource,
                                                            const model::Resource& existing,
                                                            bool checkLabelFormat = true);

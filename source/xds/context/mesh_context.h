@@ -176,6 +176,10 @@ class MeshContext {
   const std::map<std::string, std::string>& vipAllocation() const { return vipAllocation_; }
 
   const std::vector<model::ResourceConstSharedPtr>& dataplanes() const { return dataplanes_; }
+  /** Legacy ExternalServices of the mesh, sorted by name. */
+  const std::vector<model::ResourceConstSharedPtr>& externalServices() const {
+    return inputs_.externalServices;
+  }
 
   /** Policies of `type`, sorted ascending by precedence (the last one wins on merge). */
   const std::vector<PolicyEntry>& policies(std::string_view type) const;

@@ -27,6 +27,7 @@
 #include "source/xds/envoy/inbound_tls.h"
 #include "source/xds/envoy/resource_set.h"
 #include "source/xds/generator/dns_generator.h"
+#include "source/xds/generator/external_service.h"
 #include "source/xds/generator/meshservice_outbounds.h"
 #include "source/xds/generator/proxy_policies.h"
 
@@ -641,6 +642,20 @@ class ProxyGenerator {
     }
   }
 
+  // What a destination's OutboundResources become: serialized once, shared by the proxies.
+  static std::shared_ptr<const MeshContext::SharedGroup> sharedGroupOf(
+      const OutboundResources& res) {
+    auto out = std::make_shared<MeshContext::SharedGroup>();
+    for (const auto& cluster : res.clusters) {
+      out->resources.emplace_back(kClusterType, makeResource(cluster->name(), *cluster));
+    }
+    for (const auto& cla : res.endpoints) {
+      out->resources.emplace_back(kEndpointType, makeResource(cla->cluster_name(), *cla));
+    }
+    out->services.assign(res.services.begin(), res.services.end());
+    return out;
+  }
+
   // The shared resources of one destination: its EDS cluster and ClusterLoadAssignment plus
   // whatever the plugins add (configureOutboundResources), built and serialized once per
   // (context, policy signature, cluster) and handed to every proxy with that signature. The
@@ -658,6 +673,26 @@ class ProxyGenerator {
           OutboundResources res;
           auto& c = *res.clusters.emplace_back(std::make_unique<cluster_v3::Cluster>());
           c.set_name(name);
+          const model::Resource* external =
+              meshService == nullptr ? externalServiceFor(context_, tags.at(kServiceTag)) : nullptr;
+          if (external != nullptr) {
+            // A legacy ExternalService: its own endpoint, no EDS, no mesh mTLS.
+            status = buildExternalServiceCluster(*external, c);
+            if (status.ok()) {
+              status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                return p.configureOutboundCluster(conf, target, c);
+              });
+            }
+            if (status.ok()) {
+              status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
+                return p.configureOutboundResources(conf, target, res);
+              });
+            }
+            if (!status.ok()) {
+              return nullptr;
+            }
+            return sharedGroupOf(res);
+          }
           c.set_type(cluster_v3::Cluster::EDS);
           auto* eds = c.mutable_eds_cluster_config()->mutable_eds_config();
           eds->mutable_ads();
@@ -693,15 +728,7 @@ class ProxyGenerator {
           if (!status.ok()) {
             return nullptr;
           }
-          auto out = std::make_shared<MeshContext::SharedGroup>();
-          for (const auto& cluster : res.clusters) {
-            out->resources.emplace_back(kClusterType, makeResource(cluster->name(), *cluster));
-          }
-          for (const auto& cla : res.endpoints) {
-            out->resources.emplace_back(kEndpointType, makeResource(cla->cluster_name(), *cla));
-          }
-          out->services.assign(res.services.begin(), res.services.end());
-          return out;
+          return sharedGroupOf(res);
         });
     if (!status.ok()) {
       return status;
@@ -741,7 +768,11 @@ class ProxyGenerator {
       const std::string service = o.tags.at(kServiceTag);
       const PluginConfs confs = policies_.outbound(service);
       const MeshServiceOutbound* ms = o.meshService.has_value() ? &*o.meshService : nullptr;
-      const Protocol protocol = ms != nullptr ? ms->protocol : context_.protocol(service);
+      const model::Resource* external =
+          ms == nullptr ? externalServiceFor(context_, service) : nullptr;
+      const Protocol protocol = ms != nullptr         ? ms->protocol
+                                : external != nullptr ? externalServiceProtocol(*external)
+                                                      : context_.protocol(service);
       OutboundTarget target;
       target.proxy = &proxy_;
       target.mesh = &context_;
@@ -795,6 +826,9 @@ class ProxyGenerator {
         route->set_name(kDefaultRouteName);
         route->mutable_match()->set_prefix("/");
         route->mutable_route()->set_cluster(clusterName);
+        if (external != nullptr) {
+          route->mutable_route()->mutable_auto_host_rewrite()->set_value(true);
+        }
         if (absl::Status s = applyPlugins(confs,
                                           [&](const PolicyPlugin& p, const nlohmann::json& conf) {
                                             return p.configureOutboundRoute(conf, target, *route);

@@ -10,7 +10,6 @@
 #include "source/common/go_quote.h"
 #include "source/common/logging.h"
 #include "source/core/manager/meta_validation.h"
-#include "source/core/store/errors.h"
 #include "source/plugins/services/controllers/service_resource.h"
 #include "source/plugins/services/hostnamegenerator/hostname_template.h"
 
@@ -181,11 +180,7 @@ void HostnameGenerator::generateFor(const model::ResourceTypeDescriptor& type,
     log->error("couldn't get resources of type {}: {}", type.name, list.status().ToString());
     return;
   }
-  std::vector<model::ResourceConstSharedPtr> services = list->items;
-  std::stable_sort(services.begin(), services.end(), [](const auto& a, const auto& b) {
-    return std::tie(a->meta.creationTime, a->meta.name) <
-           std::tie(b->meta.creationTime, b->meta.name);
-  });
+  const std::vector<model::ResourceConstSharedPtr> services = byCreationTime(list->items);
   // mesh -> hostname -> service name (first come, first served).
   std::map<std::string, std::map<std::string, std::string>> taken;
   // service index -> generator name -> outcome (sorted by generator name, as Kuma writes them).
@@ -257,18 +252,7 @@ void HostnameGenerator::generateFor(const model::ResourceTypeDescriptor& type,
         s.status[key] = *value;
       }
     }
-    auto next = withSpecAndStatus(service, s.spec, s.status);
-    absl::Status written =
-        next.ok() ? manager_.updateGenerated(std::move(*next)).status() : next.status();
-    if (store::isConflict(written)) {
-      log->info(
-          "couldn't update status of {} {}, because it was modified in another place; will "
-          "try again in the next interval",
-          type.name, service.meta.name);
-    } else if (!written.ok()) {
-      log->error("couldn't update status of {} {}: {}", type.name, service.meta.name,
-                 written.ToString());
-    }
+    (void)writeSpecAndStatus(manager_, service, s.spec, s.status, "hostnamegenerator", "hostnames");
   }
 }
 

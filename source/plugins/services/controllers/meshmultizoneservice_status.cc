@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "source/common/logging.h"
-#include "source/core/store/errors.h"
 #include "source/plugins/services/controllers/service_resource.h"
 
 namespace kuma::services {
@@ -94,18 +93,8 @@ void MeshMultiZoneServiceStatusUpdater::update() {
       s.status["meshServices"] = list;
     }
     s.status["conditions"] = conditions;
-    auto next = withSpecAndStatus(*mzs, s.spec, s.status);
-    absl::Status written =
-        next.ok() ? manager_.updateGenerated(std::move(*next)).status() : next.status();
-    if (store::isConflict(written)) {
-      log->info(
-          "couldn't update MeshMultiZoneService {}, because it was modified in another "
-          "place; will try again in the next interval",
-          mzs->meta.name);
-    } else if (!written.ok()) {
-      log->error("could not update MeshMultiZoneService {}: {}", mzs->meta.name,
-                 written.ToString());
-    }
+    (void)writeSpecAndStatus(manager_, *mzs, s.spec, s.status, "meshmultizoneservice-status",
+                             "status");
   }
 }
 

@@ -141,11 +141,7 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
     log->error("could not list Dataplanes of mesh {}: {}", mesh, dataplanes.status().ToString());
     return;
   }
-  std::vector<model::ResourceConstSharedPtr> sorted = dataplanes->items;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-    return std::tie(a->meta.creationTime, a->meta.name) <
-           std::tie(b->meta.creationTime, b->meta.name);
-  });
+  const std::vector<model::ResourceConstSharedPtr> sorted = byCreationTime(dataplanes->items);
 
   // MeshService name -> what each Dataplane (in order) makes of it.
   std::map<std::string, std::vector<Contribution>> generated;

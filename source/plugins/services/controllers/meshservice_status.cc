@@ -10,7 +10,6 @@
 #include "api/mesh/v1alpha1/mesh.pb.h"
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
-#include "source/core/store/errors.h"
 #include "source/plugins/services/controllers/service_resource.h"
 
 namespace kuma::services {
@@ -220,17 +219,7 @@ void MeshServiceStatusUpdater::update() {
     s.spec["state"] = state;
     s.status["dataplaneProxies"] = proxies;
     s.status["tls"] = {{"status", tls}};
-    auto next = withSpecAndStatus(*service, s.spec, s.status);
-    absl::Status written =
-        next.ok() ? manager_.updateGenerated(std::move(*next)).status() : next.status();
-    if (store::isConflict(written)) {
-      log->info(
-          "couldn't update MeshService {}, because it was modified in another place; will "
-          "try again in the next interval",
-          service->meta.name);
-    } else if (!written.ok()) {
-      log->error("could not update MeshService {}: {}", service->meta.name, written.ToString());
-    }
+    (void)writeSpecAndStatus(manager_, *service, s.spec, s.status, "meshservice-status", "status");
   }
 }
 

@@ -1,6 +1,11 @@
 #include "source/plugins/services/controllers/service_resource.h"
 
+#include <algorithm>
+#include <tuple>
+
+#include "source/common/logging.h"
 #include "source/core/manager/resource_manager.h"
+#include "source/core/store/errors.h"
 #include "source/plugins/policies/core/schema_spec.h"
 
 namespace kuma::services {
@@ -29,6 +34,34 @@ absl::StatusOr<model::Resource> withSpecAndStatus(const model::Resource& resourc
   model::Resource out = resource;
   out.spec = std::move(*parsed);
   return out;
+}
+
+absl::Status writeSpecAndStatus(manager::ResourceManager& manager, const model::Resource& resource,
+                                const nlohmann::json& spec, const nlohmann::json& status,
+                                std::string_view component, std::string_view what) {
+  auto next = withSpecAndStatus(resource, spec, status);
+  absl::Status written =
+      next.ok() ? manager.updateGenerated(std::move(*next)).status() : next.status();
+  auto log = logging::logger(std::string(component));
+  if (store::isConflict(written)) {
+    log->info(
+        "couldn't update the {} of {} {} (mesh {}): it was modified in another place; will "
+        "try again in the next interval",
+        what, resource.descriptor->name, resource.meta.name, resource.meta.mesh);
+  } else if (!written.ok()) {
+    log->error("couldn't update the {} of {} {} (mesh {}): {}", what, resource.descriptor->name,
+               resource.meta.name, resource.meta.mesh, written.ToString());
+  }
+  return written;
+}
+
+std::vector<model::ResourceConstSharedPtr> byCreationTime(
+    std::vector<model::ResourceConstSharedPtr> items) {
+  std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->meta.creationTime, a->meta.name) <
+           std::tie(b->meta.creationTime, b->meta.name);
+  });
+  return items;
 }
 
 bool isLocalResource(const model::Resource& resource) {

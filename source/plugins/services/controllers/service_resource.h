@@ -8,11 +8,13 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "google/protobuf/map.h"
 #include "kuma/model/resource.h"
 #include "nlohmann/json.hpp"
+#include "source/core/manager/resource_manager.h"
 
 namespace kuma::services {
 
@@ -37,6 +39,20 @@ SpecAndStatus specAndStatusOf(const model::Resource& resource);
 absl::StatusOr<model::Resource> withSpecAndStatus(const model::Resource& resource,
                                                   const nlohmann::json& spec,
                                                   const nlohmann::json& status);
+
+/**
+ * Writes `spec` and `status` over `resource` (its version: a concurrent change is a conflict)
+ * through the manager's controller path, and logs the outcome as Kuma's controllers do: a
+ * conflict at info level (the next interval tries again), other errors at error level.
+ * `what` names the change in the log ("status", "allocated VIP"). @return the write's status.
+ */
+absl::Status writeSpecAndStatus(manager::ResourceManager& manager, const model::Resource& resource,
+                                const nlohmann::json& spec, const nlohmann::json& status,
+                                std::string_view component, std::string_view what);
+
+/** `items` ordered by creation time, then name (Kuma's order of Dataplanes and services). */
+std::vector<model::ResourceConstSharedPtr> byCreationTime(
+    std::vector<model::ResourceConstSharedPtr> items);
 
 /** Kuma's IsLocal...(): no `kuma.io/origin` label, or `zone` (not synced from elsewhere). */
 bool isLocalResource(const model::Resource& resource);

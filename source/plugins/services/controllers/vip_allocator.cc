@@ -8,7 +8,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/logging.h"
-#include "source/core/store/errors.h"
 #include "source/plugins/services/controllers/service_resource.h"
 
 namespace kuma::services {
@@ -164,20 +163,9 @@ void VipAllocator::allocate() {
       } else {
         s.status["vips"].push_back({{"ip", *ip}});
       }
-      auto next = withSpecAndStatus(*resource, s.spec, s.status);
-      absl::Status written =
-          next.ok() ? manager_.updateGenerated(std::move(*next)).status() : next.status();
-      if (written.ok()) {
+      if (writeSpecAndStatus(manager_, *resource, s.spec, s.status, "vips", "allocated VIP").ok()) {
         log->info("allocating IP {} for {} {} (mesh {})", *ip, type.name, resource->meta.name,
                   resource->meta.mesh);
-      } else if (store::isConflict(written)) {
-        log->info(
-            "could not update {} {} with allocated Kuma VIP (conflict); will try in the next "
-            "allocation window",
-            type.name, resource->meta.name);
-      } else {
-        log->error("could not update {} {} with allocated Kuma VIP: {}", type.name,
-                   resource->meta.name, written.ToString());
       }
     }
   }
