@@ -1,0 +1,146 @@
+// The Kubernetes store beyond the conformance suite: Kuma's object shape, informer resumption.
+
+#include <atomic>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "source/core/store/errors.h"
+#include "test/plugins/resources/kubernetes/kube_test_env.h"
+#include "test/store_conformance/test_types.h"
+
+namespace kuma::k8s::testing {
+namespace {
+
+using store::conformance::makeResource;
+using store::conformance::testItemType;
+using store::conformance::testMeshType;
+
+class Recorder {
+ public:
+  explicit Recorder(store::ResourceStore& store)
+      : subscription_(store.subscribe([this](const store::ChangeEvent& e) {
+          absl::MutexLock lock(&mu_);
+          events_.push_back(e);
+        })) {}
+  bool waitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return events_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(20));
+  }
+  std::vector<store::ChangeEvent> events() {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<store::ChangeEvent> events_ ABSL_GUARDED_BY(mu_);
+  store::SubscriptionPtr subscription_;
+};
+
+std::vector<const model::ResourceTypeDescriptor*> testTypes() {
+  return {&testMeshType(), &testItemType()};
+}
+
+TEST(KubernetesStoreTest, WatchResumesFromTheLastVersionWithoutRelisting) {
+  ASSERT_TRUE(installCrds(testTypes()).ok());
+  auto client = newClient();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(wipe(*client, testTypes()).ok());
+  KubernetesStoreOptions options;
+  options.client = client;
+  options.types = testTypes();
+  options.watchTimeout = absl::Seconds(1);  // every watch ends after a second and resumes
+  auto store = newKubernetesStore(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->waitForSync(absl::Seconds(30)).ok());
+  Recorder recorder(**store);
+  // Written behind the store's back, across several watch streams.
+  for (int i = 0; i < 3; i++) {
+    nlohmann::json object = {{"apiVersion", "kuma.io/v1alpha1"},
+                             {"kind", "TestItem"},
+                             {"metadata", {{"name", absl::StrCat("w-", i)}}},
+                             {"mesh", "m1"},
+                             {"spec", {{"i", i}}}};
+    auto answer = client->request("POST", "/apis/kuma.io/v1alpha1/testitems", object.dump());
+    ASSERT_TRUE(answer.ok());
+    ASSERT_EQ(answer->status, 201) << answer->body;
+    absl::SleepFor(absl::Milliseconds(1300));
+  }
+  ASSERT_TRUE(recorder.waitFor(3));
+  absl::SleepFor(absl::Milliseconds(500));
+  auto events = recorder.events();
+  ASSERT_EQ(events.size(), 3u);  // no duplicates from resumption
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ(events[i].type, store::EventType::Create);
+    EXPECT_EQ(events[i].key, (store::ResourceKey{absl::StrCat("w-", i), "m1"}));
+  }
+  const KubernetesStore::InformerStats stats = (*store)->informerStats();
+  EXPECT_EQ(stats.relists, 2u);  // the first list of each of the two types, nothing more
+  EXPECT_GE(stats.watchesStarted, 2u + 3u);
+}
+
+TEST(KubernetesStoreTest, ResyncRelistsAndReportsWhatTheWatchMissed) {
+  ASSERT_TRUE(installCrds(testTypes()).ok());
+  auto client = newClient();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(wipe(*client, testTypes()).ok());
+  KubernetesStoreOptions options;
+  options.client = client;
+  options.types = testTypes();
+  options.resyncPeriod = absl::Seconds(1);
+  auto store = newKubernetesStore(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->waitForSync(absl::Seconds(30)).ok());
+  Recorder recorder(**store);
+  auto created = (*store)->create(makeResource(testMeshType(), "", "r1"), {});
+  ASSERT_TRUE(created.ok()) << created.status();
+  absl::SleepFor(absl::Milliseconds(2500));
+  EXPECT_GE((*store)->informerStats().relists, 4u);
+  // Relisting an unchanged object reports nothing new.
+  auto events = recorder.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, store::EventType::Create);
+}
+
+TEST(KubernetesStoreTest, StoresKumaObjectShapes) {
+  ASSERT_TRUE(installCrds(testTypes()).ok());
+  auto client = newClient();
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(wipe(*client, testTypes()).ok());
+  KubernetesStoreOptions options;
+  options.client = client;
+  options.types = testTypes();
+  auto store = newKubernetesStore(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->create(makeResource(testMeshType(), "", "shape"), {}).ok());
+  store::CreateOptions owned;
+  owned.owner = store::TypedResourceKey{&testMeshType(), store::ResourceKey{"shape", ""}};
+  auto item = (*store)->create(makeResource(testItemType(), "shape", "it", {{"port", 80}},
+                                            {{"team", "a"}, {"kuma.io/display-name", "It"}}),
+                               owned);
+  ASSERT_TRUE(item.ok()) << item.status();
+  auto raw = client->request("GET", "/apis/kuma.io/v1alpha1/testitems/it");
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->status, 200);
+  nlohmann::json object = nlohmann::json::parse(raw->body);
+  EXPECT_EQ(object["mesh"], "shape");
+  EXPECT_EQ(object["spec"], (nlohmann::json{{"port", 80}}));
+  EXPECT_EQ(object["metadata"]["labels"], (nlohmann::json{{"team", "a"}}));
+  EXPECT_EQ(object["metadata"]["annotations"]["kuma.io/display-name"], "It");
+  ASSERT_EQ(object["metadata"]["ownerReferences"].size(), 1u);
+  EXPECT_EQ(object["metadata"]["ownerReferences"][0]["kind"], "TestMesh");
+  EXPECT_EQ(object["metadata"]["ownerReferences"][0]["name"], "shape");
+  EXPECT_EQ((*item)->meta.version, object["metadata"]["resourceVersion"]);
+  EXPECT_EQ((*item)->meta.labels.at("kuma.io/display-name"), "It");
+  // Kuma on Kubernetes: a name is unique per type, the mesh is only an attribute.
+  auto clash = (*store)->create(makeResource(testItemType(), "other", "it"), {});
+  EXPECT_TRUE(store::isAlreadyExists(clash.status())) << clash.status();
+  EXPECT_TRUE(store::isNotFound((*store)->get(testItemType(), {"it", "other"}).status()));
+}
+
+}  // namespace
+}  // namespace kuma::k8s::testing
