@@ -170,6 +170,8 @@ class Store : public KubernetesStore {
     return InformerStats{relists_.load(), watchesStarted_.load(), goneRelists_.load()};
   }
 
+  const KubeClient* client() const override { return options_.client.get(); }
+
   void unsubscribe(const SubscriberSharedPtr& subscriber);
 
  private:

@@ -58,6 +58,9 @@ class KubernetesStore : public store::ResourceStore {
     uint64_t goneRelists = 0;
   };
   virtual InformerStats informerStats() const = 0;
+
+  /** The client (its throttling counters). */
+  virtual const KubeClient* client() const = 0;
 };
 
 /** Starts the store's informers. InvalidArgument for a type it cannot map. */

@@ -9,15 +9,17 @@
 namespace kuma::k8s::testing {
 
 test::KubeApiServer* apiServer() {
-  static test::KubeApiServer* server = []() -> test::KubeApiServer* {
+  // Stopped by its destructor at exit (static destruction), after the last test.
+  static std::unique_ptr<test::KubeApiServer> server =
+      []() -> std::unique_ptr<test::KubeApiServer> {
     auto launched = test::KubeApiServer::launch();
     if (!launched.ok()) {
       ADD_FAILURE() << "kube-apiserver: " << launched.status();
       return nullptr;
     }
-    return launched->release();  // lives until exit; its destructor would stop it
+    return std::move(*launched);
   }();
-  return server;
+  return server.get();
 }
 
 std::shared_ptr<KubeClient> newClient(double qps, int burst) {
