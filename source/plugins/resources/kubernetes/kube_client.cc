@@ -83,6 +83,17 @@ X509_STORE* caStore(const std::string& pem) {
   return store;
 }
 
+/** The parsed client certificate and key (null when not PEM). */
+std::pair<std::unique_ptr<X509, X509Deleter>, std::unique_ptr<EVP_PKEY, KeyDeleter>>
+clientCredentials(const KubeConnection& c) {
+  BioPtr certBio = memBio(c.clientCertPem);
+  BioPtr keyBio = memBio(c.clientKeyPem);
+  return {std::unique_ptr<X509, X509Deleter>(
+              PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr)),
+          std::unique_ptr<EVP_PKEY, KeyDeleter>(
+              PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr))};
+}
+
 std::chrono::microseconds toChrono(absl::Duration d) {
   return std::chrono::microseconds(absl::ToInt64Microseconds(d));
 }
@@ -121,12 +132,7 @@ absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::create(KubeConnection co
     X509_STORE_free(store);
   }
   if (!connection.clientCertPem.empty()) {
-    BioPtr certBio = memBio(connection.clientCertPem);
-    BioPtr keyBio = memBio(connection.clientKeyPem);
-    std::unique_ptr<X509, X509Deleter> cert(
-        PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr));
-    std::unique_ptr<EVP_PKEY, KeyDeleter> key(
-        PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr));
+    auto [cert, key] = clientCredentials(connection);
     if (!cert || !key) {
       return absl::InvalidArgumentError(
           "kubernetes client: the client certificate or key is not PEM");
@@ -142,12 +148,7 @@ std::unique_ptr<httplib::SSLClient> makeHttpClient(const KubeConnection& c,
                                                    absl::Duration readTimeout) {
   std::unique_ptr<httplib::SSLClient> client;
   if (!c.clientCertPem.empty()) {
-    BioPtr certBio = memBio(c.clientCertPem);
-    BioPtr keyBio = memBio(c.clientKeyPem);
-    std::unique_ptr<X509, X509Deleter> cert(
-        PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr));
-    std::unique_ptr<EVP_PKEY, KeyDeleter> key(
-        PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr));
+    auto [cert, key] = clientCredentials(c);
     // SSL_CTX_use_certificate/PrivateKey take their own references.
     client = std::make_unique<httplib::SSLClient>(c.host, c.port, cert.get(), key.get());
   } else {
@@ -183,6 +184,12 @@ absl::StatusOr<KubeResponse> KubeClient::request(const std::string& method, cons
                                                  const std::string& contentType) {
   absl::Status last;
   for (int attempt = 0; attempt <= options_.maxRetries; attempt++) {
+    {
+      absl::MutexLock lock(&watchesMu_);
+      if (cancelled_) {  // shutting down: no new attempt
+        return absl::CancelledError("kubernetes client is shut down");
+      }
+    }
     if (attempt > 0) {
       retries_++;
       absl::SleepFor(options_.retryBackoff * (1 << std::min(attempt - 1, 6)));

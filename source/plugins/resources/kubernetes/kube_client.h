@@ -106,7 +106,10 @@ class KubeClient {
    */
   absl::Status watch(const std::string& path, const std::function<bool(std::string_view)>& onEvent);
 
-  /** Cuts every running watch and makes new ones fail at once (store shutdown). */
+  /**
+   * Cuts every running watch and makes new watches and new request attempts fail at once with
+   * Cancelled (store shutdown). A request already on the wire finishes (bounded by its timeout).
+   */
   void cancelWatches();
 
   KubeClientStats stats() const;

@@ -1,7 +1,6 @@
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
 
 #include <atomic>
-#include <list>
 #include <map>
 #include <set>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "source/common/status_macros.h"
 #include "source/core/store/errors.h"
 #include "source/core/store/store_helpers.h"
+#include "source/core/store/subscribers.h"
 #include "source/plugins/k8s/crds.h"
 
 namespace kuma::k8s {
@@ -126,26 +126,6 @@ absl::Status unexpected(const std::string& what, const KubeResponse& response) {
   return absl::InternalError(text);
 }
 
-struct Subscriber {
-  absl::Mutex mu;
-  bool active ABSL_GUARDED_BY(mu) = true;
-  std::function<void(const ChangeEvent&)> handler;
-};
-using SubscriberSharedPtr = std::shared_ptr<Subscriber>;
-
-class Store;
-
-class KubeSubscription : public store::Subscription {
- public:
-  KubeSubscription(Store& store, SubscriberSharedPtr subscriber)
-      : store_(store), subscriber_(std::move(subscriber)) {}
-  ~KubeSubscription() override;
-
- private:
-  Store& store_;
-  const SubscriberSharedPtr subscriber_;
-};
-
 class Store : public KubernetesStore {
  public:
   explicit Store(KubernetesStoreOptions options) : options_(std::move(options)) {}
@@ -171,8 +151,6 @@ class Store : public KubernetesStore {
   }
 
   const KubeClient* client() const override { return options_.client.get(); }
-
-  void unsubscribe(const SubscriberSharedPtr& subscriber);
 
  private:
   absl::StatusOr<const KubeType*> kubeType(const ResourceTypeDescriptor* type) const;
@@ -201,17 +179,12 @@ class Store : public KubernetesStore {
   std::set<std::string> synced_ ABSL_GUARDED_BY(stateMu_);
   std::vector<std::thread> informers_;
 
-  absl::Mutex subscribersMu_;
-  std::list<SubscriberSharedPtr> subscribers_ ABSL_GUARDED_BY(subscribersMu_);
+  store::SubscriberList subscribers_;
 
   std::atomic<uint64_t> relists_{0};
   std::atomic<uint64_t> watchesStarted_{0};
   std::atomic<uint64_t> goneRelists_{0};
 };
-
-KubeSubscription::~KubeSubscription() {
-  store_.unsubscribe(subscriber_);
-}
 
 absl::Status Store::init() {
   if (!options_.client) {
@@ -685,36 +658,11 @@ absl::StatusOr<store::ResourceList> Store::list(const ResourceTypeDescriptor& ty
 }
 
 store::SubscriptionPtr Store::subscribe(std::function<void(const ChangeEvent&)> handler) {
-  auto subscriber = std::make_shared<Subscriber>();
-  subscriber->handler = std::move(handler);
-  {
-    absl::MutexLock lock(&subscribersMu_);
-    subscribers_.push_back(subscriber);
-  }
-  return std::make_unique<KubeSubscription>(*this, std::move(subscriber));
-}
-
-void Store::unsubscribe(const SubscriberSharedPtr& subscriber) {
-  {
-    absl::MutexLock lock(&subscriber->mu);
-    subscriber->active = false;
-  }
-  absl::MutexLock lock(&subscribersMu_);
-  subscribers_.remove(subscriber);
+  return subscribers_.subscribe(std::move(handler));
 }
 
 void Store::emit(const ChangeEvent& event) {
-  std::vector<SubscriberSharedPtr> subscribers;
-  {
-    absl::MutexLock lock(&subscribersMu_);
-    subscribers.assign(subscribers_.begin(), subscribers_.end());
-  }
-  for (const SubscriberSharedPtr& subscriber : subscribers) {
-    absl::MutexLock lock(&subscriber->mu);
-    if (subscriber->active) {
-      subscriber->handler(event);
-    }
-  }
+  subscribers_.publish(event);
 }
 
 bool Store::sleepUnlessStopped(absl::Duration d) {

@@ -45,14 +45,20 @@ std::vector<const model::ResourceTypeDescriptor*> testTypes() {
   return {&testMeshType(), &testItemType()};
 }
 
+/** Options over empty TestMesh/TestItem collections (CRDs installed). */
+KubernetesStoreOptions emptyTestTypes(std::shared_ptr<KubeClient> client) {
+  EXPECT_TRUE(installCrds(testTypes()).ok());
+  EXPECT_TRUE(wipe(*client, testTypes()).ok());
+  KubernetesStoreOptions options;
+  options.client = std::move(client);
+  options.types = testTypes();
+  return options;
+}
+
 TEST(KubernetesStoreTest, WatchResumesFromTheLastVersionWithoutRelisting) {
-  ASSERT_TRUE(installCrds(testTypes()).ok());
   auto client = newClient();
   ASSERT_NE(client, nullptr);
-  ASSERT_TRUE(wipe(*client, testTypes()).ok());
-  KubernetesStoreOptions options;
-  options.client = client;
-  options.types = testTypes();
+  KubernetesStoreOptions options = emptyTestTypes(client);
   options.watchTimeout = absl::Seconds(1);  // every watch ends after a second and resumes
   auto store = newKubernetesStore(options);
   ASSERT_TRUE(store.ok()) << store.status();
@@ -84,13 +90,9 @@ TEST(KubernetesStoreTest, WatchResumesFromTheLastVersionWithoutRelisting) {
 }
 
 TEST(KubernetesStoreTest, ResyncRelistsAndReportsWhatTheWatchMissed) {
-  ASSERT_TRUE(installCrds(testTypes()).ok());
   auto client = newClient();
   ASSERT_NE(client, nullptr);
-  ASSERT_TRUE(wipe(*client, testTypes()).ok());
-  KubernetesStoreOptions options;
-  options.client = client;
-  options.types = testTypes();
+  KubernetesStoreOptions options = emptyTestTypes(client);
   options.resyncPeriod = absl::Seconds(1);
   auto store = newKubernetesStore(options);
   ASSERT_TRUE(store.ok()) << store.status();
@@ -107,13 +109,9 @@ TEST(KubernetesStoreTest, ResyncRelistsAndReportsWhatTheWatchMissed) {
 }
 
 TEST(KubernetesStoreTest, StoresKumaObjectShapes) {
-  ASSERT_TRUE(installCrds(testTypes()).ok());
   auto client = newClient();
   ASSERT_NE(client, nullptr);
-  ASSERT_TRUE(wipe(*client, testTypes()).ok());
-  KubernetesStoreOptions options;
-  options.client = client;
-  options.types = testTypes();
+  KubernetesStoreOptions options = emptyTestTypes(client);
   auto store = newKubernetesStore(options);
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE((*store)->create(makeResource(testMeshType(), "", "shape"), {}).ok());
