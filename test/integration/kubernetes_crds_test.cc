@@ -380,6 +380,14 @@ TEST(KubernetesStoreE2eTest, KumaCpKeepsItsResourcesInTheKubernetesApi) {
   EXPECT_TRUE(
       getJson("/apis/kuma.io/v1alpha1/namespaces/kuma-system/meshtimeouts/mt-e2e").is_null());
 
+  // The client's counters are exported (runtime.kubernetes.clientConfig.qps/burstQps: 100/100).
+  httplib::Client diagnostics("127.0.0.1", (*cp)->diagnosticsPort());
+  httplib::Result metrics = diagnostics.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, HasSubstr("kube_client_requests_total"));
+  EXPECT_THAT(metrics->body, HasSubstr("kube_client_throttled_requests_total"));
+  EXPECT_THAT(metrics->body, HasSubstr("kube_client_throttled_seconds_total"));
+
   // The defaults kuma-cp wrote at start: the default Mesh and the Envoy admin CA as a Kuma Secret.
   EXPECT_TRUE(getJson("/apis/kuma.io/v1alpha1/meshes/default").is_object());
   nlohmann::json adminCa = getJson("/api/v1/namespaces/kuma-system/secrets/envoy-admin-ca");

@@ -1,10 +1,12 @@
 #include "source/plugins/resources/kubernetes/kube_config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -131,7 +133,13 @@ absl::StatusOr<KubeConnection> parseServerUrl(std::string_view url) {
     host = rest.substr(0, colon);
     port = rest.substr(colon + 1);
   }
-  if (host.empty() || host.find_first_of("@ ") != std::string_view::npos) {
+  // A DNS name or IPv4 address, or (in brackets) an IPv6 address: nothing else reaches the socket.
+  const bool bracketed = rest.starts_with("[");
+  const bool hostOk = !host.empty() && std::all_of(host.begin(), host.end(), [&](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+           (bracketed && c == ':');
+  });
+  if (!hostOk) {
     return bad("server has no usable host");
   }
   out.host = std::string(host);

@@ -107,6 +107,17 @@ TEST(KubeconfigTest, ReadsReferencedFilesRelativeToTheConfig) {
   EXPECT_EQ(conn->clientKeyPem, "content of /dir/k.key");
 }
 
+TEST(KubeconfigTest, ParsesOnlyUsableServerAddresses) {
+  EXPECT_TRUE(parseServerUrl("https://kube.example-1.local:6443").ok());
+  EXPECT_TRUE(parseServerUrl("https://[fd00::1]").ok());
+  // Found by the fuzz target: a host with a stray ']' or ',' was accepted.
+  for (const char* url :
+       {"https://,::1]:8443", "https://a]:1", "https://[a]b]:1", "https://a b", "https://user@h",
+        "https://:443", "https://[]:443", "https://h:0", "https://h/path"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(parseServerUrl(url).status())) << url;
+  }
+}
+
 TEST(KubeconfigTest, RefusesWhatItCannotUse) {
   const std::string head =
       "current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n";
