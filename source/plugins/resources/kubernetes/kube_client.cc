@@ -330,6 +330,9 @@ absl::Status KubeClient::watch(const std::string& path,
     if (stoppedByHandler) {
       return absl::OkStatus();
     }
+    if (status == 410) {
+      return absl::OutOfRangeError(absl::StrCat("watch ", path, ": HTTP 410 Gone ", errorBody));
+    }
     if (status != 0 && status != 200) {
       return absl::UnavailableError(
           absl::StrCat("watch ", path, ": HTTP ", status, " ", errorBody));

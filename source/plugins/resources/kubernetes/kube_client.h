@@ -102,7 +102,9 @@ class KubeClient {
   /**
    * A watch: GET `path` (with ?watch=1...) and calls `onEvent` with each newline-delimited JSON
    * event until the server ends the stream, `onEvent` returns false, or cancelWatches() runs.
-   * @return OK when the stream ended normally; the HTTP status as an error otherwise.
+   * @return OK when the stream ended normally; OutOfRange for 410 Gone (the version is compacted
+   *         away: relist); Unavailable with the HTTP status otherwise; Cancelled after
+   *         cancelWatches().
    */
   absl::Status watch(const std::string& path, const std::function<bool(std::string_view)>& onEvent);
 

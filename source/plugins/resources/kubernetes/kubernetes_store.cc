@@ -783,6 +783,11 @@ void Store::runInformer(const KubeType* kt) {
       if (absl::IsCancelled(status)) {
         return;
       }
+      if (absl::IsOutOfRange(status)) {  // 410 Gone as the watch's HTTP status
+        goneRelists_++;
+        relist = true;
+        continue;
+      }
       if (!status.ok()) {
         // The server or the connection failed: resume from the last version after a pause.
         if (!sleepUnlessStopped(backoff)) {

@@ -24,14 +24,15 @@ test::KubeApiServer* apiServer() {
 
 std::shared_ptr<KubeClient> newClient(double qps, int burst) {
   test::KubeApiServer* server = apiServer();
-  if (server == nullptr) {
-    return nullptr;
-  }
+  return server == nullptr ? nullptr : newClientFor(*server, qps, burst);
+}
+
+std::shared_ptr<KubeClient> newClientFor(const test::KubeApiServer& server, double qps, int burst) {
   KubeConnection connection;
-  connection.host = server->host();
-  connection.port = server->port();
-  connection.caPem = server->caPem();
-  connection.bearerToken = server->adminToken();
+  connection.host = server.host();
+  connection.port = server.port();
+  connection.caPem = server.caPem();
+  connection.bearerToken = server.adminToken();
   KubeClientOptions options;
   options.qps = qps;
   options.burst = burst;
@@ -45,6 +46,12 @@ absl::Status installCrds(const std::vector<const model::ResourceTypeDescriptor*>
   if (!client) {
     return absl::UnavailableError("no API server");
   }
+  return installCrdsWith(*client, types);
+}
+
+absl::Status installCrdsWith(KubeClient& kube,
+                             const std::vector<const model::ResourceTypeDescriptor*>& types) {
+  KubeClient* client = &kube;
   for (const model::ResourceTypeDescriptor* type : types) {
     nlohmann::ordered_json crd = crdFor(*type);
     auto answer = client->request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",

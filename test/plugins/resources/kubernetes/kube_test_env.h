@@ -21,6 +21,14 @@ test::KubeApiServer* apiServer();
 /** A client for the shared API server, `qps` <= 0: unthrottled. */
 std::shared_ptr<KubeClient> newClient(double qps = 0, int burst = 1);
 
+/** A client for another API server (e.g. one started with other flags). */
+std::shared_ptr<KubeClient> newClientFor(const test::KubeApiServer& server, double qps = 0,
+                                         int burst = 1);
+
+/** installCrds() through `client`. */
+absl::Status installCrdsWith(KubeClient& client,
+                             const std::vector<const model::ResourceTypeDescriptor*>& types);
+
 /** Installs the CRD of each type (idempotent) and waits until each is Established. */
 absl::Status installCrds(const std::vector<const model::ResourceTypeDescriptor*>& types);
 

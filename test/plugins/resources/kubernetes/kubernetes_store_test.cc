@@ -89,6 +89,48 @@ TEST(KubernetesStoreTest, WatchResumesFromTheLastVersionWithoutRelisting) {
   EXPECT_GE(stats.watchesStarted, 2u + 3u);
 }
 
+TEST(KubernetesStoreTest, RelistsWhenTheWatchVersionIsCompactedAway) {
+  // Its own API server, compacting etcd every second and watching etcd directly (no watch cache,
+  // whose window is not bound to compaction): an informer resuming from a version that
+  // is gone meanwhile gets 410 Gone and must relist.
+  test::KubeApiServer::Options serverOptions;
+  serverOptions.extraApiServerArgs = {"--etcd-compaction-interval=1s", "--watch-cache=false"};
+  auto server = test::KubeApiServer::launch(serverOptions);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = newClientFor(**server);
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(installCrdsWith(*client, testTypes()).ok());
+  KubernetesStoreOptions options;
+  options.client = client;
+  options.types = testTypes();
+  options.watchTimeout = absl::Seconds(1);
+  auto store = newKubernetesStore(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->waitForSync(absl::Seconds(30)).ok());
+  Recorder recorder(**store);
+  // Writes to TestMesh only: TestItem's informer keeps resuming from its old version, which the
+  // compaction removes.
+  for (int i = 0; i < 40 && (*store)->informerStats().goneRelists == 0; i++) {
+    ASSERT_TRUE((*store)->create(makeResource(testMeshType(), "", absl::StrCat("g-", i)), {}).ok());
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_GE((*store)->informerStats().goneRelists, 1u);
+  // After the relist TestItem events still arrive.
+  ASSERT_TRUE((*store)->create(makeResource(testItemType(), "m1", "after-gone"), {}).ok());
+  auto itemSeen = [&] {
+    for (const auto& e : recorder.events()) {
+      if (e.resourceType == &testItemType() && e.key.name == "after-gone") {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (int i = 0; i < 100 && !itemSeen(); i++) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(itemSeen());
+}
+
 TEST(KubernetesStoreTest, ResyncRelistsAndReportsWhatTheWatchMissed) {
   auto client = newClient();
   ASSERT_NE(client, nullptr);
