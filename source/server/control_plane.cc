@@ -21,6 +21,7 @@
 #include "source/core/resources/mesh.h"
 #include "source/core/resources/system_types.h"
 #include "source/plugins/policies/xds_plugins.h"
+#include "source/plugins/resources/kubernetes/kubernetes_store.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/plugins/resources/postgres/migrations.h"
 #include "source/plugins/services/controllers/hostname_generator.h"
@@ -153,6 +154,52 @@ absl::StatusOr<std::unique_ptr<store::postgres::PostgresStore>> openPostgresStor
   return store;
 }
 
+/**
+ * store.type kubernetes: the API server from $KUBECONFIG or the in-cluster service account,
+ * throttled at runtime.kubernetes.clientConfig.qps/burstQps; every registered type with a
+ * Kubernetes representation is watched, and the store is ready once each has been listed.
+ */
+absl::StatusOr<std::unique_ptr<k8s::KubernetesStore>> openKubernetesStore(
+    const config::KumaCpConfig& cfg, const model::TypeRegistry& registry) {
+  KUMA_ASSIGN_OR_RETURN(k8s::KubeConnection connection, k8s::discoverConnection(""));
+  k8s::KubeClientOptions clientOptions;
+  clientOptions.qps = cfg.runtime.kubernetes.clientConfig.qps;
+  clientOptions.burst = cfg.runtime.kubernetes.clientConfig.burstQps;
+  KUMA_ASSIGN_OR_RETURN(std::unique_ptr<k8s::KubeClient> client,
+                        k8s::KubeClient::create(std::move(connection), clientOptions));
+  k8s::KubernetesStoreOptions options;
+  options.client = std::move(client);
+  options.systemNamespace = cfg.store.kubernetes.systemNamespace;
+  for (const model::ResourceTypeDescriptor* type : registry.all()) {
+    options.types.push_back(type);
+  }
+  KUMA_ASSIGN_OR_RETURN(std::unique_ptr<k8s::KubernetesStore> store,
+                        k8s::newKubernetesStore(std::move(options)));
+  KUMA_RETURN_IF_ERROR(store->waitForSync(absl::Seconds(60)));
+  return store;
+}
+
+/** The Kubernetes client's request and throttling counters (docs/kubernetes.md). */
+metrics::Collector kubeClientCollector(const k8s::KubernetesStore& store) {
+  const k8s::KubeClient* client = store.client();
+  return [client](std::vector<prometheus::MetricFamily>& out) {
+    const k8s::KubeClientStats stats = client->stats();
+    const auto counter = prometheus::MetricType::Counter;
+    out.push_back(metrics::makeFamily("kube_client_requests_total",
+                                      "Requests sent to the Kubernetes API server", counter,
+                                      {{{}, static_cast<double>(stats.requests)}}));
+    out.push_back(
+        metrics::makeFamily("kube_client_throttled_requests_total",
+                            "Kubernetes API requests that waited for the client's rate limiter "
+                            "(runtime.kubernetes.clientConfig.qps/burstQps)",
+                            counter, {{{}, static_cast<double>(stats.throttled)}}));
+    out.push_back(
+        metrics::makeFamily("kube_client_throttled_seconds_total",
+                            "Time Kubernetes API requests waited for the client's rate limiter",
+                            counter, {{{}, absl::ToDoubleSeconds(stats.throttledTime)}}));
+  };
+}
+
 /** Kuma's pool gauges (§13.2, pool="rw"), read at scrape time; docs/postgres.md. */
 metrics::Collector postgresPoolCollector(const store::postgres::PostgresStore& store, int max) {
   return [&store, max](std::vector<prometheus::MetricFamily>& out) {
@@ -223,9 +270,10 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   }
   std::unique_ptr<ControlPlane> cp(new ControlPlane());
   cp->config_ = config;
-  if (cfg.store.type != "memory" && cfg.store.type != "postgres") {
-    return absl::UnimplementedError(absl::StrCat(
-        "store type \"", cfg.store.type, "\" is not supported yet (only memory and postgres)"));
+  if (cfg.store.type != "memory" && cfg.store.type != "postgres" &&
+      cfg.store.type != "kubernetes") {
+    return absl::UnimplementedError(
+        absl::StrCat("store type \"", cfg.store.type, "\" is not supported"));
   }
   const model::TypeRegistry& registry = allTypes();
   const std::string instanceId = absl::StrCat(hostname(), "-", randomHex(4));
@@ -240,6 +288,11 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     cp->store_ = std::move(pg);
     cp->metrics_->addCollector(
         postgresPoolCollector(*cp->postgres_, cfg.store.postgres.maxOpenConnections));
+  } else if (cfg.store.type == "kubernetes") {
+    KUMA_ASSIGN_OR_RETURN(std::unique_ptr<k8s::KubernetesStore> kube,
+                          openKubernetesStore(cfg, registry));
+    cp->metrics_->addCollector(kubeClientCollector(*kube));
+    cp->store_ = std::move(kube);
   } else {
     cp->store_ = memory::newMemoryStore();
   }

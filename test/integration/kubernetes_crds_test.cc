@@ -2,7 +2,7 @@
 // (test/test_common/kube_apiserver.h), the CRDs of `kuma-cp install crds` applied to it and
 // Established, and Kuma resources created and read back through the Kubernetes API, with the
 // API server enforcing the generated schemas (pruning, enums), also on every policy fixture of
-// source/plugins/policies/*/testdata.
+// source/plugins/policies/*/testdata. And kuma-cp itself with `store.type: kubernetes` on it.
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -298,6 +298,102 @@ TEST(KubernetesCrdsTest, PolicyFixturesAreCheckedByTheGeneratedSchemas) {
   }
   EXPECT_GE(accepted, 15u);
   EXPECT_GE(refused, 10u);
+}
+
+// kuma-cp with `store.type: kubernetes` against the fixture: REST writes become Kuma-shaped
+// objects of the Kubernetes API, and objects deleted there disappear from the REST API.
+TEST(KubernetesStoreE2eTest, KumaCpKeepsItsResourcesInTheKubernetesApi) {
+  ensureCrds();
+  KumaCp::Options options;
+  options.env = {{"KUMA_STORE_TYPE", "kubernetes"}, {"KUBECONFIG", k8s->kubeconfigFile()}};
+  options.readyTimeout = std::chrono::seconds(90);
+  auto cp = KumaCp::start(options);
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  httplib::Client api("127.0.0.1", (*cp)->apiPort());
+  api.set_read_timeout(std::chrono::seconds(30));
+  auto call = [&](const std::string& method, const std::string& path,
+                  const nlohmann::json& body = nullptr) {
+    httplib::Result r = method == "PUT"      ? api.Put(path, body.dump(), "application/json")
+                        : method == "DELETE" ? api.Delete(path)
+                                             : api.Get(path);
+    EXPECT_TRUE(r) << method << " " << path;
+    return r ? std::make_pair(r->status, nlohmann::json::parse(r->body, nullptr, false))
+             : std::make_pair(0, nlohmann::json());
+  };
+
+  // A Mesh: cluster-scoped, spec under `spec`.
+  auto [meshPut, meshPutBody] = call(
+      "PUT", "/meshes/e2e",
+      {{"type", "Mesh"}, {"name", "e2e"}, {"routing", {{"localityAwareLoadBalancing", true}}}});
+  ASSERT_EQ(meshPut, 201) << meshPutBody.dump() << (*cp)->output();
+  nlohmann::json mesh = getJson("/apis/kuma.io/v1alpha1/meshes/e2e");
+  ASSERT_TRUE(mesh.is_object());
+  EXPECT_EQ(mesh["kind"], "Mesh");
+  EXPECT_EQ(mesh["spec"]["routing"]["localityAwareLoadBalancing"], true);
+  EXPECT_FALSE(mesh.contains("mesh"));
+
+  // A MeshTimeout: namespaced in kuma-system, named name.namespace, mesh as the kuma.io/mesh label.
+  const nlohmann::json timeout = {
+      {"type", "MeshTimeout"},
+      {"name", "mt-e2e.kuma-system"},
+      {"mesh", "e2e"},
+      {"spec",
+       {{"targetRef", {{"kind", "Mesh"}}},
+        {"to", {{{"targetRef", {{"kind", "Mesh"}}}, {"default", {{"idleTimeout", "20s"}}}}}}}}};
+  auto [mtPut, mtPutBody] = call("PUT", "/meshes/e2e/meshtimeouts/mt-e2e.kuma-system", timeout);
+  ASSERT_EQ(mtPut, 201) << mtPutBody.dump();
+  nlohmann::json mt = getJson("/apis/kuma.io/v1alpha1/namespaces/kuma-system/meshtimeouts/mt-e2e");
+  ASSERT_TRUE(mt.is_object());
+  EXPECT_EQ(mt["metadata"]["labels"]["kuma.io/mesh"], "e2e");
+  EXPECT_EQ(mt["spec"]["to"][0]["default"]["idleTimeout"], "20s");
+  EXPECT_EQ(mt["spec"]["targetRef"]["kind"], "Mesh");
+  // Owned by its Mesh, as Kuma sets it.
+  ASSERT_TRUE(mt["metadata"]["ownerReferences"].is_array()) << mt.dump();
+  EXPECT_EQ(mt["metadata"]["ownerReferences"][0]["kind"], "Mesh");
+  EXPECT_EQ(mt["metadata"]["ownerReferences"][0]["uid"], mesh["metadata"]["uid"]);
+
+  auto [mtGet, mtBody] = call("GET", "/meshes/e2e/meshtimeouts/mt-e2e.kuma-system");
+  ASSERT_EQ(mtGet, 200) << mtBody.dump();
+  EXPECT_EQ(mtBody["name"], "mt-e2e.kuma-system");
+  EXPECT_EQ(mtBody["spec"]["to"][0]["default"]["idleTimeout"], "20s");
+  auto [listStatus, list] = call("GET", "/meshes/e2e/meshtimeouts");
+  ASSERT_EQ(listStatus, 200);
+  std::vector<std::string> names;
+  for (const auto& item : list["items"]) {
+    names.push_back(item["name"]);
+  }
+  EXPECT_THAT(names, ::testing::Contains("mt-e2e.kuma-system"));
+
+  // Deleting through REST removes the object from the Kubernetes API.
+  auto [mtDel, mtDelBody] = call("DELETE", "/meshes/e2e/meshtimeouts/mt-e2e.kuma-system");
+  EXPECT_EQ(mtDel, 200) << mtDelBody.dump();
+  EXPECT_TRUE(
+      getJson("/apis/kuma.io/v1alpha1/namespaces/kuma-system/meshtimeouts/mt-e2e").is_null());
+  EXPECT_EQ(call("GET", "/meshes/e2e/meshtimeouts/mt-e2e.kuma-system").first, 404);
+
+  // Deleting the Mesh deletes what it owns (the store cascades, there is no garbage collector).
+  auto [again, againBody] = call("PUT", "/meshes/e2e/meshtimeouts/mt-e2e.kuma-system", timeout);
+  ASSERT_EQ(again, 201) << againBody.dump();
+  auto [meshDel, meshDelBody] = call("DELETE", "/meshes/e2e");
+  EXPECT_EQ(meshDel, 200) << meshDelBody.dump();
+  EXPECT_TRUE(getJson("/apis/kuma.io/v1alpha1/meshes/e2e").is_null());
+  EXPECT_TRUE(
+      getJson("/apis/kuma.io/v1alpha1/namespaces/kuma-system/meshtimeouts/mt-e2e").is_null());
+
+  // The client's counters are exported (runtime.kubernetes.clientConfig.qps/burstQps: 100/100).
+  httplib::Client diagnostics("127.0.0.1", (*cp)->diagnosticsPort());
+  httplib::Result metrics = diagnostics.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, HasSubstr("kube_client_requests_total"));
+  EXPECT_THAT(metrics->body, HasSubstr("kube_client_throttled_requests_total"));
+  EXPECT_THAT(metrics->body, HasSubstr("kube_client_throttled_seconds_total"));
+
+  // The defaults kuma-cp wrote at start: the default Mesh and the Envoy admin CA as a Kuma Secret.
+  EXPECT_TRUE(getJson("/apis/kuma.io/v1alpha1/meshes/default").is_object());
+  nlohmann::json adminCa = getJson("/api/v1/namespaces/kuma-system/secrets/envoy-admin-ca");
+  ASSERT_TRUE(adminCa.is_object());
+  EXPECT_EQ(adminCa["type"], "system.kuma.io/global-secret");
+  EXPECT_TRUE(adminCa["data"]["value"].is_string());
 }
 
 }  // namespace

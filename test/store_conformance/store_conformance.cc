@@ -132,10 +132,17 @@ TEST_P(StoreConformanceTest, CreateExistingIsAlreadyExists) {
 
 TEST_P(StoreConformanceTest, SameNameInOtherMeshOrTypeIsIndependent) {
   mustCreateItem("m1", "a");
-  mustCreateItem("m2", "a");
+  if (GetParam().namesUniquePerType) {
+    // Kuma on Kubernetes: one object per type and name, whatever its mesh.
+    auto clash = store().create(makeResource(testItemType(), "m2", "a"), {});
+    EXPECT_TRUE(isAlreadyExists(clash.status())) << clash.status();
+    EXPECT_TRUE(isNotFound(store().get(testItemType(), itemKey("m2", "a")).status()));
+  } else {
+    mustCreateItem("m2", "a");
+    EXPECT_TRUE(store().get(testItemType(), itemKey("m2", "a")).ok());
+  }
   mustCreateMesh("a");
   EXPECT_TRUE(store().get(testItemType(), itemKey("m1", "a")).ok());
-  EXPECT_TRUE(store().get(testItemType(), itemKey("m2", "a")).ok());
   EXPECT_TRUE(store().get(testMeshType(), ResourceKey{"a", ""}).ok());
 }
 
@@ -264,7 +271,7 @@ TEST_P(StoreConformanceTest, RemoveCascadesThroughOwnersOnMultipleLevels) {
   mustCreateItem("m1", "level-3", {}, {}, itemOwner("m1", "level-2"));
   mustCreateItem("m1", "sibling", {}, {}, meshOwner("m1"));
   mustCreateItem("m1", "unowned");
-  mustCreateItem("m2", "level-1", {}, {}, meshOwner("m2"));
+  mustCreateItem("m2", "other-level-1", {}, {}, meshOwner("m2"));
 
   // Removing a middle level takes its subtree only.
   ASSERT_TRUE(store().remove(testItemType(), itemKey("m1", "level-2")).ok());
@@ -278,7 +285,7 @@ TEST_P(StoreConformanceTest, RemoveCascadesThroughOwnersOnMultipleLevels) {
     EXPECT_TRUE(isNotFound(store().get(testItemType(), itemKey("m1", name)).status())) << name;
   }
   EXPECT_TRUE(store().get(testItemType(), itemKey("m1", "unowned")).ok());
-  EXPECT_TRUE(store().get(testItemType(), itemKey("m2", "level-1")).ok());
+  EXPECT_TRUE(store().get(testItemType(), itemKey("m2", "other-level-1")).ok());
   EXPECT_TRUE(store().get(testMeshType(), ResourceKey{"m2", ""}).ok());
 
   // A recreated owner does not resurrect or adopt anything.

@@ -29,6 +29,12 @@ using StoreFactory = std::function<ResourceStorePtr()>;
 struct StoreBackend {
   std::string name;
   StoreFactory factory;
+  /**
+   * Names are unique per type across meshes (Kuma's Kubernetes store: the mesh is an attribute
+   * of the object, not part of its name), so creating a taken name in another mesh is
+   * AlreadyExists and getting it through the other mesh NotFound.
+   */
+  bool namesUniquePerType = false;
   friend void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
 };
 
@@ -66,13 +72,16 @@ int linkStoreConformanceSuite();
  * @param ... a callable returning kuma::store::ResourceStorePtr (a fresh empty store).
  * Use at global namespace scope.
  */
-#define INSTANTIATE_STORE_CONFORMANCE(Name, ...)                                              \
-  namespace kuma::store::conformance {                                                        \
-  [[maybe_unused]] static const int kuma_store_conformance_link_##Name =                      \
-      linkStoreConformanceSuite();                                                            \
-  INSTANTIATE_TEST_SUITE_P(Name, StoreConformanceTest,                                        \
-                           ::testing::Values(StoreBackend{#Name, StoreFactory(__VA_ARGS__)}), \
-                           [](const ::testing::TestParamInfo<StoreBackend>& info) {           \
-                             return info.param.name;                                          \
-                           });                                                                \
+#define INSTANTIATE_STORE_CONFORMANCE(Name, ...) \
+  INSTANTIATE_STORE_CONFORMANCE_BACKEND(Name, StoreBackend{#Name, StoreFactory(__VA_ARGS__)})
+
+/** The same with a whole StoreBackend expression (to set its flags). */
+#define INSTANTIATE_STORE_CONFORMANCE_BACKEND(Name, ...)                               \
+  namespace kuma::store::conformance {                                                 \
+  [[maybe_unused]] static const int kuma_store_conformance_link_##Name =               \
+      linkStoreConformanceSuite();                                                     \
+  INSTANTIATE_TEST_SUITE_P(Name, StoreConformanceTest, ::testing::Values(__VA_ARGS__), \
+                           [](const ::testing::TestParamInfo<StoreBackend>& info) {    \
+                             return info.param.name;                                   \
+                           });                                                         \
   }

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstdint>
 #include <deque>
-#include <list>
 #include <map>
 #include <memory>
 #include <set>
@@ -17,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "source/core/store/errors.h"
 #include "source/core/store/store_helpers.h"
+#include "source/core/store/subscribers.h"
 
 namespace kuma::memory {
 namespace {
@@ -42,27 +42,6 @@ struct Record {
   std::optional<RecordId> owner;
 };
 
-/** One subscriber; its mutex is held while its handler runs so unsubscribing can wait for it. */
-struct Subscriber {
-  absl::Mutex mu;
-  bool active ABSL_GUARDED_BY(mu) = true;
-  std::function<void(const ChangeEvent&)> handler;
-};
-using SubscriberSharedPtr = std::shared_ptr<Subscriber>;
-
-class MemoryStore;
-
-class MemorySubscription : public store::Subscription {
- public:
-  MemorySubscription(MemoryStore& store, SubscriberSharedPtr subscriber)
-      : store_(store), subscriber_(std::move(subscriber)) {}
-  ~MemorySubscription() override;
-
- private:
-  MemoryStore& store_;
-  const SubscriberSharedPtr subscriber_;
-};
-
 class MemoryStore : public store::ResourceStore {
  public:
   explicit MemoryStore(Clock clock) : clock_(std::move(clock)) {}
@@ -78,13 +57,11 @@ class MemoryStore : public store::ResourceStore {
                                            const store::ListOptions& options) override;
   store::SubscriptionPtr subscribe(std::function<void(const ChangeEvent&)> handler) override;
 
-  void unsubscribe(const SubscriberSharedPtr& subscriber);
-
  private:
   using TypeTable = std::map<ResourceKey, Record>;
 
   /** Delivers queued events in commit order. Only one thread drains at a time. */
-  void drainEvents() ABSL_LOCKS_EXCLUDED(mu_, subscribersMu_);
+  void drainEvents() ABSL_LOCKS_EXCLUDED(mu_);
   void collectOwned(const RecordId& root, std::vector<RecordId>& out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -98,13 +75,8 @@ class MemoryStore : public store::ResourceStore {
   std::deque<ChangeEvent> pendingEvents_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 
-  absl::Mutex subscribersMu_;
-  std::list<SubscriberSharedPtr> subscribers_ ABSL_GUARDED_BY(subscribersMu_);
+  store::SubscriberList subscribers_;
 };
-
-MemorySubscription::~MemorySubscription() {
-  store_.unsubscribe(subscriber_);
-}
 
 std::string versionString(uint64_t version) {
   return std::to_string(version);
@@ -301,23 +273,7 @@ absl::StatusOr<store::ResourceList> MemoryStore::list(const ResourceTypeDescript
 }
 
 store::SubscriptionPtr MemoryStore::subscribe(std::function<void(const ChangeEvent&)> handler) {
-  auto subscriber = std::make_shared<Subscriber>();
-  subscriber->handler = std::move(handler);
-  {
-    absl::MutexLock lock(&subscribersMu_);
-    subscribers_.push_back(subscriber);
-  }
-  return std::make_unique<MemorySubscription>(*this, std::move(subscriber));
-}
-
-void MemoryStore::unsubscribe(const SubscriberSharedPtr& subscriber) {
-  {
-    // Waits for a running handler call to finish, then prevents further calls.
-    absl::MutexLock lock(&subscriber->mu);
-    subscriber->active = false;
-  }
-  absl::MutexLock lock(&subscribersMu_);
-  subscribers_.remove(subscriber);
+  return subscribers_.subscribe(std::move(handler));
 }
 
 void MemoryStore::drainEvents() {
@@ -332,18 +288,8 @@ void MemoryStore::drainEvents() {
     batch.swap(pendingEvents_);
   }
   while (!batch.empty()) {
-    std::vector<SubscriberSharedPtr> subscribers;
-    {
-      absl::MutexLock lock(&subscribersMu_);
-      subscribers.assign(subscribers_.begin(), subscribers_.end());
-    }
     for (const ChangeEvent& event : batch) {
-      for (const SubscriberSharedPtr& subscriber : subscribers) {
-        absl::MutexLock lock(&subscriber->mu);
-        if (subscriber->active) {
-          subscriber->handler(event);
-        }
-      }
+      subscribers_.publish(event);
     }
     batch.clear();
     absl::MutexLock lock(&mu_);

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <charconv>
-#include <list>
 #include <random>
 #include <set>
 #include <map>
@@ -25,6 +24,7 @@
 #include "source/core/config/config.h"
 #include "source/core/store/errors.h"
 #include "source/core/store/store_helpers.h"
+#include "source/core/store/subscribers.h"
 
 namespace kuma::store::postgres {
 
@@ -192,26 +192,6 @@ std::optional<int64_t> parseVersion(const std::string& version) {
   return out;
 }
 
-struct Subscriber {
-  absl::Mutex mu;
-  bool active ABSL_GUARDED_BY(mu) = true;
-  std::function<void(const ChangeEvent&)> handler;
-};
-using SubscriberSharedPtr = std::shared_ptr<Subscriber>;
-
-class Store;
-
-class PgSubscription : public Subscription {
- public:
-  PgSubscription(Store& store, SubscriberSharedPtr subscriber)
-      : store_(store), subscriber_(std::move(subscriber)) {}
-  ~PgSubscription() override;
-
- private:
-  Store& store_;
-  const SubscriberSharedPtr subscriber_;
-};
-
 class Receiver : public pqxx::notification_receiver {
  public:
   Receiver(pqxx::connection_base& conn, const std::string& channel,
@@ -300,15 +280,6 @@ class Store : public PostgresStore {
     return absl::UnavailableError(absl::StrCat(
         "store unavailable: PostgreSQL at ", settings.host, ":", settings.port, " is unreachable (",
         lastListenerError_.empty() ? "not connected" : lastListenerError_, "); retrying"));
-  }
-
-  void unsubscribe(const SubscriberSharedPtr& subscriber) {
-    {
-      absl::MutexLock lock(&subscriber->mu);
-      subscriber->active = false;
-    }
-    absl::MutexLock lock(&subscribersMu_);
-    subscribers_.remove(subscriber);
   }
 
  private:
@@ -424,19 +395,7 @@ class Store : public PostgresStore {
     return found;
   }
 
-  void dispatch(const ChangeEvent& event) {
-    std::vector<SubscriberSharedPtr> subscribers;
-    {
-      absl::MutexLock lock(&subscribersMu_);
-      subscribers.assign(subscribers_.begin(), subscribers_.end());
-    }
-    for (const SubscriberSharedPtr& subscriber : subscribers) {
-      absl::MutexLock lock(&subscriber->mu);
-      if (subscriber->active) {
-        subscriber->handler(event);
-      }
-    }
-  }
+  void dispatch(const ChangeEvent& event) { subscribers_.publish(event); }
 
   void onPayload(const std::string& payload) {
     nlohmann::json json = nlohmann::json::parse(payload, nullptr, false);
@@ -571,8 +530,7 @@ class Store : public PostgresStore {
   std::map<std::string, const ResourceTypeDescriptor*, std::less<>> types_
       ABSL_GUARDED_BY(typesMu_);
 
-  absl::Mutex subscribersMu_;
-  std::list<SubscriberSharedPtr> subscribers_ ABSL_GUARDED_BY(subscribersMu_);
+  store::SubscriberList subscribers_;
 
   mutable absl::Mutex listenerMu_;
   bool stopping_ ABSL_GUARDED_BY(listenerMu_) = false;
@@ -589,10 +547,6 @@ class Store : public PostgresStore {
   uint64_t lastToken_ ABSL_GUARDED_BY(tokensMu_) = 0;
   std::set<uint64_t> pendingTokens_ ABSL_GUARDED_BY(tokensMu_);
 };
-
-PgSubscription::~PgSubscription() {
-  store_.unsubscribe(subscriber_);
-}
 
 absl::StatusOr<ResourceConstSharedPtr> Store::create(Resource resource,
                                                      const CreateOptions& options) {
@@ -812,13 +766,7 @@ absl::StatusOr<ResourceList> Store::list(const ResourceTypeDescriptor& type,
 }
 
 SubscriptionPtr Store::subscribe(std::function<void(const ChangeEvent&)> handler) {
-  auto subscriber = std::make_shared<Subscriber>();
-  subscriber->handler = std::move(handler);
-  {
-    absl::MutexLock lock(&subscribersMu_);
-    subscribers_.push_back(subscriber);
-  }
-  return std::make_unique<PgSubscription>(*this, std::move(subscriber));
+  return subscribers_.subscribe(std::move(handler));
 }
 
 }  // namespace
