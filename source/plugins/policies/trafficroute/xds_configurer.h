@@ -130,6 +130,44 @@ const model::Resource* selectConnectionPolicy(
 }
 
 /**
+ * Kuma's SelectInboundConnectionAllPolicies (pkg/core/policy) for one inbound, for the legacy
+ * policies an inbound applies for the callers its sources select (FaultInjection, RateLimit):
+ * every policy (visited by name) once per destination selector matching `inboundTags`, then
+ * ordered by the rank of its first source selector, most specific first (ties: the later
+ * created first). Resources without a `Spec` are skipped.
+ */
+template <class Spec>
+std::vector<const model::Resource*> inboundConnectionPolicies(
+    const std::vector<model::ResourceConstSharedPtr>& policies, const Tags& inboundTags) {
+  std::vector<const model::Resource*> byName;
+  for (const auto& p : policies) {
+    if (p != nullptr && model::protoSpecOf<Spec>(*p) != nullptr) {
+      byName.push_back(p.get());
+    }
+  }
+  std::stable_sort(byName.begin(), byName.end(),
+                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
+  std::vector<const model::Resource*> out;
+  for (const model::Resource* p : byName) {
+    for (const auto& destination : model::protoSpecOf<Spec>(*p)->destinations()) {
+      if (selectorMatches(toTags(destination.match()), inboundTags)) {
+        out.push_back(p);  // once per matching selector, as Kuma
+      }
+    }
+  }
+  // Kuma's ConnectionPolicyBySourceRank: the rank of the first source selector.
+  const auto firstSourceRank = [](const model::Resource& r) {
+    const Spec& spec = *model::protoSpecOf<Spec>(r);
+    return spec.sources().empty() ? SelectorRank{} : rankOf(toTags(spec.sources(0).match()));
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const auto* a, const auto* b) {
+    const int c = firstSourceRank(*a).compare(firstSourceRank(*b));
+    return c == 0 ? a->meta.creationTime > b->meta.creationTime : c > 0;
+  });
+  return out;
+}
+
+/**
  * Kuma's SelectConnectionPolicies for one destination: the TrafficRoute of `routes` whose best
  * source selector matches some inbound of the proxy (`inboundTags`) and whose destination
  * selector matches `{kuma.io/service: service}` with the highest combined rank (sources plus
