@@ -87,19 +87,9 @@ int XdsConfigurer::order() const {
 absl::Status XdsConfigurer::configureInboundHcm(const nlohmann::json&,
                                                 const xds::InboundTarget& target,
                                                 hcm_v3::HttpConnectionManager& hcm) const {
-  if (target.proxy == nullptr || target.proxy->mesh == nullptr ||
-      target.proxy->dataplane == nullptr) {
-    return absl::OkStatus();
-  }
-  const auto& policies = target.proxy->mesh->legacyPolicies(resources::kFaultInjectionType);
-  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*target.proxy->dataplane);
-  if (policies.empty() || dp == nullptr || target.index < 0 ||
-      target.index >= dp->networking().inbound_size()) {
-    return absl::OkStatus();
-  }
   std::vector<hcm_v3::HttpFilter> filters;
-  for (const model::Resource* r : inboundFaultInjections(
-           policies, trafficroute::toTags(dp->networking().inbound(target.index).tags()))) {
+  for (const model::Resource* r : trafficroute::inboundConnectionPolicies<FaultInjection>(
+           target, resources::kFaultInjectionType)) {
     hcm_v3::HttpFilter& filter = filters.emplace_back();
     filter.set_name(kFaultFilterName);
     filter.mutable_typed_config()->PackFrom(httpFaultOf(*model::protoSpecOf<FaultInjection>(*r)));

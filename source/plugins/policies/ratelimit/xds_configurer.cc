@@ -51,19 +51,8 @@ int XdsConfigurer::order() const {
 absl::Status XdsConfigurer::configureInboundHcm(const nlohmann::json&,
                                                 const xds::InboundTarget& target,
                                                 hcm_v3::HttpConnectionManager& hcm) const {
-  if (target.proxy == nullptr || target.proxy->mesh == nullptr ||
-      target.proxy->dataplane == nullptr) {
-    return absl::OkStatus();
-  }
-  const auto& policies = target.proxy->mesh->legacyPolicies(resources::kRateLimitType);
-  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*target.proxy->dataplane);
-  if (policies.empty() || dp == nullptr || target.index < 0 ||
-      target.index >= dp->networking().inbound_size()) {
-    return absl::OkStatus();
-  }
   const std::vector<const model::Resource*> matching =
-      trafficroute::inboundConnectionPolicies<RateLimit>(
-          policies, trafficroute::toTags(dp->networking().inbound(target.index).tags()));
+      trafficroute::inboundConnectionPolicies<RateLimit>(target, resources::kRateLimitType);
   if (matching.empty()) {
     return absl::OkStatus();
   }

@@ -31,7 +31,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -165,6 +167,28 @@ std::vector<const model::Resource*> inboundConnectionPolicies(
     return c == 0 ? a->meta.creationTime > b->meta.creationTime : c > 0;
   });
   return out;
+}
+
+/** An inbound being generated, as the legacy inbound policies see it. */
+struct LegacyInbound {
+  /** The mesh's legacy policies of the plugin's type (non-empty). */
+  const std::vector<model::ResourceConstSharedPtr>* policies = nullptr;
+  /** The inbound's tags. */
+  Tags tags;
+};
+/**
+ * The legacy policies of `type` of the target's mesh and the tags of its Dataplane inbound;
+ * nullopt when the mesh has none of that type or the target has no such inbound.
+ */
+std::optional<LegacyInbound> legacyInbound(const xds::InboundTarget& target, std::string_view type);
+
+/** inboundConnectionPolicies() of the target's inbound among the mesh's policies of `type`. */
+template <class Spec>
+std::vector<const model::Resource*> inboundConnectionPolicies(const xds::InboundTarget& target,
+                                                              std::string_view type) {
+  const std::optional<LegacyInbound> inbound = legacyInbound(target, type);
+  return inbound ? inboundConnectionPolicies<Spec>(*inbound->policies, inbound->tags)
+                 : std::vector<const model::Resource*>{};
 }
 
 /**
