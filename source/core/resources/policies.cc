@@ -559,6 +559,30 @@ void validateRateLimit(const RateLimit& spec, ValidationError& errors) {
   }
 }
 
+void validateRateLimitForExternalServices(const RateLimit& spec,
+                                          const std::set<std::string>& externalServices,
+                                          ValidationError& errors) {
+  if (externalServices.empty()) {
+    return;
+  }
+  for (const auto& destination : spec.destinations()) {
+    bool nonService = false;
+    bool externalService = false;
+    for (const auto& [tag, value] : destination.match()) {
+      if (tag == kServiceTag) {
+        externalService = externalService || value == "*" || externalServices.contains(value);
+      } else {
+        nonService = true;
+      }
+    }
+    if (nonService && externalService) {
+      errors.addViolation("ratelimit",
+                          "RateLimit applied to external service only supports kuma.io/service "
+                          "as destination match");
+    }
+  }
+}
+
 void validateTrafficLog(const TrafficLog& spec, ValidationError& errors) {
   // The conf and its backend may be empty: the Mesh's default backend.
   SelectorsOptions sources;

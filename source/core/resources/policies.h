@@ -6,6 +6,9 @@
 // Secret/GlobalSecret and ExternalService. Each appends every violation with Kuma's field path
 // (`sources[0].match`, `conf.split[1].weight`, `data`, ...).
 
+#include <set>
+#include <string>
+
 #include "api/mesh/v1alpha1/circuit_breaker.pb.h"
 #include "api/mesh/v1alpha1/external_service.pb.h"
 #include "api/mesh/v1alpha1/health_check.pb.h"
@@ -42,6 +45,14 @@ void validateTrafficTrace(const mesh::v1alpha1::TrafficTrace& spec,
  * validateRateLimitForExternalServices().
  */
 void validateRateLimit(const mesh::v1alpha1::RateLimit& spec, validators::ValidationError& errors);
+/**
+ * Kuma's RateLimitValidator (its manager's create/update check): while the mesh has
+ * ExternalServices (`externalServices`: their kuma.io/service values, non-empty), a destination
+ * selector naming one of them or `*` must select by kuma.io/service alone.
+ */
+void validateRateLimitForExternalServices(const mesh::v1alpha1::RateLimit& spec,
+                                          const std::set<std::string>& externalServices,
+                                          validators::ValidationError& errors);
 void validateTrafficLog(const mesh::v1alpha1::TrafficLog& spec,
                         validators::ValidationError& errors);
 

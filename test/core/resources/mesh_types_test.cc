@@ -13,6 +13,7 @@
 #include "source/core/resources/dataplane.h"
 #include "source/core/resources/mesh.h"
 #include "source/core/resources/mesh_types.h"
+#include "source/core/resources/policies.h"
 #include "source/core/validators/validation_error.h"
 
 namespace kuma::resources {
@@ -163,6 +164,28 @@ TEST_F(MeshTypesTest, ValidFixturesHaveNoViolations) {
     ASSERT_NE(r.descriptor, nullptr);
     EXPECT_THAT(violations(r), ::testing::IsEmpty());
   }
+}
+
+// Kuma's RateLimitValidator (answer of Kuma 2.14.3 for the same RateLimit with an ExternalService
+// `httpbin` in the mesh: the violation once per offending destination).
+TEST(RateLimitExternalServices, OnlyTheServiceTagSelectsAnExternalService) {
+  mesh::v1alpha1::RateLimit spec;
+  auto destination = [&](std::map<std::string, std::string> tags) {
+    spec.add_destinations()->mutable_match()->insert(tags.begin(), tags.end());
+  };
+  destination({{"kuma.io/service", "httpbin"}, {"version", "v1"}});
+  destination({{"kuma.io/service", "*"}, {"version", "v1"}});
+  destination({{"kuma.io/service", "httpbin"}});
+  destination({{"kuma.io/service", "web"}, {"version", "v1"}});
+  ValidationError errors;
+  resources::validateRateLimitForExternalServices(spec, {"httpbin"}, errors);
+  const Violation expected{"ratelimit",
+                           "RateLimit applied to external service only supports kuma.io/service "
+                           "as destination match"};
+  EXPECT_THAT(errors.violations(), ::testing::ElementsAre(expected, expected));
+  ValidationError none;
+  resources::validateRateLimitForExternalServices(spec, {}, none);
+  EXPECT_TRUE(none.violations().empty());
 }
 
 // Kuma reads legacy specs with jsonpb, whose Durations are Go duration strings: "200ms" and
