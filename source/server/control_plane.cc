@@ -19,6 +19,8 @@
 #include "source/core/tokens/dataplane_token.h"
 #include "source/diagnostics/diagnostics_server.h"
 #include "source/core/resources/mesh.h"
+#include "source/core/resources/mesh_types.h"
+#include "source/core/resources/policies.h"
 #include "source/core/resources/system_types.h"
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
@@ -311,6 +313,35 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
                                    [](const model::Resource& old, const model::Resource& updated) {
                                      return resources::validateMeshUpdate(old, updated);
                                    });
+
+  // Kuma's RateLimit manager: a RateLimit on an ExternalService selects by kuma.io/service only.
+  cp->manager_->setWriteValidator(
+      std::string(resources::kRateLimitType),
+      [manager = cp->manager_.get(), &registry](const model::Resource& resource) -> absl::Status {
+        const auto* spec = model::protoSpecOf<mesh::v1alpha1::RateLimit>(resource);
+        const model::ResourceTypeDescriptor* esType =
+            registry.byName(resources::kExternalServiceType);
+        if (spec == nullptr || esType == nullptr) {
+          return absl::OkStatus();
+        }
+        store::ListOptions options;
+        options.mesh = resource.meta.mesh;
+        auto list = manager->store().list(*esType, options);
+        if (!list.ok()) {
+          return list.status();
+        }
+        std::set<std::string> services;
+        for (const auto& es : list->items) {
+          if (const auto* e = model::protoSpecOf<mesh::v1alpha1::ExternalService>(*es)) {
+            if (auto it = e->tags().find("kuma.io/service"); it != e->tags().end()) {
+              services.insert(it->second);
+            }
+          }
+        }
+        validators::ValidationError errors;
+        resources::validateRateLimitForExternalServices(*spec, services, errors);
+        return errors.toStatus();
+      });
 
   // Mesh mTLS CAs: provided CAs validated on every Mesh write, builtin CAs' Secrets ensured
   // right after it.

@@ -161,7 +161,7 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::createImpl(
   if (absl::Status status = prepare(resource, nullptr, computedLabels); !status.ok()) {
     return status;
   }
-  if (absl::Status status = validateMeshWrite(resource); !status.ok()) {
+  if (absl::Status status = validateWrite(resource); !status.ok()) {
     return status;
   }
   const ResourceTypeDescriptor& type = *resource.descriptor;
@@ -242,7 +242,7 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateImpl(Resource reso
       return status;
     }
   }
-  if (absl::Status status = validateMeshWrite(resource); !status.ok()) {
+  if (absl::Status status = validateWrite(resource); !status.ok()) {
     return status;
   }
   const bool mesh = isMesh(*resource.descriptor);
@@ -263,14 +263,17 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateImpl(Resource reso
   return updated;
 }
 
-absl::Status ResourceManager::validateMeshWrite(const Resource& resource) const {
-  if (!isMesh(*resource.descriptor)) {
-    return absl::OkStatus();
-  }
+absl::Status ResourceManager::validateWrite(const Resource& resource) const {
   std::vector<MeshValidator> validators;
   {
     absl::MutexLock lock(&hooksMu_);
-    validators = meshValidators_;
+    if (isMesh(*resource.descriptor)) {
+      validators = meshValidators_;
+    }
+    auto it = writeValidators_.find(resource.descriptor->name);
+    if (it != writeValidators_.end()) {
+      validators.push_back(it->second);
+    }
   }
   for (const MeshValidator& validator : validators) {
     if (absl::Status status = validator(resource); !status.ok()) {
@@ -390,6 +393,11 @@ void ResourceManager::onMeshUpdated(MeshUpdatedHook hook) {
 void ResourceManager::setUpdateValidator(std::string typeName, UpdateValidator validator) {
   absl::MutexLock lock(&hooksMu_);
   updateValidators_[std::move(typeName)] = std::move(validator);
+}
+
+void ResourceManager::setWriteValidator(std::string typeName, WriteValidator validator) {
+  absl::MutexLock lock(&hooksMu_);
+  writeValidators_[std::move(typeName)] = std::move(validator);
 }
 
 }  // namespace kuma::manager

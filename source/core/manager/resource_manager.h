@@ -70,6 +70,12 @@ class ResourceManager {
    * read other resources (e.g. a provided CA's Secrets) answer like spec validation (400).
    */
   using MeshValidator = std::function<absl::Status(const model::Resource& mesh)>;
+  /**
+   * Extra rule for every write (create and update) of one type, run after the spec validation
+   * and before the store write, like a MeshValidator (Kuma's per-type managers, e.g. RateLimit's
+   * check against the mesh's ExternalServices); return a validation status to refuse the write.
+   */
+  using WriteValidator = std::function<absl::Status(const model::Resource& resource)>;
   /** Called after a Mesh is updated; an error is returned by update() (the update stays). */
   using MeshUpdatedHook = std::function<absl::Status(const model::Resource& mesh)>;
 
@@ -144,6 +150,9 @@ class ResourceManager {
   /** Sets (replaces) the update validator of type `typeName`. */
   void setUpdateValidator(std::string typeName, UpdateValidator validator);
 
+  /** Sets (replaces) the write validator of type `typeName`. */
+  void setWriteValidator(std::string typeName, WriteValidator validator);
+
   store::ResourceStore& store() const { return store_; }
   const Options& options() const { return options_; }
 
@@ -160,8 +169,8 @@ class ResourceManager {
   /** Meta + labels + defaults + spec validation, in place; `previous` is set on update. */
   absl::Status prepare(model::Resource& resource, const model::Resource* previous,
                        bool computedLabels = true, bool checkLabelFormat = true) const;
-  /** The MeshValidators, for a Mesh; OK for other types. */
-  absl::Status validateMeshWrite(const model::Resource& resource) const;
+  /** The MeshValidators, for a Mesh, and the type's WriteValidator. */
+  absl::Status validateWrite(const model::Resource& resource) const;
 
   store::ResourceStore& store_;
   const model::TypeRegistry& registry_;
@@ -172,6 +181,7 @@ class ResourceManager {
   std::vector<MeshValidator> meshValidators_ ABSL_GUARDED_BY(hooksMu_);
   std::vector<MeshUpdatedHook> meshUpdatedHooks_ ABSL_GUARDED_BY(hooksMu_);
   std::map<std::string, UpdateValidator, std::less<>> updateValidators_ ABSL_GUARDED_BY(hooksMu_);
+  std::map<std::string, WriteValidator, std::less<>> writeValidators_ ABSL_GUARDED_BY(hooksMu_);
 };
 
 }  // namespace kuma::manager

@@ -7,11 +7,13 @@
 #include "api/mesh/v1alpha1/external_service.pb.h"
 #include "api/mesh/v1alpha1/fault_injection.pb.h"
 #include "api/mesh/v1alpha1/health_check.pb.h"
-#include "api/mesh/v1alpha1/traffic_trace.pb.h"
+#include "api/mesh/v1alpha1/rate_limit.pb.h"
 #include "api/mesh/v1alpha1/retry.pb.h"
 #include "api/mesh/v1alpha1/timeout.pb.h"
+#include "api/mesh/v1alpha1/traffic_log.pb.h"
 #include "api/mesh/v1alpha1/traffic_permission.pb.h"
 #include "api/mesh/v1alpha1/traffic_route.pb.h"
+#include "api/mesh/v1alpha1/traffic_trace.pb.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/dataplane.h"
 #include "source/core/resources/mesh.h"
@@ -184,6 +186,10 @@ void registerMeshTypes(model::TypeRegistry& registry) {
                                                 &validateFaultInjection));
   registry.add(legacyPolicy<v1::TrafficTrace>(kTrafficTraceType, "traffic-traces", "Traffic Trace",
                                               "Traffic Traces", &validateTrafficTrace));
+  registry.add(legacyPolicy<v1::RateLimit>(kRateLimitType, "rate-limits", "Rate Limit",
+                                           "Rate Limits", &validateRateLimit));
+  registry.add(legacyPolicy<v1::TrafficLog>(kTrafficLogType, "traffic-logs", "Traffic Log",
+                                            "Traffic Logs", &validateTrafficLog));
 }
 
 }  // namespace kuma::resources

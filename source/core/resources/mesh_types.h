@@ -4,7 +4,7 @@
 // Registration of Kuma's proto-based ("unversioned", flat) resource types: Mesh, Dataplane,
 // DataplaneInsight, Secret, GlobalSecret, ExternalService and the legacy selector policies
 // TrafficPermission, TrafficRoute, HealthCheck, CircuitBreaker, Timeout, Retry, FaultInjection,
-// TrafficTrace.
+// TrafficTrace, RateLimit, TrafficLog.
 //
 //   kuma::model::TypeRegistry registry;
 //   kuma::resources::registerMeshTypes(registry);
@@ -35,6 +35,8 @@ inline constexpr std::string_view kTimeoutType = "Timeout";
 inline constexpr std::string_view kRetryType = "Retry";
 inline constexpr std::string_view kFaultInjectionType = "FaultInjection";
 inline constexpr std::string_view kTrafficTraceType = "TrafficTrace";
+inline constexpr std::string_view kRateLimitType = "RateLimit";
+inline constexpr std::string_view kTrafficLogType = "TrafficLog";
 
 /** Adds the descriptors of every type listed above. Called once at start-up. */
 void registerMeshTypes(model::TypeRegistry& registry);

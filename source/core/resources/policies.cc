@@ -525,4 +525,73 @@ void validateTrafficTrace(const TrafficTrace& spec, ValidationError& errors) {
   validateSelectors(PathBuilder("selectors"), spec.selectors(), selectors, errors);
 }
 
+void validateRateLimit(const RateLimit& spec, ValidationError& errors) {
+  SelectorsOptions selectors;
+  selectors.requireAtLeastOneSelector = true;
+  selectors.tags.requireAtLeastOneTag = true;
+  validateSelectors(PathBuilder("sources"), spec.sources(), selectors, errors);
+  validateSelectors(PathBuilder("destinations"), spec.destinations(), selectors, errors);
+  const PathBuilder root("conf");
+  if (!spec.has_conf()) {
+    errors.addViolationAt(root, "must have conf");
+  }
+  if (!spec.conf().has_http()) {
+    return;
+  }
+  const PathBuilder path = root.field("http");
+  const auto& http = spec.conf().http();
+  if (http.requests() == 0) {
+    errors.addViolationAt(path.field("requests"), "requests must be set");
+  }
+  if (!http.has_interval()) {
+    errors.addViolationAt(path.field("interval"), "interval must be set");
+  }
+  // Kuma's path: `onRateLimit.header["<i>"]` (Field("header").Key(index)).
+  const PathBuilder headers = path.field("onRateLimit").field("header");
+  for (int i = 0; i < http.onratelimit().headers_size(); ++i) {
+    const auto& header = http.onratelimit().headers(i);
+    if (header.key().empty()) {
+      errors.addViolationAt(headers.key(std::to_string(i)), "key must be set");
+    }
+    if (header.value().empty()) {
+      errors.addViolationAt(headers.key(std::to_string(i)), "value must be set");
+    }
+  }
+}
+
+void validateRateLimitForExternalServices(const RateLimit& spec,
+                                          const std::set<std::string>& externalServices,
+                                          ValidationError& errors) {
+  if (externalServices.empty()) {
+    return;
+  }
+  for (const auto& destination : spec.destinations()) {
+    bool nonService = false;
+    bool externalService = false;
+    for (const auto& [tag, value] : destination.match()) {
+      if (tag == kServiceTag) {
+        externalService = externalService || value == "*" || externalServices.contains(value);
+      } else {
+        nonService = true;
+      }
+    }
+    if (nonService && externalService) {
+      errors.addViolation("ratelimit",
+                          "RateLimit applied to external service only supports kuma.io/service "
+                          "as destination match");
+    }
+  }
+}
+
+void validateTrafficLog(const TrafficLog& spec, ValidationError& errors) {
+  // The conf and its backend may be empty: the Mesh's default backend.
+  SelectorsOptions sources;
+  sources.requireAtLeastOneSelector = true;
+  sources.tags.requireService = true;
+  sources.tags.requireAtLeastOneTag = true;
+  validateSelectors(PathBuilder("sources"), spec.sources(), sources, errors);
+  validateSelectors(PathBuilder("destinations"), spec.destinations(), onlyServiceTagAllowed(),
+                    errors);
+}
+
 }  // namespace kuma::resources

@@ -2,15 +2,20 @@
 
 // File: policies.h
 // Validators of the legacy selector-based policies (TrafficPermission, TrafficRoute, HealthCheck,
-// CircuitBreaker, Timeout, Retry, FaultInjection, TrafficTrace), Secret/GlobalSecret and
-// ExternalService. Each appends every violation with Kuma's field path (`sources[0].match`,
-// `conf.split[1].weight`, `data`, ...).
+// CircuitBreaker, Timeout, Retry, FaultInjection, TrafficTrace, RateLimit, TrafficLog),
+// Secret/GlobalSecret and ExternalService. Each appends every violation with Kuma's field path
+// (`sources[0].match`, `conf.split[1].weight`, `data`, ...).
+
+#include <set>
+#include <string>
 
 #include "api/mesh/v1alpha1/circuit_breaker.pb.h"
 #include "api/mesh/v1alpha1/external_service.pb.h"
 #include "api/mesh/v1alpha1/health_check.pb.h"
 #include "api/mesh/v1alpha1/fault_injection.pb.h"
+#include "api/mesh/v1alpha1/rate_limit.pb.h"
 #include "api/mesh/v1alpha1/retry.pb.h"
+#include "api/mesh/v1alpha1/traffic_log.pb.h"
 #include "api/mesh/v1alpha1/traffic_trace.pb.h"
 #include "api/mesh/v1alpha1/secret.pb.h"
 #include "api/mesh/v1alpha1/timeout.pb.h"
@@ -34,6 +39,22 @@ void validateFaultInjection(const mesh::v1alpha1::FaultInjection& spec,
                             validators::ValidationError& errors);
 void validateTrafficTrace(const mesh::v1alpha1::TrafficTrace& spec,
                           validators::ValidationError& errors);
+/**
+ * RateLimit: selectors, `conf` present, and an http conf's requests, interval and onRateLimit
+ * headers. Kuma's manager-level check against the mesh's ExternalServices is
+ * validateRateLimitForExternalServices().
+ */
+void validateRateLimit(const mesh::v1alpha1::RateLimit& spec, validators::ValidationError& errors);
+/**
+ * Kuma's RateLimitValidator (its manager's create/update check): while the mesh has
+ * ExternalServices (`externalServices`: their kuma.io/service values, non-empty), a destination
+ * selector naming one of them or `*` must select by kuma.io/service alone.
+ */
+void validateRateLimitForExternalServices(const mesh::v1alpha1::RateLimit& spec,
+                                          const std::set<std::string>& externalServices,
+                                          validators::ValidationError& errors);
+void validateTrafficLog(const mesh::v1alpha1::TrafficLog& spec,
+                        validators::ValidationError& errors);
 
 /** Secret and GlobalSecret: `data` must be present and non-empty. */
 void validateSecret(const mesh::v1alpha1::Secret& spec, validators::ValidationError& errors);

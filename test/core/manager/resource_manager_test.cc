@@ -442,3 +442,34 @@ TEST_F(ResourceManagerTest, UpdateValidatorCanRefuse) {
 
 }  // namespace
 }  // namespace kuma::manager
+
+namespace kuma::manager {
+namespace {
+
+// A write validator (Kuma's per-type managers, e.g. RateLimit's ExternalService check) refuses
+// creates and updates of its type only; it runs after the spec validation.
+TEST_F(ResourceManagerTest, WriteValidatorRefusesCreateAndUpdateOfItsType) {
+  manager_->setWriteValidator("TestPolicy", [](const model::Resource& r) -> absl::Status {
+    if (jsonOf(r).value("forbidden", false)) {
+      ValidationError errors;
+      errors.addViolation("ratelimit", "refused");
+      return errors.toStatus();
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_NE(mustCreateMesh("m1", nlohmann::json::object()), nullptr);
+  auto refused =
+      manager_->create(makeResource(type("TestPolicy"), "m1", "p", {{"forbidden", true}}));
+  EXPECT_THAT(violationsOf(refused.status()), ElementsAre(Violation{"ratelimit", "refused"}));
+  auto created = manager_->create(makeResource(type("TestPolicy"), "m1", "p"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  model::Resource changed = **created;
+  changed.spec = jsonSpec({{"forbidden", true}});
+  EXPECT_THAT(violationsOf(manager_->update(changed).status()),
+              ElementsAre(Violation{"ratelimit", "refused"}));
+  // Other types are not concerned.
+  EXPECT_NE(mustCreateMesh("m2", {{"forbidden", true}}), nullptr);
+}
+
+}  // namespace
+}  // namespace kuma::manager

@@ -13,6 +13,7 @@
 #include "source/core/resources/dataplane.h"
 #include "source/core/resources/mesh.h"
 #include "source/core/resources/mesh_types.h"
+#include "source/core/resources/policies.h"
 #include "source/core/validators/validation_error.h"
 
 namespace kuma::resources {
@@ -115,6 +116,10 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
        false, false, true, false, false},
       {"TrafficTrace", "traffic-traces", "", "Traffic Trace", "Traffic Traces", Scope::Mesh, false,
        false, true, false, false},
+      {"RateLimit", "rate-limits", "", "Rate Limit", "Rate Limits", Scope::Mesh, false, false, true,
+       false, false},
+      {"TrafficLog", "traffic-logs", "", "Traffic Log", "Traffic Logs", Scope::Mesh, false, false,
+       true, false, false},
       // Kuma's system Config: no REST path (WsPath ""), found by name only.
       {"Config", "", "", "Config", "Configs", Scope::Global, false, false, false, true, false},
   };
@@ -152,12 +157,35 @@ TEST_F(MeshTypesTest, ValidFixturesHaveNoViolations) {
         "dataplane_insight_valid.yaml", "external_service_valid.yaml",
         "traffic_permission_valid.yaml", "traffic_route_valid.yaml", "health_check_valid.yaml",
         "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml",
-        "fault_injection_valid.yaml", "traffic_trace_valid.yaml"}) {
+        "fault_injection_valid.yaml", "traffic_trace_valid.yaml", "rate_limit_valid.yaml",
+        "traffic_log_valid.yaml"}) {
     SCOPED_TRACE(fixture);
     Resource r = parseFixture(fixture);
     ASSERT_NE(r.descriptor, nullptr);
     EXPECT_THAT(violations(r), ::testing::IsEmpty());
   }
+}
+
+// Kuma's RateLimitValidator (answer of Kuma 2.14.3 for the same RateLimit with an ExternalService
+// `httpbin` in the mesh: the violation once per offending destination).
+TEST(RateLimitExternalServices, OnlyTheServiceTagSelectsAnExternalService) {
+  mesh::v1alpha1::RateLimit spec;
+  auto destination = [&](std::map<std::string, std::string> tags) {
+    spec.add_destinations()->mutable_match()->insert(tags.begin(), tags.end());
+  };
+  destination({{"kuma.io/service", "httpbin"}, {"version", "v1"}});
+  destination({{"kuma.io/service", "*"}, {"version", "v1"}});
+  destination({{"kuma.io/service", "httpbin"}});
+  destination({{"kuma.io/service", "web"}, {"version", "v1"}});
+  ValidationError errors;
+  resources::validateRateLimitForExternalServices(spec, {"httpbin"}, errors);
+  const Violation expected{"ratelimit",
+                           "RateLimit applied to external service only supports kuma.io/service "
+                           "as destination match"};
+  EXPECT_THAT(errors.violations(), ::testing::ElementsAre(expected, expected));
+  ValidationError none;
+  resources::validateRateLimitForExternalServices(spec, {}, none);
+  EXPECT_TRUE(none.violations().empty());
 }
 
 // Kuma reads legacy specs with jsonpb, whose Durations are Go duration strings: "200ms" and
@@ -361,6 +389,29 @@ TEST_F(MeshTypesTest, InvalidFixturesReportEveryViolation) {
            {"selectors[0].match", "must have at least one tag"},
            {"selectors[1].match[\"kuma.io/service\"]", "tag value must be non-empty"},
        }},
+      // Checked against Kuma 2.14.3's REST answer for the same resource.
+      {"rate_limit_invalid.yaml",
+       {
+           {"sources[0].match", "must have at least one tag"},
+           {"destinations[0].match[\"kuma.io/service\"]", "tag value must be non-empty"},
+           {"conf.http.requests", "requests must be set"},
+           {"conf.http.interval", "interval must be set"},
+           {"conf.http.onRateLimit.header[\"1\"]", "key must be set"},
+           {"conf.http.onRateLimit.header[\"2\"]", "value must be set"},
+       }},
+      {"rate_limit_invalid_no_conf.yaml",
+       {
+           {"sources", "must have at least one element"},
+           {"conf", "must have conf"},
+       }},
+      {"traffic_log_invalid.yaml",
+       {
+           {"sources[0].match", "mandatory tag \"kuma.io/service\" is missing"},
+           {"sources[1].match", "must have at least one tag"},
+           {"sources[1].match", "mandatory tag \"kuma.io/service\" is missing"},
+           {"destinations[0].match", "must consist of exactly one tag \"kuma.io/service\""},
+           {"destinations[0].match[\"version\"]", "tag \"version\" is not allowed"},
+       }},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.fixture);
@@ -423,7 +474,8 @@ TEST_F(MeshTypesTest, JsonRoundTripIsStable) {
         "mesh_example.yaml", "secret_valid.yaml", "dataplane_insight_valid.yaml",
         "external_service_valid.yaml", "traffic_route_valid.yaml", "health_check_valid.yaml",
         "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml",
-        "fault_injection_valid.yaml", "traffic_trace_valid.yaml"}) {
+        "fault_injection_valid.yaml", "traffic_trace_valid.yaml", "rate_limit_valid.yaml",
+        "traffic_log_valid.yaml"}) {
     SCOPED_TRACE(fixture);
     Resource first = parseFixture(fixture);
     ASSERT_NE(first.spec, nullptr);

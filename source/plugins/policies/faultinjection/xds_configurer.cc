@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/mesh/v1alpha1/dataplane.pb.h"
+#include "envoy/config/route/v3/route_components.pb.h"
 #include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "source/core/model/proto_spec.h"
@@ -23,41 +24,30 @@ using mesh::v1alpha1::FaultInjection;
 
 constexpr char kFaultFilterName[] = "envoy.filters.http.fault";
 
-// Kuma's ConnectionPolicyBySourceRank: the rank of the first source selector.
-trafficroute::SelectorRank firstSourceRank(const model::Resource& r) {
-  const FaultInjection& spec = *model::protoSpecOf<FaultInjection>(r);
-  if (spec.sources().empty()) {
-    return {};
-  }
-  return trafficroute::rankOf(trafficroute::toTags(spec.sources(0).match()));
-}
-
 }  // namespace
 
 std::vector<const model::Resource*> inboundFaultInjections(
     const std::vector<model::ResourceConstSharedPtr>& policies,
     const std::map<std::string, std::string>& inboundTags) {
-  std::vector<const model::Resource*> byName;
-  for (const auto& p : policies) {
-    if (p != nullptr && model::protoSpecOf<FaultInjection>(*p) != nullptr) {
-      byName.push_back(p.get());
-    }
+  return trafficroute::inboundConnectionPolicies<FaultInjection>(policies, inboundTags);
+}
+
+envoy::config::route::v3::HeaderMatcher sourcesHeaderMatcher(
+    const google::protobuf::RepeatedPtrField<mesh::v1alpha1::Selector>& sources) {
+  std::vector<std::string> regexes;
+  for (const auto& source : sources) {
+    regexes.push_back(meshfaultinjection::matchingRegex(trafficroute::toTags(source.match())));
   }
-  std::stable_sort(byName.begin(), byName.end(),
-                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
-  std::vector<const model::Resource*> out;
-  for (const model::Resource* p : byName) {
-    for (const auto& destination : model::protoSpecOf<FaultInjection>(*p)->destinations()) {
-      if (trafficroute::selectorMatches(trafficroute::toTags(destination.match()), inboundTags)) {
-        out.push_back(p);  // once per matching selector, as Kuma
-      }
-    }
-  }
-  std::stable_sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
-    const int c = firstSourceRank(*a).compare(firstSourceRank(*b));
-    return c == 0 ? a->meta.creationTime > b->meta.creationTime : c > 0;
-  });
-  return out;
+  envoy::config::route::v3::HeaderMatcher header;
+  header.set_name("x-kuma-tags");
+  // Kuma's RegexOR: one alone as it is, several as `(a|b)`; Kuma still sets the deprecated
+  // safe_regex_match.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  header.mutable_safe_regex_match()->set_regex(
+      regexes.size() == 1 ? regexes.front() : absl::StrCat("(", absl::StrJoin(regexes, "|"), ")"));
+#pragma GCC diagnostic pop
+  return header;
 }
 
 fault_v3::HTTPFault httpFaultOf(const FaultInjection& spec) {
@@ -75,19 +65,7 @@ fault_v3::HTTPFault httpFaultOf(const FaultInjection& spec) {
     *abort->mutable_percentage() =
         meshfaultinjection::fractionalPercentOf(conf.abort().percentage().value());
   }
-  std::vector<std::string> regexes;
-  for (const auto& source : spec.sources()) {
-    regexes.push_back(meshfaultinjection::matchingRegex(trafficroute::toTags(source.match())));
-  }
-  auto* header = out.add_headers();
-  header->set_name("x-kuma-tags");
-  // Kuma's RegexOR: one alone as it is, several as `(a|b)`; Kuma still sets the deprecated
-  // safe_regex_match.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  header->mutable_safe_regex_match()->set_regex(
-      regexes.size() == 1 ? regexes.front() : absl::StrCat("(", absl::StrJoin(regexes, "|"), ")"));
-#pragma GCC diagnostic pop
+  *out.add_headers() = sourcesHeaderMatcher(spec.sources());
   if (conf.has_response_bandwidth()) {
     auto* limit = out.mutable_response_rate_limit();
     limit->mutable_fixed_limit()->set_limit_kbps(
@@ -109,19 +87,9 @@ int XdsConfigurer::order() const {
 absl::Status XdsConfigurer::configureInboundHcm(const nlohmann::json&,
                                                 const xds::InboundTarget& target,
                                                 hcm_v3::HttpConnectionManager& hcm) const {
-  if (target.proxy == nullptr || target.proxy->mesh == nullptr ||
-      target.proxy->dataplane == nullptr) {
-    return absl::OkStatus();
-  }
-  const auto& policies = target.proxy->mesh->legacyPolicies(resources::kFaultInjectionType);
-  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*target.proxy->dataplane);
-  if (policies.empty() || dp == nullptr || target.index < 0 ||
-      target.index >= dp->networking().inbound_size()) {
-    return absl::OkStatus();
-  }
   std::vector<hcm_v3::HttpFilter> filters;
-  for (const model::Resource* r : inboundFaultInjections(
-           policies, trafficroute::toTags(dp->networking().inbound(target.index).tags()))) {
+  for (const model::Resource* r : trafficroute::inboundConnectionPolicies<FaultInjection>(
+           target, resources::kFaultInjectionType)) {
     hcm_v3::HttpFilter& filter = filters.emplace_back();
     filter.set_name(kFaultFilterName);
     filter.mutable_typed_config()->PackFrom(httpFaultOf(*model::protoSpecOf<FaultInjection>(*r)));

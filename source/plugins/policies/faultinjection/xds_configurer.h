@@ -29,6 +29,9 @@
 namespace envoy::extensions::filters::http::fault::v3 {
 class HTTPFault;
 }  // namespace envoy::extensions::filters::http::fault::v3
+namespace envoy::config::route::v3 {
+class HeaderMatcher;
+}  // namespace envoy::config::route::v3
 
 namespace kuma::policies::faultinjection {
 
@@ -36,6 +39,14 @@ namespace kuma::policies::faultinjection {
 std::vector<const model::Resource*> inboundFaultInjections(
     const std::vector<model::ResourceConstSharedPtr>& policies,
     const std::map<std::string, std::string>& inboundTags);
+
+/**
+ * Kuma's MatchSourceRegex as a header matcher: `x-kuma-tags` matching the callers that one of
+ * `sources` selects (Kuma's tags.MatchingRegex of each, ORed), as the legacy FaultInjection and
+ * RateLimit match their sources.
+ */
+envoy::config::route::v3::HeaderMatcher sourcesHeaderMatcher(
+    const google::protobuf::RepeatedPtrField<mesh::v1alpha1::Selector>& sources);
 
 /** Kuma's HTTPFault of one FaultInjection. */
 envoy::extensions::filters::http::fault::v3::HTTPFault httpFaultOf(

@@ -202,41 +202,6 @@ std::vector<accesslog_v3::AccessLog> accessLogsOf(const json& conf,
   return out;
 }
 
-// Appends `logs` to every HCM and tcp_proxy of the listener (Kuma's bldrs_listener.AccessLogs).
-absl::Status appendAccessLogs(listener_v3::Listener& listener,
-                              const std::vector<accesslog_v3::AccessLog>& logs) {
-  if (logs.empty()) {
-    return absl::OkStatus();
-  }
-  for (auto& chain : *listener.mutable_filter_chains()) {
-    absl::Status s =
-        xds::updateHttpConnectionManager(chain, [&](hcm_v3::HttpConnectionManager& hcm) {
-          for (const auto& log : logs) {
-            *hcm.add_access_log() = log;
-          }
-          return absl::OkStatus();
-        });
-    if (!s.ok()) {
-      return s;
-    }
-    for (auto& filter : *chain.mutable_filters()) {
-      if (!filter.has_typed_config() || filter.typed_config().type_url() != xds::kTcpProxyType) {
-        continue;
-      }
-      tcp_v3::TcpProxy proxy;
-      if (!filter.typed_config().UnpackTo(&proxy)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("listener ", listener.name(), ": unreadable tcp_proxy"));
-      }
-      for (const auto& log : logs) {
-        *proxy.add_access_log() = log;
-      }
-      *filter.mutable_typed_config() = xds::packAny(proxy);
-    }
-  }
-  return absl::OkStatus();
-}
-
 // Kuma's ensureTLSInspector: SNI matches need the TLS inspector listener filter.
 void ensureTlsInspector(listener_v3::Listener& listener) {
   for (const auto& f : listener.listener_filters()) {
@@ -259,51 +224,6 @@ std::map<std::string, std::string> listenerTags(const listener_v3::Listener& l) 
     tags[k] = v.string_value();
   }
   return tags;
-}
-
-// The proxy-wide values: Kuma's workloadIdentity and Dataplane helpers.
-struct ProxyValues {
-  std::string mesh;
-  std::string name;
-  std::string ip;
-  std::string identifyingName = kServiceUnknown;
-  std::string zone;
-  std::string workloadKri;
-};
-
-ProxyValues proxyValuesOf(const model::Resource& dataplane) {
-  ProxyValues out;
-  out.mesh = dataplane.meta.mesh;
-  out.name = dataplane.meta.name;
-  const auto& labels = dataplane.meta.labels;
-  if (auto z = labels.find("kuma.io/zone"); z != labels.end()) {
-    out.zone = z->second;
-  }
-  if (auto wl = labels.find("kuma.io/workload"); wl != labels.end() && !wl->second.empty()) {
-    auto ns = labels.find("k8s.kuma.io/namespace");
-    out.workloadKri = absl::StrCat("kri_wl_", out.mesh, "_", out.zone, "_",
-                                   ns != labels.end() ? ns->second : "", "_", wl->second, "_");
-  }
-  if (const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane)) {
-    const auto& net = spec->networking();
-    out.ip = net.advertised_address().empty() ? net.address() : net.advertised_address();
-    // Kuma's IdentifyingName: the first (sorted) kuma.io/service of the Dataplane's tag set.
-    std::set<std::string> services;
-    for (const auto& inbound : net.inbound()) {
-      if (auto s = inbound.tags().find("kuma.io/service"); s != inbound.tags().end()) {
-        services.insert(s->second);
-      }
-    }
-    if (net.has_gateway()) {
-      if (auto s = net.gateway().tags().find("kuma.io/service"); s != net.gateway().tags().end()) {
-        services.insert(s->second);
-      }
-    }
-    if (!services.empty()) {
-      out.identifyingName = *services.begin();
-    }
-  }
-  return out;
 }
 
 KumaValues valuesOf(const ProxyValues& p, std::string source, std::string destination,
@@ -358,6 +278,75 @@ std::vector<InboundRule> inboundRulesOf(const std::vector<const json*>& specs) {
 }
 
 }  // namespace
+
+ProxyValues proxyValuesOf(const model::Resource& dataplane) {
+  ProxyValues out;
+  out.mesh = dataplane.meta.mesh;
+  out.name = dataplane.meta.name;
+  const auto& labels = dataplane.meta.labels;
+  if (auto z = labels.find("kuma.io/zone"); z != labels.end()) {
+    out.zone = z->second;
+  }
+  if (auto wl = labels.find("kuma.io/workload"); wl != labels.end() && !wl->second.empty()) {
+    auto ns = labels.find("k8s.kuma.io/namespace");
+    out.workloadKri = absl::StrCat("kri_wl_", out.mesh, "_", out.zone, "_",
+                                   ns != labels.end() ? ns->second : "", "_", wl->second, "_");
+  }
+  if (const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane)) {
+    const auto& net = spec->networking();
+    out.ip = net.advertised_address().empty() ? net.address() : net.advertised_address();
+    // Kuma's IdentifyingName: the first (sorted) kuma.io/service of the Dataplane's tag set.
+    std::set<std::string> services;
+    for (const auto& inbound : net.inbound()) {
+      if (auto s = inbound.tags().find("kuma.io/service"); s != inbound.tags().end()) {
+        services.insert(s->second);
+      }
+    }
+    if (net.has_gateway()) {
+      if (auto s = net.gateway().tags().find("kuma.io/service"); s != net.gateway().tags().end()) {
+        services.insert(s->second);
+      }
+    }
+    if (!services.empty()) {
+      out.identifyingName = *services.begin();
+    }
+  }
+  return out;
+}
+
+absl::Status appendAccessLogs(listener_v3::Listener& listener,
+                              const std::vector<accesslog_v3::AccessLog>& logs) {
+  if (logs.empty()) {
+    return absl::OkStatus();
+  }
+  for (auto& chain : *listener.mutable_filter_chains()) {
+    absl::Status s =
+        xds::updateHttpConnectionManager(chain, [&](hcm_v3::HttpConnectionManager& hcm) {
+          for (const auto& log : logs) {
+            *hcm.add_access_log() = log;
+          }
+          return absl::OkStatus();
+        });
+    if (!s.ok()) {
+      return s;
+    }
+    for (auto& filter : *chain.mutable_filters()) {
+      if (!filter.has_typed_config() || filter.typed_config().type_url() != xds::kTcpProxyType) {
+        continue;
+      }
+      tcp_v3::TcpProxy proxy;
+      if (!filter.typed_config().UnpackTo(&proxy)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("listener ", listener.name(), ": unreadable tcp_proxy"));
+      }
+      for (const auto& log : logs) {
+        *proxy.add_access_log() = log;
+      }
+      *filter.mutable_typed_config() = xds::packAny(proxy);
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string interpolateKumaValues(std::string format, const KumaValues& values) {
   const std::string sourceAddress = xds::hostPort(values.sourceIp, 0);

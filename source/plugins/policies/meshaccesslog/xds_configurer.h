@@ -25,8 +25,16 @@
 #include <string>
 #include <vector>
 
+#include "kuma/model/resource.h"
 #include "kuma/xds/policy_plugin.h"
 #include "nlohmann/json.hpp"
+
+namespace envoy::config::accesslog::v3 {
+class AccessLog;
+}  // namespace envoy::config::accesslog::v3
+namespace envoy::config::listener::v3 {
+class Listener;
+}  // namespace envoy::config::listener::v3
 
 namespace kuma::policies::meshaccesslog {
 
@@ -48,6 +56,26 @@ struct KumaValues {
 
 /** Kuma's InterpolateKumaValues: every %KUMA_*% placeholder of `format` replaced. */
 std::string interpolateKumaValues(std::string format, const KumaValues& values);
+
+/** The proxy-wide values of the placeholders (Kuma's workloadIdentity and Dataplane helpers). */
+struct ProxyValues {
+  std::string mesh;
+  std::string name;
+  /** Kuma's Dataplane.GetIP(): the advertised address, else the address. */
+  std::string ip;
+  /** Kuma's IdentifyingName: the first (sorted) kuma.io/service of the Dataplane's tag set. */
+  std::string identifyingName = "unknown";
+  std::string zone;
+  std::string workloadKri;
+};
+ProxyValues proxyValuesOf(const model::Resource& dataplane);
+
+/**
+ * Appends `logs` to the HCM and the tcp_proxy of every filter chain of `listener` (Kuma's
+ * bldrs_listener.AccessLogs). @return InvalidArgument for an unreadable tcp_proxy.
+ */
+absl::Status appendAccessLogs(envoy::config::listener::v3::Listener& listener,
+                              const std::vector<envoy::config::accesslog::v3::AccessLog>& logs);
 
 /** Kuma's AccessLogSocketName: `<dir>/kuma-al-<name>-<mesh>` cut to 98 chars, plus `.sock`. */
 std::string accessLogSocketPath(const std::string& dir, const std::string& name,

@@ -26,7 +26,6 @@ namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager:
 namespace http_rl = envoy::extensions::filters::http::local_ratelimit::v3;
 namespace tcp_rl = envoy::extensions::filters::network::local_ratelimit::v3;
 
-constexpr char kHttpFilterName[] = "envoy.filters.http.local_ratelimit";
 constexpr char kTcpFilterName[] =
     "envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit";
 
@@ -54,26 +53,18 @@ std::optional<Rate> rateOf(const json& conf, std::string_view key) {
   return out;
 }
 
-void setBucket(envoy::type::v3::TokenBucket& bucket, const Rate& rate) {
-  bucket.set_max_tokens(rate.num);
-  bucket.mutable_tokens_per_fill()->set_value(rate.num);
+void setBucket(envoy::type::v3::TokenBucket& bucket, uint32_t num,
+               std::chrono::nanoseconds interval) {
+  bucket.set_max_tokens(num);
+  bucket.mutable_tokens_per_fill()->set_value(num);
   *bucket.mutable_fill_interval() =
-      google::protobuf::util::TimeUtil::NanosecondsToDuration(rate.interval.count());
+      google::protobuf::util::TimeUtil::NanosecondsToDuration(interval.count());
 }
 
 void setFullPercent(core_v3::RuntimeFractionalPercent& p, const std::string& runtimeKey) {
   p.mutable_default_value()->set_numerator(100);
   p.mutable_default_value()->set_denominator(envoy::type::v3::FractionalPercent::HUNDRED);
   p.set_runtime_key(runtimeKey);
-}
-
-void addHeader(http_rl::LocalRateLimit& rl, const std::string& name, const std::string& value,
-               bool append) {
-  auto* option = rl.add_response_headers_to_add();
-  option->mutable_header()->set_key(name);
-  option->mutable_header()->set_value(value);
-  option->set_append_action(append ? core_v3::HeaderValueOption::APPEND_IF_EXISTS_OR_ADD
-                                   : core_v3::HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
 }
 
 std::string stringMember(const json& obj, std::string_view key) {
@@ -86,11 +77,7 @@ absl::Status configureChain(const json& local, envoy::config::listener::v3::Filt
   if (const json* http = member(local, "http")) {
     if (auto rl = httpRouteRateLimitOf(*http)) {
       const google::protobuf::Any perRoute = xds::packAny(*rl);
-      http_rl::LocalRateLimit filterConfig;
-      filterConfig.set_stat_prefix("rate_limit");
-      hcm_v3::HttpFilter filter;
-      filter.set_name(kHttpFilterName);
-      *filter.mutable_typed_config() = xds::packAny(filterConfig);
+      const hcm_v3::HttpFilter filter = httpRateLimitFilter();
       absl::Status s =
           xds::updateHttpConnectionManager(chain, [&](hcm_v3::HttpConnectionManager& hcm) {
             if (!hcm.has_route_config()) {
@@ -138,6 +125,36 @@ absl::Status configureChain(const json& local, envoy::config::listener::v3::Filt
 
 }  // namespace
 
+const char kHttpFilterName[] = "envoy.filters.http.local_ratelimit";
+
+http_rl::LocalRateLimit httpLocalRateLimit(const HttpRateLimit& limit) {
+  http_rl::LocalRateLimit rl;
+  rl.set_stat_prefix("rate_limit");
+  if (limit.status > 0) {
+    rl.mutable_status()->set_code(static_cast<envoy::type::v3::StatusCode>(limit.status));
+  }
+  for (const HttpRateLimit::Header& h : limit.headers) {
+    auto* option = rl.add_response_headers_to_add();
+    option->mutable_header()->set_key(h.name);
+    option->mutable_header()->set_value(h.value);
+    option->set_append_action(h.append ? core_v3::HeaderValueOption::APPEND_IF_EXISTS_OR_ADD
+                                       : core_v3::HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
+  }
+  setBucket(*rl.mutable_token_bucket(), limit.requests, limit.interval);
+  setFullPercent(*rl.mutable_filter_enabled(), "local_rate_limit_enabled");
+  setFullPercent(*rl.mutable_filter_enforced(), "local_rate_limit_enforced");
+  return rl;
+}
+
+hcm_v3::HttpFilter httpRateLimitFilter() {
+  http_rl::LocalRateLimit config;
+  config.set_stat_prefix("rate_limit");
+  hcm_v3::HttpFilter filter;
+  filter.set_name(kHttpFilterName);
+  *filter.mutable_typed_config() = xds::packAny(config);
+  return filter;
+}
+
 std::optional<http_rl::LocalRateLimit> httpRouteRateLimitOf(const json& http) {
   if (disabled(http)) {
     return std::nullopt;
@@ -146,34 +163,31 @@ std::optional<http_rl::LocalRateLimit> httpRouteRateLimitOf(const json& http) {
   if (!rate) {
     return std::nullopt;
   }
-  http_rl::LocalRateLimit rl;
-  rl.set_stat_prefix("rate_limit");
+  HttpRateLimit limit;
+  limit.requests = rate->num;
+  limit.interval = rate->interval;
   if (const json* on = member(http, "onRateLimit"); on != nullptr && on->is_object()) {
     if (const json* status = member(*on, "status");
         status != nullptr && status->is_number_integer() && status->get<int64_t>() > 0) {
-      rl.mutable_status()->set_code(
-          static_cast<envoy::type::v3::StatusCode>(status->get<int64_t>()));
+      limit.status = static_cast<uint32_t>(status->get<int64_t>());
     }
     if (const json* headers = member(*on, "headers"); headers != nullptr) {
       if (const json* add = member(*headers, "add"); add != nullptr && add->is_array()) {
         for (const json& h : *add) {
-          addHeader(rl, stringMember(h, "name"), stringMember(h, "value"), true);
+          limit.headers.push_back({stringMember(h, "name"), stringMember(h, "value"), true});
         }
       }
       if (const json* set = member(*headers, "set"); set != nullptr && set->is_array()) {
         for (const json& h : *set) {
           const std::string name = stringMember(h, "name");
           for (absl::string_view v : absl::StrSplit(stringMember(h, "value"), ',')) {
-            addHeader(rl, name, std::string(v), false);
+            limit.headers.push_back({name, std::string(v), false});
           }
         }
       }
     }
   }
-  setBucket(*rl.mutable_token_bucket(), *rate);
-  setFullPercent(*rl.mutable_filter_enabled(), "local_rate_limit_enabled");
-  setFullPercent(*rl.mutable_filter_enforced(), "local_rate_limit_enforced");
-  return rl;
+  return httpLocalRateLimit(limit);
 }
 
 std::optional<tcp_rl::LocalRateLimit> tcpRateLimitOf(const json& tcp) {
@@ -186,7 +200,7 @@ std::optional<tcp_rl::LocalRateLimit> tcpRateLimitOf(const json& tcp) {
   }
   tcp_rl::LocalRateLimit rl;
   rl.set_stat_prefix("tcp_rate_limit");
-  setBucket(*rl.mutable_token_bucket(), *rate);
+  setBucket(*rl.mutable_token_bucket(), rate->num, rate->interval);
   return rl;
 }
 

@@ -23,7 +23,11 @@
 // Not (yet): `rules[]` with `matches` (Kuma duplicates routes with filter-state matches on the
 // caller's SPIFFE ID/SNI), gateways, zone proxies, the legacy RateLimit policy.
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "kuma/xds/policy_plugin.h"
 #include "nlohmann/json.hpp"
@@ -35,7 +39,38 @@ namespace envoy::extensions::filters::network::local_ratelimit::v3 {
 class LocalRateLimit;
 }  // namespace envoy::extensions::filters::network::local_ratelimit::v3
 
+namespace envoy::extensions::filters::network::http_connection_manager::v3 {
+class HttpFilter;
+}  // namespace envoy::extensions::filters::network::http_connection_manager::v3
+
 namespace kuma::policies::meshratelimit {
+
+/** `envoy.filters.http.local_ratelimit`. */
+extern const char kHttpFilterName[];
+
+/** One HTTP local rate limit, as Kuma's RateLimitConfiguration (shared with legacy RateLimit). */
+struct HttpRateLimit {
+  uint32_t requests = 0;
+  std::chrono::nanoseconds interval{0};
+  /** The status of a limited request; 0: Envoy's 429. */
+  uint32_t status = 0;
+  struct Header {
+    std::string name;
+    std::string value;
+    bool append = false;  // APPEND_IF_EXISTS_OR_ADD, else OVERWRITE_IF_EXISTS_OR_ADD
+  };
+  std::vector<Header> headers;
+};
+
+/**
+ * Kuma's NewRateLimitConfiguration: the per-route LocalRateLimit (stat prefix `rate_limit`, the
+ * bucket, filter enabled/enforced at 100 %, status, response headers).
+ */
+envoy::extensions::filters::http::local_ratelimit::v3::LocalRateLimit httpLocalRateLimit(
+    const HttpRateLimit& limit);
+
+/** The HCM's `envoy.filters.http.local_ratelimit` filter: stat prefix `rate_limit`, no bucket. */
+envoy::extensions::filters::network::http_connection_manager::v3::HttpFilter httpRateLimitFilter();
 
 /** The per-route HTTP LocalRateLimit of a `local.http` conf; nullopt when disabled/no rate. */
 std::optional<envoy::extensions::filters::http::local_ratelimit::v3::LocalRateLimit>

@@ -255,6 +255,21 @@ bool dataplaneMatches(const Tags& selector, const std::vector<Tags>& inboundTags
          selector.empty();
 }
 
+std::optional<LegacyInbound> legacyInbound(const xds::InboundTarget& target,
+                                           std::string_view type) {
+  if (target.proxy == nullptr || target.proxy->mesh == nullptr ||
+      target.proxy->dataplane == nullptr) {
+    return std::nullopt;
+  }
+  const auto& policies = target.proxy->mesh->legacyPolicies(type);
+  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*target.proxy->dataplane);
+  if (policies.empty() || dp == nullptr || target.index < 0 ||
+      target.index >= dp->networking().inbound_size()) {
+    return std::nullopt;
+  }
+  return LegacyInbound{&policies, toTags(dp->networking().inbound(target.index).tags())};
+}
+
 bool legacyPath(const xds::ProxyContext* proxy) {
   return proxy != nullptr && proxy->mesh != nullptr && proxy->dataplane != nullptr &&
          proxy->mesh->usesLegacyRouting(*proxy->dataplane);

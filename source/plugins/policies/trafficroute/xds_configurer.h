@@ -31,7 +31,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -127,6 +129,66 @@ const model::Resource* selectConnectionPolicy(
     }
   }
   return best;
+}
+
+/**
+ * Kuma's SelectInboundConnectionAllPolicies (pkg/core/policy) for one inbound, for the legacy
+ * policies an inbound applies for the callers its sources select (FaultInjection, RateLimit):
+ * every policy (visited by name) once per destination selector matching `inboundTags`, then
+ * ordered by the rank of its first source selector, most specific first (ties: the later
+ * created first). Resources without a `Spec` are skipped.
+ */
+template <class Spec>
+std::vector<const model::Resource*> inboundConnectionPolicies(
+    const std::vector<model::ResourceConstSharedPtr>& policies, const Tags& inboundTags) {
+  std::vector<const model::Resource*> byName;
+  for (const auto& p : policies) {
+    if (p != nullptr && model::protoSpecOf<Spec>(*p) != nullptr) {
+      byName.push_back(p.get());
+    }
+  }
+  std::stable_sort(byName.begin(), byName.end(),
+                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
+  std::vector<const model::Resource*> out;
+  for (const model::Resource* p : byName) {
+    for (const auto& destination : model::protoSpecOf<Spec>(*p)->destinations()) {
+      if (selectorMatches(toTags(destination.match()), inboundTags)) {
+        out.push_back(p);  // once per matching selector, as Kuma
+      }
+    }
+  }
+  // Kuma's ConnectionPolicyBySourceRank: the rank of the first source selector.
+  const auto firstSourceRank = [](const model::Resource& r) {
+    const Spec& spec = *model::protoSpecOf<Spec>(r);
+    return spec.sources().empty() ? SelectorRank{} : rankOf(toTags(spec.sources(0).match()));
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const auto* a, const auto* b) {
+    const int c = firstSourceRank(*a).compare(firstSourceRank(*b));
+    return c == 0 ? a->meta.creationTime > b->meta.creationTime : c > 0;
+  });
+  return out;
+}
+
+/** An inbound being generated, as the legacy inbound policies see it. */
+struct LegacyInbound {
+  /** The mesh's legacy policies of the plugin's type (non-empty). */
+  const std::vector<model::ResourceConstSharedPtr>* policies = nullptr;
+  /** The inbound's tags. */
+  Tags tags;
+};
+/**
+ * The legacy policies of `type` of the target's mesh and the tags of its Dataplane inbound;
+ * nullopt when the mesh has none of that type or the target has no such inbound.
+ */
+std::optional<LegacyInbound> legacyInbound(const xds::InboundTarget& target, std::string_view type);
+
+/** inboundConnectionPolicies() of the target's inbound among the mesh's policies of `type`. */
+template <class Spec>
+std::vector<const model::Resource*> inboundConnectionPolicies(const xds::InboundTarget& target,
+                                                              std::string_view type) {
+  const std::optional<LegacyInbound> inbound = legacyInbound(target, type);
+  return inbound ? inboundConnectionPolicies<Spec>(*inbound->policies, inbound->tags)
+                 : std::vector<const model::Resource*>{};
 }
 
 /**
