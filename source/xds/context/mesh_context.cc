@@ -89,6 +89,30 @@ void appendCanonical(std::string& out, const model::Resource& r) {
   absl::StrAppend(&out, "|", spec.size(), ":", spec, "\n");
 }
 
+// A spec-and-status resource as xDS reads it: meta, spec, and of a status only the VIPs and
+// hostnames (MeshService & co.). The controllers rewrite the rest of a status (proxy counters,
+// TLS readiness) as proxies come and go; hashing it would regenerate every proxy of the mesh
+// for nothing.
+void appendServiceCanonical(std::string& out, const model::Resource& r) {
+  const policies::SchemaSpec* spec = policies::schemaSpecOf(r);
+  const nlohmann::ordered_json* status = spec != nullptr ? spec->status() : nullptr;
+  if (status == nullptr) {
+    appendCanonical(out, r);
+    return;
+  }
+  absl::StrAppend(&out, r.descriptor->name, "|", r.meta.mesh, "|", r.meta.name, "|");
+  for (const auto& [k, v] : r.meta.labels) {
+    absl::StrAppend(&out, k, "=", v, ",");
+  }
+  std::string read = spec->spec().dump();
+  for (const char* key : {"vip", "vips", "addresses"}) {
+    if (auto it = status->find(key); it != status->end()) {
+      absl::StrAppend(&read, "|", key, "=", it->dump());
+    }
+  }
+  absl::StrAppend(&out, "|", read.size(), ":", read, "\n");
+}
+
 std::vector<model::ResourceConstSharedPtr> sortedByName(
     std::vector<model::ResourceConstSharedPtr> items) {
   const auto byName = [](const auto& a, const auto& b) {
@@ -348,7 +372,7 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
   for (auto& [type, items] : resources.policies) {
     std::vector<PolicyEntry> entries;
     for (const auto& p : sortedByName(items)) {
-      appendCanonical(canonical, *p);
+      appendServiceCanonical(canonical, *p);
       const auto* spec = policies::schemaSpecOf(*p);
       if (spec == nullptr) {
         continue;

@@ -198,5 +198,24 @@ networking:
             meshServiceSni("backend", "default", 8080));
 }
 
+// What the controllers rewrite as proxies come and go (proxy counters, TLS readiness) does not
+// change the mesh context's hash: no proxy regenerates for it. VIPs and hostnames do.
+TEST(MeshServiceOutbounds, OnlyWhatXdsReadsOfAStatusIsHashed) {
+  const auto hashesWith = [](const std::string& statusExtra, const std::string& vip) {
+    MeshResources resources = meshServiceMesh("", kTransparentWeb);
+    resources.policies["MeshService"] = {
+        meshService(backendService("backend", 8080, "http", vip) + statusExtra)};
+    auto ctx = MeshContext::build(std::move(resources));
+    EXPECT_TRUE(ctx.ok()) << ctx.status();
+    return ctx.ok() ? std::make_pair((*ctx)->baseHash(), (*ctx)->hash())
+                    : std::make_pair(uint64_t{0}, uint64_t{0});
+  };
+  const auto plain = hashesWith("", "241.0.0.0");
+  EXPECT_EQ(plain, hashesWith("  dataplaneProxies: {connected: 2, healthy: 2, total: 3}\n"
+                              "  tls: {status: Ready}\n",
+                              "241.0.0.0"));
+  EXPECT_NE(plain.first, hashesWith("", "241.0.0.9").first);
+}
+
 }  // namespace
 }  // namespace kuma::xds
