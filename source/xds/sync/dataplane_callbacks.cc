@@ -11,7 +11,6 @@ DataplaneCallbacks::DataplaneCallbacks(manager::ResourceManager& manager,
                                        const model::TypeRegistry& registry, Reconciler& reconciler,
                                        DataplaneCallbacksOptions options)
     : manager_(manager),
-      registry_(registry),
       reconciler_(reconciler),
       options_(std::move(options)),
       dataplaneType_(registry.byName("Dataplane")),

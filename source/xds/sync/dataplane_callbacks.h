@@ -67,7 +67,6 @@ class DataplaneCallbacks : public server::StreamCallbacks {
                             const std::string& name, const model::Resource* fromMetadata);
 
   manager::ResourceManager& manager_;
-  const model::TypeRegistry& registry_;
   Reconciler& reconciler_;
   const DataplaneCallbacksOptions options_;
   const model::ResourceTypeDescriptor* const dataplaneType_;

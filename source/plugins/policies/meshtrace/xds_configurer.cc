@@ -38,7 +38,6 @@ namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager:
 namespace trace_v3 = envoy::config::trace::v3;
 namespace cluster_v3 = envoy::config::cluster::v3;
 
-constexpr char kMotbType[] = "MeshOpenTelemetryBackend";
 constexpr char kServiceTag[] = "kuma.io/service";
 
 std::string stringMember(const json& obj, std::string_view key) {

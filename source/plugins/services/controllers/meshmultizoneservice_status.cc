@@ -12,6 +12,9 @@
 namespace kuma::services {
 namespace {
 
+// What makes two MeshServicesMatched conditions equal (Kuma's conditionEquals).
+constexpr const char* kConditionFields[] = {"status", "reason", "message"};
+
 std::string label(const model::Resource& r, std::string_view key, const std::string& fallback) {
   auto it = r.meta.labels.find(std::string(key));
   return it == r.meta.labels.end() ? fallback : it->second;
@@ -73,9 +76,10 @@ void MeshMultiZoneServiceStatusUpdater::update() {
     bool same = false;
     for (auto& c : conditions) {
       if (c.value("type", "") == "MeshServicesMatched") {
-        same = c.value("status", "") == condition["status"] &&
-               c.value("reason", "") == condition["reason"] &&
-               c.value("message", "") == condition["message"];
+        same = std::all_of(std::begin(kConditionFields), std::end(kConditionFields),
+                           [&](const char* field) {
+                             return c.value(field, nlohmann::json()) == condition[field];
+                           });
         c = condition;
         replaced = true;
         break;
