@@ -631,7 +631,7 @@ class ProxyGenerator {
   }
 
   void addMeshServiceOutbounds(std::vector<OutboundSpec>& out, bool transparent) {
-    for (MeshServiceOutbound& o : meshServiceOutbounds(context_, dataplane_, spec_, transparent)) {
+    for (MeshServiceOutbound& o : meshServiceOutbounds(context_, spec_, transparent)) {
       OutboundSpec s;
       s.address = o.address;
       s.port = o.port;
@@ -663,7 +663,8 @@ class ProxyGenerator {
   // only on the mesh (one per context) and the destination, so it stays shared.
   absl::StatusOr<std::shared_ptr<const MeshContext::SharedGroup>> outboundResources(
       const std::string& name, const Tags& tags, const OutboundTarget& proxyTarget,
-      const PluginConfs& confs, const MeshServiceOutbound* meshService) {
+      const PluginConfs& confs, const MeshServiceOutbound* meshService,
+      const model::Resource* external) {
     absl::Status status;
     auto group = context_.sharedGroup(
         policies_.signature(), name, [&]() -> std::shared_ptr<const MeshContext::SharedGroup> {
@@ -673,8 +674,6 @@ class ProxyGenerator {
           OutboundResources res;
           auto& c = *res.clusters.emplace_back(std::make_unique<cluster_v3::Cluster>());
           c.set_name(name);
-          const model::Resource* external =
-              meshService == nullptr ? externalServiceFor(context_, tags.at(kServiceTag)) : nullptr;
           if (external != nullptr) {
             // A legacy ExternalService: its own endpoint, no EDS, no mesh mTLS.
             status = buildExternalServiceCluster(*external, c);
@@ -786,7 +785,7 @@ class ProxyGenerator {
       target.localZone = options_.zone;
       const std::string& clusterName = target.clusterName;
       if (clustersDone.insert(clusterName).second) {
-        auto group = outboundResources(clusterName, o.tags, target, confs, ms);
+        auto group = outboundResources(clusterName, o.tags, target, confs, ms, external);
         if (!group.ok()) {
           return group.status();
         }

@@ -96,9 +96,7 @@ std::string meshServiceSni(const std::string& name, const std::string& mesh, uin
 }
 
 std::vector<MeshServiceOutbound> meshServiceOutbounds(const MeshContext& context,
-                                                      const model::Resource& dataplane,
                                                       const Dataplane& spec, bool transparent) {
-  (void)dataplane;
   std::vector<MeshServiceOutbound> out;
   const std::vector<PolicyEntry>& services = context.policies(kMeshServiceType);
   if (services.empty()) {

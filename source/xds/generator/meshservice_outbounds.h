@@ -9,7 +9,7 @@
 // `<mesh>_<name>_<namespace>_<zone>_msvc_<port>`, route configuration and the listener's
 // `kuma.io/unified-name` tag the port's KRI (`kri_msvc_<mesh>_<zone>_<ns>_<name>_<section>`).
 //
-//   for (const MeshServiceOutbound& o : meshServiceOutbounds(context, dataplane, spec, tp)) ...
+//   for (const MeshServiceOutbound& o : meshServiceOutbounds(context, spec, tp)) ...
 
 #include <cstdint>
 #include <set>
@@ -53,15 +53,14 @@ struct MeshServiceOutbound {
 std::string meshServiceSni(const std::string& name, const std::string& mesh, uint32_t port);
 
 /**
- * Kuma's MeshService outbounds of `dataplane`. Transparent proxy: every VIP and port of the
- * mesh's MeshServices, unless `reachableServices` is set without `reachableBackends`, or the
+ * Kuma's MeshService outbounds of the Dataplane `spec`. Transparent proxy: every VIP and port of
+ * the mesh's MeshServices, unless `reachableServices` is set without `reachableBackends`, or the
  * mesh mode is ReachableBackends and the proxy names none; with `reachableBackends` only the
  * MeshServices (and ports) it names. Outbounds on one of the proxy's own inbound addresses are
  * skipped. Without a transparent proxy: the Dataplane's `backendRef` outbounds of kind
  * MeshService whose MeshService and port exist.
  */
 std::vector<MeshServiceOutbound> meshServiceOutbounds(const MeshContext& context,
-                                                      const model::Resource& dataplane,
                                                       const mesh::v1alpha1::Dataplane& spec,
                                                       bool transparent);
 
