@@ -89,10 +89,10 @@ void appendCanonical(std::string& out, const model::Resource& r) {
   absl::StrAppend(&out, "|", spec.size(), ":", spec, "\n");
 }
 
-// A spec-and-status resource as xDS reads it: meta, spec, and of a status only the VIPs and
-// hostnames (MeshService & co.). The controllers rewrite the rest of a status (proxy counters,
-// TLS readiness) as proxies come and go; hashing it would regenerate every proxy of the mesh
-// for nothing.
+// A spec-and-status resource as xDS reads it: meta, spec, and of a status only the VIPs,
+// hostnames and a MeshMultiZoneService's matched MeshServices (MeshService & co.). The controllers
+// rewrite the rest of a status (proxy counters, TLS readiness) as proxies come and go; hashing it
+// would regenerate every proxy of the mesh for nothing.
 void appendServiceCanonical(std::string& out, const model::Resource& r) {
   const policies::SchemaSpec* spec = policies::schemaSpecOf(r);
   const nlohmann::ordered_json* status = spec != nullptr ? spec->status() : nullptr;
@@ -105,7 +105,7 @@ void appendServiceCanonical(std::string& out, const model::Resource& r) {
     absl::StrAppend(&out, k, "=", v, ",");
   }
   std::string read = spec->spec().dump();
-  for (const char* key : {"vip", "vips", "addresses"}) {
+  for (const char* key : {"vip", "vips", "addresses", "meshServices"}) {
     if (auto it = status->find(key); it != status->end()) {
       absl::StrAppend(&read, "|", key, "=", it->dump());
     }
@@ -495,6 +495,7 @@ absl::StatusOr<std::shared_ptr<const MeshContext::DataplaneDigest>> MeshContext:
       ep.zone = l->second;
     }
     ep.dataplane = dp.meta.name;
+    ep.inboundName = inbound.name();
     digest->endpoints.emplace_back(svc->second, std::move(ep));
   }
   return std::shared_ptr<const DataplaneDigest>(std::move(digest));

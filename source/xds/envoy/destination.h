@@ -28,6 +28,7 @@ struct Endpoint {
   std::map<std::string, std::string> labels;  // Dataplane labels
   std::string zone;                           // kuma.io/zone tag (or label); may be empty
   std::string dataplane;                      // Dataplane name
+  std::string inboundName;                    // inbound `name` (a MeshService targetPort)
 };
 
 /**

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -178,20 +179,28 @@ void setAdsSdsConfig(core_v3::ConfigSource& config) {
 }
 
 // The identity certificate and the mesh CA over SDS, with one URI SAN matcher.
-tls_v3::CommonTlsContext meshTlsContext(const std::string& mesh, bool exact,
-                                        const std::string& san) {
+// One URI SAN matcher: an exact SPIFFE ID, or (exact false) a prefix.
+struct SanMatch {
+  bool exact = true;
+  std::string san;
+};
+
+tls_v3::CommonTlsContext meshTlsContext(const std::string& mesh,
+                                        const std::vector<SanMatch>& sans) {
   tls_v3::CommonTlsContext common;
   auto* identity = common.add_tls_certificate_sds_secret_configs();
   identity->set_name(identitySecretName(mesh));
   setAdsSdsConfig(*identity->mutable_sds_config());
   auto* combined = common.mutable_combined_validation_context();
-  auto* matcher =
-      combined->mutable_default_validation_context()->add_match_typed_subject_alt_names();
-  matcher->set_san_type(tls_v3::SubjectAltNameMatcher::URI);
-  if (exact) {
-    matcher->mutable_matcher()->set_exact(san);
-  } else {
-    matcher->mutable_matcher()->set_prefix(san);
+  for (const SanMatch& san : sans) {
+    auto* matcher =
+        combined->mutable_default_validation_context()->add_match_typed_subject_alt_names();
+    matcher->set_san_type(tls_v3::SubjectAltNameMatcher::URI);
+    if (san.exact) {
+      matcher->mutable_matcher()->set_exact(san.san);
+    } else {
+      matcher->mutable_matcher()->set_prefix(san.san);
+    }
   }
   auto* ca = combined->mutable_validation_context_sds_secret_config();
   ca->set_name(meshCaSecretName(mesh));
@@ -204,21 +213,36 @@ void setDownstreamMtls(listener_v3::FilterChain& chain, const std::string& mesh)
   tls_v3::DownstreamTlsContext context;
   context.mutable_require_client_certificate()->set_value(true);
   *context.mutable_common_tls_context() =
-      meshTlsContext(mesh, false, absl::StrCat("spiffe://", mesh, "/"));
+      meshTlsContext(mesh, {{false, absl::StrCat("spiffe://", mesh, "/")}});
   auto* socket = chain.mutable_transport_socket();
   socket->set_name(kTlsTransportSocket);
   *socket->mutable_typed_config() = packAny(context);
 }
 
 // Client side of an outbound cluster: present the proxy's identity, verify the destination's.
-// `sni`: the SNI of a MeshService port (meshServiceSni); empty: the legacy tag-based SNI.
+// `meshService`: a MeshService-family port, with its SNI (meshServiceSni) and identities (none:
+// any identity of the mesh, as Kuma's CreateUpstreamTlsContext); null: the legacy tag-based
+// SNI and the service's SPIFFE ID.
 void setUpstreamMtls(cluster_v3::Cluster& c, const std::string& mesh, const Tags& clusterTags,
-                     const std::string& sni = "") {
+                     const MeshServiceOutbound* meshService) {
   tls_v3::UpstreamTlsContext context;
-  const std::string service = clusterTags.at(kServiceTag);
-  context.set_sni(sni.empty() ? meshSni(mesh, service, clusterTags) : sni);
-  *context.mutable_common_tls_context() =
-      meshTlsContext(mesh, true, absl::StrCat("spiffe://", mesh, "/", service));
+  std::vector<SanMatch> sans;
+  if (meshService == nullptr) {
+    const std::string service = clusterTags.at(kServiceTag);
+    context.set_sni(meshSni(mesh, service, clusterTags));
+    sans.push_back({true, absl::StrCat("spiffe://", mesh, "/", service)});
+  } else {
+    context.set_sni(meshService->sni);
+    for (const std::string& identity : meshService->identities) {
+      sans.push_back({true, absl::StartsWith(identity, "spiffe://")
+                                ? identity
+                                : absl::StrCat("spiffe://", mesh, "/", identity)});
+    }
+    if (sans.empty()) {
+      sans.push_back({false, absl::StrCat("spiffe://", mesh, "/")});
+    }
+  }
+  *context.mutable_common_tls_context() = meshTlsContext(mesh, sans);
   context.mutable_common_tls_context()->add_alpn_protocols(kMeshAlpn);
   auto* socket = c.mutable_transport_socket();
   socket->set_name(kTlsTransportSocket);
@@ -636,7 +660,7 @@ class ProxyGenerator {
       s.address = o.address;
       s.port = o.port;
       s.bindToPort = o.bindToPort;
-      s.tags = {{kServiceTag, o.name}};
+      s.tags = {{kServiceTag, o.service}};
       s.meshService = std::move(o);
       out.push_back(std::move(s));
     }
@@ -700,8 +724,7 @@ class ProxyGenerator {
           (*c.mutable_typed_extension_protocol_options())[kHttpProtocolOptionsKey] =
               httpProtocolOptionsAny(true, nullptr);
           if (mtlsMode(context_.mesh()) != MtlsMode::kOff) {
-            setUpstreamMtls(c, context_.meshName(), tags,
-                            meshService != nullptr ? meshService->sni : "");
+            setUpstreamMtls(c, context_.meshName(), tags, meshService);
           }
           status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
             return p.configureOutboundCluster(conf, target, c);
@@ -825,7 +848,7 @@ class ProxyGenerator {
         route->set_name(kDefaultRouteName);
         route->mutable_match()->set_prefix("/");
         route->mutable_route()->set_cluster(clusterName);
-        if (external != nullptr) {
+        if (external != nullptr || (ms != nullptr && ms->external)) {
           route->mutable_route()->mutable_auto_host_rewrite()->set_value(true);
         }
         if (absl::Status s = applyPlugins(confs,

@@ -1,19 +1,27 @@
 #pragma once
 
 // File: meshservice_outbounds.h
-// The outbounds Kuma 2.14 gives a proxy for MeshServices (pkg/xds/sync/dataplane_proxy_builder.go
-// resolveVIPOutbounds, MeshServiceResource.AsOutbounds): with a transparent proxy one per
-// MeshService VIP and port (`spec.ports`, the VIPs in `status.vips`), otherwise one per
-// Dataplane outbound whose `backendRef` names a MeshService. Their Envoy names follow Kuma's
-// legacy naming (destinationname.ResolveLegacyFromKRI): cluster and stat prefix
-// `<mesh>_<name>_<namespace>_<zone>_msvc_<port>`, route configuration and the listener's
-// `kuma.io/unified-name` tag the port's KRI (`kri_msvc_<mesh>_<zone>_<ns>_<name>_<section>`).
+// The outbounds Kuma 2.14 gives a proxy for the MeshService family (pkg/xds/sync/
+// dataplane_proxy_builder.go resolveVIPOutbounds, the resources' AsOutbounds): with a
+// transparent proxy one per VIP and port of every MeshService (`status.vips` × `spec.ports`),
+// MeshExternalService (`status.vip` × `spec.match`) and MeshMultiZoneService (`status.vips` ×
+// `spec.ports`), in that order; otherwise one per Dataplane outbound whose `backendRef` names
+// one of them. Their Envoy names follow Kuma's legacy naming (destinationname.
+// ResolveLegacyFromKRI): cluster and stat prefix `<mesh>_<name>_<namespace>_<zone>_<short>_<port>`
+// (short: msvc, extsvc, mzsvc), route configuration and the listener's `kuma.io/unified-name`
+// tag the port's KRI (`kri_<short>_<mesh>_<zone>_<ns>_<name>_<section>`).
+//
+// Endpoints: a MeshService's are the Dataplanes it selects; a MeshMultiZoneService's are those
+// of the MeshServices in its `status.meshServices` on the same port; a MeshExternalService's are
+// the zone's ZoneEgress instances (BuildEdsEndpointMap), and ZoneEgress is not modelled yet, so
+// it has none, which is what Kuma 2.14.3 generates for a mesh without a ZoneEgress.
 //
 //   for (const MeshServiceOutbound& o : meshServiceOutbounds(context, spec, tp)) ...
 
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/mesh/v1alpha1/dataplane.pb.h"
@@ -27,14 +35,20 @@
 namespace kuma::xds {
 
 inline constexpr char kMeshServiceType[] = "MeshService";
+inline constexpr char kMeshExternalServiceType[] = "MeshExternalService";
+inline constexpr char kMeshMultiZoneServiceType[] = "MeshMultiZoneService";
 
 struct MeshServiceOutbound {
   std::string address;
   uint32_t port = 0;
   bool bindToPort = true;
+  /** The MeshService, MeshExternalService or MeshMultiZoneService (its descriptor tells which). */
   const model::Resource* meshService = nullptr;
-  /** The MeshService's name: what `to[].targetRef` of kind MeshService names. */
+  /** The resource's name: what `to[].targetRef` of its kind names. */
   std::string name;
+  /** What policies see as the destination: the name of a MeshService, the KRI of the others
+   *  (so that a `to[]` of kind MeshService never selects a MeshExternalService of that name). */
+  std::string service;
   /** The port's KRI: the route configuration's name and the listener's unified-name tag. */
   std::string kri;
   /** `<mesh>_<name>_<namespace>_<zone>_msvc_<port>`: cluster, virtual host, stat prefix. */
@@ -42,15 +56,22 @@ struct MeshServiceOutbound {
   Protocol protocol = Protocol::Unknown;
   /** Kuma's SNI of the port (meshServiceSni), what mTLS clusters present. */
   std::string sni;
+  /** The identities the mTLS cluster verifies (Kuma's meshroute.Identities), sorted: a
+   *  `spiffe://` ID exactly, otherwise a `kuma.io/service` value; none: any of the mesh. */
+  std::vector<std::string> identities;
+  /** A MeshExternalService: the HTTP route rewrites the Host header to the endpoint's. */
+  bool external = false;
   /** The MeshService port this outbound serves (`{name, port, targetPort, appProtocol}`). */
   nlohmann::json servicePort;
 };
 
 /**
- * Kuma's SNI of a MeshService port (tls.SNIForResource): `a<fnv64a("<name>;<mesh>;") in hex>.
- * <name>.<port>.<mesh>.ms`, name and mesh cut to 62 characters plus `x`.
+ * Kuma's SNI of a MeshService-family port (tls.SNIForResource): `a<fnv64a("<name>;<mesh>;") in
+ * hex>.<name>.<port>.<mesh>.<ms|mes|mzms>`, name and mesh cut to 62 characters plus `x`.
+ * `type`: kMeshServiceType (the default), kMeshExternalServiceType or kMeshMultiZoneServiceType.
  */
-std::string meshServiceSni(const std::string& name, const std::string& mesh, uint32_t port);
+std::string meshServiceSni(const std::string& name, const std::string& mesh, uint32_t port,
+                           std::string_view type = kMeshServiceType);
 
 /**
  * Kuma's MeshService outbounds of the Dataplane `spec`. Transparent proxy: every VIP and port of
@@ -65,9 +86,12 @@ std::vector<MeshServiceOutbound> meshServiceOutbounds(const MeshContext& context
                                                       bool transparent);
 
 /**
- * The endpoints of one MeshService port: the healthy inbounds of the Dataplanes its selector
- * matches (dataplaneTags, dataplaneRef or dataplaneLabels) whose port is the `targetPort`.
- * `services` receives the `kuma.io/service` values whose endpoints were read.
+ * The endpoints of one outbound's port. A MeshService's: the healthy inbounds of the Dataplanes
+ * its selector matches (dataplaneTags, dataplaneRef or dataplaneLabels) whose port is the
+ * `targetPort` (a number, or the name of an inbound). A MeshMultiZoneService's: those of the
+ * MeshServices in its `status.meshServices`, on their port of the same number. A
+ * MeshExternalService's: none (they would be the ZoneEgress instances). `services` receives
+ * the `kuma.io/service` values whose endpoints were read.
  */
 std::vector<Endpoint> meshServiceEndpoints(const MeshContext& context,
                                            const model::Resource& service,
@@ -75,8 +99,9 @@ std::vector<Endpoint> meshServiceEndpoints(const MeshContext& context,
                                            std::vector<std::string>& services);
 
 /**
- * The DNS names of the MeshServices (their `status.addresses` hostnames) whose first VIP is the
- * address of one of `outboundAddresses`, each to [VIP] plus its `::ffff:` form when `ipv6`.
+ * The DNS names of the MeshServices, MeshExternalServices and MeshMultiZoneServices (their
+ * `status.addresses` hostnames) whose first VIP is the address of one of `outboundAddresses`,
+ * each to [VIP] plus its `::ffff:` form when `ipv6`.
  */
 std::vector<DnsRecord> meshServiceDnsRecords(const MeshContext& context,
                                              const std::set<std::string>& outboundAddresses,

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "source/common/json_yaml.h"
 #include "source/xds/generator/meshservice_outbounds.h"
 #include "source/plugins/services/register.h"
@@ -32,11 +33,13 @@ const model::TypeRegistry& serviceRegistry() {
   return *r;
 }
 
-// A MeshService as the controllers leave it: spec and status (REST would drop the status).
-model::ResourceConstSharedPtr meshService(const std::string& yaml) {
+// A MeshService (or `type`) as the controllers leave it: spec and status (REST would drop the
+// status).
+model::ResourceConstSharedPtr meshService(const std::string& yaml,
+                                          const std::string& type = "MeshService") {
   auto object = common::parseYaml(yaml);
   EXPECT_TRUE(object.ok()) << object.status();
-  const model::ResourceTypeDescriptor* d = serviceRegistry().byName("MeshService");
+  const model::ResourceTypeDescriptor* d = serviceRegistry().byName(type);
   auto spec = d->parseSpec(*object);
   EXPECT_TRUE(spec.ok()) << spec.status();
   auto r = std::make_shared<model::Resource>();
@@ -46,6 +49,9 @@ model::ResourceConstSharedPtr meshService(const std::string& yaml) {
   r->meta.labels = {{"kuma.io/origin", "zone"},
                     {"kuma.io/zone", "default"},
                     {"kuma.io/display-name", r->meta.name}};
+  if (type == "MeshMultiZoneService") {  // created on the global control plane
+    r->meta.labels = {{"kuma.io/origin", "global"}, {"kuma.io/display-name", r->meta.name}};
+  }
   r->spec = spec.ok() ? *spec : nullptr;
   return r;
 }
@@ -215,6 +221,134 @@ TEST(MeshServiceOutbounds, OnlyWhatXdsReadsOfAStatusIsHashed) {
                               "  tls: {status: Ready}\n",
                               "241.0.0.0"));
   EXPECT_NE(plain.first, hashesWith("", "241.0.0.9").first);
+}
+
+// A MeshExternalService gets Kuma's names, SNI and host rewrite; its endpoints would be the
+// zone's ZoneEgress instances, so without one its cluster has none (as Kuma 2.14.3 generates).
+TEST(MeshServiceOutbounds, MeshExternalServiceThroughTheEgressPath) {
+  MeshResources resources = meshServiceMesh(
+      "mtls:\n  enabledBackend: ca-1\n  backends:\n  - {name: ca-1, type: builtin}\n",
+      kTransparentWeb);
+  resources.policies["MeshExternalService"] = {meshService(R"(name: httpbin
+spec:
+  match: {type: HostnameGenerator, port: 80, protocol: http}
+  endpoints:
+  - {address: httpbin.org, port: 443}
+  tls: {enabled: true}
+status:
+  vip: {ip: 242.0.0.0}
+  addresses:
+  - {hostname: httpbin.extsvc.mesh.local, origin: HostnameGenerator}
+)",
+                                                           "MeshExternalService")};
+  ProxyOptions options;
+  options.dnsPort = 15053;
+  options.embeddedDns = true;
+  options.workDir = "/tmp/kuma-dp-web-1";
+  GeneratedResources out = generateWeb(std::move(resources), options);
+  json listener = testing::resourceJson(out, kListener, "outbound:242.0.0.0:80");
+  EXPECT_EQ(listener["metadata"]["filterMetadata"]["io.kuma.tags"],
+            json({{"kuma.io/unified-name", "kri_extsvc_default_default__httpbin_80"}}));
+  const json& hcm = listener["filterChains"][0]["filters"][0]["typedConfig"];
+  EXPECT_EQ(hcm["statPrefix"], "default_httpbin__default_extsvc_80");
+  const json& route = hcm["routeConfig"]["virtualHosts"][0]["routes"][0]["route"];
+  EXPECT_EQ(route["cluster"], "default_httpbin__default_extsvc_80");
+  EXPECT_EQ(route["autoHostRewrite"], true);
+  json cluster = testing::resourceJson(out, kCluster, "default_httpbin__default_extsvc_80");
+  EXPECT_EQ(cluster["type"], "EDS");
+  const json& tls = cluster["transportSocket"]["typedConfig"];
+  EXPECT_EQ(tls["sni"], meshServiceSni("httpbin", "default", 80, kMeshExternalServiceType));
+  EXPECT_TRUE(absl::EndsWith(tls["sni"].get<std::string>(), ".httpbin.80.default.mes"));
+  EXPECT_EQ(tls["commonTlsContext"]["combinedValidationContext"]["defaultValidationContext"]
+               ["matchTypedSubjectAltNames"],
+            json::parse(R"([{"sanType": "URI", "matcher": {"prefix": "spiffe://default/"}}])"));
+  json cla = testing::resourceJson(out, kEndpoints, "default_httpbin__default_extsvc_80");
+  EXPECT_FALSE(cla.contains("endpoints")) << cla;
+  const std::string map = testing::resourceJson(out, kListener, "_kuma:dynamicconfig").dump();
+  EXPECT_THAT(map, ::testing::HasSubstr(
+                       R"(\"name\":\"httpbin.extsvc.mesh.local\",\"ips\":[\"242.0.0.0\"])"));
+}
+
+// A MeshMultiZoneService: one outbound per VIP and port, the endpoints of the MeshServices its
+// status lists (on the port of the same number), and their identities verified.
+TEST(MeshServiceOutbounds, MeshMultiZoneServiceAggregatesItsMeshServices) {
+  MeshResources resources = meshServiceMesh(
+      "mtls:\n  enabledBackend: ca-1\n  backends:\n  - {name: ca-1, type: builtin}\n",
+      kTransparentWeb);
+  resources.policies["MeshService"] = {
+      meshService(absl::StrReplaceAll(
+          backendService("backend", 8080, "http", "241.0.0.0"),
+          {{"\n  ports:", "\n  identities:\n  - {type: ServiceTag, value: backend}\n  ports:"}})),
+      meshService(backendService("db", 5432, "tcp", "241.0.0.1"))};
+  resources.policies["MeshMultiZoneService"] = {meshService(R"(name: backend-mz
+spec:
+  selector:
+    meshService:
+      matchLabels: {kuma.io/display-name: backend}
+  ports:
+  - {port: 8080, appProtocol: http}
+status:
+  vips:
+  - ip: 243.0.0.0
+  meshServices:
+  - {name: backend, mesh: default, namespace: "", zone: default}
+  addresses:
+  - {hostname: backend-mz.mzsvc.mesh.local, origin: HostnameGenerator}
+)",
+                                                            "MeshMultiZoneService")};
+  GeneratedResources out = generateWeb(std::move(resources));
+  json listener = testing::resourceJson(out, kListener, "outbound:243.0.0.0:8080");
+  const json& hcm = listener["filterChains"][0]["filters"][0]["typedConfig"];
+  EXPECT_EQ(hcm["statPrefix"], "default_backend-mz___mzsvc_8080");
+  EXPECT_EQ(hcm["routeConfig"]["name"], "kri_mzsvc_default___backend-mz_8080");
+  json cluster = testing::resourceJson(out, kCluster, "default_backend-mz___mzsvc_8080");
+  const json& tls = cluster["transportSocket"]["typedConfig"];
+  EXPECT_TRUE(absl::EndsWith(tls["sni"].get<std::string>(), ".backend-mz.8080.default.mzms"));
+  EXPECT_EQ(
+      tls["commonTlsContext"]["combinedValidationContext"]["defaultValidationContext"]
+         ["matchTypedSubjectAltNames"],
+      json::parse(R"([{"sanType": "URI", "matcher": {"exact": "spiffe://default/backend"}}])"));
+  json cla = testing::resourceJson(out, kEndpoints, "default_backend-mz___mzsvc_8080");
+  ASSERT_EQ(cla["endpoints"].size(), 1u) << cla;
+  EXPECT_EQ(cla["endpoints"][0]["lbEndpoints"][0]["endpoint"]["address"]["socketAddress"],
+            json::parse(R"({"address": "10.0.0.2", "portValue": 8080})"));
+}
+
+// A named targetPort selects the inbound of that name (Kuma's MatchInboundWithMeshServicePort).
+TEST(MeshServiceOutbounds, NamedTargetPortSelectsTheInboundOfThatName) {
+  const auto endpointsFor = [](const std::string& targetPort) {
+    MeshResources resources = meshServiceMesh("", kTransparentWeb);
+    std::vector<std::string> yamls = testing::defaultPolicyYamls();
+    yamls.push_back(R"(type: Dataplane
+mesh: default
+name: api-1
+networking:
+  address: 10.0.0.7
+  inbound:
+  - {port: 7000, name: main, tags: {kuma.io/service: api, kuma.io/protocol: http}}
+  - {port: 7001, name: admin, tags: {kuma.io/service: api, kuma.io/protocol: http}}
+)");
+    yamls.push_back(kTransparentWeb);
+    MeshResources more = testing::meshResources(yamls);
+    more.mesh = resources.mesh;
+    more.policies["MeshService"] = {meshService(
+        "name: api\nspec:\n  selector:\n    dataplaneTags:\n      kuma.io/service: api\n"
+        "  ports:\n  - {port: 80, targetPort: " +
+        targetPort + ", appProtocol: http}\nstatus:\n  vips:\n  - ip: 241.0.0.5\n")};
+    GeneratedResources out = generateWeb(std::move(more));
+    json cla = testing::resourceJson(out, kEndpoints, "default_api__default_msvc_80");
+    std::vector<int> ports;
+    for (const auto& locality : cla.value("endpoints", json::array())) {
+      for (const auto& ep : locality["lbEndpoints"]) {
+        ports.push_back(ep["endpoint"]["address"]["socketAddress"]["portValue"].get<int>());
+      }
+    }
+    return ports;
+  };
+  EXPECT_THAT(endpointsFor("main"), ElementsAre(7000));
+  EXPECT_THAT(endpointsFor("admin"), ElementsAre(7001));
+  EXPECT_THAT(endpointsFor("7001"), ElementsAre(7001));
+  EXPECT_THAT(endpointsFor("other"), ::testing::IsEmpty());
 }
 
 }  // namespace
