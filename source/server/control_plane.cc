@@ -363,6 +363,8 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   serviceOptions.generator.deletionGracePeriod =
       absl::FromChrono(cfg.meshService.deletionGracePeriod);
   serviceOptions.generator.inboundTagsDisabled = cfg.experimental.inboundTagsDisabled;
+  serviceOptions.generator.labelPropagation = cfg.meshService.labelPropagation.enabled;
+  serviceOptions.generator.allowedLabelKeys = cfg.meshService.labelPropagation.allowedLabelKeys;
   serviceOptions.generationInterval = absl::FromChrono(cfg.meshService.generationInterval);
   serviceOptions.allocationInterval = absl::FromChrono(cfg.ipam.allocationInterval);
   serviceOptions.statusInterval = absl::FromChrono(cfg.coreResources.status.meshServiceInterval);
@@ -374,6 +376,16 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   serviceOptions.enabledTypes = cfg.coreResources.enabled;
   auto serviceControllers =
       std::make_unique<services::ServiceControllers>(*cp->manager_, registry, serviceOptions);
+  cp->metrics_->addCollector(
+      [dropped = &serviceControllers->droppedLabels()](std::vector<prometheus::MetricFamily>& out) {
+        out.push_back(metrics::makeFamily(
+            "component_meshservice_generator_dropped_labels_total",
+            "Number of Dataplane label/tag keys dropped during MeshService generation.",
+            prometheus::MetricType::Counter,
+            {{{{"reason", "invalid"}}, static_cast<double>(dropped->invalid.load())},
+             {{{"reason", "inbound_conflict"}},
+              static_cast<double>(dropped->inboundConflict.load())}}));
+      });
   if (cp->postgres_ == nullptr) {
     // Memory store: this instance is always leader.
     cp->components_.add(std::move(defaultsComponent));

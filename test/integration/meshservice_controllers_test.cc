@@ -3,7 +3,9 @@
 // hostnames and status Kuma 2.14.3 gave for the same requests (its answers below, times left
 // out); the intervals are shortened through Kuma's own settings.
 
+#include <algorithm>
 #include <chrono>
+#include <regex>
 #include <thread>
 
 #include "test/integration/api_test_base.h"
@@ -182,6 +184,50 @@ TEST_F(MeshServiceControllersTest, DeletedAfterTheGracePeriod) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(get("/meshes/grace/meshservices/backend").status, 404);
+}
+
+// meshService.labelPropagation through Kuma's env: the Dataplane's labels and inbound tags reach
+// the generated MeshService with Kuma's tracking labels; a key that is no valid label value is
+// dropped and counted.
+class MeshServiceLabelPropagationTest : public MeshServiceControllersTest {
+ protected:
+  static void SetUpTestSuite() {
+    KumaCp::Options options;
+    options.env = {{"KUMA_MESH_SERVICE_GENERATION_INTERVAL", "200ms"},
+                   {"KUMA_MESH_SERVICE_LABEL_PROPAGATION_ENABLED", "true"},
+                   {"KUMA_MESH_SERVICE_LABEL_PROPAGATION_ALLOWED_LABEL_KEYS", "team,version,note"}};
+    startKumaCp(std::move(options));
+  }
+};
+
+TEST_F(MeshServiceLabelPropagationTest, DataplaneLabelsReachTheGeneratedMeshService) {
+  ASSERT_EQ(put("/meshes/lp",
+                {{"type", "Mesh"}, {"name", "lp"}, {"meshServices", {{"mode", "Exclusive"}}}})
+                .status,
+            201);
+  json dataplane = json::parse(R"({"type": "Dataplane", "mesh": "lp", "name": "backend-1",
+    "labels": {"team": "a", "cost-center": "x"},
+    "networking": {"address": "127.0.0.2", "inbound": [
+      {"port": 8080, "tags": {"kuma.io/service": "backend", "version": "v1"}}]}})");
+  // A tag value of 64 characters is a valid tag but no valid label value.
+  dataplane["networking"]["inbound"][0]["tags"]["note"] = std::string(64, 'n');
+  ASSERT_EQ(put("/meshes/lp/dataplanes/backend-1", dataplane).status, 201);
+  HttpReply r = getUntil("/meshes/lp/meshservices/backend",
+                         [](const json& b) { return b["labels"].contains("team"); });
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["labels"], json::parse(R"({"kuma.io/display-name": "backend",
+    "kuma.io/env": "universal", "kuma.io/managed-by": "meshservice-generator",
+    "kuma.io/mesh": "lp", "kuma.io/origin": "zone", "kuma.io/zone": "default",
+    "team": "a", "version": "v1", "kuma.io/pkey-ca8b22d0db83a22d": "",
+    "kuma.io/pkey-5ca4f3850ccc331a": ""})"))
+      << r.raw;
+  httplib::Client diagnostics("127.0.0.1", cp_->diagnosticsPort());
+  auto metrics = diagnostics.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  const std::regex dropped(
+      "component_meshservice_generator_dropped_labels_total\\{reason=\"invalid\"[^}]*\\} [1-9]");
+  EXPECT_TRUE(std::regex_search(metrics->body, dropped))
+      << metrics->body.substr(0, std::min<size_t>(metrics->body.size(), 2000));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -415,6 +416,12 @@ absl::Status validate(const KumaCpConfig& cfg) {
   c.positive(cfg.ipam.allocationInterval, "ipam.allocationInterval");
   c.positive(cfg.meshService.generationInterval, "meshService.generationInterval");
   c.nonNegative(cfg.meshService.deletionGracePeriod, "meshService.deletionGracePeriod");
+  for (const std::string& key : cfg.meshService.labelPropagation.allowedLabelKeys) {
+    // Kuma's MeshServiceConfig.Validate: reserved keys are never propagated.
+    c.check(!absl::StartsWith(key, "kuma.io/") && !absl::StartsWith(key, "k8s.kuma.io/"),
+            "meshService.labelPropagation.allowedLabelKeys",
+            absl::StrCat("contains reserved key \"", key, "\""));
+  }
   return c.status();
 }
 

@@ -279,6 +279,80 @@ TEST_F(ControllersTest, GracePeriodThenDeletionAndDisabledMeshes) {
   EXPECT_FALSE(get("MeshService", "ms", "manual").is_null());
 }
 
+// meshService.labelPropagation: the Dataplanes' labels and agreed inbound tags reach the
+// generated MeshService (majority, then the newest Dataplane), tracked by Kuma's hashed
+// `kuma.io/pkey-` labels so that a key no Dataplane gives any more goes and users' labels stay.
+TEST_F(ControllersTest, LabelPropagationFromDataplanes) {
+  EXPECT_EQ(propagationTrackingKey("team"), "kuma.io/pkey-ca8b22d0db83a22d");
+  EXPECT_EQ(propagationTrackingKey("version"), "kuma.io/pkey-5ca4f3850ccc331a");
+  create({{"type", "Mesh"}, {"name", "ms"}, {"meshServices", {{"mode", "Exclusive"}}}});
+  const auto dataplane = [&](const std::string& name, const json& labels, const json& tags8080,
+                             const json& tags9090) {
+    json tags1 = tags8080;
+    tags1["kuma.io/service"] = "backend";
+    json tags2 = tags9090;
+    tags2["kuma.io/service"] = "backend";
+    create(
+        {{"type", "Dataplane"},
+         {"mesh", "ms"},
+         {"name", name},
+         {"labels", labels},
+         {"networking",
+          {{"address", "127.0.0.2"},
+           {"inbound", {{{"port", 8080}, {"tags", tags1}}, {{"port", 9090}, {"tags", tags2}}}}}}},
+        /*generated=*/true);
+  };
+  // A tag value of 64 characters is a valid tag and an invalid label value.
+  dataplane("backend-1", {{"team", "a"}}, {{"version", "v1"}, {"note", std::string(64, 'x')}},
+            {{"zone-x", "b"}});
+  absl::SleepFor(absl::Milliseconds(2));  // backend-2 is the newer one
+  dataplane("backend-2", {{"team", "b"}}, {{"version", "v2"}, {"zone-x", "a"}}, {{"zone-x", "b"}});
+  DroppedLabels dropped;
+  MeshServiceGeneratorOptions options;
+  options.labelPropagation = true;
+  options.droppedLabels = &dropped;
+  MeshServiceGenerator generator(*manager_, registry_, options);
+  generator.generate();
+  const json system = json::parse(R"({"kuma.io/display-name": "backend",
+    "kuma.io/env": "universal", "kuma.io/managed-by": "meshservice-generator",
+    "kuma.io/mesh": "ms", "kuma.io/origin": "zone", "kuma.io/zone": "default"})");
+  json want = system;
+  // A tie of one Dataplane each: the newer one's values. backend-2's inbounds disagree on zone-x.
+  want.update({{"team", "b"},
+               {"version", "v2"},
+               {"zone-x", "b"},
+               {"kuma.io/pkey-ca8b22d0db83a22d", ""},
+               {"kuma.io/pkey-5ca4f3850ccc331a", ""},
+               {propagationTrackingKey("zone-x"), ""}});
+  EXPECT_EQ(get("MeshService", "ms", "backend")["labels"], want);
+  EXPECT_GE(dropped.invalid.load(), 1u);          // note
+  EXPECT_GE(dropped.inboundConflict.load(), 1u);  // backend-2's zone-x
+
+  // A user's label stays; keys no Dataplane gives any more go.
+  auto current = manager_->get(*registry_.byName("MeshService"), {"backend", "ms"});
+  ASSERT_TRUE(current.ok());
+  model::Resource labelled = **current;
+  labelled.meta.labels["owner"] = "me";
+  ASSERT_TRUE(manager_->updateGenerated(std::move(labelled)).ok());
+  remove("Dataplane", "ms", "backend-2");
+  remove("Dataplane", "ms", "backend-1");
+  dataplane("backend-1", {{"team", "a"}}, json::object(), json::object());
+  generator.generate();
+  want = system;
+  want.update({{"team", "a"}, {"owner", "me"}, {"kuma.io/pkey-ca8b22d0db83a22d", ""}});
+  EXPECT_EQ(get("MeshService", "ms", "backend")["labels"], want);
+
+  // allowedLabelKeys: only those keys.
+  options.allowedLabelKeys = {"version"};
+  MeshServiceGenerator onlyVersion(*manager_, registry_, options);
+  remove("Dataplane", "ms", "backend-1");
+  dataplane("backend-1", {{"team", "a"}}, {{"version", "v3"}}, json::object());
+  onlyVersion.generate();
+  want = system;
+  want.update({{"version", "v3"}, {"owner", "me"}, {"kuma.io/pkey-5ca4f3850ccc331a", ""}});
+  EXPECT_EQ(get("MeshService", "ms", "backend")["labels"], want);
+}
+
 TEST_F(ControllersTest, StatusCountsConnectedHealthyAndTls) {
   createMeshAndBackend();
   create(json::parse(R"({"type": "Dataplane", "mesh": "ms", "name": "backend-2",

@@ -74,8 +74,7 @@ absl::StatusOr<std::string> evaluateHostnameTemplate(const std::string& localZon
   values.label = [&service](std::string_view key) -> absl::StatusOr<std::string> {
     auto it = service.meta.labels.find(std::string(key));
     if (it == service.meta.labels.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("error calling label: label ", std::string(key), " not found"));
+      return absl::NotFoundError(absl::StrCat("label ", std::string(key), " not found"));
     }
     return it->second;
   };

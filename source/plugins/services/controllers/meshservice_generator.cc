@@ -53,6 +53,8 @@ nlohmann::json portOf(const Dataplane::Networking::Inbound& inbound, const std::
 struct Contribution {
   std::string dataplane;
   nlohmann::json spec;  // {selector, ports}
+  const model::Resource* resource = nullptr;
+  Labels labels;  // meshService.labelPropagation: its propagated labels
 };
 
 // Kuma's checkMeshServicesConsistency: the spec to keep (the current one, unless every
@@ -89,7 +91,8 @@ MeshServiceGenerator::MeshServiceGenerator(manager::ResourceManager& manager,
       meshType_(registry.byName("Mesh")),
       dataplaneType_(registry.byName("Dataplane")),
       meshServiceType_(registry.byName("MeshService")),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      propagation_(options_.labelPropagation, options_.allowedLabelKeys, options_.droppedLabels) {}
 
 void MeshServiceGenerator::generate() {
   if (meshType_ == nullptr || dataplaneType_ == nullptr || meshServiceType_ == nullptr) {
@@ -157,8 +160,10 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
         continue;
       }
       nlohmann::json ports = nlohmann::json::array();
+      std::vector<const Dataplane::Networking::Inbound*> inbounds;
       for (const auto& inbound : dp->networking().inbound()) {
         ports.push_back(portOf(inbound, inbound.protocol()));
+        inbounds.push_back(&inbound);
       }
       if (ports.empty()) {
         continue;
@@ -167,10 +172,15 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
           {dataplane->meta.name,
            {{"selector",
              {{"dataplaneLabels", {{"matchLabels", {{kWorkloadLabel, workload->second}}}}}}},
-            {"ports", std::move(ports)}}});
+            {"ports", std::move(ports)}},
+           dataplane.get(),
+           propagation_.enabled()
+               ? propagation_.contribution(*dataplane, inbounds, workload->second)
+               : Labels{}});
       continue;
     }
     std::map<std::string, nlohmann::json> portsByService;
+    std::map<std::string, std::vector<const Dataplane::Networking::Inbound*>> inboundsByService;
     for (const auto& inbound : dp->networking().inbound()) {
       auto tag = inbound.tags().find(kServiceTag);
       const std::string service = tag == inbound.tags().end() ? "" : tag->second;
@@ -186,21 +196,41 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
         ports = nlohmann::json::array();
       }
       ports.push_back(portOf(inbound, fallback));
+      inboundsByService[service].push_back(&inbound);
     }
     for (auto& [service, ports] : portsByService) {
-      generated[service].push_back({dataplane->meta.name,
-                                    {{"selector", {{"dataplaneTags", {{kServiceTag, service}}}}},
-                                     {"ports", std::move(ports)}}});
+      generated[service].push_back(
+          {dataplane->meta.name,
+           {{"selector", {{"dataplaneTags", {{kServiceTag, service}}}}},
+            {"ports", std::move(ports)}},
+           dataplane.get(),
+           propagation_.enabled()
+               ? propagation_.contribution(*dataplane, inboundsByService[service], service)
+               : Labels{}});
     }
   }
 
-  auto desiredLabels = [&](const std::string& name) {
-    return std::map<std::string, std::string>{{manager::kMeshLabel, mesh},
-                                              {manager::kDisplayNameLabel, name},
-                                              {std::string(kManagedByLabel), kManagedBy},
-                                              {manager::kEnvLabel, "universal"},
-                                              {manager::kZoneLabel, options_.zone},
-                                              {manager::kOriginLabel, "zone"}};
+  // Kuma's desiredLabels: the propagated labels under the generator's own.
+  auto desiredLabels = [&](const std::string& name, const Labels& propagated) {
+    Labels out = propagated;
+    for (auto& [key, value] : Labels{{manager::kMeshLabel, mesh},
+                                     {manager::kDisplayNameLabel, name},
+                                     {std::string(kManagedByLabel), kManagedBy},
+                                     {manager::kEnvLabel, "universal"},
+                                     {manager::kZoneLabel, options_.zone},
+                                     {manager::kOriginLabel, "zone"}}) {
+      out[key] = value;
+    }
+    return out;
+  };
+  auto propagatedLabels = [&](const std::vector<Contribution>* entries) {
+    std::vector<std::pair<const model::Resource*, Labels>> items;
+    if (propagation_.enabled() && entries != nullptr) {
+      for (const Contribution& c : *entries) {
+        items.emplace_back(c.resource, c.labels);
+      }
+    }
+    return mergeContributions(items);
   };
 
   std::set<std::string> handled;  // generated names that already have their MeshService
@@ -226,9 +256,22 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
     const bool hasGrace = grace != service->meta.labels.end();
     std::map<std::string, std::string> existing = service->meta.labels;
     existing.erase(kGracePeriodLabel);
-    std::map<std::string, std::string> desired = desiredLabels(name);
-    for (const auto& [key, value] : existing) {
-      desired.emplace(key, value);  // labels set by others are kept
+    const Labels propagated =
+        propagatedLabels(entries == generated.end() ? nullptr : &entries->second);
+    Labels desired = desiredLabels(name, propagated);
+    if (propagation_.enabled()) {
+      // Keys the last pass propagated and no Dataplane gives any more go; users' labels stay.
+      addPropagationTracking(desired, propagated);
+      const auto wasPropagated = previouslyPropagated(existing);
+      for (const auto& [key, value] : existing) {
+        if (!isReservedLabelKey(key) && !wasPropagated(key)) {
+          desired.emplace(key, value);
+        }
+      }
+    } else {
+      for (const auto& [key, value] : existing) {
+        desired.emplace(key, value);  // labels set by others are kept
+      }
     }
     if (chosen != nullptr) {
       const bool specDiffers = chosen->value("ports", nlohmann::json::array()) !=
@@ -302,7 +345,11 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
     resource.descriptor = meshServiceType_;
     resource.meta.name = name;
     resource.meta.mesh = mesh;
-    resource.meta.labels = desiredLabels(name);
+    const Labels propagated = propagatedLabels(&entries);
+    resource.meta.labels = desiredLabels(name, propagated);
+    if (propagation_.enabled()) {
+      addPropagationTracking(resource.meta.labels, propagated);
+    }
     resource.spec = std::move(*spec);
     if (auto created = manager_.createGenerated(std::move(resource)); !created.ok()) {
       if (!store::isAlreadyExists(created.status())) {

@@ -11,15 +11,18 @@
 // one any more it is labelled `kuma.io/deletion-grace-period-started-at` and deleted after
 // meshService.deletionGracePeriod. In a Mesh whose mode is Disabled they are deleted at once.
 // Ports must be identical across the Dataplanes of one service: the first Dataplane's win.
+// With meshService.labelPropagation the Dataplanes' labels are propagated (label_propagation.h).
 //
 //   MeshServiceGenerator generator(manager, registry, options);
 //   generator.generate();   // every meshService.generationInterval
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/model/registry.h"
+#include "source/plugins/services/controllers/label_propagation.h"
 
 namespace kuma::services {
 
@@ -27,6 +30,9 @@ struct MeshServiceGeneratorOptions {
   std::string zone = "default";                         // multizone.zone.name
   absl::Duration deletionGracePeriod = absl::Hours(1);  // meshService.deletionGracePeriod
   bool inboundTagsDisabled = false;                     // experimental.inboundTagsDisabled
+  bool labelPropagation = false;                        // meshService.labelPropagation.enabled
+  std::vector<std::string> allowedLabelKeys;  // meshService.labelPropagation.allowedLabelKeys
+  DroppedLabels* droppedLabels = nullptr;     // where dropped labels are counted (or none)
 };
 
 class MeshServiceGenerator {
@@ -45,6 +51,7 @@ class MeshServiceGenerator {
   const model::ResourceTypeDescriptor* const dataplaneType_;
   const model::ResourceTypeDescriptor* const meshServiceType_;
   const MeshServiceGeneratorOptions options_;
+  const LabelPropagation propagation_;
 };
 
 }  // namespace kuma::services

@@ -28,8 +28,10 @@ absl::Status ServiceControllers::start() {
   std::vector<Task> tasks;
   const absl::Time now = absl::Now();
   if (enabled("meshservices") && options_.generationInterval > absl::ZeroDuration()) {
+    MeshServiceGeneratorOptions generatorOptions = options_.generator;
+    generatorOptions.droppedLabels = &droppedLabels_;
     auto generator =
-        std::make_shared<MeshServiceGenerator>(manager_, registry_, options_.generator);
+        std::make_shared<MeshServiceGenerator>(manager_, registry_, std::move(generatorOptions));
     tasks.push_back({"meshservice-generator", options_.generationInterval,
                      [generator] { generator->generate(); }, now + options_.generationInterval});
   } else {

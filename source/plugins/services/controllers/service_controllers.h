@@ -47,6 +47,9 @@ class ServiceControllers : public runtime::Component {
 
   // kuma::runtime::Component
   std::string name() const override { return "service-controllers"; }
+
+  /** Labels the MeshService generator dropped (meshService.labelPropagation), since start. */
+  const DroppedLabels& droppedLabels() const { return droppedLabels_; }
   absl::Status start() override;
   void stop() override;
 
@@ -62,6 +65,7 @@ class ServiceControllers : public runtime::Component {
   manager::ResourceManager& manager_;
   const model::TypeRegistry& registry_;
   const ServiceControllersOptions options_;
+  DroppedLabels droppedLabels_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

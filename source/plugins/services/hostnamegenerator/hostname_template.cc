@@ -191,8 +191,14 @@ absl::StatusOr<std::string> renderHostnameTemplate(std::string_view text,
       }
       auto value = values.label(*key);
       if (!value.ok()) {
+        // Go's ExecError: the command's position and text (`label "key"`, one space).
+        const size_t at = static_cast<size_t>(body.data() - text.data());
+        const size_t newline = text.rfind('\n', at);
+        const size_t column = newline == std::string_view::npos ? at : at - newline - 1;
         return absl::InvalidArgumentError(
-            absl::StrCat("couldn't render template: ", value.status().message()));
+            absl::StrCat("couldn't render template: template: :", lineAt(text, at), ":", column,
+                         ": executing \"\" at <", av(fn), " ", av(arg),
+                         ">: error calling label: ", value.status().message()));
       }
       out += *value;
     }

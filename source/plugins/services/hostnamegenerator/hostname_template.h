@@ -20,7 +20,9 @@ namespace kuma::services::hostnamegenerator {
 
 struct TemplateValues {
   std::map<std::string, std::string, std::less<>> fields;  // "Name", "DisplayName", ...
-  /** `label "key"`: the value, or an error (Kuma: the label is missing). */
+  /** `label "key"`: the value, or the function's error (Kuma: `label <key> not found`), which the
+   *  renderer reports as Go's ExecError does (`template: :1:3: executing "" at <label "key">:
+   *  error calling label: ...`). */
   std::function<absl::StatusOr<std::string>(std::string_view key)> label;
 };
 

@@ -51,7 +51,13 @@ TEST(HostnameTemplate, ErrorsInGoWording) {
             "ERROR: couldn't parse template: template: :1: function \"nope\" not defined");
   EXPECT_EQ(render("{{ .Name"), "ERROR: couldn't parse template: template: :1: unclosed action");
   EXPECT_EQ(render("a\n{{ .Name"), "ERROR: couldn't parse template: template: :2: unclosed action");
-  EXPECT_NE(render("{{ label \"missing\" }}").find("label missing not found"), std::string::npos);
+  // Go's ExecError: position of the command, its text with one space, then the function's error.
+  EXPECT_EQ(render("x.{{ label   \"missing\" }}"),
+            "ERROR: couldn't render template: template: :1:5: executing \"\" at <label "
+            "\"missing\">: error calling label: label missing not found");
+  EXPECT_EQ(render("a\n{{label `missing`}}"),
+            "ERROR: couldn't render template: template: :2:2: executing \"\" at <label "
+            "`missing`>: error calling label: label missing not found");
   EXPECT_EQ(render("{{ label team }}").rfind("ERROR: couldn't parse template", 0), 0u);
   EXPECT_EQ(render("{{ }}").rfind("ERROR: couldn't parse template", 0), 0u);
   EXPECT_EQ(render(std::string(kMaxTemplateBytes + 1, 'a')).rfind("ERROR:", 0), 0u);
