@@ -41,6 +41,7 @@ APT_PACKAGES=(
   prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev curl nodejs npm
   # e2e_transparent_proxy_test: nat REDIRECT rules in the test's own network namespace
   iptables
+  bind9-dnsutils # dig: the conformance harness's DNS queries to kuma-dp (docs/conformance.md)
   clang-16 libclang-rt-16-dev # the fuzz flavour: libFuzzer, ASan, UBSan (docs/fuzzing.md)
   chromium chromium-driver # the GUI's browser test: Debian's headless Chromium (docs/gui.md)
 )

@@ -6,6 +6,7 @@ See docs/conformance.md. Standard library only.
 """
 
 import argparse
+import fnmatch
 import http.client
 import json
 import os
@@ -132,6 +133,18 @@ class Case:
         # flag there replaces the harness's default `--dns-enabled=false`.
         self.dp_args_file = os.path.join(directory, "kuma-dp.args")
         extra = [self.dp_args_file] if os.path.exists(self.dp_args_file) else []
+        # Optional `dns-queries`: `<name> <expected address, a glob>` lines. The harness asks
+        # kuma-dp's embedded DNS proxy (KUMA_DNS_PROXY_PORT of kuma-dp.args) each name with dig
+        # from the moment kuma-dp starts, and reports how long until each answer matched.
+        self.dns_file = os.path.join(directory, "dns-queries")
+        self.dns_queries = []
+        if os.path.exists(self.dns_file):
+            with open(self.dns_file) as f:
+                for line in f:
+                    line = line.split("#", 1)[0].strip()
+                    if line:
+                        name, expected = line.split()
+                        self.dns_queries.append((name, expected))
         labels = set()
         for path in self.resource_files + [self.proxy_file] + extra:
             with open(path) as f:
@@ -269,6 +282,7 @@ class Side:
         self.label = label
         self.kuma_cp = os.path.abspath(kuma_cp)
         self.kuma_dp = os.path.abspath(kuma_dp)
+        self.dns = []  # the last case's probe_dns results
 
 
 class CaseFailure(Exception):
@@ -288,6 +302,7 @@ def case_ports(case, pool, previous=None):
 
 def run_side(case, side, args, ports):
     """Runs `case` on one control plane; returns (raw dump, normalisation Context)."""
+    side.dns = []
     tmp = tempfile.mkdtemp(prefix="kconf-", dir="/tmp")
     cp_work = os.path.join(tmp, "cp")
     dp_work = os.path.join(tmp, "dp")
@@ -369,7 +384,16 @@ def run_side(case, side, args, ports):
         dp_argv.extend(extra_args)
         dp_env = {"KUMA_READINESS_PORT": str(readiness), "KUMA_CONTROL_PLANE_RETRY_BACKOFF": "200ms"}
         dp_env.update(extra_env)
+        dp_started = time.monotonic()
         dp = Process(dp_argv, dp_env, os.path.join(tmp, "kuma-dp.log"))
+        if case.dns_queries:
+            dns_port = extra_env.get("KUMA_DNS_PROXY_PORT")
+            if not dns_port:
+                raise CaseFailure(f"{case.name}: dns-queries needs KUMA_DNS_PROXY_PORT in kuma-dp.args")
+            side.dns = probe_dns(case, dns_port, dp_started, dp, args)
+            for name, expected, answers, seconds in side.dns:
+                took = f"in {seconds:.2f}s" if seconds is not None else "NOT ANSWERED"
+                log(f"  {side.label} dns {name} -> {','.join(answers) or '-'} (want {expected}) {took}")
         admin_port = ((proxy.get("networking") or {}).get("admin") or {}).get("port")
         admin = EnvoyAdmin(os.path.join(dp_work, "kuma-envoy-admin.sock"), admin_port)
         dump = wait_for_stable_dump(admin, dp, context, args)
@@ -385,6 +409,40 @@ def run_side(case, side, args, ports):
             log(f"  {side.label} logs: {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def dig(port, name, timeout=1):
+    """The A records kuma-dp's DNS proxy on 127.0.0.1:port gives for `name` (dig +short)."""
+    try:
+        out = subprocess.run(
+            ["dig", "@127.0.0.1", "-p", str(port), "+short", f"+time={timeout}", "+tries=1", name, "A"],
+            capture_output=True, text=True, timeout=timeout + 2,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [l.strip() for l in out.splitlines() if l.strip() and not l.startswith(";")]
+
+
+def probe_dns(case, port, started, dp, args):
+    """[(name, expected, answers, seconds since kuma-dp started or None)] for the case's
+    `dns-queries`, polled until each matches or args.timeout runs out."""
+    pending = list(case.dns_queries)
+    results = []
+    deadline = started + args.timeout
+    while pending and time.monotonic() < deadline and dp.alive():
+        still = []
+        for name, expected in pending:
+            answers = dig(port, name)
+            if any(fnmatch.fnmatch(a, expected) for a in answers):
+                results.append((name, expected, answers, time.monotonic() - started))
+            else:
+                still.append((name, expected))
+        pending = still
+        if pending:
+            time.sleep(0.1)
+    for name, expected in pending:
+        results.append((name, expected, dig(port, name), None))
+    return results
 
 
 def wait_for_stable_dump(admin, dp, context, args):
@@ -461,6 +519,9 @@ def main(argv=None):
     p.add_argument("--case", action="append", default=[], help="run only this case (repeatable)")
     p.add_argument("--out", default=os.path.join(REPO, "build", "conformance"), help="output directory")
     p.add_argument("--only", choices=("kuma-cpp", "kuma"), help="run one side only (no diff)")
+    p.add_argument("--cross", action="store_true",
+                   help="also run kuma-cpp's kuma-cp with the reference kuma-dp and the reference "
+                        "kuma-cp with kuma-cpp's kuma-dp (dumps and DNS answers, no diff)")
     p.add_argument("--port-range", default="27000-27999")
     p.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for each start/config")
     p.add_argument("--settle", type=float, default=1.0, help="seconds between fixtures and kuma-dp start")
@@ -483,6 +544,13 @@ def main(argv=None):
     if args.only != "kuma-cpp" and args.ref_kuma_cp:
         ref_dp = args.ref_kuma_dp or os.path.join(os.path.dirname(os.path.abspath(args.ref_kuma_cp)), "kuma-dp")
         sides.append(Side("kuma", args.ref_kuma_cp, ref_dp))
+    if args.cross:
+        if not args.ref_kuma_cp:
+            p.error("--cross needs --ref-kuma-cp / REF_KUMA_CP")
+        own = sides[0]
+        ref = [s for s in sides if s.label == "kuma"][0]
+        sides.append(Side("kuma-cpp+kuma-dp", own.kuma_cp, ref.kuma_dp))
+        sides.append(Side("kuma+kuma-cpp-dp", ref.kuma_cp, own.kuma_dp))
     if args.only == "kuma" and not args.ref_kuma_cp:
         p.error("--only kuma needs --ref-kuma-cp / REF_KUMA_CP")
     if not args.ref_kuma_cp and not args.ref_dumps and args.only is None:
@@ -517,6 +585,15 @@ def main(argv=None):
                 failure = f"{side.label} failed: {str(e).splitlines()[0]}"
                 log(f"[{name}] {e}")
                 break
+            if side.dns:
+                with open(os.path.join(out_dir, f"dns-{side.label}.txt"), "w") as f:
+                    for qname, expected, answers, seconds in side.dns:
+                        took = f"{seconds:.2f}" if seconds is not None else "-"
+                        f.write(f"{qname} {','.join(answers) or '-'} want={expected} seconds={took}\n")
+                unanswered = [q for q, _, _, sec in side.dns if sec is None]
+                if unanswered:
+                    failure = f"{side.label} DNS: no matching answer for {', '.join(unanswered)}"
+                    break
             normalised[side.label] = normalize.normalize(dump, ctx)
             with open(os.path.join(out_dir, side.label + ".json"), "w") as f:
                 json.dump(normalised[side.label], f, indent=2, sort_keys=True)

@@ -234,6 +234,13 @@ class HarnessTest(unittest.TestCase):
                 for resource in yamlite.load_all(case.render(path, ports)):
                     conformance.resource_path(resource)
                     self.assertNotIn("{{", str(resource))
+            if case.dns_queries:
+                # The names are asked of kuma-dp's embedded DNS proxy: its port must be set.
+                _, env = case.dp_extras(ports)
+                self.assertIn("KUMA_DNS_PROXY_PORT", env, name)
+                for qname, expected in case.dns_queries:
+                    self.assertTrue(qname and expected, name)
+        self.assertTrue(conformance.Case(os.path.join(root, "dns-meshservice-everywhere")).dns_queries)
 
 
 if __name__ == "__main__":
