@@ -109,6 +109,20 @@ TEST(PolicyRules, DestinationCoverage) {
   EXPECT_FALSE(
       coversDestination(ref(R"({"kind": "MeshSubset", "tags": {"kuma.io/zone": "z"}})"), "api"));
   EXPECT_FALSE(coversDestination(ref(R"({"kind": "MeshHTTPRoute", "name": "api"})"), "api"));
+  // MeshExternalService and MeshMultiZoneService outbounds are known by their port's KRI.
+  const std::string mes = "kri_extsvc_default_zone-1__httpbin_443";
+  EXPECT_TRUE(coversDestination(ref(R"({"kind": "MeshExternalService", "name": "httpbin"})"), mes));
+  EXPECT_TRUE(coversDestination(
+      ref(R"({"kind": "MeshExternalService", "name": "httpbin", "sectionName": "443"})"), mes));
+  EXPECT_FALSE(coversDestination(
+      ref(R"({"kind": "MeshExternalService", "name": "httpbin", "sectionName": "80"})"), mes));
+  EXPECT_FALSE(coversDestination(ref(R"({"kind": "MeshExternalService", "name": "other"})"), mes));
+  EXPECT_FALSE(
+      coversDestination(ref(R"({"kind": "MeshMultiZoneService", "name": "httpbin"})"), mes));
+  EXPECT_FALSE(coversDestination(ref(R"({"kind": "MeshService", "name": "httpbin"})"), mes));
+  EXPECT_TRUE(coversDestination(ref(R"({"kind": "MeshMultiZoneService", "name": "api"})"),
+                                "kri_mzsvc_default___api_http"));
+  EXPECT_FALSE(coversDestination(ref(R"({"kind": "MeshExternalService", "name": "api"})"), "api"));
 }
 
 TEST(PolicyRules, PrecedenceOrdersByKindThenReverseName) {
@@ -156,8 +170,18 @@ TEST(PolicyRules, DestinationConfsMergeInPrecedenceOrder) {
   // Only the Mesh item covers "redis".
   EXPECT_EQ(mergeDestinationConf(specs, "redis"), json::parse(R"({"idleTimeout": "1s",
       "http": {"requestTimeout": "2s", "streamIdleTimeout": "3s"}})"));
-  // Reverse order: the Mesh-wide conf wins.
-  EXPECT_EQ(mergeDestinationConf({&specific, &mesh}, "api")["http"]["requestTimeout"], "2s");
+  // Policies in the other order: Kuma sorts the `to[]` items by their kind before the policies'
+  // order, so the MeshService item still wins over the Mesh-wide one.
+  EXPECT_EQ(mergeDestinationConf({&specific, &mesh}, "api")["http"]["requestTimeout"], "5s");
+  // Same kind: the policies' order decides (the later one wins).
+  const json otherMesh =
+      json::parse(R"({"to": [{"targetRef": {"kind": "Mesh"}, "default": {"idleTimeout": "7s"}}]})");
+  EXPECT_EQ(mergeDestinationConf({&mesh, &otherMesh}, "redis")["idleTimeout"], "7s");
+  EXPECT_EQ(mergeDestinationConf({&otherMesh, &mesh}, "redis")["idleTimeout"], "1s");
+  // A top-level targetRef more specific than Mesh comes after, whatever its `to[]` kind.
+  const json forWeb = json::parse(R"({"targetRef": {"kind": "MeshService", "name": "web"},
+      "to": [{"targetRef": {"kind": "Mesh"}, "default": {"connectionTimeout": "8s"}}]})");
+  EXPECT_EQ(mergeDestinationConf({&forWeb, &mesh}, "api")["connectionTimeout"], "8s");
 }
 
 TEST(PolicyRules, DestinationConfIsNullWhenNothingCovers) {

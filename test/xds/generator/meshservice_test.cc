@@ -269,6 +269,36 @@ status:
                        R"(\"name\":\"httpbin.extsvc.mesh.local\",\"ips\":[\"242.0.0.0\"])"));
 }
 
+// A policy whose `to[]` names the MeshExternalService (and its port) applies to its outbound only.
+TEST(MeshServiceOutbounds, PoliciesSelectAMeshExternalServiceByKindAndName) {
+  MeshResources resources = meshServiceMesh("", kTransparentWeb);
+  resources.policies["MeshExternalService"] = {meshService(R"(name: httpbin
+spec:
+  match: {type: HostnameGenerator, port: 80, protocol: http}
+  endpoints:
+  - {address: httpbin.org, port: 80}
+status:
+  vip: {ip: 242.0.0.0}
+)",
+                                                           "MeshExternalService")};
+  resources.policies["MeshTimeout"].push_back(testing::parse(R"(type: MeshTimeout
+mesh: default
+name: slow-httpbin
+spec:
+  targetRef: {kind: Mesh}
+  to:
+  - targetRef: {kind: MeshExternalService, name: httpbin, sectionName: "80"}
+    default: {connectionTimeout: 17s}
+)"));
+  GeneratedResources out = generateWeb(std::move(resources));
+  EXPECT_EQ(
+      testing::resourceJson(out, kCluster, "default_httpbin__default_extsvc_80")["connectTimeout"],
+      "17s");
+  EXPECT_NE(
+      testing::resourceJson(out, kCluster, "default_backend__default_msvc_8080")["connectTimeout"],
+      "17s");
+}
+
 // A MeshMultiZoneService: one outbound per VIP and port, the endpoints of the MeshServices its
 // status lists (on the port of the same number), and their identities verified.
 TEST(MeshServiceOutbounds, MeshMultiZoneServiceAggregatesItsMeshServices) {

@@ -1,6 +1,11 @@
 #include "source/plugins/policies/core/rules.h"
 
 #include <algorithm>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_split.h"
 
 #include "source/plugins/policies/core/policy.h"
 
@@ -62,6 +67,13 @@ bool coversDestination(const TargetRef& ref, const std::string& service) {
   if (ref.kind == kMeshSubset) {
     return subsetOf(ref.tags, destination);
   }
+  if (ref.kind == kMeshExternalService || ref.kind == kMeshMultiZoneService) {
+    // Their names are DNS labels: no '_' inside a part.
+    const std::vector<std::string> parts = absl::StrSplit(service, '_');
+    const std::string_view shortName = ref.kind == kMeshExternalService ? "extsvc" : "mzsvc";
+    return parts.size() == 7 && parts[0] == "kri" && parts[1] == shortName &&
+           parts[5] == ref.name && (ref.sectionName.empty() || parts[6] == ref.sectionName);
+  }
   return false;
 }
 
@@ -76,24 +88,43 @@ bool appliesBefore(const TargetRef& refA, std::string_view nameA, const TargetRe
 }
 
 json mergeDestinationConf(const std::vector<const json*>& specs, const std::string& service) {
-  json merged;  // null: nothing applies
+  // Kuma's outbound Sort: the policies' top-level targetRef kind, then the `to[]` item's kind
+  // (a MeshService with a sectionName after one without), then the policies' order (`specs`),
+  // which is stable here. The last one merged wins.
+  struct Item {
+    int topKind;
+    int toKind;
+    int section;
+    const json* conf;
+  };
+  std::vector<Item> items;
   for (const json* spec : specs) {
     const json* to = spec == nullptr ? nullptr : member(*spec, "to");
     if (to == nullptr || !to->is_array()) {
       continue;
     }
+    const json* top = member(*spec, "targetRef");
+    const int topKind = targetRefKindOrder(parseTargetRef(top != nullptr ? *top : json()).kind);
     for (const auto& item : *to) {
       const json* ref = member(item, "targetRef");
       const json* conf = member(item, "default");
-      if (conf == nullptr ||
-          !coversDestination(parseTargetRef(ref != nullptr ? *ref : json()), service)) {
+      const TargetRef target = parseTargetRef(ref != nullptr ? *ref : json());
+      if (conf == nullptr || !coversDestination(target, service)) {
         continue;
       }
-      if (merged.is_null()) {
-        merged = json::object();
-      }
-      merged.merge_patch(*conf);
+      const int section = target.kind == kMeshService && !target.sectionName.empty() ? 1 : 0;
+      items.push_back({topKind, targetRefKindOrder(target.kind), section, conf});
     }
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return std::tie(a.topKind, a.toKind, a.section) < std::tie(b.topKind, b.toKind, b.section);
+  });
+  json merged;  // null: nothing applies
+  for (const Item& item : items) {
+    if (merged.is_null()) {
+      merged = json::object();
+    }
+    merged.merge_patch(*item.conf);
   }
   return merged;
 }

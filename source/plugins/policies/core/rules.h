@@ -45,7 +45,10 @@ bool selectsProxy(const TargetRef& ref, const ProxyView& proxy);
 /**
  * Does a `to[]` item's targetRef cover traffic to the legacy service `service`? Mesh always;
  * MeshService of that name without `sectionName`; MeshServiceSubset of that name whose tags are
- * satisfied by `kuma.io/service` alone; MeshSubset likewise. Other kinds cover nothing.
+ * satisfied by `kuma.io/service` alone; MeshSubset likewise. A MeshExternalService or
+ * MeshMultiZoneService outbound is known by its port's KRI (`kri_<extsvc|mzsvc>_<mesh>_<zone>_
+ * <namespace>_<name>_<section>`): a targetRef of that kind and name covers it, with a
+ * `sectionName` only that port. Other kinds cover nothing.
  */
 bool coversDestination(const TargetRef& ref, const std::string& service);
 
@@ -60,7 +63,10 @@ bool appliesBefore(const TargetRef& refA, std::string_view nameA, const TargetRe
 
 /**
  * The merged `default` of every `to[]` item of `specs` (selected policies in precedence order)
- * that covers `service`, each merged over the previous ones with RFC 7396 merge-patch.
+ * that covers `service`, each merged over the previous ones with RFC 7396 merge-patch, in Kuma's
+ * outbound order: the policies' top-level targetRef kind, then the `to[]` item's kind (Mesh
+ * before MeshService before MeshExternalService ...; a MeshService with a sectionName last),
+ * then the order of `specs`.
  * @return null when no item covers `service`; otherwise an object.
  */
 nlohmann::json mergeDestinationConf(const std::vector<const nlohmann::json*>& specs,
