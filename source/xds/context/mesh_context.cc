@@ -16,6 +16,7 @@
 #include "source/common/status_macros.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
+#include "source/core/store/errors.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
 #include "source/plugins/policies/core/schema_spec.h"
@@ -226,6 +227,31 @@ absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
   };
   KUMA_ASSIGN_OR_RETURN(out.dataplanes, listOf(resources::kDataplaneType));
   KUMA_ASSIGN_OR_RETURN(out.externalServices, listOf(resources::kExternalServiceType));
+  // The Secrets their TLS data sources name: only those, so that other Secrets changing
+  // regenerates nothing.
+  if (const model::ResourceTypeDescriptor* secretType = registry.byName(resources::kSecretType)) {
+    std::set<std::string> names;
+    for (const auto& es : out.externalServices) {
+      const auto* spec = model::protoSpecOf<mesh::v1alpha1::ExternalService>(*es);
+      if (spec == nullptr) {
+        continue;
+      }
+      const auto& tls = spec->networking().tls();
+      for (const auto* source : {&tls.ca_cert(), &tls.client_cert(), &tls.client_key()}) {
+        if (source->type_case() == mesh::v1alpha1::DataSource::kSecret) {
+          names.insert(source->secret());
+        }
+      }
+    }
+    for (const std::string& name : names) {
+      auto secret = store.get(*secretType, {name, mesh});
+      if (secret.ok()) {
+        out.secrets.push_back(std::move(*secret));
+      } else if (!store::isNotFound(secret.status())) {
+        return secret.status();
+      }
+    }
+  }
   KUMA_ASSIGN_OR_RETURN(out.trafficPermissions, listOf(resources::kTrafficPermissionType));
   KUMA_ASSIGN_OR_RETURN(out.trafficRoutes, listOf(resources::kTrafficRouteType));
   KUMA_ASSIGN_OR_RETURN(out.timeouts, listOf(resources::kTimeoutType));
@@ -336,6 +362,10 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
   }
   for (std::string_view service : vipServices) {
     vipEntries.emplace(0, std::string(service));
+  }
+  resources.secrets = sortedByName(std::move(resources.secrets));
+  for (const auto& secret : resources.secrets) {
+    appendCanonical(canonical, *secret);
   }
   for (const auto& es : resources.externalServices) {
     appendCanonical(canonical, *es);
@@ -595,6 +625,15 @@ bool MeshContext::usesLegacyRouting(const model::Resource& dataplane) const {
     }
   }
   return true;
+}
+
+const model::Resource* MeshContext::secret(std::string_view name) const {
+  for (const auto& secret : inputs_.secrets) {
+    if (secret->meta.name == name) {
+      return secret.get();
+    }
+  }
+  return nullptr;
 }
 
 const std::vector<PolicyEntry>& MeshContext::policies(std::string_view type) const {

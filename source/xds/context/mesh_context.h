@@ -56,6 +56,8 @@ struct MeshResources {
   model::ResourceConstSharedPtr mesh;
   std::vector<model::ResourceConstSharedPtr> dataplanes;
   std::vector<model::ResourceConstSharedPtr> externalServices;
+  /** The mesh's Secrets that the ExternalServices' TLS data sources name (`secret: <name>`). */
+  std::vector<model::ResourceConstSharedPtr> secrets;
   /** Mesh* policies of this mesh, keyed by type name ("MeshTimeout"). */
   std::map<std::string, std::vector<model::ResourceConstSharedPtr>> policies;
   /**
@@ -180,6 +182,9 @@ class MeshContext {
   const std::vector<model::ResourceConstSharedPtr>& externalServices() const {
     return inputs_.externalServices;
   }
+
+  /** The Secret `name` of the mesh an ExternalService's data source names, or nullptr. */
+  const model::Resource* secret(std::string_view name) const;
 
   /** Policies of `type`, sorted ascending by precedence (the last one wins on merge). */
   const std::vector<PolicyEntry>& policies(std::string_view type) const;

@@ -1,11 +1,14 @@
 #include "source/xds/generator/external_service.h"
 
+#include <fstream>
 #include <map>
 #include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/mesh/v1alpha1/external_service.pb.h"
+#include "api/mesh/v1alpha1/secret.pb.h"
+#include "source/common/logging.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/validation_helpers.h"
@@ -21,16 +24,46 @@ namespace tls_v3 = envoy::extensions::transport_sockets::tls::v3;
 
 constexpr char kExternalServiceTag[] = "kuma.io/external-service-name";
 
-// Inline bytes of a data source: `inline` or `inlineString`. A Secret or file reference is not
-// resolved here (docs/status.md): nullopt.
-std::optional<std::string> bytesOf(const mesh::v1alpha1::DataSource& source) {
+// A file data source larger than this is refused (certificates and keys are a few KiB).
+constexpr std::streamsize kMaxDataSourceFileBytes = 1 << 20;
+
+// The bytes of a data source as Kuma's datasource.Loader reads them: `inline`, `inlineString`,
+// the mesh's Secret named by `secret` (its `data`), or the control plane's `file`. `what` names
+// it in errors ("caCert").
+absl::StatusOr<std::string> bytesOf(const MeshContext& context,
+                                    const mesh::v1alpha1::DataSource& source, const char* what) {
   switch (source.type_case()) {
     case mesh::v1alpha1::DataSource::kInline:
       return source.inline_().value();
     case mesh::v1alpha1::DataSource::kInlineString:
       return source.inline_string();
+    case mesh::v1alpha1::DataSource::kSecret: {
+      const model::Resource* secret = context.secret(source.secret());
+      const auto* spec =
+          secret == nullptr ? nullptr : model::protoSpecOf<mesh::v1alpha1::Secret>(*secret);
+      if (spec == nullptr) {
+        return absl::NotFoundError(
+            absl::StrCat("could not load ", what, ": secret ", source.secret(), " not found"));
+      }
+      return spec->data().value();
+    }
+    case mesh::v1alpha1::DataSource::kFile: {
+      std::ifstream in(source.file(), std::ios::binary);
+      std::string data(static_cast<size_t>(kMaxDataSourceFileBytes) + 1, '\0');
+      in.read(data.data(), kMaxDataSourceFileBytes + 1);
+      if (!in.good() && !in.eof()) {
+        return absl::NotFoundError(
+            absl::StrCat("could not load ", what, ": could not read file ", source.file()));
+      }
+      if (in.gcount() > kMaxDataSourceFileBytes) {
+        return absl::InvalidArgumentError(absl::StrCat("could not load ", what, ": file ",
+                                                       source.file(), " is larger than 1 MiB"));
+      }
+      data.resize(static_cast<size_t>(in.gcount()));
+      return data;
+    }
     default:
-      return std::nullopt;
+      return std::string();
   }
 }
 
@@ -59,7 +92,8 @@ Protocol externalServiceProtocol(const model::Resource& externalService) {
   return it == spec->tags().end() ? Protocol::Unknown : parseProtocol(it->second);
 }
 
-absl::Status buildExternalServiceCluster(const model::Resource& externalService,
+absl::Status buildExternalServiceCluster(const MeshContext& meshContext,
+                                         const model::Resource& externalService,
                                          cluster_v3::Cluster& c) {
   const auto* spec = model::protoSpecOf<ExternalService>(externalService);
   if (spec == nullptr) {
@@ -112,12 +146,29 @@ absl::Status buildExternalServiceCluster(const model::Resource& externalService,
   }
   context.set_sni(sni);
   std::optional<std::string> cert, key, ca;
-  if (tls.has_client_cert() && tls.has_client_key()) {
-    cert = bytesOf(tls.client_cert());
-    key = bytesOf(tls.client_key());
-  }
-  if (tls.has_ca_cert()) {
-    ca = bytesOf(tls.ca_cert());
+  // Kuma's NewExternalServiceEndpoint: a data source that cannot be read drops the endpoint
+  // ("Endpoint won't be included in the XDS"), and the proxy's other outbounds stay.
+  const auto load = [&](const mesh::v1alpha1::DataSource& source, const char* what,
+                        std::optional<std::string>& into) {
+    auto bytes = bytesOf(meshContext, source, what);
+    if (!bytes.ok()) {
+      logging::logger("xds")->error(
+          "unable to create ExternalService endpoint. Endpoint won't be included in the XDS. "
+          "(name {}, mesh {}): {}",
+          externalService.meta.name, externalService.meta.mesh,
+          std::string(bytes.status().message()));
+      return false;
+    }
+    into = std::move(*bytes);
+    return true;
+  };
+  const bool loaded =
+      (!tls.has_ca_cert() || load(tls.ca_cert(), "caCert", ca)) &&
+      (!tls.has_client_cert() || !tls.has_client_key() ||
+       (load(tls.client_cert(), "clientCert", cert) && load(tls.client_key(), "clientKey", key)));
+  if (!loaded) {
+    c.mutable_load_assignment()->clear_endpoints();
+    return absl::OkStatus();
   }
   if (cert.has_value() && key.has_value()) {
     auto* certificate = context.mutable_common_tls_context()->add_tls_certificates();

@@ -27,10 +27,13 @@ const model::Resource* externalServiceFor(const MeshContext& context, const std:
 Protocol externalServiceProtocol(const model::Resource& externalService);
 
 /**
- * Makes `cluster` (named, otherwise empty) Kuma's cluster of `externalService`.
- * InvalidArgument for an address without a port or a TLS data source that cannot be read.
+ * Makes `cluster` (named, otherwise empty) Kuma's cluster of `externalService`. TLS data sources
+ * are read as Kuma reads them: inline, the mesh's Secret (`context.secret`) or the control
+ * plane's file (at most 1 MiB). One that cannot be read drops the endpoint, as in Kuma.
+ * InvalidArgument for an address without a port.
  */
-absl::Status buildExternalServiceCluster(const model::Resource& externalService,
+absl::Status buildExternalServiceCluster(const MeshContext& context,
+                                         const model::Resource& externalService,
                                          envoy::config::cluster::v3::Cluster& cluster);
 
 }  // namespace kuma::xds

@@ -700,7 +700,7 @@ class ProxyGenerator {
           c.set_name(name);
           if (external != nullptr) {
             // A legacy ExternalService: its own endpoint, no EDS, no mesh mTLS.
-            status = buildExternalServiceCluster(*external, c);
+            status = buildExternalServiceCluster(context_, *external, c);
             if (status.ok()) {
               status = applyPlugins(confs, [&](const PolicyPlugin& p, const nlohmann::json& conf) {
                 return p.configureOutboundCluster(conf, target, c);

@@ -77,8 +77,8 @@ inline std::vector<std::string> defaultPolicyYamls(const std::string& mesh = "de
 }
 
 /**
- * MeshResources of `mesh` from YAML objects (Mesh, Dataplane, ExternalService, TrafficPermission,
- * TrafficRoute, Timeout, Mesh* policy).
+ * MeshResources of `mesh` from YAML objects (Mesh, Dataplane, ExternalService, Secret,
+ * TrafficPermission, TrafficRoute, Timeout, Mesh* policy).
  */
 inline MeshResources meshResources(const std::vector<std::string>& yamls,
                                    const std::string& mesh = "default") {
@@ -94,6 +94,8 @@ inline MeshResources meshResources(const std::vector<std::string>& yamls,
       out.dataplanes.push_back(r);
     } else if (type == resources::kExternalServiceType) {
       out.externalServices.push_back(r);
+    } else if (type == resources::kSecretType) {
+      out.secrets.push_back(r);
     } else if (type == resources::kTrafficPermissionType) {
       out.trafficPermissions.push_back(r);
     } else if (type == resources::kTrafficRouteType) {
