@@ -808,7 +808,14 @@ class ProxyGenerator {
       target.localZone = options_.zone;
       const std::string& clusterName = target.clusterName;
       if (clustersDone.insert(clusterName).second) {
-        auto group = outboundResources(clusterName, o.tags, target, confs, ms, external);
+        // Kuma configures a cluster with the protocol its endpoints give (GetServiceProtocol);
+        // a MeshExternalService has none without a ZoneEgress, so its cluster is configured as
+        // one of unknown protocol (no HTTP options from the policies), its listener as `match`.
+        OutboundTarget clusterTarget = target;
+        if (ms != nullptr && ms->external) {
+          clusterTarget.protocol = Protocol::Unknown;
+        }
+        auto group = outboundResources(clusterName, o.tags, clusterTarget, confs, ms, external);
         if (!group.ok()) {
           return group.status();
         }

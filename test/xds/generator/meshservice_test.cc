@@ -256,6 +256,12 @@ status:
   EXPECT_EQ(route["autoHostRewrite"], true);
   json cluster = testing::resourceJson(out, kCluster, "default_httpbin__default_extsvc_80");
   EXPECT_EQ(cluster["type"], "EDS");
+  // Configured as Kuma configures it without endpoints: HTTP/2 to the egress, and none of the
+  // default MeshTimeout's HTTP options (its protocol is unknown at the cluster).
+  const json& http = cluster["typedExtensionProtocolOptions"]
+                            ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"];
+  EXPECT_TRUE(http["explicitHttpConfig"].contains("http2ProtocolOptions")) << http;
+  EXPECT_FALSE(http.contains("commonHttpProtocolOptions")) << http;
   const json& tls = cluster["transportSocket"]["typedConfig"];
   EXPECT_EQ(tls["sni"], meshServiceSni("httpbin", "default", 80, kMeshExternalServiceType));
   EXPECT_TRUE(absl::EndsWith(tls["sni"].get<std::string>(), ".httpbin.80.default.mes"));
