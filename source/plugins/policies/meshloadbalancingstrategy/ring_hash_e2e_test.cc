@@ -63,10 +63,13 @@ TEST_F(RingHashTest, OneClientStaysOnOneEndpoint) {
                      "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 201) << res->body;
+  // The cluster's RING_HASH and the route's hash policy (on the header) may arrive in separate
+  // updates: wait for both.
   ASSERT_TRUE(eventually(
       [&] {
-        return httpGet(web.adminPort, "/config_dump").value_or("").find("RING_HASH") !=
-               std::string::npos;
+        const std::string dump = httpGet(web.adminPort, "/config_dump").value_or("");
+        return dump.find("RING_HASH") != std::string::npos &&
+               dump.find("x-user-id") != std::string::npos;
       },
       10s));
 
