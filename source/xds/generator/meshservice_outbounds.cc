@@ -75,12 +75,6 @@ std::string sectionName(const nlohmann::json& port) {
   return std::to_string(port.value("port", 0));
 }
 
-const char* shortNameOf(std::string_view type) {
-  return type == kMeshExternalServiceType    ? "extsvc"
-         : type == kMeshMultiZoneServiceType ? "mzsvc"
-                                             : "msvc";
-}
-
 // A MeshService's identities as Kuma's meshroute.Identities reads them (values, sorted).
 void addIdentities(const model::Resource& service, std::set<std::string>& out) {
   const nlohmann::json identities = specOf(service).value("identities", nlohmann::json::array());
@@ -135,7 +129,7 @@ MeshServiceOutbound outboundOf(const MeshContext& context, const model::Resource
   o.service = type == kMeshServiceType ? o.name : o.kri;
   o.clusterName = absl::StrCat(
       context.meshName(), "_", service.meta.name, "_", labelOf(service, "k8s.kuma.io/namespace"),
-      "_", labelOf(service, "kuma.io/zone"), "_", shortNameOf(type), "_", o.port);
+      "_", labelOf(service, "kuma.io/zone"), "_", service.descriptor->shortName, "_", o.port);
   auto protocol = port.find(type == kMeshExternalServiceType ? "protocol" : "appProtocol");
   o.protocol =
       parseProtocol(protocol != port.end() && protocol->is_string() ? protocol->get<std::string>()
