@@ -2,9 +2,12 @@
 
 // Shared fixture for end-to-end REST tests: one real kuma-cp per test suite.
 
+#include <chrono>
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -70,6 +73,21 @@ class ApiTest : public ::testing::Test {
     return call("PUT", path, body.dump());
   }
   static HttpReply del(const std::string& path) { return call("DELETE", path); }
+
+  /** GET until `done` holds (at most 15 s): for what the controllers write on their intervals. */
+  static HttpReply getUntil(const std::string& path,
+                            const std::function<bool(const nlohmann::json&)>& done) {
+    HttpReply r;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    do {
+      r = get(path);
+      if (r.status == 200 && done(r.body)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return r;
+  }
 
   /** The (field, reason) pairs of a Kuma error body, also checking causes mirror them. */
   static std::vector<std::pair<std::string, std::string>> violations(const nlohmann::json& body) {

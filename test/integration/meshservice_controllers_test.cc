@@ -27,20 +27,6 @@ class MeshServiceControllersTest : public ApiTest {
     startKumaCp(std::move(options));
   }
 
-  // GET until `done` holds (at most 15 s): the controllers run on intervals.
-  static HttpReply getUntil(const std::string& path, const std::function<bool(const json&)>& done) {
-    HttpReply r;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    do {
-      r = get(path);
-      if (r.status == 200 && done(r.body)) {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } while (std::chrono::steady_clock::now() < deadline);
-    return r;
-  }
-
   static void withoutTimes(json& body) {
     body.erase("creationTime");
     body.erase("modificationTime");

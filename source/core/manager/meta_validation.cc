@@ -26,6 +26,14 @@ constexpr std::string_view kLabelValueMessage =
     "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
     "'.', and must start and end with an alphanumeric character";
 constexpr std::string_view kLabelValueFormat = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
+constexpr std::string_view kDns1123LabelMessage =
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "must start and end with an alphanumeric character";
+constexpr std::string_view kDns1123LabelFormat = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+constexpr std::string_view kDns1035LabelMessage =
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+    "alphabetic character, and end with an alphanumeric character";
+constexpr std::string_view kDns1035LabelFormat = "[a-z]([-a-z0-9]*[a-z0-9])?";
 constexpr std::string_view kDns1123SubdomainMessage =
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
     "'.', and must start and end with an alphanumeric character";
@@ -139,6 +147,28 @@ void validateMeshField(std::string_view mesh, validators::ValidationError& error
   } else if (!isLegacyIdentifier(mesh)) {
     errors.addViolation("mesh", kLegacyNameMessage);
   }
+}
+
+std::vector<std::string> dns1123LabelErrors(std::string_view value) {
+  std::vector<std::string> out;
+  if (value.size() > kMaxLabelLength) {
+    out.push_back(maxLenError(kMaxLabelLength));
+  }
+  if (!isDns1123Label(value)) {
+    out.push_back(regexError(kDns1123LabelMessage, kDns1123LabelFormat, {"my-name", "123-abc"}));
+  }
+  return out;
+}
+
+std::vector<std::string> dns1035LabelErrors(std::string_view value) {
+  std::vector<std::string> out;
+  if (value.size() > kMaxLabelLength) {
+    out.push_back(maxLenError(kMaxLabelLength));
+  }
+  if (!isDns1123Label(value) || !(value.front() >= 'a' && value.front() <= 'z')) {
+    out.push_back(regexError(kDns1035LabelMessage, kDns1035LabelFormat, {"my-name", "abc-123"}));
+  }
+  return out;
 }
 
 std::vector<std::string> dns1123SubdomainErrors(std::string_view value) {

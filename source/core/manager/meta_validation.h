@@ -31,6 +31,10 @@ void validateName(std::string_view name, NameRule rule, validators::ValidationEr
 /** Violations of the `mesh` field of a mesh-scoped resource (empty, bad characters). */
 void validateMeshField(std::string_view mesh, validators::ValidationError& errors);
 
+/** Kubernetes IsDNS1123Label messages (empty when valid). */
+std::vector<std::string> dns1123LabelErrors(std::string_view value);
+/** Kubernetes IsDNS1035Label messages (empty when valid). */
+std::vector<std::string> dns1035LabelErrors(std::string_view value);
 /** Kubernetes IsDNS1123Subdomain messages (empty when valid). */
 std::vector<std::string> dns1123SubdomainErrors(std::string_view value);
 /** Kubernetes IsQualifiedName messages for a label key (empty when valid). */

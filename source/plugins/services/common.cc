@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "source/common/absl_compat.h"
 #include "source/common/go_quote.h"
+#include "source/core/manager/meta_validation.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/schema_spec.h"
 
@@ -15,10 +16,6 @@ namespace {
 
 using namespace policies;  // NOLINT: the schema builders
 using common::av;
-
-bool isLowerAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
 
 constexpr size_t kMaxLabel = 63;
 constexpr size_t kMaxHostname = 253;
@@ -93,50 +90,13 @@ std::vector<std::string> portSectionNames(const model::Resource& resource) {
   return out;
 }
 
-std::vector<std::string> dns1123LabelErrors(std::string_view value) {
-  std::vector<std::string> out;
-  if (value.size() > kMaxLabel) {
-    out.push_back(absl::StrCat("must be no more than ", kMaxLabel, " characters"));
-  }
-  bool ok = !value.empty() && isLowerAlnum(value.front()) && isLowerAlnum(value.back());
-  for (char c : value) {
-    ok = ok && (isLowerAlnum(c) || c == '-');
-  }
-  if (!ok) {
-    out.push_back(
-        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-        "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-        "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
-  }
-  return out;
-}
-
-std::vector<std::string> dns1035LabelErrors(std::string_view value) {
-  std::vector<std::string> out;
-  if (value.size() > kMaxLabel) {
-    out.push_back(absl::StrCat("must be no more than ", kMaxLabel, " characters"));
-  }
-  bool ok =
-      !value.empty() && value.front() >= 'a' && value.front() <= 'z' && isLowerAlnum(value.back());
-  for (char c : value) {
-    ok = ok && (isLowerAlnum(c) || c == '-');
-  }
-  if (!ok) {
-    out.push_back(
-        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
-        "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
-        "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
-  }
-  return out;
-}
-
 std::vector<std::string> destinationDeprecations(const model::Resource& resource,
                                                  std::string_view typeName,
                                                  std::string_view shortName,
                                                  const std::vector<std::string>& sectionNames) {
   std::vector<std::string> out;
   const std::string& name = resource.meta.name;
-  if (auto errors = dns1035LabelErrors(name); !errors.empty()) {
+  if (auto errors = manager::dns1035LabelErrors(name); !errors.empty()) {
     out.push_back(absl::StrCat("Invalid ", av(typeName), " resource name: '", name,
                                "'. It does not conform to the DNS format (RFC 1035). This is "
                                "deprecated. Errors: ",
@@ -158,13 +118,13 @@ std::vector<std::string> destinationDeprecations(const model::Resource& resource
         fields.emplace_back("zone", &zone);
       }
       for (const auto& [label, value] : fields) {
-        if (auto msgs = dns1123LabelErrors(*value); !msgs.empty()) {
+        if (auto msgs = manager::dns1123LabelErrors(*value); !msgs.empty()) {
           errors.push_back(
               absl::StrCat(label, " ", common::goQuote(*value),
                            " does not conform to RFC 1123: ", absl::StrJoin(msgs, "; ")));
         }
       }
-      if (auto msgs = dns1123LabelErrors(section); !msgs.empty()) {
+      if (auto msgs = manager::dns1123LabelErrors(section); !msgs.empty()) {
         errors.push_back(absl::StrJoin(msgs, "; "));
       }
       const std::string sni = absl::StrCat("sni.", av(shortName), ".", mesh,

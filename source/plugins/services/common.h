@@ -47,10 +47,4 @@ void validateNameLength(const model::Resource& resource, validators::ValidationE
 /** Kuma's Port.GetName() of each `spec.ports` item: its name, or its port number. */
 std::vector<std::string> portSectionNames(const model::Resource& resource);
 
-/** k8s IsDNS1035Label messages (empty when valid). */
-std::vector<std::string> dns1035LabelErrors(std::string_view value);
-
-/** k8s IsDNS1123Label messages (empty when valid). */
-std::vector<std::string> dns1123LabelErrors(std::string_view value);
-
 }  // namespace kuma::services

@@ -15,6 +15,7 @@
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/model/rest_codec.h"
+#include "source/core/manager/meta_validation.h"
 #include "source/core/store/errors.h"
 #include "source/plugins/services/common.h"
 #include "source/plugins/services/controllers/service_resource.h"
@@ -156,7 +157,7 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
     if (options_.inboundTagsDisabled) {
       auto workload = dataplane->meta.labels.find(kWorkloadLabel);
       if (workload == dataplane->meta.labels.end() || workload->second.empty() ||
-          !dns1035LabelErrors(workload->second).empty()) {
+          !manager::dns1035LabelErrors(workload->second).empty()) {
         continue;
       }
       nlohmann::json ports = nlohmann::json::array();
@@ -184,7 +185,7 @@ void MeshServiceGenerator::generateMesh(const std::string& mesh, bool enabled) {
     for (const auto& inbound : dp->networking().inbound()) {
       auto tag = inbound.tags().find(kServiceTag);
       const std::string service = tag == inbound.tags().end() ? "" : tag->second;
-      if (!dns1035LabelErrors(service).empty()) {
+      if (!manager::dns1035LabelErrors(service).empty()) {
         continue;  // Kuma logs "couldn't generate MeshService from kuma.io/service"
       }
       auto protocol = inbound.tags().find(kProtocolTag);

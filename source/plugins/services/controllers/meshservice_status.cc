@@ -21,15 +21,6 @@ using mesh::v1alpha1::DataplaneInsight;
 constexpr char kServiceTag[] = "kuma.io/service";
 constexpr char kWorkloadLabel[] = "kuma.io/workload";
 
-bool online(const DataplaneInsight& insight) {
-  for (const auto& subscription : insight.subscriptions()) {
-    if (subscription.has_connect_time() && !subscription.has_disconnect_time()) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // Kuma's MatchInboundWithMeshServicePort: targetPort as a number is the inbound's port, as a
 // string its name.
 bool inboundServesPort(const Dataplane::Networking::Inbound& inbound, const nlohmann::json& port) {
@@ -171,7 +162,7 @@ void MeshServiceStatusUpdater::update() {
       const auto* dp = model::protoSpecOf<Dataplane>(*dataplane);
       auto insight = insightOf.find({dataplane->meta.mesh, dataplane->meta.name});
       if (insight != insightOf.end()) {
-        connected += online(*insight->second) ? 1 : 0;
+        connected += dataplaneInsightOnline(*insight->second) ? 1 : 0;
         issued += insight->second->mtls().issued_backend().empty() ? 0 : 1;
       }
       size_t healthyPorts = 0;

@@ -7,17 +7,15 @@
 // (ipam.allocationInterval), the hostname generator (ipam.allocationInterval, as Kuma wires it)
 // and the status updaters of MeshService and MeshMultiZoneService
 // (coreResources.status.meshServiceInterval, .meshMultiZoneServiceInterval). One thread runs
-// them all; stop() joins it. Restartable (a leader may lose and regain the lock).
+// them all (runtime::PeriodicTasks); stop() joins it. Restartable (a leader may lose and regain
+// the lock).
 
-#include <functional>
-#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "kuma/runtime/component.h"
+#include "source/core/runtime/periodic_tasks.h"
 #include "source/core/manager/resource_manager.h"
 #include "source/core/model/registry.h"
 #include "source/plugins/services/controllers/meshservice_generator.h"
@@ -43,32 +41,24 @@ class ServiceControllers : public runtime::Component {
  public:
   ServiceControllers(manager::ResourceManager& manager, const model::TypeRegistry& registry,
                      ServiceControllersOptions options);
-  ~ServiceControllers() override;
+  ~ServiceControllers() override = default;
 
   // kuma::runtime::Component
   std::string name() const override { return "service-controllers"; }
 
   /** Labels the MeshService generator dropped (meshService.labelPropagation), since start. */
   const DroppedLabels& droppedLabels() const { return droppedLabels_; }
-  absl::Status start() override;
-  void stop() override;
+  absl::Status start() override { return tasks_.start(); }
+  void stop() override { tasks_.stop(); }
 
  private:
-  struct Task {
-    std::string name;
-    absl::Duration interval;
-    std::function<void()> run;
-    absl::Time due;
-  };
-  void loop(std::vector<Task> tasks);
+  absl::StatusOr<std::vector<runtime::PeriodicTasks::Task>> makeTasks();
 
   manager::ResourceManager& manager_;
   const model::TypeRegistry& registry_;
   const ServiceControllersOptions options_;
   DroppedLabels droppedLabels_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  runtime::PeriodicTasks tasks_;
 };
 
 }  // namespace kuma::services

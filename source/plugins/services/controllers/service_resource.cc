@@ -103,4 +103,13 @@ bool tagSelectorMatches(const nlohmann::json& selector,
   return true;
 }
 
+bool dataplaneInsightOnline(const mesh::v1alpha1::DataplaneInsight& insight) {
+  for (const auto& subscription : insight.subscriptions()) {
+    if (subscription.has_connect_time() && !subscription.has_disconnect_time()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace kuma::services

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/mesh/v1alpha1/dataplane_insight.pb.h"
 #include "google/protobuf/map.h"
 #include "kuma/model/resource.h"
 #include "nlohmann/json.hpp"
@@ -56,6 +57,9 @@ std::vector<model::ResourceConstSharedPtr> byCreationTime(
 
 /** Kuma's IsLocal...(): no `kuma.io/origin` label, or `zone` (not synced from elsewhere). */
 bool isLocalResource(const model::Resource& resource);
+
+/** Kuma's DataplaneInsight.IsOnline(): a subscription connected and not disconnected. */
+bool dataplaneInsightOnline(const mesh::v1alpha1::DataplaneInsight& insight);
 
 /** common_api.LabelSelector.Matches: every `matchLabels` entry present with that value. */
 bool labelSelectorMatches(const nlohmann::json& selector,
