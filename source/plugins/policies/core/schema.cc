@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,16 +25,15 @@ std::shared_ptr<Schema> copyOf(const SchemaPtr& schema) {
   return std::make_shared<Schema>(*schema);
 }
 
-// The type names the OpenAPI validator prints for a JSON value.
+// The type names the OpenAPI validator prints for a JSON value decoded as Kuma's REST does.
 std::string jsonTypeName(const nlohmann::json& v) {
   switch (v.type()) {
     case nlohmann::json::value_t::string:
       return "string";
     case nlohmann::json::value_t::number_integer:
     case nlohmann::json::value_t::number_unsigned:
-      return "integer";
     case nlohmann::json::value_t::number_float:
-      return "number";
+      return "number";  // Kuma's REST decodes every JSON number as a float64
     case nlohmann::json::value_t::boolean:
       return "boolean";
     case nlohmann::json::value_t::object:
@@ -304,19 +304,24 @@ nlohmann::ordered_json normalize(const Schema& schema, const nlohmann::json& val
         return nullptr;
       }
       nlohmann::ordered_json out = nlohmann::ordered_json::object();
+      // Kubernetes' object validator reports the properties' own errors first, then the missing
+      // required ones in the CRD's `required` order (alphabetical).
+      std::set<std::string> missing;
       for (const auto& f : schema.fields) {
         auto it = value.find(f.name);
-        PathBuilder child = path.field(f.name);
         if (it != value.end() && !it->is_null()) {
-          nlohmann::ordered_json v = normalize(*f.schema, *it, child, errors);
+          nlohmann::ordered_json v = normalize(*f.schema, *it, path.field(f.name), errors);
           if (!v.is_null()) {
             out[f.name] = std::move(v);
           }
         } else if (f.required) {
-          errors.addViolationAt(child, absl::StrCat("in body is required"));
+          missing.insert(f.name);
         } else if (f.schema->defaultValue) {
           out[f.name] = toOrdered(*f.schema->defaultValue);
         }
+      }
+      for (const std::string& name : missing) {
+        errors.addViolationAt(path.field(name), "in body is required");
       }
       return out;
     }
@@ -345,8 +350,9 @@ nlohmann::ordered_json normalize(const Schema& schema, const nlohmann::json& val
         return nullptr;
       }
       nlohmann::ordered_json out = nlohmann::ordered_json::object();
+      // The Kubernetes validator names a map entry `path.key`, not Kuma's `path["key"]`.
       for (const auto& [k, v] : value.items()) {
-        nlohmann::ordered_json nv = normalize(*schema.items, v, path.key(k), errors);
+        nlohmann::ordered_json nv = normalize(*schema.items, v, path.field(k), errors);
         if (!nv.is_null()) {
           out[k] = std::move(nv);
         }
