@@ -203,14 +203,15 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::createImpl(
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::update(Resource resource) {
-  return updateStored(std::move(resource), /*checkLabelFormat=*/true);
+  return updateStored(std::move(resource), /*computedLabels=*/true, /*checkLabelFormat=*/true);
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateGenerated(Resource resource) {
-  return updateStored(std::move(resource), /*checkLabelFormat=*/false);
+  return updateStored(std::move(resource), /*computedLabels=*/false, /*checkLabelFormat=*/false);
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateStored(Resource resource,
+                                                                     bool computedLabels,
                                                                      bool checkLabelFormat) {
   if (resource.descriptor == nullptr) {
     return store::invalid("resource has no type descriptor");
@@ -219,13 +220,14 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateStored(Resource re
   if (!existing.ok()) {
     return existing.status();
   }
-  return updateImpl(std::move(resource), **existing, checkLabelFormat);
+  return updateImpl(std::move(resource), **existing, computedLabels, checkLabelFormat);
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateImpl(Resource resource,
                                                                    const Resource& existing,
+                                                                   bool computedLabels,
                                                                    bool checkLabelFormat) {
-  if (absl::Status status = prepare(resource, &existing, /*computedLabels=*/true, checkLabelFormat);
+  if (absl::Status status = prepare(resource, &existing, computedLabels, checkLabelFormat);
       !status.ok()) {
     return status;
   }

@@ -121,7 +121,9 @@ class ResourceManager {
   /**
    * update() for the control plane's own controllers: label values are stored without Kuma's
    * REST label-format check (Kuma's MeshService generator writes a timestamp with ':' into
-   * `kuma.io/deletion-grace-period-started-at`; Kuma's manager accepts it, only REST checks).
+   * `kuma.io/deletion-grace-period-started-at`; Kuma's manager accepts it, only REST checks),
+   * and without computed labels (as Kuma's manager: a Workload its generator created has no
+   * `kuma.io/origin`); the immutable ones are carried over from the stored resource.
    */
   absl::StatusOr<model::ResourceConstSharedPtr> updateGenerated(model::Resource resource);
 
@@ -162,9 +164,11 @@ class ResourceManager {
                                                            bool computedLabels);
   /** update() and updateGenerated(): reads the stored version and updates it. */
   absl::StatusOr<model::ResourceConstSharedPtr> updateStored(model::Resource resource,
+                                                             bool computedLabels,
                                                              bool checkLabelFormat);
   absl::StatusOr<model::ResourceConstSharedPtr> updateImpl(model::Resource resource,
                                                            const model::Resource& existing,
+                                                           bool computedLabels = true,
                                                            bool checkLabelFormat = true);
   /** Meta + labels + defaults + spec validation, in place; `previous` is set on update. */
   absl::Status prepare(model::Resource& resource, const model::Resource* previous,
