@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <optional>
 #include <map>
 #include <set>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "api/mesh/v1alpha1/mesh.pb.h"
 #include "httplib.h"
@@ -19,6 +21,7 @@
 #include "source/common/http/http_listener.h"
 #include "source/common/json_yaml.h"
 #include "source/common/logging.h"
+#include "source/core/manager/meta_validation.h"
 #include "source/core/model/kri.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/model/rest_codec.h"
@@ -1261,6 +1264,11 @@ class ApiServer::Handlers {
     model::Resource resource = std::move(body->resource);
     resource.meta.name = name;
     resource.meta.mesh = mesh;
+    if (&d == dataplane_) {
+      if (auto bad = workloadLabelError(resource)) {
+        return error(makeError(400, "Bad Request", *bad));
+      }
+    }
     validators::ValidationError errors;
     if (d.validate) {
       d.validate(resource, errors);
@@ -1293,6 +1301,24 @@ class ApiServer::Handlers {
       }
     }
     return json(result->created ? 201 : 200, std::move(answer));
+  }
+
+  // Kuma checks a new Universal Dataplane's `kuma.io/workload` label (a Workload's name) before
+  // anything else about it; an update is not checked.
+  std::optional<std::string> workloadLabelError(const model::Resource& dataplane) {
+    auto label = dataplane.meta.labels.find("kuma.io/workload");
+    if (label == dataplane.meta.labels.end() || label->second.empty()) {
+      return std::nullopt;
+    }
+    std::vector<std::string> violations = manager::dns1035LabelErrors(label->second);
+    if (violations.empty() ||
+        manager_.get(*dataplane_, {dataplane.meta.name, dataplane.meta.mesh}).ok()) {
+      return std::nullopt;
+    }
+    return absl::StrCat(
+        "bad request: labels[\"kuma.io/workload\"]: must be a valid DNS-1035 label (at most 63 "
+        "characters, matching regex [a-z]([-a-z0-9]*[a-z0-9])?): ",
+        absl::StrJoin(violations, "; "));
   }
 
   Reply remove(const model::ResourceTypeDescriptor& d, const std::string& mesh,

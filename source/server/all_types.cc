@@ -1,6 +1,7 @@
 #include "source/server/all_types.h"
 
 #include "source/core/resources/mesh_types.h"
+#include "source/plugins/identity/register.h"
 #include "source/plugins/policies/register.h"
 #include "source/plugins/services/register.h"
 
@@ -12,6 +13,7 @@ const model::TypeRegistry& allTypes() {
     resources::registerMeshTypes(*r);
     policies::registerPolicies(*r);
     services::registerServiceTypes(*r);
+    identity::registerIdentityTypes(*r);
     return r;
   }();
   return *registry;

@@ -22,6 +22,7 @@
 #include "source/core/resources/mesh_types.h"
 #include "source/core/resources/policies.h"
 #include "source/core/resources/system_types.h"
+#include "source/plugins/identity/controllers/identity_controllers.h"
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
 #include "source/plugins/resources/memory/memory_store.h"
@@ -386,15 +387,30 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
              {{{"reason", "inbound_conflict"}},
               static_cast<double>(dropped->inboundConflict.load())}}));
       });
+  // The identity types' controllers (Workload generator and status, MeshIdentity status).
+  identity::IdentityControllersOptions identityOptions;
+  identityOptions.zone = cfg.multizone.zone.name;
+  identityOptions.workloadGenerationInterval =
+      absl::FromChrono(cfg.runtime.universal.workload.generationInterval);
+  identityOptions.workloadStatusInterval =
+      absl::FromChrono(cfg.coreResources.status.workloadInterval);
+  identityOptions.meshIdentityInterval =
+      absl::FromChrono(cfg.coreResources.status.meshIdentityInterval);
+  identityOptions.kubernetesStore = cfg.store.type == "kubernetes";
+  identityOptions.enabledTypes = cfg.coreResources.enabled;
+  auto identityControllers =
+      std::make_unique<identity::IdentityControllers>(*cp->manager_, registry, identityOptions);
   if (cp->postgres_ == nullptr) {
     // Memory store: this instance is always leader.
     cp->components_.add(std::move(defaultsComponent));
     cp->components_.add(std::move(serviceControllers));
+    cp->components_.add(std::move(identityControllers));
   } else {
     // Leader-only components run while this instance holds Kuma's lock (spec §12.5).
     cp->leaderGate_ = std::make_unique<LeaderGate>();
     cp->leaderGate_->add(std::move(defaultsComponent));
     cp->leaderGate_->add(std::move(serviceControllers));
+    cp->leaderGate_->add(std::move(identityControllers));
     store::postgres::LeaderElectorOptions electorOptions;
     KUMA_ASSIGN_OR_RETURN(electorOptions.connection,
                           store::postgres::connectionSettingsFromConfig(cfg.store.postgres));

@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "source/common/json_yaml.h"
 #include "source/plugins/policies/core/schema_openapi.h"
+#include "source/plugins/identity/register.h"
 #include "source/plugins/policies/register.h"
 #include "source/plugins/services/register.h"
 
@@ -41,6 +42,9 @@ const Names kProtoTypesWithSubresources = {"Dataplane", "ZoneIngress", "ZoneEgre
 const Names kMeshTypesWithoutSubresources = {
     "MeshOpenTelemetryBackend", "MeshIdentity", "MeshTrust",     "MeshZoneAddress",
     "HostnameGenerator",        "Workload",     "ContainerPatch"};
+
+// Types whose `status.conditions` Kuma's CRD marks as a list map keyed by `type`.
+const Names kTypesWithConditionListMap = {"MeshIdentity"};
 
 // Mesh* types whose CRD has Kuma's `status: {conditions: [...]}`.
 const Names kTypesWithConditions = {"MeshAccessLog", "MeshTrace", "MeshOpenTelemetryBackend",
@@ -135,8 +139,12 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
   const std::string plural = crdPlural(type);
   const std::string singular = absl::AsciiStrToLower(type.name);
   const bool protoBased = type.format == model::SpecFormat::Flat;
-  // Service types (MeshService, ...) carry their own spec and status schemas.
+  // Service and identity types (MeshService, Workload, ...) carry their own spec and status
+  // schemas.
   const policies::PolicyDefinition* service = services::serviceDefinition(type.name);
+  if (service == nullptr) {
+    service = identity::identityDefinition(type.name);
+  }
   const policies::Schema* spec = policies::policySpecSchema(type.name);
   if (spec == nullptr && service != nullptr) {
     spec = service->schema.get();
@@ -190,7 +198,13 @@ Json crdFor(const model::ResourceTypeDescriptor& type) {
     for (auto& [key, value] : generated["properties"].items()) {
       value.erase("default");
     }
-    // Kuma's HostnameGeneratorStatus conditions are a list map keyed by `type`.
+    // Some of Kuma's condition lists are list maps keyed by `type` (a MeshIdentity's, a
+    // HostnameGeneratorStatus's; not a MeshMultiZoneService's).
+    if (auto c = generated["properties"].find("conditions");
+        c != generated["properties"].end() && oneOf(kTypesWithConditionListMap, type.name)) {
+      (*c)["x-kubernetes-list-map-keys"] = Json::array({"type"});
+      (*c)["x-kubernetes-list-type"] = "map";
+    }
     if (auto hg = generated["properties"].find("hostnameGenerators");
         hg != generated["properties"].end()) {
       Json& conditions = (*hg)["items"]["properties"]["conditions"];

@@ -159,6 +159,10 @@ absl::StatusOr<std::string> renderHostnameTemplate(std::string_view text,
                           absl::StrCat("unexpected ", common::goQuote(body), " in command"));
       }
       auto it = values.fields.find(name);
+      if (it == values.fields.end() && values.anyField) {
+        pos = next;
+        continue;
+      }
       if (it == values.fields.end()) {
         const size_t at = static_cast<size_t>(body.data() - text.data());
         const size_t newline = text.rfind('\n', at);

@@ -24,6 +24,9 @@ struct TemplateValues {
    *  renderer reports as Go's ExecError does (`template: :1:3: executing "" at <label "key">:
    *  error calling label: ...`). */
   std::function<absl::StatusOr<std::string>(std::string_view key)> label;
+  /** Parse-only checks (Kuma's MeshIdentity `spiffeID` templates are parsed, never run here):
+   *  a field not in `fields` renders empty instead of failing. */
+  bool anyField = false;
 };
 
 /** Longest template accepted (bytes); Kuma's hostnames are at most 253 characters. */
