@@ -148,6 +148,23 @@ struct OutboundResources {
   std::set<std::string> services;
 };
 
+/**
+ * Where a legacy (selector-based) policy applies to a proxy, as Kuma's inspect API shows it
+ * (its MatchedPolicies, `kumactl inspect dataplane --type=policies` and
+ * `kumactl inspect <policy> NAME`).
+ */
+struct PolicyAttachment {
+  /** Kuma's AttachmentType, in its order. */
+  enum class Kind { Inbound, Outbound, Service, Dataplane };
+  Kind kind = Kind::Dataplane;
+  /** Inbound `<ip>:<port>:<servicePort>`, outbound `<ip>:<port>`, a service's name, or empty. */
+  std::string name;
+  /** The inbound's or outbound's `kuma.io/service`, or the service; empty for the Dataplane. */
+  std::string service;
+  /** The policy (owned by the proxy's mesh context). */
+  const model::Resource* policy = nullptr;
+};
+
 /** One policy type's effect on Envoy resources. */
 class PolicyPlugin {
  public:
@@ -262,6 +279,14 @@ class PolicyPlugin {
    * (for plugins whose shared output depends on more than that). Default: none.
    */
   virtual std::string signatureOf(const ProxyContext&) const { return {}; }
+
+  // ---- inspection ----
+  /**
+   * The legacy policies this plugin applies to the proxy, where Kuma's MatchedPolicies attaches
+   * them (appended to `out`). Only `proxy.mesh` and `proxy.dataplane` are set. Default: none
+   * (the targetRef policies are matched by the inspect module itself).
+   */
+  virtual void attachments(const ProxyContext&, std::vector<PolicyAttachment>&) const {}
 };
 
 using PolicyPluginPtr = std::unique_ptr<const PolicyPlugin>;

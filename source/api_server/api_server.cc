@@ -530,6 +530,10 @@ class ApiServer::Handlers {
         options_.policySelects) {
       return isGet ? policyDataplanes(req, d, mesh, name) : methodNotAllowed();
     }
+    if (d.isPolicy && !d.policy.isTargetRef && seg.size() == 5 && seg[4] == "dataplanes" &&
+        options_.legacyPolicyDataplanes) {
+      return isGet ? legacyPolicyDataplanes(req, d, mesh, name) : methodNotAllowed();
+    }
     if (d.name == "MeshService" && options_.meshServiceSelects &&
         ((seg.size() == 5 && seg[4] == "_dataplanes") ||
          (seg.size() == 6 && seg[4] == "_resources" && seg[5] == "dataplanes"))) {
@@ -655,6 +659,35 @@ class ApiServer::Handlers {
     body["total"] = items.size();
     body["items"] = std::move(items);
     return json(200, body);
+  }
+
+  // GET /meshes/{mesh}/{legacyPolicyType}/{name}/dataplanes (`kumactl inspect <policy> NAME`):
+  // where the legacy policy is attached on each Dataplane; a policy that does not exist is
+  // attached nowhere, as in Kuma.
+  Reply legacyPolicyDataplanes(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+                               const std::string& mesh, const std::string& name) {
+    if (auto denied = authorize(req, d)) {
+      return *denied;
+    }
+    auto meshResource = manager_.get(*mesh_, {mesh, ""});
+    if (!meshResource.ok()) {
+      return error(errorFromStatus(meshResource.status(), "Could not list Dataplanes"));
+    }
+    auto policy = manager_.get(d, {name, mesh});
+    if (!policy.ok()) {
+      if (!absl::IsNotFound(policy.status())) {
+        return error(errorFromStatus(policy.status(), "Could not list Dataplanes"));
+      }
+      nlohmann::ordered_json empty;
+      empty["total"] = 0;
+      empty["items"] = nlohmann::ordered_json::array();
+      return json(200, empty);
+    }
+    auto body = options_.legacyPolicyDataplanes(mesh, **policy);
+    if (!body.ok()) {
+      return error(errorFromStatus(body.status(), "Could not list Dataplanes"));
+    }
+    return json(200, *body);
   }
 
   // GET /meshes/{mesh}/dataplanes/{name}/policies (`kumactl inspect dataplane --type=policies`).

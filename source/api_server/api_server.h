@@ -94,6 +94,14 @@ struct ApiServerOptions {
   std::function<bool(const model::Resource& policy, const model::Resource& dataplane)>
       policySelects;
   /**
+   * GET /meshes/{mesh}/{legacyPolicyType}/{name}/dataplanes (`kumactl inspect <policy> NAME`):
+   * Kuma's answer for the legacy `policy` of mesh `mesh` the server already read. NotFound: the
+   * mesh does not exist. Unset: 404.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const model::Resource& policy)>
+      legacyPolicyDataplanes;
+  /**
    * GET /meshes/{mesh}/{serviceType}/{name}/_hostnames: the hostnames every HostnameGenerator
    * gives `service` (a MeshService, MeshExternalService or MeshMultiZoneService the server
    * already read), without the DNS check, as Kuma's inspect view. Unset: 404.

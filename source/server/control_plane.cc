@@ -449,6 +449,9 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     cp->envoyAdminClient_ = std::make_unique<envoy_admin::EnvoyAdminClient>(
         [adminTls] { return adminTls->clientCerts(); });
   }
+  // The policy plugins: every generation runs them, the inspect API asks them where the legacy
+  // policies attach.
+  const xds::PolicyPluginListConstSharedPtr plugins = policies::makeXdsPolicyPlugins();
   if (cfg.apiServer.http.enabled) {
     api_server::ApiServerOptions api;
     api.interface = cfg.apiServer.http.interface;
@@ -481,8 +484,8 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     };
     // Inspect (`_rules`, matched policies): the mesh's current context, matched as the
     // generator matches.
-    using Inspect = nlohmann::ordered_json (*)(const xds::MeshContext&, const model::Resource&,
-                                               const mesh::v1alpha1::Dataplane&);
+    using Inspect = std::function<nlohmann::ordered_json(
+        const xds::MeshContext&, const model::Resource&, const mesh::v1alpha1::Dataplane&)>;
     const auto inspectWith = [inspected](Inspect inspect) {
       return [inspected, inspect](
                  const std::string& mesh,
@@ -499,7 +502,22 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       };
     };
     api.dataplaneRules = inspectWith(&xds::inspectRules);
-    api.dataplanePolicies = inspectWith(&xds::inspectMatchedPolicies);
+    api.dataplanePolicies =
+        inspectWith([plugins](const xds::MeshContext& context, const model::Resource& dataplane,
+                              const mesh::v1alpha1::Dataplane& spec) {
+          return xds::inspectMatchedPolicies(context, dataplane, spec, plugins.get());
+        });
+    api.legacyPolicyDataplanes =
+        [inspected, plugins](
+            const std::string& mesh,
+            const model::Resource& policy) -> absl::StatusOr<nlohmann::ordered_json> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::UnavailableError("the xDS reconciler is not running");
+      }
+      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+      return xds::inspectLegacyPolicyDataplanes(*context, plugins.get(), policy.descriptor->name,
+                                                policy.meta.name);
+    };
     api.policySelects = [](const model::Resource& policy, const model::Resource& dataplane) {
       return xds::policySelectsDataplane(policy, dataplane);
     };
@@ -557,7 +575,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   // xDS: snapshots kept by the reconciler, served by the ADS service on the DP server's gRPC.
   cp->snapshots_ = std::make_unique<xds::cache::SnapshotCache>();
   xds::sync::ReconcilerOptions reconcilerOptions;
-  reconcilerOptions.plugins = policies::makeXdsPolicyPlugins();
+  reconcilerOptions.plugins = plugins;
   reconcilerOptions.refreshInterval = cfg.xdsServer.dataplaneConfigurationRefreshInterval;
   reconcilerOptions.workers = std::max(2u, std::thread::hardware_concurrency());
   reconcilerOptions.vipCidr = cfg.dnsServer.cidr;

@@ -119,32 +119,155 @@ Json inspectMeta(const model::Resource& resource) {
   return out;
 }
 
+namespace {
+
+// Kuma's rest.From.Meta: a matched policy without its spec or status.
+Json policyMeta(const model::Resource& resource) {
+  Json full = model::toRestJson(resource);
+  Json out = Json::object();
+  for (const char* key :
+       {"type", "mesh", "name", "creationTime", "modificationTime", "labels", "kri"}) {
+    if (auto it = full.find(key); it != full.end()) {
+      out[key] = *it;
+    }
+  }
+  return out;
+}
+
+const char* kindName(PolicyAttachment::Kind kind) {
+  switch (kind) {
+    case PolicyAttachment::Kind::Inbound:
+      return "inbound";
+    case PolicyAttachment::Kind::Outbound:
+      return "outbound";
+    case PolicyAttachment::Kind::Service:
+      return "service";
+    case PolicyAttachment::Kind::Dataplane:
+      return "dataplane";
+  }
+  return "unknown";
+}
+
+// Kuma's AttachmentList order: by fmt.Sprintf("%s") of the attachment, `{<type> <name> <service>}`.
+std::string sortKey(const PolicyAttachment& a) {
+  return std::string("{") + kindName(a.kind) + " " + a.name + " " + a.service + "}";
+}
+
+Json attachmentJson(const PolicyAttachment& a) {
+  Json out;
+  out["type"] = kindName(a.kind);
+  if (!a.name.empty()) {
+    out["name"] = a.name;
+  }
+  if (!a.service.empty()) {
+    out["service"] = a.service;
+  }
+  return out;
+}
+
+// Every legacy policy the plugins attach to the Dataplane (Kuma's MatchedPolicies).
+std::vector<PolicyAttachment> legacyAttachments(const MeshContext& context,
+                                                const model::Resource& dataplane,
+                                                const PolicyPluginList* plugins) {
+  std::vector<PolicyAttachment> out;
+  if (plugins == nullptr) {
+    return out;
+  }
+  ProxyContext proxy;
+  proxy.mesh = &context;
+  proxy.dataplane = &dataplane;
+  for (const PolicyPluginPtr& plugin : *plugins) {
+    plugin->attachments(proxy, out);
+  }
+  return out;
+}
+
+}  // namespace
+
 Json inspectMatchedPolicies(const MeshContext& context, const model::Resource& dataplane,
-                            const mesh::v1alpha1::Dataplane& spec) {
+                            const mesh::v1alpha1::Dataplane& spec,
+                            const PolicyPluginList* plugins) {
+  struct Entry {
+    PolicyAttachment attachment;
+    std::map<std::string, Json> byType;  // Go's map order: sorted by type
+  };
+  std::map<std::string, Entry> entries;  // by Kuma's attachment order
+  const auto entryOf = [&entries](const PolicyAttachment& a) -> Entry& {
+    Entry& e = entries[sortKey(a)];
+    e.attachment = a;
+    return e;
+  };
+  for (const PolicyAttachment& a : legacyAttachments(context, dataplane, plugins)) {
+    if (a.policy == nullptr || a.policy->descriptor == nullptr) {
+      continue;
+    }
+    Json& list = entryOf(a).byType[a.policy->descriptor->name];
+    if (list.is_null()) {
+      list = Json::array();
+    }
+    list.push_back(policyMeta(*a.policy));
+  }
+  // The targeted policies that select the Dataplane, under the Dataplane itself.
   const policies::ProxyView view = proxyViewOf(dataplane, spec);
-  std::map<std::string, Json> byType;  // Go's map order: sorted by type
   for (const std::string& type : inspectedPolicyTypes()) {
     Json list = Json::array();
     for (const PolicyEntry* e : selectPolicies(context, type, view)) {
-      Json r = model::toRestJson(*e->resource);
-      r.erase("spec");
-      list.push_back(std::move(r));
+      list.push_back(policyMeta(*e->resource));
     }
     if (!list.empty()) {
-      byType[type] = std::move(list);
+      entryOf(PolicyAttachment{}).byType[type] = std::move(list);
     }
   }
-  Json matched = Json::object();
-  for (auto& [type, list] : byType) {
-    matched[type] = std::move(list);
+  Json items = Json::array();
+  for (auto& [key, entry] : entries) {
+    Json item = attachmentJson(entry.attachment);
+    Json matched = Json::object();
+    for (auto& [type, list] : entry.byType) {
+      matched[type] = std::move(list);
+    }
+    item["matchedPolicies"] = std::move(matched);
+    items.push_back(std::move(item));
   }
-  Json item;
-  item["type"] = "dataplane";
-  item["matchedPolicies"] = std::move(matched);
   Json out;
   out["kind"] = "SidecarDataplane";
-  out["total"] = 1;
-  out["items"] = Json::array({std::move(item)});
+  out["total"] = items.size();
+  out["items"] = std::move(items);
+  return out;
+}
+
+Json inspectLegacyPolicyDataplanes(const MeshContext& context, const PolicyPluginList* plugins,
+                                   std::string_view type, std::string_view name) {
+  std::vector<const model::Resource*> dataplanes;
+  for (const auto& dp : context.dataplanes()) {
+    dataplanes.push_back(dp.get());
+  }
+  std::stable_sort(dataplanes.begin(), dataplanes.end(),
+                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
+  Json items = Json::array();
+  for (const model::Resource* dp : dataplanes) {
+    std::map<std::string, PolicyAttachment> attached;  // sorted as Kuma's AttachmentList
+    for (const PolicyAttachment& a : legacyAttachments(context, *dp, plugins)) {
+      if (a.policy != nullptr && a.policy->descriptor != nullptr &&
+          a.policy->descriptor->name == type && a.policy->meta.name == name) {
+        attached.emplace(sortKey(a), a);  // Kuma: once per attachment
+      }
+    }
+    if (attached.empty()) {
+      continue;
+    }
+    Json list = Json::array();
+    for (const auto& [key, a] : attached) {
+      list.push_back(attachmentJson(a));
+    }
+    Json item;
+    item["kind"] = "SidecarDataplane";
+    item["dataplane"] = {{"mesh", dp->meta.mesh}, {"name", dp->meta.name}};
+    item["attachments"] = std::move(list);
+    items.push_back(std::move(item));
+  }
+  Json out;
+  out["total"] = items.size();
+  out["items"] = std::move(items);
   return out;
 }
 

@@ -14,9 +14,11 @@
 //   nlohmann::ordered_json body = inspectRules(*context, *dataplane, *spec);
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/mesh/v1alpha1/dataplane.pb.h"
+#include "kuma/xds/policy_plugin.h"
 #include "kuma/model/resource.h"
 #include "nlohmann/json.hpp"
 #include "source/xds/context/mesh_context.h"
@@ -38,13 +40,26 @@ nlohmann::ordered_json inspectRules(const MeshContext& context, const model::Res
 
 /**
  * Kuma's DataplaneInspectResponse of a sidecar (`/meshes/{mesh}/dataplanes/{name}/policies`,
- * `kumactl inspect dataplane --type=policies`): `{"kind": "SidecarDataplane", "total": 1,
- * "items": [{"type": "dataplane", "matchedPolicies": {<type>: [<resource without spec>]}}]}`,
- * the targeted policies selecting the Dataplane per type, in precedence order.
+ * `kumactl inspect dataplane --type=policies`): `{"kind": "SidecarDataplane", "total": N,
+ * "items": [{"type": "dataplane"|"inbound"|"outbound"|"service", "name", "service",
+ * "matchedPolicies": {<type>: [<policy meta>]}}]}` in Kuma's attachment order: the targeted
+ * policies selecting the Dataplane (in precedence order) and the legacy TrafficTrace under
+ * "dataplane", the legacy policies where the plugins attach them (PolicyPlugin::attachments;
+ * `plugins` may be null: none).
  */
 nlohmann::ordered_json inspectMatchedPolicies(const MeshContext& context,
                                               const model::Resource& dataplane,
-                                              const mesh::v1alpha1::Dataplane& spec);
+                                              const mesh::v1alpha1::Dataplane& spec,
+                                              const PolicyPluginList* plugins);
+
+/**
+ * Kuma's `/meshes/{mesh}/{legacyType}/{name}/dataplanes` (`kumactl inspect <policy> NAME`) for
+ * a legacy policy: `{"total": N, "items": [{"kind": "SidecarDataplane", "dataplane": {mesh,
+ * name}, "attachments": [{type, name, service}]}]}`, the Dataplanes (by name) it is attached to.
+ */
+nlohmann::ordered_json inspectLegacyPolicyDataplanes(const MeshContext& context,
+                                                     const PolicyPluginList* plugins,
+                                                     std::string_view type, std::string_view name);
 
 /** Does the targeted policy `policy` (its top-level targetRef) select `dataplane`? */
 bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane);

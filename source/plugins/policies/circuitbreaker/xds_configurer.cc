@@ -161,4 +161,12 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   return absl::OkStatus();
 }
 
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's BuildCircuitBreakerMap: per destination service.
+  trafficroute::attachPerService<CircuitBreaker>(
+      proxy.mesh->legacyPolicies(resources::kCircuitBreakerType), *proxy.dataplane,
+      trafficroute::inspectedDestinations(*proxy.mesh, *proxy.dataplane), out);
+}
+
 }  // namespace kuma::policies::circuitbreaker

@@ -100,4 +100,11 @@ absl::Status XdsConfigurer::configureInboundHcm(const nlohmann::json&,
   return xds::insertHttpFiltersBeforeRouter(hcm, std::move(filters));
 }
 
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's BuildFaultInjectionMap: every matching policy per inbound.
+  trafficroute::attachAllPerInbound<FaultInjection>(
+      proxy.mesh->legacyPolicies(resources::kFaultInjectionType), *proxy.dataplane, out);
+}
+
 }  // namespace kuma::policies::faultinjection

@@ -141,4 +141,12 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   return absl::OkStatus();
 }
 
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's BuildHealthCheckMap: per destination service.
+  trafficroute::attachPerService<HealthCheck>(
+      proxy.mesh->legacyPolicies(resources::kHealthCheckType), *proxy.dataplane,
+      trafficroute::inspectedDestinations(*proxy.mesh, *proxy.dataplane), out);
+}
+
 }  // namespace kuma::policies::healthcheck

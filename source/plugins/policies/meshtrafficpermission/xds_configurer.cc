@@ -1,9 +1,11 @@
 #include "source/plugins/policies/meshtrafficpermission/xds_configurer.h"
 
 #include "absl/strings/str_join.h"
+#include "api/mesh/v1alpha1/traffic_permission.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
+#include "source/plugins/policies/trafficroute/xds_configurer.h"
 #include "source/xds/context/mesh_context.h"
 #include "source/xds/envoy/inbound_tls.h"
 #include "source/xds/envoy/resource_set.h"
@@ -78,6 +80,23 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     }
   }
   return absl::OkStatus();
+}
+
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's BuildTrafficPermissionMap: the legacy TrafficPermission that best matches each
+  // inbound (MeshTrafficPermissions are matched by the inspect module).
+  const auto& permissions = proxy.mesh->trafficPermissions();
+  if (permissions.empty()) {
+    return;
+  }
+  for (const auto& inbound : trafficroute::inspectedInbounds(*proxy.dataplane)) {
+    if (const model::Resource* p =
+            trafficroute::selectInboundConnectionPolicy<mesh::v1alpha1::TrafficPermission>(
+                permissions, inbound.tags)) {
+      out.push_back({xds::PolicyAttachment::Kind::Inbound, inbound.name, inbound.service, p});
+    }
+  }
 }
 
 }  // namespace kuma::policies::meshtrafficpermission

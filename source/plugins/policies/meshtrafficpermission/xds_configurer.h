@@ -27,6 +27,9 @@ class XdsConfigurer : public xds::PolicyPlugin {
   absl::Status apply(const xds::ProxyContext& proxy,
                      const std::vector<const nlohmann::json*>& specs,
                      xds::ResourceSet& resources) const override;
+  /** Kuma's MatchedPolicies of this legacy type (inspect API). */
+  void attachments(const xds::ProxyContext& proxy,
+                   std::vector<xds::PolicyAttachment>& out) const override;
 };
 
 }  // namespace kuma::policies::meshtrafficpermission

@@ -101,4 +101,12 @@ absl::Status XdsConfigurer::configureOutboundHcm(const nlohmann::json&,
   return xds::insertHttpFiltersBeforeRouter(hcm, {meshratelimit::httpRateLimitFilter()});
 }
 
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's BuildRateLimitMap: every matching policy per inbound, the best one per outbound.
+  const auto& policies = proxy.mesh->legacyPolicies(resources::kRateLimitType);
+  trafficroute::attachAllPerInbound<RateLimit>(policies, *proxy.dataplane, out);
+  trafficroute::attachPerOutbound<RateLimit>(policies, *proxy.dataplane, out);
+}
+
 }  // namespace kuma::policies::ratelimit

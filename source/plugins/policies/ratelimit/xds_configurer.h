@@ -51,6 +51,9 @@ class XdsConfigurer : public xds::PolicyPlugin {
       const nlohmann::json& conf, const xds::OutboundTarget& target,
       envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager& hcm)
       const override;
+  /** Kuma's MatchedPolicies of this legacy type (inspect API). */
+  void attachments(const xds::ProxyContext& proxy,
+                   std::vector<xds::PolicyAttachment>& out) const override;
 };
 
 }  // namespace kuma::policies::ratelimit

@@ -165,4 +165,12 @@ absl::Status XdsConfigurer::configureOutboundTcpProxy(
   return absl::OkStatus();
 }
 
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's BuildRetryMap: per destination service.
+  trafficroute::attachPerService<Retry>(
+      proxy.mesh->legacyPolicies(resources::kRetryType), *proxy.dataplane,
+      trafficroute::inspectedDestinations(*proxy.mesh, *proxy.dataplane), out);
+}
+
 }  // namespace kuma::policies::retry

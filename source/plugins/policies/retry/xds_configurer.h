@@ -44,6 +44,9 @@ class XdsConfigurer : public xds::PolicyPlugin {
   absl::Status configureOutboundTcpProxy(
       const nlohmann::json& conf, const xds::OutboundTarget& target,
       envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& proxy) const override;
+  /** Kuma's MatchedPolicies of this legacy type (inspect API). */
+  void attachments(const xds::ProxyContext& proxy,
+                   std::vector<xds::PolicyAttachment>& out) const override;
 };
 
 }  // namespace kuma::policies::retry

@@ -1,5 +1,7 @@
 #include "source/plugins/policies/trafficlog/xds_configurer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "api/mesh/v1alpha1/traffic_log.pb.h"
 #include "envoy/config/accesslog/v3/accesslog.pb.h"
@@ -160,6 +162,22 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     }
   }
   return absl::OkStatus();
+}
+
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's BuildTrafficLogMap: per declared outbound service, plus the implicit `pass_through`.
+  std::vector<std::string> services;
+  for (const auto& outbound : trafficroute::inspectedOutbounds(*proxy.dataplane)) {
+    if (std::find(services.begin(), services.end(), outbound.service) == services.end()) {
+      services.push_back(outbound.service);
+    }
+  }
+  if (std::find(services.begin(), services.end(), "pass_through") == services.end()) {
+    services.push_back("pass_through");
+  }
+  trafficroute::attachPerService<TrafficLog>(proxy.mesh->legacyPolicies(resources::kTrafficLogType),
+                                             *proxy.dataplane, services, out);
 }
 
 }  // namespace kuma::policies::trafficlog

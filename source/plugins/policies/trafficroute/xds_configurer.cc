@@ -704,4 +704,78 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   return absl::OkStatus();
 }
 
+std::vector<InspectedInterface> inspectedInbounds(const model::Resource& dataplane) {
+  std::vector<InspectedInterface> out;
+  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+  if (dp == nullptr) {
+    return out;
+  }
+  for (const auto& inbound : dp->networking().inbound()) {
+    const std::string& ip =
+        inbound.address().empty() ? dp->networking().address() : inbound.address();
+    const uint32_t workloadPort =
+        inbound.service_port() != 0 ? inbound.service_port() : inbound.port();
+    auto service = inbound.tags().find(kServiceTag);
+    out.push_back({absl::StrCat(ip, ":", inbound.port(), ":", workloadPort),
+                   service == inbound.tags().end() ? "" : service->second, toTags(inbound.tags())});
+  }
+  return out;
+}
+
+std::vector<InspectedInterface> inspectedOutbounds(const model::Resource& dataplane) {
+  std::vector<InspectedInterface> out;
+  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+  if (dp == nullptr) {
+    return out;
+  }
+  for (const auto& outbound : dp->networking().outbound()) {
+    if (outbound.has_backend_ref()) {
+      continue;
+    }
+    const std::string ip = outbound.address().empty() ? "127.0.0.1" : outbound.address();
+    // Go's net.JoinHostPort: an IPv6 address in brackets.
+    const std::string host = ip.find(':') != std::string::npos ? absl::StrCat("[", ip, "]") : ip;
+    auto service = outbound.tags().find(kServiceTag);
+    out.push_back({absl::StrCat(host, ":", outbound.port()),
+                   service == outbound.tags().end() ? "" : service->second, Tags{}});
+  }
+  return out;
+}
+
+std::vector<std::string> inspectedDestinations(const xds::MeshContext& mesh,
+                                               const model::Resource& dataplane) {
+  std::set<std::string> services;
+  const std::vector<Tags> inboundTags = inboundTagsOf(dataplane);
+  for (const InspectedInterface& outbound : inspectedOutbounds(dataplane)) {
+    const model::Resource* route =
+        selectConnectionPolicy<TrafficRoute>(mesh.trafficRoutes(), inboundTags, outbound.service);
+    if (route == nullptr) {
+      services.insert(outbound.service);
+      continue;
+    }
+    // Kuma's GetSplitWithDestination: the destination alone, else the split.
+    const TrafficRoute::Conf& conf = model::protoSpecOf<TrafficRoute>(*route)->conf();
+    std::vector<const google::protobuf::Map<std::string, std::string>*> destinations;
+    if (!conf.destination().empty()) {
+      destinations.push_back(&conf.destination());
+    } else {
+      for (const auto& split : conf.split()) {
+        destinations.push_back(&split.destination());
+      }
+    }
+    for (const auto* destination : destinations) {
+      if (auto it = destination->find(kServiceTag); it != destination->end()) {
+        services.insert(it->second);  // destinations without a service are ignored, as Kuma
+      }
+    }
+  }
+  return {services.begin(), services.end()};
+}
+
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  attachPerOutbound<TrafficRoute>(proxy.mesh->trafficRoutes(), *proxy.dataplane, out);
+  attachPerOutbound<Timeout>(proxy.mesh->timeouts(), *proxy.dataplane, out);
+}
+
 }  // namespace kuma::policies::trafficroute

@@ -74,6 +74,21 @@ Tags toTags(const google::protobuf::Map<std::string, std::string>& m);
 /** Whether `proxy` takes Kuma's legacy outbound path (MeshContext::usesLegacyRouting()). */
 bool legacyPath(const xds::ProxyContext* proxy);
 
+/** The policies holding a `Spec`, by name (Kuma sorts them so, to avoid flakiness). */
+template <class Spec>
+std::vector<const model::Resource*> byNameOf(
+    const std::vector<model::ResourceConstSharedPtr>& policies) {
+  std::vector<const model::Resource*> byName;
+  for (const auto& p : policies) {
+    if (p != nullptr && model::protoSpecOf<Spec>(*p) != nullptr) {
+      byName.push_back(p.get());
+    }
+  }
+  std::stable_sort(byName.begin(), byName.end(),
+                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
+  return byName;
+}
+
 /**
  * Kuma's SelectConnectionPolicies (pkg/core/policy) for one destination service, for every legacy
  * connection policy type `Spec` (sources/destinations selectors: TrafficRoute, Timeout,
@@ -86,14 +101,7 @@ template <class Spec>
 const model::Resource* selectConnectionPolicy(
     const std::vector<model::ResourceConstSharedPtr>& policies,
     const std::vector<Tags>& inboundTags, const std::string& service) {
-  std::vector<const model::Resource*> byName;
-  for (const auto& p : policies) {
-    if (p != nullptr && model::protoSpecOf<Spec>(*p) != nullptr) {
-      byName.push_back(p.get());
-    }
-  }
-  std::stable_sort(byName.begin(), byName.end(),
-                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
+  const std::vector<const model::Resource*> byName = byNameOf<Spec>(policies);
   const Tags outboundTags{{"kuma.io/service", service}};
   const model::Resource* best = nullptr;
   SelectorRank bestRank;
@@ -141,14 +149,7 @@ const model::Resource* selectConnectionPolicy(
 template <class Spec>
 std::vector<const model::Resource*> inboundConnectionPolicies(
     const std::vector<model::ResourceConstSharedPtr>& policies, const Tags& inboundTags) {
-  std::vector<const model::Resource*> byName;
-  for (const auto& p : policies) {
-    if (p != nullptr && model::protoSpecOf<Spec>(*p) != nullptr) {
-      byName.push_back(p.get());
-    }
-  }
-  std::stable_sort(byName.begin(), byName.end(),
-                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
+  const std::vector<const model::Resource*> byName = byNameOf<Spec>(policies);
   std::vector<const model::Resource*> out;
   for (const model::Resource* p : byName) {
     for (const auto& destination : model::protoSpecOf<Spec>(*p)->destinations()) {
@@ -167,6 +168,35 @@ std::vector<const model::Resource*> inboundConnectionPolicies(
     return c == 0 ? a->meta.creationTime > b->meta.creationTime : c > 0;
   });
   return out;
+}
+
+/**
+ * Kuma's SelectInboundConnectionPolicy (pkg/core/policy) for one inbound, for the legacy
+ * TrafficPermission: among the policies (visited by name) the one with the most specific
+ * destination selector matching `inboundTags`; ties go to the later created one. nullptr when
+ * none (resources without a `Spec` are skipped).
+ */
+template <class Spec>
+const model::Resource* selectInboundConnectionPolicy(
+    const std::vector<model::ResourceConstSharedPtr>& policies, const Tags& inboundTags) {
+  const std::vector<const model::Resource*> byName = byNameOf<Spec>(policies);
+  const model::Resource* best = nullptr;
+  SelectorRank bestRank;
+  for (const model::Resource* p : byName) {
+    for (const auto& destination : model::protoSpecOf<Spec>(*p)->destinations()) {
+      const Tags selector = toTags(destination.match());
+      if (!selectorMatches(selector, inboundTags)) {
+        continue;
+      }
+      const SelectorRank rank = rankOf(selector);
+      const int c = rank.compare(bestRank);
+      if (c > 0 || (c == 0 && best != nullptr && p->meta.creationTime > best->meta.creationTime)) {
+        best = p;
+        bestRank = rank;
+      }
+    }
+  }
+  return best;
 }
 
 /** An inbound being generated, as the legacy inbound policies see it. */
@@ -205,6 +235,86 @@ const model::Resource* selectTrafficRoute(const std::vector<model::ResourceConst
 const model::Resource* selectTimeout(const std::vector<model::ResourceConstSharedPtr>& timeouts,
                                      const std::vector<Tags>& inboundTags,
                                      const std::string& service);
+
+// ---- inspection: where Kuma's MatchedPolicies attaches legacy policies ----
+
+/** A Dataplane's inbound or declared outbound as Kuma's inspect API names it. */
+struct InspectedInterface {
+  /** Inbound `<ip>:<port>:<servicePort>` (InboundInterface), outbound `<ip>:<port>`. */
+  std::string name;
+  /** Its `kuma.io/service`. */
+  std::string service;
+  /** An inbound's tags (empty for outbounds). */
+  Tags tags;
+};
+/** Kuma's ToInboundInterface of every inbound of the Dataplane, in order. */
+std::vector<InspectedInterface> inspectedInbounds(const model::Resource& dataplane);
+/** Kuma's ToOutboundInterface of every declared outbound without a `backendRef`, in order. */
+std::vector<InspectedInterface> inspectedOutbounds(const model::Resource& dataplane);
+/**
+ * Kuma's BuildDestinationMap services: per declared outbound (no `backendRef`), the
+ * `kuma.io/service`s of the split of the TrafficRoute that best matches it, else its own
+ * service. Sorted, each once.
+ */
+std::vector<std::string> inspectedDestinations(const xds::MeshContext& mesh,
+                                               const model::Resource& dataplane);
+
+/**
+ * Service attachments of connection policy type `Spec` (Kuma's SelectConnectionPolicies): for
+ * each of `services`, the best-matching policy of `policies`.
+ */
+template <class Spec>
+void attachPerService(const std::vector<model::ResourceConstSharedPtr>& policies,
+                      const model::Resource& dataplane, const std::vector<std::string>& services,
+                      std::vector<xds::PolicyAttachment>& out) {
+  if (policies.empty()) {
+    return;
+  }
+  const std::vector<Tags> inboundTags = inboundTagsOf(dataplane);
+  for (const std::string& service : services) {
+    if (const model::Resource* p = selectConnectionPolicy<Spec>(policies, inboundTags, service)) {
+      out.push_back({xds::PolicyAttachment::Kind::Service, service, service, p});
+    }
+  }
+}
+
+/**
+ * Outbound attachments of connection policy type `Spec` (Kuma's SelectOutboundConnectionPolicies
+ * mapped onto the declared outbounds): each outbound gets the policy that best matches its
+ * service.
+ */
+template <class Spec>
+void attachPerOutbound(const std::vector<model::ResourceConstSharedPtr>& policies,
+                       const model::Resource& dataplane, std::vector<xds::PolicyAttachment>& out) {
+  if (policies.empty()) {
+    return;
+  }
+  const std::vector<Tags> inboundTags = inboundTagsOf(dataplane);
+  for (const InspectedInterface& outbound : inspectedOutbounds(dataplane)) {
+    if (const model::Resource* p =
+            selectConnectionPolicy<Spec>(policies, inboundTags, outbound.service)) {
+      out.push_back({xds::PolicyAttachment::Kind::Outbound, outbound.name, outbound.service, p});
+    }
+  }
+}
+
+/**
+ * Inbound attachments of Kuma's SelectInboundConnectionMatchingPolicies (FaultInjection,
+ * RateLimit): every inboundConnectionPolicies() entry of each inbound, in that order.
+ */
+template <class Spec>
+void attachAllPerInbound(const std::vector<model::ResourceConstSharedPtr>& policies,
+                         const model::Resource& dataplane,
+                         std::vector<xds::PolicyAttachment>& out) {
+  if (policies.empty()) {
+    return;
+  }
+  for (const InspectedInterface& inbound : inspectedInbounds(dataplane)) {
+    for (const model::Resource* p : inboundConnectionPolicies<Spec>(policies, inbound.tags)) {
+      out.push_back({xds::PolicyAttachment::Kind::Inbound, inbound.name, inbound.service, p});
+    }
+  }
+}
 
 /**
  * Kuma's `Tags.DestinationClusterName`: the service alone when it is the only tag, else
@@ -297,6 +407,10 @@ class XdsConfigurer : public xds::PolicyPlugin {
   absl::Status apply(const xds::ProxyContext& proxy,
                      const std::vector<const nlohmann::json*>& specs,
                      xds::ResourceSet& resources) const override;
+  /** The legacy TrafficRoute and Timeout that best match each declared outbound (Kuma's
+   *  BuildRouteMap and BuildTimeoutMap). */
+  void attachments(const xds::ProxyContext& proxy,
+                   std::vector<xds::PolicyAttachment>& out) const override;
 };
 
 }  // namespace kuma::policies::trafficroute

@@ -248,4 +248,17 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   return absl::OkStatus();
 }
 
+void XdsConfigurer::attachments(const xds::ProxyContext& proxy,
+                                std::vector<xds::PolicyAttachment>& out) const {
+  // Kuma's SelectTrafficTrace: one for the whole Dataplane.
+  const auto& traces = proxy.mesh->legacyPolicies(resources::kTrafficTraceType);
+  if (traces.empty()) {
+    return;
+  }
+  if (const model::Resource* trace =
+          selectTrafficTrace(traces, trafficroute::inboundTagsOf(*proxy.dataplane))) {
+    out.push_back({xds::PolicyAttachment::Kind::Dataplane, "", "", trace});
+  }
+}
+
 }  // namespace kuma::policies::traffictrace
