@@ -107,7 +107,8 @@ def yaml_keys_and_values(doc, keys, values):
 
 def resource_fixtures():
     core = sorted(glob.glob(os.path.join(ROOT, "test/core/resources/testdata/*.yaml")))
-    policies = sorted(p for p in glob.glob(os.path.join(ROOT, "test/plugins/policies/testdata/*/*.yaml"))
+    # One policy, one folder: source/plugins/policies/<policy>/testdata/.
+    policies = sorted(p for p in glob.glob(os.path.join(ROOT, "source/plugins/policies/*/testdata/*.yaml"))
                       if not p.endswith(".violations.yaml"))
     return core, policies
 
@@ -134,7 +135,7 @@ def rest_targets(types):
             continue
         covered.add(t)
         sel = bytes([index[t]])
-        name = "%s-%s" % (os.path.basename(os.path.dirname(path)), stem(path)) \
+        name = "%s-%s" % (os.path.basename(os.path.dirname(os.path.dirname(path))), stem(path)) \
             if path in policies else stem(path)
         as_json = json.dumps(doc, separators=(",", ":"), default=str).encode()
         if path in core:
