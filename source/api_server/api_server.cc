@@ -54,9 +54,17 @@ Reply error(const ErrorResponse& e) {
   return {e.status, render(e.body), "application/json"};
 }
 
+// go-restful's text for a verb a route does not take (Kuma sends it as plain text).
 Reply methodNotAllowed() {
-  return error(makeError(405, "Method not Allowed", "Method not Allowed"));
+  return error(makeError(405, "Method Not Allowed", "405: Method Not Allowed"));
 }
+
+// Kuma's zoneReadOnlyMessage: a zone (or standalone Universal) control plane's answer to a write
+// of a read-only type, and to every write with `apiServer.readOnly`.
+constexpr char kZoneReadOnlyMessage[] =
+    "On zone control plane you can only modify zone resources with 'kumactl apply' or via the "
+    "HTTP API. You can still use 'kumactl' or the HTTP API to modify the rest of the resource on "
+    "the global control plane.\n";
 
 // go-restful's text for an unknown route, in Kuma's JSON error body.
 Reply pageNotFound() {
@@ -1249,10 +1257,7 @@ class ApiServer::Handlers {
       return methodNotAllowed();
     }
     if (d.readOnly || options_.readOnly) {
-      return error(makeError(405, "Method not Allowed",
-                             options_.readOnly
-                                 ? "On this control plane the API is read-only"
-                                 : absl::StrCat("Resources of type ", d.name, " are read-only")));
+      return error(makeError(405, "Method not allowed", kZoneReadOnlyMessage));
     }
     return m == "PUT" ? put(req, d, mesh, name) : remove(d, mesh, name);
   }
@@ -1321,9 +1326,15 @@ class ApiServer::Handlers {
     if (!errors.empty()) {
       return error(errorFromStatus(errors.toStatus(), title));
     }
+    const bool existed = manager_.get(d, {name, mesh}).ok();
     auto result = manager_.upsert(std::move(resource));
     if (!result.ok()) {
-      return error(errorFromStatus(result.status(), title));
+      // Kuma's manager refused it (a mesh or write validator): Kuma's REST titles that by verb.
+      const bool byManager =
+          result.status().GetPayload(manager::kManagerValidationPayload).has_value();
+      return error(errorFromStatus(result.status(), !byManager ? title
+                                                    : existed  ? "Failed to update a resource"
+                                                               : "Failed to create a resource"));
     }
     // Kuma's CreateOrUpdateSuccessResponse: `warnings` from the resource's Deprecations().
     nlohmann::ordered_json answer = nlohmann::ordered_json::object();

@@ -343,6 +343,33 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
         resources::validateRateLimitForExternalServices(*spec, services, errors);
         return errors.toStatus();
       });
+  // ... and Kuma's ExternalService manager, the same rule from the ExternalService's side.
+  cp->manager_->setWriteValidator(
+      std::string(resources::kExternalServiceType),
+      [manager = cp->manager_.get(), &registry](const model::Resource& resource) -> absl::Status {
+        const auto* spec = model::protoSpecOf<mesh::v1alpha1::ExternalService>(resource);
+        const model::ResourceTypeDescriptor* rlType = registry.byName(resources::kRateLimitType);
+        if (spec == nullptr || rlType == nullptr) {
+          return absl::OkStatus();
+        }
+        store::ListOptions options;
+        options.mesh = resource.meta.mesh;
+        auto list = manager->store().list(*rlType, options);
+        if (!list.ok()) {
+          return list.status();
+        }
+        std::vector<std::pair<std::string, const mesh::v1alpha1::RateLimit*>> rateLimits;
+        for (const auto& rl : list->items) {
+          if (const auto* r = model::protoSpecOf<mesh::v1alpha1::RateLimit>(*rl)) {
+            rateLimits.emplace_back(rl->meta.name, r);
+          }
+        }
+        auto service = spec->tags().find("kuma.io/service");
+        validators::ValidationError errors;
+        resources::validateExternalServiceForRateLimits(
+            service == spec->tags().end() ? std::string() : service->second, rateLimits, errors);
+        return errors.toStatus();
+      });
 
   // Mesh mTLS CAs: provided CAs validated on every Mesh write, builtin CAs' Secrets ensured
   // right after it.

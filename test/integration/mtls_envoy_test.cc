@@ -414,9 +414,12 @@ TEST_F(MtlsEnvoyTest, ProvidedCaIssuesIdentities) {
   auto res = api.Put("/meshes/default", broken.dump(), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
-  // As Kuma, a CA that does not load is reported on `cert`, the message names the part.
+  // As Kuma, a CA that does not load is reported on `cert` and `key`, naming the Secret.
   EXPECT_THAT(res->body, HasSubstr("mtls.backends[0].conf.cert"));
-  EXPECT_THAT(res->body, HasSubstr("could not load key"));
+  EXPECT_THAT(res->body, HasSubstr("mtls.backends[0].conf.key"));
+  EXPECT_THAT(
+      res->body,
+      HasSubstr(R"(could not load data: resource not found: type=\"Secret\" name=\"nope\")"));
 
   ASSERT_EQ(put(api, "/meshes/default", mesh), 200);
   // No builtin CA Secrets for a provided backend.

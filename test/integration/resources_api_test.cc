@@ -8,6 +8,7 @@ namespace {
 
 using nlohmann::json;
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -107,12 +108,77 @@ TEST_F(ResourcesApiTest, MeshCaCannotChangeWhileMtlsIsOn) {
   ASSERT_EQ(put("/meshes/ca-mesh", meshWithCa("ca-1")).status, 201);
   HttpReply changed = put("/meshes/ca-mesh", meshWithCa("ca-2"));
   EXPECT_EQ(changed.status, 400) << changed.raw;
+  EXPECT_EQ(changed.body["title"], "Failed to update a resource");  // Kuma's manager refuses it
   EXPECT_THAT(violations(changed.body),
               Contains(Pair("mtls.enabledBackend",
                             "Changing CA when mTLS is enabled is forbidden. Disable mTLS first and "
                             "then change the CA")));
   EXPECT_EQ(get("/meshes/ca-mesh").body["mtls"]["enabledBackend"], "ca-1");
   EXPECT_EQ(del("/meshes/ca-mesh").status, 200);
+}
+
+// Kuma 2.14.3's answer: the key is loaded first and its failure reported on cert and key, under
+// the title of a write the manager refused.
+TEST_F(ResourcesApiTest, ProvidedCaWithoutItsSecretsAnswersAsKuma) {
+  const json mesh = json::parse(R"({"type": "Mesh", "name": "pca", "mtls": {
+      "enabledBackend": "ca-1", "backends": [{"name": "ca-1", "type": "provided",
+        "conf": {"cert": {"secret": "pca-cert"}, "key": {"secret": "pca-key"}}}]}})");
+  HttpReply r = put("/meshes/pca", mesh);
+  ASSERT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(r.body["title"], "Failed to create a resource");
+  EXPECT_EQ(r.body["detail"], "Resource is not valid");
+  const std::string message =
+      "could not load data: resource not found: type=\"Secret\" name=\"pca-key\" mesh=\"pca\"";
+  EXPECT_THAT(violations(r.body), ElementsAre(Pair("mtls.backends[0].conf.cert", message),
+                                              Pair("mtls.backends[0].conf.key", message)));
+  EXPECT_EQ(get("/meshes/pca").status, 404);
+}
+
+// Kuma's RateLimit and ExternalService managers: a RateLimit destination naming an
+// ExternalService must select by kuma.io/service alone, whichever of the two comes first
+// (Kuma 2.14.3's answers).
+TEST_F(ResourcesApiTest, RateLimitsAndExternalServicesAnswerAsKuma) {
+  auto rateLimit = [](const std::string& name, const std::string& service) {
+    return json{{"type", "RateLimit"},
+                {"mesh", "default"},
+                {"name", name},
+                {"sources", {{{"match", {{"kuma.io/service", "*"}}}}}},
+                {"destinations", {{{"match", {{"kuma.io/service", service}, {"version", "1"}}}}}},
+                {"conf", {{"http", {{"requests", 1}, {"interval", "1s"}}}}}};
+  };
+  ASSERT_EQ(put("/meshes/default/rate-limits/rl-es", rateLimit("rl-es", "es")).status, 201);
+  const json es = json::parse(R"({"type": "ExternalService", "mesh": "default", "name": "es",
+      "tags": {"kuma.io/service": "es"}, "networking": {"address": "example.com:443"}})");
+  HttpReply r = put("/meshes/default/external-services/es", es);
+  ASSERT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(r.body["title"], "Failed to create a resource");
+  EXPECT_THAT(violations(r.body),
+              ElementsAre(Pair("externalservice",
+                               "ExternalService would match RateLimit 'rl-es' which includes "
+                               "incompatible destination matches")));
+  ASSERT_EQ(del("/meshes/default/rate-limits/rl-es").status, 200);
+  ASSERT_EQ(put("/meshes/default/external-services/es", es).status, 201);
+  r = put("/meshes/default/rate-limits/rl-es", rateLimit("rl-es", "es"));
+  ASSERT_EQ(r.status, 400) << r.raw;
+  EXPECT_EQ(r.body["title"], "Failed to create a resource");
+  EXPECT_THAT(violations(r.body),
+              ElementsAre(Pair("ratelimit",
+                               "RateLimit applied to external service only supports "
+                               "kuma.io/service as destination match")));
+  EXPECT_EQ(del("/meshes/default/external-services/es").status, 200);
+}
+
+// Kuma's zone answer to a write of a read-only type.
+TEST_F(ResourcesApiTest, ReadOnlyTypesAnswerAsKuma) {
+  for (const char* method : {"PUT", "DELETE"}) {
+    HttpReply r = call(method, "/meshes/default/dataplane-insights/x", "{}");
+    EXPECT_EQ(r.status, 405) << r.raw;
+    EXPECT_EQ(r.body["title"], "Method not allowed");
+    EXPECT_EQ(r.body["detail"],
+              "On zone control plane you can only modify zone resources with 'kumactl apply' or "
+              "via the HTTP API. You can still use 'kumactl' or the HTTP API to modify the rest "
+              "of the resource on the global control plane.\n");
+  }
 }
 
 TEST_F(ResourcesApiTest, DataplaneCrudAndPagination) {

@@ -110,6 +110,30 @@ absl::Status ProvidedCaManager::validateBackend(const std::string& mesh, const B
     errors.add(local);
     return absl::OkStatus();
   }
+  // Kuma's ValidateBackend loads the pair as its getCa does, the key first, and reports a
+  // failure on both `cert` and `key` in its data source loader's words.
+  for (const char* part : {"key", "cert"}) {
+    const Value& source = *field(backend.conf(), part);
+    const Value* secret = source.kind_case() == Value::kStructValue
+                              ? field(source.struct_value(), "secret")
+                              : nullptr;
+    absl::Status loaded =
+        secret != nullptr ? readSecret(manager_, registry_, mesh, secret->string_value()).status()
+                          : loadDataSource(manager_, registry_, mesh, source).status();
+    if (loaded.ok()) {
+      continue;
+    }
+    if (absl::IsUnavailable(loaded)) {
+      return loaded;
+    }
+    const std::string cause = secret != nullptr && absl::IsNotFound(loaded)
+                                  ? absl::StrCat("resource not found: type=\"Secret\" name=\"",
+                                                 secret->string_value(), "\" mesh=\"", mesh, "\"")
+                                  : std::string(loaded.message());
+    errors.addViolation("cert", absl::StrCat("could not load data: ", cause));
+    errors.addViolation("key", absl::StrCat("could not load data: ", cause));
+    return absl::OkStatus();
+  }
   auto pair = signingPair(mesh, backend);
   if (!pair.ok()) {
     if (absl::IsUnavailable(pair.status())) {

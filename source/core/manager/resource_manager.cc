@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "source/core/manager/meta_validation.h"
@@ -241,6 +242,9 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::updateImpl(Resource reso
   }
   if (validator) {
     if (absl::Status status = validator(existing, resource); !status.ok()) {
+      if (absl::IsInvalidArgument(status)) {
+        status.SetPayload(kManagerValidationPayload, absl::Cord("1"));
+      }
       return status;
     }
   }
@@ -279,6 +283,9 @@ absl::Status ResourceManager::validateWrite(const Resource& resource) const {
   }
   for (const MeshValidator& validator : validators) {
     if (absl::Status status = validator(resource); !status.ok()) {
+      if (absl::IsInvalidArgument(status)) {
+        status.SetPayload(kManagerValidationPayload, absl::Cord("1"));
+      }
       return status;
     }
   }

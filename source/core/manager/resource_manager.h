@@ -53,6 +53,13 @@ inline constexpr char kProxyTypeLabel[] = "kuma.io/proxy-type";
 inline constexpr char kDisplayNameLabel[] = "kuma.io/display-name";
 
 /**
+ * Payload (absl::Status type URL) on the InvalidArgument a mesh, write or update validator
+ * returns: Kuma's manager refuses such a resource, and its REST API titles that answer "Failed
+ * to create a resource" / "Failed to update a resource" (not "Could not process a resource").
+ */
+inline constexpr char kManagerValidationPayload[] = "kuma.io/manager-validation";
+
+/**
  * Thread-safety: every operation may be called concurrently from any thread. Hooks and update
  * validators are registered at start-up (before concurrent use is typical, but registration is
  * also safe later) and are called on the writing thread without internal locks held.

@@ -559,6 +559,26 @@ void validateRateLimit(const RateLimit& spec, ValidationError& errors) {
   }
 }
 
+namespace {
+
+// Kuma's rule for RateLimits on ExternalServices: a destination selector that selects one of
+// them (kuma.io/service naming it, or `*`) must not select by other tags too.
+template <class SelectsService>
+bool mixesServiceWithOtherTags(const Selector& destination, SelectsService selectsService) {
+  bool nonService = false;
+  bool service = false;
+  for (const auto& [tag, value] : destination.match()) {
+    if (tag == kServiceTag) {
+      service = service || value == "*" || selectsService(value);
+    } else {
+      nonService = true;
+    }
+  }
+  return service && nonService;
+}
+
+}  // namespace
+
 void validateRateLimitForExternalServices(const RateLimit& spec,
                                           const std::set<std::string>& externalServices,
                                           ValidationError& errors) {
@@ -566,19 +586,29 @@ void validateRateLimitForExternalServices(const RateLimit& spec,
     return;
   }
   for (const auto& destination : spec.destinations()) {
-    bool nonService = false;
-    bool externalService = false;
-    for (const auto& [tag, value] : destination.match()) {
-      if (tag == kServiceTag) {
-        externalService = externalService || value == "*" || externalServices.contains(value);
-      } else {
-        nonService = true;
-      }
-    }
-    if (nonService && externalService) {
+    if (mixesServiceWithOtherTags(destination, [&](const std::string& value) {
+          return externalServices.contains(value);
+        })) {
       errors.addViolation("ratelimit",
                           "RateLimit applied to external service only supports kuma.io/service "
                           "as destination match");
+    }
+  }
+}
+
+void validateExternalServiceForRateLimits(
+    const std::string& service,
+    const std::vector<std::pair<std::string, const RateLimit*>>& rateLimits,
+    ValidationError& errors) {
+  for (const auto& [name, spec] : rateLimits) {
+    for (const auto& destination : spec->destinations()) {
+      if (mixesServiceWithOtherTags(destination,
+                                    [&](const std::string& value) { return value == service; })) {
+        errors.addViolation("externalservice",
+                            absl::StrCat("ExternalService would match RateLimit '", name,
+                                         "' which includes incompatible "
+                                         "destination matches"));
+      }
     }
   }
 }

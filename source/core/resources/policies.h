@@ -7,6 +7,8 @@
 // (`sources[0].match`, `conf.split[1].weight`, `data`, ...).
 
 #include <set>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include "api/mesh/v1alpha1/circuit_breaker.pb.h"
@@ -53,6 +55,16 @@ void validateRateLimit(const mesh::v1alpha1::RateLimit& spec, validators::Valida
 void validateRateLimitForExternalServices(const mesh::v1alpha1::RateLimit& spec,
                                           const std::set<std::string>& externalServices,
                                           validators::ValidationError& errors);
+/**
+ * Kuma's ExternalServiceValidator (its manager's create/update check), the same rule from the
+ * other side: an ExternalService of kuma.io/service `service` is refused while a RateLimit of
+ * `rateLimits` (name, spec; the mesh's, by name) has a destination selector that names it (or
+ * `*`) together with other tags; one violation at `externalservice` per such selector.
+ */
+void validateExternalServiceForRateLimits(
+    const std::string& service,
+    const std::vector<std::pair<std::string, const mesh::v1alpha1::RateLimit*>>& rateLimits,
+    validators::ValidationError& errors);
 void validateTrafficLog(const mesh::v1alpha1::TrafficLog& spec,
                         validators::ValidationError& errors);
 
