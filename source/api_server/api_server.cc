@@ -751,11 +751,17 @@ class ApiServer::Handlers {
     if (!exclusive) {
       return notEnabled();
     }
-    // MeshServices are not modelled by this control plane (docs/status.md).
-    return error(makeError(400, "Bad Request",
-                           absl::StrCat("bad request: ", endpoint,
-                                        " is not supported by this control plane: MeshService "
-                                        "resources are not implemented")));
+    if (endpoint == "_layout" && options_.dataplaneLayout) {
+      auto body = options_.dataplaneLayout(mesh, **found);
+      if (!body.ok()) {
+        return error(errorFromStatus(body.status(), "Failed to build MeshContext"));
+      }
+      return json(200, *body);
+    }
+    // Not yet: the per-inbound, per-outbound and per-route policy views (docs/status.md).
+    return error(makeError(
+        400, "Bad Request",
+        absl::StrCat("bad request: ", endpoint, " is not supported by this control plane yet")));
   }
 
   // GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: the Dataplanes a policy

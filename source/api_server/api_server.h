@@ -88,6 +88,14 @@ struct ApiServerOptions {
                                                        const model::Resource& dataplane)>
       dataplanePolicies;
   /**
+   * GET /meshes/{mesh}/dataplanes/{name}/_layout (Kuma's DataplaneNetworkingLayout) for
+   * `dataplane` of mesh `mesh`, asked only when the mesh's MeshServices are Exclusive. Unset: the
+   * endpoint answers 400 as for other meshes' views it does not implement.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const model::Resource& dataplane)>
+      dataplaneLayout;
+  /**
    * GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: does the targeted `policy`
    * select `dataplane`? Unset: only legacy (selector based) policies select anything.
    */

@@ -534,6 +534,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
                               const mesh::v1alpha1::Dataplane& spec) {
           return xds::inspectMatchedPolicies(context, dataplane, spec, plugins.get());
         });
+    api.dataplaneLayout = inspectWith(&xds::inspectLayout);
     api.legacyPolicyDataplanes =
         [inspected, plugins](
             const std::string& mesh,

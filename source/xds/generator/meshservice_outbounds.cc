@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -361,6 +362,88 @@ std::vector<MeshServiceOutbound> meshServiceOutbounds(const MeshContext& context
     }
   }
   return out;
+}
+
+std::vector<ReachableBackendPort> reachableBackendPorts(const MeshContext& context,
+                                                        const Dataplane& spec) {
+  std::map<std::string, ReachableBackendPort> out;  // by KRI
+  auto addPort = [&](const model::Resource& r, const nlohmann::json& port) {
+    ReachableBackendPort p;
+    p.kri = absl::StrCat(model::kriOf(r), sectionName(port));
+    p.port = static_cast<uint32_t>(port.value("port", 0));
+    auto protocol =
+        port.find(r.descriptor->name == kMeshExternalServiceType ? "protocol" : "appProtocol");
+    p.protocol = protocol != port.end() && protocol->is_string() ? protocol->get<std::string>()
+                                                                 : std::string("tcp");
+    out[p.kri] = std::move(p);
+  };
+  // Kuma's processRef: the resources a ref names (by labels, else by name); the port named by
+  // number or name, or every port when none matches or none is given.
+  auto processRef = [&](const std::string& kind, const std::string& name,
+                        const google::protobuf::Map<std::string, std::string>& labels,
+                        std::optional<uint32_t> port) {
+    if (kind != kMeshServiceType && kind != kMeshExternalServiceType &&
+        kind != kMeshMultiZoneServiceType) {
+      return;
+    }
+    for (const model::Resource* r : sortedOfType(context, kind.c_str())) {
+      if (!labels.empty() ? !labelsMatch(labels, r->meta.labels) : r->meta.name != name) {
+        continue;
+      }
+      const nlohmann::json ports = portsOf(*r);
+      // Kuma's FindPortByName of the ref's section (its port, or "" without one): a port whose
+      // name (empty when unnamed) or number is the section; a MeshExternalService's match
+      // always.
+      const std::string section = port ? std::to_string(*port) : std::string();
+      const nlohmann::json* chosen = nullptr;
+      for (const auto& p : ports) {
+        const std::string name = p.contains("name") && p["name"].is_string()
+                                     ? p["name"].get<std::string>()
+                                     : std::string();
+        if (kind == kMeshExternalServiceType || name == section ||
+            std::to_string(p.value("port", 0)) == section) {
+          chosen = &p;
+          break;
+        }
+      }
+      if (chosen != nullptr) {
+        addPort(*r, *chosen);
+        continue;
+      }
+      for (const auto& p : ports) {
+        addPort(*r, p);
+      }
+    }
+  };
+  const auto& net = spec.networking();
+  for (const auto& o : net.outbound()) {
+    if (o.has_backend_ref()) {
+      processRef(o.backend_ref().kind(), o.backend_ref().name(), o.backend_ref().labels(),
+                 o.backend_ref().port());
+    }
+  }
+  if (out.empty()) {
+    const auto& tp = net.transparent_proxying();
+    if (!tp.has_reachable_backends()) {
+      for (const char* type : kDestinationTypes) {
+        for (const model::Resource* r : sortedOfType(context, type)) {
+          for (const auto& p : portsOf(*r)) {
+            addPort(*r, p);
+          }
+        }
+      }
+    } else {
+      for (const auto& ref : tp.reachable_backends().refs()) {
+        processRef(ref.kind(), ref.name(), ref.labels(),
+                   ref.has_port() ? std::optional<uint32_t>(ref.port().value()) : std::nullopt);
+      }
+    }
+  }
+  std::vector<ReachableBackendPort> sorted;
+  for (auto& [kri, p] : out) {
+    sorted.push_back(std::move(p));
+  }
+  return sorted;
 }
 
 std::vector<Endpoint> meshServiceEndpoints(const MeshContext& context,

@@ -85,6 +85,25 @@ std::vector<MeshServiceOutbound> meshServiceOutbounds(const MeshContext& context
                                                       const mesh::v1alpha1::Dataplane& spec,
                                                       bool transparent);
 
+/** One port of a MeshService-family resource a Dataplane can reach (the `_layout` view). */
+struct ReachableBackendPort {
+  /** The port's KRI (`kri_<short>_<mesh>_<zone>_<ns>_<name>_<section>`). */
+  std::string kri;
+  uint32_t port = 0;
+  /** Its protocol (`appProtocol`, a MeshExternalService's `match.protocol`; default tcp). */
+  std::string protocol;
+};
+
+/**
+ * Kuma's DestinationIndex.GetReachableBackends, what the `_layout` API lists: the ports of the
+ * resources the Dataplane's `backendRef` outbounds name; without any, those its
+ * `reachableBackends` refs name; without that field, every port of every MeshService,
+ * MeshExternalService and MeshMultiZoneService of the mesh. A ref names a resource by name or
+ * by labels, and a port by number or name (an unknown one: every port, as Kuma). Sorted by KRI.
+ */
+std::vector<ReachableBackendPort> reachableBackendPorts(const MeshContext& context,
+                                                        const mesh::v1alpha1::Dataplane& spec);
+
 /**
  * The endpoints of one outbound's port. A MeshService's: the healthy inbounds of the Dataplanes
  * its selector matches (dataplaneTags, dataplaneRef or dataplaneLabels) whose port is the

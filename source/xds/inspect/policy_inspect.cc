@@ -11,6 +11,7 @@
 #include "source/plugins/policies/core/rules.h"
 #include "source/plugins/policies/core/schema_spec.h"
 #include "source/plugins/policies/meshhttproute/xds_configurer.h"
+#include "source/xds/generator/meshservice_outbounds.h"
 #include "source/xds/generator/proxy_policies.h"
 
 namespace kuma::xds {
@@ -268,6 +269,44 @@ Json inspectLegacyPolicyDataplanes(const MeshContext& context, const PolicyPlugi
   Json out;
   out["total"] = items.size();
   out["items"] = std::move(items);
+  return out;
+}
+
+Json inspectLayout(const MeshContext& context, const model::Resource& dataplane,
+                   const mesh::v1alpha1::Dataplane& spec) {
+  const std::string kri = model::kriOf(dataplane);  // ends with '_': the section follows
+  Json inbounds = Json::array();
+  for (const auto& inbound : spec.networking().inbound()) {
+    // Kuma's GetSectionName: the inbound's name, or its port.
+    const std::string section =
+        inbound.name().empty() ? std::to_string(inbound.port()) : inbound.name();
+    auto protocol = inbound.tags().find("kuma.io/protocol");
+    Json i;
+    i["kri"] = kri + section;
+    i["port"] = inbound.port();
+    i["protocol"] = protocol == inbound.tags().end() ? "" : protocol->second;
+    i["proxyResourceName"] = "self_inbound_dp_" + section;
+    inbounds.push_back(std::move(i));
+  }
+  Json outbounds = Json::array();
+  for (const ReachableBackendPort& p : reachableBackendPorts(context, spec)) {
+    Json o;
+    o["kri"] = p.kri;
+    o["port"] = p.port;
+    o["protocol"] = p.protocol;
+    o["proxyResourceName"] = p.kri;
+    outbounds.push_back(std::move(o));
+  }
+  Json labels = Json::object();
+  for (const auto& [k, v] : dataplane.meta.labels) {
+    labels[k] = v;
+  }
+  Json out;
+  out["inbounds"] = std::move(inbounds);
+  out["kri"] = kri;
+  out["labels"] = std::move(labels);
+  out["listeners"] = Json::array();
+  out["outbounds"] = std::move(outbounds);
   return out;
 }
 

@@ -61,6 +61,15 @@ nlohmann::ordered_json inspectLegacyPolicyDataplanes(const MeshContext& context,
                                                      const PolicyPluginList* plugins,
                                                      std::string_view type, std::string_view name);
 
+/**
+ * Kuma's DataplaneNetworkingLayout (`/meshes/{mesh}/dataplanes/{name}/_layout`, meshes with
+ * `meshServices.mode: Exclusive`): `{inbounds: [{kri, port, protocol, proxyResourceName}], kri,
+ * labels, listeners: [], outbounds: [{kri, port, protocol, proxyResourceName}]}`, the outbounds
+ * being the MeshService-family ports the Dataplane can reach (reachableBackendPorts).
+ */
+nlohmann::ordered_json inspectLayout(const MeshContext& context, const model::Resource& dataplane,
+                                     const mesh::v1alpha1::Dataplane& spec);
+
 /** Does the targeted policy `policy` (its top-level targetRef) select `dataplane`? */
 bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane);
 
