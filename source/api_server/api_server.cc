@@ -561,10 +561,15 @@ class ApiServer::Handlers {
     }
     // Kuma's MeshService-only views (`_layout`, `_policies` and below).
     const char* endpoint = nullptr;
+    MeshServiceView view = MeshServiceView::kOther;
+    std::string inboundKri;
     if (seg.size() == 5 && (seg[4] == "_layout" || seg[4] == "_policies")) {
       endpoint = seg[4] == "_layout" ? "_layout" : "_policies";
+      view = seg[4] == "_layout" ? MeshServiceView::kLayout : MeshServiceView::kProxyPolicies;
     } else if (seg.size() == 7 && seg[4] == "_inbounds" && seg[6] == "_policies") {
       endpoint = "_policies";
+      view = MeshServiceView::kInboundPolicies;
+      inboundKri = seg[5];
     } else if (seg.size() == 7 && seg[4] == "_outbounds" &&
                (seg[6] == "_policies" || seg[6] == "_routes")) {
       endpoint = "_policies";
@@ -575,7 +580,8 @@ class ApiServer::Handlers {
     if (endpoint == nullptr) {
       return std::nullopt;
     }
-    return isGet ? meshServiceView(req, mesh, name, endpoint) : methodNotAllowed();
+    return isGet ? meshServiceView(req, mesh, name, endpoint, view, inboundKri)
+                 : methodNotAllowed();
   }
 
   // GET /meshes/{mesh}/{serviceType}/{name}/_hostnames: Kuma's InspectHostnames, each hostname
@@ -721,8 +727,10 @@ class ApiServer::Handlers {
   // `_layout`, `_policies`, `_inbounds/{kri}/_policies`, `_outbounds/{kri}/_policies|_routes`:
   // Kuma computes them from MeshServices only, and answers 400 on a mesh without
   // `meshServices.mode: Exclusive`. `_layout` checks the mode before the Dataplane.
+  enum class MeshServiceView { kLayout, kProxyPolicies, kInboundPolicies, kOther };
   Reply meshServiceView(const httplib::Request& req, const std::string& mesh,
-                        const std::string& name, const std::string& endpoint) {
+                        const std::string& name, const std::string& endpoint, MeshServiceView view,
+                        const std::string& inboundKri) {
     if (auto missing = requireMesh(mesh, dataplane_, req)) {
       return *missing;
     }
@@ -751,10 +759,30 @@ class ApiServer::Handlers {
     if (!exclusive) {
       return notEnabled();
     }
-    if (endpoint == "_layout" && options_.dataplaneLayout) {
+    if (view == MeshServiceView::kLayout && options_.dataplaneLayout) {
       auto body = options_.dataplaneLayout(mesh, **found);
       if (!body.ok()) {
         return error(errorFromStatus(body.status(), "Failed to build MeshContext"));
+      }
+      return json(200, *body);
+    }
+    if (view == MeshServiceView::kProxyPolicies && options_.dataplanePolicyViews) {
+      auto body = options_.dataplanePolicyViews(mesh, **found, std::nullopt);
+      if (!body.ok()) {
+        return error(errorFromStatus(body.status(), "Failed building response"));
+      }
+      return json(200, *body);
+    }
+    if (view == MeshServiceView::kInboundPolicies && options_.dataplanePolicyViews) {
+      auto id = model::parseKri(inboundKri);
+      if (!id.ok()) {
+        return error(
+            makeError(400, "Bad Request", absl::StrCat("bad request: ", id.status().message())));
+      }
+      auto body = options_.dataplanePolicyViews(mesh, **found, id->sectionName);
+      if (!body.ok()) {
+        // Kuma answers 500 for an inbound the Dataplane does not have; a 404 here.
+        return error(errorFromStatus(body.status(), "Failed building response"));
       }
       return json(200, *body);
     }

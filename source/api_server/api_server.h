@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -95,6 +96,15 @@ struct ApiServerOptions {
   std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
                                                        const model::Resource& dataplane)>
       dataplaneLayout;
+  /**
+   * The policy views of an Exclusive mesh's Dataplane: GET .../_policies (`inboundSection`
+   * unset) and .../_inbounds/{kri}/_policies (the KRI's section name). NotFound: no such inbound.
+   * Unset: 400 as the views it does not implement.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(
+      const std::string& mesh, const model::Resource& dataplane,
+      const std::optional<std::string>& inboundSection)>
+      dataplanePolicyViews;
   /**
    * GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: does the targeted `policy`
    * select `dataplane`? Unset: only legacy (selector based) policies select anything.

@@ -535,6 +535,23 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
           return xds::inspectMatchedPolicies(context, dataplane, spec, plugins.get());
         });
     api.dataplaneLayout = inspectWith(&xds::inspectLayout);
+    api.dataplanePolicyViews = [inspected](const std::string& mesh,
+                                           const model::Resource& dataplane,
+                                           const std::optional<std::string>& inboundSection)
+        -> absl::StatusOr<nlohmann::ordered_json> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::UnavailableError("the xDS reconciler is not running");
+      }
+      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
+      if (spec == nullptr) {
+        return absl::InternalError("the Dataplane has no spec");
+      }
+      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+      if (!inboundSection) {
+        return xds::inspectProxyPolicies(*context, dataplane, *spec);
+      }
+      return xds::inspectInboundPolicies(*context, dataplane, *spec, *inboundSection);
+    };
     api.legacyPolicyDataplanes =
         [inspected, plugins](
             const std::string& mesh,

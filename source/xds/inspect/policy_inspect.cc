@@ -310,6 +310,94 @@ Json inspectLayout(const MeshContext& context, const model::Resource& dataplane,
   return out;
 }
 
+namespace {
+
+// The KRI of the policy an inspect origin's meta ({mesh, name, type}) names.
+std::string originKri(const MeshContext& context, const Json& meta) {
+  const std::string type = meta.value("type", "");
+  const std::string name = meta.value("name", "");
+  for (const PolicyEntry& e : context.policies(type)) {
+    if (e.resource->meta.name == name) {
+      return model::kriOf(*e.resource);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Json inspectProxyPolicies(const MeshContext& context, const model::Resource& dataplane,
+                          const mesh::v1alpha1::Dataplane& spec) {
+  Json policies = Json::array();
+  const Json inspected = inspectRules(context, dataplane, spec);  // alive through the loop
+  for (const Json& rule : inspected["rules"]) {
+    auto proxyRule = rule.find("proxyRule");
+    if (proxyRule == rule.end()) {
+      continue;
+    }
+    Json origins = Json::array();
+    for (const Json& origin : (*proxyRule)["origin"]) {
+      origins.push_back({{"kri", originKri(context, origin)}});
+    }
+    Json p;
+    p["conf"] = (*proxyRule)["conf"];
+    p["kind"] = rule["type"];
+    p["origins"] = std::move(origins);
+    policies.push_back(std::move(p));
+  }
+  Json out;
+  out["policies"] = std::move(policies);
+  return out;
+}
+
+absl::StatusOr<Json> inspectInboundPolicies(const MeshContext& context,
+                                            const model::Resource& dataplane,
+                                            const mesh::v1alpha1::Dataplane& spec,
+                                            std::string_view section) {
+  // Kuma's InboundsSelectedBySectionName: the inbound of that name, or of that port.
+  const mesh::v1alpha1::Dataplane_Networking_Inbound* inbound = nullptr;
+  for (const auto& i : spec.networking().inbound()) {
+    if (i.name() == section || std::to_string(i.port()) == section) {
+      inbound = &i;
+      break;
+    }
+  }
+  if (inbound == nullptr) {
+    return absl::NotFoundError("inbound not found");
+  }
+  Json policies = Json::array();
+  const Json inspected = inspectRules(context, dataplane, spec);  // alive through the loop
+  for (const Json& rule : inspected["rules"]) {
+    for (const Json& entry : rule["inboundRules"]) {
+      if (entry["inbound"].value("port", 0u) != inbound->port()) {
+        continue;
+      }
+      Json rules = Json::array();
+      Json origins = Json::array();
+      std::vector<std::string> seen;
+      for (const Json& r : entry["rules"]) {
+        const std::string kri = originKri(context, r["origin"][0]["resourceMeta"]);
+        Json item;
+        item["conf"] = r["conf"][0];
+        item["kri"] = kri;
+        rules.push_back(std::move(item));
+        if (std::find(seen.begin(), seen.end(), kri) == seen.end()) {
+          seen.push_back(kri);
+          origins.push_back({{"kri", kri}});
+        }
+      }
+      Json p;
+      p["kind"] = rule["type"];
+      p["origins"] = std::move(origins);
+      p["rules"] = std::move(rules);
+      policies.push_back(std::move(p));
+    }
+  }
+  Json out;
+  out["policies"] = std::move(policies);
+  return out;
+}
+
 bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane) {
   const auto* spec = policies::schemaSpecOf(policy);
   const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);

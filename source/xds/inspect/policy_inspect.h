@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "api/mesh/v1alpha1/dataplane.pb.h"
 #include "kuma/xds/policy_plugin.h"
 #include "kuma/model/resource.h"
@@ -69,6 +70,25 @@ nlohmann::ordered_json inspectLegacyPolicyDataplanes(const MeshContext& context,
  */
 nlohmann::ordered_json inspectLayout(const MeshContext& context, const model::Resource& dataplane,
                                      const mesh::v1alpha1::Dataplane& spec);
+
+/**
+ * Kuma's `/meshes/{mesh}/dataplanes/{name}/_policies` (Exclusive meshes): `{"policies": [{conf,
+ * kind, origins: [{kri}]}]}`, the merged top-level `default` of each single-item policy type
+ * (the `proxyRule` of inspectRules), in plugin order.
+ */
+nlohmann::ordered_json inspectProxyPolicies(const MeshContext& context,
+                                            const model::Resource& dataplane,
+                                            const mesh::v1alpha1::Dataplane& spec);
+
+/**
+ * Kuma's `_inbounds/{kri}/_policies` for the inbound `section` names (its name or port):
+ * `{"policies": [{kind, origins: [{kri}], rules: [{conf, kri}]}]}`, each type's inbound rules
+ * (inspectRules' `inboundRules`). NotFound when no inbound has that section name.
+ */
+absl::StatusOr<nlohmann::ordered_json> inspectInboundPolicies(const MeshContext& context,
+                                                              const model::Resource& dataplane,
+                                                              const mesh::v1alpha1::Dataplane& spec,
+                                                              std::string_view section);
 
 /** Does the targeted policy `policy` (its top-level targetRef) select `dataplane`? */
 bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane);
