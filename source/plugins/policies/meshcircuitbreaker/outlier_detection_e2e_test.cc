@@ -5,6 +5,9 @@
 // answered by backend-1. The default MeshRetry is removed first (it would retry the 503s on
 // backend-1). Also: every cluster of web carries Kuma's track_remaining (remaining_* gauges).
 
+#include <chrono>
+#include <thread>
+
 #include "test/integration/xds_envoy_fixture.h"
 
 namespace kuma::test {
@@ -84,7 +87,14 @@ TEST_F(OutlierDetectionE2e, EndpointAnswering5xxIsEjected) {
                 .find("::health_flags::/failed_outlier_check"),
             std::string::npos);
 
-  // Ejected for 60s: every request now reaches backend-1.
+  // Ejected for 60s: every request now reaches backend-1. The ejection counter moves on Envoy's
+  // main thread before the workers see the new host set, so the first request may still go to
+  // backend-2 for a moment (the test failed once under load): settle first, bounded to 2 s.
+  const auto settle = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < settle &&
+         getFresh(outbound).body != "hello from backend-1") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   for (int i = 0; i < 100; ++i) {
     const Answer r = getFresh(outbound);
     ASSERT_EQ(r.status, 200) << i;
