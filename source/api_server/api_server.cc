@@ -1360,15 +1360,16 @@ class ApiServer::Handlers {
     if (!errors.empty()) {
       return error(errorFromStatus(errors.toStatus(), title));
     }
-    const bool existed = manager_.get(d, {name, mesh}).ok();
     auto result = manager_.upsert(std::move(resource));
     if (!result.ok()) {
-      // Kuma's manager refused it (a mesh or write validator): Kuma's REST titles that by verb.
-      const bool byManager =
-          result.status().GetPayload(manager::kManagerValidationPayload).has_value();
-      return error(errorFromStatus(result.status(), !byManager ? title
-                                                    : existed  ? "Failed to update a resource"
-                                                               : "Failed to create a resource"));
+      // Kuma's manager refused it (a mesh, write or update validator): Kuma's REST titles that
+      // by verb, which the failed write left as it was.
+      if (!result.status().GetPayload(manager::kManagerValidationPayload).has_value()) {
+        return error(errorFromStatus(result.status(), title));
+      }
+      const bool existed = manager_.get(d, {name, mesh}).ok();
+      return error(errorFromStatus(result.status(), existed ? "Failed to update a resource"
+                                                            : "Failed to create a resource"));
     }
     // Kuma's CreateOrUpdateSuccessResponse: `warnings` from the resource's Deprecations().
     nlohmann::ordered_json answer = nlohmann::ordered_json::object();

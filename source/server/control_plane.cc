@@ -509,22 +509,26 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       KUMA_ASSIGN_OR_RETURN(auto generated, inspected->reconciler_->inspect(mesh, name, defaults));
       return xds::sync::xdsConfigJson(generated);
     };
-    // Inspect (`_rules`, matched policies): the mesh's current context, matched as the
-    // generator matches.
-    using Inspect = std::function<nlohmann::ordered_json(
+    // Inspect (`_rules`, matched policies, the MeshService views): the mesh's current context,
+    // matched as the generator matches.
+    const auto currentContext =
+        [inspected](const std::string& mesh) -> absl::StatusOr<xds::MeshContextConstSharedPtr> {
+      if (inspected->reconciler_ == nullptr) {
+        return absl::UnavailableError("the xDS reconciler is not running");
+      }
+      return inspected->reconciler_->currentMeshContext(mesh);
+    };
+    using Inspect = std::function<absl::StatusOr<nlohmann::ordered_json>(
         const xds::MeshContext&, const model::Resource&, const mesh::v1alpha1::Dataplane&)>;
-    const auto inspectWith = [inspected](Inspect inspect) {
-      return [inspected, inspect](
+    const auto inspectWith = [currentContext](Inspect inspect) {
+      return [currentContext, inspect](
                  const std::string& mesh,
                  const model::Resource& dataplane) -> absl::StatusOr<nlohmann::ordered_json> {
-        if (inspected->reconciler_ == nullptr) {
-          return absl::UnavailableError("the xDS reconciler is not running");
-        }
         const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
         if (spec == nullptr) {
           return absl::InternalError("the Dataplane has no spec");
         }
-        KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+        KUMA_ASSIGN_OR_RETURN(auto context, currentContext(mesh));
         return inspect(*context, dataplane, *spec);
       };
     };
@@ -535,31 +539,24 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
           return xds::inspectMatchedPolicies(context, dataplane, spec, plugins.get());
         });
     api.dataplaneLayout = inspectWith(&xds::inspectLayout);
-    api.dataplanePolicyViews = [inspected](const std::string& mesh,
-                                           const model::Resource& dataplane,
-                                           const std::optional<std::string>& inboundSection)
-        -> absl::StatusOr<nlohmann::ordered_json> {
-      if (inspected->reconciler_ == nullptr) {
-        return absl::UnavailableError("the xDS reconciler is not running");
-      }
-      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
-      if (spec == nullptr) {
-        return absl::InternalError("the Dataplane has no spec");
-      }
-      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
-      if (!inboundSection) {
-        return xds::inspectProxyPolicies(*context, dataplane, *spec);
-      }
-      return xds::inspectInboundPolicies(*context, dataplane, *spec, *inboundSection);
+    api.dataplanePolicyViews = [inspectWith](const std::string& mesh,
+                                             const model::Resource& dataplane,
+                                             const std::optional<std::string>& inboundSection) {
+      return inspectWith(
+          [&inboundSection](
+              const xds::MeshContext& context, const model::Resource& dp,
+              const mesh::v1alpha1::Dataplane& spec) -> absl::StatusOr<nlohmann::ordered_json> {
+            if (!inboundSection) {
+              return xds::inspectProxyPolicies(context, dp, spec);
+            }
+            return xds::inspectInboundPolicies(context, dp, spec, *inboundSection);
+          })(mesh, dataplane);
     };
     api.legacyPolicyDataplanes =
-        [inspected, plugins](
+        [currentContext, plugins](
             const std::string& mesh,
             const model::Resource& policy) -> absl::StatusOr<nlohmann::ordered_json> {
-      if (inspected->reconciler_ == nullptr) {
-        return absl::UnavailableError("the xDS reconciler is not running");
-      }
-      KUMA_ASSIGN_OR_RETURN(auto context, inspected->reconciler_->currentMeshContext(mesh));
+      KUMA_ASSIGN_OR_RETURN(auto context, currentContext(mesh));
       return xds::inspectLegacyPolicyDataplanes(*context, plugins.get(), policy.descriptor->name,
                                                 policy.meta.name);
     };
