@@ -227,6 +227,17 @@ std::vector<std::string_view> destinationKinds(bool meshOnly, bool withMesh) {
   return kinds;
 }
 
+TargetRefOpts routeAwareDestinationOpts(std::string_view top, const nlohmann::json& /*item*/) {
+  TargetRefOpts opts;
+  if (top == kMeshGateway || top == kMeshHTTPRoute) {
+    opts.supportedKinds = {kMesh, kMeshExternalService};
+  } else {
+    opts.supportedKinds = destinationKinds(false);
+    opts.supportedKinds.push_back(kMeshHTTPRoute);
+  }
+  return opts;
+}
+
 std::string topLevelKind(const nlohmann::json& spec) {
   const nlohmann::json* ref = member(spec, "targetRef");
   return parseTargetRef(ref != nullptr ? *ref : nlohmann::json()).kind;
@@ -437,7 +448,7 @@ PolicyDefinition targetedPolicy(TargetedPolicy policy) {
 void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& spec,
                             ValidationError& errors) {
   const bool inbound = policy.from || policy.rules;
-  validateTopTargetRef(spec, {policy.topKinds, true, inbound, {}}, errors);
+  validateTopTargetRef(spec, {policy.topKinds, true, inbound, {}, {}}, errors);
   const std::string top = topLevelKind(spec);
   const bool httpRouteOnTop =
       top == kMeshHTTPRoute && std::find(policy.topKinds.begin(), policy.topKinds.end(),
@@ -450,11 +461,41 @@ void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& 
     };
   }
   auto validateTo = [&] {
-    if (policy.to) {
+    if (!policy.to) {
+      return;
+    }
+    const nlohmann::json* topRef = member(spec, "targetRef");
+    if (policy.toOnlyWithGateways && arraySize(spec, "to") > 0 &&
+        !includesGateways(parseTargetRef(topRef != nullptr ? *topRef : nlohmann::json()))) {
+      errors.addViolationAt(PathBuilder("spec").field("to"), "must not be defined");
+      return;
+    }
+    if (!policy.toTargetRefOpts && !policy.validateToItem) {
       TargetRefOpts toOpts;
       toOpts.supportedKinds =
           policy.toKinds.has_value() ? *policy.toKinds : destinationKinds(underGateway);
       validateTargetedItems(spec, "to", toOpts, conf, errors);
+      return;
+    }
+    const nlohmann::json* items = member(spec, "to");
+    for (size_t i = 0; items != nullptr && items->is_array() && i < items->size(); ++i) {
+      const PathBuilder path = PathBuilder("spec").field("to").index(i);
+      const nlohmann::json& item = (*items)[i];
+      TargetRefOpts toOpts;
+      if (policy.toTargetRefOpts) {
+        toOpts = policy.toTargetRefOpts(top, item);
+      } else {
+        toOpts.supportedKinds =
+            policy.toKinds.has_value() ? *policy.toKinds : destinationKinds(underGateway);
+      }
+      const nlohmann::json* ref = member(item, "targetRef");
+      errors.addAt(path.field("targetRef"),
+                   validateTargetRef(ref != nullptr ? *ref : nlohmann::json::object(), toOpts));
+      if (policy.validateToItem) {
+        policy.validateToItem(path, item, top, errors);
+      } else if (conf) {
+        conf(path.field("default"), member(item, "default"), errors);
+      }
     }
   };
   if (!inbound) {
@@ -470,7 +511,7 @@ void validateTargetedPolicy(const TargetedPolicy& policy, const nlohmann::json& 
       if (underGateway && !policy.fromUnderGateways && sections.from > 0) {
         errors.addViolationAt(PathBuilder("spec").field("from"), "must not be defined");
       } else {
-        validateTargetedItems(spec, "from", {policy.fromKinds, false, true, {}}, conf, errors);
+        validateTargetedItems(spec, "from", {policy.fromKinds, false, true, {}, {}}, conf, errors);
       }
     }
   }

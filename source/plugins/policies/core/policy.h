@@ -114,6 +114,13 @@ SectionSizes validateSections(const nlohmann::json& spec, validators::Validation
  */
 std::vector<std::string_view> destinationKinds(bool meshOnly, bool withMesh = true);
 
+/**
+ * Kuma's `to[]` kinds of policies that also configure routes (MeshTimeout, MeshRetry): Mesh and
+ * MeshExternalService under a top-level MeshGateway or MeshHTTPRoute, else Mesh, the
+ * destinations and MeshHTTPRoute.
+ */
+TargetRefOpts routeAwareDestinationOpts(std::string_view top, const nlohmann::json& item);
+
 /** The top-level targetRef kind (absent targetRef: Mesh). */
 std::string topLevelKind(const nlohmann::json& spec);
 /** A normalized duration member, parsed. */
@@ -209,6 +216,18 @@ struct TargetedPolicy {
   std::vector<std::string_view> fromKinds = {kMesh};
   /** Kinds of `to[].targetRef`; unset: destinationKinds() (only Mesh under a gateway/route). */
   std::optional<std::vector<std::string_view>> toKinds{};
+  /** Optional, replaces `toKinds`: a `to[]` item's targetRef options for the top-level kind. */
+  std::function<TargetRefOpts(std::string_view top, const nlohmann::json& item)> toTargetRefOpts{};
+  /**
+   * Optional: validates a `to[]` item at `path` after its targetRef, in place of `validateConf`
+   * on its `default` (checks that need the item's targetRef).
+   */
+  std::function<void(const validators::PathBuilder& path, const nlohmann::json& item,
+                     std::string_view top, validators::ValidationError& errors)>
+      validateToItem{};
+  /** `to` is allowed only when the top-level targetRef includes gateways (includesGateways());
+   *  otherwise "must not be defined" at `spec.to`. */
+  bool toOnlyWithGateways = false;
   /** `from` may be given under a top-level MeshGateway or MeshHTTPRoute (else a violation). */
   bool fromUnderGateways = false;
   /** Kuma validates the `to` items before the `from` items (MeshAccessLog); default: from first. */

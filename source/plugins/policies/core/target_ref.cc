@@ -201,6 +201,15 @@ SchemaPtr backendRefSchema() {
   return schema;
 }
 
+bool includesGateways(const TargetRef& ref) {
+  if (ref.kind == kMeshGateway || ref.kind == kMeshHTTPRoute) {
+    return true;
+  }
+  return (ref.kind == kMesh || ref.kind == kMeshSubset) &&
+         (ref.proxyTypes.empty() || std::find(ref.proxyTypes.begin(), ref.proxyTypes.end(),
+                                              "Gateway") != ref.proxyTypes.end());
+}
+
 ValidationError validateTargetRef(const nlohmann::json& ref, const TargetRefOpts& opts) {
   ValidationError err;
   const nlohmann::json empty = nlohmann::json::object();
@@ -213,7 +222,9 @@ ValidationError validateTargetRef(const nlohmann::json& ref, const TargetRefOpts
   if (std::find(opts.supportedKinds.begin(), opts.supportedKinds.end(), kind) ==
       opts.supportedKinds.end()) {
     // Kuma: fmt.Sprintf("value '%s' is not supported", ref.Kind).
-    err.addViolation("kind", "value '" + kind + "' is not supported");
+    err.addViolation("kind", opts.supportedKindsError.empty()
+                                 ? "value '" + kind + "' is not supported"
+                                 : opts.supportedKindsError);
     return err;
   }
   bool hasLabels = isSet(r, "labels");

@@ -66,7 +66,16 @@ struct TargetRefOpts {
   bool isInboundPolicy = false;
   /** Names exempt from the name character check. */
   std::vector<std::string> allowedInvalidNames;
+  /** Replaces "value '<kind>' is not supported" for an unsupported kind (Kuma's
+   *  SupportedKindsError). */
+  std::string supportedKindsError;
 };
+
+/**
+ * Kuma's IncludesGateways: does a top-level targetRef reach gateways? MeshGateway and
+ * MeshHTTPRoute do, and Mesh or MeshSubset without `proxyTypes` or listing Gateway.
+ */
+bool includesGateways(const TargetRef& ref);
 
 /**
  * Kuma's ValidateTargetRef: violations with paths relative to the targetRef ("kind", "name",

@@ -478,14 +478,23 @@ std::vector<std::string> deprecations(const nlohmann::json& spec) {
 PolicyDefinition definition() {
   return targetedPolicy({
       .names = {"MeshAccessLog", "meshaccesslogs", "mal", "Mesh Access Log", "Mesh Access Logs"},
-      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
-                   kMeshHTTPRoute, kDataplane},
+      .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
       .to = true,
       .from = true,
       .rules = true,
       .fromAsRules = true,
       .defaultRequired = true,
       .ruleDefaultRequired = true,
+      .toTargetRefOpts =
+          [](std::string_view top, const nlohmann::json& /*item*/) {
+            TargetRefOpts opts;
+            opts.supportedKinds =
+                top == kMeshGateway ? destinationKinds(true) : destinationKinds(false);
+            if (top != kMeshGateway) {
+              opts.supportedKinds.push_back(kMeshHTTPRoute);
+            }
+            return opts;
+          },
       .toBeforeFrom = true,
       .conf = confSchema(),
       .validateConf = validateConf,

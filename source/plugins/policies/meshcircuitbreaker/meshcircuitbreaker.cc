@@ -117,6 +117,7 @@ PolicyDefinition definition() {
       .from = true,
       .rules = true,
       .fromAsRules = true,
+      .toKinds = destinationKinds(false),
       .conf = confSchema(),
       .validateConf = validateConf,
       .deprecations = deprecations,

@@ -60,6 +60,9 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
       }
     }
   }
+  if (member(c, "http") == nullptr && member(c, "tcp") == nullptr && member(c, "grpc") == nullptr) {
+    errors.addViolationAt(path, "must have at least one defined: http, tcp, grpc");
+  }
 }
 
 }  // namespace
@@ -88,6 +91,7 @@ PolicyDefinition definition() {
                 "Mesh Health Checks"},
       .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
       .to = true,
+      .toKinds = destinationKinds(false),
       .conf = confSchema(),
       .validateConf = validateConf,
       .deprecations = deprecations,

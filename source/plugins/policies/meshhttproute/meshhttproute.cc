@@ -246,6 +246,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
       {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset, kDataplane, kMeshGateway},
        true,
        false,
+       {},
        {}},
       errors);
   std::string top = topLevelKind(spec);

@@ -222,6 +222,58 @@ std::vector<std::string> deprecations(const nlohmann::json& spec) {
   }
   return out;
 }
+// Kuma's validateTo: under a top-level MeshGateway only Mesh when the item sets a loadBalancer
+// (with Kuma's odd text naming the top-level kind), else no MeshHTTPRoute; elsewhere also
+// MeshHTTPRoute. Never MeshExternalService.
+TargetRefOpts toTargetRefOpts(std::string_view top, const nlohmann::json& item) {
+  TargetRefOpts opts;
+  if (top == kMeshGateway) {
+    const nlohmann::json* conf = member(item, "default");
+    if (conf != nullptr && member(*conf, "loadBalancer") != nullptr) {
+      opts.supportedKinds = {kMesh};
+      opts.supportedKindsError =
+          "value 'MeshGateway' is not supported, only Mesh is allowed if loadBalancer is set";
+    } else {
+      opts.supportedKinds = {kMesh, kMeshService, kMeshMultiZoneService};
+    }
+  } else {
+    opts.supportedKinds = {kMesh, kMeshService, kMeshMultiZoneService, kMeshHTTPRoute};
+  }
+  return opts;
+}
+
+// The rest of Kuma's validateTo item check and its validateConf(conf, to): a
+// MeshExternalService only under a top-level Mesh; a MeshHTTPRoute item takes hashPolicies only.
+void validateToItem(const PathBuilder& path, const nlohmann::json& item, std::string_view top,
+                    ValidationError& errors) {
+  const nlohmann::json* ref = member(item, "targetRef");
+  const std::string kind = parseTargetRef(ref != nullptr ? *ref : nlohmann::json()).kind;
+  if (kind == kMeshExternalService && top != kMesh) {
+    errors.addViolationAt(path.field("targetRef").field("kind"),
+                          "kind MeshExternalService is only allowed with targetRef.kind: Mesh as "
+                          "it is configured on the Zone Egress and shared by all clients in the "
+                          "mesh");
+  }
+  const nlohmann::json* conf = member(item, "default");
+  const PathBuilder confPath = path.field("default");
+  if (kind != kMeshHTTPRoute) {
+    validateConf(confPath, conf, top, errors);
+    return;
+  }
+  if (conf == nullptr) {
+    return;
+  }
+  validateHashPolicies(confPath.field("hashPolicies"), member(*conf, "hashPolicies"), errors);
+  for (const char* field : {"loadBalancer", "localityAwareness"}) {
+    if (member(*conf, field) != nullptr) {
+      errors.addViolationAt(
+          confPath.field(field),
+          "field is not allowed when targetRef.kind is MeshHTTPRoute, only hashPolicies is "
+          "supported");
+    }
+  }
+}
+
 }  // namespace
 
 PolicyDefinition definition() {
@@ -230,6 +282,8 @@ PolicyDefinition definition() {
                 "Mesh Load Balancing Strategy", "Mesh Load Balancing Strategies"},
       .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
       .to = true,
+      .toTargetRefOpts = toTargetRefOpts,
+      .validateToItem = validateToItem,
       .conf = confSchema(),
       .validateConf = validateConf,
       .deprecations = deprecations,

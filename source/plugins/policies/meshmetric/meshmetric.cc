@@ -173,6 +173,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
       {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset, kMeshGateway, kDataplane},
        true,
        false,
+       {},
        {}},
       errors);
   validateDefault(member(spec, "default"), errors);

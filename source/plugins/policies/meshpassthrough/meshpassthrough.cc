@@ -147,7 +147,7 @@ void validateDefault(const PathBuilder& path, const nlohmann::json& conf, Valida
 }
 
 void validate(const nlohmann::json& spec, ValidationError& errors) {
-  validateTopTargetRef(spec, {{kMesh, kMeshSubset, kDataplane}, false, false, {}}, errors);
+  validateTopTargetRef(spec, {{kMesh, kMeshSubset, kDataplane}, false, false, {}, {}}, errors);
   if (const nlohmann::json* conf = member(spec, "default")) {
     validateDefault(PathBuilder("spec").field("default"), *conf, errors);
   }

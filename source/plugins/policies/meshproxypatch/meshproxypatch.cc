@@ -270,6 +270,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
       {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset, kMeshGateway, kDataplane},
        false,
        false,
+       {},
        {}},
       errors);
   validateDefault(member(spec, "default"), errors);

@@ -113,6 +113,7 @@ PolicyDefinition definition() {
       .rules = true,
       .fromAsRules = true,
       .toKinds = std::vector<std::string_view>{kMesh},
+      .toOnlyWithGateways = true,
       .fromUnderGateways = true,
       .conf = confSchema(),
       .validateConf = validateConf,

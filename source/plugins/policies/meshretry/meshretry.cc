@@ -188,6 +188,7 @@ PolicyDefinition definition() {
       .topKinds = {kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset,
                    kMeshHTTPRoute, kDataplane},
       .to = true,
+      .toTargetRefOpts = routeAwareDestinationOpts,
       .conf = confSchema(),
       .validateConf = validateConf,
       .deprecations = deprecations,

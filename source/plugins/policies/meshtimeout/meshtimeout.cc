@@ -81,6 +81,7 @@ PolicyDefinition definition() {
       .from = true,
       .rules = true,
       .fromAsRules = true,
+      .toTargetRefOpts = routeAwareDestinationOpts,
       .conf = confSchema(),
       .validateConf = validateConf,
       .deprecations = deprecations,

@@ -55,7 +55,7 @@ void validateConf(const PathBuilder& path, const nlohmann::json* conf, std::stri
 
 // Kuma's MeshTLSResource.validate: neither `from` nor `rules` is required, but not both.
 void validate(const nlohmann::json& spec, ValidationError& errors) {
-  validateTopTargetRef(spec, {{kMesh, kMeshSubset, kDataplane}, false, true, {}}, errors);
+  validateTopTargetRef(spec, {{kMesh, kMeshSubset, kDataplane}, false, true, {}, {}}, errors);
   if (arraySize(spec, "rules") > 0 && arraySize(spec, "from") > 0) {
     errors.addViolationAt(PathBuilder("spec"),
                           "field 'from' must be empty when 'rules' is defined");
@@ -64,7 +64,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
   const ConfValidator conf = [&top](const PathBuilder& path, const nlohmann::json* c,
                                     ValidationError& e) { validateConf(path, c, top, e); };
   validateRuleItems(spec, conf, errors);
-  validateTargetedItems(spec, "from", {{kMesh}, false, false, {}}, conf, errors);
+  validateTargetedItems(spec, "from", {{kMesh}, false, false, {}, {}}, conf, errors);
 }
 
 std::vector<std::string> deprecations(const nlohmann::json& spec) {

@@ -248,6 +248,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
       {{kMesh, kMeshSubset, kMeshGateway, kMeshService, kMeshServiceSubset, kDataplane},
        false,
        false,
+       {},
        {}},
       errors);
   validateDefault(member(spec, "default"), errors);

@@ -22,7 +22,8 @@ void validateMatches(const PathBuilder& path, const nlohmann::json* matches,
 void validate(const nlohmann::json& spec, ValidationError& errors) {
   PathBuilder root("spec");
   validateTopTargetRef(
-      spec, {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset, kDataplane}, false, true, {}},
+      spec,
+      {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset, kDataplane}, false, true, {}, {}},
       errors);
   size_t from = arraySize(spec, "from"), rules = arraySize(spec, "rules");
   if (from > 0 && rules > 0) {
@@ -32,7 +33,7 @@ void validate(const nlohmann::json& spec, ValidationError& errors) {
     errors.addViolationAt(root, "at least one of 'from' or 'rules' has to be defined");
   }
   validateTargetedItems(
-      spec, "from", {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset}, false, true, {}},
+      spec, "from", {{kMesh, kMeshSubset, kMeshService, kMeshServiceSubset}, false, true, {}, {}},
       [](const PathBuilder& path, const nlohmann::json* conf, ValidationError& e) {
         if (conf == nullptr) {
           e.addViolationAt(path, "must be defined");
