@@ -560,28 +560,26 @@ class ApiServer::Handlers {
       return isGet ? dataplaneRules(req, mesh, name) : methodNotAllowed();
     }
     // Kuma's MeshService-only views (`_layout`, `_policies` and below).
-    const char* endpoint = nullptr;
-    MeshServiceView view = MeshServiceView::kOther;
-    std::string inboundKri;
+    using View = DataplanePolicyView::Kind;
+    std::optional<View> view;  // unset: `_layout`
+    std::vector<std::string> kris;
     if (seg.size() == 5 && (seg[4] == "_layout" || seg[4] == "_policies")) {
-      endpoint = seg[4] == "_layout" ? "_layout" : "_policies";
-      view = seg[4] == "_layout" ? MeshServiceView::kLayout : MeshServiceView::kProxyPolicies;
+      view = seg[4] == "_layout" ? std::nullopt : std::optional<View>(View::kProxy);
     } else if (seg.size() == 7 && seg[4] == "_inbounds" && seg[6] == "_policies") {
-      endpoint = "_policies";
-      view = MeshServiceView::kInboundPolicies;
-      inboundKri = seg[5];
+      view = View::kInbound;
+      kris = {seg[5]};
     } else if (seg.size() == 7 && seg[4] == "_outbounds" &&
                (seg[6] == "_policies" || seg[6] == "_routes")) {
-      endpoint = "_policies";
+      view = seg[6] == "_policies" ? View::kOutbound : View::kOutboundRoutes;
+      kris = {seg[5]};
     } else if (seg.size() == 9 && seg[4] == "_outbounds" && seg[6] == "_routes" &&
                seg[8] == "_policies") {
-      endpoint = "_policies";
-    }
-    if (endpoint == nullptr) {
+      view = View::kRoute;
+      kris = {seg[5], seg[7]};
+    } else {
       return std::nullopt;
     }
-    return isGet ? meshServiceView(req, mesh, name, endpoint, view, inboundKri)
-                 : methodNotAllowed();
+    return isGet ? meshServiceView(req, mesh, name, view, kris) : methodNotAllowed();
   }
 
   // GET /meshes/{mesh}/{serviceType}/{name}/_hostnames: Kuma's InspectHostnames, each hostname
@@ -724,13 +722,14 @@ class ApiServer::Handlers {
     return json(200, *body);
   }
 
-  // `_layout`, `_policies`, `_inbounds/{kri}/_policies`, `_outbounds/{kri}/_policies|_routes`:
-  // Kuma computes them from MeshServices only, and answers 400 on a mesh without
-  // `meshServices.mode: Exclusive`. `_layout` checks the mode before the Dataplane.
-  enum class MeshServiceView { kLayout, kProxyPolicies, kInboundPolicies, kOther };
+  // `_layout`, `_policies`, `_inbounds/{kri}/_policies`, `_outbounds/{kri}/_policies|_routes`,
+  // `_outbounds/{kri}/_routes/{kri}/_policies` (`view` unset: `_layout`): Kuma computes them
+  // from MeshServices only, and answers 400 on a mesh without `meshServices.mode: Exclusive`.
+  // `_layout` checks the mode before the Dataplane; the KRIs are parsed last.
   Reply meshServiceView(const httplib::Request& req, const std::string& mesh,
-                        const std::string& name, const std::string& endpoint, MeshServiceView view,
-                        const std::string& inboundKri) {
+                        const std::string& name,
+                        const std::optional<DataplanePolicyView::Kind>& view,
+                        const std::vector<std::string>& kris) {
     if (auto missing = requireMesh(mesh, dataplane_, req)) {
       return *missing;
     }
@@ -742,54 +741,79 @@ class ApiServer::Handlers {
     const bool exclusive =
         meshSpec != nullptr &&
         meshSpec->mesh_services().mode() == mesh::v1alpha1::Mesh_MeshServices_Mode_Exclusive;
+    const std::string endpoint = view ? "_policies" : "_layout";
     auto notEnabled = [&] {
       return error(makeError(400, "Bad Request",
                              absl::StrCat("bad request: can't use ", endpoint,
                                           " endpoint without meshService enabled")));
     };
-    if (endpoint == "_layout" && !exclusive) {
+    if (!view && !exclusive) {
       return notEnabled();
     }
     auto found = manager_.get(*dataplane_, {name, mesh});
     if (!found.ok()) {
-      return error(errorFromStatus(found.status(), endpoint == "_layout"
-                                                       ? "Failed to retrieve Dataplane"
-                                                       : "Could not retrieve Dataplane"));
+      return error(errorFromStatus(
+          found.status(), !view ? "Failed to retrieve Dataplane" : "Could not retrieve Dataplane"));
     }
     if (!exclusive) {
       return notEnabled();
     }
-    if (view == MeshServiceView::kLayout && options_.dataplaneLayout) {
+    if (!view) {
+      if (!options_.dataplaneLayout) {
+        return notImplemented(endpoint);
+      }
       auto body = options_.dataplaneLayout(mesh, **found);
       if (!body.ok()) {
         return error(errorFromStatus(body.status(), "Failed to build MeshContext"));
       }
       return json(200, *body);
     }
-    if (view == MeshServiceView::kProxyPolicies && options_.dataplanePolicyViews) {
-      auto body = options_.dataplanePolicyViews(mesh, **found, std::nullopt);
-      if (!body.ok()) {
-        return error(errorFromStatus(body.status(), "Failed building response"));
-      }
-      return json(200, *body);
+    if (!options_.dataplanePolicyViews) {
+      return notImplemented(endpoint);
     }
-    if (view == MeshServiceView::kInboundPolicies && options_.dataplanePolicyViews) {
-      auto id = model::parseKri(inboundKri);
+    DataplanePolicyView request;
+    request.kind = *view;
+    for (size_t i = 0; i < kris.size(); ++i) {
+      const model::ResourceTypeDescriptor* type = nullptr;
+      auto id = parseTypedKri(kris[i], &type);
       if (!id.ok()) {
         return error(
             makeError(400, "Bad Request", absl::StrCat("bad request: ", id.status().message())));
       }
-      auto body = options_.dataplanePolicyViews(mesh, **found, id->sectionName);
-      if (!body.ok()) {
-        // Kuma answers 500 for an inbound the Dataplane does not have; a 404 here.
-        return error(errorFromStatus(body.status(), "Failed building response"));
+      (i == 0 ? request.target : request.route) = *std::move(id);
+      if (i == 0) {
+        request.targetType = type->name;
       }
-      return json(200, *body);
     }
-    // Not yet: the per-inbound, per-outbound and per-route policy views (docs/status.md).
+    auto body = options_.dataplanePolicyViews(mesh, **found, request);
+    if (!body.ok()) {
+      // Kuma answers 500 for an inbound the Dataplane does not have; a 404 here.
+      return error(errorFromStatus(body.status(), "Failed building response"));
+    }
+    return json(200, *body);
+  }
+
+  Reply notImplemented(const std::string& endpoint) {
     return error(makeError(
         400, "Bad Request",
         absl::StrCat("bad request: ", endpoint, " is not supported by this control plane yet")));
+  }
+
+  // Kuma's kri.FromString: a KRI whose short name names a registered type (`type`).
+  absl::StatusOr<model::Kri> parseTypedKri(const std::string& text,
+                                           const model::ResourceTypeDescriptor** type) {
+    auto id = model::parseKri(text);
+    if (!id.ok()) {
+      return id.status();
+    }
+    for (const model::ResourceTypeDescriptor* t : registry_.all()) {
+      if (!t->shortName.empty() && t->shortName == id->shortName) {
+        *type = t;
+        return id;
+      }
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown short name of resource type: ", common::goQuote(id->shortName)));
   }
 
   // GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: the Dataplanes a policy
@@ -912,22 +936,11 @@ class ApiServer::Handlers {
   // GET /_kri/{kri}: the resource a KRI names (Kuma's kri_endpoint.go). Resources of this zone
   // are found by name; others would carry Kuma's KDS hash suffix, which no resource here has.
   Reply byKri(const httplib::Request& req, const std::string& text) {
-    auto id = model::parseKri(text);
+    const model::ResourceTypeDescriptor* d = nullptr;
+    auto id = parseTypedKri(text, &d);
     if (!id.ok()) {
       return error(
           makeError(400, "Bad Request", absl::StrCat("bad request: ", id.status().message())));
-    }
-    const model::ResourceTypeDescriptor* d = nullptr;
-    for (const model::ResourceTypeDescriptor* t : registry_.all()) {
-      if (!t->shortName.empty() && t->shortName == id->shortName) {
-        d = t;
-        break;
-      }
-    }
-    if (d == nullptr) {
-      return error(makeError(400, "Bad Request",
-                             absl::StrCat("bad request: unknown short name of resource type: ",
-                                          common::goQuote(id->shortName))));
     }
     if (auto denied = authorize(req, *d)) {
       return *denied;

@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "source/core/manager/resource_manager.h"
 #include "source/api_server/insights.h"
+#include "source/core/model/kri.h"
 #include "source/core/model/registry.h"
 
 namespace httplib {
@@ -29,6 +30,18 @@ class HttpListener;
 }
 
 namespace kuma::api_server {
+
+/** One of Kuma's per-Dataplane policy views of an Exclusive mesh, its KRIs parsed. */
+struct DataplanePolicyView {
+  enum class Kind { kProxy, kInbound, kOutbound, kOutboundRoutes, kRoute };
+  Kind kind = Kind::kProxy;
+  /** kInbound: the inbound's KRI; kOutbound, kOutboundRoutes and kRoute: the outbound's. */
+  model::Kri target;
+  /** The resource type `target`'s short name names. */
+  std::string targetType;
+  /** kRoute: the route's KRI. */
+  model::Kri route;
+};
 
 struct ApiServerOptions {
   std::string interface = "0.0.0.0";
@@ -97,13 +110,13 @@ struct ApiServerOptions {
                                                        const model::Resource& dataplane)>
       dataplaneLayout;
   /**
-   * The policy views of an Exclusive mesh's Dataplane: GET .../_policies (`inboundSection`
-   * unset) and .../_inbounds/{kri}/_policies (the KRI's section name). NotFound: no such inbound.
-   * Unset: 400 as the views it does not implement.
+   * The policy views of an Exclusive mesh's Dataplane (DataplanePolicyView): GET .../_policies,
+   * .../_inbounds/{kri}/_policies, .../_outbounds/{kri}/_policies, .../_outbounds/{kri}/_routes
+   * and .../_outbounds/{kri}/_routes/{kri}/_policies. NotFound: no such inbound. Unset: 400 as
+   * the views it does not implement.
    */
   std::function<absl::StatusOr<nlohmann::ordered_json>(
-      const std::string& mesh, const model::Resource& dataplane,
-      const std::optional<std::string>& inboundSection)>
+      const std::string& mesh, const model::Resource& dataplane, const DataplanePolicyView& view)>
       dataplanePolicyViews;
   /**
    * GET /meshes/{mesh}/{policyType}/{name}/_resources/dataplanes: does the targeted `policy`

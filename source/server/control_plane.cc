@@ -541,15 +541,24 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     api.dataplaneLayout = inspectWith(&xds::inspectLayout);
     api.dataplanePolicyViews = [inspectWith](const std::string& mesh,
                                              const model::Resource& dataplane,
-                                             const std::optional<std::string>& inboundSection) {
+                                             const api_server::DataplanePolicyView& view) {
       return inspectWith(
-          [&inboundSection](
-              const xds::MeshContext& context, const model::Resource& dp,
-              const mesh::v1alpha1::Dataplane& spec) -> absl::StatusOr<nlohmann::ordered_json> {
-            if (!inboundSection) {
-              return xds::inspectProxyPolicies(context, dp, spec);
+          [&view](const xds::MeshContext& context, const model::Resource& dp,
+                  const mesh::v1alpha1::Dataplane& spec) -> absl::StatusOr<nlohmann::ordered_json> {
+            using Kind = api_server::DataplanePolicyView::Kind;
+            switch (view.kind) {
+              case Kind::kProxy:
+                return xds::inspectProxyPolicies(context, dp, spec);
+              case Kind::kInbound:
+                return xds::inspectInboundPolicies(context, dp, spec, view.target.sectionName);
+              case Kind::kOutbound:
+                return xds::inspectOutboundPolicies(context, dp, spec, view.target, nullptr);
+              case Kind::kOutboundRoutes:
+                return xds::inspectOutboundRoutes(context, dp, spec, view.target, view.targetType);
+              case Kind::kRoute:
+                return xds::inspectOutboundPolicies(context, dp, spec, view.target, &view.route);
             }
-            return xds::inspectInboundPolicies(context, dp, spec, *inboundSection);
+            return absl::InternalError("unknown policy view");
           })(mesh, dataplane);
     };
     api.legacyPolicyDataplanes =

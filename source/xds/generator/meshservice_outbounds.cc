@@ -54,28 +54,6 @@ std::vector<std::string> vipsOf(const model::Resource& r) {
   return out;
 }
 
-// The ports an outbound can serve: a MeshExternalService's `spec.match`, the others'
-// `spec.ports`.
-nlohmann::json portsOf(const model::Resource& r) {
-  const nlohmann::json& spec = specOf(r);
-  if (r.descriptor->name == kMeshExternalServiceType) {
-    auto match = spec.find("match");
-    return match != spec.end() && match->is_object() ? nlohmann::json::array({*match})
-                                                     : nlohmann::json::array();
-  }
-  nlohmann::json ports = spec.value("ports", nlohmann::json::array());
-  return ports.is_array() ? ports : nlohmann::json::array();
-}
-
-// Kuma's Port.GetName(): the port's name, or its number (a MeshExternalService's match has no
-// name).
-std::string sectionName(const nlohmann::json& port) {
-  if (auto name = port.find("name"); name != port.end() && name->is_string()) {
-    return name->get<std::string>();
-  }
-  return std::to_string(port.value("port", 0));
-}
-
 // A MeshService's identities as Kuma's meshroute.Identities reads them (values, sorted).
 void addIdentities(const model::Resource& service, std::set<std::string>& out) {
   const nlohmann::json identities = specOf(service).value("identities", nlohmann::json::array());
@@ -126,7 +104,7 @@ MeshServiceOutbound outboundOf(const MeshContext& context, const model::Resource
   o.meshService = &service;
   o.name = service.meta.name;
   const std::string kri = model::kriOf(service);  // ends with '_': the section follows
-  o.kri = absl::StrCat(kri, sectionName(port));
+  o.kri = absl::StrCat(kri, portSectionName(port));
   o.service = type == kMeshServiceType ? o.name : o.kri;
   o.clusterName = absl::StrCat(
       context.meshName(), "_", service.meta.name, "_", labelOf(service, "k8s.kuma.io/namespace"),
@@ -261,6 +239,24 @@ void addHostnames(const model::Resource& r, const std::set<std::string>& outboun
 
 }  // namespace
 
+nlohmann::json destinationPorts(const model::Resource& r) {
+  const nlohmann::json& spec = specOf(r);
+  if (r.descriptor->name == kMeshExternalServiceType) {
+    auto match = spec.find("match");
+    return match != spec.end() && match->is_object() ? nlohmann::json::array({*match})
+                                                     : nlohmann::json::array();
+  }
+  nlohmann::json ports = spec.value("ports", nlohmann::json::array());
+  return ports.is_array() ? ports : nlohmann::json::array();
+}
+
+std::string portSectionName(const nlohmann::json& port) {
+  if (auto name = port.find("name"); name != port.end() && name->is_string()) {
+    return name->get<std::string>();
+  }
+  return std::to_string(port.value("port", 0));
+}
+
 std::string meshServiceSni(const std::string& name, const std::string& mesh, uint32_t port,
                            std::string_view type) {
   uint64_t hash = 14695981039346656037ULL;  // FNV-1a, 64 bits
@@ -302,7 +298,7 @@ std::vector<MeshServiceOutbound> meshServiceOutbounds(const MeshContext& context
       if (target == nullptr) {
         continue;
       }
-      for (const auto& port : portsOf(*target)) {
+      for (const auto& port : destinationPorts(*target)) {
         if (port.value("port", 0) == static_cast<int64_t>(o.backend_ref().port())) {
           MeshServiceOutbound mo =
               outboundOf(context, *target, port, o.address().empty() ? "127.0.0.1" : o.address());
@@ -330,7 +326,7 @@ std::vector<MeshServiceOutbound> meshServiceOutbounds(const MeshContext& context
   for (const char* type : kDestinationTypes) {
     for (const model::Resource* service : sortedOfType(context, type)) {
       const std::vector<std::string> vips = vipsOf(*service);
-      const nlohmann::json ports = portsOf(*service);
+      const nlohmann::json ports = destinationPorts(*service);
       for (const std::string& vip : vips) {
         for (const auto& port : ports) {
           if (onlySelected) {
@@ -369,7 +365,7 @@ std::vector<ReachableBackendPort> reachableBackendPorts(const MeshContext& conte
   std::map<std::string, ReachableBackendPort> out;  // by KRI
   auto addPort = [&](const model::Resource& r, const nlohmann::json& port) {
     ReachableBackendPort p;
-    p.kri = absl::StrCat(model::kriOf(r), sectionName(port));
+    p.kri = absl::StrCat(model::kriOf(r), portSectionName(port));
     p.port = static_cast<uint32_t>(port.value("port", 0));
     auto protocol =
         port.find(r.descriptor->name == kMeshExternalServiceType ? "protocol" : "appProtocol");
@@ -390,7 +386,7 @@ std::vector<ReachableBackendPort> reachableBackendPorts(const MeshContext& conte
       if (!labels.empty() ? !labelsMatch(labels, r->meta.labels) : r->meta.name != name) {
         continue;
       }
-      const nlohmann::json ports = portsOf(*r);
+      const nlohmann::json ports = destinationPorts(*r);
       // Kuma's FindPortByName of the ref's section (its port, or "" without one): a port whose
       // name (empty when unnamed) or number is the section; a MeshExternalService's match
       // always.
@@ -427,7 +423,7 @@ std::vector<ReachableBackendPort> reachableBackendPorts(const MeshContext& conte
     if (!tp.has_reachable_backends()) {
       for (const char* type : kDestinationTypes) {
         for (const model::Resource* r : sortedOfType(context, type)) {
-          for (const auto& p : portsOf(*r)) {
+          for (const auto& p : destinationPorts(*r)) {
             addPort(*r, p);
           }
         }
@@ -462,7 +458,7 @@ std::vector<Endpoint> meshServiceEndpoints(const MeshContext& context,
   std::vector<Endpoint> out;
   const int64_t number = servicePort.value("port", 0);
   for (const model::Resource* ms : matchedMeshServices(context, service)) {
-    for (const auto& port : portsOf(*ms)) {
+    for (const auto& port : destinationPorts(*ms)) {
       if (port.value("port", 0) == number) {
         std::vector<Endpoint> more = selectedEndpoints(context, *ms, port, services);
         out.insert(out.end(), std::make_move_iterator(more.begin()),

@@ -65,6 +65,14 @@ struct MeshServiceOutbound {
   nlohmann::json servicePort;
 };
 
+/** The ports of a MeshService-family resource: a MeshExternalService's `spec.match`, the others'
+ *  `spec.ports` (Kuma's Destination.GetPorts()). */
+nlohmann::json destinationPorts(const model::Resource& r);
+
+/** Kuma's Port.GetName(): the port's name, or its number (a MeshExternalService's match has no
+ *  name): the section name of the port's KRI. */
+std::string portSectionName(const nlohmann::json& port);
+
 /**
  * Kuma's SNI of a MeshService-family port (tls.SNIForResource): `a<fnv64a("<name>;<mesh>;") in
  * hex>.<name>.<port>.<mesh>.<ms|mes|mzms>`, name and mesh cut to 62 characters plus `x`.

@@ -13,6 +13,7 @@
 #include "source/plugins/policies/meshhttproute/xds_configurer.h"
 #include "source/xds/generator/meshservice_outbounds.h"
 #include "source/xds/generator/proxy_policies.h"
+#include "source/xds/inspect/resource_rules.h"
 
 namespace kuma::xds {
 namespace {
@@ -51,6 +52,16 @@ Json ruleOrigin(const PolicyEntry& entry, size_t ruleIndex) {
   o["resourceMeta"] = inspectMeta(*entry.resource);
   o["ruleIndex"] = ruleIndex;
   return o;
+}
+
+// Kuma's resource meta of the mesh in a resource rule: the KRI's view, no labels.
+Json meshMeta(const std::string& mesh) {
+  Json meta;
+  meta["labels"] = Json::object();
+  meta["mesh"] = "";
+  meta["name"] = mesh;
+  meta["type"] = "Mesh";
+  return meta;
 }
 
 Json inboundJson(const mesh::v1alpha1::Dataplane_Networking_Inbound& inbound) {
@@ -398,6 +409,113 @@ absl::StatusOr<Json> inspectInboundPolicies(const MeshContext& context,
   return out;
 }
 
+namespace {
+
+Json kriOrigins(const std::vector<ResourceRuleOrigin>& origins) {
+  Json out = Json::array();
+  for (const ResourceRuleOrigin& o : origins) {
+    out.push_back({{"kri", model::kriOf(*o.entry->resource)}});
+  }
+  return out;
+}
+
+std::string withoutSection(model::Kri kri) {
+  kri.sectionName.clear();
+  return model::formatKri(kri);
+}
+
+}  // namespace
+
+Json inspectOutboundPolicies(const MeshContext& context, const model::Resource& dataplane,
+                             const mesh::v1alpha1::Dataplane& spec, const model::Kri& outbound,
+                             const model::Kri* route) {
+  std::vector<std::string> ids;
+  if (route != nullptr) {
+    ids.push_back(model::formatKri(*route));
+  }
+  ids.push_back(model::formatKri(outbound));
+  ids.push_back(withoutSection(outbound));
+  ids.push_back(meshKri(context.meshName()));
+  const policies::ProxyView view = proxyViewOf(dataplane, spec);
+  Json policies = Json::array();
+  for (const std::string& type : inspectedPolicyTypes()) {
+    if (route != nullptr && (type == kMeshHTTPRoute || type == kMeshTCPRoute)) {
+      continue;
+    }
+    const ResourceRules rules =
+        buildResourceRules(context, type, selectPolicies(context, type, view));
+    const ResourceRule* rule = firstRule(rules, ids);
+    if (rule == nullptr) {
+      continue;
+    }
+    Json p;
+    p["conf"] = Json::array({ordered(rule->conf)});
+    p["kind"] = type;
+    p["origins"] = kriOrigins(rule->origins);
+    policies.push_back(std::move(p));
+  }
+  Json out;
+  out["policies"] = std::move(policies);
+  return out;
+}
+
+Json inspectOutboundRoutes(const MeshContext& context, const model::Resource& dataplane,
+                           const mesh::v1alpha1::Dataplane& spec, const model::Kri& outbound,
+                           std::string_view outboundType) {
+  std::vector<std::string> ids = {model::formatKri(outbound)};
+  if (outboundType == kMeshServiceType || outboundType == kMeshExternalServiceType ||
+      outboundType == kMeshMultiZoneServiceType || outboundType == kMeshHTTPRoute) {
+    if (!outbound.sectionName.empty()) {
+      ids.push_back(withoutSection(outbound));
+    }
+    if (outbound.mesh == context.meshName()) {
+      ids.push_back(meshKri(outbound.mesh));
+    }
+  }
+  const policies::ProxyView view = proxyViewOf(dataplane, spec);
+  Json routes = Json::array();
+  for (std::string_view type : {kMeshHTTPRoute, kMeshTCPRoute}) {
+    const ResourceRules rules =
+        buildResourceRules(context, type, selectPolicies(context, type, view));
+    const ResourceRule* rule = firstRule(rules, ids);
+    if (rule == nullptr) {
+      continue;
+    }
+    Json list = Json::array();
+    if (type == kMeshHTTPRoute) {
+      const nlohmann::json* items = policies::member(rule->conf, "rules");
+      for (const nlohmann::json& item : items != nullptr ? *items : nlohmann::json::array()) {
+        const nlohmann::json* matches = policies::member(item, "matches");
+        const nlohmann::json m = matches != nullptr ? *matches : nlohmann::json::array();
+        auto origin = rule->originByMatches.find(policies::meshhttproute::hashMatches(m));
+        const nlohmann::json* conf = policies::member(item, "default");
+        Json r;
+        r["conf"] = conf != nullptr ? ordered(*conf) : Json::object();
+        r["kri"] = origin != rule->originByMatches.end()
+                       ? model::kriOf(*origin->second.entry->resource)
+                       : std::string();
+        r["matches"] = ordered(m);
+        list.push_back(std::move(r));
+      }
+    } else {
+      const nlohmann::json* conf = policies::member(rule->conf, "default");
+      Json r;
+      r["conf"] = conf != nullptr ? ordered(*conf) : Json::object();
+      r["kri"] = "";
+      r["matches"] = nullptr;
+      list.push_back(std::move(r));
+    }
+    Json route;
+    route["kind"] = std::string(type);
+    route["origins"] = kriOrigins(rule->origins);
+    route["rules"] = std::move(list);
+    routes.push_back(std::move(route));
+  }
+  Json out;
+  out["routes"] = std::move(routes);
+  return out;
+}
+
 bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane) {
   const auto* spec = policies::schemaSpecOf(policy);
   const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane);
@@ -431,10 +549,8 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
     const bool fromAsRules = entries.front()->resource->descriptor != nullptr &&
                              entries.front()->resource->descriptor->policy.isFromAsRules;
 
-    // to[]: legacy rules over kuma.io/service subsets, and the items that target the Mesh.
+    // to[]: legacy rules over kuma.io/service subsets.
     std::vector<policies::LegacyRuleItem> toItems;
-    nlohmann::json meshConf = nlohmann::json::object();
-    Json meshOrigins = Json::array();
     for (size_t i = 0; i < entries.size(); ++i) {
       if (entries[i]->targetRef.kind == "MeshHTTPRoute") {
         continue;
@@ -452,12 +568,6 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
           // Kuma's MeshTCPRoute To.GetDefault(): its first rule.
           const nlohmann::json* rules = policies::member(item, "rules");
           conf = rules != nullptr && rules->is_array() && !rules->empty() ? &(*rules)[0] : nullptr;
-        }
-        if (target.kind == "Mesh") {
-          if (conf != nullptr) {
-            meshConf.merge_patch(*conf);
-          }
-          meshOrigins.push_back(ruleOrigin(*entries[i], j));
         }
         if (isOldKind(target.kind)) {
           toItems.push_back({std::move(target), conf, i});
@@ -484,9 +594,6 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
       }
       return conf;
     };
-    if (httpRoute && !meshOrigins.empty()) {
-      meshConf = routeConf({});
-    }
     Json toRules = Json::array();
     if (!exclusive) {
       for (policies::LegacyRule& rule : policies::legacyRules(toItems, false)) {
@@ -497,19 +604,38 @@ Json inspectRules(const MeshContext& context, const model::Resource& dataplane,
         toRules.push_back(std::move(r));
       }
     }
+    // to[] items that target real resources: Kuma's resource rules, sorted by the resource's
+    // name (Kuma sorts by name only; the section name breaks ties here).
     Json toResourceRules = Json::array();
-    if (!meshOrigins.empty()) {
-      Json meshMeta;
-      meshMeta["labels"] = Json::object();
-      meshMeta["mesh"] = "";
-      meshMeta["name"] = context.meshName();
-      meshMeta["type"] = "Mesh";
+    const ResourceRules resourceRules = buildResourceRules(context, type, entries);
+    std::vector<std::pair<std::string, const ResourceRule*>> byName;
+    for (const auto& [id, rule] : resourceRules) {
+      byName.emplace_back(rule.resource == nullptr ? context.meshName() : rule.resource->meta.name,
+                          &rule);
+    }
+    std::stable_sort(byName.begin(), byName.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first, a.second->sectionName) < std::tie(b.first, b.second->sectionName);
+    });
+    for (const auto& [name, rule] : byName) {
+      Json origins = Json::array();
+      for (const ResourceRuleOrigin& o : rule->origins) {
+        origins.push_back(ruleOrigin(*o.entry, o.ruleIndex));
+      }
       Json r;
-      r["conf"] = Json::array({ordered(meshConf)});
-      r["origin"] = std::move(meshOrigins);
-      r["resourceMeta"] = std::move(meshMeta);
-      r["resourceSectionName"] = "";
+      r["conf"] = Json::array({ordered(rule->conf)});
+      r["origin"] = std::move(origins);
+      r["resourceMeta"] =
+          rule->resource == nullptr ? meshMeta(context.meshName()) : inspectMeta(*rule->resource);
+      r["resourceSectionName"] = rule->sectionName;
       toResourceRules.push_back(std::move(r));
+      if (const nlohmann::json* rules = policies::member(rule->conf, "rules");
+          httpRoute && rules != nullptr && rules->is_array()) {
+        for (const nlohmann::json& route : *rules) {
+          const nlohmann::json* matches = policies::member(route, "matches");
+          const nlohmann::json m = matches != nullptr ? *matches : nlohmann::json::array();
+          httpMatches[policies::meshhttproute::hashMatches(m)] = m;
+        }
+      }
     }
 
     // Per inbound: legacy from[] rules and rules[] (from[] too for isFromAsRules types).

@@ -21,6 +21,7 @@
 #include "api/mesh/v1alpha1/dataplane.pb.h"
 #include "kuma/xds/policy_plugin.h"
 #include "kuma/model/resource.h"
+#include "source/core/model/kri.h"
 #include "nlohmann/json.hpp"
 #include "source/xds/context/mesh_context.h"
 
@@ -89,6 +90,29 @@ absl::StatusOr<nlohmann::ordered_json> inspectInboundPolicies(const MeshContext&
                                                               const model::Resource& dataplane,
                                                               const mesh::v1alpha1::Dataplane& spec,
                                                               std::string_view section);
+
+/**
+ * Kuma's `_outbounds/{kri}/_policies` (`route` null) and `_outbounds/{kri}/_routes/{route}/
+ * _policies`: `{"policies": [{conf: [conf], kind, origins: [{kri}]}]}`, for every policy type
+ * (the route view: but MeshHTTPRoute and MeshTCPRoute) the resource rule (resource_rules.h) of
+ * the first of the route, the outbound's port, the outbound and the mesh that has one.
+ */
+nlohmann::ordered_json inspectOutboundPolicies(const MeshContext& context,
+                                               const model::Resource& dataplane,
+                                               const mesh::v1alpha1::Dataplane& spec,
+                                               const model::Kri& outbound, const model::Kri* route);
+
+/**
+ * Kuma's `_outbounds/{kri}/_routes`: `{"routes": [{kind, origins: [{kri}], rules: [{conf, kri,
+ * matches}]}]}`, the MeshHTTPRoute and MeshTCPRoute resource rules of the outbound (Kuma's
+ * ResourceRules.Compute: the port, then the service, then the mesh the KRI names when
+ * `outboundType` is a MeshService-family type or MeshHTTPRoute).
+ */
+nlohmann::ordered_json inspectOutboundRoutes(const MeshContext& context,
+                                             const model::Resource& dataplane,
+                                             const mesh::v1alpha1::Dataplane& spec,
+                                             const model::Kri& outbound,
+                                             std::string_view outboundType);
 
 /** Does the targeted policy `policy` (its top-level targetRef) select `dataplane`? */
 bool policySelectsDataplane(const model::Resource& policy, const model::Resource& dataplane);

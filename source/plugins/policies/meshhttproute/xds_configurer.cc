@@ -735,12 +735,7 @@ absl::Status provideBackendClusters(const xds::OutboundTarget& target,
 }
 
 json combineRules(const std::vector<const json*>& specs, const std::string& service) {
-  // Every covering `to[]` item's rules, each item's reversed (Kuma's GetDefault), in precedence
-  // order; then merged by matches: a later rule with equal matches merges over the earlier one
-  // and takes its place; finally reversed back, so the first rule of the highest-precedence
-  // policy comes first.
-  std::vector<const json*> all;
-  bool covered = false;
+  std::vector<const json*> items;
   for (const json* spec : specs) {
     const json* to = spec != nullptr ? member(*spec, "to") : nullptr;
     if (to == nullptr || !to->is_array()) {
@@ -748,21 +743,31 @@ json combineRules(const std::vector<const json*>& specs, const std::string& serv
     }
     for (const json& item : *to) {
       const json* ref = member(item, "targetRef");
-      if (!coversDestination(parseTargetRef(ref != nullptr ? *ref : json()), service)) {
-        continue;
-      }
-      covered = true;
-      const json* rules = member(item, "rules");
-      if (rules == nullptr || !rules->is_array()) {
-        continue;
-      }
-      for (auto it = rules->rbegin(); it != rules->rend(); ++it) {
-        all.push_back(&*it);
+      if (coversDestination(parseTargetRef(ref != nullptr ? *ref : json()), service)) {
+        items.push_back(&item);
       }
     }
   }
-  if (!covered) {
+  if (items.empty()) {
     return nullptr;
+  }
+  return mergeToItems(items);
+}
+
+json mergeToItems(const std::vector<const json*>& items) {
+  // Every item's rules, each item's reversed (Kuma's GetDefault), in precedence order; then
+  // merged by matches: a later rule with equal matches merges over the earlier one and takes
+  // its place; finally reversed back, so the first rule of the highest-precedence item comes
+  // first.
+  std::vector<const json*> all;
+  for (const json* item : items) {
+    const json* rules = item != nullptr ? member(*item, "rules") : nullptr;
+    if (rules == nullptr || !rules->is_array()) {
+      continue;
+    }
+    for (auto it = rules->rbegin(); it != rules->rend(); ++it) {
+      all.push_back(&*it);
+    }
   }
   struct Acc {
     json matches;

@@ -92,6 +92,12 @@ absl::Status provideBackendClusters(const xds::OutboundTarget& target,
 nlohmann::json combineRules(const std::vector<const nlohmann::json*>& specs,
                             const std::string& service);
 
+/**
+ * Kuma's merge of MeshHTTPRoute `to[]` items (in precedence order, the last one winning):
+ * `{"rules": [...]}`, their rules merged by matches as combineRules() does.
+ */
+nlohmann::json mergeToItems(const std::vector<const nlohmann::json*>& items);
+
 /** The MeshHTTPRoute specs selecting the proxy, in precedence order. */
 std::vector<const nlohmann::json*> selectedSpecs(const xds::ProxyContext& proxy,
                                                  std::string_view policyType);
