@@ -111,6 +111,9 @@ struct ResourceTypeDescriptor {
   bool isInbound = false;            // GET /policies flags
   bool isOutbound = false;
   PolicyFlags policy;
+  /** The type of the resource's insight ("DataplaneInsight"), same name and mesh; empty: none.
+   *  A type with one has Kuma's overviews (`<path>/_overview`, `<path>+insights`). */
+  std::string insightType;
 
   /**
    * Parses the spec from a whole REST object (Flat: the object itself, meta keys ignored;

@@ -263,7 +263,6 @@ class ApiServer::Handlers {
         registry_(registry),
         insights_(options.insights, manager, registry),
         dataplane_(registry.byName("Dataplane")),
-        insight_(registry.byName("DataplaneInsight")),
         mesh_(registry.byName("Mesh")) {
     if (options.guiEnabled) {
       gui_.emplace(options.guiBasePath);
@@ -350,8 +349,24 @@ class ApiServer::Handlers {
       return isGet ? byKri(req, seg[1]) : methodNotAllowed();
     }
     // Cross-mesh overview of dataplanes.
-    if (seg.size() == 2 && seg[0] == "dataplanes" && seg[1] == "_overview") {
-      return isGet ? listOverviews(req, "") : methodNotAllowed();
+    if (seg.size() == 2 && seg[0] == "dataplanes" && seg[1] == "_overview" &&
+        dataplane_ != nullptr) {
+      return isGet ? listOverviews(req, *dataplane_, "") : methodNotAllowed();
+    }
+    // Global types with insights (Zone): `/<path>+insights`, `/<path>/_overview` and
+    // `/<path>/{name}/_overview`.
+    if (seg[0] != "meshes" && seg.size() <= 3) {
+      const bool plus = seg.size() == 1 && absl::EndsWith(seg[0], "+insights");
+      const model::ResourceTypeDescriptor* base = registry_.byPath(
+          plus ? seg[0].substr(0, seg[0].size() - std::string_view("+insights").size()) : seg[0]);
+      if (base != nullptr && base->scope == model::Scope::Global && !base->insightType.empty()) {
+        if (plus || (seg.size() == 2 && seg[1] == "_overview")) {
+          return isGet ? listOverviews(req, *base, "") : methodNotAllowed();
+        }
+        if (seg.size() == 3 && seg[2] == "_overview") {
+          return isGet ? getOverview(req, *base, "", seg[1]) : methodNotAllowed();
+        }
+      }
     }
     if (seg[0] == "meshes" && seg.size() >= 3) {
       return meshScoped(req, seg);
@@ -437,9 +452,9 @@ class ApiServer::Handlers {
         return methodNotAllowed();
       }
       if (seg.size() == 3 || (seg.size() == 4 && seg[3] == "_overview")) {
-        return listOverviews(req, mesh);
+        return listOverviews(req, *d, mesh);
       }
-      return getOverview(mesh, seg[3]);
+      return getOverview(req, *d, mesh, seg[3]);
     }
     if (seg.size() == 3) {
       return isGet ? list(req, *d, mesh) : methodNotAllowed();
@@ -559,6 +574,9 @@ class ApiServer::Handlers {
     if (seg.size() == 5 && seg[4] == "_rules" && options_.dataplaneRules) {
       return isGet ? dataplaneRules(req, mesh, name) : methodNotAllowed();
     }
+    if (seg.size() == 5 && seg[4] == "rules" && options_.dataplaneLegacyRules) {
+      return isGet ? dataplaneLegacyRules(req, mesh, name) : methodNotAllowed();
+    }
     // Kuma's MeshService-only views (`_layout`, `_policies` and below).
     using View = DataplanePolicyView::Kind;
     std::optional<View> view;  // unset: `_layout`
@@ -629,6 +647,31 @@ class ApiServer::Handlers {
       }
       return error(
           makeError(500, "Failed to build Mesh context", std::string(body.status().message())));
+    }
+    return json(200, *body);
+  }
+
+  // GET /meshes/{mesh}/dataplanes/{name}/rules: Kuma's inspectRulesAttachment, which builds the
+  // mesh context first ("Could not build MeshContext") and then reads the Dataplane ("Could not
+  // get MatchedPolicies").
+  Reply dataplaneLegacyRules(const httplib::Request& req, const std::string& mesh,
+                             const std::string& name) {
+    if (auto denied = authorize(req, *dataplane_)) {
+      return *denied;
+    }
+    if (mesh_ != nullptr) {
+      auto meshResource = manager_.get(*mesh_, {mesh, ""});
+      if (!meshResource.ok()) {
+        return error(errorFromStatus(meshResource.status(), "Could not build MeshContext"));
+      }
+    }
+    auto found = manager_.get(*dataplane_, {name, mesh});
+    if (!found.ok()) {
+      return error(errorFromStatus(found.status(), "Could not get MatchedPolicies"));
+    }
+    auto body = options_.dataplaneLegacyRules(mesh, **found);
+    if (!body.ok()) {
+      return error(errorFromStatus(body.status(), "Could not build MeshContext"));
     }
     return json(200, *body);
   }
@@ -1145,53 +1188,74 @@ class ApiServer::Handlers {
                      [](const model::Resource& r) { return model::toRestJson(r); });
   }
 
-  nlohmann::ordered_json overviewJson(const model::Resource& dp) {
+  // Kuma's <Type>Overview of a resource whose type has an insight: the resource's meta, its spec
+  // under the type's lowerCamel name and its insight's under the insight type's. A list leaves a
+  // missing insight out; a single overview shows it empty (Kuma's SetOverviewSpec with nil vs.
+  // an empty object).
+  nlohmann::ordered_json overviewJson(const model::Resource& r, bool emptyInsight) {
+    const model::ResourceTypeDescriptor& d = *r.descriptor;
+    auto lowerFirst = [](std::string s) {
+      if (!s.empty()) {
+        s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+      }
+      return s;
+    };
     nlohmann::ordered_json out;
-    out["type"] = "DataplaneOverview";
-    out["mesh"] = dp.meta.mesh;
-    out["name"] = dp.meta.name;
-    out["creationTime"] = model::formatTime(dp.meta.creationTime);
-    out["modificationTime"] = model::formatTime(dp.meta.modificationTime);
-    if (!dp.meta.labels.empty()) {
-      out["labels"] = dp.meta.labels;
+    out["type"] = d.name + "Overview";
+    if (d.scope == model::Scope::Mesh) {
+      out["mesh"] = r.meta.mesh;
     }
-    if (std::string kri = model::kriOf(dp); !kri.empty()) {
-      out["kri"] = std::move(kri);  // the Dataplane's
+    out["name"] = r.meta.name;
+    out["creationTime"] = model::formatTime(r.meta.creationTime);
+    out["modificationTime"] = model::formatTime(r.meta.modificationTime);
+    if (!r.meta.labels.empty()) {
+      out["labels"] = r.meta.labels;
     }
-    out["dataplane"] = dp.spec ? dp.spec->toJson() : nlohmann::ordered_json::object();
-    nlohmann::ordered_json insight = nlohmann::ordered_json::object();
-    if (insight_ != nullptr) {
-      auto found = manager_.get(*insight_, {dp.meta.name, dp.meta.mesh});
+    if (std::string kri = model::kriOf(r); !kri.empty()) {
+      out["kri"] = std::move(kri);  // the resource's
+    }
+    out[lowerFirst(d.name)] = r.spec ? r.spec->toJson() : nlohmann::ordered_json::object();
+    const model::ResourceTypeDescriptor* insightType = registry_.byName(d.insightType);
+    std::optional<nlohmann::ordered_json> insight;
+    if (insightType != nullptr) {
+      auto found = manager_.get(*insightType, {r.meta.name, r.meta.mesh});
       if (found.ok() && (*found)->spec) {
         insight = (*found)->spec->toJson();
       }
     }
-    out["dataplaneInsight"] = std::move(insight);
+    if (insight || emptyInsight) {
+      out[lowerFirst(d.insightType)] = insight.value_or(nlohmann::ordered_json::object());
+    }
     return out;
   }
 
-  Reply listOverviews(const httplib::Request& req, const std::string& mesh) {
-    if (dataplane_ == nullptr) {
-      return pageNotFound();
+  Reply listOverviews(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+                      const std::string& mesh) {
+    if (auto denied = authorize(req, d)) {
+      return *denied;
     }
     auto q = parseListQuery(req);
     if (!q.ok()) {
       return error(errorFromStatus(q.status(), "Could not retrieve resources"));
     }
-    auto result = query(*dataplane_, mesh, *q);
+    auto result = query(d, mesh, *q);
     if (!result.ok()) {
       return error(errorFromStatus(result.status(), "Could not retrieve resources"));
     }
     return listReply(req, *result, q->size,
-                     [this](const model::Resource& r) { return overviewJson(r); });
+                     [this](const model::Resource& r) { return overviewJson(r, false); });
   }
 
-  Reply getOverview(const std::string& mesh, const std::string& name) {
-    auto found = manager_.get(*dataplane_, {name, mesh});
+  Reply getOverview(const httplib::Request& req, const model::ResourceTypeDescriptor& d,
+                    const std::string& mesh, const std::string& name) {
+    if (auto denied = authorize(req, d)) {
+      return *denied;
+    }
+    auto found = manager_.get(d, {name, mesh});
     if (!found.ok()) {
       return error(errorFromStatus(found.status(), "Could not retrieve a resource"));
     }
-    return json(200, overviewJson(**found));
+    return json(200, overviewJson(**found, true));
   }
 
   // Inspect: the xDS config computed now for a Dataplane (Kuma's DataplaneXDSConfig). `shadow`
@@ -1427,7 +1491,6 @@ class ApiServer::Handlers {
   const model::TypeRegistry& registry_;
   Insights insights_;
   const model::ResourceTypeDescriptor* const dataplane_;
-  const model::ResourceTypeDescriptor* const insight_;
   const model::ResourceTypeDescriptor* const mesh_;
   std::optional<gui::Gui> gui_;
 };

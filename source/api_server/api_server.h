@@ -95,6 +95,13 @@ struct ApiServerOptions {
                                                        const model::Resource& dataplane)>
       dataplaneRules;
   /**
+   * GET /meshes/{mesh}/dataplanes/{name}/rules (Kuma's legacy RuleInspectResponse) for
+   * `dataplane` of mesh `mesh`. NotFound: the mesh does not exist. Unset: 404.
+   */
+  std::function<absl::StatusOr<nlohmann::ordered_json>(const std::string& mesh,
+                                                       const model::Resource& dataplane)>
+      dataplaneLegacyRules;
+  /**
    * GET /meshes/{mesh}/dataplanes/{name}/policies (Kuma's DataplaneInspectResponse) for
    * `dataplane` of mesh `mesh`. NotFound: the mesh does not exist. Unset: 404.
    */

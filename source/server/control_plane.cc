@@ -37,6 +37,7 @@
 #include "source/xds/bootstrap/handler.h"
 #include "source/xds/envoy/redaction.h"
 #include "source/xds/inspect/policy_inspect.h"
+#include "source/xds/inspect/rule_attachments.h"
 
 namespace kuma::server {
 namespace {
@@ -381,6 +382,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   defaultsOptions.skipTenantResources = cfg.defaults.skipTenantResources;
   defaultsOptions.createMeshRoutingResources = cfg.defaults.createMeshRoutingResources;
   defaultsOptions.skipHostnameGenerators = cfg.defaults.skipHostnameGenerators;
+  defaultsOptions.zone = cfg.multizone.zone.name.empty() ? "default" : cfg.multizone.zone.name;
   defaults::installMeshDefaults(*cp->manager_, registry, defaultsOptions);
   auto defaultsComponent =
       std::make_unique<defaults::DefaultsComponent>(*cp->manager_, registry, defaultsOptions);
@@ -533,6 +535,12 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       };
     };
     api.dataplaneRules = inspectWith(&xds::inspectRules);
+    api.dataplaneLegacyRules =
+        inspectWith([domain = config->dnsServer.domain](const xds::MeshContext& context,
+                                                        const model::Resource& dataplane,
+                                                        const mesh::v1alpha1::Dataplane& spec) {
+          return xds::inspectRuleAttachments(context, dataplane, spec, domain);
+        });
     api.dataplanePolicies =
         inspectWith([plugins](const xds::MeshContext& context, const model::Resource& dataplane,
                               const mesh::v1alpha1::Dataplane& spec) {

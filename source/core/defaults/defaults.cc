@@ -215,6 +215,29 @@ void installMeshDefaults(manager::ResourceManager& manager, const model::TypeReg
   });
 }
 
+// Kuma's EnsureOnlyOneZoneExists on a zone control plane: the Zone named after this zone, created
+// without labels, and no other (left over from an earlier zone name).
+absl::Status DefaultsComponent::ensureOnlyOneZone() {
+  const model::ResourceTypeDescriptor* zoneType = registry_.byName("Zone");
+  if (zoneType == nullptr) {
+    return absl::OkStatus();
+  }
+  KUMA_ASSIGN_OR_RETURN(auto zones, manager_.list(*zoneType, {}));
+  for (const auto& zone : zones.items) {
+    if (zone->meta.name != options_.zone) {
+      logging::logger("defaults")
+          ->info("detected Zone resource with different name than Zone CP name. Deleting. name={}",
+                 zone->meta.name);
+      absl::Status deleted = manager_.remove(*zoneType, {zone->meta.name, ""});
+      if (!deleted.ok() && !absl::IsNotFound(deleted)) {
+        return deleted;
+      }
+    }
+  }
+  return ensureJson(manager_, registry_, {{"type", "Zone"}, {"name", options_.zone}},
+                    /*generated=*/true);
+}
+
 DefaultsComponent::DefaultsComponent(manager::ResourceManager& manager,
                                      const model::TypeRegistry& registry, DefaultsOptions options)
     : manager_(manager), registry_(registry), options_(options) {}
@@ -237,6 +260,7 @@ absl::Status DefaultsComponent::start() {
   KUMA_RETURN_IF_ERROR(secretJson(registry_, manager_, "GlobalSecret", "",
                                   "zone-token-signing-key-1",
                                   [] { return crypto::generateRsaKeyPem(2048); }));
+  KUMA_RETURN_IF_ERROR(ensureOnlyOneZone());
   // (A registry without the type, as in tests of other parts, has nothing to default.)
   if (!options_.skipHostnameGenerators && registry_.byName("HostnameGenerator") != nullptr) {
     // Kuma's zone defaults on Universal: hostnames for the zone's own MeshExternalServices and

@@ -20,6 +20,7 @@ struct DefaultsOptions {
   bool skipTenantResources = false;         // defaults.skipTenantResources: skips everything
   bool createMeshRoutingResources = false;  // defaults.createMeshRoutingResources
   bool skipHostnameGenerators = false;      // defaults.SkipHostnameGenerators
+  std::string zone = "default";             // multizone.zone.name: the one Zone resource
 };
 
 /**
@@ -30,7 +31,11 @@ struct DefaultsOptions {
 void installMeshDefaults(manager::ResourceManager& manager, const model::TypeRegistry& registry,
                          const DefaultsOptions& options);
 
-/** Creates the start-up defaults (default Mesh, global secrets) when they are missing. */
+/**
+ * Creates the start-up defaults when they are missing: the global secrets, the Zone resource of
+ * this zone (Kuma's EnsureOnlyOneZoneExists: Zones of other names are deleted), the default
+ * HostnameGenerators and the default Mesh.
+ */
 class DefaultsComponent : public runtime::Component {
  public:
   DefaultsComponent(manager::ResourceManager& manager, const model::TypeRegistry& registry,
@@ -42,6 +47,8 @@ class DefaultsComponent : public runtime::Component {
   void stop() override {}
 
  private:
+  absl::Status ensureOnlyOneZone();
+
   manager::ResourceManager& manager_;
   const model::TypeRegistry& registry_;
   const DefaultsOptions options_;

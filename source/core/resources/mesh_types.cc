@@ -115,6 +115,7 @@ void registerMeshTypes(model::TypeRegistry& registry) {
     d.shortName = "dp";
     d.providedByZone = true;
     d.isProxy = true;
+    d.insightType = std::string(kDataplaneInsightType);
     d.applyDefaults = [](const model::Resource& resource,
                          const model::DefaultingContext& ctx) -> model::SpecConstSharedPtr {
       const auto* spec = model::protoSpecOf<v1::Dataplane>(resource);
@@ -166,6 +167,23 @@ void registerMeshTypes(model::TypeRegistry& registry) {
     d.scope = Scope::Global;
     d.providedByZone = true;  // Kuma's KDS flags: GlobalToZones | ProvidedByZone
     d.includeInFederation = true;
+    registry.add(std::move(d));
+  }
+  {
+    ResourceTypeDescriptor d =
+        protoType<system::v1alpha1::Zone>(kZoneType, "zones", "Zone", "Zones", nullptr);
+    d.shortName = "z";
+    d.scope = Scope::Global;
+    d.providedByZone = true;  // Kuma's KDS flags: ProvidedByGlobal | ProvidedByZone
+    d.insightType = std::string(kZoneInsightType);
+    registry.add(std::move(d));
+  }
+  {
+    ResourceTypeDescriptor d = protoType<system::v1alpha1::ZoneInsight>(
+        kZoneInsightType, "zone-insights", "Zone Insight", "Zone Insights", nullptr);
+    d.scope = Scope::Global;
+    d.readOnly = true;
+    d.providedByZone = true;
     registry.add(std::move(d));
   }
   registry.add(legacyPolicy<v1::TrafficPermission>(kTrafficPermissionType, "traffic-permissions",

@@ -2,7 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/escaping.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
+#include "openssl/sha.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/inbound_tls.h"
 
@@ -15,6 +17,23 @@ using Tags = std::map<std::string, std::string>;
 constexpr char kServiceTag[] = "kuma.io/service";
 
 }  // namespace
+
+std::string destinationClusterName(const Tags& tags) {
+  auto service = tags.find(kServiceTag);
+  const std::string name = service == tags.end() ? "" : service->second;
+  if (tags.size() == 1 && service != tags.end()) {
+    return name;
+  }
+  std::string material;
+  for (const auto& [k, v] : tags) {  // sorted by key
+    absl::StrAppend(&material, k, v);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
+  return absl::StrCat(
+      name, "-",
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8)));
+}
 
 std::string meshSni(const std::string& mesh, const std::string& service, const Tags& tags) {
   Tags extra = tags;

@@ -32,6 +32,13 @@ struct Endpoint {
 };
 
 /**
+ * Kuma's `Tags.DestinationClusterName`: the service (`kuma.io/service`) alone when it is the only
+ * tag, else `<service>-<16 hex digits: the first 8 bytes of sha256 over every key and value,
+ * keys sorted>`.
+ */
+std::string destinationClusterName(const std::map<std::string, std::string>& tags);
+
+/**
  * Kuma's SNI of a mesh cluster: `<service>{k=v,...}` of `tags` but kuma.io/service, plus
  * `mesh=<mesh>`, keys sorted.
  */

@@ -191,8 +191,10 @@ ReconcilerStats Reconciler::stats() const {
 void Reconciler::onStoreEvent(const store::ChangeEvent& event) {
   const model::ResourceTypeDescriptor* type = event.resourceType;
   // Insights are written by the control plane itself and are not inputs of any config; nor
-  // are the persisted VIPs, which only seed a mesh's first build.
-  if (type == nullptr || type->name == "DataplaneInsight") {
+  // are the persisted VIPs, which only seed a mesh's first build, nor the Zone (and its
+  // insight) a zone control plane keeps of itself.
+  if (type == nullptr || type->name == "DataplaneInsight" || type->name == "Zone" ||
+      type->name == "ZoneInsight") {
     return;
   }
   if (type->name == "Config") {

@@ -620,19 +620,7 @@ route_v3::Route envoyRoute(const Route& route, const EnvoyMatch& m, const route_
 std::string splitClusterName(const std::string& service, const Tags& tags) {
   Tags all = tags;
   all[kServiceTag] = service;
-  if (all.size() == 1) {
-    return service;
-  }
-  std::string material;
-  for (const auto& [k, v] : all) {  // sorted by key
-    material += k;
-    material += v;
-  }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
-  return absl::StrCat(
-      service, "-",
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8)));
+  return xds::destinationClusterName(all);
 }
 
 std::string hashMatches(const json& matches) {

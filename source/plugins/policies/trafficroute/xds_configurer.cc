@@ -16,7 +16,6 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb.h"
-#include "openssl/sha.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/context/mesh_context.h"
 #include "source/xds/envoy/destination.h"
@@ -73,7 +72,7 @@ std::vector<LegacyCluster> clustersOf(
     c.tags = resolveWildcards(outboundTags, tags);
     c.service = c.tags[kServiceTag];
     c.weight = weight;
-    c.name = destinationClusterName(c.tags);
+    c.name = xds::destinationClusterName(c.tags);
     if (auto mesh = c.tags.find(kMeshTag); mesh != c.tags.end()) {
       c.name = absl::StrCat(c.name, "_", mesh->second);
       c.tags.erase(mesh);
@@ -288,27 +287,6 @@ const model::Resource* selectTimeout(const std::vector<model::ResourceConstShare
 }
 
 // ---- names ----
-
-std::string destinationClusterName(const Tags& tags) {
-  auto service = tags.find(kServiceTag);
-  const std::string name = service == tags.end() ? "" : service->second;
-  if (tags.size() == 1 && service != tags.end()) {
-    return name;
-  }
-  std::string material;
-  for (const auto& [k, v] : tags) {  // sorted by key
-    absl::StrAppend(&material, k, v);
-  }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (int i = 0; i < 8; ++i) {
-    hex += kDigits[digest[i] >> 4];
-    hex += kDigits[digest[i] & 0xf];
-  }
-  return absl::StrCat(name, "-", hex);
-}
 
 std::string tagsHeader(const std::vector<Tags>& inboundTags) {
   std::map<std::string, std::set<std::string>> set;

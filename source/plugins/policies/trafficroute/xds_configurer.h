@@ -90,6 +90,53 @@ std::vector<const model::Resource*> byNameOf(
 }
 
 /**
+ * Kuma's SelectDataplanePolicy (pkg/core/policy) for the policy types with `selectors` that
+ * apply to a whole proxy (TrafficTrace, ProxyTemplate): the policy with a selector that some
+ * inbound's tags match and the highest rank; no selectors, or an empty one, match with rank 0.
+ * Ties go to the later created one, then to the name sorting first. nullptr when none.
+ */
+template <class Spec>
+const model::Resource* selectDataplanePolicy(
+    const std::vector<model::ResourceConstSharedPtr>& policies,
+    const std::vector<Tags>& inboundTags) {
+  const model::Resource* best = nullptr;
+  SelectorRank bestRank;
+  const auto sameRankCreatedLater = [&](const model::Resource* p, const SelectorRank& rank) {
+    return best != nullptr && rank.compare(bestRank) == 0 &&
+           p->meta.creationTime > best->meta.creationTime;
+  };
+  for (const model::Resource* p : byNameOf<Spec>(policies)) {
+    const Spec& spec = *model::protoSpecOf<Spec>(*p);
+    if (spec.selectors().empty()) {  // matches everything, rank 0
+      if (best == nullptr || sameRankCreatedLater(p, {})) {
+        best = p;
+      }
+      continue;
+    }
+    for (const auto& selector : spec.selectors()) {
+      const Tags tags = toTags(selector.match());
+      if (tags.empty()) {
+        if (best == nullptr || sameRankCreatedLater(p, {})) {
+          best = p;
+        }
+        continue;
+      }
+      const bool matches = std::any_of(inboundTags.begin(), inboundTags.end(),
+                                       [&](const Tags& t) { return selectorMatches(tags, t); });
+      if (!matches) {
+        continue;
+      }
+      const SelectorRank rank = rankOf(tags);
+      if (rank.compare(bestRank) > 0 || sameRankCreatedLater(p, rank)) {
+        bestRank = rank;
+        best = p;
+      }
+    }
+  }
+  return best;
+}
+
+/**
  * Kuma's SelectConnectionPolicies (pkg/core/policy) for one destination service, for every legacy
  * connection policy type `Spec` (sources/destinations selectors: TrafficRoute, Timeout,
  * HealthCheck, CircuitBreaker, Retry): the policy whose best source selector matches some
@@ -315,12 +362,6 @@ void attachAllPerInbound(const std::vector<model::ResourceConstSharedPtr>& polic
     }
   }
 }
-
-/**
- * Kuma's `Tags.DestinationClusterName`: the service alone when it is the only tag, else
- * `<service>-<16 hex digits of sha256 over the sorted key,value bytes of every tag>`.
- */
-std::string destinationClusterName(const Tags& tags);
 
 /** Kuma's `x-kuma-tags` value of the proxy's inbound tags: `&k=v1,v2&` per key, sorted. */
 std::string tagsHeader(const std::vector<Tags>& inboundTags);

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "source/plugins/policies/trafficroute/xds_configurer.h"
+#include "source/xds/envoy/destination.h"
 #include "test/xds/generator/generator_test_util.h"
 #include "test/xds/generator/legacy_fixtures.h"
 
@@ -215,9 +216,9 @@ TEST(TrafficRouteSelection, TiesGoToTheLaterCreatedThenToTheNameSortingFirst) {
 }
 
 TEST(TrafficRouteNames, KumaDestinationClusterNamesAndTagsHeader) {
-  EXPECT_EQ(tr::destinationClusterName({{"kuma.io/service", "backend"}, {"version", "v1"}}), kV1);
-  EXPECT_EQ(tr::destinationClusterName({{"kuma.io/service", "backend"}, {"version", "v2"}}), kV2);
-  EXPECT_EQ(tr::destinationClusterName({{"kuma.io/service", "db"}}), "db");
+  EXPECT_EQ(xds::destinationClusterName({{"kuma.io/service", "backend"}, {"version", "v1"}}), kV1);
+  EXPECT_EQ(xds::destinationClusterName({{"kuma.io/service", "backend"}, {"version", "v2"}}), kV2);
+  EXPECT_EQ(xds::destinationClusterName({{"kuma.io/service", "db"}}), "db");
   EXPECT_EQ(tr::tagsHeader({{{"kuma.io/service", "web"},
                              {"kuma.io/protocol", "http"},
                              {"kuma.io/zone", "default"}}}),

@@ -72,50 +72,7 @@ bool splitService(const TracingBackend& backend) {
 const model::Resource* selectTrafficTrace(
     const std::vector<model::ResourceConstSharedPtr>& traces,
     const std::vector<std::map<std::string, std::string>>& inboundTags) {
-  std::vector<const model::Resource*> byName;
-  for (const auto& t : traces) {
-    if (t != nullptr && model::protoSpecOf<TrafficTrace>(*t) != nullptr) {
-      byName.push_back(t.get());
-    }
-  }
-  std::stable_sort(byName.begin(), byName.end(),
-                   [](const auto* a, const auto* b) { return a->meta.name < b->meta.name; });
-  const model::Resource* best = nullptr;
-  trafficroute::SelectorRank bestRank;
-  const auto sameRankCreatedLater = [&](const model::Resource* p,
-                                        const trafficroute::SelectorRank& rank) {
-    return rank.compare(bestRank) == 0 && p->meta.creationTime > best->meta.creationTime;
-  };
-  for (const model::Resource* p : byName) {
-    const TrafficTrace& spec = *model::protoSpecOf<TrafficTrace>(*p);
-    if (spec.selectors().empty()) {  // matches everything, rank 0
-      if (best == nullptr || sameRankCreatedLater(p, {})) {
-        best = p;
-      }
-      continue;
-    }
-    for (const auto& selector : spec.selectors()) {
-      const trafficroute::Tags tags = trafficroute::toTags(selector.match());
-      if (tags.empty()) {
-        if (best == nullptr || sameRankCreatedLater(p, {})) {
-          best = p;
-        }
-        continue;
-      }
-      const bool matches = std::any_of(inboundTags.begin(), inboundTags.end(), [&](const auto& t) {
-        return trafficroute::selectorMatches(tags, t);
-      });
-      if (!matches) {
-        continue;
-      }
-      const trafficroute::SelectorRank rank = trafficroute::rankOf(tags);
-      if (rank.compare(bestRank) > 0 || (best != nullptr && sameRankCreatedLater(p, rank))) {
-        bestRank = rank;
-        best = p;
-      }
-    }
-  }
-  return best;
+  return trafficroute::selectDataplanePolicy<TrafficTrace>(traces, inboundTags);
 }
 
 const TracingBackend* tracingBackend(const mesh::v1alpha1::Mesh& mesh, const std::string& name) {
