@@ -1,9 +1,12 @@
-// Fuzz target: MeshProxyPatch's `value` parser and its JSON Patch application
-// (source/plugins/policies/meshproxypatch/envoy_value.h, docs/fuzzing.md).
+// Fuzz target: MeshProxyPatch's `value` parser and its JSON Patch application, and
+// ProxyTemplate's raw resources (source/plugins/policies/meshproxypatch/envoy_value.h,
+// docs/fuzzing.md).
 //
 // Input: the first line is a list of JSON patches (a JSON array), the rest a cluster `value`
-// (YAML or JSON). Oracles: nothing crashes or throws; the value parses or yields an error; a
-// patched cluster that succeeds still serializes, and its JSON form stays within the size bound.
+// (YAML or JSON), also read as a raw resource (an Any of any Envoy type). Oracles: nothing
+// crashes or throws; the value parses or yields an error; a raw resource that parses serializes;
+// a patched cluster that succeeds still serializes, and its JSON form stays within the size
+// bound.
 
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cluster.set_name("fuzz");
   cluster.mutable_connect_timeout()->set_seconds(5);
   (void)validateNativeValue(ValueKind::Cluster, valueText, /*patch=*/false);
+  if (auto raw = parseAnyResource(valueText); raw.ok()) {
+    std::string bytes;
+    FUZZ_CHECK((*raw)->SerializeToString(&bytes), "a parsed raw resource does not serialize");
+  }
   auto value = parseValue(ValueKind::Cluster, valueText);
   if (value.ok()) {
     mergeMessage(cluster, **value);

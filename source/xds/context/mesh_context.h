@@ -97,8 +97,8 @@ struct MeshResources {
  * (source/plugins/policies/<type>/): their changes rebuild the mesh context.
  */
 inline constexpr std::string_view kLegacyPolicyTypes[] = {
-    "HealthCheck", "CircuitBreaker", "Retry",       "FaultInjection",
-    "RateLimit",   "TrafficLog",     "TrafficTrace"};
+    "HealthCheck", "CircuitBreaker", "Retry",        "FaultInjection",
+    "RateLimit",   "TrafficLog",     "TrafficTrace", "ProxyTemplate"};
 
 /** Policy types the xDS generators read. */
 inline constexpr std::string_view kMeshTimeout = "MeshTimeout";

@@ -56,6 +56,12 @@ bool ResourceSet::remove(const std::string& typeUrl, const std::string& name) {
   return removed > 0;
 }
 
+void ResourceSet::clear() {
+  finished_.clear();
+  editing_.clear();
+  shared_.clear();
+}
+
 std::vector<std::string> ResourceSet::names(const std::string& typeUrl) const {
   std::vector<std::string> out;
   if (auto f = finished_.find(typeUrl); f != finished_.end()) {

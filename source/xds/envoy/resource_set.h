@@ -57,6 +57,8 @@ class ResourceSet {
   bool isShared(const std::string& typeUrl, const std::string& name) const;
   /** Removes the resource; false when there was none. */
   bool remove(const std::string& typeUrl, const std::string& name);
+  /** Removes every resource (ProxyTemplate without the default profile). */
+  void clear();
   /** Names of every resource of `typeUrl`, sorted. */
   std::vector<std::string> names(const std::string& typeUrl) const;
 

@@ -17,6 +17,9 @@ using validators::PathBuilder;
 using validators::ValidationError;
 
 model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& def) {
+  if (def.descriptor) {
+    return def.descriptor();
+  }
   model::ResourceTypeDescriptor d;
   d.name = def.name;
   d.wsPath = def.wsPath;

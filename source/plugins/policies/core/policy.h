@@ -51,6 +51,11 @@ struct PolicyDefinition {
       validateResource{};
   /** Optional: deprecation warnings that need the resource's meta (name, mesh, labels). */
   std::function<std::vector<std::string>(const model::Resource& resource)> resourceDeprecations{};
+  /**
+   * Optional: a type whose spec is not schema-based (a legacy policy with a proto spec, such as
+   * ProxyTemplate) builds its whole descriptor; the other fields but `name` are then unused.
+   */
+  std::function<model::ResourceTypeDescriptor()> descriptor{};
 };
 
 model::ResourceTypeDescriptor makeDescriptor(const PolicyDefinition& definition);

@@ -1,5 +1,6 @@
 #include "source/plugins/policies/meshproxypatch/envoy_value.h"
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,9 @@
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
+#include "source/common/go_duration.h"
 #include "source/common/json_yaml.h"
+#include "source/common/status_macros.h"
 #include "source/xds/envoy/envoy_util.h"
 
 // The descriptor tables of the compiled Envoy API protos (kEnvoyDescriptorTables).
@@ -114,20 +117,145 @@ absl::Status checkTypeUrls(const json& value) {
   return absl::OkStatus();
 }
 
+// Kuma reads values with golang/protobuf's jsonpb, which differs from proto3 JSON in two ways
+// that matter here: a Duration is any Go duration ("1m30s", "100ms"; "bad Duration: ..."
+// otherwise), and an Any object needs its '@type' (a payload of another type is an error wrapped
+// as "can't unmarshal Any nested proto <url>: ..."). jsonpbValue rewrites `value` (of message
+// type `type`) in place into the proto3 JSON the parser takes, with jsonpb's errors.
+constexpr int kMaxJsonpbDepth = 100;
+
+absl::Status jsonpbValue(json& value, const Descriptor* type, int depth);
+
+// jsonpb's wellKnownType(): the types an Any carries under "value".
+bool jsonpbWellKnown(const Descriptor& type) {
+  static const std::set<std::string, std::less<>> kNames = {
+      "Empty",       "Any",        "BoolValue",  "BytesValue",  "StringValue", "Int32Value",
+      "UInt32Value", "FloatValue", "Int64Value", "UInt64Value", "DoubleValue", "Duration",
+      "Timestamp",   "NullValue",  "Struct",     "Value",       "ListValue"};
+  return type.file()->package() == "google.protobuf" && kNames.contains(type.name());
+}
+
+absl::Status jsonpbMessage(json& object, const Descriptor* type, int depth) {
+  if (!object.is_object()) {
+    return absl::OkStatus();  // the parser reports it
+  }
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const FieldDescriptor* field = type->FindFieldByName(it.key());
+    for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
+      if (type->field(i)->json_name() == it.key()) {
+        field = type->field(i);
+      }
+    }
+    if (field == nullptr || field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      continue;  // unknown fields are allowed; scalars need nothing
+    }
+    json& v = it.value();
+    if (field->is_map()) {
+      const FieldDescriptor* mapValue = field->message_type()->map_value();
+      if (v.is_object() && mapValue->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        for (auto& [key, item] : v.items()) {
+          (void)key;
+          KUMA_RETURN_IF_ERROR(jsonpbValue(item, mapValue->message_type(), depth + 1));
+        }
+      }
+    } else if (field->is_repeated()) {
+      if (v.is_array()) {
+        for (json& item : v) {
+          KUMA_RETURN_IF_ERROR(jsonpbValue(item, field->message_type(), depth + 1));
+        }
+      }
+    } else {
+      KUMA_RETURN_IF_ERROR(jsonpbValue(v, field->message_type(), depth + 1));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Go's time.Duration of `text` as proto3 JSON ("-1.5s").
+absl::StatusOr<std::string> protoDuration(std::string_view text) {
+  auto d = common::parseGoDuration(text);
+  if (!d.ok()) {
+    return invalid(absl::StrCat("bad Duration: ", d.status().message()));
+  }
+  const int64_t ns = d->count();
+  const uint64_t abs = ns < 0 ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  std::string out = absl::StrCat(ns < 0 ? "-" : "", abs / 1000000000u);
+  if (const uint64_t frac = abs % 1000000000u; frac != 0) {
+    std::string digits = std::to_string(frac);
+    absl::StrAppend(&out, ".", std::string(9 - digits.size(), '0'), digits);
+  }
+  return out + "s";
+}
+
+absl::Status jsonpbValue(json& value, const Descriptor* type, int depth) {
+  if (depth > kMaxJsonpbDepth) {
+    return invalid("the value is nested too deeply");
+  }
+  if (value.is_null()) {
+    return absl::OkStatus();
+  }
+  const std::string& name = type->full_name();
+  if (name == "google.protobuf.Duration") {
+    if (value.is_string()) {
+      KUMA_ASSIGN_OR_RETURN(std::string proto, protoDuration(value.get_ref<const std::string&>()));
+      value = std::move(proto);
+    }
+    return absl::OkStatus();
+  }
+  if (name == "google.protobuf.Any") {
+    if (!value.is_object()) {
+      return absl::OkStatus();  // the parser reports it
+    }
+    auto typeUrl = value.find("@type");
+    if (typeUrl == value.end()) {
+      return invalid("Any JSON doesn't have '@type'");
+    }
+    if (!typeUrl->is_string()) {
+      return invalid(absl::StrCat("can't unmarshal Any's '@type': ", typeUrl->dump()));
+    }
+    const std::string url = *typeUrl;
+    const Descriptor* payload = typeOfUrl(url);
+    if (payload == nullptr) {
+      return invalid(absl::StrCat("could not resolve Any message type: ", url));
+    }
+    absl::Status nested;
+    if (jsonpbWellKnown(*payload)) {  // under "value"
+      auto inner = value.find("value");
+      if (inner == value.end()) {
+        return invalid("Any JSON doesn't have 'value'");
+      }
+      nested = jsonpbValue(*inner, payload, depth + 1);
+    } else {
+      nested = jsonpbMessage(value, payload, depth + 1);
+    }
+    if (!nested.ok()) {
+      return invalid(
+          absl::StrCat("can't unmarshal Any nested proto ", url, ": ", nested.message()));
+    }
+    return absl::OkStatus();
+  }
+  if (type->file()->package() == "google.protobuf") {
+    return absl::OkStatus();  // Struct, Value, wrappers, Timestamp: as they are
+  }
+  return jsonpbMessage(value, type, depth + 1);
+}
+
 absl::Status fromJson(const json& value, Message& out) {
   if (!value.is_object()) {
     return invalid(absl::StrCat("the value must be an object (", out.GetDescriptor()->name(),
                                 "), not ", value.type_name()));
   }
-  if (absl::Status s = checkTypeUrls(value); !s.ok()) {
+  json rewritten = value;
+  KUMA_RETURN_IF_ERROR(jsonpbValue(rewritten, out.GetDescriptor(), 0));
+  if (absl::Status s = checkTypeUrls(rewritten); !s.ok()) {
     return s;
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // Kuma's unmarshaler allows unknown fields
   out.Clear();
   std::string binary;
-  const auto status = google::protobuf::util::JsonToBinaryString(&resolver(), typeUrlOf(out),
-                                                                 dumpJson(value), &binary, options);
+  const auto status = google::protobuf::util::JsonToBinaryString(
+      &resolver(), typeUrlOf(out), dumpJson(rewritten), &binary, options);
   if (!status.ok()) {
     return invalid(messageOf(status));
   }
@@ -375,6 +503,25 @@ absl::StatusOr<std::unique_ptr<Message>> parseValue(ValueKind kind, std::string_
   std::unique_ptr<Message> message = newMessage(kind);
   if (absl::Status s = parseInto(text, *message); !s.ok()) {
     return s;
+  }
+  return message;
+}
+
+absl::StatusOr<std::unique_ptr<Message>> parseAnyResource(std::string_view text) {
+  google::protobuf::Any any;
+  if (absl::Status s = parseInto(text, any); !s.ok()) {
+    return s;
+  }
+  if (any.type_url().empty()) {
+    return invalid("invalid empty type URL");
+  }
+  const Descriptor* type = typeOfUrl(any.type_url());
+  std::unique_ptr<Message> message = type == nullptr ? nullptr : newOfType(type);
+  if (message == nullptr) {
+    return invalid(absl::StrCat("could not resolve Any message type: ", any.type_url()));
+  }
+  if (!message->ParseFromString(any.value())) {
+    return invalid(absl::StrCat("could not parse ", type->full_name()));
   }
   return message;
 }

@@ -48,6 +48,13 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> parseValue(ValueKind 
                                                                       std::string_view text);
 
 /**
+ * Kuma's util_envoy.ResourceFromYaml: `text` (YAML, or JSON) is a google.protobuf.Any, `@type`
+ * and the message's fields; the result is a new message of that type. ProxyTemplate's raw
+ * resources.
+ */
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> parseAnyResource(std::string_view text);
+
+/**
  * Kuma's validation of a `value` (mesh.ValidateAnyResourceYAML, or ...YAMLPatch when `patch`):
  * it parses; an added value also passes the message's required-field rules that Kuma's
  * protoc-gen-validate checks report for these kinds (filter names, virtual host name and

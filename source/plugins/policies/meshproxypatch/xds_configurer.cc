@@ -415,6 +415,18 @@ absl::Status applyModification(const xds::ProxyContext& proxy, const json& modif
 
 }  // namespace
 
+absl::Status applyModifications(const xds::ProxyContext& proxy,
+                                const std::vector<const json*>& modifications,
+                                xds::ResourceSet& resources) {
+  for (size_t i = 0; i < modifications.size(); ++i) {
+    if (absl::Status s = applyModification(proxy, *modifications[i], resources); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("could not apply ", i, " modification: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string_view XdsConfigurer::policyType() const {
   return "MeshProxyPatch";
 }
@@ -438,13 +450,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
       }
     }
   }
-  for (size_t i = 0; i < modifications.size(); ++i) {
-    if (absl::Status s = applyModification(proxy, *modifications[i], resources); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("could not apply ", i, " modification: ", s.message()));
-    }
-  }
-  return absl::OkStatus();
+  return applyModifications(proxy, modifications, resources);
 }
 
 }  // namespace kuma::policies::meshproxypatch

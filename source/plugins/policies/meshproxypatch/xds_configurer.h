@@ -27,9 +27,21 @@
 // clusters), `admin` (`kuma:envoy:admin`, `kuma:readiness`), `dns`, `prometheus`, `mesh-trace`.
 // Not (yet): gateway and zone-proxy origins, Kuma's listener-name equivalents of unified naming.
 
+#include <vector>
+
 #include "kuma/xds/policy_plugin.h"
 
 namespace kuma::policies::meshproxypatch {
+
+/**
+ * Applies `modifications` (items of MeshProxyPatch's `appendModifications`: `{cluster |
+ * listener | networkFilter | httpFilter | virtualHost: {match, operation, value,
+ * jsonPatches}}`) to `resources` in order; the first that fails is the error "could not apply
+ * <i> modification: <reason>". ProxyTemplate's modifications run through it too.
+ */
+absl::Status applyModifications(const xds::ProxyContext& proxy,
+                                const std::vector<const nlohmann::json*>& modifications,
+                                xds::ResourceSet& resources);
 
 class XdsConfigurer : public xds::PolicyPlugin {
  public:
