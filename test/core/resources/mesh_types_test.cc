@@ -120,6 +120,10 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
        false, false},
       {"TrafficLog", "traffic-logs", "", "Traffic Log", "Traffic Logs", Scope::Mesh, false, false,
        true, false, false},
+      // Kuma's system Zone (as a zone control plane keeps it) and the global one's ZoneInsight.
+      {"Zone", "zones", "z", "Zone", "Zones", Scope::Global, false, false, false, true, false},
+      {"ZoneInsight", "zone-insights", "", "Zone Insight", "Zone Insights", Scope::Global, true,
+       false, false, true, false},
       // Kuma's system Config: no REST path (WsPath ""), found by name only.
       {"Config", "", "", "Config", "Configs", Scope::Global, false, false, false, true, false},
   };
@@ -140,8 +144,10 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
     EXPECT_FALSE(d->policy.isTargetRef);
     EXPECT_EQ(d->providedByZone, c.providedByZone);
     EXPECT_EQ(d->isProxy, c.isProxy);
-    // Kuma: synced global -> zones and not read-only (GET /_resources, kumactl export).
-    EXPECT_EQ(d->includeInFederation, c.name != "Dataplane" && c.name != "DataplaneInsight");
+    // Kuma: synced global -> zones and not read-only (GET /_resources, kumactl export); the
+    // zone's own state is not.
+    EXPECT_EQ(d->includeInFederation, c.name != "Dataplane" && c.name != "DataplaneInsight" &&
+                                          c.name != "Zone" && c.name != "ZoneInsight");
     EXPECT_TRUE(d->parseSpec && d->emptySpec && d->validate);
     EXPECT_EQ(d->emptySpec()->toJson(), nlohmann::ordered_json::object());
   }

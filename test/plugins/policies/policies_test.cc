@@ -427,8 +427,20 @@ TEST(Registration, DescriptorsMatchKuma) {
       {"MeshProxyPatch", "meshproxypatches", "mpp", "Mesh Proxy Patch", false, false, false, false},
       {"MeshMetric", "meshmetrics", "mm", "Mesh Metric", false, false, false, false},
   };
-  // Plus MeshOpenTelemetryBackend, a resource of a policy folder that is not a policy.
-  EXPECT_EQ(registry().all().size(), wants.size() + 1);
+  // Plus MeshOpenTelemetryBackend, a resource of a policy folder that is not a policy, and the
+  // legacy ProxyTemplate, a proto-based policy its folder defines.
+  EXPECT_EQ(registry().all().size(), wants.size() + 2);
+  const model::ResourceTypeDescriptor* pt = registry().byPath("proxytemplates");
+  ASSERT_NE(pt, nullptr);
+  EXPECT_EQ(pt->name, "ProxyTemplate");
+  EXPECT_EQ(pt->shortName, "");
+  EXPECT_EQ(pt->singularDisplayName, "Proxy Template");
+  EXPECT_EQ(pt->pluralDisplayName, "Proxy Templates");
+  EXPECT_EQ(pt->format, model::SpecFormat::Flat);
+  EXPECT_TRUE(pt->isPolicy);
+  EXPECT_FALSE(pt->policy.isTargetRef);
+  EXPECT_FALSE(pt->providedByZone);
+  EXPECT_TRUE(pt->includeInFederation);
   const model::ResourceTypeDescriptor* motb = registry().byPath("meshopentelemetrybackends");
   ASSERT_NE(motb, nullptr);
   EXPECT_EQ(motb->name, "MeshOpenTelemetryBackend");
