@@ -750,10 +750,9 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     bootstrap.params.adminAccessLogPath = params.adminAccessLogPath;
     bootstrap.params.xdsConnectTimeout = absl::FromChrono(params.xdsConnectTimeout);
     bootstrap.params.xdsGrpcMaxReceiveMessageBytes = params.xdsGrpcMaxReceiveMessageBytes;
-    // Kuma 2.14 adds `hdsConfig` when dpServer.hds.enabled (default true). The DP server does not
-    // serve HDS yet (docs/status.md): advertising it would make every Envoy retry a stream that
-    // fails with UNIMPLEMENTED and log a warning every few seconds, so it is left out until then.
-    bootstrap.params.hdsEnabled = false;
+    // Kuma 2.14 adds `hdsConfig` when dpServer.hds.enabled (default true): Envoy then opens an
+    // HDS stream to the DP server (source/hds/hds_server.h).
+    bootstrap.params.hdsEnabled = cfg.dpServer.hds.enabled;
     bootstrap.params.enableReloadableTokens = cfg.dpServer.authn.enableReloadableTokens;
     auto handler = std::make_shared<xds::bootstrap::BootstrapHandler>(std::move(bootstrap),
                                                                       *cp->manager_, registry);
@@ -772,16 +771,44 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     auto server = std::make_unique<dp_server::DpServer>(std::move(dp));
     cp->dpServer_ = server.get();
     KUMA_RETURN_IF_ERROR(server->addGrpcService(cp->ads_.get()));
+    if (cfg.dpServer.hds.enabled) {
+      hds::HdsServerOptions hdsOptions;
+      hdsOptions.refreshInterval = cfg.dpServer.hds.refreshInterval;
+      hdsOptions.specifier.interval = cfg.dpServer.hds.interval;
+      hdsOptions.specifier.checks.timeout = cfg.dpServer.hds.checkDefaults.timeout;
+      hdsOptions.specifier.checks.interval = cfg.dpServer.hds.checkDefaults.interval;
+      hdsOptions.specifier.checks.noTrafficInterval =
+          cfg.dpServer.hds.checkDefaults.noTrafficInterval;
+      hdsOptions.specifier.checks.healthyThreshold =
+          cfg.dpServer.hds.checkDefaults.healthyThreshold;
+      hdsOptions.specifier.checks.unhealthyThreshold =
+          cfg.dpServer.hds.checkDefaults.unhealthyThreshold;
+      hdsOptions.specifier.defaultAdminPort = params.adminPort;
+      // The ADS server's authentication, against the stored Dataplane (Kuma's HDS authn).
+      xds::sync::DataplaneCallbacks* authn = cp->xdsCallbacks_.get();
+      hdsOptions.authenticate = [authn](const std::string& mesh, const std::string& name,
+                                        const std::multimap<std::string, std::string>& metadata) {
+        xds::server::StreamInfo info;
+        info.metadata = metadata;
+        return authn->authenticate(info, mesh, name, nullptr);
+      };
+      cp->hds_ = std::make_unique<hds::HdsServer>(*cp->manager_, registry, std::move(hdsOptions));
+      KUMA_RETURN_IF_ERROR(server->addGrpcService(cp->hds_.get()));
+    }
     cp->components_.add(std::move(server));
-    // Stopped before the DP server: end ADS streams at once (without deregistering proxies) so
-    // that the gRPC server does not wait for them.
+    // Stopped before the DP server: end ADS (and HDS) streams at once (without deregistering
+    // proxies) so that the gRPC server does not wait for them.
     xds::server::AdsServer* ads = cp->ads_.get();
     xds::sync::DataplaneCallbacks* callbacks = cp->xdsCallbacks_.get();
-    cp->components_.add(
-        std::make_unique<runtime::FunctionComponent>("xds-streams", nullptr, [ads, callbacks] {
-          callbacks->shutdown();
-          ads->shutdown();
-        }));
+    hds::HdsServer* hdsServer = cp->hds_.get();
+    cp->components_.add(std::make_unique<runtime::FunctionComponent>("xds-streams", nullptr,
+                                                                     [ads, callbacks, hdsServer] {
+                                                                       callbacks->shutdown();
+                                                                       ads->shutdown();
+                                                                       if (hdsServer != nullptr) {
+                                                                         hdsServer->shutdown();
+                                                                       }
+                                                                     }));
   }
 
   diagnostics::DiagnosticsOptions diag;

@@ -21,6 +21,7 @@
 #include "source/core/store/cached_store.h"
 #include "source/dp_server/dp_server.h"
 #include "source/envoy_admin/envoy_admin_client.h"
+#include "source/hds/hds_server.h"
 #include "source/plugins/resources/postgres/leader_elector.h"
 #include "source/plugins/resources/postgres/postgres_store.h"
 #include "source/server/leader_gate.h"
@@ -97,6 +98,7 @@ class ControlPlane {
   std::unique_ptr<xds::sync::InsightTracker> insights_;
   std::unique_ptr<xds::sync::CompositeCallbacks> streamCallbacks_;
   std::unique_ptr<xds::server::AdsServer> ads_;
+  std::unique_ptr<hds::HdsServer> hds_;  // null: dpServer.hds.enabled is false
   // Leader-only components and, with PostgreSQL, the election that drives them.
   std::unique_ptr<LeaderGate> leaderGate_;
   std::unique_ptr<store::postgres::LeaderElector> elector_;

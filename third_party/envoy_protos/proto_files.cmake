@@ -76,6 +76,7 @@ set(ENVOY_PROTO_FILES
   envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config.proto
   envoy/service/discovery/v3/ads.proto
   envoy/service/discovery/v3/discovery.proto
+  envoy/service/health/v3/hds.proto
   envoy/service/secret/v3/sds.proto
   envoy/type/http/v3/path_transformation.proto
   envoy/type/matcher/v3/filter_state.proto

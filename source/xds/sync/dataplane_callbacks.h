@@ -50,6 +50,14 @@ class DataplaneCallbacks : public server::StreamCallbacks {
                             const server::StreamInfo& info) override;
   void onStreamClosed(int64_t streamId, const std::string& nodeId) override;
 
+  /**
+   * OK, or Unauthenticated "authentication failed: <reason>" (spec §6.2): the stream's
+   * credentials against the Dataplane `fromMetadata` (null: the stored one must exist) and the
+   * stored one. The HDS server authenticates its streams with it too.
+   */
+  absl::Status authenticate(const server::StreamInfo& info, const std::string& mesh,
+                            const std::string& name, const model::Resource* fromMetadata);
+
  private:
   struct Stream {
     std::string nodeId;
@@ -62,9 +70,6 @@ class DataplaneCallbacks : public server::StreamCallbacks {
   };
 
   void deregistrationLoop();
-  /** OK, or Unauthenticated "authentication failed: <reason>" (spec §6.2). */
-  absl::Status authenticate(const server::StreamInfo& info, const std::string& mesh,
-                            const std::string& name, const model::Resource* fromMetadata);
 
   manager::ResourceManager& manager_;
   Reconciler& reconciler_;
