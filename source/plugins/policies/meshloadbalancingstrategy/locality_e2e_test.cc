@@ -82,6 +82,16 @@ TEST_F(LocalityAffinityTest, EachProxyPrefersBackendsOfItsRack) {
         15s))
         << web->name;
   }
+  // The dump is the main thread's view; the workers may still balance with the previous
+  // priorities for a moment (and another push, such as an inbound state reported over HDS,
+  // reloads them): wait until web-1 prefers its rack before counting.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::map<std::string, int> probe = spread(out1, 40);
+        return probe.count("hello from backend-r1") && probe.at("hello from backend-r1") >= 30;
+      },
+      15s))
+      << cp_->output();
 
   // web-1 (rack r1): its group (backend-1) has weight 9, the rest of the zone 1.
   const std::map<std::string, int> one = spread(out1, 200);

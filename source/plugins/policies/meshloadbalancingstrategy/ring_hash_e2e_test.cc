@@ -72,6 +72,11 @@ TEST_F(RingHashTest, OneClientStaysOnOneEndpoint) {
                dump.find("x-user-id") != std::string::npos;
       },
       10s));
+  // The dump is the main thread's view: the workers (and the ring they build from the endpoints)
+  // may still be on the previous config, and a config push of another input (a Dataplane's
+  // inbound state reported over HDS, say) rebuilds the ring. Wait until one client is sticky.
+  ASSERT_TRUE(eventually([&] { return backendsOf(out, "sticky-probe", 10).size() == 1; }, 15s))
+      << cp_->output();
 
   // Each client: 20 requests, one backend. Over 20 clients, both backends are used.
   std::set<std::string> used;
