@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -229,6 +230,23 @@ class XdsEnvoyTest : public ::testing::Test {
     }
     const auto colon = body->find(": ");
     return colon == std::string::npos ? -1 : std::stol(body->substr(colon + 2));
+  }
+
+  // The dynamic active clusters of the Envoy with admin port `adminPort`, by name (empty when
+  // the dump cannot be read).
+  static std::map<std::string, json> dynamicClusters(uint16_t adminPort) {
+    std::map<std::string, json> out;
+    const auto body = httpGet(adminPort, "/config_dump?resource=dynamic_active_clusters");
+    const json dump = body ? json::parse(*body, nullptr, false) : json();
+    if (!dump.is_object() || !dump.contains("configs")) {
+      return out;
+    }
+    for (const json& c : dump["configs"]) {
+      if (c.contains("cluster")) {
+        out[c["cluster"].value("name", "")] = c["cluster"];
+      }
+    }
+    return out;
   }
 
   /** Extra kuma-cp environment, set by a subclass's constructor. */

@@ -18,20 +18,9 @@ class XdsProxyPatchTest : public XdsEnvoyTest {
  protected:
   // The `backend` cluster of `sidecar`'s config dump, or null.
   static json backendCluster(const Sidecar& sidecar) {
-    const auto body = httpGet(sidecar.adminPort, "/config_dump?resource=dynamic_active_clusters");
-    if (!body) {
-      return nullptr;
-    }
-    const json dump = json::parse(*body, nullptr, false);
-    if (!dump.is_object() || !dump.contains("configs")) {
-      return nullptr;
-    }
-    for (const json& c : dump["configs"]) {
-      if (c.contains("cluster") && c["cluster"].value("name", "") == "backend") {
-        return c["cluster"];
-      }
-    }
-    return nullptr;
+    const std::map<std::string, json> all = dynamicClusters(sidecar.adminPort);
+    auto it = all.find("backend");
+    return it == all.end() ? json(nullptr) : it->second;
   }
 
   int putStatus(const std::string& path, const json& body) {

@@ -17,18 +17,7 @@ class XdsProxyTemplateTest : public XdsEnvoyTest {
  protected:
   // The dynamic clusters of `sidecar`'s config dump, by name.
   static std::map<std::string, json> clusters(const Sidecar& sidecar) {
-    std::map<std::string, json> out;
-    const auto body = httpGet(sidecar.adminPort, "/config_dump?resource=dynamic_active_clusters");
-    const json dump = body ? json::parse(*body, nullptr, false) : json();
-    if (!dump.is_object() || !dump.contains("configs")) {
-      return out;
-    }
-    for (const json& c : dump["configs"]) {
-      if (c.contains("cluster")) {
-        out[c["cluster"].value("name", "")] = c["cluster"];
-      }
-    }
-    return out;
+    return dynamicClusters(sidecar.adminPort);
   }
 
   std::pair<int, json> putAnswer(const std::string& path, const json& body) {
