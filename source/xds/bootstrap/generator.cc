@@ -115,6 +115,9 @@ OJson grpcServices(const BootstrapInput& in, const BootstrapParams& params) {
                             "envoy.config.grpc_credential.v3.FileBasedMetadataConfig"},
                            {"secretData", OJson{{"filename", req.dataplaneTokenPath}}}}}}}}})},
         {"statPrefix", "ads"},
+        // Without it Envoy builds default channel credentials and drops the call credentials:
+        // the token never reaches the control plane.
+        {"credentialsFactoryName", "envoy.grpc_credentials.file_based_metadata"},
         {"channelArgs",
          OJson{{"args", OJson{{"grpc.keepalive_time_ms", OJson{{"intValue", "10000"}}},
                               {"grpc.keepalive_timeout_ms", OJson{{"intValue", "30000"}}},

@@ -234,6 +234,9 @@ TEST_F(GeneratorTest, ReloadableTokensUseGoogleGrpc) {
   EXPECT_FALSE(svc.contains("envoyGrpc"));
   EXPECT_EQ(svc["googleGrpc"]["targetUri"], "cp.example:5678");
   EXPECT_EQ(svc["googleGrpc"]["statPrefix"], "ads");
+  // Kuma's factory: the one that sends the file's token as the `authorization` metadata.
+  EXPECT_EQ(svc["googleGrpc"]["credentialsFactoryName"],
+            "envoy.grpc_credentials.file_based_metadata");
   EXPECT_EQ(svc["googleGrpc"]["callCredentials"][0]["fromPlugin"]["typedConfig"]["secretData"]
                ["filename"],
             "/var/run/token");
