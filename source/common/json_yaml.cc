@@ -590,4 +590,18 @@ std::string toYaml(const nlohmann::ordered_json& value) {
   return std::string(out.c_str()) + "\n";
 }
 
+const nlohmann::json& jsonMember(const nlohmann::json& object, std::string_view key) {
+  static const nlohmann::json kNull;
+  if (!object.is_object()) {
+    return kNull;
+  }
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+std::string jsonString(const nlohmann::json& object, std::string_view key) {
+  const nlohmann::json& value = jsonMember(object, key);
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
+
 }  // namespace kuma::common

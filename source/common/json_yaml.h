@@ -55,6 +55,12 @@ BodyFormat bodyFormatFor(std::string_view contentType);
 /** True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 bool isValidUtf8(std::string_view s);
 
+/** `object[key]` when `object` is an object that has it, else a null value (never throws). */
+const nlohmann::json& jsonMember(const nlohmann::json& object, std::string_view key);
+
+/** `object[key]` when it is a string, else "" (never throws). */
+std::string jsonString(const nlohmann::json& object, std::string_view key);
+
 /** Emits a JSON value as block-style YAML. */
 std::string toYaml(const nlohmann::json& value);
 std::string toYaml(const nlohmann::ordered_json& value);

@@ -35,6 +35,11 @@ struct StoreBackend {
    * AlreadyExists and getting it through the other mesh NotFound.
    */
   bool namesUniquePerType = false;
+  /**
+   * Reads back the label `kuma.io/display-name` (the object's name) on resources written without
+   * it, as Kuma's Kubernetes store does for custom resources.
+   */
+  bool displayNameLabel = false;
   friend void PrintTo(const StoreBackend& backend, std::ostream* os) { *os << backend.name; }
 };
 

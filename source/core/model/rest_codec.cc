@@ -12,6 +12,12 @@ const std::string& labelOr(const Resource& r, const std::string& key) {
   return it == r.meta.labels.end() ? kEmpty : it->second;
 }
 
+/** Kuma's model.GetDisplayName: the kuma.io/display-name label when set, else the name. */
+const std::string& displayName(const Resource& r) {
+  const std::string& label = labelOr(r, "kuma.io/display-name");
+  return label.empty() ? r.meta.name : label;
+}
+
 // Kuma's REST answer lists the SNIs of the destinations whose KRI renders as one
 // (sni.SectionLister: MeshService and MeshMultiZoneService per port, by name or number;
 // MeshExternalService for its match port): sni.<short>.<mesh>[.<zone>].<name>.<section>.
@@ -24,7 +30,7 @@ nlohmann::ordered_json snisOf(const Resource& resource, const nlohmann::ordered_
   const std::string zone = labelOr(resource, "kuma.io/zone");
   const std::string prefix =
       absl::StrCat("sni.", shortName, ".", resource.meta.mesh, zone.empty() ? "" : ".", zone, ".",
-                   resource.meta.name, ".");
+                   displayName(resource), ".");
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   const auto add = [&](const nlohmann::ordered_json& port, const std::string& section) {
     out.push_back({{"port", port}, {"sni", absl::StrCat(prefix, section)}});
@@ -72,7 +78,7 @@ std::string kriOf(const Resource& resource) {
   }
   return absl::StrCat("kri_", d.shortName, "_", resource.meta.mesh, "_",
                       labelOr(resource, "kuma.io/zone"), "_",
-                      labelOr(resource, "k8s.kuma.io/namespace"), "_", resource.meta.name, "_");
+                      labelOr(resource, "k8s.kuma.io/namespace"), "_", displayName(resource), "_");
 }
 
 nlohmann::ordered_json toRestJson(const Resource& resource) {

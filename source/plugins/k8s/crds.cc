@@ -124,6 +124,10 @@ bool hasCrd(const model::ResourceTypeDescriptor& type) {
   return !type.wsPath.empty() && !oneOf(kTypesWithoutCrd, type.name);
 }
 
+bool crdMessageInStatus(const model::ResourceTypeDescriptor& type) {
+  return type.format != model::SpecFormat::SpecStatus && oneOf(kStatusOnlyTypes, type.name);
+}
+
 std::string_view crdScope(const model::ResourceTypeDescriptor& type) {
   if (type.format == model::SpecFormat::SpecStatus) {
     return "Namespaced";

@@ -30,6 +30,10 @@ bool hasCrd(const model::ResourceTypeDescriptor& type);
 /** Kubernetes scope of the type's custom resources: "Namespaced" or "Cluster" (as Kuma). */
 std::string_view crdScope(const model::ResourceTypeDescriptor& type);
 
+/** Whether a protobuf-based type's custom resource holds its message as `status` (Kuma's
+ * DataplaneInsight) instead of `spec`. */
+bool crdMessageInStatus(const model::ResourceTypeDescriptor& type);
+
 /** The plural resource name (Kuma: the REST path without dashes, "trafficpermissions"). */
 std::string crdPlural(const model::ResourceTypeDescriptor& type);
 

@@ -109,8 +109,22 @@ struct KubeClient::ActiveWatch {
   httplib::SSLClient* client ABSL_GUARDED_BY(mu) = nullptr;
 };
 
-KubeClient::KubeClient(KubeConnection connection, KubeClientOptions options)
-    : connection_(std::move(connection)), options_(options), bucket_(options.qps, options.burst) {}
+struct KubeClient::Shared {
+  Shared(double qps, int burst) : bucket(qps, burst) {}
+  TokenBucket bucket;
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> throttled{0};
+  std::atomic<int64_t> throttledNanos{0};
+  std::atomic<uint64_t> retries{0};
+};
+
+KubeClient::KubeClient(KubeConnection connection, KubeClientOptions options,
+                       std::shared_ptr<Shared> shared)
+    : connection_(std::move(connection)), options_(options), shared_(std::move(shared)) {}
+
+std::unique_ptr<KubeClient> KubeClient::sibling() const {
+  return std::unique_ptr<KubeClient>(new KubeClient(connection_, options_, shared_));
+}
 
 absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::create(KubeConnection connection,
                                                                KubeClientOptions options) {
@@ -138,7 +152,9 @@ absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::create(KubeConnection co
           "kubernetes client: the client certificate or key is not PEM");
     }
   }
-  return std::unique_ptr<KubeClient>(new KubeClient(std::move(connection), options));
+  auto shared = std::make_shared<Shared>(options.qps, options.burst);
+  return std::unique_ptr<KubeClient>(
+      new KubeClient(std::move(connection), options, std::move(shared)));
 }
 
 namespace {
@@ -171,11 +187,11 @@ std::unique_ptr<httplib::SSLClient> makeHttpClient(const KubeConnection& c,
 }  // namespace
 
 void KubeClient::throttle() {
-  requests_++;
-  const absl::Duration waited = bucket_.take();
+  shared_->requests++;
+  const absl::Duration waited = shared_->bucket.take();
   if (waited > absl::ZeroDuration()) {
-    throttled_++;
-    throttledNanos_ += absl::ToInt64Nanoseconds(waited);
+    shared_->throttled++;
+    shared_->throttledNanos += absl::ToInt64Nanoseconds(waited);
   }
 }
 
@@ -191,7 +207,7 @@ absl::StatusOr<KubeResponse> KubeClient::request(const std::string& method, cons
       }
     }
     if (attempt > 0) {
-      retries_++;
+      shared_->retries++;
       absl::SleepFor(options_.retryBackoff * (1 << std::min(attempt - 1, 6)));
     }
     throttle();
@@ -372,10 +388,10 @@ void KubeClient::cancelWatches() {
 
 KubeClientStats KubeClient::stats() const {
   KubeClientStats out;
-  out.requests = requests_.load();
-  out.throttled = throttled_.load();
-  out.throttledTime = absl::Nanoseconds(throttledNanos_.load());
-  out.retries = retries_.load();
+  out.requests = shared_->requests.load();
+  out.throttled = shared_->throttled.load();
+  out.throttledTime = absl::Nanoseconds(shared_->throttledNanos.load());
+  out.retries = shared_->retries.load();
   return out;
 }
 

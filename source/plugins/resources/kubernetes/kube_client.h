@@ -114,20 +114,25 @@ class KubeClient {
    */
   void cancelWatches();
 
+  /**
+   * A client for the same server that shares this one's token bucket and counters (one rate
+   * limit for the whole control plane, as client-go's per-config limiter) but has its own watches:
+   * cancelWatches() on either leaves the other's alone.
+   */
+  std::unique_ptr<KubeClient> sibling() const;
+
+  /** Counters of this client and its siblings together. */
   KubeClientStats stats() const;
   const KubeConnection& connection() const { return connection_; }
 
  private:
-  KubeClient(KubeConnection connection, KubeClientOptions options);
+  struct Shared;
+  KubeClient(KubeConnection connection, KubeClientOptions options, std::shared_ptr<Shared> shared);
   void throttle();
 
   const KubeConnection connection_;
   const KubeClientOptions options_;
-  TokenBucket bucket_;
-  std::atomic<uint64_t> requests_{0};
-  std::atomic<uint64_t> throttled_{0};
-  std::atomic<int64_t> throttledNanos_{0};
-  std::atomic<uint64_t> retries_{0};
+  const std::shared_ptr<Shared> shared_;
 
   struct ActiveWatch;
   mutable absl::Mutex watchesMu_;

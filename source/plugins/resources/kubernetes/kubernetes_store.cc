@@ -18,6 +18,7 @@
 #include "source/core/store/store_helpers.h"
 #include "source/core/store/subscribers.h"
 #include "source/plugins/k8s/crds.h"
+#include "source/plugins/resources/kubernetes/list_watch.h"
 
 namespace kuma::k8s {
 namespace {
@@ -32,6 +33,9 @@ using store::ResourceKey;
 
 constexpr std::string_view kMeshLabel = "kuma.io/mesh";
 constexpr std::string_view kDisplayName = "kuma.io/display-name";
+// Annotations Kuma's KubernetesMetaAdapter reads as labels (they override the labels).
+constexpr std::string_view kServiceAccountLabel = "k8s.kuma.io/service-account";
+constexpr std::string_view kWorkloadLabel = "kuma.io/workload";
 constexpr std::string_view kMeshSecretType = "system.kuma.io/secret";
 constexpr std::string_view kGlobalSecretType = "system.kuma.io/global-secret";
 
@@ -91,22 +95,11 @@ bool isDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::string str(const Json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-const Json& member(const Json& object, const char* key) {
-  static const Json kNull;
-  auto it = object.find(key);
-  return it != object.end() ? *it : kNull;
-}
-
 /** The Kubernetes API's error message ("message" of a Status object), for error texts. */
 std::string apiMessage(const KubeResponse& response) {
   Json status = Json::parse(response.body, nullptr, false);
   if (status.is_object()) {
-    std::string message = str(status, "message");
+    std::string message = common::jsonString(status, "message");
     if (!message.empty()) {
       return message;
     }
@@ -147,7 +140,8 @@ class Store : public KubernetesStore {
 
   absl::Status waitForSync(absl::Duration timeout) override;
   InformerStats informerStats() const override {
-    return InformerStats{relists_.load(), watchesStarted_.load(), goneRelists_.load()};
+    return InformerStats{stats_.relists.load(), stats_.watchesStarted.load(),
+                         stats_.goneRelists.load()};
   }
 
   const KubeClient* client() const override { return options_.client.get(); }
@@ -181,9 +175,7 @@ class Store : public KubernetesStore {
 
   store::SubscriberList subscribers_;
 
-  std::atomic<uint64_t> relists_{0};
-  std::atomic<uint64_t> watchesStarted_{0};
-  std::atomic<uint64_t> goneRelists_{0};
+  ListWatchStats stats_;
 };
 
 absl::Status Store::init() {
@@ -273,12 +265,12 @@ ObjectName Store::objectName(const KubeType& kt, const std::string& coreName) co
 }
 
 std::string Store::coreName(const KubeType& kt, const Json& object) const {
-  const Json& meta = member(object, "metadata");
-  const std::string name = str(meta, "name");
+  const Json& meta = common::jsonMember(object, "metadata");
+  const std::string name = common::jsonString(meta, "name");
   if (kt.storage != Storage::Custom || !kt.namespaced) {
     return name;
   }
-  return absl::StrCat(name, ".", str(meta, "namespace"));
+  return absl::StrCat(name, ".", common::jsonString(meta, "namespace"));
 }
 
 std::string Store::meshOf(const KubeType& kt, const Json& object) const {
@@ -286,11 +278,12 @@ std::string Store::meshOf(const KubeType& kt, const Json& object) const {
     return "";
   }
   if (kt.meshInLabel) {
-    std::string mesh = str(member(member(object, "metadata"), "labels"), kMeshLabel.data());
+    std::string mesh = common::jsonString(
+        common::jsonMember(common::jsonMember(object, "metadata"), "labels"), kMeshLabel.data());
     // Kuma: a Mesh* policy without the label belongs to the default mesh.
     return mesh.empty() ? "default" : mesh;
   }
-  return str(object, "mesh");
+  return common::jsonString(object, "mesh");
 }
 
 absl::StatusOr<Json> Store::toObject(const KubeType& kt, const Resource& resource,
@@ -331,10 +324,12 @@ absl::StatusOr<Json> Store::toObject(const KubeType& kt, const Resource& resourc
   switch (kt.storage) {
     case Storage::Secret:
       object["type"] = kt.secretType;
-      object["data"] = Json{{"value", spec.is_object() ? str(spec, "data") : std::string()}};
+      object["data"] =
+          Json{{"value", spec.is_object() ? common::jsonString(spec, "data") : std::string()}};
       break;
     case Storage::ConfigMap:
-      object["data"] = Json{{"config", spec.is_object() ? str(spec, "config") : std::string()}};
+      object["data"] =
+          Json{{"config", spec.is_object() ? common::jsonString(spec, "config") : std::string()}};
       break;
     case Storage::Custom:
       if (kt.type->scope == model::Scope::Mesh && !kt.meshInLabel) {
@@ -348,7 +343,7 @@ absl::StatusOr<Json> Store::toObject(const KubeType& kt, const Resource& resourc
           object["status"] = spec["status"];
         }
       } else {
-        object["spec"] = std::move(spec);
+        object[crdMessageInStatus(*kt.type) ? "status" : "spec"] = std::move(spec);
       }
       break;
   }
@@ -357,37 +352,43 @@ absl::StatusOr<Json> Store::toObject(const KubeType& kt, const Resource& resourc
 
 absl::StatusOr<ResourceConstSharedPtr> Store::toResource(const KubeType& kt,
                                                          const Json& object) const {
-  const Json& meta = member(object, "metadata");
+  const Json& meta = common::jsonMember(object, "metadata");
   auto resource = std::make_shared<Resource>();
   resource->descriptor = kt.type;
   resource->meta.name = coreName(kt, object);
   resource->meta.mesh = meshOf(kt, object);
-  resource->meta.version = str(meta, "resourceVersion");
+  resource->meta.version = common::jsonString(meta, "resourceVersion");
   absl::Time created = absl::UnixEpoch();
   std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, str(meta, "creationTimestamp"), &created, &error)) {
+  if (!absl::ParseTime(absl::RFC3339_full, common::jsonString(meta, "creationTimestamp"), &created,
+                       &error)) {
     created = absl::UnixEpoch();
   }
   resource->meta.creationTime = created;
   resource->meta.modificationTime = created;
   for (const char* section : {"labels", "annotations"}) {
-    const Json& values = member(meta, section);
+    const Json& values = common::jsonMember(meta, section);
     if (!values.is_object()) {
       continue;
     }
     for (const auto& [key, value] : values.items()) {
-      if (value.is_string() && (section[0] == 'l' || key == kDisplayName)) {
+      if (value.is_string() && (section[0] == 'l' || key == kDisplayName ||
+                                key == kServiceAccountLabel || key == kWorkloadLabel)) {
         resource->meta.labels[key] = value.get<std::string>();
       }
     }
   }
+  if (kt.storage == Storage::Custom) {
+    // Kuma's KubernetesMetaAdapter: the display name is the object's name unless annotated.
+    resource->meta.labels.try_emplace(std::string(kDisplayName), common::jsonString(meta, "name"));
+  }
   Json specJson;
   switch (kt.storage) {
     case Storage::Secret:
-      specJson = Json{{"data", str(member(object, "data"), "value")}};
+      specJson = Json{{"data", common::jsonString(common::jsonMember(object, "data"), "value")}};
       break;
     case Storage::ConfigMap:
-      specJson = Json{{"config", str(member(object, "data"), "config")}};
+      specJson = Json{{"config", common::jsonString(common::jsonMember(object, "data"), "config")}};
       break;
     case Storage::Custom:
       if (kt.type->format == model::SpecFormat::SpecStatus) {
@@ -398,8 +399,9 @@ absl::StatusOr<ResourceConstSharedPtr> Store::toResource(const KubeType& kt,
           specJson["status"] = object["status"];
         }
       } else {
+        const char* field = crdMessageInStatus(*kt.type) ? "status" : "spec";
         specJson =
-            object.contains("spec") && !object["spec"].is_null() ? object["spec"] : Json::object();
+            object.contains(field) && !object[field].is_null() ? object[field] : Json::object();
       }
       break;
   }
@@ -428,7 +430,7 @@ absl::StatusOr<Json> Store::getObject(const KubeType& kt, const ResourceKey& key
   if (!object.ok()) {
     return absl::InternalError(absl::StrCat("kubernetes API answer: ", object.status().message()));
   }
-  if (kt.storage == Storage::Secret && str(*object, "type") != kt.secretType) {
+  if (kt.storage == Storage::Secret && common::jsonString(*object, "type") != kt.secretType) {
     return store::notFound(kt.type->name, key);
   }
   if (meshOf(kt, *object) != key.mesh) {
@@ -460,12 +462,12 @@ absl::StatusOr<ResourceConstSharedPtr> Store::create(Resource resource,
     if (!owner.ok()) {
       return owner.status();
     }
-    const Json& ownerMeta = member(*owner, "metadata");
-    ownerUid = str(ownerMeta, "uid");
+    const Json& ownerMeta = common::jsonMember(*owner, "metadata");
+    ownerUid = common::jsonString(ownerMeta, "uid");
     object["metadata"]["ownerReferences"] =
         Json::array({Json{{"apiVersion", ownerType->apiVersion()},
                           {"kind", ownerType->kind()},
-                          {"name", str(ownerMeta, "name")},
+                          {"name", common::jsonString(ownerMeta, "name")},
                           {"uid", ownerUid}}});
   }
   const ObjectName name = objectName(*kt, key.name);
@@ -490,7 +492,8 @@ absl::StatusOr<ResourceConstSharedPtr> Store::create(Resource resource,
     // The owner may have been removed (with its dependents) while we created this one: then
     // this one must not outlive it.
     absl::StatusOr<Json> owner = getObject(*ownerType, options.owner->key);
-    if (!owner.ok() || str(member(*owner, "metadata"), "uid") != ownerUid) {
+    if (!owner.ok() ||
+        common::jsonString(common::jsonMember(*owner, "metadata"), "uid") != ownerUid) {
       options_.client->request("DELETE", objectPath(*kt, name)).IgnoreError();
       return absl::NotFoundError(
           absl::StrCat("Owner of the resource not found: ",
@@ -506,7 +509,8 @@ absl::StatusOr<ResourceConstSharedPtr> Store::update(Resource resource) {
   const ResourceKey key = store::keyOf(resource);
   KUMA_ASSIGN_OR_RETURN(Json current, getObject(*kt, key));
   const std::string& given = resource.meta.version;
-  if (!isDigits(given) || given != str(member(current, "metadata"), "resourceVersion")) {
+  if (!isDigits(given) ||
+      given != common::jsonString(common::jsonMember(current, "metadata"), "resourceVersion")) {
     return store::conflict(kt->type->name, key);
   }
   const ObjectName name = objectName(*kt, key.name);
@@ -550,7 +554,7 @@ absl::Status Store::remove(const ResourceTypeDescriptor& type, const ResourceKey
   KUMA_RETURN_IF_ERROR(store::validateKey(type, key));
   KUMA_ASSIGN_OR_RETURN(const KubeType* kt, kubeType(&type));
   KUMA_ASSIGN_OR_RETURN(Json current, getObject(*kt, key));
-  const std::string uid = str(member(current, "metadata"), "uid");
+  const std::string uid = common::jsonString(common::jsonMember(current, "metadata"), "uid");
   Json options = {
       {"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"preconditions", {{"uid", uid}}}};
   KUMA_ASSIGN_OR_RETURN(KubeResponse answer,
@@ -583,29 +587,29 @@ absl::Status Store::removeOwned(std::set<std::string> ownerUids) {
         return unexpected(absl::StrCat("list ", typeName), answer);
       }
       absl::StatusOr<Json> list = common::parseJson(answer.body);
-      if (!list.ok() || !member(*list, "items").is_array()) {
+      if (!list.ok() || !common::jsonMember(*list, "items").is_array()) {
         return absl::InternalError("kubernetes API answer: not a list");
       }
       for (const Json& item : (*list)["items"]) {
-        const Json& meta = member(item, "metadata");
-        const Json& refs = member(meta, "ownerReferences");
+        const Json& meta = common::jsonMember(item, "metadata");
+        const Json& refs = common::jsonMember(meta, "ownerReferences");
         if (!refs.is_array()) {
           continue;
         }
         bool owned = false;
         for (const Json& ref : refs) {
-          owned = owned || ownerUids.contains(str(ref, "uid"));
+          owned = owned || ownerUids.contains(common::jsonString(ref, "uid"));
         }
         if (!owned) {
           continue;
         }
-        ObjectName name{str(meta, "name"), str(meta, "namespace")};
+        ObjectName name{common::jsonString(meta, "name"), common::jsonString(meta, "namespace")};
         KUMA_ASSIGN_OR_RETURN(KubeResponse deleted,
                               options_.client->request("DELETE", objectPath(kt, name)));
         if (deleted.status != 200 && deleted.status != 202 && deleted.status != 404) {
           return unexpected(absl::StrCat("delete owned ", typeName, " ", name.name), deleted);
         }
-        next.insert(str(meta, "uid"));
+        next.insert(common::jsonString(meta, "uid"));
       }
     }
     ownerUids = std::move(next);
@@ -637,11 +641,12 @@ absl::StatusOr<store::ResourceList> Store::list(const ResourceTypeDescriptor& ty
     return unexpected(absl::StrCat("list ", type.name), answer);
   }
   absl::StatusOr<Json> list = common::parseJson(answer.body);
-  if (!list.ok() || !member(*list, "items").is_array()) {
+  if (!list.ok() || !common::jsonMember(*list, "items").is_array()) {
     return absl::InternalError("kubernetes API answer: not a list");
   }
   for (const Json& item : (*list)["items"]) {
-    if (kt->storage == Storage::ConfigMap && !member(member(item, "data"), "config").is_string()) {
+    if (kt->storage == Storage::ConfigMap &&
+        !common::jsonMember(common::jsonMember(item, "data"), "config").is_string()) {
       continue;
     }
     const std::string mesh = meshOf(*kt, item);
@@ -673,136 +678,74 @@ bool Store::sleepUnlessStopped(absl::Duration d) {
 }
 
 void Store::runInformer(const KubeType* kt) {
-  // known: core key -> resourceVersion, the informer's view, diffed on every relist.
-  std::map<ResourceKey, std::string> known;
-  const std::string base =
-      kt->collection(kt->storage == Storage::Custom ? "" : options_.systemNamespace);
-  const std::string query = kt->listQuery();
-  absl::Duration backoff = absl::Milliseconds(100);
-  auto keyOf = [&](const Json& object) {
-    return ResourceKey{coreName(*kt, object), meshOf(*kt, object)};
+  // The informer's view (core key -> resourceVersion), diffed on every relist so that a relist
+  // reports only what changed, including what a broken watch missed.
+  class Informer : public ListWatchHandler {
+   public:
+    Informer(Store& store, const KubeType& kt) : store_(store), kt_(kt) {}
+    void onList(const Json& items) override {
+      std::map<ResourceKey, std::string> fresh;
+      for (const Json& item : items) {
+        if (relevant(item)) {
+          fresh[keyOf(item)] =
+              common::jsonString(common::jsonMember(item, "metadata"), "resourceVersion");
+        }
+      }
+      for (const auto& [key, version] : fresh) {
+        auto it = known_.find(key);
+        if (it == known_.end()) {
+          store_.emit(ChangeEvent{EventType::Create, kt_.type, key});
+        } else if (it->second != version) {
+          store_.emit(ChangeEvent{EventType::Update, kt_.type, key});
+        }
+      }
+      for (const auto& [key, version] : known_) {
+        if (!fresh.contains(key)) {
+          store_.emit(ChangeEvent{EventType::Delete, kt_.type, key});
+        }
+      }
+      known_ = std::move(fresh);
+      absl::MutexLock lock(&store_.stateMu_);
+      store_.synced_.insert(kt_.type->name);
+    }
+    void onEvent(std::string_view type, const Json& object) override {
+      if (!relevant(object)) {
+        return;
+      }
+      const ResourceKey key = keyOf(object);
+      if (type == "DELETED") {
+        if (known_.erase(key) > 0) {
+          store_.emit(ChangeEvent{EventType::Delete, kt_.type, key});
+        }
+        return;
+      }
+      auto [it, inserted] = known_.insert_or_assign(
+          key, common::jsonString(common::jsonMember(object, "metadata"), "resourceVersion"));
+      (void)it;
+      store_.emit(ChangeEvent{inserted ? EventType::Create : EventType::Update, kt_.type, key});
+    }
+
+   private:
+    ResourceKey keyOf(const Json& object) const {
+      return ResourceKey{store_.coreName(kt_, object), store_.meshOf(kt_, object)};
+    }
+    bool relevant(const Json& object) const {
+      return kt_.storage != Storage::ConfigMap ||
+             common::jsonMember(common::jsonMember(object, "data"), "config").is_string();
+    }
+    Store& store_;
+    const KubeType& kt_;
+    std::map<ResourceKey, std::string> known_;
   };
-  auto relevant = [&](const Json& object) {
-    return kt->storage != Storage::ConfigMap ||
-           member(member(object, "data"), "config").is_string();
-  };
-  while (true) {
-    {
-      absl::MutexLock lock(&stateMu_);
-      if (stopping_) {
-        return;
-      }
-    }
-    // List.
-    relists_++;
-    absl::StatusOr<KubeResponse> answer =
-        options_.client->request("GET", query.empty() ? base : absl::StrCat(base, "?", query));
-    absl::StatusOr<Json> list = answer.ok() && answer->status == 200
-                                    ? common::parseJson(answer->body)
-                                    : absl::StatusOr<Json>(absl::UnavailableError("list failed"));
-    if (!list.ok() || !member(*list, "items").is_array()) {
-      if (!sleepUnlessStopped(backoff)) {
-        return;
-      }
-      backoff = std::min(backoff * 2, absl::Seconds(5));
-      continue;
-    }
-    backoff = absl::Milliseconds(100);
-    std::map<ResourceKey, std::string> fresh;
-    for (const Json& item : (*list)["items"]) {
-      if (relevant(item)) {
-        fresh[keyOf(item)] = str(member(item, "metadata"), "resourceVersion");
-      }
-    }
-    for (const auto& [key, version] : fresh) {
-      auto it = known.find(key);
-      if (it == known.end()) {
-        emit(ChangeEvent{EventType::Create, kt->type, key});
-      } else if (it->second != version) {
-        emit(ChangeEvent{EventType::Update, kt->type, key});
-      }
-    }
-    for (const auto& [key, version] : known) {
-      if (!fresh.contains(key)) {
-        emit(ChangeEvent{EventType::Delete, kt->type, key});
-      }
-    }
-    known = std::move(fresh);
-    std::string resourceVersion = str(member(*list, "metadata"), "resourceVersion");
-    {
-      absl::MutexLock lock(&stateMu_);
-      synced_.insert(kt->type->name);
-    }
-    // Watch from there until the resync is due, resuming after each stream's end.
-    const absl::Time resyncAt = absl::Now() + options_.resyncPeriod;
-    bool relist = false;
-    while (!relist && absl::Now() < resyncAt) {
-      const int64_t timeout = std::max<int64_t>(
-          1, absl::ToInt64Seconds(std::min(options_.watchTimeout, resyncAt - absl::Now())));
-      std::string path =
-          absl::StrCat(base, "?watch=1&allowWatchBookmarks=true&resourceVersion=", resourceVersion,
-                       "&timeoutSeconds=", timeout);
-      if (!query.empty()) {
-        absl::StrAppend(&path, "&", query);
-      }
-      watchesStarted_++;
-      absl::Status status = options_.client->watch(path, [&](std::string_view line) {
-        Json event = Json::parse(line, nullptr, false);
-        if (!event.is_object()) {
-          relist = true;
-          return false;
-        }
-        const std::string type = str(event, "type");
-        const Json& object = member(event, "object");
-        if (type == "ERROR") {
-          if (member(object, "code").is_number() && object["code"].get<int>() == 410) {
-            goneRelists_++;
-          }
-          relist = true;
-          return false;
-        }
-        const std::string rv = str(member(object, "metadata"), "resourceVersion");
-        if (!rv.empty()) {
-          resourceVersion = rv;
-        }
-        if (type == "BOOKMARK" || !relevant(object)) {
-          return true;
-        }
-        const ResourceKey key = keyOf(object);
-        if (type == "ADDED" || type == "MODIFIED") {
-          auto [it, inserted] = known.insert_or_assign(key, rv);
-          (void)it;
-          emit(ChangeEvent{inserted ? EventType::Create : EventType::Update, kt->type, key});
-        } else if (type == "DELETED") {
-          if (known.erase(key) > 0) {
-            emit(ChangeEvent{EventType::Delete, kt->type, key});
-          }
-        }
-        return true;
-      });
-      if (absl::IsCancelled(status)) {
-        return;
-      }
-      if (absl::IsOutOfRange(status)) {  // 410 Gone as the watch's HTTP status
-        goneRelists_++;
-        relist = true;
-        continue;
-      }
-      if (!status.ok()) {
-        // The server or the connection failed: resume from the last version after a pause.
-        if (!sleepUnlessStopped(backoff)) {
-          return;
-        }
-        backoff = std::min(backoff * 2, absl::Seconds(5));
-      } else {
-        backoff = absl::Milliseconds(100);
-      }
-      absl::MutexLock lock(&stateMu_);
-      if (stopping_) {
-        return;
-      }
-    }
-  }
+  Informer informer(*this, *kt);
+  ListWatchOptions options;
+  options.path = kt->collection(kt->storage == Storage::Custom ? "" : options_.systemNamespace);
+  options.query = kt->listQuery();
+  options.resyncPeriod = options_.resyncPeriod;
+  options.watchTimeout = options_.watchTimeout;
+  runListWatch(
+      *options_.client, options, informer,
+      [this](absl::Duration d) { return sleepUnlessStopped(d); }, stats_);
 }
 
 }  // namespace

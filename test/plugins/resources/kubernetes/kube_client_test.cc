@@ -61,6 +61,31 @@ TEST(TokenBucketTest, ClientCountsThrottledRequests) {
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(150));  // 4 tokens at 20/s, minus slack
 }
 
+TEST(TokenBucketTest, SiblingsShareTheRateLimitButNotTheirCancellation) {
+  KubeConnection connection;
+  connection.host = "127.0.0.1";
+  connection.port = 1;  // nothing listens
+  KubeClientOptions options;
+  options.qps = 20;
+  options.burst = 2;
+  options.maxRetries = 0;
+  options.connectTimeout = absl::Milliseconds(200);
+  auto client = KubeClient::create(connection, options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::unique_ptr<KubeClient> sibling = (*client)->sibling();
+  for (int i = 0; i < 3; i++) {
+    (void)(*client)->request("GET", "/api");
+    (void)sibling->request("GET", "/api");
+  }
+  // One bucket of 2 for both: 4 of the 6 requests waited; both report the shared counters.
+  EXPECT_EQ((*client)->stats().requests, 6u);
+  EXPECT_EQ(sibling->stats().throttled, 4u);
+  // Cancelling one leaves the other working.
+  sibling->cancelWatches();
+  EXPECT_TRUE(absl::IsCancelled(sibling->request("GET", "/api").status()));
+  EXPECT_TRUE(absl::IsUnavailable((*client)->request("GET", "/api").status()));
+}
+
 absl::StatusOr<std::string> noFiles(const std::string& path) {
   return absl::NotFoundError(path);
 }

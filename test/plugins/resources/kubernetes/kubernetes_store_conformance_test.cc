@@ -4,4 +4,4 @@
 INSTANTIATE_STORE_CONFORMANCE_BACKEND(
     Kubernetes,
     StoreBackend{"Kubernetes", [] { return kuma::k8s::testing::makeCleanConformanceStore(); },
-                 /*namesUniquePerType=*/true})
+                 /*namesUniquePerType=*/true, /*displayNameLabel=*/true})
