@@ -25,6 +25,8 @@
 #include "source/plugins/identity/controllers/identity_controllers.h"
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
+#include "source/plugins/runtime/kubernetes/pod_controller.h"
+#include "source/plugins/runtime/kubernetes/service_account_authenticator.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/plugins/resources/postgres/migrations.h"
 #include "source/plugins/services/controllers/hostname_generator.h"
@@ -246,6 +248,52 @@ metrics::Collector postgresPoolCollector(const store::postgres::PostgresStore& s
 
 }  // namespace
 
+/** Kuma's pod controller (environment: kubernetes), fed by the store's Mesh events. */
+runtime::ComponentPtr ControlPlane::kubernetesPodController(ControlPlane& cp,
+                                                            const config::KumaCpConfig& cfg,
+                                                            k8s::KubernetesStore& kubeStore,
+                                                            const model::TypeRegistry& registry) {
+  k8s::runtime::PodControllerOptions options;
+  options.client = kubeStore.client()->sibling();
+  options.workers = cfg.runtime.kubernetes.controllersConcurrency.podController;
+  options.converter.zone = cfg.multizone.zone.name;
+  options.converter.systemNamespace = cfg.store.kubernetes.systemNamespace;
+  options.converter.inboundTagsDisabled = cfg.experimental.inboundTagsDisabled;
+  options.converter.nodeLabelsToCopy = cfg.runtime.kubernetes.injector.nodeLabelsToCopy;
+  options.converter.workloadLabels = cfg.runtime.kubernetes.workloadLabels;
+  options.ignoredServiceSelectorLabels =
+      cfg.runtime.kubernetes.injector.ignoredServiceSelectorLabels;
+  const model::ResourceTypeDescriptor* meshType = registry.byName(resources::kMeshType);
+  manager::ResourceManager* manager = cp.manager_.get();
+  options.meshServicesMode =
+      [manager,
+       meshType](const std::string& mesh) -> absl::StatusOr<k8s::runtime::MeshServicesMode> {
+    KUMA_ASSIGN_OR_RETURN(model::ResourceConstSharedPtr found, manager->get(*meshType, {mesh, ""}));
+    const auto* spec = model::protoSpecOf<mesh::v1alpha1::Mesh>(*found);
+    switch (spec == nullptr ? mesh::v1alpha1::Mesh::MeshServices::Disabled
+                            : spec->mesh_services().mode()) {
+      case mesh::v1alpha1::Mesh::MeshServices::Everywhere:
+        return k8s::runtime::MeshServicesMode::kEverywhere;
+      case mesh::v1alpha1::Mesh::MeshServices::ReachableBackends:
+        return k8s::runtime::MeshServicesMode::kReachableBackends;
+      case mesh::v1alpha1::Mesh::MeshServices::Exclusive:
+        return k8s::runtime::MeshServicesMode::kExclusive;
+      default:
+        return k8s::runtime::MeshServicesMode::kDisabled;
+    }
+  };
+  auto controller = std::make_unique<k8s::runtime::PodController>(std::move(options));
+  k8s::runtime::PodController* pods = controller.get();
+  cp.metrics_->addCollector(
+      [pods](std::vector<prometheus::MetricFamily>& out) { pods->collect(out); });
+  cp.meshEvents_ = cp.store_->subscribe([pods, meshType](const store::ChangeEvent& event) {
+    if (event.resourceType == meshType && event.type != store::EventType::Delete) {
+      pods->onMeshChanged(event.key.name);
+    }
+  });
+  return controller;
+}
+
 ControlPlane::~ControlPlane() {
   stop();
 }
@@ -265,9 +313,10 @@ std::string ControlPlane::unreadyReason() const {
 absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     std::shared_ptr<const config::KumaCpConfig> config) {
   const config::KumaCpConfig& cfg = *config;
-  if (cfg.environment != "universal") {
-    return absl::UnimplementedError(absl::StrCat("environment \"", cfg.environment,
-                                                 "\" is not supported yet (only universal)"));
+  const bool kubernetes = cfg.environment == "kubernetes";
+  if (kubernetes && cfg.store.type != "kubernetes") {
+    return absl::InvalidArgumentError(
+        "environment \"kubernetes\" needs store.type \"kubernetes\" (KUMA_STORE_TYPE)");
   }
   if (cfg.mode == "global") {
     return absl::UnimplementedError("mode \"global\" (multizone) is not supported yet");
@@ -285,6 +334,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   metricsOptions.zone = cfg.multizone.zone.name.empty() ? "Zone" : cfg.multizone.zone.name;
   cp->metrics_ = std::make_unique<metrics::Metrics>(metricsOptions);
   cp->xdsMetrics_ = std::make_unique<metrics::XdsStreamMetrics>(*cp->metrics_);
+  k8s::KubernetesStore* kubeStore = nullptr;
   if (cfg.store.type == "postgres") {
     KUMA_ASSIGN_OR_RETURN(std::unique_ptr<store::postgres::PostgresStore> pg,
                           openPostgresStore(cfg.store.postgres, registry));
@@ -296,6 +346,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     KUMA_ASSIGN_OR_RETURN(std::unique_ptr<k8s::KubernetesStore> kube,
                           openKubernetesStore(cfg, registry));
     cp->metrics_->addCollector(kubeClientCollector(*kube));
+    kubeStore = kube.get();
     cp->store_ = std::move(kube);
   } else {
     cp->store_ = memory::newMemoryStore();
@@ -434,6 +485,9 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     cp->components_.add(std::move(defaultsComponent));
     cp->components_.add(std::move(serviceControllers));
     cp->components_.add(std::move(identityControllers));
+    if (kubernetes && kubeStore != nullptr) {
+      cp->components_.add(kubernetesPodController(*cp, cfg, *kubeStore, registry));
+    }
   } else {
     // Leader-only components run while this instance holds Kuma's lock (spec §12.5).
     cp->leaderGate_ = std::make_unique<LeaderGate>();
@@ -674,6 +728,13 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   callbacksOptions.proxyDefaults.serviceVipPort = cfg.dnsServer.serviceVipPort;
   callbacksOptions.proxyDefaults.dnsDomain = cfg.dnsServer.domain;
   callbacksOptions.proxyDefaults.zone = cfg.multizone.zone.name;
+  if (kubernetes && kubeStore != nullptr) {
+    std::shared_ptr<k8s::KubeClient> client = kubeStore->client()->sibling();
+    callbacksOptions.serviceAccountTokenAuthenticator =
+        [client](const std::string& token, const std::string&, const std::string& name) {
+          return k8s::runtime::authenticateServiceAccountToken(*client, token, name);
+        };
+  }
   cp->xdsCallbacks_ = std::make_unique<xds::sync::DataplaneCallbacks>(
       *cp->manager_, registry, *cp->reconciler_, callbacksOptions);
   xds::server::AdsServerOptions adsOptions;

@@ -22,6 +22,7 @@
 #include "source/dp_server/dp_server.h"
 #include "source/envoy_admin/envoy_admin_client.h"
 #include "source/hds/hds_server.h"
+#include "source/plugins/resources/kubernetes/kubernetes_store.h"
 #include "source/plugins/resources/postgres/leader_elector.h"
 #include "source/plugins/resources/postgres/postgres_store.h"
 #include "source/server/leader_gate.h"
@@ -70,6 +71,10 @@ class ControlPlane {
   dp_server::DpServer& dpServer() { return *dpServer_; }
 
  private:
+  static runtime::ComponentPtr kubernetesPodController(ControlPlane& cp,
+                                                       const config::KumaCpConfig& cfg,
+                                                       k8s::KubernetesStore& kubeStore,
+                                                       const model::TypeRegistry& registry);
   ControlPlane() = default;
 
   std::shared_ptr<const config::KumaCpConfig> config_;
@@ -104,6 +109,8 @@ class ControlPlane {
   std::unique_ptr<store::postgres::LeaderElector> elector_;
   runtime::ComponentManager components_;
   dp_server::DpServer* dpServer_ = nullptr;
+  // Store events for the Kubernetes pod controller (dropped before the components stop).
+  store::SubscriptionPtr meshEvents_;
 };
 
 }  // namespace kuma::server

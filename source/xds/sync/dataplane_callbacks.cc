@@ -39,10 +39,12 @@ absl::Status DataplaneCallbacks::authenticate(const server::StreamInfo& info,
   if (type == "none") {
     return absl::OkStatus();
   }
-  if (!type.empty() && type != "dpToken") {
+  const bool serviceAccount = type == "serviceAccountToken";
+  if (!type.empty() && type != "dpToken" &&
+      !(serviceAccount && options_.serviceAccountTokenAuthenticator)) {
     return failed(absl::StrCat("authentication type \"", type,
                                "\" is not supported by this control plane (Universal: dpToken or "
-                               "none)"));
+                               "none; Kubernetes: serviceAccountToken or none)"));
   }
   const size_t credentials = info.metadata.count("authorization");
   if (credentials != 1) {
@@ -50,6 +52,15 @@ absl::Status DataplaneCallbacks::authenticate(const server::StreamInfo& info,
         absl::StrCat("request must have exactly 1 \"authorization\" header, got ", credentials));
   }
   const std::string& token = info.metadata.find("authorization")->second;
+  if (serviceAccount) {
+    // Kuma authenticates the stored Dataplane (on Kubernetes the pod controller made it).
+    if (absl::Status s = options_.serviceAccountTokenAuthenticator(token, mesh, name); !s.ok()) {
+      return absl::IsUnauthenticated(s)
+                 ? failed(s.message())
+                 : absl::Status(s.code(), absl::StrCat("authentication failed: ", s.message()));
+    }
+    return absl::OkStatus();
+  }
   // Kuma authenticates the Dataplane the proxy claims to be (node metadata) and, when one is
   // already stored under that name, the stored one too: a token must not take over another proxy.
   model::ResourceConstSharedPtr stored;

@@ -13,6 +13,7 @@
 //   - the proxy is handed to the Reconciler, which keeps its snapshot.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -34,6 +35,13 @@ struct DataplaneCallbacksOptions {
   std::chrono::nanoseconds deregistrationDelay = std::chrono::seconds(10);
   /** Defaults for what node metadata does not say (internal CIDRs, VIP port). */
   ProxyOptions proxyDefaults;
+  /**
+   * authnType "serviceAccountToken" (Kubernetes): checks the credential for the Dataplane `name`
+   * of `mesh`; the error's message is the reason. Unset: such streams are refused.
+   */
+  std::function<absl::Status(const std::string& credential, const std::string& mesh,
+                             const std::string& name)>
+      serviceAccountTokenAuthenticator;
 };
 
 class DataplaneCallbacks : public server::StreamCallbacks {

@@ -1,0 +1,461 @@
+#include "source/plugins/runtime/kubernetes/pod_controller.h"
+
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "source/common/json_yaml.h"
+#include "source/common/logging.h"
+#include "source/common/status_macros.h"
+#include "source/plugins/resources/kubernetes/list_watch.h"
+#include "source/plugins/runtime/kubernetes/object_cache.h"
+#include "source/plugins/runtime/kubernetes/work_queue.h"
+
+namespace kuma::k8s::runtime {
+namespace {
+
+namespace mesh = ::kuma::mesh::v1alpha1;
+
+constexpr char kDataplaneApiVersion[] = "kuma.io/v1alpha1";
+
+std::string keyOf(const Json& object) {
+  const Json& meta = common::jsonMember(object, "metadata");
+  return absl::StrCat(common::jsonString(meta, "namespace"), "/", common::jsonString(meta, "name"));
+}
+
+std::string dataplanePath(const std::string& ns, const std::string& name) {
+  return absl::StrCat("/apis/kuma.io/v1alpha1/namespaces/", ns, "/dataplanes",
+                      name.empty() ? "" : "/", name);
+}
+
+absl::Status apiError(const std::string& what, const KubeResponse& response) {
+  std::string message;
+  if (auto body = common::parseJson(response.body); body.ok()) {
+    message = common::jsonString(*body, "message");
+  }
+  const std::string text =
+      absl::StrCat(what, ": HTTP ", response.status, message.empty() ? "" : ": ", message);
+  switch (response.status) {
+    case 404:
+      return absl::NotFoundError(text);
+    case 409:
+      return absl::AbortedError(text);
+    case 400:
+    case 422:
+      return absl::InvalidArgumentError(text);
+    default:
+      return absl::UnavailableError(text);
+  }
+}
+
+/** The Pod's controller reference on its Dataplane (controller-runtime's SetControllerReference).
+ */
+Json controllerReference(const Json& pod) {
+  const Json& meta = common::jsonMember(pod, "metadata");
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"name", common::jsonString(meta, "name")},
+              {"uid", common::jsonString(meta, "uid")},
+              {"controller", true},
+              {"blockOwnerDeletion", true}};
+}
+
+/** Whether the Dataplane object is controlled by a Pod named `name`. */
+bool controlledByPod(const Json& dataplane, const std::string& name) {
+  const Json& owners =
+      common::jsonMember(common::jsonMember(dataplane, "metadata"), "ownerReferences");
+  if (!owners.is_array()) {
+    return false;
+  }
+  for (const Json& owner : owners) {
+    if (common::jsonString(owner, "kind") == "Pod" && common::jsonString(owner, "name") == name &&
+        common::jsonMember(owner, "controller").is_boolean() && owner["controller"].get<bool>()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+class PodController::Impl {
+ public:
+  explicit Impl(PodControllerOptions options)
+      : options_(std::move(options)),
+        pods_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
+          queue_.add(keyOf(after ? *after : *before));
+        }),
+        services_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
+          std::set<std::string> keys;
+          for (const JsonConstSharedPtr& service : {before, after}) {
+            if (service) {
+              podsSelectedBy(*service, keys);
+            }
+          }
+          for (const std::string& key : keys) {
+            queue_.add(key);
+          }
+        }),
+        namespaces_([](const JsonConstSharedPtr&, const JsonConstSharedPtr&) {}),
+        queue_({"kuma-pod-controller", options_.workers},
+               [this](const std::string& key) { return reconcile(key); }) {}
+
+  ~Impl() { stop(); }
+
+  absl::Status start() {
+    if (!options_.client) {
+      return absl::InvalidArgumentError("pod controller: no Kubernetes client");
+    }
+    auto run = [this](std::string path, ObjectCache* cache) {
+      threads_.emplace_back([this, path = std::move(path), cache] {
+        ListWatchOptions lw;
+        lw.path = path;
+        lw.resyncPeriod = options_.resyncPeriod;
+        lw.watchTimeout = options_.watchTimeout;
+        runListWatch(
+            *options_.client, lw, *cache,
+            [this](absl::Duration d) { return sleepUnlessStopped(d); }, stats_);
+      });
+    };
+    // Namespaces and Services first: the first Pod events reconcile against them.
+    run("/api/v1/namespaces", &namespaces_);
+    run("/api/v1/services", &services_);
+    const absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (!(namespaces_.synced() && services_.synced())) {
+      if (absl::Now() > deadline || !sleepUnlessStopped(absl::Milliseconds(20))) {
+        return absl::DeadlineExceededError("pod controller: informers did not sync within 60 s");
+      }
+    }
+    run("/api/v1/pods", &pods_);
+    queue_.start();
+    return absl::OkStatus();
+  }
+
+  void stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        return;
+      }
+      stopping_ = true;
+    }
+    if (options_.client) {
+      options_.client->cancelWatches();
+    }
+    for (std::thread& t : threads_) {
+      t.join();
+    }
+    threads_.clear();
+    queue_.stop();
+  }
+
+  void onMeshChanged(const std::string& meshName) {
+    if (!options_.meshServicesMode) {
+      return;
+    }
+    absl::StatusOr<MeshServicesMode> mode = options_.meshServicesMode(meshName);
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = meshModes_.find(meshName);
+      const bool known = it != meshModes_.end();
+      if (!mode.ok()) {
+        meshModes_.erase(meshName);
+        return;
+      }
+      // Kuma queues the mesh's Pods when the mode turns Exclusive or stops being Exclusive;
+      // a new Mesh also queues them (Pods that waited for it retry at once).
+      const bool exclusiveFlip = known && ((it->second == MeshServicesMode::kExclusive) !=
+                                           (*mode == MeshServicesMode::kExclusive));
+      meshModes_[meshName] = *mode;
+      if (known && !exclusiveFlip) {
+        return;
+      }
+    }
+    for (const JsonConstSharedPtr& pod : pods_.list("")) {
+      JsonConstSharedPtr ns = namespaces_.get(
+          "", common::jsonString(common::jsonMember(*pod, "metadata"), "namespace"));
+      if (meshOfPod(*pod, ns ? *ns : Json::object()) == meshName) {
+        queue_.add(keyOf(*pod));
+      }
+    }
+  }
+
+  absl::Status reconcile(const std::string& key) {
+    std::vector<std::string> parts = absl::StrSplit(key, absl::MaxSplits('/', 1));
+    if (parts.size() != 2) {
+      return absl::OkStatus();
+    }
+    const std::string& ns = parts[0];
+    const std::string& name = parts[1];
+    JsonConstSharedPtr pod = pods_.get(ns, name);
+    if (!pod) {
+      return deleteIfControlled(ns, name, "pod deleted");
+    }
+    const auto annotations =
+        stringMap(common::jsonMember(common::jsonMember(*pod, "metadata"), "annotations"));
+    for (const char* zoneProxy : {"kuma.io/ingress", "kuma.io/egress"}) {
+      if (auto it = annotations.find(zoneProxy);
+          it != annotations.end() && (it->second == "enabled" || it->second == "true")) {
+        logging::logger("k8s")->warn("Pod {}: {} Pods (zone proxies) are not supported yet", key,
+                                     zoneProxy);
+        return absl::OkStatus();
+      }
+    }
+    if (auto it = annotations.find("kuma.io/gateway");
+        it != annotations.end() && it->second == "builtin") {
+      logging::logger("k8s")->warn("Pod {}: builtin gateway Pods are not supported yet", key);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<bool> injected = sidecarInjected(*pod);
+    if (!injected.ok()) {
+      return injected.status();
+    }
+    if (!*injected) {
+      return absl::OkStatus();
+    }
+    JsonConstSharedPtr namespaceObject = namespaces_.get("", ns);
+    if (!namespaceObject) {
+      return absl::NotFoundError(
+          absl::StrCat("unable to get Namespace for Pod: namespaces \"", ns, "\" not found"));
+    }
+    if (common::jsonString(common::jsonMember(*namespaceObject, "status"), "phase") ==
+        "Terminating") {
+      return absl::OkStatus();
+    }
+    const Json& status = common::jsonMember(*pod, "status");
+    if (common::jsonString(status, "phase") == "Succeeded") {
+      return deleteIfControlled(ns, name, "pod succeeded");
+    }
+    if (common::jsonString(status, "podIP").empty()) {
+      return deleteIfControlled(ns, name, "pod IP is empty");
+    }
+    if (common::jsonString(status, "reason") == "Evicted") {
+      return deleteIfControlled(ns, name, "pod was evicted");
+    }
+    std::vector<Json> namespaceServices;
+    for (const JsonConstSharedPtr& service : services_.list(ns)) {
+      namespaceServices.push_back(*service);
+    }
+    const std::vector<Json> services =
+        selectingServices(*pod, namespaceServices, options_.ignoredServiceSelectorLabels);
+    const std::string meshName = meshOfPod(*pod, *namespaceObject);
+    MeshServicesMode mode = MeshServicesMode::kDisabled;
+    if (options_.meshServicesMode) {
+      absl::StatusOr<MeshServicesMode> found = options_.meshServicesMode(meshName);
+      if (!found.ok()) {
+        return absl::Status(found.status().code(),
+                            absl::StrCat("mesh \"", meshName, "\": ", found.status().message()));
+      }
+      mode = *found;
+    }
+    return createOrUpdate(*pod, services, meshName, mode);
+  }
+
+  void collect(std::vector<prometheus::MetricFamily>& out) const { queue_.collect(out); }
+  bool waitIdle(absl::Duration timeout) const { return queue_.waitIdle(timeout); }
+
+ private:
+  bool sleepUnlessStopped(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    auto stopped = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&stopped), d);
+    return !stopping_;
+  }
+
+  void podsSelectedBy(const Json& service, std::set<std::string>& keys) const {
+    const std::string ns = common::jsonString(common::jsonMember(service, "metadata"), "namespace");
+    if (stringMap(common::jsonMember(common::jsonMember(service, "spec"), "selector")).empty()) {
+      return;
+    }
+    for (const JsonConstSharedPtr& pod : pods_.list(ns)) {
+      if (serviceSelectsPod(service, *pod, {})) {
+        keys.insert(keyOf(*pod));
+      }
+    }
+  }
+
+  /** The Dataplane object, nullopt when there is none. */
+  absl::StatusOr<std::optional<Json>> getDataplane(const std::string& ns, const std::string& name) {
+    KUMA_ASSIGN_OR_RETURN(KubeResponse answer,
+                          options_.client->request("GET", dataplanePath(ns, name)));
+    if (answer.status == 404) {
+      return std::optional<Json>();
+    }
+    if (answer.status != 200) {
+      return apiError("get Dataplane", answer);
+    }
+    KUMA_ASSIGN_OR_RETURN(Json object, common::parseJson(answer.body));
+    return std::optional<Json>(std::move(object));
+  }
+
+  absl::Status deleteIfControlled(const std::string& ns, const std::string& name,
+                                  const std::string& cause) {
+    KUMA_ASSIGN_OR_RETURN(std::optional<Json> existing, getDataplane(ns, name));
+    if (!existing.has_value() || !controlledByPod(*existing, name)) {
+      return absl::OkStatus();
+    }
+    Json preconditions = {
+        {"kind", "DeleteOptions"},
+        {"apiVersion", "v1"},
+        {"preconditions",
+         {{"uid", common::jsonString(common::jsonMember(*existing, "metadata"), "uid")}}}};
+    KUMA_ASSIGN_OR_RETURN(
+        KubeResponse answer,
+        options_.client->request("DELETE", dataplanePath(ns, name), preconditions.dump()));
+    if (answer.status == 404 || answer.status == 409) {
+      return absl::OkStatus();  // gone already, or replaced by a newer object
+    }
+    if (answer.status != 200 && answer.status != 202) {
+      return apiError("delete Dataplane", answer);
+    }
+    logging::logger("k8s")->info("Dataplane {}/{} deleted ({})", ns, name, cause);
+    return absl::OkStatus();
+  }
+
+  PodConverterLookups lookups() const {
+    PodConverterLookups out;
+    std::shared_ptr<KubeClient> client = options_.client;
+    out.getOwner = [client](const std::string& kind, const std::string& ns,
+                            const std::string& name) -> absl::StatusOr<Json> {
+      const std::string path =
+          kind == "ReplicaSet"
+              ? absl::StrCat("/apis/apps/v1/namespaces/", ns, "/replicasets/", name)
+              : absl::StrCat("/apis/batch/v1/namespaces/", ns, "/jobs/", name);
+      KUMA_ASSIGN_OR_RETURN(KubeResponse answer, client->request("GET", path));
+      if (answer.status != 200) {
+        return apiError(absl::StrCat("get ", kind, " ", ns, "/", name), answer);
+      }
+      return common::parseJson(answer.body);
+    };
+    out.nodeLabels =
+        [client](const std::string& node) -> absl::StatusOr<std::map<std::string, std::string>> {
+      KUMA_ASSIGN_OR_RETURN(KubeResponse answer,
+                            client->request("GET", absl::StrCat("/api/v1/nodes/", node)));
+      if (answer.status != 200) {
+        return apiError("get Node", answer);
+      }
+      KUMA_ASSIGN_OR_RETURN(Json object, common::parseJson(answer.body));
+      return stringMap(common::jsonMember(common::jsonMember(object, "metadata"), "labels"));
+    };
+    return out;
+  }
+
+  absl::Status createOrUpdate(const Json& pod, const std::vector<Json>& services,
+                              const std::string& meshName, MeshServicesMode mode) {
+    const std::string ns = common::jsonString(common::jsonMember(pod, "metadata"), "namespace");
+    const std::string name = common::jsonString(common::jsonMember(pod, "metadata"), "name");
+    KUMA_ASSIGN_OR_RETURN(std::optional<Json> existing, getDataplane(ns, name));
+    PodConversionInput input{pod, services, meshName, mode, {}};
+    mesh::Dataplane currentSpec;
+    bool currentSpecParsed = false;
+    if (existing.has_value()) {
+      input.existingLabels =
+          stringMap(common::jsonMember(common::jsonMember(*existing, "metadata"), "labels"));
+      if (const Json& spec = common::jsonMember(*existing, "spec"); spec.is_object()) {
+        google::protobuf::util::JsonParseOptions parse;
+        parse.ignore_unknown_fields = true;
+        currentSpecParsed =
+            google::protobuf::util::JsonStringToMessage(spec.dump(), &currentSpec, parse).ok();
+      }
+    }
+    absl::StatusOr<ConvertedDataplane> converted = convertPod(input, options_.converter, lookups());
+    if (!converted.ok()) {
+      return absl::Status(converted.status().code(),
+                          absl::StrCat("unable to translate a Pod into a Dataplane: ",
+                                       converted.status().message()));
+    }
+    if (existing.has_value() && currentSpecParsed &&
+        google::protobuf::util::MessageDifferencer::Equals(currentSpec, converted->spec) &&
+        common::jsonString(*existing, "mesh") == meshName &&
+        input.existingLabels == converted->labels && controlledByPod(*existing, name)) {
+      return absl::OkStatus();  // unchanged
+    }
+    std::string specJson;
+    google::protobuf::util::JsonPrintOptions print;
+    if (!google::protobuf::util::MessageToJsonString(converted->spec, &specJson, print).ok()) {
+      return absl::InternalError("cannot encode the Dataplane spec");
+    }
+    KUMA_ASSIGN_OR_RETURN(Json spec, common::parseJson(specJson));
+    Json object = existing.has_value() ? *existing : Json::object();
+    object["apiVersion"] = kDataplaneApiVersion;
+    object["kind"] = "Dataplane";
+    object["mesh"] = meshName;
+    object["spec"] = std::move(spec);
+    Json& meta = object["metadata"];
+    if (!meta.is_object()) {
+      meta = Json::object();
+    }
+    meta["name"] = name;
+    meta["namespace"] = ns;
+    meta["labels"] = converted->labels;
+    // SetControllerReference: replaces another Pod reference of the same name, keeps the rest.
+    Json owners = Json::array();
+    if (const Json& current = common::jsonMember(meta, "ownerReferences"); current.is_array()) {
+      for (const Json& owner : current) {
+        if (!(common::jsonString(owner, "kind") == "Pod" &&
+              common::jsonString(owner, "name") == name)) {
+          owners.push_back(owner);
+        }
+      }
+    }
+    owners.push_back(controllerReference(pod));
+    meta["ownerReferences"] = std::move(owners);
+    absl::StatusOr<KubeResponse> answer =
+        existing.has_value()
+            ? options_.client->request("PUT", dataplanePath(ns, name), object.dump())
+            : options_.client->request("POST", dataplanePath(ns, ""), object.dump());
+    KUMA_RETURN_IF_ERROR(answer.status());
+    if (answer->status != 200 && answer->status != 201) {
+      return apiError(existing.has_value() ? "update Dataplane" : "create Dataplane", *answer);
+    }
+    logging::logger("k8s")->debug("Dataplane {}/{} {}", ns, name,
+                                  existing.has_value() ? "updated" : "created");
+    return absl::OkStatus();
+  }
+
+  const PodControllerOptions options_;
+  ObjectCache pods_;
+  ObjectCache services_;
+  ObjectCache namespaces_;
+  WorkQueue queue_;
+  ListWatchStats stats_;
+  std::vector<std::thread> threads_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, MeshServicesMode> meshModes_ ABSL_GUARDED_BY(mu_);
+};
+
+PodController::PodController(PodControllerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+PodController::~PodController() = default;
+
+absl::Status PodController::start() {
+  return impl_->start();
+}
+
+void PodController::stop() {
+  impl_->stop();
+}
+
+void PodController::onMeshChanged(const std::string& mesh) {
+  impl_->onMeshChanged(mesh);
+}
+
+void PodController::collect(std::vector<prometheus::MetricFamily>& out) const {
+  impl_->collect(out);
+}
+
+bool PodController::waitIdle(absl::Duration timeout) const {
+  return impl_->waitIdle(timeout);
+}
+
+absl::Status PodController::reconcile(const std::string& key) {
+  return impl_->reconcile(key);
+}
+
+}  // namespace kuma::k8s::runtime

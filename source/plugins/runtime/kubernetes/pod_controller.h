@@ -1,0 +1,74 @@
+#pragma once
+
+// File: pod_controller.h
+// Kuma 2.14's pod controller (pkg/plugins/runtime/k8s/controllers/pod_controller.go) for sidecar
+// Pods: every Pod annotated kuma.io/sidecar-injected gets a Dataplane object of the same name and
+// namespace (kuma.io/v1alpha1, controller reference to the Pod), converted by pod_converter.h;
+// one that succeeded, was evicted or has no IP loses it. Informers (list+watch) cache Pods,
+// Services and Namespaces; Pod events queue the Pod, Service events the Pods the Service selects
+// (before and after the change), Mesh events (meshServices.mode changes) the Pods of the mesh.
+// Reconciliation runs in a WorkQueue with runtime.kubernetes.controllersConcurrency.podController
+// workers. A deleted Pod's Dataplane is deleted by the controller itself (Kuma leaves it to the
+// garbage collector of kube-controller-manager, which a cluster may not run).
+//
+// Writes go to the Kubernetes API directly, as Kuma's controller does; the resource store's
+// informer then sees the Dataplane like any other change. As in Kuma, the Dataplane is not
+// validated (Kuma's validating webhook lets the control plane's own writes through unchecked).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kuma/runtime/component.h"
+#include "prometheus/metric_family.h"
+#include "source/plugins/resources/kubernetes/kube_client.h"
+#include "source/plugins/runtime/kubernetes/pod_converter.h"
+
+namespace kuma::k8s::runtime {
+
+struct PodControllerOptions {
+  /** Its own client (KubeClient::sibling() of the store's: one rate limit, own watches). */
+  std::shared_ptr<KubeClient> client;
+  PodConverterOptions converter;
+  /** runtime.kubernetes.injector.ignoredServiceSelectorLabels. */
+  std::vector<std::string> ignoredServiceSelectorLabels;
+  /** runtime.kubernetes.controllersConcurrency.podController. */
+  int workers = 10;
+  absl::Duration resyncPeriod = absl::Minutes(5);
+  absl::Duration watchTimeout = absl::Minutes(5);
+  /** The mesh's meshServices.mode; NotFound when the Mesh does not exist (retried). */
+  std::function<absl::StatusOr<MeshServicesMode>(const std::string& mesh)> meshServicesMode;
+};
+
+class PodController : public kuma::runtime::Component {
+ public:
+  explicit PodController(PodControllerOptions options);
+  ~PodController() override;
+
+  std::string name() const override { return "kuma-pod-controller"; }
+  /** Starts the informers, waits (at most 60 s) until they listed once, then the workers. */
+  absl::Status start() override;
+  void stop() override;
+
+  /** A Mesh changed (store event): queues its Pods when its meshServices.mode changed. */
+  void onMeshChanged(const std::string& mesh);
+
+  /** The work queue's and reconciler's metrics (work_queue.h). */
+  void collect(std::vector<prometheus::MetricFamily>& out) const;
+
+  /** Until the queue is idle (tests, benchmarks). */
+  bool waitIdle(absl::Duration timeout) const;
+
+  /** Reconciles one Pod key `namespace/name` (public for tests). */
+  absl::Status reconcile(const std::string& key);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kuma::k8s::runtime
