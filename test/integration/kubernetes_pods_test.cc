@@ -5,6 +5,7 @@
 // every Dataplane object and REST answer must equal Kuma's. Then what the recording does not
 // cover: a Service added later, a deleted Pod, the work-queue metrics, and a real Envoy (through
 // our kuma-dp) getting its config for a Pod-derived Dataplane.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -149,6 +150,31 @@ TEST_F(KubernetesPodsTest, RecordedPodsBecomeTheDataplanesKumaMade) {
     const std::string pod = c["pod"]["metadata"]["name"];
     const Json podObject =
         kubeGetJson(*k8s_, absl::StrCat("/api/v1/namespaces/", ns, "/pods/", pod));
+    // The Events Kuma's recorder left on the Pod (type, reason, message, component).
+    if (c.contains("events")) {
+      Json ours;
+      EXPECT_TRUE(eventually(
+          [&] {
+            ours = Json::array();
+            Json list = kubeGetJson(*k8s_, absl::StrCat("/api/v1/namespaces/", ns, "/events"));
+            for (const Json& e : list.value("items", Json::array())) {
+              if (e["involvedObject"].value("name", "") == pod) {
+                ours.push_back({{"type", e.value("type", "")},
+                                {"reason", e.value("reason", "")},
+                                {"message", e.value("message", "")},
+                                {"reportingComponent", e.value("reportingComponent", "")}});
+              }
+            }
+            for (const Json& expected : c["events"]) {
+              if (std::find(ours.begin(), ours.end(), expected) == ours.end()) {
+                return false;
+              }
+            }
+            return true;
+          },
+          std::chrono::seconds(20)))
+          << "ours: " << ours.dump(1) << "\nKuma: " << c["events"].dump(1);
+    }
     if (!c.contains("dataplane") || c["dataplane"].is_null()) {
       // 08: Kuma refuses the Pod (raw probes with virtual probes on) and keeps retrying.
       EXPECT_TRUE(eventually(

@@ -1,5 +1,7 @@
 #include "source/plugins/runtime/kubernetes/pod_controller.h"
 
+#include <unistd.h>
+
 #include <map>
 #include <set>
 
@@ -21,6 +23,16 @@ namespace {
 namespace mesh = ::kuma::mesh::v1alpha1;
 
 constexpr char kDataplaneApiVersion[] = "kuma.io/v1alpha1";
+/** Kuma's events recorder of the pod controller. */
+constexpr char kReportingController[] = "k8s.kuma.io/dataplane-generator";
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) {
+    return "kuma-cp";
+  }
+  return buf;
+}
 
 std::string keyOf(const Json& object) {
   const Json& meta = common::jsonMember(object, "metadata");
@@ -193,6 +205,10 @@ class PodController::Impl {
     const std::string& name = parts[1];
     JsonConstSharedPtr pod = pods_.get(ns, name);
     if (!pod) {
+      {
+        absl::MutexLock lock(&mu_);
+        lastFailure_.erase(key);
+      }
       return deleteIfControlled(ns, name, "pod deleted");
     }
     const auto annotations =
@@ -344,8 +360,83 @@ class PodController::Impl {
     return out;
   }
 
+  enum class Written { kUnchanged, kCreated, kUpdated };
+
+  /** Kuma's CreateOrUpdate with its Events on the Pod (Created/Updated/FailedToGenerate). */
   absl::Status createOrUpdate(const Json& pod, const std::vector<Json>& services,
                               const std::string& meshName, MeshServicesMode mode) {
+    const std::string key = keyOf(pod);
+    const std::string name = common::jsonString(common::jsonMember(pod, "metadata"), "name");
+    absl::StatusOr<Written> written = writeDataplane(pod, services, meshName, mode);
+    if (!written.ok()) {
+      // One Warning per distinct failure, not one per retry (Kuma's recorder folds repeats
+      // into an event series).
+      const std::string note =
+          absl::StrCat("Failed to generate Kuma Dataplane: ", written.status().message());
+      bool fresh = false;
+      {
+        absl::MutexLock lock(&mu_);
+        std::string& last = lastFailure_[key];
+        fresh = last != note;
+        last = note;
+      }
+      if (fresh) {
+        recordEvent(pod, "Warning", "FailedToGenerateKumaDataplane", "FailedToGenerate", note);
+      }
+      return written.status();
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      lastFailure_.erase(key);
+    }
+    if (*written == Written::kCreated) {
+      recordEvent(pod, "Normal", "CreatedKumaDataplane", "Create",
+                  absl::StrCat("Created Kuma Dataplane: ", name));
+    } else if (*written == Written::kUpdated) {
+      recordEvent(pod, "Normal", "UpdatedKumaDataplane", "Update",
+                  absl::StrCat("Updated Kuma Dataplane: ", name));
+    }
+    return absl::OkStatus();
+  }
+
+  /** An events.k8s.io/v1 Event regarding the Pod, as client-go's events recorder writes it. */
+  void recordEvent(const Json& pod, const std::string& type, const std::string& reason,
+                   const std::string& action, const std::string& note) {
+    const Json& meta = common::jsonMember(pod, "metadata");
+    const std::string ns = common::jsonString(meta, "namespace");
+    const std::string name = common::jsonString(meta, "name");
+    const absl::Time now = absl::Now();
+    Json event = {
+        {"apiVersion", "events.k8s.io/v1"},
+        {"kind", "Event"},
+        {"metadata",
+         {{"name", absl::StrCat(name, ".", absl::Hex(absl::ToUnixNanos(now)))}, {"namespace", ns}}},
+        {"eventTime", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", now, absl::UTCTimeZone())},
+        {"reportingController", kReportingController},
+        {"reportingInstance", reportingInstance_},
+        {"action", action},
+        {"reason", reason},
+        {"note", note.substr(0, 1024)},  // the API server's limit
+        {"type", type},
+        {"regarding",
+         {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"namespace", ns},
+          {"name", name},
+          {"uid", common::jsonString(meta, "uid")},
+          {"resourceVersion", common::jsonString(meta, "resourceVersion")}}}};
+    absl::StatusOr<KubeResponse> answer = options_.client->request(
+        "POST", absl::StrCat("/apis/events.k8s.io/v1/namespaces/", ns, "/events"), event.dump());
+    if (!answer.ok() || answer->status != 201) {
+      logging::logger("k8s")->debug("could not record the event {} on Pod {}/{}: {}", reason, ns,
+                                    name,
+                                    answer.ok() ? absl::StrCat("HTTP ", answer->status)
+                                                : std::string(answer.status().message()));
+    }
+  }
+
+  absl::StatusOr<Written> writeDataplane(const Json& pod, const std::vector<Json>& services,
+                                         const std::string& meshName, MeshServicesMode mode) {
     const std::string ns = common::jsonString(common::jsonMember(pod, "metadata"), "namespace");
     const std::string name = common::jsonString(common::jsonMember(pod, "metadata"), "name");
     KUMA_ASSIGN_OR_RETURN(std::optional<Json> existing, getDataplane(ns, name));
@@ -372,7 +463,7 @@ class PodController::Impl {
         google::protobuf::util::MessageDifferencer::Equals(currentSpec, converted->spec) &&
         common::jsonString(*existing, "mesh") == meshName &&
         input.existingLabels == converted->labels && controlledByPod(*existing, name)) {
-      return absl::OkStatus();  // unchanged
+      return Written::kUnchanged;
     }
     std::string specJson;
     google::protobuf::util::JsonPrintOptions print;
@@ -414,7 +505,7 @@ class PodController::Impl {
     }
     logging::logger("k8s")->debug("Dataplane {}/{} {}", ns, name,
                                   existing.has_value() ? "updated" : "created");
-    return absl::OkStatus();
+    return existing.has_value() ? Written::kUpdated : Written::kCreated;
   }
 
   const PodControllerOptions options_;
@@ -427,6 +518,9 @@ class PodController::Impl {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, MeshServicesMode> meshModes_ ABSL_GUARDED_BY(mu_);
+  /** The last FailedToGenerate note per Pod key (one Warning per distinct failure). */
+  std::map<std::string, std::string> lastFailure_ ABSL_GUARDED_BY(mu_);
+  const std::string reportingInstance_ = absl::StrCat(kReportingController, "-", hostName());
 };
 
 PodController::PodController(PodControllerOptions options)
