@@ -25,7 +25,7 @@
 #include "source/plugins/identity/controllers/identity_controllers.h"
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
-#include "source/plugins/runtime/kubernetes/pod_controller.h"
+#include "source/plugins/runtime/kubernetes/controllers.h"
 #include "source/plugins/runtime/kubernetes/service_account_authenticator.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/plugins/resources/postgres/migrations.h"
@@ -249,11 +249,11 @@ metrics::Collector postgresPoolCollector(const store::postgres::PostgresStore& s
 }  // namespace
 
 /** Kuma's pod controller (environment: kubernetes), fed by the store's Mesh events. */
-runtime::ComponentPtr ControlPlane::kubernetesPodController(ControlPlane& cp,
+runtime::ComponentPtr ControlPlane::kubernetesKubernetesControllers(ControlPlane& cp,
                                                             const config::KumaCpConfig& cfg,
                                                             k8s::KubernetesStore& kubeStore,
                                                             const model::TypeRegistry& registry) {
-  k8s::runtime::PodControllerOptions options;
+  k8s::runtime::KubernetesControllersOptions options;
   options.client = kubeStore.client()->sibling();
   options.workers = cfg.runtime.kubernetes.controllersConcurrency.podController;
   options.converter.zone = cfg.multizone.zone.name;
@@ -282,8 +282,8 @@ runtime::ComponentPtr ControlPlane::kubernetesPodController(ControlPlane& cp,
         return k8s::runtime::MeshServicesMode::kDisabled;
     }
   };
-  auto controller = std::make_unique<k8s::runtime::PodController>(std::move(options));
-  k8s::runtime::PodController* pods = controller.get();
+  auto controller = std::make_unique<k8s::runtime::KubernetesControllers>(std::move(options));
+  k8s::runtime::KubernetesControllers* pods = controller.get();
   cp.metrics_->addCollector(
       [pods](std::vector<prometheus::MetricFamily>& out) { pods->collect(out); });
   cp.meshEvents_ = cp.store_->subscribe([pods, meshType](const store::ChangeEvent& event) {
@@ -486,7 +486,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     cp->components_.add(std::move(serviceControllers));
     cp->components_.add(std::move(identityControllers));
     if (kubernetes && kubeStore != nullptr) {
-      cp->components_.add(kubernetesPodController(*cp, cfg, *kubeStore, registry));
+      cp->components_.add(kubernetesKubernetesControllers(*cp, cfg, *kubeStore, registry));
     }
   } else {
     // Leader-only components run while this instance holds Kuma's lock (spec §12.5).

@@ -71,7 +71,7 @@ class ControlPlane {
   dp_server::DpServer& dpServer() { return *dpServer_; }
 
  private:
-  static runtime::ComponentPtr kubernetesPodController(ControlPlane& cp,
+  static runtime::ComponentPtr kubernetesKubernetesControllers(ControlPlane& cp,
                                                        const config::KumaCpConfig& cfg,
                                                        k8s::KubernetesStore& kubeStore,
                                                        const model::TypeRegistry& registry);

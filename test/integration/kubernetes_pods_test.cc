@@ -150,6 +150,20 @@ TEST_F(KubernetesPodsTest, RecordedPodsBecomeTheDataplanesKumaMade) {
     const std::string pod = c["pod"]["metadata"]["name"];
     const Json podObject =
         kubeGetJson(*k8s_, absl::StrCat("/api/v1/namespaces/", ns, "/pods/", pod));
+    // Kuma's service controller annotated the namespace's Services (ExternalName ones aside).
+    for (const Json& service : c.value("services", Json::array())) {
+      const std::string path = absl::StrCat("/api/v1/namespaces/", ns, "/services/",
+                                            service["metadata"]["name"].get<std::string>());
+      const Json expected = service["metadata"].value("annotations", Json::object());
+      Json ours;
+      EXPECT_TRUE(eventually(
+          [&] {
+            ours = kubeGetJson(*k8s_, path)["metadata"].value("annotations", Json::object());
+            return ours == expected;
+          },
+          std::chrono::seconds(20)))
+          << path << " ours: " << ours.dump() << " Kuma: " << expected.dump();
+    }
     // The Events Kuma's recorder left on the Pod (type, reason, message, component).
     if (c.contains("events")) {
       Json ours;

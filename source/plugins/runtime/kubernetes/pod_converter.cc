@@ -800,6 +800,12 @@ std::map<std::string, std::string> stringMap(const Json& object) {
   return out;
 }
 
+absl::StatusOr<bool> annotationEnabled(const std::map<std::string, std::string>& values,
+                                       const std::string& key) {
+  KUMA_ASSIGN_OR_RETURN(auto enabled, Annotations(values).enabled(key));
+  return enabled.second && enabled.first;
+}
+
 absl::StatusOr<bool> sidecarInjected(const Json& pod) {
   Annotations annotations(stringMap(common::jsonMember(metadataOf(pod), "annotations")));
   KUMA_ASSIGN_OR_RETURN(auto injected, annotations.enabled(kSidecarInjectedAnnotation));

@@ -74,6 +74,13 @@ struct ConvertedDataplane {
   std::map<std::string, std::string> labels;
 };
 
+/**
+ * Kuma's Annotations.GetEnabled on labels or annotations: true for yes/true/enabled, false for
+ * no/false/disabled or when absent; InvalidArgument with Kuma's message for other values.
+ */
+absl::StatusOr<bool> annotationEnabled(const std::map<std::string, std::string>& values,
+                                       const std::string& key);
+
 /** Whether Kuma's pod controller makes a Dataplane for this Pod (kuma.io/sidecar-injected). */
 absl::StatusOr<bool> sidecarInjected(const Json& pod);
 

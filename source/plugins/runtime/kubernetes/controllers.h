@@ -1,7 +1,16 @@
 #pragma once
 
-// File: pod_controller.h
-// Kuma 2.14's pod controller (pkg/plugins/runtime/k8s/controllers/pod_controller.go) for sidecar
+// File: controllers.h
+// Kuma 2.14's Kubernetes controllers of a zone (pkg/plugins/runtime/k8s/controllers) on shared
+// informers, one component:
+//
+// The service controller (service_controller.go): a Service of a namespace labelled
+// kuma.io/sidecar-injection: enabled (not ExternalName, not kuma.io/ignore, not a builtin
+// gateway's) gets the annotations ingress.kubernetes.io/service-upstream and
+// nginx.ingress.kubernetes.io/service-upstream "true", so that ingress controllers send to the
+// Service's cluster IP (through the mesh) rather than to the Pods. One worker, as Kuma's.
+//
+// The pod controller (pod_controller.go) for sidecar
 // Pods: every Pod annotated kuma.io/sidecar-injected gets a Dataplane object of the same name and
 // namespace (kuma.io/v1alpha1, controller reference to the Pod), converted by pod_converter.h;
 // one that succeeded, was evicted or has no IP loses it. Informers (list+watch) cache Pods,
@@ -30,7 +39,7 @@
 
 namespace kuma::k8s::runtime {
 
-struct PodControllerOptions {
+struct KubernetesControllersOptions {
   /** Its own client (KubeClient::sibling() of the store's: one rate limit, own watches). */
   std::shared_ptr<KubeClient> client;
   PodConverterOptions converter;
@@ -44,12 +53,12 @@ struct PodControllerOptions {
   std::function<absl::StatusOr<MeshServicesMode>(const std::string& mesh)> meshServicesMode;
 };
 
-class PodController : public kuma::runtime::Component {
+class KubernetesControllers : public kuma::runtime::Component {
  public:
-  explicit PodController(PodControllerOptions options);
-  ~PodController() override;
+  explicit KubernetesControllers(KubernetesControllersOptions options);
+  ~KubernetesControllers() override;
 
-  std::string name() const override { return "kuma-pod-controller"; }
+  std::string name() const override { return "kubernetes-controllers"; }
   /** Starts the informers, waits (at most 60 s) until they listed once, then the workers. */
   absl::Status start() override;
   void stop() override;
@@ -57,10 +66,10 @@ class PodController : public kuma::runtime::Component {
   /** A Mesh changed (store event): queues its Pods when its meshServices.mode changed. */
   void onMeshChanged(const std::string& mesh);
 
-  /** The work queue's and reconciler's metrics (work_queue.h). */
+  /** The work queues' and reconcilers' metrics (work_queue.h), per controller. */
   void collect(std::vector<prometheus::MetricFamily>& out) const;
 
-  /** Until the queue is idle (tests, benchmarks). */
+  /** Until the queues are idle (tests, benchmarks). */
   bool waitIdle(absl::Duration timeout) const;
 
   /** Reconciles one Pod key `namespace/name` (public for tests). */

@@ -1,7 +1,8 @@
-#include "source/plugins/runtime/kubernetes/pod_controller.h"
+#include "source/plugins/runtime/kubernetes/controllers.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -94,9 +95,9 @@ bool controlledByPod(const Json& dataplane, const std::string& name) {
 
 }  // namespace
 
-class PodController::Impl {
+class KubernetesControllers::Impl {
  public:
-  explicit Impl(PodControllerOptions options)
+  explicit Impl(KubernetesControllersOptions options)
       : options_(std::move(options)),
         pods_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
           queue_.add(keyOf(after ? *after : *before));
@@ -111,10 +112,15 @@ class PodController::Impl {
           for (const std::string& key : keys) {
             queue_.add(key);
           }
+          if (after) {  // Kuma's service controller: creates and updates
+            serviceQueue_.add(keyOf(*after));
+          }
         }),
         namespaces_([](const JsonConstSharedPtr&, const JsonConstSharedPtr&) {}),
         queue_({"kuma-pod-controller", options_.workers},
-               [this](const std::string& key) { return reconcile(key); }) {}
+               [this](const std::string& key) { return reconcile(key); }),
+        serviceQueue_({"kuma-service-controller", 1},
+                      [this](const std::string& key) { return reconcileService(key); }) {}
 
   ~Impl() { stop(); }
 
@@ -144,6 +150,7 @@ class PodController::Impl {
     }
     run("/api/v1/pods", &pods_);
     queue_.start();
+    serviceQueue_.start();
     return absl::OkStatus();
   }
 
@@ -163,6 +170,7 @@ class PodController::Impl {
     }
     threads_.clear();
     queue_.stop();
+    serviceQueue_.stop();
   }
 
   void onMeshChanged(const std::string& meshName) {
@@ -271,8 +279,90 @@ class PodController::Impl {
     return createOrUpdate(*pod, services, meshName, mode);
   }
 
-  void collect(std::vector<prometheus::MetricFamily>& out) const { queue_.collect(out); }
-  bool waitIdle(absl::Duration timeout) const { return queue_.waitIdle(timeout); }
+  void collect(std::vector<prometheus::MetricFamily>& out) const {
+    std::vector<prometheus::MetricFamily> services;
+    queue_.collect(out);
+    serviceQueue_.collect(services);
+    // One family per name, with both controllers' samples.
+    for (prometheus::MetricFamily& family : services) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const prometheus::MetricFamily& f) {
+        return f.name == family.name;
+      });
+      if (it == out.end()) {
+        out.push_back(std::move(family));
+      } else {
+        it->metric.insert(it->metric.end(), family.metric.begin(), family.metric.end());
+      }
+    }
+  }
+  bool waitIdle(absl::Duration timeout) const {
+    return queue_.waitIdle(timeout) && serviceQueue_.waitIdle(timeout);
+  }
+
+  /** Kuma's ServiceReconciler: the ingress upstream annotations on the mesh's Services. */
+  absl::Status reconcileService(const std::string& key) {
+    std::vector<std::string> parts = absl::StrSplit(key, absl::MaxSplits('/', 1));
+    if (parts.size() != 2) {
+      return absl::OkStatus();
+    }
+    JsonConstSharedPtr service = services_.get(parts[0], parts[1]);
+    if (!service) {
+      return absl::OkStatus();
+    }
+    const Json& meta = common::jsonMember(*service, "metadata");
+    const auto annotations = stringMap(common::jsonMember(meta, "annotations"));
+    if (auto it = annotations.find("kuma.io/gateway");
+        it != annotations.end() && it->second == "builtin") {
+      return absl::OkStatus();
+    }
+    JsonConstSharedPtr ns = namespaces_.get("", parts[0]);
+    if (!ns) {
+      return absl::OkStatus();
+    }
+    KUMA_ASSIGN_OR_RETURN(bool injected,
+                          annotationEnabled(stringMap(common::jsonMember(
+                                                common::jsonMember(*ns, "metadata"), "labels")),
+                                            "kuma.io/sidecar-injection"));
+    if (!injected ||
+        common::jsonString(common::jsonMember(*service, "spec"), "type") == "ExternalName") {
+      return absl::OkStatus();
+    }
+    KUMA_ASSIGN_OR_RETURN(bool ignored, annotationEnabled(annotations, "kuma.io/ignore"));
+    if (ignored) {
+      return absl::OkStatus();
+    }
+    static constexpr const char* kUpstream[] = {"ingress.kubernetes.io/service-upstream",
+                                                "nginx.ingress.kubernetes.io/service-upstream"};
+    bool missing = false;
+    for (const char* annotation : kUpstream) {
+      auto it = annotations.find(annotation);
+      missing = missing || it == annotations.end() || it->second != "true";
+    }
+    if (!missing) {
+      return absl::OkStatus();
+    }
+    Json updated = *service;
+    Json& updatedAnnotations = updated["metadata"]["annotations"];
+    if (!updatedAnnotations.is_object()) {
+      updatedAnnotations = Json::object();
+    }
+    for (const char* annotation : kUpstream) {
+      updatedAnnotations[annotation] = "true";
+    }
+    logging::logger("k8s")->info("annotating service {} which is part of the mesh", key);
+    KUMA_ASSIGN_OR_RETURN(
+        KubeResponse answer,
+        options_.client->request(
+            "PUT", absl::StrCat("/api/v1/namespaces/", parts[0], "/services/", parts[1]),
+            updated.dump()));
+    if (answer.status != 200) {
+      return apiError(
+          absl::StrCat("unable to update ingress service upstream annotation on service ",
+                       parts[1]),
+          answer);
+    }
+    return absl::OkStatus();
+  }
 
  private:
   bool sleepUnlessStopped(absl::Duration d) {
@@ -508,11 +598,12 @@ class PodController::Impl {
     return existing.has_value() ? Written::kUpdated : Written::kCreated;
   }
 
-  const PodControllerOptions options_;
+  const KubernetesControllersOptions options_;
   ObjectCache pods_;
   ObjectCache services_;
   ObjectCache namespaces_;
   WorkQueue queue_;
+  WorkQueue serviceQueue_;
   ListWatchStats stats_;
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
@@ -523,32 +614,32 @@ class PodController::Impl {
   const std::string reportingInstance_ = absl::StrCat(kReportingController, "-", hostName());
 };
 
-PodController::PodController(PodControllerOptions options)
+KubernetesControllers::KubernetesControllers(KubernetesControllersOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-PodController::~PodController() = default;
+KubernetesControllers::~KubernetesControllers() = default;
 
-absl::Status PodController::start() {
+absl::Status KubernetesControllers::start() {
   return impl_->start();
 }
 
-void PodController::stop() {
+void KubernetesControllers::stop() {
   impl_->stop();
 }
 
-void PodController::onMeshChanged(const std::string& mesh) {
+void KubernetesControllers::onMeshChanged(const std::string& mesh) {
   impl_->onMeshChanged(mesh);
 }
 
-void PodController::collect(std::vector<prometheus::MetricFamily>& out) const {
+void KubernetesControllers::collect(std::vector<prometheus::MetricFamily>& out) const {
   impl_->collect(out);
 }
 
-bool PodController::waitIdle(absl::Duration timeout) const {
+bool KubernetesControllers::waitIdle(absl::Duration timeout) const {
   return impl_->waitIdle(timeout);
 }
 
-absl::Status PodController::reconcile(const std::string& key) {
+absl::Status KubernetesControllers::reconcile(const std::string& key) {
   return impl_->reconcile(key);
 }
 
