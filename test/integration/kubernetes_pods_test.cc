@@ -381,35 +381,8 @@ TEST_F(KubernetesPodsTest, EnvoyGetsTheConfigOfAPodDerivedDataplane) {
   };
   // kuma-dp as on Kubernetes: the name and mesh only, no Dataplane definition, the token file.
   auto startDp = [&](const std::string& account) {
-    KumaDpProcess dp;
-    dp.name = "echo-1.envoy";
-    dp.workDir = absl::StrCat(dir, "/dp-", account);
-    dp.readinessPort = freePort();
-    dp.process = ChildProcess::start(binaryPath("kuma-dp"),
-                                     {"run",
-                                      "--cp-address",
-                                      absl::StrCat("https://127.0.0.1:", cp_->dpServerPort()),
-                                      "--ca-cert-file",
-                                      cp_->workDir() + "/kuma-cp.crt",
-                                      "--binary-path",
-                                      envoy,
-                                      "--dns-enabled=false",
-                                      "--drain-time",
-                                      "1s",
-                                      "--concurrency",
-                                      "1",
-                                      "--work-dir",
-                                      dp.workDir,
-                                      "--name",
-                                      "echo-1.envoy",
-                                      "--mesh",
-                                      "default",
-                                      "--dataplane-token-file",
-                                      tokenFile(account)},
-                                     {{"KUMA_READINESS_PORT", std::to_string(dp.readinessPort)},
-                                      {"KUMA_CONTROL_PLANE_RETRY_BACKOFF", "200ms"}},
-                                     absl::StrCat(dir, "/dp-", account, ".log"));
-    return dp;
+    return startKumaDp(*cp_, envoy, dir, "echo-1.envoy", "", {},
+                       {"--mesh", "default", "--dataplane-token-file", tokenFile(account)});
   };
   {
     // Kuma's serviceAccountToken authentication: another account's token is refused.

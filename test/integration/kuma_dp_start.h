@@ -40,7 +40,8 @@ struct KumaDpProcess {
 /**
  * `kuma-dp run -d <dataplaneYaml>` against `cp` (no DNS unless `extraArgs` has a --dns-enabled
  * flag, 1s drain, token-less), its work dir under `dir`, with `env` added to its environment and
- * `extraArgs` to its flags.
+ * `extraArgs` to its flags. An empty `dataplaneYaml` runs it as on Kubernetes: `--name <name>`
+ * and no definition (`extraArgs` gives `--mesh`).
  */
 inline KumaDpProcess startKumaDp(const KumaCp& cp, const std::string& envoy, const std::string& dir,
                                  const std::string& name, const std::string& dataplaneYaml,
@@ -51,7 +52,9 @@ inline KumaDpProcess startKumaDp(const KumaCp& cp, const std::string& envoy, con
   dp.workDir = dir + "/" + name;
   dp.readinessPort = freePort();
   const std::string file = dir + "/" + name + ".yaml";
-  std::ofstream(file) << dataplaneYaml;
+  if (!dataplaneYaml.empty()) {
+    std::ofstream(file) << dataplaneYaml;
+  }
   std::vector<std::string> args = {"run",
                                    "--cp-address",
                                    "https://127.0.0.1:" + std::to_string(cp.dpServerPort()),
@@ -65,9 +68,12 @@ inline KumaDpProcess startKumaDp(const KumaCp& cp, const std::string& envoy, con
                                    "--concurrency",
                                    "1",
                                    "--work-dir",
-                                   dp.workDir,
-                                   "-d",
-                                   file};
+                                   dp.workDir};
+  if (dataplaneYaml.empty()) {
+    args.insert(args.end(), {"--name", name});
+  } else {
+    args.insert(args.end(), {"-d", file});
+  }
   for (const std::string& arg : extraArgs) {
     if (arg.rfind("--dns-enabled", 0) == 0) {
       args.erase(std::find(args.begin(), args.end(), "--dns-enabled=false"));

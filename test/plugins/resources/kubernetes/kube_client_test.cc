@@ -39,16 +39,22 @@ TEST(TokenBucketTest, NonPositiveQpsDoesNotThrottle) {
   }
 }
 
-TEST(TokenBucketTest, ClientCountsThrottledRequests) {
+/** A client of 20 qps, burst 2, for an address nobody listens on: requests fail fast, but are
+ * still throttled. */
+absl::StatusOr<std::unique_ptr<KubeClient>> unreachableClient() {
   KubeConnection connection;
   connection.host = "127.0.0.1";
-  connection.port = 1;  // nothing listens: every request fails fast, but is still throttled
+  connection.port = 1;
   KubeClientOptions options;
   options.qps = 20;
   options.burst = 2;
   options.maxRetries = 0;
   options.connectTimeout = absl::Milliseconds(200);
-  auto client = KubeClient::create(connection, options);
+  return KubeClient::create(connection, options);
+}
+
+TEST(TokenBucketTest, ClientCountsThrottledRequests) {
+  auto client = unreachableClient();
   ASSERT_TRUE(client.ok()) << client.status();
   const absl::Time start = absl::Now();
   for (int i = 0; i < 6; i++) {
@@ -62,15 +68,7 @@ TEST(TokenBucketTest, ClientCountsThrottledRequests) {
 }
 
 TEST(TokenBucketTest, SiblingsShareTheRateLimitButNotTheirCancellation) {
-  KubeConnection connection;
-  connection.host = "127.0.0.1";
-  connection.port = 1;  // nothing listens
-  KubeClientOptions options;
-  options.qps = 20;
-  options.burst = 2;
-  options.maxRetries = 0;
-  options.connectTimeout = absl::Milliseconds(200);
-  auto client = KubeClient::create(connection, options);
+  auto client = unreachableClient();
   ASSERT_TRUE(client.ok()) << client.status();
   std::unique_ptr<KubeClient> sibling = (*client)->sibling();
   for (int i = 0; i < 3; i++) {
