@@ -327,6 +327,41 @@ TEST_F(KubernetesPodsTest, ServiceChangesAndPodDeletionReachTheDataplane) {
                               "controller\",result=\"success\""));
 }
 
+// A Pod of a mesh that does not exist yet is retried with back-off; the Mesh's creation (a store
+// event) queues it at once instead of at its next retry.
+TEST_F(KubernetesPodsTest, APodWaitingForItsMeshGetsItsDataplaneWhenTheMeshIsCreated) {
+  send({{"op", "POST"},
+        {"path", "/api/v1/namespaces"},
+        {"body",
+         {{"apiVersion", "v1"},
+          {"kind", "Namespace"},
+          {"metadata", {{"name", "late"}, {"labels", {{"kuma.io/mesh", "late"}}}}}}}});
+  send({{"op", "POST"},
+        {"path", "/api/v1/namespaces/late/pods"},
+        {"body", Json::parse(R"({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "l-1", "annotations": {"kuma.io/sidecar-injected": "true"}},
+           "spec": {"containers": [{"name": "app", "image": "i"}]}})")}});
+  send({{"op", "PATCH"},
+        {"contentType", "application/merge-patch+json"},
+        {"path", "/api/v1/namespaces/late/pods/l-1/status"},
+        {"body", {{"status", {{"phase", "Running"}, {"podIP", "10.1.0.9"}}}}}});
+  // Retries at about 0, 5, 15, 35 ... 2555, 5115 ms, then 10235 ms: none between 6 s and 9 s.
+  absl::SleepFor(absl::Seconds(6));
+  ASSERT_TRUE(dataplaneObject("late", "l-1").is_null());
+  httplib::Client api("127.0.0.1", cp_->apiPort());
+  httplib::Result created =
+      api.Put("/meshes/late", R"({"type": "Mesh", "name": "late"})", "application/json");
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+  Json object;
+  EXPECT_TRUE(eventually(
+      [&] {
+        object = dataplaneObject("late", "l-1");
+        return object.is_object();
+      },
+      std::chrono::seconds(3)));
+  EXPECT_EQ(object.value("mesh", ""), "late");
+}
+
 TEST_F(KubernetesPodsTest, EnvoyGetsTheConfigOfAPodDerivedDataplane) {
   const char* envoy = std::getenv("KUMA_ENVOY_BINARY");
   ASSERT_TRUE(envoy != nullptr && *envoy != '\0') << "KUMA_ENVOY_BINARY is not set";

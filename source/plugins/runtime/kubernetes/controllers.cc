@@ -120,7 +120,13 @@ class KubernetesControllers::Impl {
         queue_({"kuma-pod-controller", options_.workers},
                [this](const std::string& key) { return reconcile(key); }),
         serviceQueue_({"kuma-service-controller", 1},
-                      [this](const std::string& key) { return reconcileService(key); }) {}
+                      [this](const std::string& key) { return reconcileService(key); }),
+        // Store events must not block (they come from the store's informers): a Mesh change is
+        // read and mapped to its Pods here, on a worker of its own.
+        meshQueue_({"kuma-mesh-to-pods", 1}, [this](const std::string& mesh) {
+          queuePodsOfMesh(mesh);
+          return absl::OkStatus();
+        }) {}
 
   ~Impl() { stop(); }
 
@@ -151,6 +157,7 @@ class KubernetesControllers::Impl {
     run("/api/v1/pods", &pods_);
     queue_.start();
     serviceQueue_.start();
+    meshQueue_.start();
     return absl::OkStatus();
   }
 
@@ -171,9 +178,12 @@ class KubernetesControllers::Impl {
     threads_.clear();
     queue_.stop();
     serviceQueue_.stop();
+    meshQueue_.stop();
   }
 
-  void onMeshChanged(const std::string& meshName) {
+  void onMeshChanged(const std::string& meshName) { meshQueue_.add(meshName); }
+
+  void queuePodsOfMesh(const std::string& meshName) {
     if (!options_.meshServicesMode) {
       return;
     }
@@ -604,6 +614,7 @@ class KubernetesControllers::Impl {
   ObjectCache namespaces_;
   WorkQueue queue_;
   WorkQueue serviceQueue_;
+  WorkQueue meshQueue_;  // not exported: no such controller in Kuma
   ListWatchStats stats_;
   std::vector<std::thread> threads_;
   absl::Mutex mu_;

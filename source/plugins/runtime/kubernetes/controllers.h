@@ -63,7 +63,10 @@ class KubernetesControllers : public kuma::runtime::Component {
   absl::Status start() override;
   void stop() override;
 
-  /** A Mesh changed (store event): queues its Pods when its meshServices.mode changed. */
+  /**
+   * A Mesh changed (store event; does not block): queues its Pods when it is new or its
+   * meshServices.mode turned Exclusive or back.
+   */
   void onMeshChanged(const std::string& mesh);
 
   /** The work queues' and reconcilers' metrics (work_queue.h), per controller. */
