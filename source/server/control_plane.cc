@@ -248,14 +248,15 @@ metrics::Collector postgresPoolCollector(const store::postgres::PostgresStore& s
 
 }  // namespace
 
-/** Kuma's pod controller (environment: kubernetes), fed by the store's Mesh events. */
-runtime::ComponentPtr ControlPlane::kubernetesKubernetesControllers(ControlPlane& cp,
-                                                            const config::KumaCpConfig& cfg,
-                                                            k8s::KubernetesStore& kubeStore,
-                                                            const model::TypeRegistry& registry) {
+/** Kuma's pod and service controllers (environment: kubernetes), fed by the store's Mesh events. */
+runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
+                                                          const config::KumaCpConfig& cfg,
+                                                          k8s::KubernetesStore& kubeStore,
+                                                          const model::TypeRegistry& registry) {
   k8s::runtime::KubernetesControllersOptions options;
   options.client = kubeStore.client()->sibling();
   options.workers = cfg.runtime.kubernetes.controllersConcurrency.podController;
+  options.hostname = hostname();
   options.converter.zone = cfg.multizone.zone.name;
   options.converter.systemNamespace = cfg.store.kubernetes.systemNamespace;
   options.converter.inboundTagsDisabled = cfg.experimental.inboundTagsDisabled;
@@ -486,7 +487,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     cp->components_.add(std::move(serviceControllers));
     cp->components_.add(std::move(identityControllers));
     if (kubernetes && kubeStore != nullptr) {
-      cp->components_.add(kubernetesKubernetesControllers(*cp, cfg, *kubeStore, registry));
+      cp->components_.add(kubernetesControllers(*cp, cfg, *kubeStore, registry));
     }
   } else {
     // Leader-only components run while this instance holds Kuma's lock (spec §12.5).

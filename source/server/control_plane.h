@@ -71,10 +71,10 @@ class ControlPlane {
   dp_server::DpServer& dpServer() { return *dpServer_; }
 
  private:
-  static runtime::ComponentPtr kubernetesKubernetesControllers(ControlPlane& cp,
-                                                       const config::KumaCpConfig& cfg,
-                                                       k8s::KubernetesStore& kubeStore,
-                                                       const model::TypeRegistry& registry);
+  static runtime::ComponentPtr kubernetesControllers(ControlPlane& cp,
+                                                     const config::KumaCpConfig& cfg,
+                                                     k8s::KubernetesStore& kubeStore,
+                                                     const model::TypeRegistry& registry);
   ControlPlane() = default;
 
   std::shared_ptr<const config::KumaCpConfig> config_;

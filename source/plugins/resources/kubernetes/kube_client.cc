@@ -1,5 +1,7 @@
 #include "source/plugins/resources/kubernetes/kube_client.h"
 
+#include "source/common/json_yaml.h"
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -393,6 +395,28 @@ KubeClientStats KubeClient::stats() const {
   out.throttledTime = absl::Nanoseconds(shared_->throttledNanos.load());
   out.retries = shared_->retries.load();
   return out;
+}
+
+std::string kubeApiMessage(const KubeResponse& response) {
+  if (auto status = common::parseJson(response.body); status.ok()) {
+    std::string message = common::jsonString(*status, "message");
+    if (!message.empty()) {
+      return message;
+    }
+  }
+  return response.body.substr(0, 300);
+}
+
+absl::Status kubeApiError(const std::string& what, const KubeResponse& response) {
+  const std::string text = absl::StrCat("kubernetes API: ", what, ": HTTP ", response.status, ": ",
+                                        kubeApiMessage(response));
+  if (response.status >= 500 || response.status == 429) {
+    return absl::UnavailableError(text);
+  }
+  if (response.status == 400 || response.status == 422) {
+    return absl::InvalidArgumentError(text);
+  }
+  return absl::InternalError(text);
 }
 
 }  // namespace kuma::k8s

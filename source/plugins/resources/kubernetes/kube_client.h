@@ -77,6 +77,15 @@ struct KubeResponse {
   std::string body;
 };
 
+/** The message of the Kubernetes Status in an answer, else the first 300 bytes of its body. */
+std::string kubeApiMessage(const KubeResponse& response);
+
+/**
+ * The error for an answer the caller did not expect: Unavailable for 429 and 5xx, InvalidArgument
+ * for 400 and 422, else Internal; the text names `what`, the HTTP status and kubeApiMessage().
+ */
+absl::Status kubeApiError(const std::string& what, const KubeResponse& response);
+
 struct KubeClientStats {
   uint64_t requests = 0;
   /** Requests that waited for a token of the bucket. */

@@ -95,30 +95,6 @@ bool isDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-/** The Kubernetes API's error message ("message" of a Status object), for error texts. */
-std::string apiMessage(const KubeResponse& response) {
-  Json status = Json::parse(response.body, nullptr, false);
-  if (status.is_object()) {
-    std::string message = common::jsonString(status, "message");
-    if (!message.empty()) {
-      return message;
-    }
-  }
-  return response.body.substr(0, 300);
-}
-
-absl::Status unexpected(const std::string& what, const KubeResponse& response) {
-  const std::string text = absl::StrCat("kubernetes API: ", what, ": HTTP ", response.status, ": ",
-                                        apiMessage(response));
-  if (response.status >= 500 || response.status == 429) {
-    return absl::UnavailableError(text);
-  }
-  if (response.status == 400 || response.status == 422) {
-    return absl::InvalidArgumentError(text);
-  }
-  return absl::InternalError(text);
-}
-
 class Store : public KubernetesStore {
  public:
   explicit Store(KubernetesStoreOptions options) : options_(std::move(options)) {}
@@ -424,7 +400,7 @@ absl::StatusOr<Json> Store::getObject(const KubeType& kt, const ResourceKey& key
     return store::notFound(kt.type->name, key);
   }
   if (answer.status != 200) {
-    return unexpected(absl::StrCat("get ", kt.type->name, " ", key.name), answer);
+    return kubeApiError(absl::StrCat("get ", kt.type->name, " ", key.name), answer);
   }
   absl::StatusOr<Json> object = common::parseJson(answer.body);
   if (!object.ok()) {
@@ -478,11 +454,11 @@ absl::StatusOr<ResourceConstSharedPtr> Store::create(Resource resource,
     return store::alreadyExists(kt->type->name, key);
   }
   if (answer.status == 404) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot create ", kt->type->name, " ", key.name, ": ", apiMessage(answer)));
+    return absl::NotFoundError(absl::StrCat("cannot create ", kt->type->name, " ", key.name, ": ",
+                                            kubeApiMessage(answer)));
   }
   if (answer.status != 201 && answer.status != 200) {
-    return unexpected(absl::StrCat("create ", kt->type->name, " ", key.name), answer);
+    return kubeApiError(absl::StrCat("create ", kt->type->name, " ", key.name), answer);
   }
   absl::StatusOr<Json> created = common::parseJson(answer.body);
   if (!created.ok()) {
@@ -541,7 +517,7 @@ absl::StatusOr<ResourceConstSharedPtr> Store::update(Resource resource) {
     return store::notFound(kt->type->name, key);
   }
   if (answer.status != 200) {
-    return unexpected(absl::StrCat("update ", kt->type->name, " ", key.name), answer);
+    return kubeApiError(absl::StrCat("update ", kt->type->name, " ", key.name), answer);
   }
   absl::StatusOr<Json> updated = common::parseJson(answer.body);
   if (!updated.ok()) {
@@ -564,7 +540,7 @@ absl::Status Store::remove(const ResourceTypeDescriptor& type, const ResourceKey
     return store::notFound(type.name, key);  // removed (or replaced) meanwhile
   }
   if (answer.status != 200 && answer.status != 202) {
-    return unexpected(absl::StrCat("delete ", type.name, " ", key.name), answer);
+    return kubeApiError(absl::StrCat("delete ", type.name, " ", key.name), answer);
   }
   return removeOwned({uid});
 }
@@ -584,7 +560,7 @@ absl::Status Store::removeOwned(std::set<std::string> ownerUids) {
         continue;  // CRD not installed
       }
       if (answer.status != 200) {
-        return unexpected(absl::StrCat("list ", typeName), answer);
+        return kubeApiError(absl::StrCat("list ", typeName), answer);
       }
       absl::StatusOr<Json> list = common::parseJson(answer.body);
       if (!list.ok() || !common::jsonMember(*list, "items").is_array()) {
@@ -607,7 +583,7 @@ absl::Status Store::removeOwned(std::set<std::string> ownerUids) {
         KUMA_ASSIGN_OR_RETURN(KubeResponse deleted,
                               options_.client->request("DELETE", objectPath(kt, name)));
         if (deleted.status != 200 && deleted.status != 202 && deleted.status != 404) {
-          return unexpected(absl::StrCat("delete owned ", typeName, " ", name.name), deleted);
+          return kubeApiError(absl::StrCat("delete owned ", typeName, " ", name.name), deleted);
         }
         next.insert(common::jsonString(meta, "uid"));
       }
@@ -638,7 +614,7 @@ absl::StatusOr<store::ResourceList> Store::list(const ResourceTypeDescriptor& ty
     return store::applyListOptions(std::move(candidates), options);
   }
   if (answer.status != 200) {
-    return unexpected(absl::StrCat("list ", type.name), answer);
+    return kubeApiError(absl::StrCat("list ", type.name), answer);
   }
   absl::StatusOr<Json> list = common::parseJson(answer.body);
   if (!list.ok() || !common::jsonMember(*list, "items").is_array()) {

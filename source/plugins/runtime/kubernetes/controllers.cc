@@ -1,9 +1,8 @@
 #include "source/plugins/runtime/kubernetes/controllers.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -27,42 +26,23 @@ constexpr char kDataplaneApiVersion[] = "kuma.io/v1alpha1";
 /** Kuma's events recorder of the pod controller. */
 constexpr char kReportingController[] = "k8s.kuma.io/dataplane-generator";
 
-std::string hostName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) {
-    return "kuma-cp";
-  }
-  return buf;
-}
-
 std::string keyOf(const Json& object) {
   const Json& meta = common::jsonMember(object, "metadata");
   return absl::StrCat(common::jsonString(meta, "namespace"), "/", common::jsonString(meta, "name"));
 }
 
+/** `namespace/name` of a queue key; nullopt for a malformed one. */
+std::optional<std::pair<std::string, std::string>> splitKey(const std::string& key) {
+  std::vector<std::string> parts = absl::StrSplit(key, absl::MaxSplits('/', 1));
+  if (parts.size() != 2) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(parts[0]), std::move(parts[1]));
+}
+
 std::string dataplanePath(const std::string& ns, const std::string& name) {
   return absl::StrCat("/apis/kuma.io/v1alpha1/namespaces/", ns, "/dataplanes",
                       name.empty() ? "" : "/", name);
-}
-
-absl::Status apiError(const std::string& what, const KubeResponse& response) {
-  std::string message;
-  if (auto body = common::parseJson(response.body); body.ok()) {
-    message = common::jsonString(*body, "message");
-  }
-  const std::string text =
-      absl::StrCat(what, ": HTTP ", response.status, message.empty() ? "" : ": ", message);
-  switch (response.status) {
-    case 404:
-      return absl::NotFoundError(text);
-    case 409:
-      return absl::AbortedError(text);
-    case 400:
-    case 422:
-      return absl::InvalidArgumentError(text);
-    default:
-      return absl::UnavailableError(text);
-  }
 }
 
 /** The Pod's controller reference on its Dataplane (controller-runtime's SetControllerReference).
@@ -215,12 +195,11 @@ class KubernetesControllers::Impl {
   }
 
   absl::Status reconcile(const std::string& key) {
-    std::vector<std::string> parts = absl::StrSplit(key, absl::MaxSplits('/', 1));
-    if (parts.size() != 2) {
+    const auto parts = splitKey(key);
+    if (!parts) {
       return absl::OkStatus();
     }
-    const std::string& ns = parts[0];
-    const std::string& name = parts[1];
+    const auto& [ns, name] = *parts;
     JsonConstSharedPtr pod = pods_.get(ns, name);
     if (!pod) {
       {
@@ -270,9 +249,12 @@ class KubernetesControllers::Impl {
     if (common::jsonString(status, "reason") == "Evicted") {
       return deleteIfControlled(ns, name, "pod was evicted");
     }
-    std::vector<Json> namespaceServices;
-    for (const JsonConstSharedPtr& service : services_.list(ns)) {
-      namespaceServices.push_back(*service);
+    // The cached Services are read in place; only the selecting ones are copied.
+    const std::vector<JsonConstSharedPtr> cached = services_.list(ns);
+    std::vector<const Json*> namespaceServices;
+    namespaceServices.reserve(cached.size());
+    for (const JsonConstSharedPtr& service : cached) {
+      namespaceServices.push_back(service.get());
     }
     const std::vector<Json> services =
         selectingServices(*pod, namespaceServices, options_.ignoredServiceSelectorLabels);
@@ -311,11 +293,12 @@ class KubernetesControllers::Impl {
 
   /** Kuma's ServiceReconciler: the ingress upstream annotations on the mesh's Services. */
   absl::Status reconcileService(const std::string& key) {
-    std::vector<std::string> parts = absl::StrSplit(key, absl::MaxSplits('/', 1));
-    if (parts.size() != 2) {
+    const auto parts = splitKey(key);
+    if (!parts) {
       return absl::OkStatus();
     }
-    JsonConstSharedPtr service = services_.get(parts[0], parts[1]);
+    const auto& [ns, name] = *parts;
+    JsonConstSharedPtr service = services_.get(ns, name);
     if (!service) {
       return absl::OkStatus();
     }
@@ -325,14 +308,15 @@ class KubernetesControllers::Impl {
         it != annotations.end() && it->second == "builtin") {
       return absl::OkStatus();
     }
-    JsonConstSharedPtr ns = namespaces_.get("", parts[0]);
-    if (!ns) {
+    JsonConstSharedPtr namespaceObject = namespaces_.get("", ns);
+    if (!namespaceObject) {
       return absl::OkStatus();
     }
-    KUMA_ASSIGN_OR_RETURN(bool injected,
-                          annotationEnabled(stringMap(common::jsonMember(
-                                                common::jsonMember(*ns, "metadata"), "labels")),
-                                            "kuma.io/sidecar-injection"));
+    KUMA_ASSIGN_OR_RETURN(
+        bool injected,
+        annotationEnabled(stringMap(common::jsonMember(
+                              common::jsonMember(*namespaceObject, "metadata"), "labels")),
+                          "kuma.io/sidecar-injection"));
     if (!injected ||
         common::jsonString(common::jsonMember(*service, "spec"), "type") == "ExternalName") {
       return absl::OkStatus();
@@ -362,13 +346,11 @@ class KubernetesControllers::Impl {
     logging::logger("k8s")->info("annotating service {} which is part of the mesh", key);
     KUMA_ASSIGN_OR_RETURN(
         KubeResponse answer,
-        options_.client->request(
-            "PUT", absl::StrCat("/api/v1/namespaces/", parts[0], "/services/", parts[1]),
-            updated.dump()));
+        options_.client->request("PUT", absl::StrCat("/api/v1/namespaces/", ns, "/services/", name),
+                                 updated.dump()));
     if (answer.status != 200) {
-      return apiError(
-          absl::StrCat("unable to update ingress service upstream annotation on service ",
-                       parts[1]),
+      return kubeApiError(
+          absl::StrCat("unable to update ingress service upstream annotation on service ", name),
           answer);
     }
     return absl::OkStatus();
@@ -402,7 +384,7 @@ class KubernetesControllers::Impl {
       return std::optional<Json>();
     }
     if (answer.status != 200) {
-      return apiError("get Dataplane", answer);
+      return kubeApiError("get Dataplane", answer);
     }
     KUMA_ASSIGN_OR_RETURN(Json object, common::parseJson(answer.body));
     return std::optional<Json>(std::move(object));
@@ -426,7 +408,7 @@ class KubernetesControllers::Impl {
       return absl::OkStatus();  // gone already, or replaced by a newer object
     }
     if (answer.status != 200 && answer.status != 202) {
-      return apiError("delete Dataplane", answer);
+      return kubeApiError("delete Dataplane", answer);
     }
     logging::logger("k8s")->info("Dataplane {}/{} deleted ({})", ns, name, cause);
     return absl::OkStatus();
@@ -443,7 +425,7 @@ class KubernetesControllers::Impl {
               : absl::StrCat("/apis/batch/v1/namespaces/", ns, "/jobs/", name);
       KUMA_ASSIGN_OR_RETURN(KubeResponse answer, client->request("GET", path));
       if (answer.status != 200) {
-        return apiError(absl::StrCat("get ", kind, " ", ns, "/", name), answer);
+        return kubeApiError(absl::StrCat("get ", kind, " ", ns, "/", name), answer);
       }
       return common::parseJson(answer.body);
     };
@@ -452,7 +434,7 @@ class KubernetesControllers::Impl {
       KUMA_ASSIGN_OR_RETURN(KubeResponse answer,
                             client->request("GET", absl::StrCat("/api/v1/nodes/", node)));
       if (answer.status != 200) {
-        return apiError("get Node", answer);
+        return kubeApiError("get Node", answer);
       }
       KUMA_ASSIGN_OR_RETURN(Json object, common::parseJson(answer.body));
       return stringMap(common::jsonMember(common::jsonMember(object, "metadata"), "labels"));
@@ -601,7 +583,7 @@ class KubernetesControllers::Impl {
             : options_.client->request("POST", dataplanePath(ns, ""), object.dump());
     KUMA_RETURN_IF_ERROR(answer.status());
     if (answer->status != 200 && answer->status != 201) {
-      return apiError(existing.has_value() ? "update Dataplane" : "create Dataplane", *answer);
+      return kubeApiError(existing.has_value() ? "update Dataplane" : "create Dataplane", *answer);
     }
     logging::logger("k8s")->debug("Dataplane {}/{} {}", ns, name,
                                   existing.has_value() ? "updated" : "created");
@@ -622,7 +604,7 @@ class KubernetesControllers::Impl {
   std::map<std::string, MeshServicesMode> meshModes_ ABSL_GUARDED_BY(mu_);
   /** The last FailedToGenerate note per Pod key (one Warning per distinct failure). */
   std::map<std::string, std::string> lastFailure_ ABSL_GUARDED_BY(mu_);
-  const std::string reportingInstance_ = absl::StrCat(kReportingController, "-", hostName());
+  const std::string reportingInstance_ = absl::StrCat(kReportingController, "-", options_.hostname);
 };
 
 KubernetesControllers::KubernetesControllers(KubernetesControllersOptions options)

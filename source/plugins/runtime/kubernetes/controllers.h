@@ -49,6 +49,8 @@ struct KubernetesControllersOptions {
   int workers = 10;
   absl::Duration resyncPeriod = absl::Minutes(5);
   absl::Duration watchTimeout = absl::Minutes(5);
+  /** This host's name: the reportingInstance of the Events (client-go: <controller>-<host>). */
+  std::string hostname = "kuma-cp";
   /** The mesh's meshServices.mode; NotFound when the Mesh does not exist (retried). */
   std::function<absl::StatusOr<MeshServicesMode>(const std::string& mesh)> meshServicesMode;
 };

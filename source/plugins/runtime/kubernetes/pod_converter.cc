@@ -841,10 +841,12 @@ bool serviceSelectsPod(const Json& service, const Json& pod,
   return true;
 }
 
-std::vector<Json> selectingServices(const Json& pod, const std::vector<Json>& servicesOfNamespace,
+std::vector<Json> selectingServices(const Json& pod,
+                                    const std::vector<const Json*>& servicesOfNamespace,
                                     const std::vector<std::string>& ignoredSelectorLabels) {
   std::map<std::string, const Json*> byName;
-  for (const Json& service : servicesOfNamespace) {
+  for (const Json* servicePointer : servicesOfNamespace) {
+    const Json& service = *servicePointer;
     Annotations annotations(stringMap(common::jsonMember(metadataOf(service), "annotations")));
     auto ignore = annotations.enabled(kIgnore);
     if (ignore.ok() && ignore->first) {
@@ -863,6 +865,16 @@ std::vector<Json> selectingServices(const Json& pod, const std::vector<Json>& se
     out.push_back(*service);
   }
   return out;
+}
+
+std::vector<Json> selectingServices(const Json& pod, const std::vector<Json>& servicesOfNamespace,
+                                    const std::vector<std::string>& ignoredSelectorLabels) {
+  std::vector<const Json*> pointers;
+  pointers.reserve(servicesOfNamespace.size());
+  for (const Json& service : servicesOfNamespace) {
+    pointers.push_back(&service);
+  }
+  return selectingServices(pod, pointers, ignoredSelectorLabels);
 }
 
 absl::StatusOr<ConvertedDataplane> convertPod(const PodConversionInput& input,

@@ -96,6 +96,9 @@ std::string meshOfPod(const Json& pod, const Json& ns);
  * kuma.io/ignore, sorted by name. Services without a selector are matched through
  * EndpointSlices by Kuma; kuma-cpp does not watch EndpointSlices and leaves them out.
  */
+std::vector<Json> selectingServices(const Json& pod,
+                                    const std::vector<const Json*>& servicesOfNamespace,
+                                    const std::vector<std::string>& ignoredSelectorLabels);
 std::vector<Json> selectingServices(const Json& pod, const std::vector<Json>& servicesOfNamespace,
                                     const std::vector<std::string>& ignoredSelectorLabels);
 
