@@ -29,8 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   auto out = renderHostnameTemplate(text, values);
   if (!out.ok()) {
-    FUZZ_CHECK(out.status().code() == absl::StatusCode::kInvalidArgument,
-               out.status().ToString());
+    FUZZ_CHECK(out.status().code() == absl::StatusCode::kInvalidArgument, out.status().ToString());
     FUZZ_CHECK(out.status().message().size() <= 2 * kMaxTemplateBytes + 256,
                "unbounded error text");
     return 0;
