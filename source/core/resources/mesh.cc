@@ -64,19 +64,27 @@ bool zipkinUrl(const std::string& url, bool& hasPort) {
   return true;
 }
 
-void validateMtls(const Mesh::Mtls& mtls, std::string_view meshName, ValidationError& errors) {
+// `backendErrors` gets what Kuma's mesh manager checks after the spec validation (the CA plugin
+// of each backend, ValidateMTLSBackends): Kuma reports them only for an otherwise valid spec, and
+// stops at the first backend whose type has no plugin.
+void validateMtls(const Mesh::Mtls& mtls, std::string_view meshName, ValidationError& errors,
+                  ValidationError& backendErrors) {
   const PathBuilder path("mtls");
   if (mtls.backends_size() > 1) {
     errors.addViolationAt(path.field("backends"), "cannot have more than 1 backends");
   }
   std::set<std::string> names;
+  bool unknownTypeSeen = false;
   for (int i = 0; i < mtls.backends_size(); ++i) {
     const auto& backend = mtls.backends(i);
     const PathBuilder at = path.field("backends").index(i);
     validateBackendName(backend.name(), at, names, errors);
-    if (backend.type() != "builtin" && backend.type() != "provided") {
-      errors.addViolationAt(at.field("type"), "could not find installed plugin for this type");
+    const bool knownType = backend.type() == "builtin" || backend.type() == "provided";
+    if (!knownType && !unknownTypeSeen) {
+      backendErrors.addViolationAt(at.field("type"),
+                                   "could not find installed plugin for this type");
     }
+    unknownTypeSeen = unknownTypeSeen || !knownType;
     if (backend.has_dp_cert() && backend.dp_cert().has_rotation() &&
         !backend.dp_cert().rotation().expiration().empty() &&
         !isValidRotationExpiration(backend.dp_cert().rotation().expiration())) {
@@ -95,11 +103,11 @@ void validateMtls(const Mesh::Mtls& mtls, std::string_view meshName, ValidationE
       }
     }
     // Kuma checks a provided CA's conf in its CA plugin, which skipValidation skips.
-    if (backend.type() == "provided" && !mtls.skip_validation()) {
+    if (backend.type() == "provided" && !mtls.skip_validation() && !unknownTypeSeen) {
       for (const char* key : {"cert", "key"}) {
         const Value* v = structField(backend.conf(), key);
         if (v == nullptr || v->kind_case() != Value::kStructValue) {
-          errors.addViolationAt(at.field("conf").field(key), "has to be defined");
+          backendErrors.addViolationAt(at.field("conf").field(key), "has to be defined");
         }
       }
     }
@@ -236,8 +244,9 @@ const mesh::v1alpha1::CertificateAuthorityBackend* enabledCaBackend(const Mesh& 
 }
 
 void validateMesh(const Mesh& mesh, std::string_view meshName, ValidationError& errors) {
+  ValidationError backendErrors;
   if (mesh.has_mtls()) {
-    validateMtls(mesh.mtls(), meshName, errors);
+    validateMtls(mesh.mtls(), meshName, errors, backendErrors);
   }
   if (mesh.has_logging()) {
     validateLogging(mesh.logging(), errors);
@@ -250,6 +259,9 @@ void validateMesh(const Mesh& mesh, std::string_view meshName, ValidationError& 
   }
   if (mesh.has_constraints()) {
     validateConstraints(mesh.constraints(), errors);
+  }
+  if (errors.empty()) {
+    errors.add(backendErrors);
   }
 }
 

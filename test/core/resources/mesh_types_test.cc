@@ -312,14 +312,13 @@ TEST_F(MeshTypesTest, InvalidFixturesReportEveryViolation) {
            {"networking.probes", "probes cannot be defined for builtin gateways"},
        }},
       {"dataplane_invalid_empty.yaml", {{"networking", "must be defined"}}},
+      // The CA plugins' checks (unknown type, a provided CA's cert/key) are Kuma's mesh
+      // manager's, run only for an otherwise valid spec: none here (mesh_invalid_ca.yaml).
       {"mesh_invalid.yaml",
        {
            {"mtls.backends", "cannot have more than 1 backends"},
-           {"mtls.backends[0].type", "could not find installed plugin for this type"},
            {"mtls.backends[0].dpCert.rotation.expiration", "has to be a valid format"},
            {"mtls.backends[1].name", "\"ca-1\" name is already used for another backend"},
-           {"mtls.backends[1].conf.cert", "has to be defined"},
-           {"mtls.backends[1].conf.key", "has to be defined"},
            {"mtls.enabledBackend", "has to be set to one of the backends in the mesh"},
            {"logging.backends[0].conf.address", "has to be in format of HOST:PORT"},
            {"logging.backends[1].conf.path", "cannot be empty"},
@@ -331,6 +330,13 @@ TEST_F(MeshTypesTest, InvalidFixturesReportEveryViolation) {
            {"tracing.defaultBackend", "has to be set to one of the tracing backend in mesh"},
            {"metrics.backends[0].type", "unknown backend type. Available backends: \"prometheus\""},
            {"metrics.enabledBackend", "has to be set to one of the backends in the mesh"},
+       }},
+      {"mesh_invalid_ca.yaml",
+       {{"mtls.backends[0].type", "could not find installed plugin for this type"}}},
+      {"mesh_invalid_provided_ca.yaml",
+       {
+           {"mtls.backends[0].conf.cert", "has to be defined"},
+           {"mtls.backends[0].conf.key", "has to be defined"},
        }},
       {"secret_invalid.yaml", {{"data", "cannot be empty"}}},
       {"global_secret_invalid.yaml", {{"data", "cannot be empty"}}},
