@@ -3,13 +3,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
 #include "source/api_server/api_server.h"
 #include "source/common/logging.h"
+#include "source/common/json_yaml.h"
 #include "source/common/tls/cert.h"
 #include "source/common/version.h"
 #include "source/core/ca/mesh_ca.h"
@@ -27,6 +32,7 @@
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
 #include "source/plugins/runtime/kubernetes/controllers.h"
 #include "source/plugins/runtime/kubernetes/service_account_authenticator.h"
+#include "source/plugins/runtime/kubernetes/webhooks/admission_server.h"
 #include "source/plugins/resources/memory/memory_store.h"
 #include "source/plugins/resources/postgres/migrations.h"
 #include "source/plugins/services/controllers/hostname_generator.h"
@@ -295,6 +301,120 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
   return controller;
 }
 
+/** Kuma's admission webhooks (environment: kubernetes): sidecar injection and validation. */
+absl::StatusOr<runtime::ComponentPtr> ControlPlane::admissionServer(
+    ControlPlane& cp, const config::KumaCpConfig& cfg, k8s::KubernetesStore& kubeStore,
+    const model::TypeRegistry& registry) {
+  const config::KubernetesRuntimeConfig& rk = cfg.runtime.kubernetes;
+  k8s::webhooks::AdmissionServerOptions options;
+  options.address = rk.admissionServer.address;
+  options.port = static_cast<uint16_t>(rk.admissionServer.port);
+  options.certDir = rk.admissionServer.certDir;
+  k8s::webhooks::InjectorOptions& injector = options.injector;
+  injector.injector = rk.injector;
+  injector.controlPlaneUrl =
+      absl::StrCat("https://", rk.controlPlaneServiceName, ".",
+                   cfg.store.kubernetes.systemNamespace, ":", cfg.dpServer.port);
+  if (!rk.injector.caCertFile.empty()) {
+    std::ifstream in(rk.injector.caCertFile);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("could not read provided CA cert file ", rk.injector.caCertFile));
+    }
+    injector.caCert.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  injector.envoyAdminPort = cfg.bootstrapServer.params.adminPort;
+  injector.readinessPort = cfg.bootstrapServer.params.readinessPort;
+  injector.envoyAdminUnixSocket = cfg.bootstrapServer.params.envoyAdminUnixSocket;
+  injector.deltaXds = cfg.experimental.deltaXds;
+  std::shared_ptr<k8s::KubeClient> client = kubeStore.client()->sibling();
+  // Sidecar containers (restartable init containers) need Kubernetes 1.29, as Kuma checks.
+  injector.sidecarContainersEnabled = cfg.experimental.sidecarContainers;
+  if (injector.sidecarContainersEnabled) {
+    KUMA_ASSIGN_OR_RETURN(k8s::KubeResponse version, client->request("GET", "/version"));
+    if (version.status != 200) {
+      return k8s::kubeApiError("the API server's version", version);
+    }
+    const nlohmann::json v = nlohmann::json::parse(version.body, nullptr, false);
+    int major = 0;
+    int minor = 0;
+    if (v.is_object() && absl::SimpleAtoi(common::jsonString(v, "major"), &major) &&
+        absl::SimpleAtoi(absl::StripSuffix(common::jsonString(v, "minor"), "+"), &minor) &&
+        (major < 1 || (major == 1 && minor < 29))) {
+      logging::logger("admission-server")
+          ->warn(
+              "WARNING: sidecarContainers feature is enabled but Kubernetes server does not "
+              "support it");
+      injector.sidecarContainersEnabled = false;
+    }
+  }
+  const std::string systemNamespace = cfg.store.kubernetes.systemNamespace;
+  options.getNamespace = [client](const std::string& name) -> absl::StatusOr<nlohmann::json> {
+    KUMA_ASSIGN_OR_RETURN(k8s::KubeResponse r,
+                          client->request("GET", absl::StrCat("/api/v1/namespaces/", name)));
+    if (r.status == 404) {
+      return absl::NotFoundError(absl::StrCat("namespaces \"", name, "\" not found"));
+    }
+    if (r.status != 200) {
+      return k8s::kubeApiError(absl::StrCat("namespace ", name), r);
+    }
+    return nlohmann::json::parse(r.body, nullptr, false);
+  };
+  const model::ResourceTypeDescriptor* meshType = registry.byName(resources::kMeshType);
+  manager::ResourceManager* manager = cp.manager_.get();
+  options.injectorLookups.meshExists = [manager,
+                                        meshType](const std::string& mesh) -> absl::StatusOr<bool> {
+    absl::StatusOr<model::ResourceConstSharedPtr> found = manager->get(*meshType, {mesh, ""});
+    if (absl::IsNotFound(found.status())) {
+      return false;
+    }
+    KUMA_RETURN_IF_ERROR(found.status());
+    return true;
+  };
+  options.injectorLookups.servicesOf =
+      [client](const std::string& ns) -> absl::StatusOr<std::vector<nlohmann::json>> {
+    KUMA_ASSIGN_OR_RETURN(
+        k8s::KubeResponse r,
+        client->request("GET", absl::StrCat("/api/v1/namespaces/", ns, "/services")));
+    if (r.status != 200) {
+      return k8s::kubeApiError(absl::StrCat("services of ", ns), r);
+    }
+    const nlohmann::json list = nlohmann::json::parse(r.body, nullptr, false);
+    std::vector<nlohmann::json> out;
+    if (list.is_object() && list.contains("items") && list["items"].is_array()) {
+      for (const nlohmann::json& item : list["items"]) {
+        out.push_back(item);
+      }
+    }
+    return out;
+  };
+  options.injectorLookups.containerPatch =
+      [client,
+       systemNamespace](const std::string& name) -> absl::StatusOr<std::optional<nlohmann::json>> {
+    KUMA_ASSIGN_OR_RETURN(
+        k8s::KubeResponse r,
+        client->request("GET", absl::StrCat("/apis/kuma.io/v1alpha1/namespaces/", systemNamespace,
+                                            "/containerpatches/", name)));
+    if (r.status == 404) {
+      return std::optional<nlohmann::json>();
+    }
+    if (r.status != 200) {
+      return k8s::kubeApiError(absl::StrCat("ContainerPatch ", name), r);
+    }
+    const nlohmann::json object = nlohmann::json::parse(r.body, nullptr, false);
+    return std::optional<nlohmann::json>(common::jsonMember(object, "spec"));
+  };
+  options.typeOfKind = [&registry](const std::string& kind) { return registry.byName(kind); };
+  k8s::KubernetesStore* store = &kubeStore;
+  options.decode = [store](const model::ResourceTypeDescriptor& type,
+                           const nlohmann::json& object) { return store->decode(type, object); };
+  auto server = std::make_unique<k8s::webhooks::AdmissionServer>(std::move(options));
+  k8s::webhooks::AdmissionServer* webhooks = server.get();
+  cp.metrics_->addCollector(
+      [webhooks](std::vector<prometheus::MetricFamily>& out) { webhooks->collect(out); });
+  return server;
+}
+
 ControlPlane::~ControlPlane() {
   stop();
 }
@@ -488,6 +608,10 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     cp->components_.add(std::move(identityControllers));
     if (kubernetes && kubeStore != nullptr) {
       cp->components_.add(kubernetesControllers(*cp, cfg, *kubeStore, registry));
+      // The webhooks answer on every instance (the API server calls any of them).
+      KUMA_ASSIGN_OR_RETURN(runtime::ComponentPtr webhooks,
+                            admissionServer(*cp, cfg, *kubeStore, registry));
+      cp->components_.add(std::move(webhooks));
     }
   } else {
     // Leader-only components run while this instance holds Kuma's lock (spec §12.5).

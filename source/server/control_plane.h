@@ -75,6 +75,10 @@ class ControlPlane {
                                                      const config::KumaCpConfig& cfg,
                                                      k8s::KubernetesStore& kubeStore,
                                                      const model::TypeRegistry& registry);
+  static absl::StatusOr<runtime::ComponentPtr> admissionServer(ControlPlane& cp,
+                                                               const config::KumaCpConfig& cfg,
+                                                               k8s::KubernetesStore& kubeStore,
+                                                               const model::TypeRegistry& registry);
   ControlPlane() = default;
 
   std::shared_ptr<const config::KumaCpConfig> config_;

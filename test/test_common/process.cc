@@ -233,6 +233,7 @@ absl::StatusOr<std::unique_ptr<KumaCp>> KumaCp::start(Options options) {
       {"KUMA_DIAGNOSTICS_SERVER_PORT", std::to_string(cp->diagnosticsPort_)},
       {"KUMA_DP_SERVER_PORT", std::to_string(cp->dpServerPort_)},
       {"KUMA_INTER_CP_SERVER_PORT", std::to_string(freePort())},
+      {"KUMA_RUNTIME_KUBERNETES_ADMISSION_SERVER_PORT", std::to_string(freePort())},
       {"KUMA_GENERAL_WORK_DIR", cp->workDir_},
   };
   for (const auto& [k, v] : options.env) {

@@ -17,6 +17,7 @@
 #include "source/core/store/errors.h"
 #include "source/core/store/store_helpers.h"
 #include "source/core/store/subscribers.h"
+#include "source/core/validators/validation_error.h"
 #include "source/plugins/k8s/crds.h"
 #include "source/plugins/resources/kubernetes/list_watch.h"
 
@@ -121,6 +122,16 @@ class Store : public KubernetesStore {
   }
 
   const KubeClient* client() const override { return options_.client.get(); }
+
+  absl::StatusOr<ResourceConstSharedPtr> decode(const ResourceTypeDescriptor& type,
+                                                const Json& object) const override {
+    KUMA_ASSIGN_OR_RETURN(const KubeType* kt, kubeType(&type));
+    absl::StatusOr<ResourceConstSharedPtr> resource = toResource(*kt, object);
+    if (!resource.ok() && !validators::ValidationError::fromStatus(resource.status())) {
+      return absl::InvalidArgumentError(resource.status().message());
+    }
+    return resource;
+  }
 
  private:
   absl::StatusOr<const KubeType*> kubeType(const ResourceTypeDescriptor* type) const;
@@ -386,8 +397,12 @@ absl::StatusOr<ResourceConstSharedPtr> Store::toResource(const KubeType& kt,
   }
   absl::StatusOr<model::SpecConstSharedPtr> spec = kt.type->parseSpec(specJson);
   if (!spec.ok()) {
-    return absl::InternalError(absl::StrCat("stored ", kt.type->name, " ", resource->meta.name,
-                                            " does not parse: ", spec.status().message()));
+    const std::string message = absl::StrCat("stored ", kt.type->name, " ", resource->meta.name,
+                                             " does not parse: ", spec.status().message());
+    if (auto violations = validators::ValidationError::fromStatus(spec.status())) {
+      return violations->toStatus(message);  // the paths, for the validating webhook
+    }
+    return absl::InternalError(message);
   }
   resource->spec = *spec;
   return resource;

@@ -61,6 +61,14 @@ class KubernetesStore : public store::ResourceStore {
 
   /** The client (its throttling counters). */
   virtual const KubeClient* client() const = 0;
+
+  /**
+   * A Kuma custom resource object (as an admission review carries it) read as the store reads
+   * its objects: name, mesh, labels, spec. InvalidArgument when the spec does not parse (with
+   * the violations as ValidationError::fromStatus reads them, when the parser names paths).
+   */
+  virtual absl::StatusOr<model::ResourceConstSharedPtr> decode(
+      const model::ResourceTypeDescriptor& type, const nlohmann::json& object) const = 0;
 };
 
 /** Starts the store's informers. InvalidArgument for a type it cannot map. */
