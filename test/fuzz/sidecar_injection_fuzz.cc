@@ -27,20 +27,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto parsed = common::parseJson(text); parsed.ok() && parsed->is_object()) {
     review = *parsed;
   } else {
-    review = {{"request",
-               {{"uid", "u"},
-                {"namespace", "ns"},
-                {"object",
-                 {{"metadata", {{"name", "p"}, {"annotations", {{"kuma.io/sidecar-env-vars", text}}}}},
-                  {"spec",
-                   {{"containers",
-                     Json::array({{{"name", "app"},
-                                   {"livenessProbe",
-                                    {{"httpGet", {{"path", text}, {"port", 8080}}}}}}})}}}}}}}};
+    review = {
+        {"request",
+         {{"uid", "u"},
+          {"namespace", "ns"},
+          {"object",
+           {{"metadata", {{"name", "p"}, {"annotations", {{"kuma.io/sidecar-env-vars", text}}}}},
+            {"spec",
+             {{"containers",
+               Json::array(
+                   {{{"name", "app"},
+                     {"livenessProbe", {{"httpGet", {{"path", text}, {"port", 8080}}}}}}})}}}}}}}};
   }
   AdmissionServerOptions options;
   options.getNamespace = [](const std::string& name) -> absl::StatusOr<Json> {
-    return Json{{"metadata", {{"name", name}, {"labels", {{"kuma.io/sidecar-injection", "enabled"}}}}}};
+    return Json{
+        {"metadata", {{"name", name}, {"labels", {{"kuma.io/sidecar-injection", "enabled"}}}}}};
   };
   options.injectorLookups.meshExists = [](const std::string& mesh) -> absl::StatusOr<bool> {
     return mesh == "default";
@@ -90,8 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   FUZZ_CHECK(sidecars == 1, "not exactly one sidecar");
-  FUZZ_CHECK(common::jsonString(common::jsonMember(common::jsonMember(pod, "metadata"), "annotations"),
-                                "kuma.io/sidecar-injected") == "true",
-             "not marked injected");
+  FUZZ_CHECK(
+      common::jsonString(common::jsonMember(common::jsonMember(pod, "metadata"), "annotations"),
+                         "kuma.io/sidecar-injected") == "true",
+      "not marked injected");
   return 0;
 }

@@ -48,14 +48,14 @@ class KubernetesWebhooksTest : public ::testing::Test {
     std::filesystem::copy_file(k8s_->rootDir() + "/serving.key", certDir + "/tls.key");
     admissionPort_ = freePort();
     KumaCp::Options cpOptions;
-    cpOptions.env = {{"KUMA_ENVIRONMENT", "kubernetes"},
-                     {"KUMA_STORE_TYPE", "kubernetes"},
-                     {"KUBECONFIG", k8s_->kubeconfigFile()},
-                     {"KUMA_RUNTIME_KUBERNETES_ADMISSION_SERVER_ADDRESS", "127.0.0.1"},
-                     {"KUMA_RUNTIME_KUBERNETES_ADMISSION_SERVER_PORT",
-                      std::to_string(admissionPort_)},
-                     {"KUMA_RUNTIME_KUBERNETES_ADMISSION_SERVER_CERT_DIR", certDir},
-                     {"KUMA_INJECTOR_SIDECAR_CONTAINER_RESOURCES_LIMITS_CPU", kSidecarCpuLimit}};
+    cpOptions.env = {
+        {"KUMA_ENVIRONMENT", "kubernetes"},
+        {"KUMA_STORE_TYPE", "kubernetes"},
+        {"KUBECONFIG", k8s_->kubeconfigFile()},
+        {"KUMA_RUNTIME_KUBERNETES_ADMISSION_SERVER_ADDRESS", "127.0.0.1"},
+        {"KUMA_RUNTIME_KUBERNETES_ADMISSION_SERVER_PORT", std::to_string(admissionPort_)},
+        {"KUMA_RUNTIME_KUBERNETES_ADMISSION_SERVER_CERT_DIR", certDir},
+        {"KUMA_INJECTOR_SIDECAR_CONTAINER_RESOURCES_LIMITS_CPU", kSidecarCpuLimit}};
     cpOptions.readyTimeout = std::chrono::seconds(90);
     auto cp = KumaCp::start(cpOptions);
     ASSERT_TRUE(cp.ok()) << cp.status();
@@ -89,21 +89,19 @@ class KubernetesWebhooksTest : public ::testing::Test {
         {"kind", "MutatingWebhookConfiguration"},
         {"metadata", {{"name", "kuma-admission-mutating-webhook-configuration"}}},
         {"webhooks",
-         Json::array(
-             {{{"name", "namespace-kuma-injector.kuma.io"},
-               {"admissionReviewVersions", {"v1"}},
-               {"failurePolicy", "Fail"},
-               {"sideEffects", "None"},
-               {"clientConfig", clientConfig("/inject-sidecar")},
-               {"namespaceSelector",
-                {{"matchExpressions",
-                  Json::array({{{"key", "kuma.io/sidecar-injection"},
-                                {"operator", "In"},
-                                {"values", {"enabled", "true"}}}})}}},
-               {"rules", Json::array({{{"apiGroups", {""}},
-                                       {"apiVersions", {"v1"}},
-                                       {"operations", {"CREATE"}},
-                                       {"resources", {"pods"}}}})}}})}};
+         Json::array({{{"name", "namespace-kuma-injector.kuma.io"},
+                       {"admissionReviewVersions", {"v1"}},
+                       {"failurePolicy", "Fail"},
+                       {"sideEffects", "None"},
+                       {"clientConfig", clientConfig("/inject-sidecar")},
+                       {"namespaceSelector",
+                        {{"matchExpressions", Json::array({{{"key", "kuma.io/sidecar-injection"},
+                                                            {"operator", "In"},
+                                                            {"values", {"enabled", "true"}}}})}}},
+                       {"rules", Json::array({{{"apiGroups", {""}},
+                                               {"apiVersions", {"v1"}},
+                                               {"operations", {"CREATE"}},
+                                               {"resources", {"pods"}}}})}}})}};
     const Json validating = {
         {"apiVersion", "admissionregistration.k8s.io/v1"},
         {"kind", "ValidatingWebhookConfiguration"},
@@ -130,36 +128,36 @@ class KubernetesWebhooksTest : public ::testing::Test {
   }
 
   static void createNamespace(const std::string& name, const Json& labels) {
-    auto r = k8s_->request(
-        "POST", "/api/v1/namespaces",
-        Json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}, {"labels", labels}}}}
-            .dump());
+    auto r = k8s_->request("POST", "/api/v1/namespaces",
+                           Json{{"apiVersion", "v1"},
+                                {"kind", "Namespace"},
+                                {"metadata", {{"name", name}, {"labels", labels}}}}
+                               .dump());
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->status, 201) << r->body;
   }
 
   static Json pod(const std::string& ns, const std::string& name, const Json& annotations) {
-    return {{"apiVersion", "v1"},
-            {"kind", "Pod"},
-            {"metadata",
-             {{"name", name},
-              {"namespace", ns},
-              {"labels", {{"app", name}}},
-              {"annotations", annotations}}},
-            {"spec",
-             {{"containers",
-               Json::array({{{"name", "app"},
-                             {"image", "example/app:1.0"},
-                             {"ports", Json::array({{{"containerPort", 8080}}})},
-                             {"readinessProbe",
-                              {{"httpGet", {{"path", "/ready"}, {"port", 8080}}}}}}})}}}};
+    return {
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata",
+         {{"name", name},
+          {"namespace", ns},
+          {"labels", {{"app", name}}},
+          {"annotations", annotations}}},
+        {"spec",
+         {{"containers", Json::array({{{"name", "app"},
+                                       {"image", "example/app:1.0"},
+                                       {"ports", Json::array({{{"containerPort", 8080}}})},
+                                       {"readinessProbe",
+                                        {{"httpGet", {{"path", "/ready"}, {"port", 8080}}}}}}})}}}};
   }
 
   /** Creates a Pod; the API server's answer (the stored, possibly mutated Pod, or an error). */
   static std::pair<int, Json> createPod(const Json& object) {
     const std::string ns = object["metadata"]["namespace"];
-    auto r = k8s_->request("POST", absl::StrCat("/api/v1/namespaces/", ns, "/pods"),
-                           object.dump());
+    auto r = k8s_->request("POST", absl::StrCat("/api/v1/namespaces/", ns, "/pods"), object.dump());
     if (!r.ok()) {
       return {0, Json(std::string(r.status().message()))};
     }
@@ -245,8 +243,7 @@ TEST_F(KubernetesWebhooksTest, PodsComeBackWithTheSidecarAndItsConcurrency) {
   ASSERT_EQ(offStatus, 201) << offPod.dump();
   EXPECT_EQ(container(offPod, "initContainers", "kuma-sidecar"), nullptr);
   // A Mesh that does not exist: refused with Kuma's message.
-  auto [missingStatus, missing] =
-      createPod(pod("shop", "lost", {{"kuma.io/mesh", "nope"}}));
+  auto [missingStatus, missing] = createPod(pod("shop", "lost", {{"kuma.io/mesh", "nope"}}));
   EXPECT_EQ(missingStatus, 500) << missing.dump();
   EXPECT_THAT(missing.dump(), HasSubstr("Mesh.kuma.io \\\"nope\\\" not found"));
   // An annotation Kuma cannot parse: refused with Kuma's message.
@@ -260,9 +257,8 @@ TEST_F(KubernetesWebhooksTest, PodsComeBackWithTheSidecarAndItsConcurrency) {
                   {{"phase", "Running"},
                    {"podIP", "10.244.0.7"},
                    {"conditions", Json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
-  auto patched =
-      k8s_->request("PATCH", "/api/v1/namespaces/shop/pods/from-limit/status", status.dump(),
-                    "application/merge-patch+json");
+  auto patched = k8s_->request("PATCH", "/api/v1/namespaces/shop/pods/from-limit/status",
+                               status.dump(), "application/merge-patch+json");
   ASSERT_TRUE(patched.ok()) << patched.status();
   ASSERT_EQ(patched->status, 200) << patched->body;
   Json dataplane;
@@ -279,7 +275,8 @@ TEST_F(KubernetesWebhooksTest, PodsComeBackWithTheSidecarAndItsConcurrency) {
     EXPECT_EQ(dataplane["spec"]["networking"]["transparentProxying"]["redirectPortInbound"], 15006);
   }
   const std::string m = metrics();
-  EXPECT_THAT(m, HasSubstr("sidecar_injection_total{reason=\"\",result=\"success\",zone=\"default\"} 2"));
+  EXPECT_THAT(
+      m, HasSubstr("sidecar_injection_total{reason=\"\",result=\"success\",zone=\"default\"} 2"));
   EXPECT_THAT(m, HasSubstr("sidecar_injection_total{reason=\"mesh_not_found\",result=\"failed\""));
 }
 
@@ -297,8 +294,8 @@ TEST_F(KubernetesWebhooksTest, KumaResourcesAreValidatedAsKumaDoes) {
     const std::string name = c["case"];
     SCOPED_TRACE(name);
     // The review as the API server sent it to Kuma, answered by kuma-cpp directly.
-    httplib::Result r = webhook.Post("/validate-kuma-io-v1alpha1", c["review"].dump(),
-                                     "application/json");
+    httplib::Result r =
+        webhook.Post("/validate-kuma-io-v1alpha1", c["review"].dump(), "application/json");
     ASSERT_TRUE(r) << httplib::to_string(r.error());
     ASSERT_EQ(r->status, 200) << r->body;
     const Json ours = Json::parse(r->body)["response"];
@@ -325,8 +322,8 @@ TEST_F(KubernetesWebhooksTest, KumaResourcesAreValidatedAsKumaDoes) {
                   kuma["status"]["details"]["causes"][i]["field"]);
       }
     } else {
-      EXPECT_EQ(ours["status"], kuma["status"]) << "ours: " << ours["status"].dump(1)
-                                                << "\nKuma: " << kuma["status"].dump(1);
+      EXPECT_EQ(ours["status"], kuma["status"])
+          << "ours: " << ours["status"].dump(1) << "\nKuma: " << kuma["status"].dump(1);
     }
     ++compared;
   }

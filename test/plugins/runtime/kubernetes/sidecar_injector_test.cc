@@ -98,7 +98,7 @@ TEST(SidecarInjectorTest, AnswersAsKuma2143) {
       FAIL() << "our patch does not apply: " << e.what() << "\n" << ops.dump(1);
     }
     EXPECT_TRUE(mutated == c["mutated"]) << "diff (ours → Kuma's):\n"
-                                          << Json::diff(mutated, c["mutated"]).dump(1);
+                                         << Json::diff(mutated, c["mutated"]).dump(1);
   }
 }
 
@@ -140,8 +140,8 @@ TEST(SidecarInjectorTest, Quantities) {
 TEST(SidecarInjectorTest, HostileReviewsAreAnsweredNotCrashedOn) {
   AdmissionServerOptions o;
   o.getNamespace = [](const std::string& name) -> absl::StatusOr<Json> {
-    return Json{{"metadata", Json{{"name", name},
-                                  {"labels", Json{{kSidecarInjectionLabel, "enabled"}}}}}};
+    return Json{
+        {"metadata", Json{{"name", name}, {"labels", Json{{kSidecarInjectionLabel, "enabled"}}}}}};
   };
   o.injectorLookups.meshExists = [](const std::string&) -> absl::StatusOr<bool> { return true; };
   for (const Json& review :
@@ -153,8 +153,8 @@ TEST(SidecarInjectorTest, HostileReviewsAreAnsweredNotCrashedOn) {
                                    {"spec", Json{{"containers", Json::array({1, "x"})}}}}}}}},
         Json{{"request",
               Json{{"object",
-                    Json{{"metadata", Json{{"annotations",
-                                            Json{{"kuma.io/sidecar-env-vars", "a"}}}}}}}}}}}) {
+                    Json{{"metadata",
+                          Json{{"annotations", Json{{"kuma.io/sidecar-env-vars", "a"}}}}}}}}}}}) {
     const Json answer = injectionReview(review, o);
     EXPECT_TRUE(answer["response"].is_object()) << review.dump();
   }

@@ -152,17 +152,17 @@ Json validationReview(const Json& review, const AdmissionServerOptions& options)
           Json{{"reason", "FieldValueInvalid"}, {"message", v.message}, {"field", v.field}});
     }
     const Json& meta = common::jsonMember(*object, "metadata");
-    return reviewEnvelope(Json{
-        {"uid", uidOf(review)},
-        {"allowed", false},
-        {"status", Json{{"metadata", Json::object()},
-                        {"status", "Failure"},
-                        {"message", verr.toString()},
-                        {"reason", "Invalid"},
-                        {"details", Json{{"name", common::jsonString(meta, "name")},
-                                         {"kind", kind},
-                                         {"causes", std::move(causes)}}},
-                        {"code", 422}}}});
+    return reviewEnvelope(
+        Json{{"uid", uidOf(review)},
+             {"allowed", false},
+             {"status", Json{{"metadata", Json::object()},
+                             {"status", "Failure"},
+                             {"message", verr.toString()},
+                             {"reason", "Invalid"},
+                             {"details", Json{{"name", common::jsonString(meta, "name")},
+                                              {"kind", kind},
+                                              {"causes", std::move(causes)}}},
+                             {"code", 422}}}});
   }
   Json answer = allowed(review);
   if (type->deprecations && resource.ok()) {
@@ -244,15 +244,14 @@ absl::Status AdmissionServer::start() {
   ssl->Post("/inject-sidecar", [handle](const httplib::Request& req, httplib::Response& res) {
     handle(req, res, true);
   });
-  ssl->Post("/validate-kuma-io-v1alpha1",
-            [handle](const httplib::Request& req, httplib::Response& res) {
-              handle(req, res, false);
-            });
+  ssl->Post(
+      "/validate-kuma-io-v1alpha1",
+      [handle](const httplib::Request& req, httplib::Response& res) { handle(req, res, false); });
   server_ = std::move(ssl);
   listener_ = std::make_unique<http::HttpListener>(*server_, "admission-server");
   KUMA_RETURN_IF_ERROR(listener_->start(options_.address, options_.port));
-  log->info("admission webhooks served on {}:{}", options_.address.empty() ? "0.0.0.0" : options_.address,
-            listener_->port());
+  log->info("admission webhooks served on {}:{}",
+            options_.address.empty() ? "0.0.0.0" : options_.address, listener_->port());
   return absl::OkStatus();
 }
 

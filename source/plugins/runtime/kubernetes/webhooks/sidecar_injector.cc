@@ -195,9 +195,8 @@ absl::StatusOr<Json> sidecarEnv(const std::string& mesh, const Annotations& a,
     }
     env[name] = std::move(e);
   };
-  std::string drainTime =
-      common::formatGoDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(
-          cfg.sidecarContainer.drainTime));
+  std::string drainTime = common::formatGoDuration(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.sidecarContainer.drainTime));
   if (const std::string* d = a.find(kSidecarDrainTime); d != nullptr) {
     auto parsed = common::parseGoDuration(*d);
     if (!parsed.ok()) {
@@ -270,9 +269,9 @@ absl::StatusOr<Json> sidecarEnv(const std::string& mesh, const Annotations& a,
     for (absl::string_view pair : absl::StrSplit(*pairs, ';')) {
       std::vector<std::string> kv = absl::StrSplit(pair, '=');
       if (kv.size() != 2) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid format. Map in \"", kSidecarEnvVars,
-            "\" has to be provided in the following format: key1=value1;key2=value2"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid format. Map in \"", kSidecarEnvVars,
+                         "\" has to be provided in the following format: key1=value1;key2=value2"));
       }
       value(kv[0], kv[1]);
     }
@@ -328,10 +327,9 @@ absl::StatusOr<Json> sidecarContainer(const Json& pod, const std::string& mesh,
   if (waitReady) {
     c["lifecycle"] = Json{
         {"postStart",
-         Json{{"exec",
-               Json{{"command", Json::array({"kuma-dp", "wait", "--url",
-                                             absl::StrCat("http://localhost:", probePort,
-                                                          "/ready")})}}}}}};
+         Json{{"exec", Json{{"command", Json::array({"kuma-dp", "wait", "--url",
+                                                     absl::StrCat("http://localhost:", probePort,
+                                                                  "/ready")})}}}}}};
   }
 
   // NewVolumeMounts: the tmp dir, then the service-account token.
@@ -339,8 +337,8 @@ absl::StatusOr<Json> sidecarContainer(const Json& pod, const std::string& mesh,
   const Json& spec = common::jsonMember(pod, "spec");
   if (const std::string* volume = a.find(kTokenVolume); volume != nullptr) {
     bool found = false;
-    for (const Json& v : common::jsonMember(spec, "volumes").is_array() ? spec["volumes"]
-                                                                          : Json::array()) {
+    for (const Json& v :
+         common::jsonMember(spec, "volumes").is_array() ? spec["volumes"] : Json::array()) {
       found = found || common::jsonString(v, "name") == *volume;
     }
     if (!found) {
@@ -469,22 +467,22 @@ Json initContainer(Json args, const InjectorOptions& o) {
     c["args"] = std::move(args);
   }
   c["env"] = Json::array({Json{{"name", "XTABLES_LOCKFILE"}, {"value", "/tmp/xtables.lock"}}});
-  c["securityContext"] =
-      Json{{"runAsUser", 0},
-           {"runAsGroup", 0},
-           {"capabilities", Json{{"add", Json::array({"NET_ADMIN", "NET_RAW"})},
-                                 {"drop", Json::array({"ALL"})}}},
-           {"readOnlyRootFilesystem", true}};
-  c["resources"] = Json{{"limits", limitsOf(cfg.initContainer.resources.limits)},
-                        {"requests", Json{{"cpu", cfg.initContainer.resources.requests.cpu},
-                                          {"memory", cfg.initContainer.resources.requests.memory}}}};
+  c["securityContext"] = Json{{"runAsUser", 0},
+                              {"runAsGroup", 0},
+                              {"capabilities", Json{{"add", Json::array({"NET_ADMIN", "NET_RAW"})},
+                                                    {"drop", Json::array({"ALL"})}}},
+                              {"readOnlyRootFilesystem", true}};
+  c["resources"] =
+      Json{{"limits", limitsOf(cfg.initContainer.resources.limits)},
+           {"requests", Json{{"cpu", cfg.initContainer.resources.requests.cpu},
+                             {"memory", cfg.initContainer.resources.requests.memory}}}};
   Json mounts = Json::array({Json{{"name", kInitTmpVolume}, {"mountPath", "/tmp"}}});
   if (cfg.ebpf.enabled) {
     c["securityContext"]["capabilities"] = Json::object();
     c["securityContext"]["privileged"] = true;
-    c["env"] = Json::array({Json{
-        {"name", cfg.ebpf.instanceIPEnvVarName},
-        {"valueFrom", Json{{"fieldRef", Json{{"fieldPath", "status.podIP"}}}}}}});
+    c["env"] =
+        Json::array({Json{{"name", cfg.ebpf.instanceIPEnvVarName},
+                          {"valueFrom", Json{{"fieldRef", Json{{"fieldPath", "status.podIP"}}}}}}});
     Json limits = Json{{"memory", "80M"}};
     if (auto cpu = quantityMilliValue(cfg.initContainer.resources.limits.cpu);
         cpu.ok() && *cpu != 0) {
@@ -515,8 +513,7 @@ Json validationContainer(const Annotations& a, const InjectorOptions& o) {
   c["image"] = cfg.initContainer.image;
   c["imagePullPolicy"] = "IfNotPresent";
   c["command"] = Json::array({"/usr/bin/kumactl", "install", "transparent-proxy-validator"});
-  c["args"] = Json::array({"--config-file=/tmp/.kumactl",
-                           absl::StrCat("--ip-family-mode=", family),
+  c["args"] = Json::array({"--config-file=/tmp/.kumactl", absl::StrCat("--ip-family-mode=", family),
                            absl::StrCat("--validation-server-port=", port)});
   c["securityContext"] = Json{{"runAsUser", cfg.sidecarContainer.uid},
                               {"runAsGroup", cfg.sidecarContainer.gid},
@@ -547,8 +544,7 @@ absl::StatusOr<StringMap> injectedAnnotations(const Annotations& a, const Inject
   KUMA_ASSIGN_OR_RETURN(bool ebpf, enabledOr(a, kEbpf, cfg.ebpf.enabled));
   if (ebpf) {
     out[kEbpf] = "enabled";
-    for (const auto& [key, def] :
-         std::vector<std::pair<const char*, std::string>>{
+    for (const auto& [key, def] : std::vector<std::pair<const char*, std::string>>{
              {kEbpfBpffsPath, cfg.ebpf.bpffsPath},
              {kEbpfCgroupPath, cfg.ebpf.cgroupPath},
              {kEbpfTcAttachIface, cfg.ebpf.tcAttachIface},
@@ -602,8 +598,8 @@ absl::StatusOr<StringMap> injectedAnnotations(const Annotations& a, const Inject
   } else {
     out[kAppProbeProxyPort] = std::to_string(probeProxy.value_or(cfg.applicationProbeProxyPort));
   }
-  if (std::string v = stringOr(a, kExcludeInboundPorts,
-                               joinPorts(cfg.sidecarTraffic.excludeInboundPorts));
+  if (std::string v =
+          stringOr(a, kExcludeInboundPorts, joinPorts(cfg.sidecarTraffic.excludeInboundPorts));
       !v.empty()) {
     out[kExcludeInboundPorts] = v;
   }
@@ -612,8 +608,8 @@ absl::StatusOr<StringMap> injectedAnnotations(const Annotations& a, const Inject
     auto it = out.find(kExcludeInboundPorts);
     out[kExcludeInboundPorts] = it == out.end() ? port : absl::StrCat(it->second, ",", port);
   }
-  if (std::string v = stringOr(a, kExcludeOutboundPorts,
-                               joinPorts(cfg.sidecarTraffic.excludeOutboundPorts));
+  if (std::string v =
+          stringOr(a, kExcludeOutboundPorts, joinPorts(cfg.sidecarTraffic.excludeOutboundPorts));
       !v.empty()) {
     out[kExcludeOutboundPorts] = v;
   }
@@ -626,8 +622,8 @@ absl::StatusOr<StringMap> injectedAnnotations(const Annotations& a, const Inject
       !v.empty()) {
     out[kExcludeOutboundIps] = v;
   }
-  if (std::string v = stringOr(a, kExcludeInboundIps,
-                               absl::StrJoin(cfg.sidecarTraffic.excludeInboundIPs, ","));
+  if (std::string v =
+          stringOr(a, kExcludeInboundIps, absl::StrJoin(cfg.sidecarTraffic.excludeInboundIPs, ","));
       !v.empty()) {
     out[kExcludeInboundIps] = v;
   }
@@ -651,9 +647,8 @@ void resolveNamedPort(const Json& container, Json& action) {
 }
 
 std::string reservedPortMessage(uint32_t port) {
-  return absl::StrCat(
-      "cannot override Pod's probes. Port for probe cannot be set to ", port,
-      ". It is reserved for the dataplane that will serve pods without mTLS.");
+  return absl::StrCat("cannot override Pod's probes. Port for probe cannot be set to ", port,
+                      ". It is reserved for the dataplane that will serve pods without mTLS.");
 }
 
 Json header(const std::string& name, const std::string& value) {
@@ -784,8 +779,8 @@ absl::Status rewriteProbes(Json& spec,
 }
 
 /** Kuma's preCheck and needToInject: the mesh to inject into, or "" to leave the Pod alone. */
-absl::StatusOr<std::string> meshToInject(const Json& pod, const Json& ns,
-                                         const InjectorOptions& o, const InjectorLookups& lookups) {
+absl::StatusOr<std::string> meshToInject(const Json& pod, const Json& ns, const InjectorOptions& o,
+                                         const InjectorLookups& lookups) {
   const StringMap podLabels = labelsOf(pod);
   for (const auto& [key, value] : o.injector.exceptions.labels) {
     auto it = podLabels.find(key);
@@ -829,8 +824,8 @@ absl::StatusOr<std::string> meshToInject(const Json& pod, const Json& ns,
     if (!explicitMesh(pod) && !explicitMesh(ns)) {
       return notFound;
     }
-    bool zoneProxy = podLabels.count(kZoneProxyTypeLabel) > 0 &&
-                     !podLabels.at(kZoneProxyTypeLabel).empty();
+    bool zoneProxy =
+        podLabels.count(kZoneProxyTypeLabel) > 0 && !podLabels.at(kZoneProxyTypeLabel).empty();
     if (!zoneProxy && lookups.servicesOf) {
       KUMA_ASSIGN_OR_RETURN(std::vector<Json> services,
                             lookups.servicesOf(common::jsonString(metadataOf(pod), "namespace")));
@@ -944,8 +939,8 @@ absl::StatusOr<Json> applyPatches(Json container, const Json& ops,
     for (const std::string& n : names) {
       quoted.push_back(absl::StrCat("\"", n, "\""));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "could not apply patches [", absl::StrJoin(quoted, " "), "]: ", e.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("could not apply patches [", absl::StrJoin(quoted, " "), "]: ", e.what()));
   }
 }
 
@@ -968,16 +963,28 @@ absl::StatusOr<int64_t> quantityMilliValue(const std::string& quantity) {
   double value = 0;
   if (number.empty() || number == "+" || number == "-" || number == "." ||
       !absl::SimpleAtod(number, &value)) {
-    return absl::InvalidArgumentError(absl::StrCat("quantities must match the regular expression "
-                                                   "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-                                                   ": \"",
-                                                   quantity, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("quantities must match the regular expression "
+                     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+                     ": \"",
+                     quantity, "\""));
   }
   static const std::map<std::string, double, std::less<>> kSuffixes = {
-      {"", 1},       {"n", 1e-9},         {"u", 1e-6},          {"m", 1e-3},
-      {"k", 1e3},    {"M", 1e6},          {"G", 1e9},           {"T", 1e12},
-      {"P", 1e15},   {"E", 1e18},         {"Ki", 1024.0},       {"Mi", 1048576.0},
-      {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0},
+      {"", 1},
+      {"n", 1e-9},
+      {"u", 1e-6},
+      {"m", 1e-3},
+      {"k", 1e3},
+      {"M", 1e6},
+      {"G", 1e9},
+      {"T", 1e12},
+      {"P", 1e15},
+      {"E", 1e18},
+      {"Ki", 1024.0},
+      {"Mi", 1048576.0},
+      {"Gi", 1073741824.0},
+      {"Ti", 1099511627776.0},
+      {"Pi", 1125899906842624.0},
       {"Ei", 1152921504606846976.0}};
   double scale = 0;
   if (auto it = kSuffixes.find(suffix); it != kSuffixes.end()) {
@@ -985,8 +992,8 @@ absl::StatusOr<int64_t> quantityMilliValue(const std::string& quantity) {
   } else if (suffix.size() >= 2 && (suffix[0] == 'e' || suffix[0] == 'E')) {
     int exponent = 0;
     if (!absl::SimpleAtoi(suffix.substr(1), &exponent) || exponent > 18 || exponent < -18) {
-      return absl::InvalidArgumentError(absl::StrCat("unable to parse quantity's suffix: \"",
-                                                     quantity, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unable to parse quantity's suffix: \"", quantity, "\""));
     }
     scale = std::pow(10.0, exponent);
   } else {
@@ -1060,8 +1067,8 @@ absl::StatusOr<InjectionResult> injectSidecar(const Json& podIn, const Json& ns,
     volumes.push_back(Json{{"name", kSpireVolume},
                            {"csi", Json{{"driver", "csi.spiffe.io"}, {"readOnly", true}}}});
   }
-  KUMA_ASSIGN_OR_RETURN(sidecar, applyPatches(std::move(sidecar), patches.sidecar,
-                                              patches.sidecarNames));
+  KUMA_ASSIGN_OR_RETURN(sidecar,
+                        applyPatches(std::move(sidecar), patches.sidecar, patches.sidecarNames));
 
   if (!o.injector.transparentProxyConfigMap.empty()) {
     return absl::UnimplementedError(
@@ -1084,8 +1091,8 @@ absl::StatusOr<InjectionResult> injectSidecar(const Json& podIn, const Json& ns,
   } else {
     KUMA_ASSIGN_OR_RETURN(auto gateway, merged.enabled(kGateway));
     if (!(gateway.second && gateway.first)) {
-      KUMA_ASSIGN_OR_RETURN(injectedInit, applyPatches(validationContainer(merged, o),
-                                                       patches.init, patches.initNames));
+      KUMA_ASSIGN_OR_RETURN(injectedInit, applyPatches(validationContainer(merged, o), patches.init,
+                                                       patches.initNames));
     }
   }
   if (o.injector.ebpf.enabled) {
@@ -1106,8 +1113,8 @@ absl::StatusOr<InjectionResult> injectSidecar(const Json& podIn, const Json& ns,
   if (o.sidecarContainersEnabled) {
     sidecar["restartPolicy"] = "Always";
     sidecar["lifecycle"] =
-        Json{{"preStop", Json{{"exec", Json{{"command", Json::array({"killall", "-USR2",
-                                                                     "kuma-dp"})}}}}}};
+        Json{{"preStop",
+              Json{{"exec", Json{{"command", Json::array({"killall", "-USR2", "kuma-dp"})}}}}}};
     prepend.push_back(std::move(sidecar));
   } else {
     Json all = Json::array({std::move(sidecar)});
@@ -1131,9 +1138,8 @@ absl::StatusOr<InjectionResult> injectSidecar(const Json& podIn, const Json& ns,
     KUMA_ASSIGN_OR_RETURN(auto vp, merged.enabled(kVirtualProbes));
     if (vp.first) {
       KUMA_ASSIGN_OR_RETURN(uint32_t vpPort, uint32Or(merged, kVirtualProbesPort, 0));
-      KUMA_RETURN_IF_ERROR(rewriteProbes(spec, [vpPort](const Json& c, Json& probe) {
-        return virtualProbe(c, probe, vpPort);
-      }));
+      KUMA_RETURN_IF_ERROR(rewriteProbes(
+          spec, [vpPort](const Json& c, Json& probe) { return virtualProbe(c, probe, vpPort); }));
     }
   } else {
     const uint32_t port = *proxyPort;
