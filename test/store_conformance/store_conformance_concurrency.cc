@@ -1,11 +1,13 @@
 // Concurrency part of the store conformance suite: many writers on shared and private keys.
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "source/core/store/errors.h"
@@ -164,7 +166,23 @@ TEST_P(StoreConformanceTest, ConcurrentWritersLoseNoUpdates) {
     }
   }
   EXPECT_EQ(sharedUpdateEvents, static_cast<size_t>(successes));
-  EXPECT_EQ(recorder.count(), expectedEvents);
+  EXPECT_EQ(recorder.count(), expectedEvents) << [&] {
+    // Which keys got more (or fewer) events than their writes, to tell a replayed event apart.
+    std::map<std::string, int> perKey;
+    for (const auto& e : recorder.events()) {
+      perKey[absl::StrCat(static_cast<int>(e.type), " ", e.key.name)]++;
+    }
+    std::string out;
+    for (const auto& [key, n] : perKey) {
+      if (absl::StartsWith(key, "0 ") ? n != 1 : !absl::StrContains(key, "shared")) {
+        absl::StrAppend(&out, key, ": ", n, "\n");
+      }
+    }
+    for (int t = 0; t < kThreads; t++) {
+      absl::StrAppend(&out, "private-", t, " updates: ", results[t].privateUpdates, "\n");
+    }
+    return out;
+  }();
 }
 
 TEST_P(StoreConformanceTest, ConcurrentCascadeAndCreatesStayConsistent) {

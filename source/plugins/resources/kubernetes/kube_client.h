@@ -130,6 +130,13 @@ class KubeClient {
    */
   std::unique_ptr<KubeClient> sibling() const;
 
+  /**
+   * A client for the same server with a token bucket (and counters) of its own at the same
+   * qps/burst, as client-go gives every clientset made from one config: controller-runtime's
+   * event recorder writes Events through such a clientset, outside the controllers' limit.
+   */
+  std::unique_ptr<KubeClient> withOwnRateLimit() const;
+
   /** Counters of this client and its siblings together. */
   KubeClientStats stats() const;
   const KubeConnection& connection() const { return connection_; }

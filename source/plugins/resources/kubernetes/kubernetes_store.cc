@@ -710,10 +710,15 @@ void Store::runInformer(const KubeType* kt) {
         }
         return;
       }
-      auto [it, inserted] = known_.insert_or_assign(
-          key, common::jsonString(common::jsonMember(object, "metadata"), "resourceVersion"));
-      (void)it;
-      store_.emit(ChangeEvent{inserted ? EventType::Create : EventType::Update, kt_.type, key});
+      const std::string version =
+          common::jsonString(common::jsonMember(object, "metadata"), "resourceVersion");
+      auto it = known_.find(key);
+      if (it != known_.end() && it->second == version) {
+        return;  // seen already (a watch resumed from an older version replays it): no change
+      }
+      const bool created = it == known_.end();
+      known_[key] = version;
+      store_.emit(ChangeEvent{created ? EventType::Create : EventType::Update, kt_.type, key});
     }
 
    private:
