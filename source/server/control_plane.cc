@@ -261,6 +261,7 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
                                                           const model::TypeRegistry& registry) {
   k8s::runtime::KubernetesControllersOptions options;
   options.client = kubeStore.client()->sibling();
+  options.eventsClient = kubeStore.client()->withOwnRateLimit();
   options.workers = cfg.runtime.kubernetes.controllersConcurrency.podController;
   options.hostname = hostname();
   options.converter.zone = cfg.multizone.zone.name;

@@ -97,6 +97,14 @@ class KubernetesControllers::Impl {
           }
         }),
         namespaces_([](const JsonConstSharedPtr&, const JsonConstSharedPtr&) {}),
+        // Kuma's controller Owns() its Dataplanes: one deleted by someone else is made again.
+        dataplanes_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
+          if (before && !after &&
+              controlledByPod(
+                  *before, common::jsonString(common::jsonMember(*before, "metadata"), "name"))) {
+            queue_.add(keyOf(*before));
+          }
+        }),
         queue_({"kuma-pod-controller", options_.workers},
                [this](const std::string& key) { return reconcile(key); }),
         serviceQueue_({"kuma-service-controller", 1},
@@ -134,6 +142,14 @@ class KubernetesControllers::Impl {
         return absl::DeadlineExceededError("pod controller: informers did not sync within 60 s");
       }
     }
+    // The Dataplanes are read from their informer, as Kuma's cached client does (no GET per
+    // reconcile); a create that finds one the cache did not have yet reads it from the API.
+    run(absl::StrCat("/apis/", kDataplaneApiVersion, "/dataplanes"), &dataplanes_);
+    while (!dataplanes_.synced()) {
+      if (absl::Now() > deadline || !sleepUnlessStopped(absl::Milliseconds(20))) {
+        return absl::DeadlineExceededError("pod controller: informers did not sync within 60 s");
+      }
+    }
     run("/api/v1/pods", &pods_);
     queue_.start();
     serviceQueue_.start();
@@ -151,6 +167,9 @@ class KubernetesControllers::Impl {
     }
     if (options_.client) {
       options_.client->cancelWatches();
+    }
+    if (options_.eventsClient) {
+      options_.eventsClient->cancelWatches();  // no new Event writes once stopping
     }
     for (std::thread& t : threads_) {
       t.join();
@@ -376,7 +395,13 @@ class KubernetesControllers::Impl {
     }
   }
 
-  /** The Dataplane object, nullopt when there is none. */
+  /** The Dataplane object as the informer has it, nullopt when there is none. */
+  std::optional<Json> cachedDataplane(const std::string& ns, const std::string& name) const {
+    JsonConstSharedPtr cached = dataplanes_.get(ns, name);
+    return cached ? std::optional<Json>(*cached) : std::optional<Json>();
+  }
+
+  /** The Dataplane object from the API server, nullopt when there is none. */
   absl::StatusOr<std::optional<Json>> getDataplane(const std::string& ns, const std::string& name) {
     KUMA_ASSIGN_OR_RETURN(KubeResponse answer,
                           options_.client->request("GET", dataplanePath(ns, name)));
@@ -392,7 +417,7 @@ class KubernetesControllers::Impl {
 
   absl::Status deleteIfControlled(const std::string& ns, const std::string& name,
                                   const std::string& cause) {
-    KUMA_ASSIGN_OR_RETURN(std::optional<Json> existing, getDataplane(ns, name));
+    std::optional<Json> existing = cachedDataplane(ns, name);
     if (!existing.has_value() || !controlledByPod(*existing, name)) {
       return absl::OkStatus();
     }
@@ -410,6 +435,7 @@ class KubernetesControllers::Impl {
     if (answer.status != 200 && answer.status != 202) {
       return kubeApiError("delete Dataplane", answer);
     }
+    dataplanes_.onEvent("DELETED", *existing);  // before the watch says so
     logging::logger("k8s")->info("Dataplane {}/{} deleted ({})", ns, name, cause);
     return absl::OkStatus();
   }
@@ -507,7 +533,8 @@ class KubernetesControllers::Impl {
           {"name", name},
           {"uid", common::jsonString(meta, "uid")},
           {"resourceVersion", common::jsonString(meta, "resourceVersion")}}}};
-    absl::StatusOr<KubeResponse> answer = options_.client->request(
+    KubeClient& events = options_.eventsClient ? *options_.eventsClient : *options_.client;
+    absl::StatusOr<KubeResponse> answer = events.request(
         "POST", absl::StrCat("/apis/events.k8s.io/v1/namespaces/", ns, "/events"), event.dump());
     if (!answer.ok() || answer->status != 201) {
       logging::logger("k8s")->debug("could not record the event {} on Pod {}/{}: {}", reason, ns,
@@ -521,7 +548,15 @@ class KubernetesControllers::Impl {
                                          const std::string& meshName, MeshServicesMode mode) {
     const std::string ns = common::jsonString(common::jsonMember(pod, "metadata"), "namespace");
     const std::string name = common::jsonString(common::jsonMember(pod, "metadata"), "name");
-    KUMA_ASSIGN_OR_RETURN(std::optional<Json> existing, getDataplane(ns, name));
+    std::optional<Json> existing = cachedDataplane(ns, name);
+    const bool conflicted = [&] {
+      absl::MutexLock lock(&mu_);
+      return createConflicts_.erase(absl::StrCat(ns, "/", name)) > 0;
+    }();
+    if (!existing.has_value() && conflicted) {
+      // The last create found one the informer had not seen: read it from the API server.
+      KUMA_ASSIGN_OR_RETURN(existing, getDataplane(ns, name));
+    }
     PodConversionInput input{pod, services, meshName, mode, {}};
     mesh::Dataplane currentSpec;
     bool currentSpecParsed = false;
@@ -582,8 +617,16 @@ class KubernetesControllers::Impl {
             ? options_.client->request("PUT", dataplanePath(ns, name), object.dump())
             : options_.client->request("POST", dataplanePath(ns, ""), object.dump());
     KUMA_RETURN_IF_ERROR(answer.status());
+    if (answer->status == 409 && !existing.has_value()) {
+      absl::MutexLock lock(&mu_);
+      createConflicts_.insert(absl::StrCat(ns, "/", name));
+    }
     if (answer->status != 200 && answer->status != 201) {
       return kubeApiError(existing.has_value() ? "update Dataplane" : "create Dataplane", *answer);
+    }
+    // Into the cache before the watch brings it: the next reconcile compares with what we wrote.
+    if (absl::StatusOr<Json> written = common::parseJson(answer->body); written.ok()) {
+      dataplanes_.onEvent(existing.has_value() ? "MODIFIED" : "ADDED", *written);
     }
     logging::logger("k8s")->debug("Dataplane {}/{} {}", ns, name,
                                   existing.has_value() ? "updated" : "created");
@@ -594,6 +637,7 @@ class KubernetesControllers::Impl {
   ObjectCache pods_;
   ObjectCache services_;
   ObjectCache namespaces_;
+  ObjectCache dataplanes_;
   WorkQueue queue_;
   WorkQueue serviceQueue_;
   WorkQueue meshQueue_;  // not exported: no such controller in Kuma
@@ -604,6 +648,8 @@ class KubernetesControllers::Impl {
   std::map<std::string, MeshServicesMode> meshModes_ ABSL_GUARDED_BY(mu_);
   /** The last FailedToGenerate note per Pod key (one Warning per distinct failure). */
   std::map<std::string, std::string> lastFailure_ ABSL_GUARDED_BY(mu_);
+  /** Pods whose last Dataplane create found one already there (a stale informer). */
+  std::set<std::string> createConflicts_ ABSL_GUARDED_BY(mu_);
   const std::string reportingInstance_ = absl::StrCat(kReportingController, "-", options_.hostname);
 };
 

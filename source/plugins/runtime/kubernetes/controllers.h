@@ -42,6 +42,8 @@ namespace kuma::k8s::runtime {
 struct KubernetesControllersOptions {
   /** Its own client (KubeClient::sibling() of the store's: one rate limit, own watches). */
   std::shared_ptr<KubeClient> client;
+  /** Writes the Events (KubeClient::withOwnRateLimit(), as Kuma's recorder); `client` if null. */
+  std::shared_ptr<KubeClient> eventsClient;
   PodConverterOptions converter;
   /** runtime.kubernetes.injector.ignoredServiceSelectorLabels. */
   std::vector<std::string> ignoredServiceSelectorLabels;
