@@ -270,6 +270,20 @@ TEST_F(KubernetesPodsTest, ServiceChangesAndPodDeletionReachTheDataplane) {
   EXPECT_EQ(object["spec"]["networking"]["inbound"][0]["port"], 49151);
   EXPECT_EQ(object["spec"]["networking"]["inbound"][0]["tags"]["kuma.io/service"], "w-1_later_svc");
 
+  // Deleted by someone else, the Dataplane comes back (Kuma's controller owns it).
+  const std::string uid = object["metadata"]["uid"];
+  auto dpDeleted =
+      k8s_->request("DELETE", "/apis/kuma.io/v1alpha1/namespaces/later/dataplanes/w-1");
+  ASSERT_TRUE(dpDeleted.ok()) << dpDeleted.status();
+  ASSERT_EQ(dpDeleted->status, 200) << dpDeleted->body;
+  ASSERT_TRUE(eventually(
+      [&] {
+        object = dataplaneObject(ns, "w-1");
+        return object.is_object() && object["metadata"]["uid"] != uid;
+      },
+      std::chrono::seconds(20)))
+      << cp_->output();
+
   // A Service that selects it queues the Pod: one inbound per Service port.
   send({{"op", "POST"},
         {"path", "/api/v1/namespaces/later/services"},
