@@ -1153,22 +1153,10 @@ absl::StatusOr<InjectionResult> injectSidecar(const Json& podIn, const Json& ns,
 }
 
 Json jsonPatch(const Json& before, const Json& after) {
+  using Pointer = Json::json_pointer;  // escapes '~' and '/' in member names itself
   Json ops = Json::array();
-  const auto escape = [](const std::string& key) {
-    std::string out;
-    for (char c : key) {
-      if (c == '~') {
-        out += "~0";
-      } else if (c == '/') {
-        out += "~1";
-      } else {
-        out += c;
-      }
-    }
-    return out;
-  };
-  std::function<void(const std::string&, const Json&, const Json&, int)> diff =
-      [&](const std::string& path, const Json& a, const Json& b, int depth) {
+  std::function<void(const Pointer&, const Json&, const Json&, int)> diff =
+      [&](const Pointer& path, const Json& a, const Json& b, int depth) {
         if (a == b) {
           return;
         }
@@ -1177,22 +1165,22 @@ Json jsonPatch(const Json& before, const Json& after) {
         if (depth < 2 && a.is_object() && b.is_object()) {
           for (const auto& [key, value] : a.items()) {
             if (!b.contains(key)) {
-              ops.push_back(Json{{"op", "remove"}, {"path", path + "/" + escape(key)}});
+              ops.push_back(Json{{"op", "remove"}, {"path", (path / key).to_string()}});
             }
           }
           for (const auto& [key, value] : b.items()) {
-            const std::string child = path + "/" + escape(key);
+            const Pointer child = path / key;
             if (!a.contains(key)) {
-              ops.push_back(Json{{"op", "add"}, {"path", child}, {"value", value}});
+              ops.push_back(Json{{"op", "add"}, {"path", child.to_string()}, {"value", value}});
             } else {
               diff(child, a[key], value, depth + 1);
             }
           }
           return;
         }
-        ops.push_back(Json{{"op", "replace"}, {"path", path.empty() ? "" : path}, {"value", b}});
+        ops.push_back(Json{{"op", "replace"}, {"path", path.to_string()}, {"value", b}});
       };
-  diff("", before, after, 0);
+  diff(Pointer(), before, after, 0);
   return ops;
 }
 
