@@ -15,6 +15,15 @@ bool EventRecorder::waitForCount(size_t count, absl::Duration timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
+bool EventRecorder::consumeSetUp(size_t count, absl::Duration timeout) {
+  if (!waitForCount(count, timeout)) {
+    return false;
+  }
+  absl::MutexLock lock(&mu_);
+  events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(count));
+  return true;
+}
+
 std::vector<ChangeEvent> EventRecorder::events() const {
   absl::MutexLock lock(&mu_);
   return events_;

@@ -19,6 +19,14 @@ class EventRecorder {
   /** Waits until at least `count` events arrived. @return false on timeout. */
   bool waitForCount(size_t count, absl::Duration timeout = absl::Seconds(10));
 
+  /**
+   * Waits for the `count` events of a test's set-up writes and forgets them, so that what is
+   * recorded next is the test's own. A store may report a write after the write returned (the
+   * Kubernetes store's informer does), so a recorder started after the set-up could still see it.
+   * @return false on timeout.
+   */
+  bool consumeSetUp(size_t count, absl::Duration timeout = absl::Seconds(10));
+
   std::vector<ChangeEvent> events() const;
   size_t count() const;
 

@@ -464,11 +464,12 @@ TEST_P(StoreConformanceTest, EmitsEventsForCreateUpdateDelete) {
 }
 
 TEST_P(StoreConformanceTest, EmitsDeleteEventsForCascade) {
+  EventRecorder recorder(store());
   mustCreateMesh("m1");
   mustCreateItem("m1", "child", {}, {}, meshOwner("m1"));
   mustCreateItem("m1", "grandchild", {}, {}, itemOwner("m1", "child"));
   mustCreateItem("m1", "bystander");
-  EventRecorder recorder(store());
+  ASSERT_TRUE(recorder.consumeSetUp(4));
   ASSERT_TRUE(store().remove(testMeshType(), ResourceKey{"m1", ""}).ok());
   ASSERT_TRUE(recorder.waitForCount(3));
   auto events = recorder.events();

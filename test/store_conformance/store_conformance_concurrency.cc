@@ -36,8 +36,9 @@ struct WorkerResult {
 };
 
 TEST_P(StoreConformanceTest, ConcurrentWritersLoseNoUpdates) {
-  ASSERT_NE(mustCreateItem("m1", "shared", {{"n", 0}}), nullptr);
   EventRecorder recorder(store());
+  ASSERT_NE(mustCreateItem("m1", "shared", {{"n", 0}}), nullptr);
+  ASSERT_TRUE(recorder.consumeSetUp(1));
 
   std::vector<WorkerResult> results(kThreads);
   std::vector<std::thread> threads;
