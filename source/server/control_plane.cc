@@ -290,6 +290,10 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
         return k8s::runtime::MeshServicesMode::kDisabled;
     }
   };
+  options.ensureMeshDefaults = [manager, meshType](const std::string& mesh) -> absl::Status {
+    KUMA_ASSIGN_OR_RETURN(model::ResourceConstSharedPtr found, manager->get(*meshType, {mesh, ""}));
+    return manager->runMeshCreatedHooks(*found);
+  };
   auto controller = std::make_unique<k8s::runtime::KubernetesControllers>(std::move(options));
   k8s::runtime::KubernetesControllers* pods = controller.get();
   cp.metrics_->addCollector(

@@ -376,6 +376,44 @@ TEST_F(KubernetesPodsTest, APodWaitingForItsMeshGetsItsDataplaneWhenTheMeshIsCre
   EXPECT_EQ(object.value("mesh", ""), "late");
 }
 
+// Kuma's mesh controller: a Mesh created with kubectl (not through kuma-cp) gets its default
+// policies and token signing key, once, and is marked k8s.kuma.io/mesh-defaults-generated.
+TEST_F(KubernetesPodsTest, AMeshCreatedThroughTheApiServerGetsItsDefaults) {
+  send({{"op", "POST"},
+        {"path", "/apis/kuma.io/v1alpha1/meshes"},
+        {"body",
+         {{"apiVersion", "kuma.io/v1alpha1"},
+          {"kind", "Mesh"},
+          {"metadata", {{"name", "kubectl"}}}}}});
+  Json mesh;
+  EXPECT_TRUE(eventually(
+      [&] {
+        mesh = kubeGetJson(*k8s_, "/apis/kuma.io/v1alpha1/meshes/kubectl");
+        return mesh.is_object() &&
+               mesh["metadata"]
+                       .value("annotations", Json::object())
+                       .value("k8s.kuma.io/mesh-defaults-generated", "") == "true";
+      },
+      std::chrono::seconds(20)))
+      << mesh.dump(1) << cp_->output();
+  const std::string base = "/apis/kuma.io/v1alpha1/namespaces/kuma-system/";
+  EXPECT_TRUE(kubeGetJson(*k8s_, base + "meshtimeouts/mesh-timeout-all-kubectl").is_object());
+  EXPECT_TRUE(kubeGetJson(*k8s_, base + "meshretries/mesh-retry-all-kubectl").is_object());
+  auto [status, body] = rest("/meshes/kubectl/meshtimeouts");
+  EXPECT_EQ(status, 200);
+  EXPECT_GE(body.value("total", 0), 1) << body.dump();
+  // Deleted defaults stay deleted: the Mesh is marked.
+  auto removed = k8s_->request("DELETE", base + "meshretries/mesh-retry-all-kubectl");
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->status, 200) << removed->body;
+  auto touched = k8s_->request("PATCH", "/apis/kuma.io/v1alpha1/meshes/kubectl",
+                               R"({"metadata": {"labels": {"touched": "yes"}}})",
+                               "application/merge-patch+json");
+  ASSERT_TRUE(touched.ok()) << touched.status();
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_TRUE(kubeGetJson(*k8s_, base + "meshretries/mesh-retry-all-kubectl").is_null());
+}
+
 TEST_F(KubernetesPodsTest, EnvoyGetsTheConfigOfAPodDerivedDataplane) {
   const char* envoy = std::getenv("KUMA_ENVOY_BINARY");
   ASSERT_TRUE(envoy != nullptr && *envoy != '\0') << "KUMA_ENVOY_BINARY is not set";

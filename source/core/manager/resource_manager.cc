@@ -190,17 +190,24 @@ absl::StatusOr<ResourceConstSharedPtr> ResourceManager::createImpl(
   if (!created.ok() || !isMesh(type)) {
     return created;
   }
+  if (absl::Status status = runMeshCreatedHooks(**created); !status.ok()) {
+    return status;
+  }
+  return created;
+}
+
+absl::Status ResourceManager::runMeshCreatedHooks(const model::Resource& mesh) const {
   std::vector<MeshCreatedHook> hooks;
   {
     absl::MutexLock lock(&hooksMu_);
     hooks = meshCreatedHooks_;
   }
   for (const MeshCreatedHook& hook : hooks) {
-    if (absl::Status status = hook(**created); !status.ok()) {
+    if (absl::Status status = hook(mesh); !status.ok()) {
       return status;
     }
   }
-  return created;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ResourceConstSharedPtr> ResourceManager::update(Resource resource) {

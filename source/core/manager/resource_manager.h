@@ -150,6 +150,12 @@ class ResourceManager {
   /** Adds a hook run after every Mesh creation, in registration order. */
   void onMeshCreated(MeshCreatedHook hook);
 
+  /**
+   * Runs the MeshCreatedHooks for a Mesh that reached the store another way (Kubernetes: created
+   * with kubectl); the hooks are idempotent (CAs, default policies, signing key).
+   */
+  absl::Status runMeshCreatedHooks(const model::Resource& mesh) const;
+
   /** Adds a rule run on every Mesh create and update, in registration order. */
   void addMeshValidator(MeshValidator validator);
 

@@ -57,6 +57,9 @@ Json controllerReference(const Json& pod) {
               {"blockOwnerDeletion", true}};
 }
 
+/** Kuma's mark of a Mesh whose default resources exist (common_k8s.K8sMeshDefaultsGenerated). */
+constexpr char kMeshDefaultsGenerated[] = "k8s.kuma.io/mesh-defaults-generated";
+
 /** Whether the Dataplane object is controlled by a Pod named `name`. */
 bool controlledByPod(const Json& dataplane, const std::string& name) {
   const Json& owners =
@@ -113,7 +116,7 @@ class KubernetesControllers::Impl {
         // read and mapped to its Pods here, on a worker of its own.
         meshQueue_({"kuma-mesh-to-pods", 1}, [this](const std::string& mesh) {
           queuePodsOfMesh(mesh);
-          return absl::OkStatus();
+          return reconcileMeshDefaults(mesh);
         }) {}
 
   ~Impl() { stop(); }
@@ -181,6 +184,36 @@ class KubernetesControllers::Impl {
   }
 
   void onMeshChanged(const std::string& meshName) { meshQueue_.add(meshName); }
+
+  /** Kuma's MeshReconciler: defaults once per Mesh object, marked by an annotation. */
+  absl::Status reconcileMeshDefaults(const std::string& meshName) {
+    if (!options_.ensureMeshDefaults) {
+      return absl::OkStatus();
+    }
+    const std::string path = absl::StrCat("/apis/", kDataplaneApiVersion, "/meshes/", meshName);
+    KUMA_ASSIGN_OR_RETURN(KubeResponse answer, options_.client->request("GET", path));
+    if (answer.status == 404) {
+      return absl::OkStatus();
+    }
+    if (answer.status != 200) {
+      return kubeApiError("get Mesh", answer);
+    }
+    KUMA_ASSIGN_OR_RETURN(Json mesh, common::parseJson(answer.body));
+    if (common::jsonString(common::jsonMember(common::jsonMember(mesh, "metadata"), "annotations"),
+                           kMeshDefaultsGenerated) == "true") {
+      return absl::OkStatus();
+    }
+    logging::logger("k8s")->info("ensuring that default mesh resources exist (mesh {})", meshName);
+    KUMA_RETURN_IF_ERROR(options_.ensureMeshDefaults(meshName));
+    const Json patch = {{"metadata", {{"annotations", {{kMeshDefaultsGenerated, "true"}}}}}};
+    KUMA_ASSIGN_OR_RETURN(
+        KubeResponse patched,
+        options_.client->request("PATCH", path, patch.dump(), "application/merge-patch+json"));
+    if (patched.status != 200 && patched.status != 404) {
+      return kubeApiError("annotate Mesh", patched);
+    }
+    return absl::OkStatus();
+  }
 
   void queuePodsOfMesh(const std::string& meshName) {
     if (!options_.meshServicesMode) {

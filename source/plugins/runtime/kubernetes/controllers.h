@@ -53,6 +53,12 @@ struct KubernetesControllersOptions {
   absl::Duration watchTimeout = absl::Minutes(5);
   /** This host's name: the reportingInstance of the Events (client-go: <controller>-<host>). */
   std::string hostname = "kuma-cp";
+  /**
+   * Kuma's mesh controller: the CAs, signing key and default policies of a Mesh (idempotent),
+   * for Meshes created with kubectl; called until the Mesh carries
+   * `k8s.kuma.io/mesh-defaults-generated: "true"`, which the controller then sets. Null: none.
+   */
+  std::function<absl::Status(const std::string& mesh)> ensureMeshDefaults;
   /** The mesh's meshServices.mode; NotFound when the Mesh does not exist (retried). */
   std::function<absl::StatusOr<MeshServicesMode>(const std::string& mesh)> meshServicesMode;
 };
