@@ -1,7 +1,5 @@
 #include "source/core/tokens/dataplane_token.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -16,6 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "source/common/go_duration.h"
 #include "source/common/json_yaml.h"
+#include "source/common/uuid.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
 #include "source/core/tokens/jwt.h"
@@ -33,29 +32,6 @@ constexpr absl::Duration kBackdate = absl::Seconds(5);
 
 absl::Status refused(std::string_view reason) {
   return absl::UnauthenticatedError(std::string(reason));
-}
-
-std::string newUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) {
-    // Unreachable with a seeded OpenSSL; fall back to something unique enough for a jti.
-    const auto now = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
-    for (int i = 0; i < 16; ++i) {
-      b[i] = static_cast<unsigned char>(now >> ((i % 8) * 8)) ^ static_cast<unsigned char>(i * 37);
-    }
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      out += '-';
-    }
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 15];
-  }
-  return out;
 }
 
 std::optional<uint64_t> parseKid(std::string_view s) {
@@ -352,7 +328,7 @@ absl::StatusOr<std::string> DataplaneTokenIssuer::issue(const DataplaneIdentity&
   claims["exp"] = absl::ToUnixSeconds(issued + validFor + kBackdate);
   claims["nbf"] = absl::ToUnixSeconds(issued);
   claims["iat"] = absl::ToUnixSeconds(issued);
-  claims["jti"] = newUuid();
+  claims["jti"] = common::uuidV4();
   const nlohmann::ordered_json header = {{"alg", "RS256"}, {"kid", key->first}, {"typ", "JWT"}};
   return signRs256(header, claims, key->second);
 }

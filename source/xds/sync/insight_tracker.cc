@@ -1,12 +1,12 @@
 #include "source/xds/sync/insight_tracker.h"
 
 #include <algorithm>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "source/common/logging.h"
+#include "source/common/uuid.h"
 #include "source/common/version.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
@@ -24,23 +24,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kMaxClosedStreamWriteAttempts = 3;
 // Read-modify-write attempts of one insight when another writer got in between.
 constexpr int kConflictRetries = 5;
-
-std::string uuidV4() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const uint64_t hi = (rng() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  const uint64_t lo = (rng() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) {
-      out += '-';
-    }
-    const uint64_t word = i < 16 ? hi : lo;
-    out += kHex[(word >> (60 - 4 * (i % 16))) & 0xf];
-  }
-  return out;
-}
 
 void setTime(google::protobuf::Timestamp* ts, absl::Time t) {
   const int64_t nanos = absl::ToUnixNanos(t);
@@ -261,7 +244,7 @@ absl::Status InsightTracker::onStreamOpen(int64_t streamId,
   stream.mesh = key->first;
   stream.name = key->second;
   v1::DiscoverySubscription& sub = stream.subscription;
-  sub.set_id(uuidV4());
+  sub.set_id(common::uuidV4());
   sub.set_control_plane_instance_id(options_.controlPlaneInstanceId);
   const absl::Time now = absl::Now();
   setTime(sub.mutable_connect_time(), now);

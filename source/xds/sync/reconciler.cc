@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <optional>
-#include <random>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kuma/xds/snapshot.h"
 #include "source/common/logging.h"
+#include "source/common/uuid.h"
 #include "source/core/model/proto_spec.h"
 #include "source/xds/context/vip_persistence.h"
 #include "source/xds/envoy/envoy_util.h"
@@ -16,16 +15,6 @@
 
 namespace kuma::xds::sync {
 namespace {
-
-std::string newUuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const uint64_t a = rng();
-  const uint64_t b = rng();
-  return absl::StrFormat(
-      "%08x-%04x-4%03x-%04x-%012x", static_cast<uint32_t>(a >> 32),
-      static_cast<uint32_t>((a >> 16) & 0xffff), static_cast<uint32_t>(a & 0xfff),
-      static_cast<uint32_t>(0x8000 | ((b >> 48) & 0x3fff)), b & 0xffffffffffffULL);
-}
 
 bool sameResources(const std::map<std::string, ResourceConstSharedPtr>& a,
                    const std::map<std::string, ResourceConstSharedPtr>& b) {
@@ -70,13 +59,13 @@ SnapshotConstSharedPtr versionSnapshot(const GeneratedResources& generated,
     if (before != nullptr && sameResources(before->resources, typeSnapshot.resources)) {
       typeSnapshot.version = before->version;
     } else {
-      typeSnapshot.version = newUuid();
+      typeSnapshot.version = common::uuidV4();
       clustersChanged = clustersChanged || type == kClusterType;
     }
   }
   if (clustersChanged && previous != nullptr) {
     // Clusters changed: re-push endpoints too, or Envoy keeps the new clusters warming.
-    snapshot->types[kEndpointType].version = newUuid();
+    snapshot->types[kEndpointType].version = common::uuidV4();
   }
   return snapshot;
 }
