@@ -139,8 +139,12 @@ std::unique_ptr<KubeClient> KubeClient::sibling() const {
 }
 
 std::unique_ptr<KubeClient> KubeClient::withOwnRateLimit() const {
-  return std::unique_ptr<KubeClient>(new KubeClient(
-      connection_, options_, std::make_shared<Shared>(options_.qps, options_.burst)));
+  return withOwnRateLimit(options_);
+}
+
+std::unique_ptr<KubeClient> KubeClient::withOwnRateLimit(const KubeClientOptions& options) const {
+  return std::unique_ptr<KubeClient>(
+      new KubeClient(connection_, options, std::make_shared<Shared>(options.qps, options.burst)));
 }
 
 absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::create(KubeConnection connection,

@@ -136,10 +136,13 @@ class KubeClient {
    * event recorder writes Events through such a clientset, outside the controllers' limit.
    */
   std::unique_ptr<KubeClient> withOwnRateLimit() const;
+  /** The same with other options (timeouts, retries; the bucket at their qps/burst). */
+  std::unique_ptr<KubeClient> withOwnRateLimit(const KubeClientOptions& options) const;
 
   /** Counters of this client and its siblings together. */
   KubeClientStats stats() const;
   const KubeConnection& connection() const { return connection_; }
+  const KubeClientOptions& options() const { return options_; }
 
  private:
   struct Shared;

@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "kuma/runtime/leader_elector.h"
 #include "source/plugins/resources/postgres/connection.h"
 
 namespace kuma::store::postgres {
@@ -44,22 +45,22 @@ struct LeaderElectorOptions {
   absl::Duration statementTimeout = absl::Seconds(5);
 };
 
-class LeaderElector {
+class LeaderElector : public runtime::LeaderElector {
  public:
   /** Callbacks run on the elector thread; they must not call stop(). */
   LeaderElector(LeaderElectorOptions options, std::function<void()> onElected,
                 std::function<void()> onLost);
   /** Calls stop(). */
-  ~LeaderElector();
+  ~LeaderElector() override;
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
 
   /** Starts competing in a background thread. */
-  void start();
+  void start() override;
   /** Stops competing; a held lock is released and onLost runs before this returns. */
-  void stop();
+  void stop() override;
 
-  bool isLeader() const;
+  bool isLeader() const override;
   /** Times this instance became leader. */
   uint64_t electedCount() const;
 
