@@ -31,9 +31,11 @@
 #include "source/plugins/policies/xds_plugins.h"
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
 #include "source/plugins/runtime/kubernetes/controllers.h"
+#include "source/plugins/runtime/kubernetes/lease_elector.h"
 #include "source/plugins/runtime/kubernetes/service_account_authenticator.h"
 #include "source/plugins/runtime/kubernetes/webhooks/admission_server.h"
 #include "source/plugins/resources/memory/memory_store.h"
+#include "source/plugins/resources/postgres/leader_elector.h"
 #include "source/plugins/resources/postgres/migrations.h"
 #include "source/plugins/services/controllers/hostname_generator.h"
 #include "source/plugins/services/controllers/meshservice_status.h"
@@ -253,6 +255,26 @@ metrics::Collector postgresPoolCollector(const store::postgres::PostgresStore& s
 }
 
 }  // namespace
+
+/** Kuma's leader election on Kubernetes: the Lease cp-leader-lease in the system namespace. */
+static std::unique_ptr<runtime::LeaderElector> leaseElector(const config::KumaCpConfig& cfg,
+                                                            k8s::KubernetesStore& kubeStore,
+                                                            std::function<void()> onElected,
+                                                            std::function<void()> onLost) {
+  k8s::runtime::LeaseElectorOptions options;
+  // A client and rate limit of its own (client-go's leader election has its clientset); each
+  // attempt bounded well within the renew deadline, retried by the elector, not the client.
+  k8s::KubeClientOptions clientOptions = kubeStore.client()->options();
+  clientOptions.requestTimeout = absl::Seconds(5);
+  clientOptions.maxRetries = 0;
+  options.client = kubeStore.client()->withOwnRateLimit(clientOptions);
+  options.ns = cfg.store.kubernetes.systemNamespace;
+  options.identity = k8s::runtime::leaseIdentity(hostname());
+  options.leaseDuration = absl::FromChrono(cfg.runtime.kubernetes.leaderElection.leaseDuration);
+  options.renewDeadline = absl::FromChrono(cfg.runtime.kubernetes.leaderElection.renewDeadline);
+  return std::make_unique<k8s::runtime::LeaseElector>(options, std::move(onElected),
+                                                      std::move(onLost));
+}
 
 /** Kuma's pod and service controllers (environment: kubernetes), fed by the store's Mesh events. */
 runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
@@ -606,40 +628,50 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   identityOptions.enabledTypes = cfg.coreResources.enabled;
   auto identityControllers =
       std::make_unique<identity::IdentityControllers>(*cp->manager_, registry, identityOptions);
-  if (cp->postgres_ == nullptr) {
+  runtime::ComponentPtr podControllers;
+  if (kubernetes && kubeStore != nullptr) {
+    podControllers = kubernetesControllers(*cp, cfg, *kubeStore, registry);
+    // The webhooks answer on every instance (the API server calls any of them).
+    KUMA_ASSIGN_OR_RETURN(runtime::ComponentPtr webhooks,
+                          admissionServer(*cp, cfg, *kubeStore, registry));
+    cp->components_.add(std::move(webhooks));
+  }
+  if (cp->postgres_ == nullptr && kubeStore == nullptr) {
     // Memory store: this instance is always leader.
     cp->components_.add(std::move(defaultsComponent));
     cp->components_.add(std::move(serviceControllers));
     cp->components_.add(std::move(identityControllers));
-    if (kubernetes && kubeStore != nullptr) {
-      cp->components_.add(kubernetesControllers(*cp, cfg, *kubeStore, registry));
-      // The webhooks answer on every instance (the API server calls any of them).
-      KUMA_ASSIGN_OR_RETURN(runtime::ComponentPtr webhooks,
-                            admissionServer(*cp, cfg, *kubeStore, registry));
-      cp->components_.add(std::move(webhooks));
-    }
   } else {
-    // Leader-only components run while this instance holds Kuma's lock (spec §12.5).
+    // Leader-only components run while this instance leads (spec §12.5): it holds Kuma's lock
+    // row in PostgreSQL, or on Kubernetes the Lease cp-leader-lease, where Kuma's controllers
+    // (controller-runtime's) are leader-only too.
     cp->leaderGate_ = std::make_unique<LeaderGate>();
     cp->leaderGate_->add(std::move(defaultsComponent));
     cp->leaderGate_->add(std::move(serviceControllers));
     cp->leaderGate_->add(std::move(identityControllers));
-    store::postgres::LeaderElectorOptions electorOptions;
-    KUMA_ASSIGN_OR_RETURN(electorOptions.connection,
-                          store::postgres::connectionSettingsFromConfig(cfg.store.postgres));
-    electorOptions.owner = instanceId;
+    if (podControllers != nullptr) {
+      cp->leaderGate_->add(std::move(podControllers));
+    }
     LeaderGate* gate = cp->leaderGate_.get();
-    cp->elector_ = std::make_unique<store::postgres::LeaderElector>(
-        electorOptions,
-        [gate, instanceId] {
-          logging::logger("leader")->info("{} is now the leader", instanceId);
-          gate->elected();
-        },
-        [gate, instanceId] {
-          logging::logger("leader")->info("{} is no longer the leader", instanceId);
-          gate->lost();
-        });
-    store::postgres::LeaderElector* elector = cp->elector_.get();
+    auto onElected = [gate, instanceId] {
+      logging::logger("leader")->info("{} is now the leader", instanceId);
+      gate->elected();
+    };
+    auto onLost = [gate, instanceId] {
+      logging::logger("leader")->info("{} is no longer the leader", instanceId);
+      gate->lost();
+    };
+    if (cp->postgres_ != nullptr) {
+      store::postgres::LeaderElectorOptions electorOptions;
+      KUMA_ASSIGN_OR_RETURN(electorOptions.connection,
+                            store::postgres::connectionSettingsFromConfig(cfg.store.postgres));
+      electorOptions.owner = instanceId;
+      cp->elector_ =
+          std::make_unique<store::postgres::LeaderElector>(electorOptions, onElected, onLost);
+    } else {
+      cp->elector_ = leaseElector(cfg, *kubeStore, onElected, onLost);
+    }
+    runtime::LeaderElector* elector = cp->elector_.get();
     cp->components_.add(std::make_unique<runtime::FunctionComponent>(
         "leader-election",
         [gate, elector] {
@@ -648,7 +680,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
           return absl::OkStatus();
         },
         [gate, elector] {
-          elector->stop();  // releases the lock so that a peer takes over at once
+          elector->stop();  // gives the leadership up so that a peer takes over at once
           gate->stop();
         }));
   }
@@ -1038,10 +1070,20 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
                                {lookup("error"), static_cast<double>(stats.contextErrors)}}));
     });
     ControlPlane* state = cp.get();
-    cp->metrics_->addCollector([state](std::vector<prometheus::MetricFamily>& out) {
+    const bool lease = kubeStore != nullptr;
+    cp->metrics_->addCollector([state, lease](std::vector<prometheus::MetricFamily>& out) {
       out.push_back(metrics::makeFamily("leader", "Whether this instance is the leader",
                                         prometheus::MetricType::Gauge,
                                         {{{}, state->leader() ? 1.0 : 0.0}}));
+      if (lease) {  // client-go's leader-election metric, as Kuma's manager registers it
+        out.push_back(metrics::makeFamily(
+            "leader_election_master_status",
+            "Gauge of if the reporting system is master of the relevant lease, 0 indicates "
+            "backup, 1 indicates master. 'name' is the string used to identify the lease. Please "
+            "make sure to group by name.",
+            prometheus::MetricType::Gauge,
+            {{{{"name", "cp-leader-lease"}}, state->leader() ? 1.0 : 0.0}}));
+      }
     });
     if (cfg.metrics.controlPlane.reportResourcesCount) {
       // The raw store: counting must not show up in the `store` histogram. Leader only (like

@@ -19,11 +19,11 @@
 #include "source/core/metrics/xds_metrics.h"
 #include "source/core/runtime/component_manager.h"
 #include "source/core/store/cached_store.h"
+#include "kuma/runtime/leader_elector.h"
 #include "source/dp_server/dp_server.h"
 #include "source/envoy_admin/envoy_admin_client.h"
 #include "source/hds/hds_server.h"
 #include "source/plugins/resources/kubernetes/kubernetes_store.h"
-#include "source/plugins/resources/postgres/leader_elector.h"
 #include "source/plugins/resources/postgres/postgres_store.h"
 #include "source/server/leader_gate.h"
 #include "source/xds/cache/snapshot_cache.h"
@@ -110,7 +110,7 @@ class ControlPlane {
   std::unique_ptr<hds::HdsServer> hds_;  // null: dpServer.hds.enabled is false
   // Leader-only components and, with PostgreSQL, the election that drives them.
   std::unique_ptr<LeaderGate> leaderGate_;
-  std::unique_ptr<store::postgres::LeaderElector> elector_;
+  std::unique_ptr<runtime::LeaderElector> elector_;
   runtime::ComponentManager components_;
   dp_server::DpServer* dpServer_ = nullptr;
   // Store events for the Kubernetes pod controller (dropped before the components stop).

@@ -157,6 +157,21 @@ class KubernetesControllers::Impl {
     queue_.start();
     serviceQueue_.start();
     meshQueue_.start();
+    // Every Mesh once, as the mesh controller's informer lists them when it starts (Mesh events
+    // of the store arrive only for changes, and none while these controllers are not running).
+    absl::StatusOr<KubeResponse> meshes =
+        options_.client->request("GET", absl::StrCat("/apis/", kDataplaneApiVersion, "/meshes"));
+    if (meshes.ok() && meshes->status == 200) {
+      const Json list = Json::parse(meshes->body, nullptr, false);
+      const Json& items = common::jsonMember(list, "items");
+      for (const Json& mesh : items.is_array() ? items : Json::array()) {
+        meshQueue_.add(common::jsonString(common::jsonMember(mesh, "metadata"), "name"));
+      }
+    } else {
+      logging::logger("k8s")->warn(
+          "mesh controller: could not list the Meshes: {}",
+          meshes.ok() ? kubeApiMessage(*meshes) : std::string(meshes.status().message()));
+    }
     return absl::OkStatus();
   }
 
@@ -687,32 +702,77 @@ class KubernetesControllers::Impl {
 };
 
 KubernetesControllers::KubernetesControllers(KubernetesControllersOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {}
+    : options_(std::move(options)) {}
 
-KubernetesControllers::~KubernetesControllers() = default;
+KubernetesControllers::~KubernetesControllers() {
+  stop();
+}
 
 absl::Status KubernetesControllers::start() {
-  return impl_->start();
+  // Fresh clients per run: stop() cancels a run's clients for good. They share the rate limits
+  // of the configured ones.
+  KubernetesControllersOptions options = options_;
+  if (options.client) {
+    options.client = options.client->sibling();
+  }
+  if (options.eventsClient) {
+    options.eventsClient = options.eventsClient->sibling();
+  }
+  auto impl = std::make_shared<Impl>(std::move(options));
+  {
+    absl::MutexLock lock(&mu_);
+    if (impl_ != nullptr) {
+      return absl::FailedPreconditionError("kubernetes controllers: already started");
+    }
+    impl_ = impl;  // onMeshChanged() during the informers' sync queues already
+  }
+  absl::Status started = impl->start();
+  if (!started.ok()) {
+    stop();
+  }
+  return started;
 }
 
 void KubernetesControllers::stop() {
-  impl_->stop();
+  std::shared_ptr<Impl> impl;
+  {
+    absl::MutexLock lock(&mu_);
+    impl = std::move(impl_);
+    impl_.reset();
+  }
+  if (impl != nullptr) {
+    impl->stop();
+  }
+}
+
+std::shared_ptr<KubernetesControllers::Impl> KubernetesControllers::current() const {
+  absl::MutexLock lock(&mu_);
+  return impl_;
 }
 
 void KubernetesControllers::onMeshChanged(const std::string& mesh) {
-  impl_->onMeshChanged(mesh);
+  if (auto impl = current()) {
+    impl->onMeshChanged(mesh);
+  }
 }
 
 void KubernetesControllers::collect(std::vector<prometheus::MetricFamily>& out) const {
-  impl_->collect(out);
+  if (auto impl = current()) {
+    impl->collect(out);
+  }
 }
 
 bool KubernetesControllers::waitIdle(absl::Duration timeout) const {
-  return impl_->waitIdle(timeout);
+  auto impl = current();
+  return impl == nullptr || impl->waitIdle(timeout);
 }
 
 absl::Status KubernetesControllers::reconcile(const std::string& key) {
-  return impl_->reconcile(key);
+  auto impl = current();
+  if (impl == nullptr) {
+    return absl::FailedPreconditionError("kubernetes controllers: not running");
+  }
+  return impl->reconcile(key);
 }
 
 }  // namespace kuma::k8s::runtime

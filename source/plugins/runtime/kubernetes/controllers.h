@@ -30,7 +30,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "kuma/runtime/component.h"
 #include "prometheus/metric_family.h"
@@ -69,7 +71,10 @@ class KubernetesControllers : public kuma::runtime::Component {
   ~KubernetesControllers() override;
 
   std::string name() const override { return "kubernetes-controllers"; }
-  /** Starts the informers, waits (at most 60 s) until they listed once, then the workers. */
+  /**
+   * Starts the informers, waits (at most 60 s) until they listed once, then the workers. May run
+   * again after stop() (a leader that lost its Lease and won it back): each run starts afresh.
+   */
   absl::Status start() override;
   void stop() override;
 
@@ -90,7 +95,12 @@ class KubernetesControllers : public kuma::runtime::Component {
 
  private:
   class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> current() const;
+
+  const KubernetesControllersOptions options_;
+  mutable absl::Mutex mu_;
+  /** The running controllers (null when stopped); shared with callers of the forwarders. */
+  std::shared_ptr<Impl> impl_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kuma::k8s::runtime
