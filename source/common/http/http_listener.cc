@@ -19,7 +19,10 @@ HttpListener::~HttpListener() {
   stop();
 }
 
-absl::Status HttpListener::start(const std::string& interface, uint16_t port) {
+absl::Status HttpListener::start(const std::string& configured, uint16_t port) {
+  // An empty address means every interface, as Go's ":port" (Kuma's admission server default):
+  // "::" listens dual-stack. httplib would resolve "" to the loopback [::1] only.
+  const std::string interface = configured.empty() ? "::" : configured;
   // httplib's default options add SO_REUSEPORT; keep only SO_REUSEADDR. The callback only runs
   // on the listening socket, so it also tells us that socket.
   auto listenFd = std::make_shared<socket_t>(INVALID_SOCKET);

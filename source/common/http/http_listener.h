@@ -24,7 +24,9 @@ class HttpListener {
   HttpListener(httplib::Server& server, std::string component);
   ~HttpListener();
 
-  /** Binds `interface:port` (0: any free port) and starts serving. Unavailable if it cannot bind.
+  /**
+   * Binds `interface:port` (0: any free port; an empty interface: every interface, IPv4 and IPv6)
+   * and starts serving. Unavailable if it cannot bind.
    */
   absl::Status start(const std::string& interface, uint16_t port);
   /** Stops serving and joins the accept thread. Idempotent. */

@@ -251,7 +251,7 @@ absl::Status AdmissionServer::start() {
   listener_ = std::make_unique<http::HttpListener>(*server_, "admission-server");
   KUMA_RETURN_IF_ERROR(listener_->start(options_.address, options_.port));
   log->info("admission webhooks served on {}:{}",
-            options_.address.empty() ? "0.0.0.0" : options_.address, listener_->port());
+            options_.address.empty() ? "[::]" : options_.address, listener_->port());
   return absl::OkStatus();
 }
 
