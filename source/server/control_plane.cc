@@ -680,8 +680,10 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
           return absl::OkStatus();
         },
         [gate, elector] {
-          elector->stop();  // gives the leadership up so that a peer takes over at once
+          // The leader-only components stop while this instance still leads; then the
+          // leadership is given up, so that a peer takes over at once and never overlaps.
           gate->stop();
+          elector->stop();
         }));
   }
   // Envoy Admin CA (GlobalSecret envoy-admin-ca, created by the defaults): the proxies' admin
@@ -1088,7 +1090,14 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     if (cfg.metrics.controlPlane.reportResourcesCount) {
       // The raw store: counting must not show up in the `store` histogram. Leader only (like
       // Kuma), and not while the database is known to be down (each list would wait for it).
-      metrics::Collector count = metrics::resourcesCountCollector(*cp->store_, registry.all());
+      metrics::ResourceCounter cached;
+      if (kubeStore != nullptr) {  // no LIST per type and scrape: the informers' counts
+        cached = [kubeStore](const model::ResourceTypeDescriptor& type) {
+          return kubeStore->cachedCount(type);
+        };
+      }
+      metrics::Collector count =
+          metrics::resourcesCountCollector(*cp->store_, registry.all(), std::move(cached));
       cp->metrics_->addCollector(
           [state, count = std::move(count)](std::vector<prometheus::MetricFamily>& out) {
             if (state->leader() && state->unreadyReason().empty()) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
@@ -31,16 +32,21 @@ std::string metrics(const KumaCp& cp) {
   return r ? r->body : "";
 }
 
-/** The value (0 or 1) of the gauge `name` whose labels include `label`; -1 when missing. */
-int gauge(const KumaCp& cp, const std::string& name, const std::string& label = "") {
-  for (const absl::string_view line : absl::StrSplit(metrics(cp), '\n')) {
+/** The value of the sample `name` whose labels include `label`; -1 when missing. */
+double sample(const std::string& text, const std::string& name, const std::string& label = "") {
+  for (const absl::string_view line : absl::StrSplit(text, '\n')) {
     if ((absl::StartsWith(line, absl::StrCat(name, "{")) ||
          absl::StartsWith(line, absl::StrCat(name, " "))) &&
         absl::StrContains(line, label)) {
-      return absl::EndsWith(line, " 1") ? 1 : 0;
+      double value = -1;
+      return absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value) ? value : -1;
     }
   }
   return -1;
+}
+
+int gauge(const KumaCp& cp, const std::string& name, const std::string& label = "") {
+  return static_cast<int>(sample(metrics(cp), name, label));
 }
 
 int leaderGauge(const KumaCp& cp) {
@@ -63,17 +69,17 @@ void createPod(const KubeApiServer& k8s, const std::string& ns, const std::strin
                              .dump());
   ASSERT_TRUE(pod.ok()) << pod.status();
   ASSERT_EQ(pod->status, 201) << pod->body;
-  auto status = k8s.request(
-      "PATCH", absl::StrCat("/api/v1/namespaces/", ns, "/pods/", name, "/status"),
-      Json{{"status", {{"phase", "Running"}, {"podIP", ip}}}}.dump(),
-      "application/merge-patch+json");
+  auto status =
+      k8s.request("PATCH", absl::StrCat("/api/v1/namespaces/", ns, "/pods/", name, "/status"),
+                  Json{{"status", {{"phase", "Running"}, {"podIP", ip}}}}.dump(),
+                  "application/merge-patch+json");
   ASSERT_TRUE(status.ok()) << status.status();
   ASSERT_EQ(status->status, 200) << status->body;
 }
 
 bool hasDataplane(const KubeApiServer& k8s, const std::string& ns, const std::string& name) {
-  return kubeGetJson(k8s, absl::StrCat("/apis/kuma.io/v1alpha1/namespaces/", ns, "/dataplanes/",
-                                       name))
+  return kubeGetJson(k8s,
+                     absl::StrCat("/apis/kuma.io/v1alpha1/namespaces/", ns, "/dataplanes/", name))
       .is_object();
 }
 
@@ -105,6 +111,17 @@ TEST(KubernetesLeaderTest, OneInstanceLeadsAndTheOtherTakesOverWhenItStops) {
   ASSERT_TRUE(eventually([&] { return leaderGauge(*leader) == 1; }, std::chrono::seconds(20)))
       << leader->output();
   EXPECT_EQ(gauge(*leader, "leader_election_master_status", "name=\"cp-leader-lease\""), 1);
+  // resources_count comes from the store's informers: scrapes cost no API requests (a LIST per
+  // type and scrape would spend the client's rate limit and stall the controllers).
+  EXPECT_TRUE(eventually(
+      [&] { return sample(metrics(*leader), "resources_count", "resource_type=\"Mesh\"") == 1; },
+      std::chrono::seconds(20)))
+      << metrics(*leader);
+  const double requestsBefore = sample(metrics(*leader), "kube_client_requests_total");
+  for (int i = 0; i < 5; i++) {
+    metrics(*leader);
+  }
+  EXPECT_LT(sample(metrics(*leader), "kube_client_requests_total") - requestsBefore, 10);
   const Json lease = kubeGetJson(*k8s, kLeasePath);
   ASSERT_TRUE(lease.is_object());
   const std::string firstHolder = lease["spec"]["holderIdentity"];
@@ -120,8 +137,8 @@ TEST(KubernetesLeaderTest, OneInstanceLeadsAndTheOtherTakesOverWhenItStops) {
 
   // The leader's pod controller makes the Dataplane.
   createPod(*k8s, "app", "before", "10.2.0.1");
-  EXPECT_TRUE(eventually([&] { return hasDataplane(*k8s, "app", "before"); },
-                         std::chrono::seconds(20)))
+  EXPECT_TRUE(
+      eventually([&] { return hasDataplane(*k8s, "app", "before"); }, std::chrono::seconds(20)))
       << leader->output();
 
   // The leader stops (and gives the Lease up): the standby leads at once, controllers included.

@@ -189,16 +189,26 @@ store::ResourceStore& StoreCacheProbe::front(store::ResourceStore& cache) {
 namespace kuma::metrics {
 
 Collector resourcesCountCollector(store::ResourceStore& store,
-                                  std::vector<const model::ResourceTypeDescriptor*> types) {
-  return [&store, types = std::move(types)](std::vector<prometheus::MetricFamily>& out) {
+                                  std::vector<const model::ResourceTypeDescriptor*> types,
+                                  ResourceCounter cached) {
+  return [&store, types = std::move(types),
+          cached = std::move(cached)](std::vector<prometheus::MetricFamily>& out) {
     std::vector<std::pair<prometheus::Labels, double>> values;
     for (const model::ResourceTypeDescriptor* type : types) {
-      store::ListOptions options;
-      options.pageSize = 1;  // only the total is needed
-      auto list = store.list(*type, options);
-      if (list.ok()) {
+      std::optional<size_t> count;
+      if (cached) {
+        count = cached(*type);
+      } else {
+        store::ListOptions options;
+        options.pageSize = 1;  // only the total is needed
+        auto list = store.list(*type, options);
+        if (list.ok()) {
+          count = list->total;
+        }
+      }
+      if (count.has_value()) {
         values.push_back(
-            {{{"resource_type", type->name}, {"tenant", ""}}, static_cast<double>(list->total)});
+            {{{"resource_type", type->name}, {"tenant", ""}}, static_cast<double>(*count)});
       }
     }
     out.push_back(makeFamily("resources_count", "", prometheus::MetricType::Gauge, values));

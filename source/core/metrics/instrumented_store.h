@@ -17,6 +17,8 @@
 //   auto& front = probe.front(cached);                      // what the xDS side reads
 
 #include <memory>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "kuma/store/resource_store.h"
@@ -72,13 +74,19 @@ class StoreCacheProbe {
 
 namespace kuma::metrics {
 
+/** A count of a type's resources without a store request (an informer's); nullopt: none. */
+using ResourceCounter =
+    std::function<std::optional<size_t>(const model::ResourceTypeDescriptor& type)>;
+
 /**
  * `resources_count{resource_type, tenant=""}` read at scrape time: the number of stored
  * resources of each of `types` (readable through `store`, which should be the raw store so that
  * scrapes do not show up in the `store` histogram). Kuma recounts every minute; a scrape here
- * costs one list per type.
+ * costs one list per type, unless `cached` counts (the Kubernetes store's informers, as Kuma
+ * reads its cache there): then no request at all, and a type it has no count for is left out.
  */
 Collector resourcesCountCollector(store::ResourceStore& store,
-                                  std::vector<const model::ResourceTypeDescriptor*> types);
+                                  std::vector<const model::ResourceTypeDescriptor*> types,
+                                  ResourceCounter cached = nullptr);
 
 }  // namespace kuma::metrics

@@ -123,6 +123,12 @@ class Store : public KubernetesStore {
 
   const KubeClient* client() const override { return options_.client.get(); }
 
+  std::optional<size_t> cachedCount(const ResourceTypeDescriptor& type) const override {
+    absl::MutexLock lock(&countsMu_);
+    auto it = counts_.find(type.name);
+    return it == counts_.end() ? std::nullopt : std::optional<size_t>(it->second);
+  }
+
   absl::StatusOr<ResourceConstSharedPtr> decode(const ResourceTypeDescriptor& type,
                                                 const Json& object) const override {
     KUMA_ASSIGN_OR_RETURN(const KubeType* kt, kubeType(&type));
@@ -151,6 +157,10 @@ class Store : public KubernetesStore {
   void runInformer(const KubeType* kt);
   bool sleepUnlessStopped(absl::Duration d);
   void emit(const ChangeEvent& event);
+  void setCount(const std::string& type, size_t count) {
+    absl::MutexLock lock(&countsMu_);
+    counts_[type] = count;
+  }
 
   const KubernetesStoreOptions options_;
   std::map<std::string, KubeType, std::less<>> types_;
@@ -163,6 +173,10 @@ class Store : public KubernetesStore {
   store::SubscriberList subscribers_;
 
   ListWatchStats stats_;
+
+  mutable absl::Mutex countsMu_;
+  /** Per type name: the informer's number of objects (set once it listed). */
+  std::map<std::string, size_t> counts_ ABSL_GUARDED_BY(countsMu_);
 };
 
 absl::Status Store::init() {
@@ -696,6 +710,7 @@ void Store::runInformer(const KubeType* kt) {
         }
       }
       known_ = std::move(fresh);
+      store_.setCount(kt_.type->name, known_.size());
       absl::MutexLock lock(&store_.stateMu_);
       store_.synced_.insert(kt_.type->name);
     }
@@ -706,6 +721,7 @@ void Store::runInformer(const KubeType* kt) {
       const ResourceKey key = keyOf(object);
       if (type == "DELETED") {
         if (known_.erase(key) > 0) {
+          store_.setCount(kt_.type->name, known_.size());
           store_.emit(ChangeEvent{EventType::Delete, kt_.type, key});
         }
         return;
@@ -718,6 +734,9 @@ void Store::runInformer(const KubeType* kt) {
       }
       const bool created = it == known_.end();
       known_[key] = version;
+      if (created) {
+        store_.setCount(kt_.type->name, known_.size());
+      }
       store_.emit(ChangeEvent{created ? EventType::Create : EventType::Update, kt_.type, key});
     }
 

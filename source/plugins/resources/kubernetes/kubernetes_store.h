@@ -26,6 +26,7 @@
 //   - get/list read the API server (no cache); every request is throttled by the client.
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -61,6 +62,13 @@ class KubernetesStore : public store::ResourceStore {
 
   /** The client (its throttling counters). */
   virtual const KubeClient* client() const = 0;
+
+  /**
+   * The number of resources of `type` in the informer's view (every mesh), without a request:
+   * what Kuma's `resources_count` reads from its cache. Nullopt before the type's informer listed
+   * once, or for a type this store does not keep.
+   */
+  virtual std::optional<size_t> cachedCount(const model::ResourceTypeDescriptor& type) const = 0;
 
   /**
    * A Kuma custom resource object (as an admission review carries it) read as the store reads
