@@ -14,8 +14,8 @@ std::string uuidV4() {
   if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
     // Unreachable with a seeded OpenSSL; still unique within the process: time and a counter.
     static std::atomic<uint64_t> counter{0};
-    const auto now = static_cast<uint64_t>(
-        std::chrono::system_clock::now().time_since_epoch() / std::chrono::nanoseconds(1));
+    const auto now = static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch() /
+                                           std::chrono::nanoseconds(1));
     const uint64_t n = counter.fetch_add(1);
     for (size_t i = 0; i < 8; ++i) {
       b[i] = static_cast<unsigned char>(now >> (i * 8));

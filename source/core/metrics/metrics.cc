@@ -15,8 +15,25 @@ namespace {
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
+/**
+ * Families of controller-runtime and client-go: on Kubernetes Kuma registers them in the same
+ * registry but not through its zone-labelling wrapper, so they carry no `zone`.
+ */
+bool controllerRuntimeFamily(const std::string& name) {
+  for (const char* prefix :
+       {"workqueue_", "controller_runtime_", "leader_election_", "rest_client_"}) {
+    if (name.rfind(prefix, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void addZone(std::vector<MetricFamily>& families, const std::string& zone) {
   for (MetricFamily& family : families) {
+    if (controllerRuntimeFamily(family.name)) {
+      continue;
+    }
     for (prometheus::ClientMetric& metric : family.metric) {
       bool present = false;
       for (const auto& label : metric.label) {

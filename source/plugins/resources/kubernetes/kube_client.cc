@@ -199,6 +199,9 @@ std::unique_ptr<httplib::SSLClient> makeHttpClient(const KubeConnection& c,
   if (!c.bearerToken.empty()) {
     client->set_bearer_token_auth(c.bearerToken.c_str());
   }
+  if (!o.userAgent.empty()) {
+    client->set_default_headers({{"User-Agent", o.userAgent}});
+  }
   client->set_connection_timeout(toChrono(o.connectTimeout));
   client->set_read_timeout(toChrono(readTimeout));
   client->set_write_timeout(toChrono(o.requestTimeout));

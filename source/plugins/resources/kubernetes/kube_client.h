@@ -70,6 +70,11 @@ struct KubeClientOptions {
   /** Retries of a failed connection, 429 or 5xx (only for GET, and for 429 on any verb). */
   int maxRetries = 3;
   absl::Duration retryBackoff = absl::Milliseconds(100);
+  /**
+   * The User-Agent (client-go's `<binary>/<version> (<os>/<arch>) kubernetes/<commit>`): the API
+   * server names the field manager of every write after its first segment, `kuma-cp` as Kuma's.
+   */
+  std::string userAgent = "kuma-cp/v0.0.0 (linux/amd64) kubernetes/$Format";
 };
 
 struct KubeResponse {

@@ -40,9 +40,7 @@ std::string leaseIdentity(const std::string& hostname) {
 
 LeaseElector::LeaseElector(LeaseElectorOptions options, std::function<void()> onElected,
                            std::function<void()> onLost)
-    : options_(std::move(options)),
-      onElected_(std::move(onElected)),
-      onLost_(std::move(onLost)) {}
+    : options_(std::move(options)), onElected_(std::move(onElected)), onLost_(std::move(onLost)) {}
 
 LeaseElector::~LeaseElector() {
   stop();
@@ -79,8 +77,7 @@ bool LeaseElector::sleepUnlessStopping(absl::Duration d) {
 }
 
 std::string LeaseElector::path() const {
-  return absl::StrCat("/apis/", kLeaseApi, "/namespaces/", options_.ns, "/leases/",
-                      options_.name);
+  return absl::StrCat("/apis/", kLeaseApi, "/namespaces/", options_.ns, "/leases/", options_.name);
 }
 
 void LeaseElector::loop() {
@@ -164,7 +161,8 @@ bool LeaseElector::tryAcquireOrRenew() {
                {"leaseTransitions", 0}};
   absl::StatusOr<KubeResponse> got = options_.client->request("GET", path());
   if (!got.ok()) {
-    log->debug("reading the Lease {}/{}: {}", options_.ns, options_.name, std::string(got.status().message()));
+    log->debug("reading the Lease {}/{}: {}", options_.ns, options_.name,
+               std::string(got.status().message()));
     return false;
   }
   if (got->status == 404) {
@@ -180,7 +178,7 @@ bool LeaseElector::tryAcquireOrRenew() {
                  created.ok() ? kubeApiMessage(*created) : std::string(created.status().message()));
       return false;
     }
-    lease_ = Json::parse(created->body, nullptr, false);
+    remember(Json::parse(created->body, nullptr, false));
     observedSpec_ = spec;
     observedTime_ = now;
     return true;
@@ -224,10 +222,17 @@ bool LeaseElector::tryAcquireOrRenew() {
                             : std::string(updated.status().message()));
     return false;
   }
-  lease_ = Json::parse(updated->body, nullptr, false);
+  remember(Json::parse(updated->body, nullptr, false));
   observedSpec_ = spec;
   observedTime_ = now;
   return true;
+}
+
+void LeaseElector::remember(Json lease) {
+  const Json& meta = common::jsonMember(lease, "metadata");
+  leaseUid_ = common::jsonString(meta, "uid");
+  leaseVersion_ = common::jsonString(meta, "resourceVersion");
+  lease_ = std::move(lease);
 }
 
 void LeaseElector::release() {
@@ -242,11 +247,15 @@ void LeaseElector::release() {
   const absl::Time now = absl::Now();
   Json lease = *lease_;
   const Json& transitions = common::jsonMember(held, "leaseTransitions");
-  lease["spec"] = {{"leaseDurationSeconds", 1},
+  lease["spec"] = {{"holderIdentity", ""},
+                   {"leaseDurationSeconds", 1},
                    {"acquireTime", microTime(now)},
                    {"renewTime", microTime(now)},
                    {"leaseTransitions", transitions.is_number_integer() ? transitions : Json(0)}};
   absl::StatusOr<KubeResponse> answer = options_.client->request("PUT", path(), lease.dump());
+  if (answer.ok() && answer->status == 200) {
+    remember(Json::parse(answer->body, nullptr, false));
+  }
   if (!answer.ok() || answer->status != 200) {
     logging::logger("leader")->warn(
         "{} could not release the Lease {}/{}: {}", options_.identity, options_.ns, options_.name,
@@ -276,7 +285,9 @@ void LeaseElector::recordEvent(const std::string& what) {
        {{"kind", "Lease"},
         {"namespace", options_.ns},
         {"name", options_.name},
-        {"apiVersion", kLeaseApi}}},
+        {"uid", leaseUid_},
+        {"apiVersion", kLeaseApi},
+        {"resourceVersion", leaseVersion_}}},
       {"reason", "LeaderElection"},
       {"message", absl::StrCat(options_.identity, " ", what)},
       {"source", {{"component", options_.identity}}},
@@ -290,10 +301,10 @@ void LeaseElector::recordEvent(const std::string& what) {
   absl::StatusOr<KubeResponse> answer = options_.client->request(
       "POST", absl::StrCat("/api/v1/namespaces/", options_.ns, "/events"), event.dump());
   if (!answer.ok() || answer->status != 201) {
-    logging::logger("leader")->debug("could not record the LeaderElection event: {}",
-                                     answer.ok() ? absl::StrCat("HTTP ", answer->status, " ",
-                                                                kubeApiMessage(*answer))
-                                                 : std::string(answer.status().message()));
+    logging::logger("leader")->debug(
+        "could not record the LeaderElection event: {}",
+        answer.ok() ? absl::StrCat("HTTP ", answer->status, " ", kubeApiMessage(*answer))
+                    : std::string(answer.status().message()));
   }
 }
 

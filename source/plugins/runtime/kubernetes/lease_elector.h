@@ -21,7 +21,8 @@
 //   Kubernetes restart it; kuma-cpp stops its leader-only components and competes again.
 //
 // As client-go's resourcelock, the elector records Events "<identity> became leader" and
-// "<identity> stopped leading" (reason LeaderElection) regarding the Lease.
+// "<identity> stopped leading" (reason LeaderElection) regarding the Lease (its uid and the
+// resourceVersion last written).
 
 #include <functional>
 #include <memory>
@@ -77,6 +78,8 @@ class LeaseElector : public kuma::runtime::LeaderElector {
   /** client-go's tryAcquireOrRenew. @return true when this instance holds the Lease now. */
   bool tryAcquireOrRenew();
   void release();
+  /** Keeps the Lease as the API server answered it (for renewals, release and Events). */
+  void remember(nlohmann::json lease);
   void recordEvent(const std::string& what);
   bool sleepUnlessStopping(absl::Duration d);
   std::string path() const;
@@ -95,6 +98,9 @@ class LeaseElector : public kuma::runtime::LeaderElector {
   absl::Time observedTime_;
   /** The Lease as last read or written (metadata with its resourceVersion). */
   std::optional<nlohmann::json> lease_;
+  /** The Lease's uid and resourceVersion last seen: the Events' involvedObject. */
+  std::string leaseUid_;
+  std::string leaseVersion_;
 };
 
 }  // namespace kuma::k8s::runtime

@@ -87,7 +87,8 @@ TEST(LeaseElectorTest, OneLeaderAndAQuickHandOverOnStop) {
   EXPECT_EQ(spec["holderIdentity"], "a_1");
   EXPECT_EQ(spec["leaseDurationSeconds"], 3);
   EXPECT_EQ(spec["leaseTransitions"], 0);
-  EXPECT_EQ(spec["renewTime"].get<std::string>().size(), std::string("2026-01-01T00:00:00.000000Z").size());
+  EXPECT_EQ(spec["renewTime"].get<std::string>().size(),
+            std::string("2026-01-01T00:00:00.000000Z").size());
   const std::string acquired = spec["acquireTime"];
   // Renewals move renewTime, keep acquireTime.
   absl::SleepFor(absl::Milliseconds(600));
@@ -120,6 +121,9 @@ TEST(LeaseElectorTest, OneLeaderAndAQuickHandOverOnStop) {
   for (const Json& event : list["items"]) {
     if (event["involvedObject"]["name"] == "handover" && event["reason"] == "LeaderElection") {
       EXPECT_EQ(event["involvedObject"]["kind"], "Lease");
+      EXPECT_EQ(event["involvedObject"]["uid"], (*lease)["metadata"]["uid"]);
+      EXPECT_FALSE(event["involvedObject"].value("resourceVersion", "").empty());
+      EXPECT_EQ(event["source"]["component"], event["reportingComponent"]);
       messages.insert(event["message"].get<std::string>());
     }
   }
@@ -185,7 +189,7 @@ TEST(LeaseElectorTest, AForeignHolderThatRenewsKeepsTheLease) {
   // Released as client-go releases: no holder, valid for one second.
   auto released = getLease("foreign");
   ASSERT_TRUE(released.ok());
-  EXPECT_FALSE((*released)["spec"].contains("holderIdentity"));
+  EXPECT_EQ((*released)["spec"].value("holderIdentity", "(none)"), "");
   EXPECT_EQ((*released)["spec"]["leaseDurationSeconds"], 1);
   EXPECT_EQ((*released)["spec"]["leaseTransitions"], 5);
 }
