@@ -285,6 +285,7 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
   options.client = kubeStore.client()->sibling();
   options.eventsClient = kubeStore.client()->withOwnRateLimit();
   options.workers = cfg.runtime.kubernetes.controllersConcurrency.podController;
+  options.cniEnabled = cfg.runtime.kubernetes.injector.cniEnabled;
   options.hostname = hostname();
   options.converter.zone = cfg.multizone.zone.name;
   options.converter.systemNamespace = cfg.store.kubernetes.systemNamespace;

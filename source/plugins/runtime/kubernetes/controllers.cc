@@ -14,6 +14,7 @@
 #include "source/common/logging.h"
 #include "source/common/status_macros.h"
 #include "source/plugins/resources/kubernetes/list_watch.h"
+#include "source/plugins/runtime/kubernetes/annotations.h"
 #include "source/plugins/runtime/kubernetes/object_cache.h"
 #include "source/plugins/runtime/kubernetes/work_queue.h"
 
@@ -57,6 +58,12 @@ Json controllerReference(const Json& pod) {
               {"blockOwnerDeletion", true}};
 }
 
+// Multus's NetworkAttachmentDefinition, which Kuma's namespace controller writes for its CNI.
+constexpr char kCrdsPath[] = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+constexpr char kNadCrd[] = "network-attachment-definitions.k8s.cni.cncf.io";
+constexpr char kNadApi[] = "/apis/k8s.cni.cncf.io/v1";
+constexpr char kKumaCni[] = "kuma-cni";
+
 /** Kuma's mark of a Mesh whose default resources exist (common_k8s.K8sMeshDefaultsGenerated). */
 constexpr char kMeshDefaultsGenerated[] = "k8s.kuma.io/mesh-defaults-generated";
 
@@ -99,7 +106,12 @@ class KubernetesControllers::Impl {
             serviceQueue_.add(keyOf(*after));
           }
         }),
-        namespaces_([](const JsonConstSharedPtr&, const JsonConstSharedPtr&) {}),
+        // Kuma's namespace controller: creates and updates (not deletions), with CNI only.
+        namespaces_([this](const JsonConstSharedPtr&, const JsonConstSharedPtr& after) {
+          if (after && options_.cniEnabled) {
+            namespaceQueue_.add(common::jsonString(common::jsonMember(*after, "metadata"), "name"));
+          }
+        }),
         // Kuma's controller Owns() its Dataplanes: one deleted by someone else is made again.
         dataplanes_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
           if (before && !after &&
@@ -112,6 +124,8 @@ class KubernetesControllers::Impl {
                [this](const std::string& key) { return reconcile(key); }),
         serviceQueue_({"kuma-service-controller", 1},
                       [this](const std::string& key) { return reconcileService(key); }),
+        namespaceQueue_({"kuma-namespace-controller", 1},
+                        [this](const std::string& name) { return reconcileNamespace(name); }),
         // Store events must not block (they come from the store's informers): a Mesh change is
         // read and mapped to its Pods here, on a worker of its own.
         meshQueue_({"kuma-mesh-to-pods", 1}, [this](const std::string& mesh) {
@@ -156,6 +170,7 @@ class KubernetesControllers::Impl {
     run("/api/v1/pods", &pods_);
     queue_.start();
     serviceQueue_.start();
+    namespaceQueue_.start();
     meshQueue_.start();
     // Every Mesh once, as the mesh controller's informer lists them when it starts (Mesh events
     // of the store arrive only for changes, and none while these controllers are not running).
@@ -195,6 +210,7 @@ class KubernetesControllers::Impl {
     threads_.clear();
     queue_.stop();
     serviceQueue_.stop();
+    namespaceQueue_.stop();
     meshQueue_.stop();
   }
 
@@ -339,11 +355,14 @@ class KubernetesControllers::Impl {
   }
 
   void collect(std::vector<prometheus::MetricFamily>& out) const {
-    std::vector<prometheus::MetricFamily> services;
+    std::vector<prometheus::MetricFamily> others;
     queue_.collect(out);
-    serviceQueue_.collect(services);
-    // One family per name, with both controllers' samples.
-    for (prometheus::MetricFamily& family : services) {
+    serviceQueue_.collect(others);
+    if (options_.cniEnabled) {
+      namespaceQueue_.collect(others);
+    }
+    // One family per name, with every controller's samples.
+    for (prometheus::MetricFamily& family : others) {
       auto it = std::find_if(out.begin(), out.end(), [&](const prometheus::MetricFamily& f) {
         return f.name == family.name;
       });
@@ -355,7 +374,73 @@ class KubernetesControllers::Impl {
     }
   }
   bool waitIdle(absl::Duration timeout) const {
-    return queue_.waitIdle(timeout) && serviceQueue_.waitIdle(timeout);
+    return queue_.waitIdle(timeout) && serviceQueue_.waitIdle(timeout) &&
+           namespaceQueue_.waitIdle(timeout);
+  }
+
+  /**
+   * Kuma's NamespaceReconciler (with runtime.kubernetes.injector.cniEnabled): a namespace that
+   * carries the kuma.io/sidecar-injection label (enabled or disabled) gets Multus's
+   * NetworkAttachmentDefinition `kuma-cni`, one without it loses it. Nothing without Multus's
+   * CRD, and nothing in a Terminating namespace.
+   */
+  absl::Status reconcileNamespace(const std::string& name) {
+    KUMA_ASSIGN_OR_RETURN(KubeResponse crd,
+                          options_.client->request("GET", absl::StrCat(kCrdsPath, "/", kNadCrd)));
+    if (crd.status == 404) {
+      return absl::OkStatus();
+    }
+    if (crd.status != 200) {
+      return kubeApiError(absl::StrCat("get CRD ", kNadCrd), crd);
+    }
+    JsonConstSharedPtr ns = namespaces_.get("", name);
+    if (!ns || common::jsonString(common::jsonMember(*ns, "status"), "phase") == "Terminating") {
+      return absl::OkStatus();
+    }
+    const Annotations labels(
+        stringMap(common::jsonMember(common::jsonMember(*ns, "metadata"), "labels")));
+    absl::StatusOr<std::pair<bool, bool>> injection = labels.enabled("kuma.io/sidecar-injection");
+    if (!injection.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unable to check sidecar injection label on namespace ", name, ": ",
+                       injection.status().message()));
+    }
+    const std::string path =
+        absl::StrCat(kNadApi, "/namespaces/", name, "/network-attachment-definitions/", kKumaCni);
+    KUMA_ASSIGN_OR_RETURN(KubeResponse existing, options_.client->request("GET", path));
+    if (existing.status != 200 && existing.status != 404) {
+      return kubeApiError("get NetworkAttachmentDefinition", existing);
+    }
+    if (injection->second) {
+      if (existing.status == 200) {
+        return absl::OkStatus();  // CreateOrUpdate with nothing to change
+      }
+      const Json nad = {{"apiVersion", "k8s.cni.cncf.io/v1"},
+                        {"kind", "NetworkAttachmentDefinition"},
+                        {"metadata", {{"name", kKumaCni}, {"namespace", name}}},
+                        {"spec", {{"config", ""}}}};
+      KUMA_ASSIGN_OR_RETURN(
+          KubeResponse created,
+          options_.client->request(
+              "POST",
+              absl::StrCat(kNadApi, "/namespaces/", name, "/network-attachment-definitions"),
+              nad.dump()));
+      if (created.status != 201 && created.status != 409) {
+        return kubeApiError("create NetworkAttachmentDefinition", created);
+      }
+      logging::logger("k8s")->info(
+          "namespace {}: created NetworkAttachmentDefinition for CNI support", name);
+      return absl::OkStatus();
+    }
+    if (existing.status == 404) {
+      return absl::OkStatus();  // the namespace never had Kuma injected
+    }
+    KUMA_ASSIGN_OR_RETURN(KubeResponse deleted, options_.client->request("DELETE", path));
+    if (deleted.status != 200 && deleted.status != 202 && deleted.status != 404) {
+      return kubeApiError("delete NetworkAttachmentDefinition", deleted);
+    }
+    logging::logger("k8s")->info("namespace {}: deleted NetworkAttachmentDefinition", name);
+    return absl::OkStatus();
   }
 
   /** Kuma's ServiceReconciler: the ingress upstream annotations on the mesh's Services. */
@@ -688,6 +773,7 @@ class KubernetesControllers::Impl {
   ObjectCache dataplanes_;
   WorkQueue queue_;
   WorkQueue serviceQueue_;
+  WorkQueue namespaceQueue_;
   WorkQueue meshQueue_;  // not exported: no such controller in Kuma
   ListWatchStats stats_;
   std::vector<std::thread> threads_;

@@ -4,6 +4,10 @@
 // Kuma 2.14's Kubernetes controllers of a zone (pkg/plugins/runtime/k8s/controllers) on shared
 // informers, one component:
 //
+// The namespace controller (namespace_controller.go), with runtime.kubernetes.injector.cniEnabled:
+// Multus's NetworkAttachmentDefinition `kuma-cni` in every namespace labelled
+// kuma.io/sidecar-injection, removed when the label goes. One worker, as Kuma's.
+//
 // The service controller (service_controller.go): a Service of a namespace labelled
 // kuma.io/sidecar-injection: enabled (not ExternalName, not kuma.io/ignore, not a builtin
 // gateway's) gets the annotations ingress.kubernetes.io/service-upstream and
@@ -61,6 +65,8 @@ struct KubernetesControllersOptions {
    * `k8s.kuma.io/mesh-defaults-generated: "true"`, which the controller then sets. Null: none.
    */
   std::function<absl::Status(const std::string& mesh)> ensureMeshDefaults;
+  /** runtime.kubernetes.injector.cniEnabled: the namespace controller runs (Kuma's). */
+  bool cniEnabled = false;
   /** The mesh's meshServices.mode; NotFound when the Mesh does not exist (retried). */
   std::function<absl::StatusOr<MeshServicesMode>(const std::string& mesh)> meshServicesMode;
 };
