@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "source/common/crypto/openssl_util.h"
@@ -76,6 +77,21 @@ EnvoyAdminClient::EnvoyAdminClient(CertsProvider certs, EnvoyAdminClientOptions 
 
 absl::StatusOr<std::string> EnvoyAdminClient::get(const EnvoyAdminTarget& target,
                                                   const std::string& pathAndQuery) const {
+  return exchange("GET", target, pathAndQuery);
+}
+
+absl::Status EnvoyAdminClient::postQuit(const EnvoyAdminTarget& target) const {
+  absl::StatusOr<std::string> answer = exchange("POST", target, "/quitquitquit");
+  if (!answer.ok() && absl::IsUnavailable(answer.status()) &&
+      absl::EndsWith(answer.status().message(), ": Read")) {
+    return absl::OkStatus();  // Envoy went down before it answered: it is quitting (Kuma: EOF)
+  }
+  return answer.status();
+}
+
+absl::StatusOr<std::string> EnvoyAdminClient::exchange(const std::string& method,
+                                                       const EnvoyAdminTarget& target,
+                                                       const std::string& pathAndQuery) const {
   if (target.host.empty() || target.port == 0 || target.port > 65535) {
     return absl::InvalidArgumentError("the Dataplane has no admin address");
   }
@@ -100,22 +116,28 @@ absl::StatusOr<std::string> EnvoyAdminClient::get(const EnvoyAdminTarget& target
   std::string body;
   bool tooLarge = false;
   const size_t limit = options_.maxResponseBytes;
-  auto res = client->Get(pathAndQuery, httplib::Headers{},
-                         [&body, &tooLarge, limit](const char* data, size_t length) {
-                           if (body.size() + length > limit) {
-                             tooLarge = true;
-                             return false;
-                           }
-                           body.append(data, length);
-                           return true;
-                         });
+  auto receive = [&body, &tooLarge, limit](const char* data, size_t length) {
+    if (body.size() + length > limit) {
+      tooLarge = true;
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  };
+  httplib::Request request;
+  request.method = method;
+  request.path = pathAndQuery;
+  request.content_receiver = [&receive](const char* data, size_t length, uint64_t, uint64_t) {
+    return receive(data, length);
+  };
+  httplib::Result res = client->send(request);
   if (tooLarge) {
     return absl::ResourceExhaustedError(
         absl::StrCat("the Envoy admin answer to ", pathAndQuery, " exceeds ", limit, " bytes"));
   }
   if (!res) {
-    return absl::UnavailableError(absl::StrCat("unable to send GET to ", pathAndQuery, " at ",
-                                               target.host, ":", target.port, ": ",
+    return absl::UnavailableError(absl::StrCat("unable to send ", method, " to ", pathAndQuery,
+                                               " at ", target.host, ":", target.port, ": ",
                                                httplib::to_string(res.error())));
   }
   if (res->status != 200) {

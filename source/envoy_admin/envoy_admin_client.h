@@ -61,7 +61,16 @@ class EnvoyAdminClient {
   absl::StatusOr<std::string> get(const EnvoyAdminTarget& target,
                                   const std::string& pathAndQuery) const;
 
+  /**
+   * POST /quitquitquit (Kuma's PostQuit): Envoy shuts down. OK also when the connection closes
+   * before an answer (Envoy already going down); otherwise as get().
+   */
+  absl::Status postQuit(const EnvoyAdminTarget& target) const;
+
  private:
+  absl::StatusOr<std::string> exchange(const std::string& method, const EnvoyAdminTarget& target,
+                                       const std::string& pathAndQuery) const;
+
   const CertsProvider certs_;
   const EnvoyAdminClientOptions options_;
 };

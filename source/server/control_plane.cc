@@ -286,6 +286,21 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
   options.eventsClient = kubeStore.client()->withOwnRateLimit();
   options.workers = cfg.runtime.kubernetes.controllersConcurrency.podController;
   options.cniEnabled = cfg.runtime.kubernetes.injector.cniEnabled;
+  // The pod status controller: Envoy of a finished Job's Pod told to quit through its admin API.
+  options.quitEnvoy = [&cp, dataplaneType = registry.byName("Dataplane"),
+                       defaultAdminPort = cfg.bootstrapServer.params.adminPort](
+                          const std::string& mesh, const std::string& name) -> absl::Status {
+    if (cp.envoyAdminClient_ == nullptr) {
+      return absl::UnavailableError("the Envoy admin client is not ready");
+    }
+    KUMA_ASSIGN_OR_RETURN(model::ResourceConstSharedPtr dataplane,
+                          cp.manager_->get(*dataplaneType, {name, mesh}));
+    const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*dataplane);
+    if (spec == nullptr) {
+      return absl::InternalError(absl::StrCat("Dataplane ", name, " has no spec"));
+    }
+    return cp.envoyAdminClient_->postQuit(envoy_admin::envoyAdminTarget(*spec, defaultAdminPort));
+  };
   options.hostname = hostname();
   options.converter.zone = cfg.multizone.zone.name;
   options.converter.systemNamespace = cfg.store.kubernetes.systemNamespace;

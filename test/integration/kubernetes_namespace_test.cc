@@ -83,8 +83,8 @@ TEST(KubernetesNamespaceTest, LabelledNamespacesGetTheCniAttachment) {
       std::chrono::seconds(30)))
       << cp->output();
   EXPECT_EQ(attachment["spec"], (Json{{"config", ""}}));
-  EXPECT_TRUE(eventually([&] { return nad(*k8s, "opted-out").is_object(); },
-                         std::chrono::seconds(30)));
+  EXPECT_TRUE(
+      eventually([&] { return nad(*k8s, "opted-out").is_object(); }, std::chrono::seconds(30)));
   EXPECT_TRUE(nad(*k8s, "plain").is_null());
 
   // The label goes: so does the attachment.
@@ -93,8 +93,7 @@ TEST(KubernetesNamespaceTest, LabelledNamespacesGetTheCniAttachment) {
                                  "application/merge-patch+json");
   ASSERT_TRUE(unlabelled.ok()) << unlabelled.status();
   ASSERT_EQ(unlabelled->status, 200) << unlabelled->body;
-  EXPECT_TRUE(
-      eventually([&] { return nad(*k8s, "meshed").is_null(); }, std::chrono::seconds(30)))
+  EXPECT_TRUE(eventually([&] { return nad(*k8s, "meshed").is_null(); }, std::chrono::seconds(30)))
       << cp->output();
 
   // controller-runtime's queue metrics for the controller.

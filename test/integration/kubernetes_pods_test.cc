@@ -510,5 +510,75 @@ TEST_F(KubernetesPodsTest, EnvoyGetsTheConfigOfAPodDerivedDataplane) {
   std::filesystem::remove_all(dir);
 }
 
+// Kuma's pod status controller: the Pod of a Job (restartPolicy Never) whose application
+// container ended while its sidecar runs would never complete; kuma-cp tells the sidecar's Envoy
+// to quit through its admin API (mTLS, the Pod's address), and kuma-dp ends with it.
+TEST_F(KubernetesPodsTest, TheSidecarOfAFinishedJobIsToldToQuit) {
+  const char* envoy = std::getenv("KUMA_ENVOY_BINARY");
+  ASSERT_TRUE(envoy != nullptr && *envoy != '\0') << "KUMA_ENVOY_BINARY is not set";
+  const uint16_t adminPort = freePort();
+  send({{"op", "POST"},
+        {"path", "/api/v1/namespaces"},
+        {"body", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "jobs"}}}}}});
+  send({{"op", "POST"},
+        {"path", "/api/v1/namespaces/jobs/serviceaccounts"},
+        {"body",
+         {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "batch"}}}}}});
+  // 127.0.0.2: not the admin's own 127.0.0.1, so that the admin listener is generated there.
+  send({{"op", "POST"},
+        {"path", "/api/v1/namespaces/jobs/pods"},
+        {"body", Json::parse(absl::StrCat(
+                     R"({"apiVersion": "v1", "kind": "Pod",
+                         "metadata": {"name": "job-1", "labels": {"app": "job"},
+                                      "annotations": {"kuma.io/sidecar-injected": "true",
+                                                      "kuma.io/envoy-admin-port": ")",
+                     adminPort, R"("}},
+                         "spec": {"restartPolicy": "Never", "serviceAccountName": "batch",
+                                  "containers": [{"name": "app", "image": "i"},
+                                                 {"name": "kuma-sidecar", "image": "kuma-dp"}]}})"))}});
+  auto status = [](const Json& app) {
+    return Json{{"status",
+                 {{"phase", "Running"},
+                  {"podIP", "127.0.0.2"},
+                  {"containerStatuses",
+                   {{{"name", "app"}, {"state", app}},
+                    {{"name", "kuma-sidecar"}, {"state", {{"running", Json::object()}}}}}}}}};
+  };
+  send({{"op", "PATCH"},
+        {"contentType", "application/merge-patch+json"},
+        {"path", "/api/v1/namespaces/jobs/pods/job-1/status"},
+        {"body", status({{"running", Json::object()}})}});
+  ASSERT_TRUE(eventually([] { return rest("/meshes/default/dataplanes/job-1.jobs").first == 200; },
+                         std::chrono::seconds(20)));
+
+  const std::string dir = makeTempDir("kuma-k8s-job");
+  auto token = k8s_->request(
+      "POST", "/api/v1/namespaces/jobs/serviceaccounts/batch/token",
+      R"({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})");
+  ASSERT_TRUE(token.ok() && token->status == 201) << (token.ok() ? token->body : "");
+  const std::string tokenFile = dir + "/batch.token";
+  std::ofstream(tokenFile) << Json::parse(token->body)["status"].value("token", "");
+  KumaDpProcess dp = startKumaDp(*cp_, envoy, dir, "job-1.jobs", "", {},
+                                 {"--mesh", "default", "--dataplane-token-file", tokenFile});
+  expectKumaDpReady(dp, *cp_);
+  // While the application runs, nothing happens.
+  absl::SleepFor(absl::Seconds(2));
+  ASSERT_TRUE(dp.process->running()) << dp.process->output();
+
+  // The application container ends (a Never Pod: whatever its exit code).
+  send({{"op", "PATCH"},
+        {"contentType", "application/merge-patch+json"},
+        {"path", "/api/v1/namespaces/jobs/pods/job-1/status"},
+        {"body", status({{"terminated", {{"exitCode", 1}, {"reason", "Error"}}}})}});
+  EXPECT_TRUE(eventually([&] { return !dp.process->running(); }, std::chrono::seconds(30)))
+      << cp_->output().substr(cp_->output().size() > 4000 ? cp_->output().size() - 4000 : 0);
+  EXPECT_NE(cp_->output().find("pod jobs/job-1: sending request to terminate Envoy"),
+            std::string::npos);
+  EXPECT_NE(metrics().find("workqueue_adds_total{controller=\"kuma-pod-status-controller\""),
+            std::string::npos);
+  dp.process.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kuma::test

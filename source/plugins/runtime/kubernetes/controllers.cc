@@ -67,6 +67,37 @@ constexpr char kKumaCni[] = "kuma-cni";
 /** Kuma's mark of a Mesh whose default resources exist (common_k8s.K8sMeshDefaultsGenerated). */
 constexpr char kMeshDefaultsGenerated[] = "k8s.kuma.io/mesh-defaults-generated";
 
+/**
+ * Kuma's onlySidecarContainerRunning predicate: a Pod not restarted Always whose kuma-sidecar
+ * container runs while every other container terminated (successfully, unless the Pod is never
+ * restarted).
+ */
+bool sidecarOutlivesItsApplication(const Json& pod) {
+  const std::string policy = common::jsonString(common::jsonMember(pod, "spec"), "restartPolicy");
+  if (policy.empty() || policy == "Always") {  // the API server defaults it to Always
+    return false;
+  }
+  const Json& statuses = common::jsonMember(common::jsonMember(pod, "status"), "containerStatuses");
+  bool sidecarRunning = false;
+  for (const Json& status : statuses.is_array() ? statuses : Json::array()) {
+    const Json& terminated = common::jsonMember(common::jsonMember(status, "state"), "terminated");
+    if (common::jsonString(status, "name") == "kuma-sidecar") {
+      if (terminated.is_object()) {
+        return false;
+      }
+      sidecarRunning = true;
+    } else if (!terminated.is_object()) {
+      return false;  // an application container still runs
+    } else if (policy != "Never") {
+      const Json& code = common::jsonMember(terminated, "exitCode");
+      if (!code.is_number_integer() || code.get<int64_t>() != 0) {
+        return false;  // it will be restarted
+      }
+    }
+  }
+  return sidecarRunning;
+}
+
 /** Whether the Dataplane object is controlled by a Pod named `name`. */
 bool controlledByPod(const Json& dataplane, const std::string& name) {
   const Json& owners =
@@ -91,6 +122,11 @@ class KubernetesControllers::Impl {
       : options_(std::move(options)),
         pods_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
           queue_.add(keyOf(after ? *after : *before));
+          // Kuma's pod status controller: creates and updates of a Pod whose sidecar outlived
+          // its application containers.
+          if (after && options_.quitEnvoy && sidecarOutlivesItsApplication(*after)) {
+            statusQueue_.add(keyOf(*after));
+          }
         }),
         services_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
           std::set<std::string> keys;
@@ -126,6 +162,8 @@ class KubernetesControllers::Impl {
                       [this](const std::string& key) { return reconcileService(key); }),
         namespaceQueue_({"kuma-namespace-controller", 1},
                         [this](const std::string& name) { return reconcileNamespace(name); }),
+        statusQueue_({"kuma-pod-status-controller", 1},
+                     [this](const std::string& key) { return reconcilePodStatus(key); }),
         // Store events must not block (they come from the store's informers): a Mesh change is
         // read and mapped to its Pods here, on a worker of its own.
         meshQueue_({"kuma-mesh-to-pods", 1}, [this](const std::string& mesh) {
@@ -171,6 +209,7 @@ class KubernetesControllers::Impl {
     queue_.start();
     serviceQueue_.start();
     namespaceQueue_.start();
+    statusQueue_.start();
     meshQueue_.start();
     // Every Mesh once, as the mesh controller's informer lists them when it starts (Mesh events
     // of the store arrive only for changes, and none while these controllers are not running).
@@ -211,6 +250,7 @@ class KubernetesControllers::Impl {
     queue_.stop();
     serviceQueue_.stop();
     namespaceQueue_.stop();
+    statusQueue_.stop();
     meshQueue_.stop();
   }
 
@@ -361,6 +401,9 @@ class KubernetesControllers::Impl {
     if (options_.cniEnabled) {
       namespaceQueue_.collect(others);
     }
+    if (options_.quitEnvoy) {
+      statusQueue_.collect(others);
+    }
     // One family per name, with every controller's samples.
     for (prometheus::MetricFamily& family : others) {
       auto it = std::find_if(out.begin(), out.end(), [&](const prometheus::MetricFamily& f) {
@@ -375,7 +418,34 @@ class KubernetesControllers::Impl {
   }
   bool waitIdle(absl::Duration timeout) const {
     return queue_.waitIdle(timeout) && serviceQueue_.waitIdle(timeout) &&
-           namespaceQueue_.waitIdle(timeout);
+           namespaceQueue_.waitIdle(timeout) && statusQueue_.waitIdle(timeout);
+  }
+
+  /**
+   * Kuma's PodStatusReconciler: a Pod that is not restarted (a Job's) whose application
+   * containers ended while its kuma-sidecar runs would never finish; Envoy is told to quit.
+   * An error (Envoy unreachable) is retried with back-off until the Pod is gone, as in Kuma.
+   */
+  absl::Status reconcilePodStatus(const std::string& key) {
+    const auto parts = splitKey(key);
+    if (!parts) {
+      return absl::OkStatus();
+    }
+    const auto& [ns, name] = *parts;
+    JsonConstSharedPtr pod = pods_.get(ns, name);
+    JsonConstSharedPtr dataplane = dataplanes_.get(ns, name);
+    if (!pod || !dataplane) {
+      return absl::OkStatus();
+    }
+    logging::logger("k8s")->info("pod {}: sending request to terminate Envoy", key);
+    absl::Status quit =
+        options_.quitEnvoy(common::jsonString(*dataplane, "mesh"), absl::StrCat(name, ".", ns));
+    if (!quit.ok()) {
+      return absl::Status(quit.code(), absl::StrCat("envoy admin client failed. Most probably the "
+                                                    "pod is already going down.: ",
+                                                    quit.message()));
+    }
+    return absl::OkStatus();
   }
 
   /**
@@ -774,6 +844,7 @@ class KubernetesControllers::Impl {
   WorkQueue queue_;
   WorkQueue serviceQueue_;
   WorkQueue namespaceQueue_;
+  WorkQueue statusQueue_;
   WorkQueue meshQueue_;  // not exported: no such controller in Kuma
   ListWatchStats stats_;
   std::vector<std::thread> threads_;

@@ -4,6 +4,10 @@
 // Kuma 2.14's Kubernetes controllers of a zone (pkg/plugins/runtime/k8s/controllers) on shared
 // informers, one component:
 //
+// The pod status controller (pod_status_controller.go): a Pod not restarted Always (a Job's) whose
+// application containers terminated while kuma-sidecar runs gets its Envoy told to quit, so
+// that the Pod completes. One worker, as Kuma's.
+//
 // The namespace controller (namespace_controller.go), with runtime.kubernetes.injector.cniEnabled:
 // Multus's NetworkAttachmentDefinition `kuma-cni` in every namespace labelled
 // kuma.io/sidecar-injection, removed when the label goes. One worker, as Kuma's.
@@ -65,6 +69,11 @@ struct KubernetesControllersOptions {
    * `k8s.kuma.io/mesh-defaults-generated: "true"`, which the controller then sets. Null: none.
    */
   std::function<absl::Status(const std::string& mesh)> ensureMeshDefaults;
+  /**
+   * Kuma's pod status controller: POSTs /quitquitquit to the Envoy of Dataplane `name` of
+   * `mesh` (Kuma's EnvoyAdminClient.PostQuit). Null: the controller does not run.
+   */
+  std::function<absl::Status(const std::string& mesh, const std::string& name)> quitEnvoy;
   /** runtime.kubernetes.injector.cniEnabled: the namespace controller runs (Kuma's). */
   bool cniEnabled = false;
   /** The mesh's meshServices.mode; NotFound when the Mesh does not exist (retried). */
