@@ -337,7 +337,7 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
   cp.metrics_->addCollector(
       [pods](std::vector<prometheus::MetricFamily>& out) { pods->collect(out); });
   cp.meshEvents_ = cp.store_->subscribe([pods, meshType](const store::ChangeEvent& event) {
-    if (event.resourceType == meshType && event.type != store::EventType::Delete) {
+    if (event.resourceType == meshType) {  // a deleted Mesh's mode is forgotten
       pods->onMeshChanged(event.key.name);
     }
   });

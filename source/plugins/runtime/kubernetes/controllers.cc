@@ -383,7 +383,18 @@ class KubernetesControllers::Impl {
         selectingServices(*pod, namespaceServices, options_.ignoredServiceSelectorLabels);
     const std::string meshName = meshOfPod(*pod, *namespaceObject);
     MeshServicesMode mode = MeshServicesMode::kDisabled;
-    if (options_.meshServicesMode) {
+    std::optional<MeshServicesMode> known;
+    {
+      // As the Mesh events keep it (Kuma reads the Mesh from its informer cache): no request
+      // per Pod. A mesh not seen yet is read.
+      absl::MutexLock lock(&mu_);
+      if (auto it = meshModes_.find(meshName); it != meshModes_.end()) {
+        known = it->second;
+      }
+    }
+    if (known.has_value()) {
+      mode = *known;
+    } else if (options_.meshServicesMode) {
       absl::StatusOr<MeshServicesMode> found = options_.meshServicesMode(meshName);
       if (!found.ok()) {
         return absl::Status(found.status().code(),

@@ -94,8 +94,9 @@ class KubernetesControllers : public kuma::runtime::Component {
   void stop() override;
 
   /**
-   * A Mesh changed (store event; does not block): queues its Pods when it is new or its
-   * meshServices.mode turned Exclusive or back.
+   * A Mesh changed or was deleted (store event; does not block): its meshServices.mode is read
+   * again (the pod controller's copy), and its Pods are queued when it is new or the mode turned
+   * Exclusive or back.
    */
   void onMeshChanged(const std::string& mesh);
 
