@@ -254,6 +254,19 @@ metrics::Collector postgresPoolCollector(const store::postgres::PostgresStore& s
   };
 }
 
+/** The admin API address of Dataplane `name` of `mesh`, as stored (inspect, pod status). */
+absl::StatusOr<envoy_admin::EnvoyAdminTarget> storedAdminTarget(
+    manager::ResourceManager& manager, const model::ResourceTypeDescriptor& dataplaneType,
+    const std::string& mesh, const std::string& name, uint32_t defaultAdminPort) {
+  KUMA_ASSIGN_OR_RETURN(model::ResourceConstSharedPtr dataplane,
+                        manager.get(dataplaneType, {name, mesh}));
+  const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*dataplane);
+  if (spec == nullptr) {
+    return absl::InternalError(absl::StrCat("Dataplane ", name, " has no spec"));
+  }
+  return envoy_admin::envoyAdminTarget(*spec, defaultAdminPort);
+}
+
 }  // namespace
 
 /** Kuma's leader election on Kubernetes: the Lease cp-leader-lease in the system namespace. */
@@ -293,13 +306,10 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
     if (cp.envoyAdminClient_ == nullptr) {
       return absl::UnavailableError("the Envoy admin client is not ready");
     }
-    KUMA_ASSIGN_OR_RETURN(model::ResourceConstSharedPtr dataplane,
-                          cp.manager_->get(*dataplaneType, {name, mesh}));
-    const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*dataplane);
-    if (spec == nullptr) {
-      return absl::InternalError(absl::StrCat("Dataplane ", name, " has no spec"));
-    }
-    return cp.envoyAdminClient_->postQuit(envoy_admin::envoyAdminTarget(*spec, defaultAdminPort));
+    KUMA_ASSIGN_OR_RETURN(
+        envoy_admin::EnvoyAdminTarget target,
+        storedAdminTarget(*cp.manager_, *dataplaneType, mesh, name, defaultAdminPort));
+    return cp.envoyAdminClient_->postQuit(target);
   };
   options.hostname = hostname();
   options.converter.zone = cfg.multizone.zone.name;
@@ -836,16 +846,12 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
     api.envoyAdmin = [dataplaneType, manager, adminClient, defaultAdminPort](
                          const std::string& mesh, const std::string& name, const std::string& path,
                          const std::string& query) -> absl::StatusOr<std::string> {
-      KUMA_ASSIGN_OR_RETURN(model::ResourceConstSharedPtr dataplane,
-                            manager->get(*dataplaneType, {name, mesh}));
-      const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*dataplane);
-      if (spec == nullptr) {
-        return absl::InternalError(absl::StrCat("Dataplane ", name, " has no spec"));
-      }
+      KUMA_ASSIGN_OR_RETURN(
+          envoy_admin::EnvoyAdminTarget target,
+          storedAdminTarget(*manager, *dataplaneType, mesh, name, defaultAdminPort));
       KUMA_ASSIGN_OR_RETURN(
           std::string body,
-          adminClient->get(envoy_admin::envoyAdminTarget(*spec, defaultAdminPort),
-                           absl::StrCat("/", path, query.empty() ? "" : "?", query)));
+          adminClient->get(target, absl::StrCat("/", path, query.empty() ? "" : "?", query)));
       if (path == "config_dump") {
         // No key, certificate or token leaves through the inspect API.
         return xds::redactConfigDump(body);
