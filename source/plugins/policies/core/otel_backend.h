@@ -1,9 +1,9 @@
 #pragma once
 
 // File: otel_backend.h
-// An OpenTelemetry backend of a policy (MeshTrace, MeshMetric, ...) resolved to its collector,
-// as Kuma's policies_xds.ResolveOtelBackend does: an inline `endpoint` ("host:port") or a
-// `backendRef` to a MeshOpenTelemetryBackend by labels.
+// Telemetry collectors of policies. An OpenTelemetry backend of a policy (MeshTrace, MeshMetric,
+// ...) resolved to its collector, as Kuma's policies_xds.ResolveOtelBackend does: an inline
+// `endpoint` ("host:port") or a `backendRef` to a MeshOpenTelemetryBackend by labels.
 //
 //   Collector c = parseOtelEndpoint("otel:4317");
 //   std::optional<OtelBackend> b = resolveBackendRef(mesh, spec["backendRef"]);
@@ -14,6 +14,9 @@
 
 #include "nlohmann/json.hpp"
 
+namespace envoy::config::cluster::v3 {
+class Cluster;
+}  // namespace envoy::config::cluster::v3
 namespace kuma::xds {
 class MeshContext;
 }  // namespace kuma::xds
@@ -43,5 +46,14 @@ Collector parseOtelEndpoint(const std::string& endpoint);
  */
 std::optional<OtelBackend> resolveBackendRef(const xds::MeshContext& mesh,
                                              const nlohmann::json& ref);
+
+/**
+ * A telemetry collector's cluster (Kuma's ProvidedEndpointCluster with DefaultTimeout): STATIC
+ * for an IP host, else STRICT_DNS (V4_ONLY unless the proxy is IPv6), connect timeout 5s, Kuma's
+ * track_remaining, HTTP/2 when `http2`.
+ */
+envoy::config::cluster::v3::Cluster collectorCluster(const std::string& name,
+                                                     const std::string& host, uint32_t port,
+                                                     bool http2, bool ipv6Proxy);
 
 }  // namespace kuma::policies

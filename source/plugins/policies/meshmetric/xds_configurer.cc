@@ -20,6 +20,7 @@
 #include "source/plugins/policies/core/otel_backend.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/xds/envoy/dynamic_config.h"
+#include "source/common/go_json.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/resource_set.h"
 #include "source/xds/generator/generator.h"
@@ -183,8 +184,8 @@ std::string selectorsJson(const json& selectors) {
   std::string out = "[";
   for (size_t i = 0; i < selectors.size(); ++i) {
     absl::StrAppend(&out, i == 0 ? "" : ",",
-                    "{\"type\":", goJsonString(stringMember(selectors[i], "type")),
-                    ",\"match\":", goJsonString(stringMember(selectors[i], "match")), "}");
+                    "{\"type\":", common::goJsonString(stringMember(selectors[i], "type")),
+                    ",\"match\":", common::goJsonString(stringMember(selectors[i], "match")), "}");
   }
   return out + "]";
 }
@@ -199,7 +200,8 @@ std::string sidecarJson(const json& sidecar) {
       std::string list = "[";
       for (size_t i = 0; i < append->size(); ++i) {
         absl::StrAppend(&list, i == 0 ? "" : ",",
-                        "{\"name\":", goJsonString(stringMember((*append)[i], "name")), "}");
+                        "{\"name\":", common::goJsonString(stringMember((*append)[i], "name")),
+                        "}");
       }
       p.push_back(absl::StrCat("\"appendProfiles\":", list, "]"));
     }
@@ -245,11 +247,11 @@ std::string dynamicConfigJson(const json& conf, bool prometheus, const std::vect
     for (const json& app : *apps) {
       std::string item = "{";
       if (member(app, "name") != nullptr) {
-        absl::StrAppend(&item, "\"name\":", goJsonString(stringMember(app, "name")), ",");
+        absl::StrAppend(&item, "\"name\":", common::goJsonString(stringMember(app, "name")), ",");
       }
-      absl::StrAppend(&item, "\"path\":", goJsonString(stringMember(app, "path")),
+      absl::StrAppend(&item, "\"path\":", common::goJsonString(stringMember(app, "path")),
                       ",\"port\":", portMember(app, "port", 0),
-                      ",\"address\":", goJsonString(stringMember(app, "address")), "}");
+                      ",\"address\":", common::goJsonString(stringMember(app, "address")), "}");
       items.push_back(std::move(item));
     }
     applications = items.empty() ? "null" : absl::StrCat("[", absl::StrJoin(items, ","), "]");
@@ -260,10 +262,10 @@ std::string dynamicConfigJson(const json& conf, bool prometheus, const std::vect
   }
   for (const OtelPlan& o : otel) {
     backends.push_back(absl::StrCat(
-        "{\"type\":\"OpenTelemetry\",\"name\":", goJsonString(o.name),
+        "{\"type\":\"OpenTelemetry\",\"name\":", common::goJsonString(o.name),
         ",\"openTelemetry\":{\"endpoint\":",
-        goJsonString(xds::kumaDpSocketPath(workdir, absl::StrCat("kuma-otel-", o.name))),
-        ",\"refreshInterval\":", goJsonString(o.refreshInterval), "}}"));
+        common::goJsonString(xds::kumaDpSocketPath(workdir, absl::StrCat("kuma-otel-", o.name))),
+        ",\"refreshInterval\":", common::goJsonString(o.refreshInterval), "}}"));
   }
   std::map<std::string, std::string> labels;
   labels["mesh"] = dataplane.meta.mesh;
@@ -301,7 +303,7 @@ std::string dynamicConfigJson(const json& conf, bool prometheus, const std::vect
   }
   std::vector<std::string> extra;
   for (const auto& [k, v] : labels) {
-    extra.push_back(absl::StrCat(goJsonString(k), ":", goJsonString(v)));
+    extra.push_back(absl::StrCat(common::goJsonString(k), ":", common::goJsonString(v)));
   }
   std::string metrics =
       absl::StrCat("{\"applications\":", applications, ",\"backends\":",
@@ -319,30 +321,6 @@ std::string dynamicConfigJson(const json& conf, bool prometheus, const std::vect
 std::string metricsHijackerSocketPath(const std::string& workdir, const std::string& name,
                                       const std::string& mesh) {
   return xds::kumaDpSocketPath(workdir, absl::StrCat("kuma-mh-", name, "-", mesh));
-}
-
-std::string goJsonString(const std::string& s) {
-  std::string out =
-      json(s).dump(-1, ' ', false, json::error_handler_t::replace);  // "…" with \" \\ \n ...
-  std::string escaped;
-  escaped.reserve(out.size());
-  for (size_t i = 0; i < out.size(); ++i) {
-    const char c = out[i];
-    if (c == '<') {
-      escaped += "\\u003c";
-    } else if (c == '>') {
-      escaped += "\\u003e";
-    } else if (c == '&') {
-      escaped += "\\u0026";
-    } else if (c == '\xe2' && i + 2 < out.size() && out[i + 1] == '\x80' &&
-               (out[i + 2] == '\xa8' || out[i + 2] == '\xa9')) {
-      escaped += out[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else {
-      escaped += c;
-    }
-  }
-  return escaped;
 }
 
 std::string_view XdsConfigurer::policyType() const {

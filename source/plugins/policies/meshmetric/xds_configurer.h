@@ -33,12 +33,6 @@ namespace kuma::policies::meshmetric {
 std::string metricsHijackerSocketPath(const std::string& workdir, const std::string& name,
                                       const std::string& mesh);
 
-/**
- * `s` as Go's encoding/json writes a string (quotes, `<`, `>`, `&`, U+2028 and U+2029 escaped,
- * invalid UTF-8 as U+FFFD).
- */
-std::string goJsonString(const std::string& s);
-
 class XdsConfigurer : public xds::PolicyPlugin {
  public:
   // kuma::xds::PolicyPlugin

@@ -6,7 +6,7 @@
 //   (they depend on the real ports and paths) are masked in both and checked against our body;
 // - the `/meshmetric` document joins the `/dns` one on the same listener (embedded DNS);
 // - a policy without backends, and a workload-labelled Dataplane's extra labels;
-// - goJsonString escapes as Go's encoding/json.
+// - goJsonString (source/common/go_json.h) escapes as Go's encoding/json.
 
 #include <map>
 #include <string>
@@ -17,6 +17,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "gtest/gtest.h"
 #include "source/plugins/policies/meshmetric/xds_configurer.h"
+#include "source/common/go_json.h"
 #include "source/xds/envoy/dynamic_config.h"
 #include "test/plugins/policies/conformance_golden.h"
 
@@ -246,7 +247,7 @@ spec:
 }
 
 TEST(MeshMetricXds, GoJsonString) {
-  using policies::meshmetric::goJsonString;
+  using common::goJsonString;
   EXPECT_EQ(goJsonString("a<b>&\"\\\n"), "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\"");
   EXPECT_EQ(goJsonString("\xe2\x80\xa8x\xe2\x80\xa9"), "\"\\u2028x\\u2029\"");
   EXPECT_EQ(goJsonString("\xff"), "\"\xef\xbf\xbd\"");

@@ -222,36 +222,6 @@ std::string identifyingName(const mesh::v1alpha1::Dataplane* dp) {
   return services.empty() ? std::string("unknown") : *services.begin();
 }
 
-cluster_v3::Cluster collectorCluster(const std::string& name, const std::string& host,
-                                     uint32_t port, bool http2, bool ipv6Proxy) {
-  cluster_v3::Cluster c;
-  c.set_name(name);
-  c.set_alt_stat_name(xds::sanitizeMetric(name));
-  c.mutable_connect_timeout()->set_seconds(5);
-  c.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
-  const bool isIp =
-      xds::isIPv6(host) || (!host.empty() && std::all_of(host.begin(), host.end(), [](char ch) {
-        return (ch >= '0' && ch <= '9') || ch == '.';
-      }));
-  if (isIp) {
-    c.set_type(cluster_v3::Cluster::STATIC);
-  } else {
-    c.set_type(cluster_v3::Cluster::STRICT_DNS);
-    c.set_dns_lookup_family(ipv6Proxy ? cluster_v3::Cluster::AUTO : cluster_v3::Cluster::V4_ONLY);
-  }
-  auto* cla = c.mutable_load_assignment();
-  cla->set_cluster_name(name);
-  auto* address = cla->add_endpoints()->add_lb_endpoints()->mutable_endpoint()->mutable_address();
-  address->mutable_socket_address()->set_address(host);
-  address->mutable_socket_address()->set_port_value(port);
-  if (http2) {
-    (*c.mutable_typed_extension_protocol_options())
-        ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"] =
-            xds::httpProtocolOptionsAny(true, nullptr);
-  }
-  return c;
-}
-
 std::string_view XdsConfigurer::policyType() const {
   return "MeshTrace";
 }
@@ -370,18 +340,21 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
         parseRequestUri(stringMember(*member(*plan.backend, "zipkin"), "url"));
     if (url) {
       uint32_t port = url->port.empty() ? 0 : static_cast<uint32_t>(std::stoul(url->port));
-      resources.add(collectorCluster("meshtrace:zipkin", url->hostname, port, false, ipv6Proxy));
+      resources.add(
+          policies::collectorCluster("meshtrace:zipkin", url->hostname, port, false, ipv6Proxy));
     }
   } else if (plan.backendType == "Datadog") {
     std::optional<RequestUri> url =
         parseRequestUri(stringMember(*member(*plan.backend, "datadog"), "url"));
     if (url) {
       uint32_t port = url->port.empty() ? 0 : static_cast<uint32_t>(std::stoul(url->port));
-      resources.add(collectorCluster("meshtrace:datadog", url->hostname, port, false, ipv6Proxy));
+      resources.add(
+          policies::collectorCluster("meshtrace:datadog", url->hostname, port, false, ipv6Proxy));
     }
   } else if (plan.backendType == "OpenTelemetry" && plan.otel) {
-    resources.add(collectorCluster("meshtrace:opentelemetry", plan.otel->collector.host,
-                                   plan.otel->collector.port, !plan.otel->http, ipv6Proxy));
+    resources.add(policies::collectorCluster("meshtrace:opentelemetry", plan.otel->collector.host,
+                                             plan.otel->collector.port, !plan.otel->http,
+                                             ipv6Proxy));
   }
   return absl::OkStatus();
 }

@@ -35,14 +35,6 @@
 
 namespace kuma::policies::meshtrace {
 
-/**
- * A tracing collector cluster: STATIC for an IP host, else STRICT_DNS (V4_ONLY unless the proxy
- * is IPv6), connect timeout 5s, Kuma's track_remaining, HTTP/2 when `http2`.
- */
-envoy::config::cluster::v3::Cluster collectorCluster(const std::string& name,
-                                                     const std::string& host, uint32_t port,
-                                                     bool http2, bool ipv6Proxy);
-
 /** Kuma's IdentifyingName: the first `kuma.io/service` of the Dataplane's tags, sorted. */
 std::string identifyingName(const mesh::v1alpha1::Dataplane* dp);
 

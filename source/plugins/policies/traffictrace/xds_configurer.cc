@@ -11,6 +11,7 @@
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
+#include "source/plugins/policies/core/otel_backend.h"
 #include "source/plugins/policies/meshtrace/meshtrace.h"
 #include "source/plugins/policies/meshtrace/xds_configurer.h"
 #include "source/plugins/policies/trafficroute/xds_configurer.h"
@@ -201,7 +202,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   } else {
     return absl::OkStatus();
   }
-  resources.add(meshtrace::collectorCluster(clusterName(*backend), host, port, false, ipv6));
+  resources.add(collectorCluster(clusterName(*backend), host, port, false, ipv6));
   return absl::OkStatus();
 }
 
