@@ -91,6 +91,11 @@ struct ProxyContext {
   bool transparentProxy = false;
   /** Every generated inbound (not the Ignored ones), in Dataplane order; set before apply(). */
   const std::vector<InboundTarget>* inbounds = nullptr;
+  /**
+   * The names of the generated outbound listeners (`outbound:<ip>:<port>`), in the proxy's
+   * outbound order (Kuma's proxy.Outbounds); set before apply().
+   */
+  const std::vector<std::string>* outboundListeners = nullptr;
 };
 
 /** The inbound a hook is configuring. */

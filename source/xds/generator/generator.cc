@@ -273,6 +273,7 @@ class ProxyGenerator {
         policies_(context, dataplane, spec, plugins, proxy_) {
     transparent_ = proxy_.transparentProxy;
     proxy_.inbounds = &inboundTargets_;
+    proxy_.outboundListeners = &outboundListeners_;
   }
 
   static ProxyContext makeProxyContext(const MeshContext& context, const model::Resource& dataplane,
@@ -805,6 +806,7 @@ class ProxyGenerator {
       // virtual host, the port's KRI names the route configuration and tags the listener.
       const std::string statPrefix = ms != nullptr ? ms->clusterName : sanitizeMetric(service);
       target.listenerName = absl::StrCat("outbound:", hostPort(o.address, o.port));
+      outboundListeners_.push_back(target.listenerName);
       target.localZone = options_.zone;
       const std::string& clusterName = target.clusterName;
       if (clustersDone.insert(clusterName).second) {
@@ -978,6 +980,7 @@ class ProxyGenerator {
   ProxyContext proxy_;
   ProxyPolicies policies_;
   std::vector<InboundTarget> inboundTargets_;
+  std::vector<std::string> outboundListeners_;
   bool transparent_ = false;
   std::set<std::string> outboundAddresses_;  // every outbound's address (DNS answers only these)
   ResourceSet resources_;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,11 +15,16 @@
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb.h"
 #include "envoy/extensions/access_loggers/filters/cel/v3/cel.pb.h"
+#include "envoy/extensions/access_loggers/open_telemetry/v3/logs_service.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "opentelemetry/proto/common/v1/common.pb.h"
 #include "source/core/model/proto_spec.h"
+#include "source/common/go_json.h"
 #include "source/common/go_quote.h"
 #include "source/plugins/policies/core/inbound_policies.h"
+#include "source/plugins/policies/core/otel_backend.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
 #include "source/xds/context/mesh_context.h"
@@ -46,11 +52,14 @@ namespace {
 using nlohmann::json;
 namespace accesslog_v3 = envoy::config::accesslog::v3;
 namespace file_v3 = envoy::extensions::access_loggers::file::v3;
+namespace otel_v3 = envoy::extensions::access_loggers::open_telemetry::v3;
+namespace otlp = opentelemetry::proto::common::v1;
 namespace listener_v3 = envoy::config::listener::v3;
 namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager::v3;
 namespace tcp_v3 = envoy::extensions::filters::network::tcp_proxy::v3;
 
 constexpr char kFileAccessLog[] = "envoy.access_loggers.file";
+constexpr char kOtelAccessLog[] = "envoy.access_loggers.open_telemetry";
 constexpr char kCelFilter[] = "envoy.access_loggers.extension_filters.cel";
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
 constexpr char kServiceUnknown[] = "unknown";
@@ -125,12 +134,143 @@ google::protobuf::Struct jsonFormatStruct(const json& entries, const KumaValues&
   return out;
 }
 
-// One backend's access log (nullopt: a backend this build does not configure, OpenTelemetry).
+// Kuma's interpolateKumaVariablesInAnyValue: placeholders in every string value and every key
+// of a structured OpenTelemetry body.
+void interpolateAnyValue(otlp::AnyValue& value, const KumaValues& values) {
+  switch (value.value_case()) {
+    case otlp::AnyValue::kStringValue:
+      value.set_string_value(interpolateKumaValues(value.string_value(), values));
+      break;
+    case otlp::AnyValue::kArrayValue:
+      for (auto& v : *value.mutable_array_value()->mutable_values()) {
+        interpolateAnyValue(v, values);
+      }
+      break;
+    case otlp::AnyValue::kKvlistValue:
+      for (auto& kv : *value.mutable_kvlist_value()->mutable_values()) {
+        interpolateAnyValue(*kv.mutable_value(), values);
+        kv.set_key(interpolateKumaValues(kv.key(), values));
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void addStringAttribute(otlp::KeyValueList& list, const std::string& key,
+                        const std::string& value) {
+  auto* kv = list.add_values();
+  kv->set_key(key);
+  kv->mutable_value()->set_string_value(value);
+}
+
+// Kuma's OtelBody, OtelAttributes, OtelResourceAttributes and CommonConfig.
+otel_v3::OpenTelemetryAccessLogConfig otelConfigOf(const json& otel,
+                                                   const std::string& defaultFormat,
+                                                   const KumaValues& values,
+                                                   const std::string& cluster) {
+  otel_v3::OpenTelemetryAccessLogConfig config;
+  otlp::AnyValue& body = *config.mutable_body();
+  body.set_string_value(interpolateKumaValues(defaultFormat, values));
+  if (const json* b = member(otel, "body"); b != nullptr && !b->is_null()) {
+    // Kuma reads the body's JSON as an AnyValue (unknown fields ignored); JSON that is no
+    // AnyValue (a string, say) becomes the string value of its JSON text.
+    const std::string raw = common::goJsonDump(*b);  // Go's json.Marshal of the body
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    otlp::AnyValue parsed;
+    if (google::protobuf::util::JsonStringToMessage(raw, &parsed, options).ok()) {
+      body = std::move(parsed);
+      interpolateAnyValue(body, values);
+    } else {
+      body.Clear();
+      body.set_string_value(interpolateKumaValues(raw, values));
+    }
+  }
+  otlp::KeyValueList& attributes = *config.mutable_attributes();
+  if (const json* attrs = member(otel, "attributes"); attrs != nullptr && attrs->is_array()) {
+    for (const json& kv : *attrs) {
+      if (kv.is_object()) {
+        addStringAttribute(attributes, interpolateKumaValues(stringMember(kv, "key"), values),
+                           interpolateKumaValues(stringMember(kv, "value"), values));
+      }
+    }
+  }
+  otlp::KeyValueList& resource = *config.mutable_resource_attributes();
+  addStringAttribute(resource, "kuma.mesh", values.mesh);
+  if (!values.zone.empty()) {
+    addStringAttribute(resource, "kuma.zone", values.zone);
+  }
+  if (!values.workloadKri.empty()) {
+    addStringAttribute(resource, "kuma.workload", values.workloadKri);
+  }
+  config.set_log_name("MeshAccessLog");
+  config.mutable_grpc_service()->mutable_envoy_grpc()->set_cluster_name(cluster);
+  return config;
+}
+
+// Kuma's EndpointAccumulator: the collectors the proxy's OpenTelemetry backends send to, each
+// one cluster `meshaccesslog:opentelemetry:<n>` numbered in order of first use.
+class OtelCollectors {
+ public:
+  explicit OtelCollectors(const xds::MeshContext& mesh) : mesh_(mesh) {}
+
+  // The cluster of an `openTelemetry` backend; nullopt when it resolves to no collector (a
+  // backendRef that matches no MeshOpenTelemetryBackend, neither backendRef nor endpoint).
+  std::optional<std::string> clusterFor(const json& otel) {
+    std::optional<OtelBackend> backend;
+    if (const json* ref = member(otel, "backendRef"); ref != nullptr && !ref->is_null()) {
+      backend = resolveBackendRef(mesh_, *ref);
+    } else if (std::string endpoint = stringMember(otel, "endpoint"); !endpoint.empty()) {
+      backend = OtelBackend{parseOtelEndpoint(endpoint), false, false, ""};
+    }
+    if (!backend) {
+      return std::nullopt;
+    }
+    // Kuma's UseHTTP2 is "protocol is not http": the logger speaks gRPC either way.
+    const Key key{backend->collector.host, backend->collector.port, !backend->http};
+    auto [it, added] = index_.try_emplace(key, static_cast<int>(index_.size()));
+    return absl::StrCat("meshaccesslog:opentelemetry:", it->second);
+  }
+
+  // Kuma's AddLogBackendConf: one cluster per collector.
+  void addClusters(xds::ResourceSet& resources, bool ipv6Proxy) const {
+    for (const auto& [key, index] : index_) {
+      resources.add(collectorCluster(absl::StrCat("meshaccesslog:opentelemetry:", index),
+                                     std::get<0>(key), std::get<1>(key), std::get<2>(key),
+                                     ipv6Proxy));
+    }
+  }
+
+ private:
+  using Key = std::tuple<std::string, uint32_t, bool>;  // host, port, HTTP/2
+  const xds::MeshContext& mesh_;
+  std::map<Key, int> index_;
+};
+
+// One backend's access log (nullopt: an OpenTelemetry backend without a collector, an unknown
+// type).
 std::optional<accesslog_v3::AccessLog> accessLogOf(const json& backend,
                                                    const std::string& defaultFormat,
                                                    const KumaValues& values,
-                                                   const std::string& socketPath) {
+                                                   const std::string& socketPath,
+                                                   OtelCollectors& collectors) {
   const std::string type = stringMember(backend, "type");
+  if (type == "OpenTelemetry") {
+    const json* otel = member(backend, "openTelemetry");
+    if (otel == nullptr || !otel->is_object()) {
+      return std::nullopt;
+    }
+    std::optional<std::string> cluster = collectors.clusterFor(*otel);
+    if (!cluster) {
+      return std::nullopt;
+    }
+    accesslog_v3::AccessLog log;
+    log.set_name(kOtelAccessLog);
+    *log.mutable_typed_config() =
+        xds::packAny(otelConfigOf(*otel, defaultFormat, values, *cluster));
+    return log;
+  }
   const bool tcp = type == "Tcp";
   if (!tcp && type != "File") {
     return std::nullopt;
@@ -188,14 +328,15 @@ std::optional<accesslog_v3::AccessLog> accessLogOf(const json& backend,
 std::vector<accesslog_v3::AccessLog> accessLogsOf(const json& conf,
                                                   const std::string& defaultFormat,
                                                   const KumaValues& values,
-                                                  const std::string& socketPath) {
+                                                  const std::string& socketPath,
+                                                  OtelCollectors& collectors) {
   std::vector<accesslog_v3::AccessLog> out;
   const json* backends = conf.is_object() ? member(conf, "backends") : nullptr;
   if (backends == nullptr || !backends->is_array()) {
     return out;
   }
   for (const json& backend : *backends) {
-    if (auto log = accessLogOf(backend, defaultFormat, values, socketPath)) {
+    if (auto log = accessLogOf(backend, defaultFormat, values, socketPath, collectors)) {
       out.push_back(*std::move(log));
     }
   }
@@ -391,6 +532,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   const ProxyValues pv = proxyValuesOf(*proxy.dataplane);
   const std::string socketPath = accessLogSocketPath(
       proxy.options != nullptr ? proxy.options->workdir : std::string(), pv.name, pv.mesh);
+  OtelCollectors collectors(*proxy.mesh);
 
   // Inbounds: one per listener, Kuma's inbound rules of the policies selecting it.
   if (proxy.inbounds != nullptr) {
@@ -414,7 +556,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
                             member(*rule.match, "sni") != nullptr);
         const std::string cel = matchToCel(rule.match);
         for (auto& log : accessLogsOf(rule.conf != nullptr ? *rule.conf : json(), defaultFormat,
-                                      values, socketPath)) {
+                                      values, socketPath, collectors)) {
           if (!cel.empty()) {
             envoy::extensions::access_loggers::filters::cel::v3::ExpressionFilter filter;
             filter.set_expression(cel);
@@ -434,29 +576,28 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     }
   }
 
-  // Outbounds (Kuma's legacy kuma.io/service outbounds) and the transparent proxy's outbound
-  // passthrough listeners.
+  // Outbounds (Kuma's legacy kuma.io/service outbounds) in the proxy's outbound order (which
+  // numbers the collectors as Kuma's does), then the transparent proxy's outbound passthrough.
+  std::vector<std::string> outbounds;
+  std::vector<std::string> passthrough;
+  std::set<std::string> ordered;
+  if (proxy.outboundListeners != nullptr) {
+    outbounds = *proxy.outboundListeners;
+    ordered.insert(outbounds.begin(), outbounds.end());
+  }
   for (const std::string& name :
        resources.names(xds::ResourceSet::typeUrlOf<listener_v3::Listener>())) {
-    if (!absl::StartsWith(name, "outbound:")) {
-      continue;
-    }
-    auto* listener = resources.find<listener_v3::Listener>(name);
-    if (listener == nullptr) {
-      continue;
-    }
     if (absl::StartsWith(name, "outbound:passthrough:")) {
-      const json conf = mergeDestinationConf(specs, kPassThroughService);
-      if (conf.is_null()) {
-        continue;
-      }
-      // Kuma passes the protocol name "tcp" where the default format belongs.
-      const KumaValues values = valuesOf(pv, pv.identifyingName, "external", "OUTBOUND");
-      if (absl::Status s =
-              appendAccessLogs(*listener, accessLogsOf(conf, "tcp", values, socketPath));
-          !s.ok()) {
-        return s;
-      }
+      passthrough.push_back(name);
+    } else if (absl::StartsWith(name, "outbound:") && !ordered.contains(name)) {
+      outbounds.push_back(name);
+    }
+  }
+  std::set<std::string> done;
+  for (const std::string& name : outbounds) {
+    auto* listener =
+        done.insert(name).second ? resources.find<listener_v3::Listener>(name) : nullptr;
+    if (listener == nullptr) {
       continue;
     }
     const std::map<std::string, std::string> tags = listenerTags(*listener);
@@ -472,12 +613,31 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
                                           ? kDefaultHttpFormat
                                           : kDefaultNetworkFormat;
     const KumaValues values = valuesOf(pv, pv.identifyingName, svc->second, "OUTBOUND");
-    if (absl::Status s =
-            appendAccessLogs(*listener, accessLogsOf(conf, defaultFormat, values, socketPath));
+    if (absl::Status s = appendAccessLogs(
+            *listener, accessLogsOf(conf, defaultFormat, values, socketPath, collectors));
         !s.ok()) {
       return s;
     }
   }
+  const json passthroughConf =
+      passthrough.empty() ? json() : mergeDestinationConf(specs, kPassThroughService);
+  for (const std::string& name : passthrough) {
+    auto* listener =
+        passthroughConf.is_null() ? nullptr : resources.find<listener_v3::Listener>(name);
+    if (listener == nullptr) {
+      continue;
+    }
+    // Kuma passes the protocol name "tcp" where the default format belongs.
+    const KumaValues values = valuesOf(pv, pv.identifyingName, "external", "OUTBOUND");
+    if (absl::Status s = appendAccessLogs(
+            *listener, accessLogsOf(passthroughConf, "tcp", values, socketPath, collectors));
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  const auto* dp = model::protoSpecOf<mesh::v1alpha1::Dataplane>(*proxy.dataplane);
+  collectors.addClusters(resources, dp != nullptr && xds::isIPv6(dp->networking().address()));
   return absl::OkStatus();
 }
 

@@ -19,8 +19,15 @@
 // `<workdir>/kuma-al-<name>-<mesh>.sock` (accessLogSocketPath), which kuma-dp forwards to the
 // address (source/dp/access_log_streamer.h). Formats: Kuma's default HTTP/TCP formats, `plain` or
 // `json`; the %KUMA_*% placeholders are substituted at generation time (interpolateKumaValues).
-// OpenTelemetry backends are skipped: the OpenTelemetry access-log protos are not in the Envoy
-// API library (see docs/xds-generation.md).
+// OpenTelemetry → envoy.access_loggers.open_telemetry (Kuma's log_name `MeshAccessLog`, a gRPC
+// service on the collector's cluster, the body: Kuma's default format, or the `body` read as an
+// OTLP AnyValue with placeholders in its strings and keys, or else its JSON text; the
+// `attributes`; resource attributes kuma.mesh, kuma.zone, kuma.workload) to the collector of an
+// inline `endpoint` or of a `backendRef` to a MeshOpenTelemetryBackend (none matching: no log);
+// one cluster per collector, `meshaccesslog:opentelemetry:<n>` numbered in order of first use
+// (inbounds, outbounds in the proxy's order, passthrough), HTTP/2 unless the backend's protocol
+// is http. Exported to directly: kuma-cpp's kuma-dp does not announce
+// `feature-otel-via-kuma-dp`, Kuma's pipe through kuma-dp.
 
 #include <string>
 #include <vector>

@@ -2,7 +2,9 @@
 // policies of tools/conformance/cases/meshaccesslog and meshaccesslog-tcp rendered on the
 // inbound and outbound listeners (golden files, compared with Kuma 2.14.3's dumps of those
 // cases), Kuma's placeholder substitution and default formats, the Tcp backend's FIFO path and
-// JSON envelope, inbound rules with matches as CEL filters, and listeners left alone.
+// JSON envelope, inbound rules with matches as CEL filters, OpenTelemetry backends (config,
+// body as Kuma reads it, collector clusters numbered in order of first use), and listeners left
+// alone.
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,7 +15,9 @@
 
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/extensions/access_loggers/filters/cel/v3/cel.pb.h"
+#include "envoy/extensions/access_loggers/open_telemetry/v3/logs_service.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
@@ -196,6 +200,142 @@ TEST(MeshAccessLogXds, TcpBackendWritesKumaDpFifo) {
   EXPECT_TRUE(rule.log_format().omit_empty_values());
   EXPECT_EQ(rule.log_format().json_format().fields().at("message").string_value(),
             "unknown->web INBOUND\n");
+}
+
+using envoy::extensions::access_loggers::open_telemetry::v3::OpenTelemetryAccessLogConfig;
+
+OpenTelemetryAccessLogConfig otelOf(const AccessLog& log) {
+  OpenTelemetryAccessLogConfig config;
+  EXPECT_EQ(log.name(), "envoy.access_loggers.open_telemetry");
+  EXPECT_TRUE(log.typed_config().UnpackTo(&config));
+  return config;
+}
+
+TEST(MeshAccessLogXds, OpenTelemetryBackendsAsKuma) {
+  const std::string motbs = R"(type: MeshOpenTelemetryBackend
+mesh: default
+name: grpc
+labels: {obs: grpc}
+spec: {endpoint: {address: 127.0.0.9, port: 4000}}
+---
+type: MeshOpenTelemetryBackend
+mesh: default
+name: http
+labels: {obs: http}
+spec: {endpoint: {address: collector.example, port: 4318}, protocol: http}
+)";
+  const std::string policy = R"(type: MeshAccessLog
+mesh: default
+name: otel
+spec:
+  targetRef: {kind: Mesh}
+  from:
+  - targetRef: {kind: Mesh}
+    default:
+      backends:
+      - type: OpenTelemetry
+        openTelemetry:
+          backendRef: {kind: MeshOpenTelemetryBackend, labels: {obs: http}}
+          body: "%KUMA_SOURCE_SERVICE% -> %KUMA_DESTINATION_SERVICE%"
+  to:
+  - targetRef: {kind: Mesh}
+    default:
+      backends:
+      - type: OpenTelemetry
+        openTelemetry:
+          endpoint: 127.0.0.1
+          body: {kvlistValue: {values: [{key: "%KUMA_TRAFFIC_DIRECTION%", value: {stringValue: "%KUMA_MESH%"}}]}}
+          attributes: [{key: dst, value: "%KUMA_DESTINATION_SERVICE%"}]
+      - type: OpenTelemetry
+        openTelemetry:
+          backendRef: {kind: MeshOpenTelemetryBackend, labels: {obs: missing}}
+      - type: OpenTelemetry
+        openTelemetry:
+          backendRef: {kind: MeshOpenTelemetryBackend, labels: {obs: grpc}}
+          body: {notAnAnyValue: 1}
+)";
+  std::vector<std::string> docs = documents(motbs);
+  docs.push_back(policy);
+  const GeneratedResources out = generateFor(docs);
+
+  // Inbound (first in Kuma's order: cluster 0): the HTTP backend; a body that is no AnyValue is
+  // its JSON text as Go writes it.
+  const std::vector<AccessLog> in = hcmLogs(out, kWebInbound);
+  ASSERT_EQ(in.size(), 1u);
+  const OpenTelemetryAccessLogConfig inbound = otelOf(in[0]);
+  EXPECT_EQ(inbound.body().string_value(), "\"unknown -\\u003e web\"");
+  EXPECT_EQ(inbound.log_name(), "MeshAccessLog");
+  EXPECT_EQ(inbound.grpc_service().envoy_grpc().cluster_name(), "meshaccesslog:opentelemetry:0");
+  EXPECT_FALSE(inbound.has_common_config());
+  EXPECT_TRUE(inbound.has_attributes());
+  EXPECT_EQ(inbound.attributes().values_size(), 0);
+  ASSERT_EQ(inbound.resource_attributes().values_size(), 1);  // no zone, no workload
+  EXPECT_EQ(inbound.resource_attributes().values(0).key(), "kuma.mesh");
+  EXPECT_EQ(inbound.resource_attributes().values(0).value().string_value(), "default");
+
+  // Outbounds: the inline endpoint (port 4317 by default) and the gRPC backend; the dangling
+  // backendRef is skipped. Every outbound shares the two collectors.
+  for (const auto& logs : {hcmLogs(out, kBackendOutbound), tcpLogs(out, kDbOutbound)}) {
+    ASSERT_EQ(logs.size(), 2u);
+    const OpenTelemetryAccessLogConfig inlineEndpoint = otelOf(logs[0]);
+    EXPECT_EQ(inlineEndpoint.grpc_service().envoy_grpc().cluster_name(),
+              "meshaccesslog:opentelemetry:1");
+    ASSERT_EQ(inlineEndpoint.body().kvlist_value().values_size(), 1);
+    EXPECT_EQ(inlineEndpoint.body().kvlist_value().values(0).key(), "OUTBOUND");
+    EXPECT_EQ(inlineEndpoint.body().kvlist_value().values(0).value().string_value(), "default");
+    ASSERT_EQ(inlineEndpoint.attributes().values_size(), 1);
+    EXPECT_EQ(inlineEndpoint.attributes().values(0).key(), "dst");
+    const OpenTelemetryAccessLogConfig grpc = otelOf(logs[1]);
+    EXPECT_EQ(grpc.grpc_service().envoy_grpc().cluster_name(), "meshaccesslog:opentelemetry:2");
+    // Kuma's jsonpb ignores unknown fields: an object that is no AnyValue is an empty one.
+    EXPECT_TRUE(grpc.has_body());
+    EXPECT_EQ(grpc.body().value_case(), opentelemetry::proto::common::v1::AnyValue::VALUE_NOT_SET);
+  }
+  EXPECT_NE(otelOf(hcmLogs(out, kBackendOutbound)[0]).attributes().values(0).value().string_value(),
+            otelOf(tcpLogs(out, kDbOutbound)[0]).attributes().values(0).value().string_value());
+
+  // The collector clusters: HTTP/2 unless the backend's protocol is http; STRICT_DNS for a name.
+  using envoy::config::cluster::v3::Cluster;
+  const Cluster http = testing::decode<Cluster>(out, kClusterType, "meshaccesslog:opentelemetry:0");
+  EXPECT_EQ(http.type(), Cluster::STRICT_DNS);
+  EXPECT_EQ(http.load_assignment()
+                .endpoints(0)
+                .lb_endpoints(0)
+                .endpoint()
+                .address()
+                .socket_address()
+                .address(),
+            "collector.example");
+  EXPECT_TRUE(http.typed_extension_protocol_options().empty());
+  const Cluster inlineCluster =
+      testing::decode<Cluster>(out, kClusterType, "meshaccesslog:opentelemetry:1");
+  EXPECT_EQ(inlineCluster.type(), Cluster::STATIC);
+  EXPECT_EQ(inlineCluster.load_assignment()
+                .endpoints(0)
+                .lb_endpoints(0)
+                .endpoint()
+                .address()
+                .socket_address()
+                .port_value(),
+            4317u);
+  EXPECT_FALSE(inlineCluster.typed_extension_protocol_options().empty());
+  const Cluster grpcCluster =
+      testing::decode<Cluster>(out, kClusterType, "meshaccesslog:opentelemetry:2");
+  EXPECT_EQ(grpcCluster.load_assignment()
+                .endpoints(0)
+                .lb_endpoints(0)
+                .endpoint()
+                .address()
+                .socket_address()
+                .address(),
+            "127.0.0.9");
+  std::vector<std::string> collectors;
+  for (const std::string& name : testing::namesOf(out, kClusterType)) {
+    if (name.starts_with("meshaccesslog:")) {
+      collectors.push_back(name);
+    }
+  }
+  EXPECT_EQ(collectors.size(), 3u);
 }
 
 TEST(MeshAccessLogXds, NoPolicyNoAccessLog) {
