@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <map>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -14,7 +16,10 @@
 #include <regex>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "fmt/format.h"
 #include "source/common/absl_compat.h"
 #include "source/common/json_yaml.h"
 
@@ -476,6 +481,104 @@ std::string addLabels(std::string_view text, const std::map<std::string, std::st
   return out;
 }
 
+namespace {
+
+// Kuma's isMergeableClusterName: `<prefix>-<16 hex digits>`.
+std::string_view mergeableClusterPrefix(std::string_view cluster) {
+  constexpr size_t kHex = 16;
+  if (cluster.size() < kHex + 1 || cluster[cluster.size() - kHex - 1] != '-') {
+    return cluster;
+  }
+  for (char c : cluster.substr(cluster.size() - kHex)) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return cluster;
+    }
+  }
+  return cluster.substr(0, cluster.size() - kHex - 1);
+}
+
+bool isMeshCluster(std::string_view cluster) {
+  static constexpr std::string_view kNotMesh[] = {"ads_cluster",      "access_log_sink",
+                                                  "system_ads",       "system_access_log_sink",
+                                                  "kuma_envoy_admin", "kuma_metrics_hijacker"};
+  return std::find(std::begin(kNotMesh), std::end(kNotMesh), cluster) == std::end(kNotMesh);
+}
+
+bool isMeshHttpPrefix(std::string_view prefix) {
+  return prefix != "admin" && prefix != "kuma_envoy_admin" && prefix != "kuma_metrics_prometheus";
+}
+
+}  // namespace
+
+std::string mergeClustersForPrometheus(std::string_view text) {
+  // Output lines in order; a merged sample keeps the position of its first occurrence.
+  struct Line {
+    std::string text;  // comment or unparsed line, or the sample's name and labels
+    bool sample = false;
+    std::string rest;  // " value" as Envoy wrote it (one occurrence)
+    double sum = 0;
+    int count = 0;
+  };
+  std::vector<Line> lines;
+  std::map<std::string, size_t> index;  // sample key -> position
+  Sample sample;
+  for (LineReader reader(text); std::optional<std::string_view> next = reader.next();) {
+    const std::string_view line = *next;
+    if (line.empty() || line.front() == '#' || !parseSample(line, sample)) {
+      lines.push_back({std::string(line), false, "", 0, 0});
+      continue;
+    }
+    std::string cluster;
+    bool hasCluster = false;
+    bool meshHttp = false;
+    std::string labels;
+    for (const auto& [name, value] : sample.labels) {
+      std::string_view v = value;
+      if (name == "envoy_cluster_name") {
+        v = mergeableClusterPrefix(value);
+        hasCluster = true;
+        cluster = std::string(v);
+      } else if (name == "envoy_http_conn_manager_prefix") {
+        meshHttp = isMeshHttpPrefix(value);
+      }
+      labels.append(labels.empty() ? "" : ",").append(name).append("=\"").append(v).append("\"");
+    }
+    if ((hasCluster && isMeshCluster(cluster)) || (!hasCluster && meshHttp)) {
+      labels.append(labels.empty() ? "" : ",").append("kuma_io_mesh_traffic=\"true\"");
+    }
+    std::string key(sample.name);
+    if (!labels.empty()) {
+      key.append("{").append(labels).append("}");
+    }
+    double value = 0;
+    std::string_view rest = sample.rest;
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) {
+      rest.remove_prefix(1);
+    }
+    const bool numeric = absl::SimpleAtod(common::av(rest.substr(0, rest.find(' '))), &value);
+    auto [it, added] = index.try_emplace(key, lines.size());
+    if (added || !numeric) {
+      if (!added) {
+        it->second = lines.size();
+      }
+      lines.push_back({std::move(key), true, std::string(sample.rest), value, 1});
+      continue;
+    }
+    Line& first = lines[it->second];
+    first.sum += value;
+    ++first.count;
+  }
+  std::string out;
+  for (const Line& l : lines) {
+    out.append(l.text);
+    if (l.sample) {
+      out.append(l.count == 1 ? l.rest : fmt::format(" {}", l.sum));
+    }
+    out.append("\n");
+  }
+  return out;
+}
+
 MetricsHijacker::MetricsHijacker(Options options, std::shared_ptr<spdlog::logger> log)
     : options_(std::move(options)), log_(std::move(log)) {}
 
@@ -567,7 +670,8 @@ void MetricsHijacker::serve(int fd) const {
   int status = 405;
   std::string body = "only GET\n";
   if (head.starts_with("GET ")) {
-    std::tie(status, body) = scrape();
+    const size_t end = head.find_first_of(" \r\n", 4);
+    std::tie(status, body) = scrape(std::string_view(head).substr(4, end - 4));
   }
   const std::string answer = absl::StrCat(
       "HTTP/1.1 ", status, status == 200 ? " OK" : " Error",
@@ -583,7 +687,10 @@ void MetricsHijacker::serve(int fd) const {
   }
 }
 
-std::pair<int, std::string> MetricsHijacker::scrape() const {
+std::pair<int, std::string> MetricsHijacker::scrape(std::string_view target) const {
+  if (!target.starts_with("/meshmetric")) {
+    return legacyScrape(target);
+  }
   EnvoyAdminAddress dynamicConfig;
   dynamicConfig.unixPath = options_.dynamicConfigSocket;
   auto doc = adminRequest(dynamicConfig, "GET", "/meshmetric", options_.timeout);
@@ -600,16 +707,9 @@ std::pair<int, std::string> MetricsHijacker::scrape() const {
   }
   std::vector<std::string> scrapes;
   for (const MetricsApplication& app : config->applications) {
-    EnvoyAdminAddress address;
-    address.host = app.address.empty() ? options_.defaultAddress : app.address;
-    address.port = static_cast<uint16_t>(app.port);
-    auto answer = adminRequest(address, "GET", app.path.empty() ? "/" : app.path, options_.timeout);
-    if (!answer.ok() || answer->status != 200) {
-      log_->info("metrics hijacker: application {} ({}:{}{}) did not answer 200", app.name,
-                 address.host, app.port, app.path);
-      continue;
+    if (std::optional<std::string> body = scrapeApplication(app)) {
+      scrapes.push_back(addLabels(*body, config->extraLabels));
     }
-    scrapes.push_back(addLabels(answer->body, config->extraLabels));
   }
   auto envoy = adminRequest(options_.admin, "GET",
                             absl::StrCat("/stats?format=prometheus&text_readouts",
@@ -620,11 +720,58 @@ std::pair<int, std::string> MetricsHijacker::scrape() const {
   } else {
     log_->info("metrics hijacker: Envoy's stats did not answer 200");
   }
+  return answerOf(scrapes);
+}
+
+std::optional<std::string> MetricsHijacker::scrapeApplication(const MetricsApplication& app) const {
+  EnvoyAdminAddress address;
+  address.host = app.address.empty() ? options_.defaultAddress : app.address;
+  address.port = static_cast<uint16_t>(app.port);
+  auto answer = adminRequest(address, "GET", app.path.empty() ? "/" : app.path, options_.timeout);
+  if (!answer.ok() || answer->status != 200) {
+    log_->info("metrics hijacker: application {} ({}:{}{}) did not answer 200", app.name,
+               address.host, app.port, app.path);
+    return std::nullopt;
+  }
+  return std::move(answer->body);
+}
+
+std::pair<int, std::string> MetricsHijacker::answerOf(const std::vector<std::string>& scrapes) {
   std::string out = joinScrapes(scrapes);
   if (out.size() > kMaxScrapeBytes) {
     return {500, "metrics too large\n"};
   }
   return {200, std::move(out)};
+}
+
+std::pair<int, std::string> MetricsHijacker::legacyScrape(std::string_view target) const {
+  std::vector<std::string> scrapes;
+  for (const MetricsApplication& app : options_.aggregate) {
+    if (std::optional<std::string> body = scrapeApplication(app)) {
+      scrapes.push_back(*std::move(body));
+    }
+  }
+  // The listener's query (Envoy's `filter` and `usedonly`) plus the Prometheus format, as Kuma's
+  // AddPrometheusFormat; anything else of the target is dropped.
+  std::string query;
+  if (const size_t q = target.find('?'); q != std::string_view::npos) {
+    for (absl::string_view part :
+         absl::StrSplit(common::av(target.substr(q + 1)), '&', absl::SkipEmpty())) {
+      const std::string_view p = common::sv(part);
+      if (p == "usedonly" || p.starts_with("usedonly=") || p.starts_with("filter=")) {
+        query.append("&").append(p);
+      }
+    }
+  }
+  auto envoy =
+      adminRequest(options_.admin, "GET",
+                   absl::StrCat("/stats?format=prometheus&text_readouts", query), options_.timeout);
+  if (envoy.ok() && envoy->status == 200) {
+    scrapes.push_back(mergeClustersForPrometheus(envoy->body));
+  } else {
+    log_->info("metrics hijacker: Envoy's stats did not answer 200");
+  }
+  return answerOf(scrapes);
 }
 
 }  // namespace kuma::dp

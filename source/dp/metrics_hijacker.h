@@ -17,6 +17,11 @@
 //   3. adds the policy's `extraLabels` to every sample and answers the concatenation as
 //      Prometheus text (`text/plain; version=0.0.4`).
 //
+// Requests outside `/meshmetric` are the legacy Mesh `metrics` backend's (kuma-cp's
+// `kuma:metrics:prometheus` listener rewrites its path to `/?filter=<regex>&usedonly`): the
+// bootstrap's `aggregate` applications, then Envoy's `/stats` with that query, the cluster
+// series merged and marked as Kuma's kuma-dp does (mergeClustersForPrometheus()).
+//
 // Bounded: one connection at a time, a request head of at most 16 KiB read within 5 s, every
 // upstream call within `timeout`, at most kMaxApplications applications, kMaxScrapeBytes per
 // answer. A missing configuration (no MeshMetric) answers 503 with the reason.
@@ -33,6 +38,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -83,6 +89,15 @@ std::string filterEnvoyMetrics(std::string_view text, const MeshMetricConfig& co
 /** Every sample line of `text` with `labels` added (labels it already has are kept). */
 std::string addLabels(std::string_view text, const std::map<std::string, std::string>& labels);
 
+/**
+ * Kuma's MergeClustersForPrometheus on Envoy's Prometheus text (the legacy Mesh `metrics`
+ * scrape): `envoy_cluster_name` values ending in `-<16 hex digits>` lose that suffix and the
+ * samples that then coincide are summed; series of mesh clusters (not the bootstrap's nor
+ * kuma-dp's own) and of mesh HTTP connection managers (not the admin's nor the metrics
+ * listener's) get `kuma_io_mesh_traffic="true"`.
+ */
+std::string mergeClustersForPrometheus(std::string_view text);
+
 class MetricsHijacker {
  public:
   static constexpr size_t kMaxApplications = 64;
@@ -96,6 +111,11 @@ class MetricsHijacker {
     /** Where applications without an address are scraped. */
     std::string defaultAddress = "127.0.0.1";
     std::chrono::milliseconds timeout{5000};
+    /**
+     * The legacy Mesh `metrics` backend's applications (the bootstrap's
+     * kumaSidecarConfiguration.metrics.aggregate), scraped for requests outside `/meshmetric`.
+     */
+    std::vector<MetricsApplication> aggregate;
   };
 
   MetricsHijacker(Options options, std::shared_ptr<spdlog::logger> log);
@@ -107,12 +127,21 @@ class MetricsHijacker {
   absl::Status start();
   void stop();
 
-  /** One scrape's answer: status and body (what a GET gets). */
-  std::pair<int, std::string> scrape() const;
+  /**
+   * One scrape's answer: status and body (what a GET of `target` gets). `/meshmetric...`:
+   * MeshMetric's scrape; anything else: the legacy Mesh `metrics` scrape (Kuma's kuma-dp does the
+   * same split), the aggregated applications then Envoy's stats with the target's query (the
+   * listener's `filter`/`usedonly`).
+   */
+  std::pair<int, std::string> scrape(std::string_view target = "/meshmetric") const;
 
  private:
   void run();
   void serve(int fd) const;
+  std::pair<int, std::string> legacyScrape(std::string_view target) const;
+  /** One application's metrics (nullopt, logged, unless it answers 200). */
+  std::optional<std::string> scrapeApplication(const MetricsApplication& app) const;
+  static std::pair<int, std::string> answerOf(const std::vector<std::string>& scrapes);
 
   Options options_;
   std::shared_ptr<spdlog::logger> log_;

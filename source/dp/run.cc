@@ -298,8 +298,9 @@ class Supervisor {
       if (absl::Status s = accessLogs_->start(); !s.ok()) {
         return fail(std::string(s.message()));
       }
-      // MeshMetric's Prometheus backends: Kuma's MetricsHijackerSocketName, the cluster
-      // `_kuma:metrics:hijacker` of the `_kuma:metrics:prometheus:*` listeners.
+      // The metrics hijacker (Kuma's MetricsHijackerSocketName): the cluster
+      // `_kuma:metrics:hijacker` of MeshMetric's `_kuma:metrics:prometheus:*` listeners and
+      // `kuma:metrics:hijacker` of the legacy Mesh `metrics` listener.
       std::string hijackerSocket = absl::StrCat(workDir, "/kuma-mh-", name, "-", mesh);
       if (hijackerSocket.size() > 98) {
         hijackerSocket.resize(98);
@@ -313,6 +314,26 @@ class Supervisor {
             sidecar.value("networking", nlohmann::json::object()).value("address", std::string());
         if (!address.empty()) {
           metrics.defaultAddress = address;
+        }
+        // The legacy Mesh `metrics` backend's applications (bounded like MeshMetric's).
+        const nlohmann::json aggregate =
+            sidecar.value("metrics", nlohmann::json::object()).value("aggregate", nlohmann::json());
+        if (aggregate.is_array()) {
+          for (const auto& app : aggregate) {
+            if (!app.is_object() || metrics.aggregate.size() >= MetricsHijacker::kMaxApplications) {
+              continue;
+            }
+            const auto text = [&app](const char* key) {
+              auto it = app.find(key);
+              return it != app.end() && it->is_string() ? it->get<std::string>() : std::string();
+            };
+            auto port = app.find("port");
+            metrics.aggregate.push_back(
+                {text("name"), text("address"), text("path"),
+                 port != app.end() && port->is_number_unsigned() && port->get<uint64_t>() <= 65535
+                     ? static_cast<uint32_t>(port->get<uint64_t>())
+                     : 0});
+          }
         }
       }
       metricsHijacker_ = std::make_unique<MetricsHijacker>(std::move(metrics), log_);

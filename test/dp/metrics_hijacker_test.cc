@@ -1,8 +1,9 @@
 // kuma-dp's metrics hijacker (source/dp/metrics_hijacker.h): the `/meshmetric` document parser
 // (a document kuma-cp generates, limits, malformed input), the Basic/All/None profiles with
 // exclude/include selectors on Envoy's Prometheus text (families kept or dropped whole; Basic
-// drops series of Kuma's internal clusters), the extra labels on every sample, and one scrape
-// through the Unix socket against fake upstream sockets.
+// drops series of Kuma's internal clusters), the extra labels on every sample, the legacy Mesh
+// `metrics` scrape's cluster merge and mesh-traffic label, and one scrape through the Unix socket
+// against fake upstream sockets.
 
 #include "source/dp/metrics_hijacker.h"
 
@@ -123,6 +124,53 @@ TEST(MeshMetricLabels, AddedToEverySampleSanitizedAndEscaped) {
             "b{x=\"1\",mesh=\"keep\",kuma_proxy_role=\"side\\\"car\"} 2 1700000000\n"
             "\n"
             "c{kuma_proxy_role=\"side\\\"car\",mesh=\"default\"} 3\n");
+}
+
+TEST(LegacyMetrics, ClustersMergedAndMeshTrafficMarkedAsKuma) {
+  const std::string out = mergeClustersForPrometheus(
+      "# TYPE envoy_cluster_upstream_rq_total counter\n"
+      "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"backend-0123456789abcdef\"} 2\n"
+      "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"backend-fedcba9876543210\"} 3.5\n"
+      "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"backend-notahexsuffix1\"} 1\n"
+      "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"kuma_envoy_admin\"} 4\n"
+      "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"ads_cluster\"} 5\n"
+      "# TYPE envoy_http_downstream_rq_total counter\n"
+      "envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"inbound_web\"} 6\n"
+      "envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"admin\"} 7\n"
+      "envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"kuma_metrics_prometheus\"} "
+      "8\n"
+      "envoy_server_live 1\n");
+  EXPECT_EQ(out,
+            "# TYPE envoy_cluster_upstream_rq_total counter\n"
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"backend\","
+            "kuma_io_mesh_traffic=\"true\"} 5.5\n"
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"backend-notahexsuffix1\","
+            "kuma_io_mesh_traffic=\"true\"} 1\n"
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"kuma_envoy_admin\"} 4\n"
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"ads_cluster\"} 5\n"
+            "# TYPE envoy_http_downstream_rq_total counter\n"
+            "envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"inbound_web\","
+            "kuma_io_mesh_traffic=\"true\"} 6\n"
+            "envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"admin\"} 7\n"
+            "envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"kuma_metrics_"
+            "prometheus\"} 8\n"
+            "envoy_server_live 1\n");
+}
+
+TEST(MetricsHijacker, LegacyScrapeWithoutEnvoyOrApplicationsIsEmpty) {
+  const std::string dir = ::testing::TempDir();
+  MetricsHijacker::Options options;
+  options.socketPath = dir + "/kuma-mh-legacy.sock";
+  options.dynamicConfigSocket = dir + "/no-such-config.sock";
+  options.admin.unixPath = dir + "/no-such-admin.sock";
+  options.timeout = std::chrono::milliseconds(500);
+  MetricsHijacker h(options, logging::logger("test"));
+  ASSERT_TRUE(h.start().ok());
+  // Not `/meshmetric`: the legacy scrape, which needs no MeshMetric configuration.
+  auto [status, body] = h.scrape("/?filter=server&usedonly");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.find_first_not_of('\n'), std::string::npos) << body;
+  h.stop();
 }
 
 TEST(MetricsHijacker, AnswersWithoutConfigurationWith503) {

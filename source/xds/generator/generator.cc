@@ -49,6 +49,8 @@ using Tags = std::map<std::string, std::string>;
 
 constexpr char kAdminName[] = "kuma:envoy:admin";
 constexpr char kReadinessName[] = "kuma:readiness";
+constexpr char kPrometheusListenerName[] = "kuma:metrics:prometheus";
+constexpr char kMetricsHijackerName[] = "kuma:metrics:hijacker";
 // The only SAN a client of the admin listener's mTLS chain may present (the control plane).
 constexpr char kEnvoyAdminClientSan[] = "kuma-cp";
 constexpr char kTagsMetadataKey[] = "io.kuma.tags";
@@ -295,6 +297,7 @@ class ProxyGenerator {
     if (absl::Status s = generateAdmin(); !s.ok()) {
       return s;
     }
+    generatePrometheusEndpoint();
     if (absl::Status s = generateInbounds(); !s.ok()) {
       return s;
     }
@@ -393,6 +396,178 @@ class ProxyGenerator {
     }
     addListener(std::move(l));
     return absl::OkStatus();
+  }
+
+  // Kuma's PrometheusEndpointGenerator: the legacy Mesh `metrics` (the enabled prometheus
+  // backend's conf, the Dataplane's `metrics` merged over it) as the listener
+  // `kuma:metrics:prometheus` on the Dataplane's address and the conf's port, routing the conf's
+  // path to kuma-dp's metrics hijacker (cluster `kuma:metrics:hijacker`, the socket
+  // `<workdir>/kuma-mh-<name>-<mesh>.sock`) rewritten to `/?filter=<regex>&usedonly` (Envoy's
+  // stats filter). With tls mode activeMTLSBackend on an mTLS mesh: a plaintext chain for the
+  // proxy's own address and an mTLS chain for everyone else. Nothing without admin port, or when
+  // the port is one of the Dataplane's interfaces (as Kuma).
+  void generatePrometheusEndpoint() {
+    const std::optional<google::protobuf::Struct> conf = prometheusConf();
+    const uint32_t adminPort = adminPortOf(spec_, options_);
+    if (!conf || adminPort == 0) {
+      return;
+    }
+    const auto field = [&conf](const char* name) -> const google::protobuf::Value* {
+      auto it = conf->fields().find(name);
+      return it == conf->fields().end() ? nullptr : &it->second;
+    };
+    const google::protobuf::Value* portValue = field("port");
+    const uint32_t port = portValue != nullptr && portValue->has_number_value()
+                              ? static_cast<uint32_t>(portValue->number_value())
+                              : 0;
+    const google::protobuf::Value* pathValue = field("path");
+    const std::string path = pathValue != nullptr ? pathValue->string_value() : std::string();
+    const std::string& address = spec_.networking().address();
+    if (usesInterface(address, port)) {
+      return;
+    }
+    // Kuma's buildEnvoyMetricsFilter (not url.Values: Envoy wants a bare `usedonly`).
+    std::string query;
+    if (const auto* envoy = field("envoy"); envoy != nullptr && envoy->has_struct_value()) {
+      const auto& e = envoy->struct_value().fields();
+      if (auto f = e.find("filterRegex"); f != e.end() && !f->second.string_value().empty()) {
+        query = absl::StrCat("filter=", f->second.string_value());
+      }
+      if (auto u = e.find("usedOnly"); u != e.end() && u->second.bool_value()) {
+        absl::StrAppend(&query, query.empty() ? "" : "&", "usedonly");
+      }
+    }
+    std::string tlsMode;
+    if (const auto* tls = field("tls"); tls != nullptr && tls->has_struct_value()) {
+      auto m = tls->struct_value().fields().find("mode");
+      tlsMode = m == tls->struct_value().fields().end() ? "" : m->second.string_value();
+    }
+    const google::protobuf::Value* skip = field("skipMTLS");
+    const bool meshMtls = mtlsMode(context_.mesh()) != MtlsMode::kOff;
+    const bool secure = meshMtls && ((tlsMode == "activeMTLSBackend") ||
+                                     (tlsMode.empty() && (skip == nullptr || !skip->bool_value())));
+
+    cluster_v3::Cluster hijacker = staticPipeCluster(
+        kMetricsHijackerName,
+        kumaDpSocketPath(options_.workdir,
+                         absl::StrCat("kuma-mh-", dataplane_.meta.name, "-", dataplane_.meta.mesh)),
+        std::chrono::seconds(5));
+    hijacker.set_alt_stat_name(sanitizeMetric(kMetricsHijackerName));
+    hijacker.mutable_circuit_breakers()->add_thresholds()->set_track_remaining(true);
+    addCluster(std::move(hijacker));
+
+    hcm_v3::HttpConnectionManager hcm;
+    hcm.set_stat_prefix(sanitizeMetric(kPrometheusListenerName));
+    addInternalAddresses(hcm, {"127.0.0.1/32", "::1/128"}, options_.ipv6Enabled);
+    addRouter(hcm);
+    auto* rc = hcm.mutable_route_config();
+    rc->mutable_validate_clusters()->set_value(false);
+    auto* vh = rc->add_virtual_hosts();
+    vh->set_name(kPrometheusListenerName);
+    vh->add_domains("*");
+    auto* route = vh->add_routes();
+    route->mutable_match()->set_prefix(path);
+    route->mutable_route()->set_cluster(kMetricsHijackerName);
+    route->mutable_route()->set_prefix_rewrite(absl::StrCat("/", query.empty() ? "" : "?", query));
+    const listener_v3::Filter filter = hcmFilter(hcm);
+
+    listener_v3::Listener l;
+    l.set_name(kPrometheusListenerName);
+    setSocketAddress(*l.mutable_address(), address, port);
+    l.set_traffic_direction(core_v3::INBOUND);
+    l.mutable_enable_reuse_port()->set_value(options_.reusePort);
+    auto* chain = l.add_filter_chains();
+    *chain->add_filters() = filter;
+    if (secure) {
+      // The proxy scraping itself (Prometheus next to it) needs no mTLS.
+      auto* range = chain->mutable_filter_chain_match()->add_source_prefix_ranges();
+      range->set_address_prefix(address);
+      range->mutable_prefix_len()->set_value(isIPv6(address) ? 128 : 32);
+      auto* mtls = l.add_filter_chains();
+      *mtls->add_filters() = filter;
+      setDownstreamMtls(*mtls, context_.meshName());
+    }
+    addListener(std::move(l));
+  }
+
+  // Kuma's GetPrometheusConfig: the Mesh's enabled prometheus backend's conf with the
+  // Dataplane's prometheus `metrics` conf merged over it (proto.Merge: set scalars replace,
+  // objects merge, `aggregate` entries replace by name); nullopt without an enabled backend.
+  std::optional<google::protobuf::Struct> prometheusConf() const {
+    const auto& metrics = context_.mesh().metrics();
+    const mesh::v1alpha1::MetricsBackend* enabled = nullptr;
+    for (const auto& b : metrics.backends()) {
+      if (!metrics.enabled_backend().empty() && b.name() == metrics.enabled_backend()) {
+        enabled = &b;
+      }
+    }
+    if (enabled == nullptr || enabled->type() != "prometheus") {
+      return std::nullopt;
+    }
+    google::protobuf::Struct conf = enabled->conf();
+    if (spec_.has_metrics() && spec_.metrics().type() == "prometheus") {
+      mergeStruct(conf, spec_.metrics().conf());
+    }
+    return conf;
+  }
+
+  static void mergeStruct(google::protobuf::Struct& into, const google::protobuf::Struct& from) {
+    for (const auto& [key, value] : from.fields()) {
+      google::protobuf::Value& target = (*into.mutable_fields())[key];
+      if (key == "aggregate" && value.has_list_value()) {
+        google::protobuf::ListValue merged = target.list_value();
+        for (const auto& entry : value.list_value().values()) {
+          const auto& name = entry.struct_value().fields();
+          auto n = name.find("name");
+          bool replaced = false;
+          for (auto& existing : *merged.mutable_values()) {
+            const auto& en = existing.struct_value().fields();
+            auto e = en.find("name");
+            if (n != name.end() && e != en.end() &&
+                e->second.string_value() == n->second.string_value()) {
+              existing = entry;
+              replaced = true;
+            }
+          }
+          if (!replaced) {
+            *merged.add_values() = entry;
+          }
+        }
+        *target.mutable_list_value() = std::move(merged);
+      } else if (value.has_struct_value() && target.has_struct_value()) {
+        mergeStruct(*target.mutable_struct_value(), value.struct_value());
+      } else if ((value.has_number_value() && value.number_value() == 0) ||
+                 (value.has_string_value() && value.string_value().empty())) {
+        continue;  // proto3 zero values do not replace
+      } else {
+        target = value;
+      }
+    }
+  }
+
+  // Kuma's Dataplane.UsesInterface: an inbound's (DP or workload) or outbound's address and port.
+  bool usesInterface(const std::string& address, uint32_t port) const {
+    const auto overlap = [](const std::string& a, const std::string& b) {
+      return a == "0.0.0.0" || a == "::" || b == "0.0.0.0" || b == "::" || a == b;
+    };
+    const auto& net = spec_.networking();
+    for (const auto& in : net.inbound()) {
+      const std::string dpIp = in.address().empty() ? net.address() : in.address();
+      const std::string workloadIp =
+          in.service_address().empty() ? std::string("127.0.0.1") : in.service_address();
+      const uint32_t workloadPort = in.service_port() == 0 ? in.port() : in.service_port();
+      if ((port == in.port() && overlap(address, dpIp)) ||
+          (port == workloadPort && overlap(address, workloadIp))) {
+        return true;
+      }
+    }
+    for (const auto& out : net.outbound()) {
+      const std::string ip = out.address().empty() ? std::string("127.0.0.1") : out.address();
+      if (port == out.port() && overlap(address, ip)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // The admin listener's HCM: `/ready` → kuma-dp's readiness; with `wholeAdmin` also `/` → the

@@ -13,57 +13,14 @@
 #include <regex>
 
 #include "test/integration/kuma_dp_start.h"
+#include "test/integration/metrics_app.h"
 #include "test/integration/xds_envoy_fixture.h"
 
 namespace kuma::test {
 namespace {
 
-// An application endpoint in Prometheus text.
-class MetricsApp {
- public:
-  MetricsApp() {
-    server_.Get("/app-metrics", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("# TYPE app_requests_total counter\napp_requests_total{code=\"200\"} 7\n",
-                      "text/plain; version=0.0.4");
-    });
-    port_ = static_cast<uint16_t>(server_.bind_to_any_port("127.0.0.1"));
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~MetricsApp() {
-    server_.stop();
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  httplib::Server server_;
-  std::thread thread_;
-  uint16_t port_ = 0;
-};
-
-class MeshMetricE2eTest : public XdsEnvoyTest {
+class MeshMetricE2eTest : public MetricsE2eTest {
  protected:
-  void TearDown() override {
-    if (web_.process) {
-      EXPECT_EQ(web_.process->stop(SIGTERM, std::chrono::seconds(15)), 0) << web_.process->output();
-    }
-  }
-  std::string diagnostics() const {
-    const auto listeners = httpGet(adminPort_, "/listeners");
-    return "kuma-cp:\n" + cp_->output() + "\nkuma-dp:\n" +
-           (web_.process ? web_.process->output() : "") + "\nEnvoy listeners:\n" +
-           listeners.value_or("(no answer)");
-  }
-  std::optional<std::string> scrape(uint16_t port) const {
-    httplib::Client client("127.0.0.1", port);
-    client.set_connection_timeout(1s);
-    client.set_read_timeout(10s);
-    auto res = client.Get("/metrics");
-    if (!res || res->status != 200) {
-      return std::nullopt;
-    }
-    return res->body;
-  }
   json meshMetric(uint16_t promPort, uint16_t appPort, bool excludeServer) const {
     json spec = json::parse(R"({"targetRef": {"kind": "Mesh"}, "default": {
       "backends": [{"type": "Prometheus", "prometheus": {"port": )" +
@@ -76,14 +33,11 @@ class MeshMetricE2eTest : public XdsEnvoyTest {
     }
     return {{"type", "MeshMetric"}, {"mesh", "default"}, {"name", "metrics"}, {"spec", spec}};
   }
-
-  KumaDpProcess web_;
-  uint16_t adminPort_ = 0;
 };
 
 TEST_F(MeshMetricE2eTest, PrometheusListenerServesEnvoyAndApplicationMetrics) {
   const std::string dir = makeTempDir("mm-e2e");
-  MetricsApp app;
+  MetricsApp app("# TYPE app_requests_total counter\napp_requests_total{code=\"200\"} 7\n");
   App webApp("web");
   const uint16_t promPort = freePort();
 
