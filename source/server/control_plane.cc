@@ -319,6 +319,10 @@ runtime::ComponentPtr ControlPlane::kubernetesControllers(ControlPlane& cp,
   options.converter.workloadLabels = cfg.runtime.kubernetes.workloadLabels;
   options.ignoredServiceSelectorLabels =
       cfg.runtime.kubernetes.injector.ignoredServiceSelectorLabels;
+  options.meshServices =
+      std::find(cfg.coreResources.enabled.begin(), cfg.coreResources.enabled.end(),
+                "meshservices") != cfg.coreResources.enabled.end();
+  options.inboundTagsDisabled = cfg.experimental.inboundTagsDisabled;
   const model::ResourceTypeDescriptor* meshType = registry.byName(resources::kMeshType);
   manager::ResourceManager* manager = cp.manager_.get();
   options.meshServicesMode =
@@ -620,7 +624,11 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   serviceOptions.generator.inboundTagsDisabled = cfg.experimental.inboundTagsDisabled;
   serviceOptions.generator.labelPropagation = cfg.meshService.labelPropagation.enabled;
   serviceOptions.generator.allowedLabelKeys = cfg.meshService.labelPropagation.allowedLabelKeys;
-  serviceOptions.generationInterval = absl::FromChrono(cfg.meshService.generationInterval);
+  // As Kuma: with the Kubernetes store the MeshServices come from the Services (the Kubernetes
+  // MeshService controller), not from the Dataplanes.
+  serviceOptions.generationInterval = cfg.store.type == "kubernetes"
+                                          ? absl::ZeroDuration()
+                                          : absl::FromChrono(cfg.meshService.generationInterval);
   serviceOptions.allocationInterval = absl::FromChrono(cfg.ipam.allocationInterval);
   serviceOptions.statusInterval = absl::FromChrono(cfg.coreResources.status.meshServiceInterval);
   serviceOptions.multiZoneStatusInterval =

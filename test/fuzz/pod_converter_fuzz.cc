@@ -1,5 +1,6 @@
 // Fuzz target: the Pod → Dataplane conversion of the Kubernetes pod controller
-// (source/plugins/runtime/kubernetes/pod_converter.h, docs/kubernetes.md). Pods are written by
+// (source/plugins/runtime/kubernetes/pod_converter.h, docs/kubernetes.md), and the Service →
+// MeshService plan of the MeshService controller (meshservice_plan.h). Pods are written by
 // users: their labels, annotations (transparent proxying, reachable-backends YAML, metrics,
 // probes), containers and status are hostile input.
 //
@@ -7,7 +8,8 @@
 // taken as the pod's annotation `kuma.io/reachable-backends`, on a transparent-proxy Pod).
 // Oracles: errors are InvalidArgument, NotFound or Unimplemented; a converted Dataplane has one
 // inbound at least, serializes to JSON and parses back equal; the labels carry the mesh and the
-// proxy type; the services selected do select the Pod.
+// proxy type; the services selected do select the Pod; a planned MeshService has a port per TCP
+// port and written once equals itself (mergeMeshService is idempotent).
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +19,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "source/common/json_yaml.h"
+#include "source/plugins/runtime/kubernetes/meshservice_plan.h"
 #include "source/plugins/runtime/kubernetes/pod_converter.h"
 #include "test/fuzz/fuzz_util.h"
 
@@ -50,6 +53,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<Json> services = selectingServices(pod, namespaceServices, {"ignored"});
   for (const Json& service : services) {
     FUZZ_CHECK(serviceSelectsPod(service, pod, {"ignored"}), "a selected Service does not select");
+  }
+  for (const Json& service : namespaceServices) {
+    for (std::optional<MeshServicesMode> mode :
+         {std::optional<MeshServicesMode>(), std::optional(MeshServicesMode::kExclusive)}) {
+      auto plan = planMeshService({service, ns, "m", mode, mode.has_value()});
+      if (!plan.ok()) {
+        FUZZ_CHECK(absl::IsInvalidArgument(plan.status()), plan.status().ToString());
+        continue;
+      }
+      if (plan->action != MeshServicePlan::Action::kUpsert) {
+        continue;
+      }
+      const Json& ports = plan->object["spec"]["ports"];
+      const Json& servicePorts = common::jsonMember(common::jsonMember(service, "spec"), "ports");
+      FUZZ_CHECK(ports.size() + plan->unsupportedPorts.size() ==
+                     (servicePorts.is_array() ? servicePorts.size() : 0),
+                 "ports lost");
+      std::optional<Json> written = mergeMeshService(Json(), plan->object);
+      FUZZ_CHECK(written.has_value(), "nothing to write for a new MeshService");
+      FUZZ_CHECK(!mergeMeshService(*written, plan->object).has_value(), "not idempotent");
+    }
   }
   (void)sidecarInjected(pod);
   const std::string mesh = meshOfPod(pod, ns);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/json_util.h"
@@ -15,6 +16,7 @@
 #include "source/common/status_macros.h"
 #include "source/plugins/resources/kubernetes/list_watch.h"
 #include "source/plugins/runtime/kubernetes/annotations.h"
+#include "source/plugins/runtime/kubernetes/meshservice_plan.h"
 #include "source/plugins/runtime/kubernetes/object_cache.h"
 #include "source/plugins/runtime/kubernetes/work_queue.h"
 
@@ -26,6 +28,7 @@ namespace mesh = ::kuma::mesh::v1alpha1;
 constexpr char kDataplaneApiVersion[] = "kuma.io/v1alpha1";
 /** Kuma's events recorder of the pod controller. */
 constexpr char kReportingController[] = "k8s.kuma.io/dataplane-generator";
+constexpr char kMeshServiceReportingController[] = "k8s.kuma.io/mesh-service-generator";
 
 std::string keyOf(const Json& object) {
   const Json& meta = common::jsonMember(object, "metadata");
@@ -141,13 +144,25 @@ class KubernetesControllers::Impl {
           if (after) {  // Kuma's service controller: creates and updates
             serviceQueue_.add(keyOf(*after));
           }
+          meshServiceQueue_.add(keyOf(after ? *after : *before));
         }),
         // Kuma's namespace controller: creates and updates (not deletions), with CNI only.
-        namespaces_([this](const JsonConstSharedPtr&, const JsonConstSharedPtr& after) {
+        namespaces_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
           if (after && options_.cniEnabled) {
             namespaceQueue_.add(common::jsonString(common::jsonMember(*after, "metadata"), "name"));
           }
+          // Kuma's MeshService controller: the namespace's Services when its labels change.
+          if (after && options_.meshServices &&
+              (!before ||
+               common::jsonMember(common::jsonMember(*before, "metadata"), "labels") !=
+                   common::jsonMember(common::jsonMember(*after, "metadata"), "labels"))) {
+            for (const JsonConstSharedPtr& service : services_.list(
+                     common::jsonString(common::jsonMember(*after, "metadata"), "name"))) {
+              meshServiceQueue_.add(keyOf(*service));
+            }
+          }
         }),
+        meshServices_([](const JsonConstSharedPtr&, const JsonConstSharedPtr&) {}),
         // Kuma's controller Owns() its Dataplanes: one deleted by someone else is made again.
         dataplanes_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
           if (before && !after &&
@@ -164,10 +179,13 @@ class KubernetesControllers::Impl {
                         [this](const std::string& name) { return reconcileNamespace(name); }),
         statusQueue_({"kuma-pod-status-controller", 1},
                      [this](const std::string& key) { return reconcilePodStatus(key); }),
+        meshServiceQueue_({"kuma-mesh-service-controller", 1},
+                          [this](const std::string& key) { return reconcileMeshService(key); }),
         // Store events must not block (they come from the store's informers): a Mesh change is
         // read and mapped to its Pods here, on a worker of its own.
         meshQueue_({"kuma-mesh-to-pods", 1}, [this](const std::string& mesh) {
           queuePodsOfMesh(mesh);
+          queueServicesOfMesh(mesh);
           return reconcileMeshDefaults(mesh);
         }) {}
 
@@ -204,6 +222,15 @@ class KubernetesControllers::Impl {
       if (absl::Now() > deadline || !sleepUnlessStopped(absl::Milliseconds(20))) {
         return absl::DeadlineExceededError("pod controller: informers did not sync within 60 s");
       }
+    }
+    if (options_.meshServices) {
+      run(absl::StrCat("/apis/", kDataplaneApiVersion, "/meshservices"), &meshServices_);
+      while (!meshServices_.synced()) {
+        if (absl::Now() > deadline || !sleepUnlessStopped(absl::Milliseconds(20))) {
+          return absl::DeadlineExceededError("pod controller: informers did not sync within 60 s");
+        }
+      }
+      meshServiceQueue_.start();
     }
     run("/api/v1/pods", &pods_);
     queue_.start();
@@ -251,6 +278,7 @@ class KubernetesControllers::Impl {
     serviceQueue_.stop();
     namespaceQueue_.stop();
     statusQueue_.stop();
+    meshServiceQueue_.stop();
     meshQueue_.stop();
   }
 
@@ -315,6 +343,113 @@ class KubernetesControllers::Impl {
         queue_.add(keyOf(*pod));
       }
     }
+  }
+
+  // Kuma queues every Service when a Mesh is created or deleted; kuma-cpp also when its
+  // meshServices.mode changes (Kuma's MeshServices follow such a change at the next resync).
+  void queueServicesOfMesh(const std::string& meshName) {
+    if (!options_.meshServices || !options_.meshServicesMode) {
+      return;
+    }
+    absl::StatusOr<MeshServicesMode> mode = options_.meshServicesMode(meshName);
+    {
+      absl::MutexLock lock(&mu_);
+      std::optional<MeshServicesMode> now;
+      if (mode.ok()) {
+        now = *mode;
+      }
+      auto [it, added] = serviceMeshModes_.try_emplace(meshName, now);
+      if (!added && it->second == now) {
+        return;
+      }
+      it->second = now;
+    }
+    for (const JsonConstSharedPtr& service : services_.list("")) {
+      meshServiceQueue_.add(keyOf(*service));
+    }
+  }
+
+  /** Kuma's MeshServiceReconciler for a Service (meshservice_plan.h). */
+  absl::Status reconcileMeshService(const std::string& key) {
+    const auto parts = splitKey(key);
+    if (!parts) {
+      return absl::OkStatus();
+    }
+    const auto& [ns, name] = *parts;
+    JsonConstSharedPtr service = services_.get(ns, name);
+    if (!service) {
+      // Kuma leaves this to the garbage collector (owner reference); a cluster may not run it.
+      JsonConstSharedPtr existing = meshServices_.get(ns, name);
+      if (existing && ownedByService(*existing, name)) {
+        return deleteMeshService(ns, name, "its Service was deleted");
+      }
+      return absl::OkStatus();
+    }
+    JsonConstSharedPtr namespaceObject = namespaces_.get("", ns);
+    if (!namespaceObject) {
+      return absl::OkStatus();
+    }
+    const std::string meshName = meshOfPod(*service, *namespaceObject);
+    std::optional<MeshServicesMode> mode;
+    if (options_.meshServicesMode) {
+      absl::StatusOr<MeshServicesMode> current = options_.meshServicesMode(meshName);
+      if (current.ok()) {
+        mode = *current;
+      } else if (!absl::IsNotFound(current.status())) {
+        return current.status();
+      }
+    }
+    KUMA_ASSIGN_OR_RETURN(MeshServicePlan plan,
+                          planMeshService({*service, *namespaceObject, meshName, mode,
+                                           options_.inboundTagsDisabled}));
+    if (plan.action == MeshServicePlan::Action::kDelete) {
+      return meshServices_.get(ns, name) ? deleteMeshService(ns, name, plan.reason)
+                                         : absl::OkStatus();
+    }
+    if (plan.action == MeshServicePlan::Action::kNone) {
+      return absl::OkStatus();
+    }
+    JsonConstSharedPtr existing = meshServices_.get(ns, name);
+    if (existing) {
+      // Kuma's setFromClusterIPSvc: a MeshService made by someone else is not taken over.
+      const Json& owners =
+          common::jsonMember(common::jsonMember(*existing, "metadata"), "ownerReferences");
+      const std::string uid = common::jsonString(common::jsonMember(*service, "metadata"), "uid");
+      if (!owners.is_array() || owners.empty() || common::jsonString(owners[0], "uid") != uid) {
+        recordEvent(*service, "Warning", "FailedToGenerateMeshService", "FailedToGenerate",
+                    "MeshService already exists and isn't owned by Service", "Service",
+                    kMeshServiceReportingController);
+        return absl::FailedPreconditionError(
+            "MeshService already exists and isn't owned by Service");
+      }
+    }
+    std::optional<Json> object = mergeMeshService(existing ? *existing : Json(), plan.object);
+    if (!object) {
+      return absl::OkStatus();
+    }
+    const std::string base =
+        absl::StrCat("/apis/", kDataplaneApiVersion, "/namespaces/", ns, "/meshservices");
+    KUMA_ASSIGN_OR_RETURN(
+        KubeResponse answer,
+        existing ? options_.client->request("PUT", absl::StrCat(base, "/", name), object->dump())
+                 : options_.client->request("POST", base, object->dump()));
+    if (answer.status != 200 && answer.status != 201) {
+      return kubeApiError(existing ? "update MeshService" : "create MeshService", answer);
+    }
+    if (absl::StatusOr<Json> written = common::parseJson(answer.body); written.ok()) {
+      meshServices_.onEvent(existing ? "MODIFIED" : "ADDED", *written);
+    }
+    recordEvent(*service, "Normal", existing ? "UpdatedMeshService" : "CreatedMeshService",
+                existing ? "Update" : "Create",
+                absl::StrCat(existing ? "Updated" : "Created", " Kuma MeshService: ", name),
+                "Service", kMeshServiceReportingController);
+    if (!plan.unsupportedPorts.empty()) {
+      recordEvent(
+          *service, "Normal", "IgnoredUnsupportedPort", "IgnoredPorts",
+          absl::StrCat("Ignored unsupported ports: ", absl::StrJoin(plan.unsupportedPorts, ", ")),
+          "Service", kMeshServiceReportingController);
+    }
+    return absl::OkStatus();
   }
 
   absl::Status reconcile(const std::string& key) {
@@ -415,6 +550,9 @@ class KubernetesControllers::Impl {
     if (options_.quitEnvoy) {
       statusQueue_.collect(others);
     }
+    if (options_.meshServices) {
+      meshServiceQueue_.collect(others);
+    }
     // One family per name, with every controller's samples.
     for (prometheus::MetricFamily& family : others) {
       auto it = std::find_if(out.begin(), out.end(), [&](const prometheus::MetricFamily& f) {
@@ -429,7 +567,8 @@ class KubernetesControllers::Impl {
   }
   bool waitIdle(absl::Duration timeout) const {
     return queue_.waitIdle(timeout) && serviceQueue_.waitIdle(timeout) &&
-           namespaceQueue_.waitIdle(timeout) && statusQueue_.waitIdle(timeout);
+           namespaceQueue_.waitIdle(timeout) && statusQueue_.waitIdle(timeout) &&
+           meshServiceQueue_.waitIdle(timeout);
   }
 
   /**
@@ -654,6 +793,31 @@ class KubernetesControllers::Impl {
     return absl::OkStatus();
   }
 
+  static bool ownedByService(const Json& meshService, const std::string& name) {
+    const Json& owners =
+        common::jsonMember(common::jsonMember(meshService, "metadata"), "ownerReferences");
+    for (const Json& owner : owners.is_array() ? owners : Json::array()) {
+      if (common::jsonString(owner, "kind") == "Service" &&
+          common::jsonString(owner, "name") == name) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  absl::Status deleteMeshService(const std::string& ns, const std::string& name,
+                                 const std::string& cause) {
+    KUMA_ASSIGN_OR_RETURN(KubeResponse answer,
+                          options_.client->request(
+                              "DELETE", absl::StrCat("/apis/", kDataplaneApiVersion, "/namespaces/",
+                                                     ns, "/meshservices/", name)));
+    if (answer.status != 200 && answer.status != 202 && answer.status != 404) {
+      return kubeApiError("delete MeshService", answer);
+    }
+    logging::logger("k8s")->info("MeshService {}/{} deleted ({})", ns, name, cause);
+    return absl::OkStatus();
+  }
+
   PodConverterLookups lookups() const {
     PodConverterLookups out;
     std::shared_ptr<KubeClient> client = options_.client;
@@ -723,7 +887,9 @@ class KubernetesControllers::Impl {
 
   /** An events.k8s.io/v1 Event regarding the Pod, as client-go's events recorder writes it. */
   void recordEvent(const Json& pod, const std::string& type, const std::string& reason,
-                   const std::string& action, const std::string& note) {
+                   const std::string& action, const std::string& note,
+                   const std::string& kind = "Pod",
+                   const char* reportingController = kReportingController) {
     const Json& meta = common::jsonMember(pod, "metadata");
     const std::string ns = common::jsonString(meta, "namespace");
     const std::string name = common::jsonString(meta, "name");
@@ -734,15 +900,15 @@ class KubernetesControllers::Impl {
         {"metadata",
          {{"name", absl::StrCat(name, ".", absl::Hex(absl::ToUnixNanos(now)))}, {"namespace", ns}}},
         {"eventTime", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", now, absl::UTCTimeZone())},
-        {"reportingController", kReportingController},
-        {"reportingInstance", reportingInstance_},
+        {"reportingController", reportingController},
+        {"reportingInstance", absl::StrCat(reportingController, "-", options_.hostname)},
         {"action", action},
         {"reason", reason},
         {"note", note.substr(0, 1024)},  // the API server's limit
         {"type", type},
         {"regarding",
          {{"apiVersion", "v1"},
-          {"kind", "Pod"},
+          {"kind", kind},
           {"namespace", ns},
           {"name", name},
           {"uid", common::jsonString(meta, "uid")},
@@ -751,8 +917,8 @@ class KubernetesControllers::Impl {
     absl::StatusOr<KubeResponse> answer = events.request(
         "POST", absl::StrCat("/apis/events.k8s.io/v1/namespaces/", ns, "/events"), event.dump());
     if (!answer.ok() || answer->status != 201) {
-      logging::logger("k8s")->debug("could not record the event {} on Pod {}/{}: {}", reason, ns,
-                                    name,
+      logging::logger("k8s")->debug("could not record the event {} on {} {}/{}: {}", reason, kind,
+                                    ns, name,
                                     answer.ok() ? absl::StrCat("HTTP ", answer->status)
                                                 : std::string(answer.status().message()));
     }
@@ -851,22 +1017,25 @@ class KubernetesControllers::Impl {
   ObjectCache pods_;
   ObjectCache services_;
   ObjectCache namespaces_;
+  ObjectCache meshServices_;
   ObjectCache dataplanes_;
   WorkQueue queue_;
   WorkQueue serviceQueue_;
   WorkQueue namespaceQueue_;
   WorkQueue statusQueue_;
+  WorkQueue meshServiceQueue_;
   WorkQueue meshQueue_;  // not exported: no such controller in Kuma
   ListWatchStats stats_;
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, MeshServicesMode> meshModes_ ABSL_GUARDED_BY(mu_);
+  /** The MeshService controller's view of each mesh's mode (nullopt: no such Mesh). */
+  std::map<std::string, std::optional<MeshServicesMode>> serviceMeshModes_ ABSL_GUARDED_BY(mu_);
   /** The last FailedToGenerate note per Pod key (one Warning per distinct failure). */
   std::map<std::string, std::string> lastFailure_ ABSL_GUARDED_BY(mu_);
   /** Pods whose last Dataplane create found one already there (a stale informer). */
   std::set<std::string> createConflicts_ ABSL_GUARDED_BY(mu_);
-  const std::string reportingInstance_ = absl::StrCat(kReportingController, "-", options_.hostname);
 };
 
 KubernetesControllers::KubernetesControllers(KubernetesControllersOptions options)

@@ -12,6 +12,13 @@
 // Multus's NetworkAttachmentDefinition `kuma-cni` in every namespace labelled
 // kuma.io/sidecar-injection, removed when the label goes. One worker, as Kuma's.
 //
+// The MeshService controller (meshservice_controller.go, with `meshservices` enabled): a
+// ClusterIP Service of the mesh gets a MeshService of its name (meshservice_plan.h), kept in step
+// with the Service, its namespace's labels and its Mesh; deleted with the Service or when the
+// mesh's meshServices.mode is Disabled. Headless Services get none (Kuma makes one per Pod from
+// the EndpointSlices). One worker, as Kuma's; Events on the Service
+// (CreatedMeshService, UpdatedMeshService, FailedToGenerateMeshService, IgnoredUnsupportedPort).
+//
 // The service controller (service_controller.go): a Service of a namespace labelled
 // kuma.io/sidecar-injection: enabled (not ExternalName, not kuma.io/ignore, not a builtin
 // gateway's) gets the annotations ingress.kubernetes.io/service-upstream and
@@ -76,6 +83,13 @@ struct KubernetesControllersOptions {
   std::function<absl::Status(const std::string& mesh, const std::string& name)> quitEnvoy;
   /** runtime.kubernetes.injector.cniEnabled: the namespace controller runs (Kuma's). */
   bool cniEnabled = false;
+  /**
+   * Kuma's MeshService controller (meshservice_plan.h) runs: `meshservices` is among
+   * coreResources.enabled.
+   */
+  bool meshServices = false;
+  /** experimental.inboundTagsDisabled: MeshService selectors by Dataplane labels, not tags. */
+  bool inboundTagsDisabled = false;
   /** The mesh's meshServices.mode; NotFound when the Mesh does not exist (retried). */
   std::function<absl::StatusOr<MeshServicesMode>(const std::string& mesh)> meshServicesMode;
 };
