@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import re
-import shlex
 import shutil
 import signal
 import socket
@@ -50,6 +49,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+from portable import portable_command, portable_path  # noqa: E402 - bench/
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -74,10 +75,6 @@ PORTS = {  # everything this script starts listens in 28xxx
     "cp_mads": 28676, "cp_kds": 28685, "cp_admission": 28444,
 }
 POD_CONTROLLER_RE = re.compile(r'(controller|name)="(kuma-)?pod-controller"')
-
-
-def portable_command():
-    return " ".join(shlex.quote(a) for a in ["python3"] + sys.argv)
 
 
 def now():
@@ -689,7 +686,7 @@ def run_one(args, cfg_id, label, binary, kumactl, size):
     sampler = None
     ok = False
     result = {"config": cfg_id, "control_plane": label, "binary": "build/bin/kuma-cp (copied at start)"
-              if "kuma-bench-k8s-bin-" in binary else binary, "pod_controller": pc, "qps": qps,
+              if "kuma-bench-k8s-bin-" in binary else portable_path(binary), "pod_controller": pc, "qps": qps,
               "burst_qps": burst, "services": S, "pods": P, "namespaces": NS}
     try:
         t = now()

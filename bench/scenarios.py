@@ -32,7 +32,6 @@ import csv
 import json
 import os
 import platform
-import shlex
 import shutil
 import signal
 import socket
@@ -43,6 +42,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+from portable import portable_command, portable_path  # noqa: E402 - bench/
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -62,11 +63,6 @@ SIZES = {
 SCENARIOS = ["S1", "S2", "S3", "S4", "S5", "S6"]
 NAMES = {"S1": "ramp", "S2": "full-mesh", "S3": "idle", "S4": "policy-change",
          "S5": "endpoint-churn", "S6": "reconnect-storm"}
-
-
-def portable_command():
-    """This run's command line as a user would type it (no interpreter or checkout path)."""
-    return " ".join(shlex.quote(a) for a in ["python3"] + sys.argv)
 
 
 def portable_load_command(bench):
@@ -672,7 +668,7 @@ def main():
         try:
             result, report = RUNNERS[sc](bench, d, s)
             result["complete"] = report["summary"]["complete"]
-            result["control_plane"] = {"label": label, "binary": bench.cp_path}
+            result["control_plane"] = {"label": label, "binary": portable_path(bench.cp_path)}
             base = bench.write(result)
             results[(sc, label)] = result
             rows.append((sc, NAMES[sc], label, d, s, result["complete"],
