@@ -611,6 +611,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   defaultsOptions.skipTenantResources = cfg.defaults.skipTenantResources;
   defaultsOptions.createMeshRoutingResources = cfg.defaults.createMeshRoutingResources;
   defaultsOptions.skipHostnameGenerators = cfg.defaults.skipHostnameGenerators;
+  defaultsOptions.kubernetes = kubernetes;
   defaultsOptions.zone = cfg.multizone.zone.name.empty() ? "default" : cfg.multizone.zone.name;
   defaults::installMeshDefaults(*cp->manager_, registry, defaultsOptions);
   auto defaultsComponent =

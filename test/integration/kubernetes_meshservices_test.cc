@@ -3,11 +3,12 @@
 // Disabled, gets a MeshService of its name as Kuma 2.14 makes it (labels, TCP ports, selector by
 // Dataplane tags, the cluster IP as VIP, an owner reference, Events on the Service), which
 // follows the Service's changes, goes when the mode turns Disabled, comes back, and goes with the
-// Service. Services of other namespaces get none, and the Universal MeshService generator does
-// not run with the Kubernetes store.
+// Service. A headless Service gets one per endpoint Pod. Services of other namespaces get none,
+// and the Universal MeshService generator does not run with the Kubernetes store.
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -164,6 +165,61 @@ TEST(KubernetesMeshServicesTest, ClusterIpServicesBecomeMeshServices) {
       eventually([&] { return meshService(*k8s, "app", "backend").is_object(); }, seconds(30)))
       << cp->output();
 
+  // A headless Service: one MeshService per endpoint Pod of its EndpointSlices (written here:
+  // there is no endpoint controller in this cluster), gone when the Pod leaves the slice.
+  write(*k8s, "POST", "/api/v1/namespaces/app/serviceaccounts",
+        Json::parse(R"({"apiVersion": "v1", "kind": "ServiceAccount",
+                        "metadata": {"name": "default"}})"),
+        201);
+  write(*k8s, "POST", "/api/v1/namespaces/app/pods",
+        Json::parse(R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0",
+          "labels": {"app": "db", "statefulset.kubernetes.io/pod-name": "db-0"}},
+          "spec": {"containers": [{"name": "db", "image": "db"}]}})"),
+        201);
+  const Json pod = kubeGetJson(*k8s, "/api/v1/namespaces/app/pods/db-0");
+  write(*k8s, "POST", "/api/v1/namespaces/app/services",
+        Json::parse(R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+          "spec": {"clusterIP": "None", "selector": {"app": "db"},
+                   "ports": [{"name": "pg", "port": 5432}]}})"),
+        201);
+  Json slice = Json::parse(R"({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+      "metadata": {"name": "db-1a2b3", "labels": {"kubernetes.io/service-name": "db"}},
+      "addressType": "IPv4",
+      "endpoints": [{"addresses": ["10.0.0.9"],
+                     "targetRef": {"kind": "Pod", "namespace": "app", "name": "db-0"}}],
+      "ports": [{"name": "pg", "port": 5432, "protocol": "TCP"}]})");
+  slice["endpoints"][0]["targetRef"]["uid"] = pod["metadata"]["uid"];
+  write(*k8s, "POST", "/apis/discovery.k8s.io/v1/namespaces/app/endpointslices", slice, 201);
+  Json perPod;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const Json list = kubeGetJson(*k8s, "/apis/kuma.io/v1alpha1/namespaces/app/meshservices");
+        for (const Json& item : list.value("items", Json::array())) {
+          if (item["metadata"]["labels"].value("k8s.kuma.io/service-name", "") == "db") {
+            perPod = item;
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(30)))
+      << cp->output();
+  EXPECT_EQ(perPod["metadata"]["name"].get<std::string>().rfind("db-0-", 0), 0u) << perPod.dump();
+  EXPECT_EQ(perPod["metadata"]["labels"]["k8s.kuma.io/is-headless-service"], "true");
+  EXPECT_EQ(perPod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"], "db-0");
+  EXPECT_EQ(perPod["spec"]["selector"], Json::parse(R"({"dataplaneRef": {"name": "db-0.app"}})"));
+  EXPECT_EQ(perPod["status"]["vips"], Json::parse(R"([{"ip": "10.0.0.9"}])"));
+  EXPECT_EQ(perPod["metadata"]["ownerReferences"][0]["kind"], "Pod");
+  const std::string perPodName = perPod["metadata"]["name"];
+  auto emptied =
+      k8s->request("DELETE", "/apis/discovery.k8s.io/v1/namespaces/app/endpointslices/db-1a2b3");
+  ASSERT_TRUE(emptied.ok());
+  EXPECT_TRUE(
+      eventually([&] { return meshService(*k8s, "app", perPodName).is_null(); }, seconds(30)))
+      << cp->output();
+  auto headlessGone = k8s->request("DELETE", "/api/v1/namespaces/app/services/db");
+  ASSERT_TRUE(headlessGone.ok());
+
   // The Service goes: so does its MeshService (there is no garbage collector in this cluster).
   auto removed = k8s->request("DELETE", "/api/v1/namespaces/app/services/backend");
   ASSERT_TRUE(removed.ok());
@@ -174,6 +230,16 @@ TEST(KubernetesMeshServicesTest, ClusterIpServicesBecomeMeshServices) {
   // The Universal generator does not run on Kubernetes: no MeshService of any other origin.
   const Json all = kubeGetJson(*k8s, "/apis/kuma.io/v1alpha1/meshservices");
   EXPECT_TRUE(all["items"].empty()) << all.dump();
+
+  // Kuma's zone defaults on Kubernetes: the MeshExternalService hostnames only (the
+  // `local-universal-mesh-service` one is Universal's).
+  const Json generators =
+      kubeGetJson(*k8s, "/apis/kuma.io/v1alpha1/namespaces/kuma-system/hostnamegenerators");
+  std::vector<std::string> generatorNames;
+  for (const Json& g : generators.value("items", Json::array())) {
+    generatorNames.push_back(g["metadata"]["name"]);
+  }
+  EXPECT_EQ(generatorNames, std::vector<std::string>{"local-mesh-external-service"});
 
   httplib::Client diagnostics("127.0.0.1", cp->diagnosticsPort());
   httplib::Result metrics = diagnostics.Get("/metrics");

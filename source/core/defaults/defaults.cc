@@ -263,11 +263,14 @@ absl::Status DefaultsComponent::start() {
   KUMA_RETURN_IF_ERROR(ensureOnlyOneZone());
   // (A registry without the type, as in tests of other parts, has nothing to default.)
   if (!options_.skipHostnameGenerators && registry_.byName("HostnameGenerator") != nullptr) {
-    // Kuma's zone defaults on Universal: hostnames for the zone's own MeshExternalServices and
-    // MeshServices.
+    // Kuma's zone defaults: hostnames for the zone's own MeshExternalServices and, on Universal
+    // only, MeshServices.
     for (const auto& [name, selector, suffix] :
          {std::tuple{"local-mesh-external-service", "meshExternalService", "extsvc"},
           std::tuple{"local-universal-mesh-service", "meshService", "svc"}}) {
+      if (options_.kubernetes && std::string_view(selector) == "meshService") {
+        continue;
+      }
       KUMA_RETURN_IF_ERROR(
           ensureJson(manager_, registry_,
                      {{"type", "HostnameGenerator"},

@@ -20,6 +20,7 @@ struct DefaultsOptions {
   bool skipTenantResources = false;         // defaults.skipTenantResources: skips everything
   bool createMeshRoutingResources = false;  // defaults.createMeshRoutingResources
   bool skipHostnameGenerators = false;      // defaults.SkipHostnameGenerators
+  bool kubernetes = false;                  // environment: kubernetes
   std::string zone = "default";             // multizone.zone.name: the one Zone resource
 };
 

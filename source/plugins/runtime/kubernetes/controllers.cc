@@ -29,6 +29,7 @@ constexpr char kDataplaneApiVersion[] = "kuma.io/v1alpha1";
 /** Kuma's events recorder of the pod controller. */
 constexpr char kReportingController[] = "k8s.kuma.io/dataplane-generator";
 constexpr char kMeshServiceReportingController[] = "k8s.kuma.io/mesh-service-generator";
+constexpr char kServiceNameLabel[] = "kubernetes.io/service-name";
 
 std::string keyOf(const Json& object) {
   const Json& meta = common::jsonMember(object, "metadata");
@@ -121,6 +122,8 @@ bool controlledByPod(const Json& dataplane, const std::string& name) {
 
 class KubernetesControllers::Impl {
  public:
+  enum class Written { kUnchanged, kCreated, kUpdated };
+
   explicit Impl(KubernetesControllersOptions options)
       : options_(std::move(options)),
         pods_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
@@ -129,6 +132,20 @@ class KubernetesControllers::Impl {
           // its application containers.
           if (after && options_.quitEnvoy && sidecarOutlivesItsApplication(*after)) {
             statusQueue_.add(keyOf(*after));
+          }
+          // Kuma's MeshService controller: the Services selecting a Pod created, deleted, or
+          // whose kuma.io/gateway annotation came or went (gateway Services have none).
+          if (options_.meshServices &&
+              (!before || !after || isGateway(*before) != isGateway(*after))) {
+            const Json& pod = after ? *after : *before;
+            for (const JsonConstSharedPtr& service : services_.list(
+                     common::jsonString(common::jsonMember(pod, "metadata"), "namespace"))) {
+              if (!stringMap(common::jsonMember(common::jsonMember(*service, "spec"), "selector"))
+                       .empty() &&
+                  serviceSelectsPod(*service, pod, {})) {
+                meshServiceQueue_.add(keyOf(*service));
+              }
+            }
           }
         }),
         services_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
@@ -163,6 +180,16 @@ class KubernetesControllers::Impl {
           }
         }),
         meshServices_([](const JsonConstSharedPtr&, const JsonConstSharedPtr&) {}),
+        // Kuma's MeshService controller watches EndpointSlices (headless Services, gateways).
+        endpointSlices_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
+          const Json& meta = common::jsonMember(after ? *after : *before, "metadata");
+          const std::string service =
+              common::jsonString(common::jsonMember(meta, "labels"), kServiceNameLabel);
+          if (!service.empty()) {
+            meshServiceQueue_.add(
+                absl::StrCat(common::jsonString(meta, "namespace"), "/", service));
+          }
+        }),
         // Kuma's controller Owns() its Dataplanes: one deleted by someone else is made again.
         dataplanes_([this](const JsonConstSharedPtr& before, const JsonConstSharedPtr& after) {
           if (before && !after &&
@@ -225,7 +252,8 @@ class KubernetesControllers::Impl {
     }
     if (options_.meshServices) {
       run(absl::StrCat("/apis/", kDataplaneApiVersion, "/meshservices"), &meshServices_);
-      while (!meshServices_.synced()) {
+      run("/apis/discovery.k8s.io/v1/endpointslices", &endpointSlices_);
+      while (!meshServices_.synced() || !endpointSlices_.synced()) {
         if (absl::Now() > deadline || !sleepUnlessStopped(absl::Milliseconds(20))) {
           return absl::DeadlineExceededError("pod controller: informers did not sync within 60 s");
         }
@@ -379,6 +407,18 @@ class KubernetesControllers::Impl {
     JsonConstSharedPtr service = services_.get(ns, name);
     if (!service) {
       // Kuma leaves this to the garbage collector (owner reference); a cluster may not run it.
+      // A headless Service's per-Pod MeshServices go too (Kuma's stay until their Pods go).
+      for (const JsonConstSharedPtr& ms : meshServices_.list(ns)) {
+        const Json& meta = common::jsonMember(*ms, "metadata");
+        const Json& owners = common::jsonMember(meta, "ownerReferences");
+        if (common::jsonString(common::jsonMember(meta, "labels"), "k8s.kuma.io/service-name") ==
+                name &&
+            owners.is_array() && !owners.empty() &&
+            common::jsonString(owners[0], "kind") == "Pod") {
+          KUMA_RETURN_IF_ERROR(deleteMeshService(ns, common::jsonString(meta, "name"),
+                                                 "its headless Service was deleted"));
+        }
+      }
       JsonConstSharedPtr existing = meshServices_.get(ns, name);
       if (existing && ownedByService(*existing, name)) {
         return deleteMeshService(ns, name, "its Service was deleted");
@@ -399,33 +439,80 @@ class KubernetesControllers::Impl {
         return current.status();
       }
     }
-    KUMA_ASSIGN_OR_RETURN(MeshServicePlan plan,
-                          planMeshService({*service, *namespaceObject, meshName, mode,
-                                           options_.inboundTagsDisabled}));
+    KUMA_ASSIGN_OR_RETURN(
+        MeshServicePlan plan,
+        planMeshService({*service, *namespaceObject, meshName, mode, options_.inboundTagsDisabled,
+                         backsGatewayPods(ns, name)}));
     if (plan.action == MeshServicePlan::Action::kDelete) {
+      if (plan.deletePerPod) {
+        for (const JsonConstSharedPtr& ms : meshServices_.list(ns)) {
+          const Json& meta = common::jsonMember(*ms, "metadata");
+          if (common::jsonString(common::jsonMember(meta, "labels"), "k8s.kuma.io/service-name") ==
+              name) {
+            KUMA_RETURN_IF_ERROR(
+                deleteMeshService(ns, common::jsonString(meta, "name"), plan.reason));
+          }
+        }
+      }
       return meshServices_.get(ns, name) ? deleteMeshService(ns, name, plan.reason)
                                          : absl::OkStatus();
     }
     if (plan.action == MeshServicePlan::Action::kNone) {
       return absl::OkStatus();
     }
+    if (plan.action == MeshServicePlan::Action::kUpsertPerPod) {
+      return reconcileHeadless(*service, plan);
+    }
+    KUMA_ASSIGN_OR_RETURN(Written written, writeMeshService(*service, plan.object, "Service"));
+    if (written != Written::kUnchanged) {
+      // In Kuma's order: the ignored ports (inside its CreateOrUpdate), then the result.
+      recordIgnoredPorts(*service, plan);
+      const bool created = written == Written::kCreated;
+      recordEvent(*service, "Normal", created ? "CreatedMeshService" : "UpdatedMeshService",
+                  created ? "Create" : "Update",
+                  absl::StrCat(created ? "Created" : "Updated", " Kuma MeshService: ", name),
+                  "Service", kMeshServiceReportingController);
+    }
+    return absl::OkStatus();
+  }
+
+  void recordIgnoredPorts(const Json& service, const MeshServicePlan& plan) {
+    if (!plan.unsupportedPorts.empty()) {
+      recordEvent(
+          service, "Normal", "IgnoredUnsupportedPort", "IgnoredPorts",
+          absl::StrCat("Ignored unsupported ports: ", absl::StrJoin(plan.unsupportedPorts, ", ")),
+          "Service", kMeshServiceReportingController);
+    }
+  }
+
+  /**
+   * Kuma's MeshService write (CreateOrUpdate with its mutation): `desired` merged into the
+   * cached MeshService of its name, unless that one is owned by another object (Kuma's "already
+   * exists and isn't owned by <ownerKind>", a Warning Event on the Service).
+   */
+  absl::StatusOr<Written> writeMeshService(const Json& service, const Json& desired,
+                                           const std::string& ownerKind) {
+    const Json& meta = common::jsonMember(desired, "metadata");
+    const std::string ns = common::jsonString(meta, "namespace");
+    const std::string name = common::jsonString(meta, "name");
     JsonConstSharedPtr existing = meshServices_.get(ns, name);
     if (existing) {
-      // Kuma's setFromClusterIPSvc: a MeshService made by someone else is not taken over.
       const Json& owners =
           common::jsonMember(common::jsonMember(*existing, "metadata"), "ownerReferences");
-      const std::string uid = common::jsonString(common::jsonMember(*service, "metadata"), "uid");
+      const Json& wanted = common::jsonMember(meta, "ownerReferences");
+      const std::string uid =
+          wanted.is_array() && !wanted.empty() ? common::jsonString(wanted[0], "uid") : "";
       if (!owners.is_array() || owners.empty() || common::jsonString(owners[0], "uid") != uid) {
-        recordEvent(*service, "Warning", "FailedToGenerateMeshService", "FailedToGenerate",
-                    "MeshService already exists and isn't owned by Service", "Service",
-                    kMeshServiceReportingController);
-        return absl::FailedPreconditionError(
-            "MeshService already exists and isn't owned by Service");
+        const std::string message =
+            absl::StrCat("MeshService already exists and isn't owned by ", ownerKind);
+        recordEvent(service, "Warning", "FailedToGenerateMeshService", "FailedToGenerate", message,
+                    "Service", kMeshServiceReportingController);
+        return absl::FailedPreconditionError(message);
       }
     }
-    std::optional<Json> object = mergeMeshService(existing ? *existing : Json(), plan.object);
+    std::optional<Json> object = mergeMeshService(existing ? *existing : Json(), desired);
     if (!object) {
-      return absl::OkStatus();
+      return Written::kUnchanged;
     }
     const std::string base =
         absl::StrCat("/apis/", kDataplaneApiVersion, "/namespaces/", ns, "/meshservices");
@@ -439,17 +526,123 @@ class KubernetesControllers::Impl {
     if (absl::StatusOr<Json> written = common::parseJson(answer.body); written.ok()) {
       meshServices_.onEvent(existing ? "MODIFIED" : "ADDED", *written);
     }
-    recordEvent(*service, "Normal", existing ? "UpdatedMeshService" : "CreatedMeshService",
-                existing ? "Update" : "Create",
-                absl::StrCat(existing ? "Updated" : "Created", " Kuma MeshService: ", name),
-                "Service", kMeshServiceReportingController);
-    if (!plan.unsupportedPorts.empty()) {
-      recordEvent(
-          *service, "Normal", "IgnoredUnsupportedPort", "IgnoredPorts",
-          absl::StrCat("Ignored unsupported ports: ", absl::StrJoin(plan.unsupportedPorts, ", ")),
-          "Service", kMeshServiceReportingController);
+    return existing ? Written::kUpdated : Written::kCreated;
+  }
+
+  /** Kuma's headless branch: a MeshService per endpoint Pod, the stale ones deleted. */
+  absl::Status reconcileHeadless(const Json& service, const MeshServicePlan& plan) {
+    const Json& meta = common::jsonMember(service, "metadata");
+    const std::string ns = common::jsonString(meta, "namespace");
+    const std::string name = common::jsonString(meta, "name");
+    std::map<std::string, Json> desired;  // `namespace/name` -> MeshService
+    const PodEndpoints podEndpoints = podEndpointsOf(ns, name);
+    for (const Json* endpoint : podEndpoints.endpoints) {
+      const Json& target = common::jsonMember(*endpoint, "targetRef");
+      const std::string podNamespace = common::jsonString(target, "namespace");
+      JsonConstSharedPtr pod =
+          pods_.get(podNamespace.empty() ? ns : podNamespace, common::jsonString(target, "name"));
+      Json object = perPodMeshService(plan, service, *endpoint, pod.get());
+      const Json& objectMeta = object["metadata"];
+      std::string key = absl::StrCat(common::jsonString(objectMeta, "namespace"), "/",
+                                     common::jsonString(objectMeta, "name"));
+      desired[std::move(key)] = std::move(object);
+    }
+    // The Pods' MeshServices of this Service no longer among its endpoints (Kuma leaves them to
+    // the garbage collector once their Pod goes).
+    for (const JsonConstSharedPtr& ms : meshServices_.list("")) {
+      const Json& msMeta = common::jsonMember(*ms, "metadata");
+      const Json& owners = common::jsonMember(msMeta, "ownerReferences");
+      if (common::jsonString(common::jsonMember(msMeta, "labels"), "k8s.kuma.io/service-name") !=
+              name ||
+          !owners.is_array() || owners.empty() || common::jsonString(owners[0], "kind") != "Pod") {
+        continue;
+      }
+      const std::string msNamespace = common::jsonString(msMeta, "namespace");
+      const std::string msName = common::jsonString(msMeta, "name");
+      if (!desired.contains(absl::StrCat(msNamespace, "/", msName))) {
+        KUMA_RETURN_IF_ERROR(deleteMeshService(msNamespace, msName, "its Pod left the Service"));
+      }
+    }
+    int created = 0;
+    int updated = 0;
+    for (const auto& [key, object] : desired) {
+      KUMA_ASSIGN_OR_RETURN(Written written, writeMeshService(service, object, "Pod"));
+      created += written == Written::kCreated ? 1 : 0;
+      updated += written == Written::kUpdated ? 1 : 0;
+      if (written != Written::kUnchanged) {
+        recordIgnoredPorts(service, plan);
+      }
+    }
+    if (created > 0) {
+      recordEvent(service, "Normal", "CreatedMeshService", "Create",
+                  absl::StrCat("Created ", created, " MeshServices"), "Service",
+                  kMeshServiceReportingController);
+    }
+    if (updated > 0) {
+      recordEvent(service, "Normal", "UpdatedMeshService", "Update",
+                  absl::StrCat("Updated ", updated, " MeshServices"), "Service",
+                  kMeshServiceReportingController);
     }
     return absl::OkStatus();
+  }
+
+  static bool isGateway(const Json& pod) {
+    return common::jsonMember(
+               common::jsonMember(common::jsonMember(pod, "metadata"), "annotations"),
+               "kuma.io/gateway")
+        .is_string();
+  }
+
+  /** The endpoints (targetRef a Pod) of a Service's EndpointSlices, and the slices they are in. */
+  struct PodEndpoints {
+    std::vector<JsonConstSharedPtr> slices;
+    std::vector<const Json*> endpoints;  // into `slices`
+  };
+
+  /** Kuma's filter of a Service's EndpointSlice endpoints: kind Pod, apiVersion v1 or none. */
+  PodEndpoints podEndpointsOf(const std::string& ns, const std::string& service) const {
+    PodEndpoints out;
+    for (const JsonConstSharedPtr& slice : endpointSlices_.list(ns)) {
+      if (common::jsonString(common::jsonMember(common::jsonMember(*slice, "metadata"), "labels"),
+                             kServiceNameLabel) != service) {
+        continue;
+      }
+      out.slices.push_back(slice);
+      const Json& endpoints = common::jsonMember(*slice, "endpoints");
+      if (!endpoints.is_array()) {
+        continue;
+      }
+      // (Not `is_array() ? endpoints : Json::array()`: that copies, and the pointers kept below
+      // would dangle.)
+      for (const Json& endpoint : endpoints) {
+        const Json& target = common::jsonMember(endpoint, "targetRef");
+        const std::string apiVersion = common::jsonString(target, "apiVersion");
+        if (common::jsonString(target, "kind") == "Pod" &&
+            (apiVersion == "v1" || apiVersion.empty()) &&
+            !common::jsonString(target, "name").empty()) {
+          out.endpoints.push_back(&endpoint);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Kuma's isServiceForGateway: the first endpoint Pod that exists carries kuma.io/gateway. */
+  bool backsGatewayPods(const std::string& ns, const std::string& service) const {
+    const PodEndpoints podEndpoints = podEndpointsOf(ns, service);
+    for (const Json* endpoint : podEndpoints.endpoints) {
+      const Json& target = common::jsonMember(*endpoint, "targetRef");
+      const std::string podNamespace = common::jsonString(target, "namespace");
+      JsonConstSharedPtr pod =
+          pods_.get(podNamespace.empty() ? ns : podNamespace, common::jsonString(target, "name"));
+      if (pod) {
+        return common::jsonMember(
+                   common::jsonMember(common::jsonMember(*pod, "metadata"), "annotations"),
+                   "kuma.io/gateway")
+            .is_string();
+      }
+    }
+    return false;
   }
 
   absl::Status reconcile(const std::string& key) {
@@ -846,8 +1039,6 @@ class KubernetesControllers::Impl {
     return out;
   }
 
-  enum class Written { kUnchanged, kCreated, kUpdated };
-
   /** Kuma's CreateOrUpdate with its Events on the Pod (Created/Updated/FailedToGenerate). */
   absl::Status createOrUpdate(const Json& pod, const std::vector<Json>& services,
                               const std::string& meshName, MeshServicesMode mode) {
@@ -1018,6 +1209,7 @@ class KubernetesControllers::Impl {
   ObjectCache services_;
   ObjectCache namespaces_;
   ObjectCache meshServices_;
+  ObjectCache endpointSlices_;
   ObjectCache dataplanes_;
   WorkQueue queue_;
   WorkQueue serviceQueue_;

@@ -34,7 +34,9 @@ absl::StatusOr<MeshServicePlan> planMeshService(const MeshServicePlanInput& inpu
   if (!input.mode.has_value()) {
     return decide(MeshServicePlan::Action::kDelete, "mesh not found");
   }
+  const std::string clusterIp = common::jsonString(spec, "clusterIP");
   if (*input.mode == MeshServicesMode::kDisabled) {
+    plan.deletePerPod = clusterIp == "None";
     return decide(MeshServicePlan::Action::kDelete, "MeshServices not enabled on the mesh");
   }
   if (!annotations.empty()) {
@@ -49,13 +51,13 @@ absl::StatusOr<MeshServicePlan> planMeshService(const MeshServicePlanInput& inpu
   if (labels.contains(kZoneProxyTypeLabel)) {
     return decide(MeshServicePlan::Action::kDelete, "service is for a zone proxy listener");
   }
-  const std::string clusterIp = common::jsonString(spec, "clusterIP");
+  if (input.backsGatewayPods) {
+    return decide(MeshServicePlan::Action::kDelete, "service backs gateway pods");
+  }
   if (clusterIp.empty()) {
     return decide(MeshServicePlan::Action::kNone, "service has no cluster IP");
   }
-  if (clusterIp == "None") {
-    return decide(MeshServicePlan::Action::kNone, "headless service (not supported)");
-  }
+  const bool headless = clusterIp == "None";
 
   Json outLabels = Json::object();
   for (const auto& [k, v] : labels) {
@@ -65,7 +67,7 @@ absl::StatusOr<MeshServicePlan> planMeshService(const MeshServicePlanInput& inpu
   outLabels[kServiceNameLabel] = common::jsonString(meta, "name");
   outLabels["kuma.io/managed-by"] = "k8s-controller";
   outLabels["kuma.io/env"] = "kubernetes";
-  outLabels[kHeadlessLabel] = "false";
+  outLabels[kHeadlessLabel] = headless ? "true" : "false";
 
   Json ports = Json::array();
   const Json& servicePorts = common::jsonMember(spec, "ports");
@@ -99,6 +101,12 @@ absl::StatusOr<MeshServicePlan> planMeshService(const MeshServicePlanInput& inpu
                                  ? Json{{"dataplaneLabels", {{"matchLabels", selector}}}}
                                  : Json{{"dataplaneTags", selector}};
 
+  if (headless) {
+    // Per Pod (perPodMeshService): the shared part only.
+    plan.object = {{"metadata", {{"labels", std::move(outLabels)}}},
+                   {"spec", {{"ports", std::move(ports)}}}};
+    return decide(MeshServicePlan::Action::kUpsertPerPod, "headless service");
+  }
   plan.object = {
       {"metadata",
        {{"name", common::jsonString(meta, "name")},
@@ -133,8 +141,8 @@ std::optional<Json> mergeMeshService(const Json& existing, const Json& desired) 
   bool replaced = false;
   if (const Json& current = common::jsonMember(meta, "ownerReferences"); current.is_array()) {
     for (const Json& o : current) {
-      if (common::jsonString(o, "kind") == "Service" &&
-          common::jsonString(o, "apiVersion") == "v1" &&
+      if (common::jsonString(o, "kind") == common::jsonString(owner, "kind") &&
+          common::jsonString(o, "apiVersion") == common::jsonString(owner, "apiVersion") &&
           common::jsonString(o, "name") == common::jsonString(owner, "name")) {
         Json updated = o;
         updated["uid"] = common::jsonMember(owner, "uid");
@@ -165,6 +173,75 @@ std::optional<Json> mergeMeshService(const Json& existing, const Json& desired) 
     return std::nullopt;
   }
   return out;
+}
+
+std::string perPodMeshServiceName(const std::string& pod, const std::string& service,
+                                  const std::string& ns) {
+  // Kuma: fnv-32a of the Service's name and namespace (and the Pod's name when it is cut),
+  // written as apimachinery's rand.SafeEncodeString of its decimal value.
+  constexpr size_t kMaxHash = 10;
+  uint32_t hash = 2166136261u;
+  const auto write = [&hash](const std::string& bytes) {
+    for (unsigned char c : bytes) {
+      hash ^= c;
+      hash *= 16777619u;
+    }
+  };
+  write(service);
+  write(ns);
+  std::string prefix = pod;
+  if (pod.size() + kMaxHash + 1 > 63) {
+    write(pod);
+    prefix = pod.substr(0, 63 - kMaxHash - 1);
+  }
+  static constexpr char kAlphanums[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string encoded = std::to_string(hash);
+  for (char& c : encoded) {
+    c = kAlphanums[static_cast<unsigned char>(c) % (sizeof(kAlphanums) - 1)];
+  }
+  return absl::StrCat(prefix, "-", encoded);
+}
+
+Json perPodMeshService(const MeshServicePlan& plan, const Json& service, const Json& endpoint,
+                       const Json* pod) {
+  const Json& meta = common::jsonMember(service, "metadata");
+  const Json& target = common::jsonMember(endpoint, "targetRef");
+  const std::string podName = common::jsonString(target, "name");
+  std::string podNamespace = common::jsonString(target, "namespace");
+  if (podNamespace.empty()) {
+    podNamespace = common::jsonString(meta, "namespace");
+  }
+  Json labels = common::jsonMember(common::jsonMember(plan.object, "metadata"), "labels");
+  if (pod != nullptr) {
+    const auto podLabels =
+        stringMap(common::jsonMember(common::jsonMember(*pod, "metadata"), "labels"));
+    for (const char* key : {"statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index"}) {
+      if (auto it = podLabels.find(key); it != podLabels.end()) {
+        labels[key] = it->second;
+      }
+    }
+  }
+  Json vips = Json::array();
+  const Json& addresses = common::jsonMember(endpoint, "addresses");
+  for (const Json& address : addresses.is_array() ? addresses : Json::array()) {
+    if (address.is_string()) {
+      vips.push_back({{"ip", address}});
+    }
+  }
+  return {
+      {"metadata",
+       {{"name", perPodMeshServiceName(podName, common::jsonString(meta, "name"),
+                                       common::jsonString(meta, "namespace"))},
+        {"namespace", podNamespace},
+        {"labels", std::move(labels)},
+        {"ownerReferences", Json::array({{{"apiVersion", "v1"},
+                                          {"kind", "Pod"},
+                                          {"name", podName},
+                                          {"uid", common::jsonString(target, "uid")}}})}}},
+      {"spec",
+       {{"ports", common::jsonMember(common::jsonMember(plan.object, "spec"), "ports")},
+        {"selector", {{"dataplaneRef", {{"name", absl::StrCat(podName, ".", podNamespace)}}}}}}},
+      {"status", {{"vips", std::move(vips)}}}};
 }
 
 }  // namespace kuma::k8s::runtime

@@ -17,7 +17,8 @@
 // targetPort, appProtocol or `tcp`; others are listed as unsupported); the selector
 // `dataplaneTags` (or, with experimental.inboundTagsDisabled, `dataplaneLabels.matchLabels`):
 // the Service's selector plus k8s.kuma.io/namespace; status.vips the cluster IP; an owner
-// reference to the Service.
+// reference to the Service. A headless Service gets one MeshService per endpoint Pod instead
+// (perPodMeshService).
 
 #include <optional>
 #include <string>
@@ -36,28 +37,51 @@ struct MeshServicePlanInput {
   /** The mesh's meshServices.mode; nullopt when the Mesh does not exist. */
   std::optional<MeshServicesMode> mode;
   bool inboundTagsDisabled = false;
+  /** The Service's first endpoint Pod is a gateway's (kuma.io/gateway annotation). */
+  bool backsGatewayPods = false;
 };
 
 struct MeshServicePlan {
   enum class Action {
-    kNone,    // leave any MeshService alone (gateway Service, no cluster IP, headless)
+    kNone,    // leave any MeshService alone (gateway Service, no cluster IP)
     kDelete,  // delete the MeshService of the Service's name, if any
     kUpsert,  // create or update it to `object` (metadata.labels, ownerReferences, spec, status)
+    // A headless Service: one MeshService per endpoint Pod (perPodMeshService), `object` holds
+    // their common labels and ports; the Pods' MeshServices no longer among the endpoints go.
+    kUpsertPerPod,
   };
   Action action = Action::kNone;
   /** Why (for the logs). */
   std::string reason;
   Json object;
+  /** kDelete of a headless Service: its per-Pod MeshServices go too. */
+  bool deletePerPod = false;
   /** Ports left out (not TCP), by name or number. */
   std::vector<std::string> unsupportedPorts;
 };
 
 /**
- * Kuma's MeshServiceReconciler decision for one Service (headless Services: kNone, kuma-cpp does
- * not make their per-Pod MeshServices). @return InvalidArgument for a kuma.io/sidecar-injection
- * or kuma.io/ignore value Kuma refuses.
+ * Kuma's MeshServiceReconciler decision for one Service. @return InvalidArgument for a
+ * kuma.io/sidecar-injection or kuma.io/ignore value Kuma refuses.
  */
 absl::StatusOr<MeshServicePlan> planMeshService(const MeshServicePlanInput& input);
+
+/**
+ * The name of a headless Service's MeshService for one Pod, as Kuma's: `<pod>-<hash>` (the Pod's
+ * name cut so that the whole fits 63 characters), the hash fnv-32a of the Service's name and
+ * namespace (and the Pod's name when cut) in apimachinery's SafeEncodeString of its decimal.
+ */
+std::string perPodMeshServiceName(const std::string& pod, const std::string& service,
+                                  const std::string& ns);
+
+/**
+ * A headless Service's MeshService for one EndpointSlice endpoint (targetRef a Pod) of a
+ * kUpsertPerPod plan: the plan's labels (plus the Pod's StatefulSet pod-name and pod-index
+ * labels, when `pod` is known), its ports, the selector `dataplaneRef` `<pod>.<namespace>`, the
+ * endpoint's addresses as VIPs, an owner reference to the Pod.
+ */
+Json perPodMeshService(const MeshServicePlan& plan, const Json& service, const Json& endpoint,
+                       const Json* pod);
 
 /**
  * `desired` (a planned object) applied to `existing` as Kuma's CreateOrUpdate mutation does:

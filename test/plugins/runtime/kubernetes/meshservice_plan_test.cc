@@ -75,13 +75,55 @@ TEST(MeshServicePlan, DeletedLeftAloneOrRefused) {
   zoneProxy["metadata"]["labels"]["k8s.kuma.io/zone-proxy-type"] = "ingress";
   EXPECT_EQ(plan(zoneProxy, meshedNamespace()).action, Action::kDelete);
   EXPECT_EQ(plan(service(""), meshedNamespace()).action, Action::kNone);
-  EXPECT_EQ(plan(service("None"), meshedNamespace()).action, Action::kNone);
+  Json gatewayPods = service();
+  EXPECT_EQ(planMeshService({gatewayPods, meshedNamespace(), "default",
+                             MeshServicesMode::kExclusive, false, /*backsGatewayPods=*/true})
+                ->action,
+            Action::kDelete);
+  const MeshServicePlan disabledHeadless =
+      plan(service("None"), meshedNamespace(), MeshServicesMode::kDisabled);
+  EXPECT_EQ(disabledHeadless.action, Action::kDelete);
+  EXPECT_TRUE(disabledHeadless.deletePerPod);
 
   Json badValue = service();
   badValue["metadata"]["annotations"] = {{"kuma.io/ignore", "maybe"}};
   EXPECT_TRUE(absl::IsInvalidArgument(
       planMeshService({badValue, meshedNamespace(), "default", MeshServicesMode::kExclusive})
           .status()));
+}
+
+TEST(MeshServicePlan, HeadlessServiceOneMeshServicePerPod) {
+  const MeshServicePlan p = plan(service("None"), meshedNamespace());
+  ASSERT_EQ(p.action, Action::kUpsertPerPod);
+  const Json endpoint = Json::parse(R"({"addresses": ["10.0.0.7"],
+      "targetRef": {"kind": "Pod", "name": "web-0", "uid": "pod-uid"}})");
+  const Json pod = Json::parse(R"({"metadata": {"name": "web-0", "labels": {
+      "statefulset.kubernetes.io/pod-name": "web-0", "apps.kubernetes.io/pod-index": "0",
+      "other": "x"}}})");
+  const Json ms = perPodMeshService(p, service("None"), endpoint, &pod);
+  EXPECT_EQ(ms["metadata"]["name"], perPodMeshServiceName("web-0", "web", "app"));
+  EXPECT_EQ(ms["metadata"]["namespace"], "app");
+  EXPECT_EQ(ms["metadata"]["labels"]["k8s.kuma.io/is-headless-service"], "true");
+  EXPECT_EQ(ms["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"], "web-0");
+  EXPECT_EQ(ms["metadata"]["labels"]["apps.kubernetes.io/pod-index"], "0");
+  EXPECT_FALSE(ms["metadata"]["labels"].contains("other"));
+  EXPECT_EQ(ms["metadata"]["ownerReferences"],
+            Json::parse(R"([{"apiVersion": "v1", "kind": "Pod", "name": "web-0",
+                             "uid": "pod-uid"}])"));
+  EXPECT_EQ(ms["spec"]["selector"], Json::parse(R"({"dataplaneRef": {"name": "web-0.app"}})"));
+  EXPECT_EQ(ms["spec"]["ports"], p.object["spec"]["ports"]);
+  EXPECT_EQ(ms["status"]["vips"], Json::parse(R"([{"ip": "10.0.0.7"}])"));
+
+  // Kuma 2.14.3's name for Pod headless-0 of Service app/headless (recorded).
+  EXPECT_EQ(perPodMeshServiceName("headless-0", "headless", "app"), "headless-0-7cfbdf87b9");
+  // <pod>-<10 characters of [bcdfghjklmnpqrstvwxz2456789]>, at most 63 in all.
+  const std::string name = perPodMeshServiceName("web-0", "web", "app");
+  ASSERT_EQ(name.size(), 5u + 1u + 10u);
+  EXPECT_EQ(name.find_first_not_of("bcdfghjklmnpqrstvwxz2456789", 6), std::string::npos);
+  const std::string longName = perPodMeshServiceName(std::string(70, 'p'), "web", "app");
+  EXPECT_EQ(longName.size(), 63u);
+  EXPECT_NE(longName, perPodMeshServiceName(std::string(71, 'p'), "web", "app"));
+  EXPECT_NE(name, perPodMeshServiceName("web-0", "web", "other"));
 }
 
 TEST(MeshServicePlan, MergeKeepsTheRestAndWritesOnlyChanges) {
