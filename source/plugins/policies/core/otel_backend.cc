@@ -98,6 +98,16 @@ std::optional<OtelBackend> resolveBackendRef(const xds::MeshContext& mesh, const
   return out;
 }
 
+std::optional<OtelBackend> resolveOtelBackend(const xds::MeshContext& mesh, const json& otel) {
+  if (const json* ref = member(otel, "backendRef")) {
+    return resolveBackendRef(mesh, *ref);
+  }
+  if (std::string endpoint = stringMember(otel, "endpoint"); !endpoint.empty()) {
+    return OtelBackend{parseOtelEndpoint(endpoint), false, false, ""};
+  }
+  return std::nullopt;
+}
+
 envoy::config::cluster::v3::Cluster collectorCluster(const std::string& name,
                                                      const std::string& host, uint32_t port,
                                                      bool http2, bool ipv6Proxy) {

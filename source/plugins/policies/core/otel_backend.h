@@ -48,6 +48,14 @@ std::optional<OtelBackend> resolveBackendRef(const xds::MeshContext& mesh,
                                              const nlohmann::json& ref);
 
 /**
+ * Kuma's ResolveOtelBackend for an `openTelemetry` object: its `backendRef`
+ * (resolveBackendRef()), else its inline `endpoint` (gRPC); nullopt when neither gives a
+ * collector (a dangling backendRef included).
+ */
+std::optional<OtelBackend> resolveOtelBackend(const xds::MeshContext& mesh,
+                                              const nlohmann::json& otel);
+
+/**
  * A telemetry collector's cluster (Kuma's ProvidedEndpointCluster with DefaultTimeout): STATIC
  * for an IP host, else STRICT_DNS (V4_ONLY unless the proxy is IPv6), connect timeout 5s, Kuma's
  * track_remaining, HTTP/2 when `http2`.

@@ -218,12 +218,7 @@ class OtelCollectors {
   // The cluster of an `openTelemetry` backend; nullopt when it resolves to no collector (a
   // backendRef that matches no MeshOpenTelemetryBackend, neither backendRef nor endpoint).
   std::optional<std::string> clusterFor(const json& otel) {
-    std::optional<OtelBackend> backend;
-    if (const json* ref = member(otel, "backendRef"); ref != nullptr && !ref->is_null()) {
-      backend = resolveBackendRef(mesh_, *ref);
-    } else if (std::string endpoint = stringMember(otel, "endpoint"); !endpoint.empty()) {
-      backend = OtelBackend{parseOtelEndpoint(endpoint), false, false, ""};
-    }
+    const std::optional<OtelBackend> backend = resolveOtelBackend(mesh_, otel);
     if (!backend) {
       return std::nullopt;
     }

@@ -69,7 +69,6 @@ struct Plan {
   std::string backendType;  // Zipkin, Datadog, OpenTelemetry; empty: no backend
   const json* backend = nullptr;
   std::optional<OtelBackend> otel;
-  bool skipOtel = false;  // a backendRef that resolves to nothing
   std::string service;
   std::string mesh;
   std::string zone;
@@ -155,7 +154,7 @@ absl::Status configureHcm(const Plan& plan, const std::string& datadogServiceNam
     config.set_service_name(datadogServiceName);
     tracing->mutable_provider()->set_name("envoy.tracers.datadog");
     *tracing->mutable_provider()->mutable_typed_config() = xds::packAny(config);
-  } else if (plan.backendType == "OpenTelemetry" && !plan.skipOtel && plan.otel) {
+  } else if (plan.backendType == "OpenTelemetry" && plan.otel) {
     trace_v3::OpenTelemetryConfig config;
     config.set_service_name(plan.service);
     if (plan.otel->http) {
@@ -260,12 +259,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     if (otel == nullptr) {
       return absl::OkStatus();
     }
-    if (const json* ref = member(*otel, "backendRef")) {
-      plan.otel = resolveBackendRef(*proxy.mesh, *ref);
-      plan.skipOtel = !plan.otel.has_value();
-    } else if (std::string endpoint = stringMember(*otel, "endpoint"); !endpoint.empty()) {
-      plan.otel = OtelBackend{parseOtelEndpoint(endpoint), false, false, ""};
-    }
+    plan.otel = resolveOtelBackend(*proxy.mesh, *otel);
   }
 
   // Inbound listeners: the proxy's conf, less the Dataplane policies of another section.

@@ -211,8 +211,7 @@ class KubernetesControllers::Impl {
         // Store events must not block (they come from the store's informers): a Mesh change is
         // read and mapped to its Pods here, on a worker of its own.
         meshQueue_({"kuma-mesh-to-pods", 1}, [this](const std::string& mesh) {
-          queuePodsOfMesh(mesh);
-          queueServicesOfMesh(mesh);
+          queueForMesh(mesh);
           return reconcileMeshDefaults(mesh);
         }) {}
 
@@ -342,27 +341,40 @@ class KubernetesControllers::Impl {
     return absl::OkStatus();
   }
 
-  void queuePodsOfMesh(const std::string& meshName) {
+  /**
+   * A Mesh event, on its worker: the mesh's meshServices.mode is read once and kept (the pod
+   * controller's copy). Kuma's pod controller queues the mesh's Pods when the Mesh is new or its
+   * mode turned Exclusive or back (Pods that waited for it retry at once); every Service is
+   * queued for the MeshService controller when the mode changed in any way, the Mesh's creation
+   * and deletion included (Kuma's reacts to every Mesh event).
+   */
+  void queueForMesh(const std::string& meshName) {
     if (!options_.meshServicesMode) {
       return;
     }
-    absl::StatusOr<MeshServicesMode> mode = options_.meshServicesMode(meshName);
+    absl::StatusOr<MeshServicesMode> read = options_.meshServicesMode(meshName);
+    std::optional<MeshServicesMode> now;
+    if (read.ok()) {
+      now = *read;
+    }
+    std::optional<MeshServicesMode> before;
+    bool seen = false;
     {
       absl::MutexLock lock(&mu_);
-      auto it = meshModes_.find(meshName);
-      const bool known = it != meshModes_.end();
-      if (!mode.ok()) {
-        meshModes_.erase(meshName);
-        return;
+      if (auto it = meshModes_.find(meshName); it != meshModes_.end()) {
+        seen = true;
+        before = it->second;
       }
-      // Kuma queues the mesh's Pods when the mode turns Exclusive or stops being Exclusive;
-      // a new Mesh also queues them (Pods that waited for it retry at once).
-      const bool exclusiveFlip = known && ((it->second == MeshServicesMode::kExclusive) !=
-                                           (*mode == MeshServicesMode::kExclusive));
-      meshModes_[meshName] = *mode;
-      if (known && !exclusiveFlip) {
-        return;
+      meshModes_[meshName] = now;
+    }
+    if (options_.meshServices && (!seen || before != now)) {
+      for (const JsonConstSharedPtr& service : services_.list("")) {
+        meshServiceQueue_.add(keyOf(*service));
       }
+    }
+    if (!now.has_value() || (before.has_value() && ((*before == MeshServicesMode::kExclusive) ==
+                                                    (*now == MeshServicesMode::kExclusive)))) {
+      return;
     }
     for (const JsonConstSharedPtr& pod : pods_.list("")) {
       JsonConstSharedPtr ns = namespaces_.get(
@@ -370,30 +382,6 @@ class KubernetesControllers::Impl {
       if (meshOfPod(*pod, ns ? *ns : Json::object()) == meshName) {
         queue_.add(keyOf(*pod));
       }
-    }
-  }
-
-  // Kuma queues every Service when a Mesh is created or deleted; kuma-cpp also when its
-  // meshServices.mode changes (Kuma's MeshServices follow such a change at the next resync).
-  void queueServicesOfMesh(const std::string& meshName) {
-    if (!options_.meshServices || !options_.meshServicesMode) {
-      return;
-    }
-    absl::StatusOr<MeshServicesMode> mode = options_.meshServicesMode(meshName);
-    {
-      absl::MutexLock lock(&mu_);
-      std::optional<MeshServicesMode> now;
-      if (mode.ok()) {
-        now = *mode;
-      }
-      auto [it, added] = serviceMeshModes_.try_emplace(meshName, now);
-      if (!added && it->second == now) {
-        return;
-      }
-      it->second = now;
-    }
-    for (const JsonConstSharedPtr& service : services_.list("")) {
-      meshServiceQueue_.add(keyOf(*service));
     }
   }
 
@@ -408,17 +396,8 @@ class KubernetesControllers::Impl {
     if (!service) {
       // Kuma leaves this to the garbage collector (owner reference); a cluster may not run it.
       // A headless Service's per-Pod MeshServices go too (Kuma's stay until their Pods go).
-      for (const JsonConstSharedPtr& ms : meshServices_.list(ns)) {
-        const Json& meta = common::jsonMember(*ms, "metadata");
-        const Json& owners = common::jsonMember(meta, "ownerReferences");
-        if (common::jsonString(common::jsonMember(meta, "labels"), "k8s.kuma.io/service-name") ==
-                name &&
-            owners.is_array() && !owners.empty() &&
-            common::jsonString(owners[0], "kind") == "Pod") {
-          KUMA_RETURN_IF_ERROR(deleteMeshService(ns, common::jsonString(meta, "name"),
-                                                 "its headless Service was deleted"));
-        }
-      }
+      KUMA_RETURN_IF_ERROR(deleteMeshServices(meshServicesOf(ns, name, /*podOwned=*/true),
+                                              "its headless Service was deleted"));
       JsonConstSharedPtr existing = meshServices_.get(ns, name);
       if (existing && ownedByService(*existing, name)) {
         return deleteMeshService(ns, name, "its Service was deleted");
@@ -445,14 +424,8 @@ class KubernetesControllers::Impl {
                          backsGatewayPods(ns, name)}));
     if (plan.action == MeshServicePlan::Action::kDelete) {
       if (plan.deletePerPod) {
-        for (const JsonConstSharedPtr& ms : meshServices_.list(ns)) {
-          const Json& meta = common::jsonMember(*ms, "metadata");
-          if (common::jsonString(common::jsonMember(meta, "labels"), "k8s.kuma.io/service-name") ==
-              name) {
-            KUMA_RETURN_IF_ERROR(
-                deleteMeshService(ns, common::jsonString(meta, "name"), plan.reason));
-          }
-        }
+        KUMA_RETURN_IF_ERROR(
+            deleteMeshServices(meshServicesOf(ns, name, /*podOwned=*/false), plan.reason));
       }
       return meshServices_.get(ns, name) ? deleteMeshService(ns, name, plan.reason)
                                          : absl::OkStatus();
@@ -537,10 +510,7 @@ class KubernetesControllers::Impl {
     std::map<std::string, Json> desired;  // `namespace/name` -> MeshService
     const PodEndpoints podEndpoints = podEndpointsOf(ns, name);
     for (const Json* endpoint : podEndpoints.endpoints) {
-      const Json& target = common::jsonMember(*endpoint, "targetRef");
-      const std::string podNamespace = common::jsonString(target, "namespace");
-      JsonConstSharedPtr pod =
-          pods_.get(podNamespace.empty() ? ns : podNamespace, common::jsonString(target, "name"));
+      JsonConstSharedPtr pod = endpointPod(*endpoint, ns);
       Json object = perPodMeshService(plan, service, *endpoint, pod.get());
       const Json& objectMeta = object["metadata"];
       std::string key = absl::StrCat(common::jsonString(objectMeta, "namespace"), "/",
@@ -549,14 +519,8 @@ class KubernetesControllers::Impl {
     }
     // The Pods' MeshServices of this Service no longer among its endpoints (Kuma leaves them to
     // the garbage collector once their Pod goes).
-    for (const JsonConstSharedPtr& ms : meshServices_.list("")) {
+    for (const JsonConstSharedPtr& ms : meshServicesOf("", name, /*podOwned=*/true)) {
       const Json& msMeta = common::jsonMember(*ms, "metadata");
-      const Json& owners = common::jsonMember(msMeta, "ownerReferences");
-      if (common::jsonString(common::jsonMember(msMeta, "labels"), "k8s.kuma.io/service-name") !=
-              name ||
-          !owners.is_array() || owners.empty() || common::jsonString(owners[0], "kind") != "Pod") {
-        continue;
-      }
       const std::string msNamespace = common::jsonString(msMeta, "namespace");
       const std::string msName = common::jsonString(msMeta, "name");
       if (!desired.contains(absl::StrCat(msNamespace, "/", msName))) {
@@ -631,18 +595,18 @@ class KubernetesControllers::Impl {
   bool backsGatewayPods(const std::string& ns, const std::string& service) const {
     const PodEndpoints podEndpoints = podEndpointsOf(ns, service);
     for (const Json* endpoint : podEndpoints.endpoints) {
-      const Json& target = common::jsonMember(*endpoint, "targetRef");
-      const std::string podNamespace = common::jsonString(target, "namespace");
-      JsonConstSharedPtr pod =
-          pods_.get(podNamespace.empty() ? ns : podNamespace, common::jsonString(target, "name"));
-      if (pod) {
-        return common::jsonMember(
-                   common::jsonMember(common::jsonMember(*pod, "metadata"), "annotations"),
-                   "kuma.io/gateway")
-            .is_string();
+      if (JsonConstSharedPtr pod = endpointPod(*endpoint, ns)) {
+        return isGateway(*pod);
       }
     }
     return false;
+  }
+
+  /** The cached Pod an endpoint's targetRef names (its namespace defaults to the slice's). */
+  JsonConstSharedPtr endpointPod(const Json& endpoint, const std::string& ns) const {
+    const Json& target = common::jsonMember(endpoint, "targetRef");
+    const std::string podNamespace = common::jsonString(target, "namespace");
+    return pods_.get(podNamespace.empty() ? ns : podNamespace, common::jsonString(target, "name"));
   }
 
   absl::Status reconcile(const std::string& key) {
@@ -986,6 +950,37 @@ class KubernetesControllers::Impl {
     return absl::OkStatus();
   }
 
+  /**
+   * The cached MeshServices labelled k8s.kuma.io/service-name `service` in `ns` ("" every
+   * namespace); `podOwned`: only those whose first owner is a Pod (a headless Service's).
+   */
+  std::vector<JsonConstSharedPtr> meshServicesOf(const std::string& ns, const std::string& service,
+                                                 bool podOwned) const {
+    std::vector<JsonConstSharedPtr> out;
+    for (const JsonConstSharedPtr& ms : meshServices_.list(ns)) {
+      const Json& meta = common::jsonMember(*ms, "metadata");
+      const Json& owners = common::jsonMember(meta, "ownerReferences");
+      if (common::jsonString(common::jsonMember(meta, "labels"), "k8s.kuma.io/service-name") ==
+              service &&
+          (!podOwned || (owners.is_array() && !owners.empty() &&
+                         common::jsonString(owners[0], "kind") == "Pod"))) {
+        out.push_back(ms);
+      }
+    }
+    return out;
+  }
+
+  /** Deletes `meshServices` (meshServicesOf()). */
+  absl::Status deleteMeshServices(const std::vector<JsonConstSharedPtr>& meshServices,
+                                  const std::string& cause) {
+    for (const JsonConstSharedPtr& ms : meshServices) {
+      const Json& meta = common::jsonMember(*ms, "metadata");
+      KUMA_RETURN_IF_ERROR(deleteMeshService(common::jsonString(meta, "namespace"),
+                                             common::jsonString(meta, "name"), cause));
+    }
+    return absl::OkStatus();
+  }
+
   static bool ownedByService(const Json& meshService, const std::string& name) {
     const Json& owners =
         common::jsonMember(common::jsonMember(meshService, "metadata"), "ownerReferences");
@@ -1221,9 +1216,8 @@ class KubernetesControllers::Impl {
   std::vector<std::thread> threads_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<std::string, MeshServicesMode> meshModes_ ABSL_GUARDED_BY(mu_);
-  /** The MeshService controller's view of each mesh's mode (nullopt: no such Mesh). */
-  std::map<std::string, std::optional<MeshServicesMode>> serviceMeshModes_ ABSL_GUARDED_BY(mu_);
+  /** Each mesh's meshServices.mode as the Mesh events left it (nullopt: no such Mesh). */
+  std::map<std::string, std::optional<MeshServicesMode>> meshModes_ ABSL_GUARDED_BY(mu_);
   /** The last FailedToGenerate note per Pod key (one Warning per distinct failure). */
   std::map<std::string, std::string> lastFailure_ ABSL_GUARDED_BY(mu_);
   /** Pods whose last Dataplane create found one already there (a stale informer). */
