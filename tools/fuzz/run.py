@@ -27,6 +27,7 @@ MAX_LEN = {
     "bootstrap_request_fuzz": 8192,
     "node_metadata_fuzz": 8192,
     "dns_message_fuzz": 4097,
+    "go_template_fuzz": 4097,
 }
 
 # libFuzzer flags common to every run: an input taking over 10 s is a hang; 2 GiB of RSS (the

@@ -1,11 +1,12 @@
 #pragma once
 
 // File: hostname_template.h
-// HostnameGenerator templates: the part of Go's text/template that hostname templates use.
-// Text with actions `{{ .Name }}`, `{{ .DisplayName }}`, `{{ .Namespace }}`, `{{ .Mesh }}`,
-// `{{ .Zone }}` and `{{ label "key" }}` (string or raw-string argument), with `{{-`/`-}}`
-// trim markers and comments `{{/* ... */}}`. Other actions (if, range, pipelines, other
-// functions) are refused. Errors carry Go's wording where Kuma shows it.
+// HostnameGenerator templates, run by the Go text/template subset of source/common/go_template.h
+// on Kuma's data: the fields `{{ .Name }}`, `{{ .DisplayName }}`, `{{ .Namespace }}`,
+// `{{ .Mesh }}`, `{{ .Zone }}` and the function `{{ label "key" }}`, with trim markers and
+// comments. Other actions (if, range, pipelines, Go's builtin functions) are refused. Errors carry
+// Go's wording where Kuma shows it, after Kuma's "couldn't parse template: " or
+// "couldn't render template...: ".
 //
 //   auto out = renderHostnameTemplate("{{ .DisplayName }}.svc.mesh.local", values);
 
