@@ -1406,6 +1406,12 @@ class ApiServer::Handlers {
                        " object: ", common::goQuote(std::string(parsed.status().message())))));
     }
     auto body = model::fromRestJson(d, *parsed);
+    if (!body.ok() && absl::StartsWith(body.status().message(), "json: ")) {
+      // A value of the wrong kind, in Go's (jsonpb's) words: Kuma's decoder error, as above.
+      return error(makeError(400, "Bad Request",
+                             absl::StrCat("invalid ", d.name, " object: ",
+                                          common::goQuote(std::string(body.status().message())))));
+    }
     if (!body.ok()) {
       return error(errorFromStatus(body.status(), title));
     }

@@ -759,7 +759,6 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
       }
       xds::ProxyOptions defaults;
       defaults.internalCidrs = config->ipam.knownInternalCIDRs;
-      defaults.serviceVipPort = config->dnsServer.serviceVipPort;
       defaults.dnsDomain = config->dnsServer.domain;
       KUMA_ASSIGN_OR_RETURN(auto generated, inspected->reconciler_->inspect(mesh, name, defaults));
       return xds::sync::xdsConfigJson(generated);
@@ -887,6 +886,7 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   reconcilerOptions.refreshInterval = cfg.xdsServer.dataplaneConfigurationRefreshInterval;
   reconcilerOptions.workers = std::max(2u, std::thread::hardware_concurrency());
   reconcilerOptions.vipCidr = cfg.dnsServer.cidr;
+  reconcilerOptions.vipPort = cfg.dnsServer.serviceVipPort;
   metrics::XdsStreamMetrics* xdsMetrics = cp->xdsMetrics_.get();
   reconcilerOptions.onPass = [xdsMetrics](xds::sync::PassResult result,
                                           std::chrono::nanoseconds duration) {
@@ -920,7 +920,6 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::create(
   callbacksOptions.authnType = cfg.dpServer.authn.dpProxy.type;
   callbacksOptions.deregistrationDelay = cfg.xdsServer.dataplaneDeregistrationDelay;
   callbacksOptions.proxyDefaults.internalCidrs = cfg.ipam.knownInternalCIDRs;
-  callbacksOptions.proxyDefaults.serviceVipPort = cfg.dnsServer.serviceVipPort;
   callbacksOptions.proxyDefaults.dnsDomain = cfg.dnsServer.domain;
   callbacksOptions.proxyDefaults.zone = cfg.multizone.zone.name;
   if (kubernetes && kubeStore != nullptr) {

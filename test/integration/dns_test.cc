@@ -9,6 +9,7 @@
 //    `backend.mesh` itself.
 //  * `web-3` (DNS on, no proxy port: where Kuma runs CoreDNS): kuma-dp's proxy on
 //    --dns-coredns-port asks Envoy's `kuma:dns` first and the resolver for the rest.
+//  * A legacy VirtualOutbound: one name per backend instance, each reaching only that instance.
 
 #include <arpa/nameser.h>
 #include <ares.h>
@@ -21,6 +22,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -176,7 +178,7 @@ class DnsTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (KumaDpProcess* dp : {&backend_, &web1_, &web2_, &web3_}) {
+    for (KumaDpProcess* dp : {&backend_, &backend2_, &web1_, &web2_, &web3_}) {
       if (dp->process) {
         EXPECT_EQ(dp->process->stop(SIGTERM, 15s), 0) << dp->process->output();
       }
@@ -186,7 +188,7 @@ class DnsTest : public ::testing::Test {
   std::string envoy_;
   std::string dir_;
   std::unique_ptr<KumaCp> cp_;
-  KumaDpProcess backend_, web1_, web2_, web3_;
+  KumaDpProcess backend_, backend2_, web1_, web2_, web3_;
   static std::string* namespaceError_;
 };
 
@@ -317,6 +319,87 @@ TEST_F(DnsTest, MeshServiceHostnamesResolveAndCarryTraffic) {
              .value_or(std::make_pair(0, std::string()))
              .second;
   EXPECT_THAT(body, ::testing::StartsWith("HTTP/1.1 200 OK"));
+}
+
+// A legacy VirtualOutbound `{{.svc}}.{{.inst}}.vo` on port 8080 over two backend instances:
+// kuma-cp gives each name its own VIP (§7.3.1), kuma-dp's DNS proxy
+// answers both names, and a call to either VIP (redirected to web's outbound port as a
+// transparent proxy's iptables rules do) reaches that instance only, through the VirtualOutbound's
+// listener and its subset cluster.
+TEST_F(DnsTest, VirtualOutboundNamesReachOneInstanceEach) {
+  ASSERT_EQ(addLoopbackNetwork("240.255.255.254", "255.0.0.0"), "");
+  ASSERT_EQ(iptables({"-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", "240.0.0.0/8", "-j",
+                      "REDIRECT", "--to-ports", "15047"}),
+            "");
+  httplib::Client api("127.0.0.1", cp_->apiPort());
+  auto res = api.Put("/meshes/default/virtual-outbounds/instances", R"({
+      "type": "VirtualOutbound", "mesh": "default", "name": "instances",
+      "selectors": [{"match": {"kuma.io/service": "backend"}}],
+      "conf": {"host": "{{.svc}}.{{.inst}}.vo", "port": "8080",
+               "parameters": [{"name": "svc", "tagKey": "kuma.io/service"},
+                              {"name": "inst", "tagKey": "kuma.io/instance"}]}})",
+                     "application/json");
+  ASSERT_TRUE(res && res->status == 201) << (res ? res->body : "no answer");
+  const auto instance = [](std::string yaml, const std::string& id) {
+    const std::string at = "      kuma.io/protocol: http\n";
+    return yaml.replace(yaml.find(at), at.size(), at + "      kuma.io/instance: " + id + "\n");
+  };
+  App app1("backend-1");
+  App app2("backend-2");
+  backend_ =
+      startKumaDp(*cp_, envoy_, dir_, "backend-1",
+                  instance(dataplane("backend-1", "backend", freePort(), app1.port(), 0), "i-1"));
+  backend2_ =
+      startKumaDp(*cp_, envoy_, dir_, "backend-2",
+                  instance(dataplane("backend-2", "backend", freePort(), app2.port(), 0), "i-2"));
+  expectKumaDpReady(backend_, *cp_);
+  expectKumaDpReady(backend2_, *cp_);
+
+  FakeResolver resolver;
+  const uint16_t proxyPort = freePort();
+  web1_ = startKumaDp(*cp_, envoy_, dir_, "web-1",
+                      dataplane("web-1", "web", freePort(), freePort(), 15046),
+                      {{"KUMA_DNS_PROXY_PORT", std::to_string(proxyPort)},
+                       {"KUMA_DNS_PROXY_UPSTREAM", "127.0.0.1:" + std::to_string(resolver.port())}},
+                      {"--dns-enabled=true", "--dns-envoy-port", std::to_string(freePort())});
+  expectKumaDpReady(web1_, *cp_);
+  // Each name its own VIP (which one depends on when kuma-cp first saw each entry).
+  std::map<std::string, std::string> vips;
+  for (const std::string name : {"backend.mesh", "backend.i-1.vo", "backend.i-2.vo"}) {
+    std::optional<DnsReply> answer;
+    ASSERT_TRUE(eventually(
+        [&] {
+          answer = queryA(proxyPort, name);
+          return answer.has_value() && !answer->a.empty();
+        },
+        30s))
+        << name << "\n"
+        << web1_.process->output();
+    ASSERT_EQ(answer->a.size(), 1u) << name;
+    EXPECT_THAT(answer->a[0], ::testing::StartsWith("240.0.0.")) << name;
+    vips[name] = answer->a[0];
+  }
+  EXPECT_NE(vips["backend.i-1.vo"], vips["backend.mesh"]);
+  EXPECT_NE(vips["backend.i-1.vo"], vips["backend.i-2.vo"]);
+  EXPECT_EQ(resolver.queries(), 0) << "mesh names are answered by the proxy itself";
+
+  for (const auto& [vip, expected] : std::vector<std::pair<std::string, std::string>>{
+           {vips["backend.i-1.vo"], "hello from backend-1"},
+           {vips["backend.i-2.vo"], "hello from backend-2"}}) {
+    for (int i = 0; i < 4; ++i) {  // the round robin of a two-endpoint cluster would alternate
+      std::string body;
+      ASSERT_TRUE(eventually(
+          [&] {
+            body = tcpExchange(vip, 8080,
+                               "GET / HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n")
+                       .value_or("");
+            return body.find("HTTP/1.1 200") == 0;
+          },
+          30s))
+          << vip << " " << body;
+      EXPECT_THAT(body, ::testing::HasSubstr(expected)) << vip;
+    }
+  }
 }
 
 }  // namespace

@@ -233,7 +233,7 @@ class HarnessTest(unittest.TestCase):
             for path in case.resource_files + [case.proxy_file]:
                 for resource in yamlite.load_all(case.render(path, ports)):
                     conformance.resource_path(resource)
-                    self.assertNotIn("{{", str(resource))
+                    self.assertNotIn("{{port:", str(resource))  # Go templates may stay
             if case.dns_queries:
                 # The names are asked of kuma-dp's embedded DNS proxy: its port must be set.
                 _, env = case.dp_extras(ports)

@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/type_resolver.h"
@@ -106,6 +108,72 @@ void normalizeDurations(nlohmann::json& json, const google::protobuf::Descriptor
   }
 }
 
+// Go's encoding/json name of a JSON value's kind ("number", "bool", "object", "array").
+const char* goJsonKind(const nlohmann::json& value) {
+  return value.is_number()    ? "number"
+         : value.is_boolean() ? "bool"
+         : value.is_object()  ? "object"
+                              : "array";
+}
+
+// Kuma's jsonpb reads a string field with encoding/json: another kind of value fails with
+// "json: cannot unmarshal <kind> into Go value of type string". The first such value, if any.
+std::optional<std::string> stringFieldMismatch(const nlohmann::json& json,
+                                               const google::protobuf::Descriptor& descriptor,
+                                               int depth) {
+  if (!json.is_object() || depth > 64) {
+    return std::nullopt;
+  }
+  const auto check = [&](const google::protobuf::FieldDescriptor& field,
+                         const nlohmann::json& value) -> std::optional<std::string> {
+    if (value.is_null()) {
+      return std::nullopt;
+    }
+    if (field.type() == google::protobuf::FieldDescriptor::TYPE_STRING && !value.is_string()) {
+      return absl::StrCat("json: cannot unmarshal ", goJsonKind(value),
+                          " into Go value of type string");
+    }
+    const google::protobuf::Descriptor* type = field.message_type();
+    if (type != nullptr && type->file()->package() != "google.protobuf") {
+      return stringFieldMismatch(value, *type, depth + 1);
+    }
+    return std::nullopt;
+  };
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = descriptor.field(i);
+    for (const std::string& key : {std::string(field->json_name()), std::string(field->name())}) {
+      auto it = json.find(key);
+      if (it == json.end()) {
+        continue;
+      }
+      std::optional<std::string> found;
+      if (field->is_map()) {
+        if (it->is_object()) {
+          for (const auto& [k, v] : it->items()) {
+            if (!found) {
+              found = check(*field->message_type()->map_value(), v);
+            }
+          }
+        }
+      } else if (field->is_repeated()) {
+        if (it->is_array()) {
+          for (const auto& v : *it) {
+            if (!found) {
+              found = check(*field, v);
+            }
+          }
+        }
+      } else {
+        found = check(*field, *it);
+      }
+      if (found) {
+        return found;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 absl::Status protoFromJson(const nlohmann::json& input, google::protobuf::Message& message) {
@@ -122,6 +190,9 @@ absl::Status protoFromJson(const nlohmann::json& input, google::protobuf::Messag
   }
   const auto status = google::protobuf::util::JsonStringToMessage(text, &message, options);
   if (!status.ok()) {
+    if (auto mismatch = stringFieldMismatch(json, *message.GetDescriptor(), 0)) {
+      return absl::InvalidArgumentError(*mismatch);  // Kuma's (Go's) wording
+    }
     return absl::InvalidArgumentError(std::string(status.message()));
   }
   return absl::OkStatus();

@@ -19,6 +19,7 @@
 #include "source/core/resources/mesh.h"
 #include "source/core/resources/policies.h"
 #include "source/core/resources/system_types.h"
+#include "source/core/resources/virtual_outbound.h"
 
 namespace kuma::resources {
 namespace {
@@ -208,6 +209,9 @@ void registerMeshTypes(model::TypeRegistry& registry) {
                                            "Rate Limits", &validateRateLimit));
   registry.add(legacyPolicy<v1::TrafficLog>(kTrafficLogType, "traffic-logs", "Traffic Log",
                                             "Traffic Logs", &validateTrafficLog));
+  registry.add(legacyPolicy<v1::VirtualOutbound>(kVirtualOutboundType, "virtual-outbounds",
+                                                 "Virtual Outbound", "Virtual Outbounds",
+                                                 &validateVirtualOutbound));
 }
 
 }  // namespace kuma::resources

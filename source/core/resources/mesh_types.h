@@ -37,6 +37,7 @@ inline constexpr std::string_view kFaultInjectionType = "FaultInjection";
 inline constexpr std::string_view kTrafficTraceType = "TrafficTrace";
 inline constexpr std::string_view kRateLimitType = "RateLimit";
 inline constexpr std::string_view kTrafficLogType = "TrafficLog";
+inline constexpr std::string_view kVirtualOutboundType = "VirtualOutbound";
 
 /** Adds the descriptors of every type listed above. Called once at start-up. */
 void registerMeshTypes(model::TypeRegistry& registry);

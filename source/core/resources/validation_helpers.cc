@@ -138,6 +138,10 @@ void validateDuration(const PathBuilder& path, const google::protobuf::Duration&
   }
 }
 
+bool isTagName(std::string_view text) {
+  return matchesTagName(std::string(text));
+}
+
 bool isIp(std::string_view text) {
   if (text.empty() || text.size() > 64) {
     return false;

@@ -67,6 +67,9 @@ SelectorsOptions onlyServiceTagAllowed();
 void validateDuration(const PathBuilder& path, const google::protobuf::Duration& duration,
                       ValidationError& errors);
 
+/** Kuma's tagNameCharacterSet: letters, digits, '.', '-', '_', ':' and '/' (empty too). */
+bool isTagName(std::string_view text);
+
 /** True for an IPv4 or IPv6 literal (Go's net.ParseIP). */
 bool isIp(std::string_view text);
 /** True for a DNS name as govalidator.IsDNSName accepts it. */

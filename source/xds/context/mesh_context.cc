@@ -16,6 +16,7 @@
 #include "source/common/status_macros.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
+#include "source/core/resources/validation_helpers.h"
 #include "source/core/store/errors.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
@@ -154,14 +155,6 @@ std::string formatIPv4(uint32_t ip) {
   return absl::StrCat(ip >> 24, ".", (ip >> 16) & 0xff, ".", (ip >> 8) & 0xff, ".", ip & 0xff);
 }
 
-bool looksLikeIP(const std::string& host) {
-  if (host.find(':') != std::string::npos) {
-    return true;
-  }
-  return std::all_of(host.begin(), host.end(),
-                     [](char c) { return c == '.' || absl::ascii_isdigit(c); });
-}
-
 }  // namespace
 
 Protocol parseProtocol(std::string_view text) {
@@ -227,6 +220,7 @@ absl::StatusOr<MeshResources> loadMeshResources(store::ResourceStore& store,
   };
   KUMA_ASSIGN_OR_RETURN(out.dataplanes, listOf(resources::kDataplaneType));
   KUMA_ASSIGN_OR_RETURN(out.externalServices, listOf(resources::kExternalServiceType));
+  KUMA_ASSIGN_OR_RETURN(out.virtualOutbounds, listOf(resources::kVirtualOutboundType));
   // The Secrets their TLS data sources name: only those, so that other Secrets changing
   // regenerates nothing.
   if (const model::ResourceTypeDescriptor* secretType = registry.byName(resources::kSecretType)) {
@@ -310,6 +304,106 @@ absl::StatusOr<std::map<std::string, std::string>> allocateVips(
   return out;
 }
 
+absl::StatusOr<std::shared_ptr<const MeshContext::VipState>> MeshContext::buildVipState(
+    const MeshResources& resources, const std::unordered_set<std::string_view>& vipServices) {
+  auto state = std::make_shared<VipState>();
+  // Kuma's VIP view (§7.3.1 step 1): a service entry per service of the Dataplanes, then what
+  // the VirtualOutbounds derive from their inbounds, then the ExternalServices' entries and what
+  // the VirtualOutbounds derive from those.
+  VirtualOutboundView& view = state->view;
+  for (std::string_view service : vipServices) {
+    const std::string name(service);
+    view.add({HostnameKind::kService, name}, {0, {{kServiceTag, name}}, "service"});
+  }
+  if (!resources.virtualOutbounds.empty()) {
+    for (const auto& dp : resources.dataplanes) {
+      const auto* spec = model::protoSpecOf<Dataplane>(*dp);
+      for (const auto& inbound : spec->networking().inbound()) {
+        if (inbound.state() != Dataplane::Networking::Inbound::Ignored &&
+            inbound.port() != kTcpPortReserved) {
+          addVirtualOutbounds(view, resources.virtualOutbounds, toMap(inbound.tags()), "Dataplane",
+                              dp->meta.name);
+        }
+      }
+    }
+  }
+  for (const auto& es : resources.externalServices) {
+    const auto* spec = model::protoSpecOf<mesh::v1alpha1::ExternalService>(*es);
+    if (spec == nullptr) {
+      continue;
+    }
+    auto svc = spec->tags().find(kServiceTag);
+    const std::string service = svc == spec->tags().end() ? "" : svc->second;
+    // Kuma's GetHost / GetPortUInt32 (net.SplitHostPort; a malformed address gives neither).
+    std::string host;
+    std::string portText;
+    uint32_t port = 0;
+    if (!resources::splitHostPort(spec->networking().address(), host, portText) ||
+        !absl::SimpleAtoi(portText, &port)) {
+      host.clear();
+      port = 0;
+    }
+    const std::map<std::string, std::string> tags = {{kServiceTag, service}};
+    if (!service.empty()) {
+      view.add({HostnameKind::kService, service}, {port, tags, "service"});
+    }
+    if (!spec->networking().disable_host_dns_entry() && !host.empty()) {
+      view.add({HostnameKind::kHost, host},
+               {port, tags, absl::StrCat("external-service:", es->meta.name)});
+    }
+    addVirtualOutbounds(view, resources.virtualOutbounds, tags, "ExternalService", es->meta.name);
+  }
+
+  std::vector<std::string> names;  // the entries without an address, in Kuma's order
+  for (const auto& [entry, vo] : view.entries()) {
+    if (vo.address.empty()) {
+      names.push_back(entry.key());
+    }
+  }
+  KUMA_ASSIGN_OR_RETURN(
+      state->allocation,
+      allocateVips(names, resources.vipCidr.empty() ? kDefaultVipCidr : resources.vipCidr,
+                   resources.vipView));
+  for (auto& [entry, vo] : view.entries()) {
+    if (!vo.address.empty()) {
+      continue;
+    }
+    if (auto it = state->allocation.find(entry.key()); it != state->allocation.end()) {
+      vo.address = it->second;
+      if (entry.kind == HostnameKind::kService) {
+        state->vips.emplace_hint(state->vips.end(), entry.name, vo.address);  // sorted: append
+      }
+    }
+  }
+
+  // The proxies' VIP outbounds and names. A service's text (its outbounds and the names of their
+  // addresses) goes into its serviceHash, all of them into vipsHash.
+  state->outbounds = xds::vipOutbounds(view, resources.vipPort);
+  std::map<std::string, std::string> namesOf;  // address → its names
+  for (const VipDomain& d : state->outbounds.domains) {
+    absl::StrAppend(&namesOf[d.address], static_cast<int>(d.kind), ":", d.name, ",");
+    absl::StrAppend(&state->canonical, "name|", static_cast<int>(d.kind), ":", d.name, "=",
+                    d.address, "\n");
+  }
+  for (size_t i = 0; i < state->outbounds.outbounds.size(); ++i) {
+    const VipOutbound& o = state->outbounds.outbounds[i];
+    state->byService[o.service].push_back(i);
+    std::string& text = state->textOf[o.service];
+    absl::StrAppend(&text, "vip|", o.address, ":", o.port, "|");
+    for (const auto& [k, v] : o.tags) {
+      absl::StrAppend(&text, k, "=", v, ",");
+    }
+    if (auto it = namesOf.find(o.address); it != namesOf.end()) {
+      absl::StrAppend(&text, "=", it->second);
+    }
+    text += "\n";
+  }
+  for (const auto& [service, text] : state->textOf) {
+    state->canonical += text;
+  }
+  return std::shared_ptr<const VipState>(std::move(state));
+}
+
 absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResources resources,
                                                                       const MeshContext* previous) {
   if (resources.mesh == nullptr) {
@@ -329,9 +423,8 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
   resources.dataplanes = sortedByName(std::move(resources.dataplanes));
   resources.externalServices = sortedByName(std::move(resources.externalServices));
 
-  // VIP entries: (kind, name); kind 0 = service, 1 = host (§7.3.1 step 1). The services of the
-  // Dataplanes are collected in a hash set first: most Dataplanes repeat a service.
-  std::set<std::pair<int, std::string>> vipEntries;
+  // The services of the Dataplanes' VIP entries, collected in a hash set first: most Dataplanes
+  // repeat a service.
   std::unordered_set<std::string_view> vipServices;
   // Lookups into services_ by hash; the views point into the digests, which the context keeps.
   std::unordered_map<std::string_view, ServiceIndex*> serviceIndexes;
@@ -360,27 +453,40 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     }
     ctx->digests_.emplace(dp.get(), std::move(digest));
   }
-  for (std::string_view service : vipServices) {
-    vipEntries.emplace(0, std::string(service));
-  }
+  resources.virtualOutbounds = sortedByName(std::move(resources.virtualOutbounds));
   resources.secrets = sortedByName(std::move(resources.secrets));
   for (const auto& secret : resources.secrets) {
     appendCanonical(canonical, *secret);
   }
+  // What the VIP view is derived from (services, ExternalServices, VirtualOutbounds and, with
+  // these, the Dataplanes' inbound tags; the CIDR and port): when it is what the previous
+  // context's was and the allocation starts from that context's, the VIP state is shared.
+  std::string vipInputs;
+  {
+    uint64_t servicesSum = 0;  // order-independent: the set comes from a hash set
+    for (std::string_view service : vipServices) {
+      servicesSum += hashOf(service) * 0x9e3779b97f4a7c15ULL + 1;
+    }
+    absl::StrAppend(&vipInputs, vipServices.size(), "|", servicesSum, "|", resources.vipCidr, "|",
+                    resources.vipPort, "\n");
+  }
   for (const auto& es : resources.externalServices) {
     appendCanonical(canonical, *es);
-    const auto* spec = model::protoSpecOf<mesh::v1alpha1::ExternalService>(*es);
-    if (spec == nullptr) {
-      continue;
-    }
-    if (auto svc = spec->tags().find(kServiceTag); svc != spec->tags().end()) {
-      vipEntries.emplace(0, svc->second);
-    }
-    const std::string& address = spec->networking().address();
-    const std::string host = address.substr(0, address.rfind(':'));
-    if (!spec->networking().disable_host_dns_entry() && !host.empty() && !looksLikeIP(host)) {
-      vipEntries.emplace(1, host);
-    }
+    appendCanonical(vipInputs, *es);
+  }
+  for (const auto& vo : resources.virtualOutbounds) {
+    appendCanonical(vipInputs, *vo);
+    absl::StrAppend(&vipInputs, "created|", absl::FormatTime(vo->meta.creationTime), "\n");
+  }
+  if (!resources.virtualOutbounds.empty()) {
+    vipInputs += dataplaneHashes;
+  }
+  ctx->vipInputsHash_ = hashOf(vipInputs);
+  if (previous != nullptr && previous->vipInputsHash_ == ctx->vipInputsHash_ &&
+      resources.vipView == previous->vip_->allocation) {
+    ctx->vip_ = previous->vip_;
+  } else {
+    KUMA_ASSIGN_OR_RETURN(ctx->vip_, buildVipState(resources, vipServices));
   }
 
   // Both maps are sorted by service: one forward walk finds each service's previous index.
@@ -441,47 +547,26 @@ absl::StatusOr<std::shared_ptr<const MeshContext>> MeshContext::build(MeshResour
     }
   }
 
-  if (!resources.vips.empty()) {
-    ctx->vips_ = resources.vips;
-  } else {
-    std::vector<std::string> names;
-    for (const auto& [kind, name] : vipEntries) {
-      names.push_back(absl::StrCat(kind, ":", name));
-    }
-    KUMA_ASSIGN_OR_RETURN(
-        auto allocated,
-        allocateVips(names, resources.vipCidr.empty() ? kDefaultVipCidr : resources.vipCidr,
-                     resources.vipView));
-    ctx->vipAllocation_ = allocated;
-    for (const auto& [key, vip] : allocated) {
-      if (key.rfind("0:", 0) == 0) {
-        ctx->vips_.emplace_hint(ctx->vips_.end(), key.substr(2), vip);  // sorted: append
-      }
-    }
-  }
-  std::string vipCanonical;
-  for (const auto& [service, vip] : ctx->vips_) {
-    absl::StrAppend(&vipCanonical, "vip|", service, "=", vip, "\n");
-  }
-  auto vip = ctx->vips_.begin();
-  for (const auto& [service, index] : ctx->services_) {  // both sorted: a forward walk
-    while (vip != ctx->vips_.end() && vip->first < service) {
-      ++vip;
-    }
-    const bool hasVip = vip != ctx->vips_.end() && vip->first == service;
+  const VipState& vip = *ctx->vip_;
+  static const std::string kNoVip;
+  const auto vipTextOf = [&](const std::string& service) -> const std::string& {
+    auto it = vip.textOf.find(service);
+    return it == vip.textOf.end() ? kNoVip : it->second;
+  };
+  for (const auto& [service, index] : ctx->services_) {
     ctx->serviceHashes_.emplace_hint(
         ctx->serviceHashes_.end(), service,
-        hashOf(absl::StrCat(index.endpointsHash, "\nvip=", hasVip ? vip->second : "")));
+        hashOf(absl::StrCat(index.endpointsHash, "\nvip=", vipTextOf(service))));
   }
-  for (const auto& [service, vip] : ctx->vips_) {
-    if (!ctx->serviceHashes_.contains(service)) {  // a VIP without endpoints
-      ctx->serviceHashes_[service] = hashOf(absl::StrCat("unknown\nvip=", vip));
+  for (const auto& [service, text] : vip.textOf) {
+    if (!ctx->serviceHashes_.contains(service)) {  // VIPs without endpoints
+      ctx->serviceHashes_[service] = hashOf(absl::StrCat("unknown\nvip=", vipTextOf(service)));
     }
   }
 
   ctx->baseHash_ = hashOf(canonical);
-  ctx->vipsHash_ = hashOf(vipCanonical);
-  ctx->hash_ = hashOf(absl::StrCat(canonical, dataplaneHashes, vipCanonical));
+  ctx->vipsHash_ = hashOf(vip.canonical);
+  ctx->hash_ = hashOf(absl::StrCat(canonical, dataplaneHashes, vip.canonical));
   ctx->dataplanes_ = resources.dataplanes;
   ctx->inputs_ = std::move(resources);
   return std::shared_ptr<const MeshContext>(std::move(ctx));
@@ -591,6 +676,11 @@ std::vector<std::string> MeshContext::services() const {
     out.push_back(service);
   }
   return out;
+}
+
+const std::vector<size_t>* MeshContext::vipOutboundsOf(const std::string& service) const {
+  auto it = vip_->byService.find(service);
+  return it == vip_->byService.end() ? nullptr : &it->second;
 }
 
 const std::vector<model::ResourceConstSharedPtr>& MeshContext::legacyPolicies(

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -35,6 +36,7 @@
 #include "nlohmann/json.hpp"
 #include "source/core/model/registry.h"
 #include "source/plugins/policies/core/target_ref.h"
+#include "source/xds/context/virtual_outbound_view.h"
 #include "source/xds/envoy/destination.h"
 
 namespace kuma::xds {
@@ -77,11 +79,8 @@ struct MeshResources {
    * CircuitBreaker, Retry, FaultInjection ...), read by their plugins (legacyPolicies()).
    */
   std::map<std::string, std::vector<model::ResourceConstSharedPtr>> legacy;
-  /**
-   * Persisted legacy VIPs (service → IPv4) from the VIP allocator, used as they are. Empty: the
-   * context allocates them itself with the allocator's rules (§7.3.1) from `vipView`.
-   */
-  std::map<std::string, std::string> vips;
+  /** Legacy VirtualOutbounds of this mesh: extra VIP hostnames (virtual_outbound_view.h). */
+  std::vector<model::ResourceConstSharedPtr> virtualOutbounds;
   /**
    * The allocator's previous view ("<kind>:<name>" → IPv4, MeshContext::vipAllocation() of the
    * mesh's last context): known entries keep their addresses, so a new service does not move
@@ -90,6 +89,8 @@ struct MeshResources {
   std::map<std::string, std::string> vipView;
   /** `dnsServer.CIDR`: where the allocator takes legacy VIPs from. */
   std::string vipCidr = "240.0.0.0/4";
+  /** `dnsServer.serviceVipPort`: the port of every VIP's default outbound. */
+  uint32_t vipPort = 80;
 };
 
 /**
@@ -173,9 +174,17 @@ class MeshContext {
   std::vector<std::string> services() const;
 
   /** Legacy VIPs: service → IPv4 address. */
-  const std::map<std::string, std::string>& vips() const { return vips_; }
+  const std::map<std::string, std::string>& vips() const { return vip_->vips; }
   /** The allocation behind vips() with hosts too ("<kind>:<name>" → IPv4): the next vipView. */
-  const std::map<std::string, std::string>& vipAllocation() const { return vipAllocation_; }
+  const std::map<std::string, std::string>& vipAllocation() const { return vip_->allocation; }
+  /** Kuma's VIP view of the mesh: every hostname with its address and outbounds. */
+  const VirtualOutboundView& virtualOutboundView() const { return vip_->view; }
+  /** The legacy VIP outbounds of transparent proxies (Kuma's VIPOutbounds), in Kuma's order. */
+  const std::vector<VipOutbound>& vipOutbounds() const { return vip_->outbounds.outbounds; }
+  /** The names of the VIPs (Kuma's VIPDomains), in Kuma's order. */
+  const std::vector<VipDomain>& vipDomains() const { return vip_->outbounds.domains; }
+  /** Positions in vipOutbounds() of the outbounds to `service`, ascending; nullptr: none. */
+  const std::vector<size_t>* vipOutboundsOf(const std::string& service) const;
 
   const std::vector<model::ResourceConstSharedPtr>& dataplanes() const { return dataplanes_; }
   /** Legacy ExternalServices of the mesh, sorted by name. */
@@ -283,8 +292,24 @@ class MeshContext {
       const model::Resource& dataplane);
   /** Fills `index` (endpoints, protocol, hash) from its `from` Dataplanes. */
   static void indexService(const std::string& service, ServiceIndex& index);
-  std::map<std::string, std::string> vips_;
-  std::map<std::string, std::string> vipAllocation_;
+
+ public:
+  /** Everything derived from the VIP view; shared by the next context when its inputs match. */
+  struct VipState {
+    VirtualOutboundView view;
+    std::map<std::string, std::string> allocation;  // "<kind>:<name>" → IPv4 (allocated ones)
+    std::map<std::string, std::string> vips;        // service → its VIP
+    VipOutbounds outbounds;
+    std::map<std::string, std::vector<size_t>> byService;  // positions in outbounds.outbounds
+    std::map<std::string, std::string> textOf;  // service → its outbounds and names (hashed)
+    std::string canonical;                      // every outbound and name (vipsHash)
+  };
+
+ private:
+  static absl::StatusOr<std::shared_ptr<const VipState>> buildVipState(
+      const MeshResources& resources, const std::unordered_set<std::string_view>& vipServices);
+  std::shared_ptr<const VipState> vip_;
+  uint64_t vipInputsHash_ = 0;  // what vip_ was derived from (see build())
   std::map<std::string, std::vector<PolicyEntry>, std::less<>> policies_;
 
   std::shared_ptr<const void> memoSlot(const std::string& key,

@@ -1,61 +1,22 @@
 #include "source/xds/context/vip_persistence.h"
 
-#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "api/mesh/v1alpha1/dataplane.pb.h"
-#include "api/mesh/v1alpha1/external_service.pb.h"
 #include "source/common/json_yaml.h"
 #include "source/common/logging.h"
 #include "source/core/model/proto_spec.h"
 #include "source/core/resources/mesh_types.h"
 #include "source/core/resources/system_types.h"
-#include "source/core/resources/validation_helpers.h"
-#include "source/xds/envoy/inbound_tls.h"
 
 namespace kuma::xds {
 namespace {
 
-using mesh::v1alpha1::Dataplane;
-using mesh::v1alpha1::ExternalService;
-
 const std::string kPrefix = "kuma-";
 const std::string kSuffix = "-dns-vips";
 constexpr size_t kMaxConfigBytes = 64u << 20;
-
-// One OutboundEntry of Kuma's view (its JSON uses Go's field names).
-struct Outbound {
-  uint32_t port = 0;
-  std::string service;
-  std::string origin;
-};
-
-// Kuma's VirtualOutboundMeshView.Add: a second outbound on a port already taken is dropped.
-void add(std::map<std::string, std::vector<Outbound>>& view, const std::string& key,
-         Outbound outbound) {
-  auto& list = view[key];
-  for (const Outbound& o : list) {
-    if (o.port == outbound.port) {
-      return;
-    }
-  }
-  list.push_back(std::move(outbound));
-  std::stable_sort(list.begin(), list.end(),
-                   [](const Outbound& a, const Outbound& b) { return a.port < b.port; });
-}
-
-// ExternalService `networking.address` is host:port.
-std::pair<std::string, uint32_t> hostPort(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  uint32_t port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return {address, 0};
-  }
-  return {address.substr(0, colon), port};
-}
 
 }  // namespace
 
@@ -111,64 +72,25 @@ absl::StatusOr<std::map<std::string, std::string>> parseVipConfig(std::string_vi
   return view;
 }
 
-std::string vipConfigText(const MeshContext& context,
-                          const std::vector<model::ResourceConstSharedPtr>& listed) {
-  std::map<std::string, std::vector<Outbound>> outbounds;
-  const std::string serviceTag(resources::kServiceTag);
-  for (const auto& dp : context.dataplanes()) {
-    const auto* spec = model::protoSpecOf<Dataplane>(*dp);
-    if (spec == nullptr) {
-      continue;
-    }
-    for (const auto& inbound : spec->networking().inbound()) {
-      auto svc = inbound.tags().find(serviceTag);
-      if (svc == inbound.tags().end() || svc->second.empty() ||
-          inbound.state() == Dataplane::Networking::Inbound::Ignored ||
-          inbound.port() == kTcpPortReserved) {
-        continue;
-      }
-      add(outbounds, absl::StrCat("0:", svc->second), {0, svc->second, "service"});
-    }
-  }
-  std::vector<model::ResourceConstSharedPtr> externalServices = listed;
-  std::erase(externalServices, nullptr);
-  std::sort(externalServices.begin(), externalServices.end(),
-            [](const auto& a, const auto& b) { return a->meta.name < b->meta.name; });
-  for (const auto& es : externalServices) {
-    const auto* spec = model::protoSpecOf<ExternalService>(*es);
-    if (spec == nullptr) {
-      continue;
-    }
-    auto svc = spec->tags().find(serviceTag);
-    const std::string service = svc == spec->tags().end() ? "" : svc->second;
-    const auto [host, esPort] = hostPort(spec->networking().address());
-    const uint32_t port = esPort;
-    if (!service.empty()) {
-      add(outbounds, absl::StrCat("0:", service), {port, service, "service"});
-    }
-    if (!spec->networking().disable_host_dns_entry() && !host.empty()) {
-      add(outbounds, absl::StrCat("1:", host),
-          {port, service, absl::StrCat("external-service:", es->meta.name)});
-    }
-  }
+std::string vipConfigText(const MeshContext& context) {
   nlohmann::ordered_json doc = nlohmann::ordered_json::object();
-  for (const auto& [key, address] : context.vipAllocation()) {  // sorted as Go sorts map keys
-    auto it = outbounds.find(key);
-    if (it == outbounds.end() || address.empty()) {
+  // The view is ordered by (kind, name), which is the order of the keys' text too (one digit).
+  for (const auto& [entry, vo] : context.virtualOutboundView().entries()) {
+    if (vo.address.empty() || vo.outbounds.empty()) {
       continue;
     }
-    nlohmann::ordered_json entry;
-    entry["address"] = address;
+    nlohmann::ordered_json item;
+    item["address"] = vo.address;
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const Outbound& o : it->second) {
-      nlohmann::ordered_json item;
-      item["Port"] = o.port;
-      item["TagSet"] = {{serviceTag, o.service}};
-      item["Origin"] = o.origin;
-      list.push_back(std::move(item));
+    for (const VipOutboundEntry& o : vo.outbounds) {
+      nlohmann::ordered_json outbound;
+      outbound["Port"] = o.port;
+      outbound["TagSet"] = o.tags;
+      outbound["Origin"] = o.origin;
+      list.push_back(std::move(outbound));
     }
-    entry["outbounds"] = std::move(list);
-    doc[key] = std::move(entry);
+    item["outbounds"] = std::move(list);
+    doc[entry.key()] = std::move(item);
   }
   return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -178,7 +100,6 @@ VipPersistence::VipPersistence(store::ResourceStore& store, const model::TypeReg
     : store_(store),
       configType_(registry.byName(resources::kConfigType)),
       meshType_(registry.byName(resources::kMeshType)),
-      esType_(registry.byName(resources::kExternalServiceType)),
       leader_(std::move(leader)),
       flushInterval_(flushInterval) {
   thread_ = std::thread([this] { loop(); });
@@ -270,20 +191,8 @@ void VipPersistence::write(const MeshContext& context) {
   }
   const std::string& mesh = context.meshName();
   auto log = logging::logger("dns-vips");
-  std::vector<model::ResourceConstSharedPtr> externalServices;
-  if (esType_ != nullptr) {
-    store::ListOptions byMesh;
-    byMesh.mesh = mesh;
-    auto listed = store_.list(*esType_, byMesh);
-    if (!listed.ok()) {
-      log->warn("could not store the VIPs of mesh {}: {}", mesh,
-                std::string(listed.status().message()));
-      return;
-    }
-    externalServices = std::move(listed->items);
-  }
   system::v1alpha1::Config config;
-  config.set_config(vipConfigText(context, externalServices));
+  config.set_config(vipConfigText(context));
   model::Resource resource;
   resource.descriptor = configType_;
   resource.meta.name = vipConfigName(mesh);

@@ -48,14 +48,10 @@ std::string meshOfVipConfig(std::string_view name);
 absl::StatusOr<std::map<std::string, std::string>> parseVipConfig(std::string_view text);
 
 /**
- * Kuma's default layout of `context`'s allocation: per entry its address and the outbounds Kuma's
- * allocator derives from the mesh's Dataplanes (port 0, origin `service`) and `externalServices`
- * (the mesh's, as listed from the store; their port; origin `service` for the service entry,
- * `external-service:<name>` for the host entry), sorted by port. Entries without an outbound are
- * left out, as Kuma's reader rejects them.
+ * Kuma's default layout of `context`'s VIP view (MeshContext::virtualOutboundView()): per entry
+ * with an address, the address and its outbounds (port, tags, origin) in the view's order.
  */
-std::string vipConfigText(const MeshContext& context,
-                          const std::vector<model::ResourceConstSharedPtr>& externalServices);
+std::string vipConfigText(const MeshContext& context);
 
 /**
  * Reads and writes the VIP Configs of every mesh. Writes are coalesced: a new allocation is
@@ -99,7 +95,6 @@ class VipPersistence {
   store::ResourceStore& store_;
   const model::ResourceTypeDescriptor* configType_;
   const model::ResourceTypeDescriptor* meshType_;
-  const model::ResourceTypeDescriptor* esType_;
   const std::function<bool()> leader_;
   const absl::Duration flushInterval_;
   absl::Mutex writeMu_;  // one writer at a time (the thread or flush())

@@ -50,21 +50,25 @@ std::string toV6(const std::string& ipv4) {
                          (uint32_t{b[2]} << 8) + b[3]);
 }
 
-std::vector<DnsRecord> dnsRecords(const std::map<std::string, std::string>& vips,
+std::vector<DnsRecord> dnsRecords(const std::vector<VipDomain>& domains,
                                   const std::set<std::string>& outboundAddresses,
                                   const std::string& domain, bool ipv6) {
   std::map<std::string, std::vector<std::string>> byName;
-  for (const auto& [service, vip] : vips) {
-    if (!outboundAddresses.contains(vip)) {
+  for (const VipDomain& d : domains) {
+    if (!outboundAddresses.contains(d.address)) {
       continue;  // no outbound for this address: nothing to resolve it for
     }
-    std::vector<std::string> ips = {vip};
-    if (const std::string v6 = toV6(vip); ipv6 && v6 != vip) {
+    std::vector<std::string> ips = {d.address};
+    if (const std::string v6 = toV6(d.address); ipv6 && v6 != d.address) {
       ips.push_back(v6);
     }
-    byName[absl::StrCat(service, ".", domain)] = ips;
-    if (service.find('_') != std::string::npos) {
-      byName[absl::StrCat(absl::StrReplaceAll(service, {{"_", "."}}), ".", domain)] = ips;
+    if (d.kind != HostnameKind::kService) {
+      byName[d.name] = ips;
+      continue;
+    }
+    byName[absl::StrCat(d.name, ".", domain)] = ips;
+    if (d.name.find('_') != std::string::npos) {
+      byName[absl::StrCat(absl::StrReplaceAll(d.name, {{"_", "."}}), ".", domain)] = ips;
     }
   }
   std::vector<DnsRecord> out;

@@ -7,7 +7,7 @@
 // with CoreDNS or DNS off) or, when kuma-dp runs its embedded DNS proxy (`feature-embedded-dns`),
 // as JSON served by the `_kuma:dynamicconfig` pipe listener's `/dns` direct-response route.
 //
-//   auto records = dnsRecords(context.vips(), outboundAddresses, "mesh", /*ipv6=*/false);
+//   auto records = dnsRecords(context.vipDomains(), outboundAddresses, "mesh", /*ipv6=*/false);
 //   listener_v3::Listener l = dnsListener(records, 15054, /*reusePort=*/true);
 
 #include <cstdint>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "source/xds/context/virtual_outbound_view.h"
 #include "source/xds/envoy/dynamic_config.h"
 
 namespace kuma::xds {
@@ -28,12 +29,13 @@ struct DnsRecord {
 };
 
 /**
- * The DNS names of the legacy service VIPs (`service → VIP`) whose VIP is the address of one of
- * `outboundAddresses`: `<service>.<domain>` and, when the service contains '_', the variant with
- * every '_' replaced by '.'. Each maps to [VIP] plus `::ffff:<hex>:<hex>` when `ipv6`. Sorted by
- * name.
+ * The DNS names of the mesh's VIPs (MeshContext::vipDomains()) whose address is the address of
+ * one of `outboundAddresses`: a service's `<service>.<domain>` and, when the service contains
+ * '_', the variant with every '_' replaced by '.'; an ExternalService host or VirtualOutbound
+ * name as it is. Each maps to [VIP] plus `::ffff:<hex>:<hex>` when `ipv6` (a later name of the
+ * same text wins, as in Kuma). Sorted by name.
  */
-std::vector<DnsRecord> dnsRecords(const std::map<std::string, std::string>& vips,
+std::vector<DnsRecord> dnsRecords(const std::vector<VipDomain>& domains,
                                   const std::set<std::string>& outboundAddresses,
                                   const std::string& domain, bool ipv6);
 

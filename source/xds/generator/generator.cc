@@ -796,33 +796,40 @@ class ProxyGenerator {
     for (const auto& inbound : net.inbound()) {
       own.emplace(inbound.address().empty() ? net.address() : inbound.address(), inbound.port());
     }
-    const auto addVip = [&](const std::string& service, const std::string& vip) {
-      if (own.count({vip, options_.serviceVipPort}) != 0) {
+    // Kuma's resolveVIPOutbounds: the mesh's VIP outbounds (services, ExternalService hosts,
+    // VirtualOutbounds) to the reachable services, except on an inbound's address and port.
+    const auto& vipOutbounds = context_.vipOutbounds();
+    const auto addVip = [&](const VipOutbound& v) {
+      if (v.service.empty() || own.count({v.address, v.port}) != 0) {
         return;
       }
       OutboundSpec s;
-      s.address = vip;
-      s.port = options_.serviceVipPort;
-      s.tags = {{kServiceTag, service}};
+      s.address = v.address;
+      s.port = v.port;
+      s.tags = v.tags;
       s.bindToPort = false;
       out.push_back(std::move(s));
-      dependsOn.insert(service);
+      dependsOn.insert(v.service);
     };
-    const auto& vips = context_.vips();
     if (context_.mesh().mesh_services().mode() ==
         mesh::v1alpha1::Mesh_MeshServices_Mode_Exclusive) {
       // Kuma: no legacy VIP outbounds in a MeshService-only mesh.
     } else if (keep.empty()) {
-      for (const auto& [service, vip] : vips) {
-        addVip(service, vip);
+      for (const VipOutbound& v : vipOutbounds) {
+        addVip(v);
       }
     } else {
-      // Look the few reachable services up instead of walking every VIP of the mesh (both are
-      // sorted by service, so the order is the same).
+      // Look the few reachable services up instead of walking every VIP of the mesh, then put
+      // their outbounds back in the mesh's order.
+      std::vector<size_t> picked;
       for (const std::string& service : keep) {
-        if (auto it = vips.find(service); it != vips.end()) {
-          addVip(service, it->second);
+        if (const std::vector<size_t>* positions = context_.vipOutboundsOf(service)) {
+          picked.insert(picked.end(), positions->begin(), positions->end());
         }
+      }
+      std::sort(picked.begin(), picked.end());
+      for (size_t i : picked) {
+        addVip(vipOutbounds[i]);
       }
     }
     addMeshServiceOutbounds(out, /*transparent=*/true);
@@ -947,7 +954,7 @@ class ProxyGenerator {
     const auto& tp = spec_.networking().transparent_proxying();
     const bool ipv6 = tp.ip_family_mode() != Dataplane::Networking::TransparentProxying::IPv4;
     std::vector<DnsRecord> records =
-        dnsRecords(context_.vips(), outboundAddresses_, options_.dnsDomain, ipv6);
+        dnsRecords(context_.vipDomains(), outboundAddresses_, options_.dnsDomain, ipv6);
     mergeDnsRecords(records, meshServiceDnsRecords(context_, outboundAddresses_, ipv6));
     if (options_.embeddedDns) {
       const std::string body =
@@ -976,7 +983,7 @@ class ProxyGenerator {
       target.mesh = &context_;
       target.service = service;
       target.protocol = protocol;
-      target.clusterName = ms != nullptr ? ms->clusterName : outboundClusterName(service, o.tags);
+      target.clusterName = ms != nullptr ? ms->clusterName : destinationClusterName(o.tags);
       // Kuma's legacy names of a MeshService port: the cluster name is also the stat prefix and
       // virtual host, the port's KRI names the route configuration and tags the listener.
       const std::string statPrefix = ms != nullptr ? ms->clusterName : sanitizeMetric(service);

@@ -90,8 +90,6 @@ struct ProxyOptions {
                                             "::1/128"};
   /** Include the IPv6 internal ranges. */
   bool ipv6Enabled = true;
-  /** `dnsServer.serviceVipPort`: port of the legacy VIP outbounds. */
-  uint32_t serviceVipPort = 80;
   /**
    * The proxy's SDS secrets when its mesh has mTLS enabled. The TLS contexts depend only on
    * the Mesh and are generated either way; without this the two Secret resources are missing.

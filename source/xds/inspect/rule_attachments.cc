@@ -112,7 +112,7 @@ Json inspectRuleAttachments(const MeshContext& context, const model::Resource& d
   }
   std::map<std::string, std::vector<std::string>> domainsByAddress;
   for (const DnsRecord& record :
-       dnsRecords(context.vips(), outboundAddresses, dnsDomain, /*ipv6=*/false)) {
+       dnsRecords(context.vipDomains(), outboundAddresses, dnsDomain, /*ipv6=*/false)) {
     if (!record.ips.empty()) {
       domainsByAddress[record.ips.front()].push_back(record.name);
     }

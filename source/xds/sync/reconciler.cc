@@ -578,6 +578,7 @@ absl::StatusOr<MeshContextConstSharedPtr> Reconciler::meshContext(const std::str
     resources->vipView = options_.vipPersistence->load(mesh);  // ... across restarts too
   }
   resources->vipCidr = options_.vipCidr;
+  resources->vipPort = options_.vipPort;
   auto built = MeshContext::build(std::move(*resources), previous.get());
   absl::ReleasableMutexLock lock(&mu_);
   MeshEntry& entry = meshes_[mesh];

@@ -55,6 +55,8 @@ struct ReconcilerOptions {
   size_t workers = 2;
   /** `dnsServer.CIDR`: the legacy VIPs' range (§7.3.1). */
   std::string vipCidr = "240.0.0.0/4";
+  /** `dnsServer.serviceVipPort`: the port of every VIP's default outbound. */
+  uint32_t vipPort = 80;
   /**
    * After a mesh context build that took T, the next build of that mesh for the proxies starts
    * no earlier than `rebuildGapFactor` × T later; changes arriving meanwhile are coalesced into

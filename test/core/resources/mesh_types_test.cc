@@ -120,6 +120,8 @@ TEST_F(MeshTypesTest, DescriptorsMatchKuma) {
        false, false},
       {"TrafficLog", "traffic-logs", "", "Traffic Log", "Traffic Logs", Scope::Mesh, false, false,
        true, false, false},
+      {"VirtualOutbound", "virtual-outbounds", "", "Virtual Outbound", "Virtual Outbounds",
+       Scope::Mesh, false, false, true, false, false},
       // Kuma's system Zone (as a zone control plane keeps it) and the global one's ZoneInsight.
       {"Zone", "zones", "z", "Zone", "Zones", Scope::Global, false, false, false, true, false},
       {"ZoneInsight", "zone-insights", "", "Zone Insight", "Zone Insights", Scope::Global, true,
@@ -164,7 +166,7 @@ TEST_F(MeshTypesTest, ValidFixturesHaveNoViolations) {
         "traffic_permission_valid.yaml", "traffic_route_valid.yaml", "health_check_valid.yaml",
         "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml",
         "fault_injection_valid.yaml", "traffic_trace_valid.yaml", "rate_limit_valid.yaml",
-        "traffic_log_valid.yaml"}) {
+        "traffic_log_valid.yaml", "virtual_outbound_valid.yaml"}) {
     SCOPED_TRACE(fixture);
     Resource r = parseFixture(fixture);
     ASSERT_NE(r.descriptor, nullptr);
@@ -424,6 +426,19 @@ TEST_F(MeshTypesTest, InvalidFixturesReportEveryViolation) {
            {"destinations[0].match", "must consist of exactly one tag \"kuma.io/service\""},
            {"destinations[0].match[\"version\"]", "tag \"version\" is not allowed"},
        }},
+      // Kuma's VirtualOutbound validator (wording recorded from Kuma 2.14.3).
+      {"virtual_outbound_invalid.yaml",
+       {
+           {"selectors[0].match", "must have at least one tag"},
+           {"conf.parameters[1].name", "name is already used"},
+           {"conf.parameters[1].tagKey", "must be a valid tag name"},
+           {"conf.host",
+            "template pre evaluation failed with error=\"failed compiling gotemplate "
+            "error=\\\"template: :1: unclosed action\\\"\""},
+           {"conf.port",
+            "template pre evaluation failed with error=\"evaluation of template returned a port "
+            "outside of the range [1..65535] result=70000\""},
+       }},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.fixture);
@@ -487,7 +502,7 @@ TEST_F(MeshTypesTest, JsonRoundTripIsStable) {
         "external_service_valid.yaml", "traffic_route_valid.yaml", "health_check_valid.yaml",
         "circuit_breaker_valid.yaml", "timeout_valid.yaml", "retry_valid.yaml",
         "fault_injection_valid.yaml", "traffic_trace_valid.yaml", "rate_limit_valid.yaml",
-        "traffic_log_valid.yaml"}) {
+        "traffic_log_valid.yaml", "virtual_outbound_valid.yaml"}) {
     SCOPED_TRACE(fixture);
     Resource first = parseFixture(fixture);
     ASSERT_NE(first.spec, nullptr);

@@ -116,9 +116,10 @@ TEST(XdsMeshContext, AllocatesVipsLikeKumaFromAnEmptyView) {
   EXPECT_EQ(ctx->vips(), want);
 
   auto given = meshResources(threeServices());
-  given.vips = {{"api", "240.0.0.9"}};
+  given.vipView = {{"0:api", "240.0.0.9"}};  // a persisted allocation is kept
   auto ctx2 = mustBuild(std::move(given));
-  EXPECT_EQ(ctx2->vips(), (std::map<std::string, std::string>{{"api", "240.0.0.9"}}));
+  EXPECT_EQ(ctx2->vips(), (std::map<std::string, std::string>{
+                              {"api", "240.0.0.9"}, {"redis", "240.0.0.0"}, {"web", "240.0.0.1"}}));
 }
 
 // Kuma's allocator keeps the addresses of known entries (§7.3.1): a service that sorts first

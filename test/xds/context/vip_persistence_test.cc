@@ -65,7 +65,7 @@ TEST(VipPersistence, WritesKumasDefaultLayout) {
   ASSERT_EQ(externalServices.size(), 1u);
   auto ctx = build(std::move(inputs));
   ASSERT_NE(ctx, nullptr);
-  const std::string text = vipConfigText(*ctx, externalServices);
+  const std::string text = vipConfigText(*ctx);
   EXPECT_EQ(
       text,
       R"({"0:api":{"address":"240.0.0.0","outbounds":[{"Port":0,"TagSet":{"kuma.io/service":"api"},"Origin":"service"}]},)"

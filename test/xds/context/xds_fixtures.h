@@ -77,7 +77,8 @@ inline std::vector<std::string> defaultPolicyYamls(const std::string& mesh = "de
 }
 
 /**
- * MeshResources of `mesh` from YAML objects (Mesh, Dataplane, ExternalService, Secret,
+ * MeshResources of `mesh` from YAML objects (Mesh, Dataplane, ExternalService, VirtualOutbound,
+ * Secret,
  * TrafficPermission, TrafficRoute, Timeout, Mesh* policy).
  */
 inline MeshResources meshResources(const std::vector<std::string>& yamls,
@@ -94,6 +95,8 @@ inline MeshResources meshResources(const std::vector<std::string>& yamls,
       out.dataplanes.push_back(r);
     } else if (type == resources::kExternalServiceType) {
       out.externalServices.push_back(r);
+    } else if (type == resources::kVirtualOutboundType) {
+      out.virtualOutbounds.push_back(r);
     } else if (type == resources::kSecretType) {
       out.secrets.push_back(r);
     } else if (type == resources::kTrafficPermissionType) {

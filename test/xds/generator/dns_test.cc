@@ -36,14 +36,21 @@ std::string everyVipDataplane(const std::string& family) {
 }
 
 TEST(DnsGenerator, NamesOnlyForOutboundAddresses) {
-  const std::map<std::string, std::string> vips = {
-      {"api", "240.0.0.0"}, {"my_db", "240.0.0.1"}, {"trimmed", "240.0.0.2"}};
-  auto records = dnsRecords(vips, {"240.0.0.0", "240.0.0.1"}, "mesh", /*ipv6=*/true);
-  ASSERT_EQ(records.size(), 3u);
+  const std::vector<VipDomain> domains = {{"240.0.0.0", HostnameKind::kService, "api"},
+                                          {"240.0.0.1", HostnameKind::kService, "my_db"},
+                                          {"240.0.0.2", HostnameKind::kService, "trimmed"},
+                                          {"240.0.0.3", HostnameKind::kHost, "httpbin.org"},
+                                          {"240.0.0.4", HostnameKind::kFqdn, "api.v1.vo"}};
+  auto records =
+      dnsRecords(domains, {"240.0.0.0", "240.0.0.1", "240.0.0.3", "240.0.0.4"}, "mesh", true);
+  ASSERT_EQ(records.size(), 5u);
   EXPECT_EQ(records[0].name, "api.mesh");
   EXPECT_THAT(records[0].ips, ::testing::ElementsAre("240.0.0.0", "::ffff:f000:0"));
-  EXPECT_EQ(records[1].name, "my.db.mesh");
-  EXPECT_EQ(records[2].name, "my_db.mesh");
+  EXPECT_EQ(records[1].name, "api.v1.vo");  // a VirtualOutbound's name: no domain added
+  EXPECT_THAT(records[1].ips, ::testing::ElementsAre("240.0.0.4", "::ffff:f000:4"));
+  EXPECT_EQ(records[2].name, "httpbin.org");
+  EXPECT_EQ(records[3].name, "my.db.mesh");
+  EXPECT_EQ(records[4].name, "my_db.mesh");
   EXPECT_EQ(toV6("240.0.1.2"), "::ffff:f000:102");
   EXPECT_EQ(toV6("fd00::1"), "fd00::1");
   EXPECT_EQ(dynamicConfigSocketPath("/tmp/w"), "/tmp/w/kuma-mesh-metric-config.sock");

@@ -210,34 +210,6 @@ endpoint_v3::ClusterLoadAssignment subsetLoadAssignment(
 
 // ---- selection ----
 
-int SelectorRank::compare(const SelectorRank& other) const {
-  const int total = exact + wildcard;
-  const int otherTotal = other.exact + other.wildcard;
-  return total == otherTotal ? exact - other.exact : total - otherTotal;
-}
-
-bool selectorMatches(const Tags& selector, const Tags& tags) {
-  for (const auto& [k, v] : selector) {
-    auto it = tags.find(k);
-    if (it == tags.end() || (v != kMatchAll && it->second != v)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-SelectorRank rankOf(const Tags& selector) {
-  SelectorRank r;
-  for (const auto& [k, v] : selector) {
-    (v == kMatchAll ? r.wildcard : r.exact)++;
-  }
-  return r;
-}
-
-Tags toTags(const google::protobuf::Map<std::string, std::string>& m) {
-  return {m.begin(), m.end()};
-}
-
 std::vector<Tags> inboundTagsOf(const model::Resource& dataplane) {
   std::vector<Tags> out;
   if (const auto* spec = model::protoSpecOf<mesh::v1alpha1::Dataplane>(dataplane)) {

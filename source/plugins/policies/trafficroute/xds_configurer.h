@@ -41,6 +41,7 @@
 #include "api/mesh/v1alpha1/traffic_route.pb.h"
 #include "kuma/model/resource.h"
 #include "source/core/model/proto_spec.h"
+#include "source/core/resources/tag_selector.h"
 #include "kuma/xds/policy_plugin.h"
 
 namespace kuma::xds {
@@ -51,26 +52,15 @@ namespace kuma::policies::trafficroute {
 
 using Tags = std::map<std::string, std::string>;
 
-/** Kuma's TagSelectorRank: how specific a tag selector is. */
-struct SelectorRank {
-  int exact = 0;     // tags matched by value
-  int wildcard = 0;  // tags matched by `*`
-  /** More tags wins, then more exact ones; >0 when this one is more specific. */
-  int compare(const SelectorRank& other) const;
-  SelectorRank combinedWith(const SelectorRank& other) const {
-    return {exact + other.exact, wildcard + other.wildcard};
-  }
-};
-
-/** Kuma's TagSelector.Matches: every selector tag present with that value (or `*`). */
-bool selectorMatches(const Tags& selector, const Tags& tags);
-SelectorRank rankOf(const Tags& selector);
+using resources::rankOf;
+using resources::selectorMatches;
+using resources::SelectorRank;
+using resources::toTags;
 
 /** Kuma's Dataplane.Matches: some inbound carries the selector's tags (or it is empty). */
 bool dataplaneMatches(const Tags& selector, const std::vector<Tags>& inboundTags);
 /** The tags of every inbound of `dataplane` (empty when it holds no Dataplane spec). */
 std::vector<Tags> inboundTagsOf(const model::Resource& dataplane);
-Tags toTags(const google::protobuf::Map<std::string, std::string>& m);
 /** Whether `proxy` takes Kuma's legacy outbound path (MeshContext::usesLegacyRouting()). */
 bool legacyPath(const xds::ProxyContext* proxy);
 

@@ -8,6 +8,7 @@
 #include "api/mesh/v1alpha1/traffic_permission.pb.h"
 #include "source/common/absl_compat.h"
 #include "source/core/model/proto_spec.h"
+#include "source/core/resources/tag_selector.h"
 #include "source/plugins/policies/core/policy.h"
 #include "source/plugins/policies/core/rules.h"
 #include "source/plugins/policies/core/schema_spec.h"
@@ -22,22 +23,6 @@ namespace hcm_v3 = envoy::extensions::filters::network::http_connection_manager:
 constexpr char kServiceTag[] = "kuma.io/service";
 constexpr char kMatchAll[] = "*";
 constexpr char kSidecar[] = "Sidecar";
-
-// Legacy TagSelector.Matches: every selector key present with an equal value, or any value for
-// `*`.
-bool selectorMatches(const Tags& selector, const Tags& tags) {
-  return std::all_of(selector.begin(), selector.end(), [&](const auto& kv) {
-    auto it = tags.find(kv.first);
-    return it != tags.end() && (kv.second == kMatchAll || it->second == kv.second);
-  });
-}
-
-// Legacy TagSelectorRank: (total tags, exact tags), compared in that order.
-std::pair<size_t, size_t> selectorRank(const Tags& selector) {
-  size_t exact = static_cast<size_t>(std::count_if(
-      selector.begin(), selector.end(), [](const auto& kv) { return kv.second != kMatchAll; }));
-  return {selector.size(), exact};
-}
 
 // Precedence of two MeshTrafficPermissions (spec §3.7 step 2): kind specificity; for two
 // Dataplane refs labels-based before name-based and without sectionName before with; then
@@ -237,18 +222,19 @@ bool selectsInbound(const TargetRef& ref, const DataplaneView& dataplane,
                                                kSidecar) != ref.proxyTypes.end();
   }
   if (ref.kind == kMeshSubset) {
-    return selectorMatches(ref.tags, inbound.tags);
+    return resources::selectorMatches(ref.tags, inbound.tags);
   }
   if (ref.kind == kMeshService || ref.kind == kMeshServiceSubset) {
     auto it = inbound.tags.find(kServiceTag);
     if (it == inbound.tags.end() || it->second != ref.name) {
       return false;
     }
-    return ref.kind == kMeshService || selectorMatches(ref.tags, inbound.tags);
+    return ref.kind == kMeshService || resources::selectorMatches(ref.tags, inbound.tags);
   }
   if (ref.kind == kDataplane) {
-    const bool proxyMatches = !ref.name.empty() ? ref.name == dataplane.name
-                                                : selectorMatches(ref.labels, dataplane.labels);
+    const bool proxyMatches = !ref.name.empty()
+                                  ? ref.name == dataplane.name
+                                  : resources::selectorMatches(ref.labels, dataplane.labels);
     if (!proxyMatches) {
       return false;
     }
@@ -261,15 +247,15 @@ bool selectsInbound(const TargetRef& ref, const DataplaneView& dataplane,
 const MeshPermissions::Tp* bestTrafficPermission(const MeshPermissions& permissions,
                                                  const Tags& inboundTags) {
   const MeshPermissions::Tp* best = nullptr;
-  std::pair<size_t, size_t> bestRank{0, 0};
+  resources::SelectorRank bestRank;
   for (const auto& tp : permissions.trafficPermissions()) {  // sorted by name
     for (const Tags& destination : tp.destinations) {
-      if (!selectorMatches(destination, inboundTags)) {
+      if (!resources::selectorMatches(destination, inboundTags)) {
         continue;
       }
-      const auto rank = selectorRank(destination);
-      if (best == nullptr || rank > bestRank ||
-          (rank == bestRank && tp.creationTime > best->creationTime)) {
+      const auto rank = resources::rankOf(destination);
+      const int order = rank.compare(bestRank);
+      if (best == nullptr || order > 0 || (order == 0 && tp.creationTime > best->creationTime)) {
         best = &tp;
         bestRank = rank;
       }
