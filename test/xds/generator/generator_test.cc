@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "source/xds/envoy/destination.h"
 #include "test/xds/generator/generator_test_util.h"
 
 namespace kuma::xds {
@@ -443,7 +444,10 @@ TEST(XdsGenerator, ResourceToJsonRejectsUnknownTypesAndBadBytes) {
   EXPECT_EQ(hashOf("abc"), hashOf(std::string("abc")));
   EXPECT_NE(hashOf("abc"), hashOf("abd"));
   EXPECT_EQ(hashHex(0x1f), "000000000000001f");
-  EXPECT_EQ(outboundClusterName("api", {{"kuma.io/service", "api"}}), "api");
+  EXPECT_EQ(destinationClusterName({{"kuma.io/service", "api"}}), "api");
+  // Kuma 2.14.3's name of a VirtualOutbound's subset (conformance case virtualoutbound).
+  EXPECT_EQ(destinationClusterName({{"kuma.io/service", "backend"}, {"kuma.io/instance", "i-1"}}),
+            "backend-4976ecec8d1d713e");
 }
 
 }  // namespace

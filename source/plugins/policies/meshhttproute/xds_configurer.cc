@@ -888,7 +888,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     target.mesh = proxy.mesh;
     target.service = svc->second;
     target.protocol = proxy.mesh->protocol(target.service);
-    target.clusterName = xds::outboundClusterName(target.service, tags);
+    target.clusterName = xds::destinationClusterName(tags);
     std::optional<Plan> plan = planRoutes(combineRules(specs, target.service), target);
     if (plan && plan->routes.empty()) {
       resources.remove(listenerType, name);

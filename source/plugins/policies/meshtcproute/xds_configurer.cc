@@ -14,6 +14,7 @@
 #include "source/plugins/policies/core/target_ref.h"
 #include "source/plugins/policies/meshhttproute/xds_configurer.h"
 #include "source/xds/context/mesh_context.h"
+#include "source/xds/envoy/destination.h"
 #include "source/xds/envoy/envoy_util.h"
 #include "source/xds/envoy/resource_set.h"
 
@@ -188,7 +189,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     target.mesh = proxy.mesh;
     target.service = service;
     target.protocol = proxy.mesh->protocol(service);
-    target.clusterName = xds::outboundClusterName(service, tags);
+    target.clusterName = xds::destinationClusterName(tags);
     target.listenerName = name;
     std::optional<json> conf = destinationConf(specs, service);
     if (!conf || conf->is_null()) {

@@ -588,7 +588,7 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
   std::map<std::string, Wanted> wanted;  // by cluster name; the first outbound wins
   std::set<std::string> mains;           // the generator's clusters of the legacy outbounds
   for (const LegacyOutbound& outbound : legacyOutbounds(resources)) {
-    const std::string main = xds::outboundClusterName(outbound.service, outbound.tags);
+    const std::string main = xds::destinationClusterName(outbound.tags);
     mains.insert(main);
     const OutboundRouting r = outboundRouting(*proxy.mesh, *proxy.dataplane, outbound.service);
     if (r.routes.empty()) {
@@ -607,7 +607,8 @@ absl::Status XdsConfigurer::apply(const xds::ProxyContext& proxy,
     if (!resources.contains(clusterType, name)) {
       // A copy of the destination service's main cluster (or the outbound's), so that every
       // plugin's cluster settings hold for the subset too, and its endpoints with the tags.
-      const std::string serviceMain = xds::outboundClusterName(w.cluster.service, {});
+      const std::string serviceMain =
+          xds::destinationClusterName({{kServiceTag, w.cluster.service}});
       const std::string from =
           resources.contains(clusterType, serviceMain) ? serviceMain : w.outboundMain;
       const auto* main = resources.find<cluster_v3::Cluster>(from);
